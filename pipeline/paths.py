@@ -1,0 +1,99 @@
+"""Every data, report and output location riskpipe uses, in one place.
+
+Paths are relative to the project root (the directory holding ``params.yaml``) unless
+a caller passes another root, so that tests can run the pipeline in a temporary folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """Locations of the pipeline's inputs and outputs under one project root."""
+
+    root: Path
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def raw(self) -> Path:
+        return self.data / "raw"
+
+    @property
+    def truth(self) -> Path:
+        return self.data / "truth"
+
+    @property
+    def staged(self) -> Path:
+        return self.data / "staged"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.data / "quarantine"
+
+    @property
+    def pseudo(self) -> Path:
+        return self.data / "pseudo"
+
+    @property
+    def linked(self) -> Path:
+        return self.data / "linked"
+
+    @property
+    def features(self) -> Path:
+        return self.data / "features"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs"
+
+    @property
+    def secrets(self) -> Path:
+        return self.root / ".secrets"
+
+    # raw layout written by the synthetic county (and expected of a council's own extracts)
+    @property
+    def raw_education(self) -> Path:
+        return self.raw / "education"
+
+    @property
+    def raw_social_care(self) -> Path:
+        return self.raw / "social_care"
+
+    @property
+    def raw_health(self) -> Path:
+        return self.raw / "health"
+
+    def staged_table(self, table: str) -> Path:
+        return self.staged / f"{table}.parquet"
+
+    def quarantine_table(self, table: str) -> Path:
+        return self.quarantine / f"{table}.csv"
+
+    def pseudo_table(self, table: str) -> Path:
+        return self.pseudo / f"{table}.parquet"
+
+    @property
+    def person_index(self) -> Path:
+        return self.linked / "person_index.parquet"
+
+    @property
+    def splink_model(self) -> Path:
+        return self.linked / "splink_model.json"
+
+    def model_reports(self, model: str) -> Path:
+        return self.reports / model
+
+
+def project_paths(root: Path | str = ".") -> ProjectPaths:
+    """Return the paths for a project rooted at ``root``."""
+    return ProjectPaths(Path(root))

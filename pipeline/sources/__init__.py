@@ -1,0 +1,1 @@
+"""Declarative specs of every source table riskpipe ingests (one module per source)."""

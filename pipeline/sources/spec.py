@@ -1,0 +1,82 @@
+"""The vocabulary of a source-table spec: columns, types, code lists, keys and privacy actions.
+
+A spec is data, not code (after liia-tools): ingest reads it to parse, validate and report; pseudonymise
+reads the privacy action of every column to decide what survives. A column with no privacy action
+cannot be declared, so a new column can never slip through pseudonymisation by omission.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Privacy(StrEnum):
+    """What pseudonymise does with a column (see docs/contracts.md)."""
+
+    KEEP = "keep"
+    DROP = "drop"
+    RECORD_KEY = "record_key"
+    NHS_NUMBER = "nhs_number"
+    UPN = "upn"
+    FORENAME = "forename"
+    SURNAME = "surname"
+    DOB = "dob"
+    POSTCODE = "postcode"
+    ETHNICITY = "ethnicity"
+
+
+class Kind(StrEnum):
+    """Canonical type of a staged column."""
+
+    STR = "str"
+    INT = "int"
+    FLOAT = "float"
+    DATE = "date"
+    BOOL = "bool"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column of a staged table.
+
+    Attributes:
+        name: canonical snake_case name in data/staged.
+        source: the column name in the source file (matched case-insensitively).
+        kind: canonical type.
+        privacy: what pseudonymise does with it.
+        required: the source file must contain this column (file-level error if not).
+        row_required: a row with no usable value is quarantined (e.g. the record key, date of birth).
+        codes: allowed codes; others are flagged (field-level) and kept or nulled per ``on_bad_code``.
+        validator: name of a field check (``nhs_number``, ``upn``, ``postcode``), flagged when failing.
+        on_invalid: ``null`` (value removed, counted) or ``flag`` (value kept, counted).
+    """
+
+    name: str
+    source: str
+    kind: Kind = Kind.STR
+    privacy: Privacy = Privacy.KEEP
+    required: bool = True
+    row_required: bool = False
+    codes: frozenset[str] | None = None
+    validator: str | None = None
+    on_invalid: str = "flag"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A staged table and how to read it from its source files."""
+
+    name: str
+    source: str  # education | social_care | health | reference
+    description: str
+    columns: tuple[Column, ...]
+    keys: tuple[str, ...] = ()
+    files: str = ""  # glob under the source's raw folder
+    extra: dict = field(default_factory=dict)
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name} has no column {name!r}")
