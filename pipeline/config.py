@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -73,10 +74,77 @@ class SynthParams(Section):
     identifier_noise: IdentifierNoise = IdentifierNoise()
 
 
+class PseudonymiseParams(Section):
+    """Pseudonymisation (`riskpipe pseudonymise`). The key itself is never a parameter."""
+
+    key_file: Path = Field(
+        Path(".secrets/pseudo.key"),
+        description="key file made by `riskpipe keygen`, relative to the project root; "
+        "$RISKPIPE_PSEUDO_KEY takes precedence",
+    )
+
+
+class LinkParams(Section):
+    """Linkage into one person index (`riskpipe link`) and ad-hoc linkage (`riskpipe link-pair`)."""
+
+    backend: Literal["duckdb", "spark"] = Field("duckdb", description="Splink backend; spark needs pyspark")
+    threshold_match_probability: float = Field(
+        0.5, gt=0, lt=1, description="pairs scored at or above this are kept (review sample, report)"
+    )
+    cluster_threshold_match_probability: float = Field(
+        0.95, gt=0, lt=1, description="probabilistic pairs at or above this join two records into one person"
+    )
+    max_records_per_person: dict[str, int] = Field(
+        default_factory=lambda: {"school": 4, "social_care": 1, "health": 1, "nccis": 1},
+        description="a person with more records of a source than this is flagged as an oversized cluster",
+    )
+    extract_date: date = Field(date(2026, 3, 31), description="age bands in the report are ages at this date")
+    seed: int = Field(20260331, description="seed for u estimation by random sampling")
+    u_max_pairs: float = Field(1e7, gt=0, description="random pairs sampled to estimate u-probabilities")
+    prior_recall: float = Field(
+        0.7, gt=0, le=1, description="assumed recall of exact-identifier rules, to estimate the match prior"
+    )
+    review_sample_size: int = Field(200, ge=0, description="pairs near the threshold in linkage_review.csv")
+    review_band: tuple[float, float] = Field(
+        (0.5, 0.99), description="match-probability band the clerical-review sample is drawn from"
+    )
+    pair_threshold_match_probability: float = Field(
+        0.9, gt=0, lt=1, description="link-pair: default minimum match probability of a returned pair"
+    )
+
+
+class IngestSource(Section):
+    """Where one source's raw extracts are and which of its tables to ingest."""
+
+    raw_dir: Path = Field(description="folder holding this source's extracts (relative to the project root)")
+    tables: list[str] | None = Field(None, description="tables to ingest; omitted = all of the source's")
+    files: dict[str, str] = Field(
+        default_factory=dict, description="table -> file glob under raw_dir, replacing the default layout"
+    )
+
+
+class IngestParams(Section):
+    """`riskpipe ingest`: raw extracts to validated, typed tables in data/staged."""
+
+    extract_date: date | None = Field(
+        None, description="date the extracts were taken; later event dates are impossible (None = today)"
+    )
+    collection_year: int | None = Field(
+        None, description="SSDA903/CIN year for files whose folder, name and content give none"
+    )
+    education: IngestSource = IngestSource(raw_dir=Path("data/raw/education"))
+    social_care: IngestSource = IngestSource(raw_dir=Path("data/raw/social_care"))
+    health: IngestSource = IngestSource(raw_dir=Path("data/raw/health"))
+    reference: IngestSource = IngestSource(raw_dir=Path("data/raw/reference"))
+
+
 class Params(Section):
     """All of ``params.yaml``. Later stages add their sections here."""
 
     synth: SynthParams = SynthParams()
+    pseudonymise: PseudonymiseParams = PseudonymiseParams()
+    link: LinkParams = LinkParams()
+    ingest: IngestParams = IngestParams()
 
 
 class ConfigError(ValueError):

@@ -64,7 +64,7 @@ def write_csv(df: pd.DataFrame, path: Path, *, encoding: str = "utf-8", bom: boo
             pacsv.write_csv(table, tmp, write_options=options)
         else:
             enc = "utf-8-sig" if bom else encoding
-            df.to_csv(tmp, index=False, encoding=enc, lineterminator="\r\n")
+            df.to_csv(tmp, index=False, encoding=enc, errors="replace", lineterminator="\r\n")
     return Path(path)
 
 

@@ -7,6 +7,7 @@ cannot be declared, so a new column can never slip through pseudonymisation by o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -50,6 +51,9 @@ class Column:
         codes: allowed codes; others are flagged (field-level) and kept or nulled per ``on_bad_code``.
         validator: name of a field check (``nhs_number``, ``upn``, ``postcode``), flagged when failing.
         on_invalid: ``null`` (value removed, counted) or ``flag`` (value kept, counted).
+        recode: source code -> canonical code, applied before the code list (e.g. SEX 1 -> M).
+        valid_range: inclusive (low, high) for numbers; values outside are flagged.
+        future_ok: a date after the extract date is expected (e.g. a planned end date), not impossible.
     """
 
     name: str
@@ -61,6 +65,9 @@ class Column:
     codes: frozenset[str] | None = None
     validator: str | None = None
     on_invalid: str = "flag"
+    recode: Mapping[str, str] | None = None
+    valid_range: tuple[float, float] | None = None
+    future_ok: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,9 @@ class TableSpec:
     keys: tuple[str, ...] = ()
     files: str = ""  # glob under the source's raw folder
     extra: dict = field(default_factory=dict)
+    reader: str = "csv"  # csv | cin_xml (one XML file gives several tables)
+    from_path: tuple[str, ...] = ()  # columns the reader derives from the file path (census_date, ...)
+    date_order: tuple[tuple[str, str], ...] = ()  # (earlier, later): later < earlier quarantines the row
 
     def column(self, name: str) -> Column:
         for col in self.columns:

@@ -1,0 +1,227 @@
+"""Ingest: text frames read from raw extracts in, typed canonical tables out, bad rows quarantined.
+
+Pure functions: ``ingest_table`` takes the frames read from one table's files (see
+``pipeline.ingest_files``) and returns the accepted rows, the quarantined rows with their
+reasons, and a data-quality report holding counts only, never values. Three levels of problem:
+
+- file-level (a required column missing): ``IngestError`` naming the file;
+- row-level (no record key, unparseable date of birth, impossible dates, duplicates): the row
+  goes to quarantine with ``reasons``;
+- field-level (bad check digit, unknown code, bad format): the value is nulled or kept per the
+  column's ``on_invalid``, listed in the row's ``_flags`` and counted by rule.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from pipeline.sources.codes import derive_ethnicity_group
+from pipeline.sources.coerce import coerce_columns
+from pipeline.sources.errors import IngestError
+from pipeline.sources.schema import empty_problems, find_problems
+from pipeline.sources.spec import Privacy, TableSpec
+from pipeline.sources.validators import INFORMATIONAL_RULES
+
+__all__ = ["IngestError", "IngestResult", "ingest_table", "rename_to_canonical"]
+log = logging.getLogger(__name__)
+TRACE = ["_source_file", "_source_row"]
+READER_RULE_PREFIXES = ("xsd_", "sex_code_other_year")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """One staged table: accepted rows, quarantined rows (with ``reasons``), and its DQ report."""
+
+    accepted: pd.DataFrame
+    quarantined: pd.DataFrame
+    report: dict
+
+
+def rename_to_canonical(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Match source columns (case-insensitively) to the spec and rename them to canonical names.
+
+    Optional columns absent from the file are added as null; undeclared columns are dropped
+    (so an unexpected identifier can never reach staged data) and counted in ``attrs``.
+
+    Raises:
+        IngestError: a required column is missing (message names the file and the columns).
+    """
+    file = frame.attrs.get("file") or (str(frame["_source_file"].iloc[0]) if len(frame) else "?")
+    by_lower = {str(c).lower(): c for c in frame.columns}
+    missing = [c.source for c in spec.columns if c.required and c.source.lower() not in by_lower]
+    if missing:
+        raise IngestError(file, f"required column(s) missing for {spec.name}: {', '.join(missing)}")
+    renamed = {by_lower[c.source.lower()]: c.name for c in spec.columns if c.source.lower() in by_lower}
+    keep = [*renamed, *[c for c in ("_source_file", "_source_row", "_reader_flags") if c in frame.columns]]
+    out = frame[keep].rename(columns=renamed)
+    for col in spec.columns:
+        if col.name not in out.columns:
+            out[col.name] = pd.Series(None, index=out.index, dtype="str")
+    if "_reader_flags" not in out.columns:
+        out["_reader_flags"] = pd.Series(None, index=out.index, dtype="str")
+    out.attrs = {**frame.attrs, "file": file, "undeclared_columns": len(frame.columns) - len(keep)}
+    return out
+
+
+def reader_problems(raw: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Problems the reader attached to rows (``_reader_flags``, ``element:rule``), as field-level."""
+    flags = raw["_reader_flags"].dropna().str.split(";").explode().dropna()
+    flags = flags[flags != ""]
+    if flags.empty:
+        return empty_problems()
+    parts = flags.str.split(":", n=1, expand=True)
+    by_source = {c.source.lower(): c.name for c in spec.columns}
+    column = parts[0].str.lower().map(by_source).fillna(parts[0])
+    return pd.DataFrame(
+        {
+            "row": flags.index.astype("int64"),
+            "column": column.values,
+            "rule": parts[1].values,
+            "level": "field",
+        }
+    )
+
+
+def find_duplicates(typed: pd.DataFrame, spec: TableSpec, excluded: pd.Series) -> pd.DataFrame:
+    """Row-level duplicate problems: exact duplicate rows, then repeated keys among rows not
+    otherwise quarantined. The first occurrence (file order, then row order) is kept."""
+    columns = [c.name for c in spec.columns]
+    exact = typed.duplicated(subset=columns, keep="first")
+    found = [pd.DataFrame({"row": typed.index[exact], "column": "", "rule": "duplicate_row", "level": "row"})]
+    if spec.keys:
+        alive = typed[~excluded & ~exact]
+        repeated = alive.index[alive.duplicated(subset=list(spec.keys), keep="first")]
+        found.append(pd.DataFrame({"row": repeated, "column": "", "rule": "duplicate_key", "level": "row"}))
+    return pd.concat(found, ignore_index=True).astype({"row": "int64"})
+
+
+def _join_sorted(values: pd.Series) -> str:
+    return ";".join(sorted(set(values)))
+
+
+def _field_counts(problems: pd.DataFrame, spec: TableSpec) -> dict:
+    counts: dict[str, dict] = {}
+    actions = {c.name: c.on_invalid for c in spec.columns}
+    for (column, rule), n in problems.groupby(["column", "rule"]).size().items():
+        own_rule = rule not in INFORMATIONAL_RULES and not rule.startswith(READER_RULE_PREFIXES)
+        nulled = actions.get(column) == "null" and own_rule
+        parse = rule.startswith(("unparseable", "not_a", "upn_unknown"))
+        action = "nulled" if nulled or parse else "kept"
+        counts.setdefault(column, {})[rule] = {"count": int(n), "action": action}
+    return counts
+
+
+def ingest_table(frames: list[pd.DataFrame], spec: TableSpec, extract_date: date) -> IngestResult:
+    """Validate, type and split one table's source frames into accepted and quarantined rows.
+
+    Args:
+        frames: one text frame per source file, with source column names, ``_source_file``,
+            ``_source_row`` and optionally ``_reader_flags``; ``attrs`` may hold ``file``,
+            ``encoding``, ``delimiter``, ``schema`` and ``schema_errors`` for the report.
+        spec: the table's declaration.
+        extract_date: the date the extracts were taken; later event dates are impossible.
+
+    Returns:
+        IngestResult: ``accepted`` (canonical columns, ``ethnicity_group`` where there is an
+        ethnicity, ``_source_file``, ``_source_row``, ``_flags``), ``quarantined`` (canonical
+        columns as recorded, ``_source_file``, ``_source_row``, ``reasons``) and ``report``.
+
+    Raises:
+        IngestError: a file lacks a required column.
+    """
+    canon = [rename_to_canonical(f, spec) for f in frames]
+    columns = [c.name for c in spec.columns]
+    empty = pd.DataFrame({c: pd.Series(dtype="str") for c in [*columns, "_source_file", "_reader_flags"]})
+    raw = pd.concat([empty.assign(_source_row=pd.Series(dtype="int64")), *canon], ignore_index=True)
+    raw = raw.astype({"_source_row": "int64"})
+    typed, parse_problems = coerce_columns(raw[columns], spec)
+    schema_problems = find_problems(typed, spec, extract_date)
+    unparseable = parse_problems[parse_problems["level"] == "row"]
+    shadowed = (
+        schema_problems.merge(
+            unparseable.assign(rule="missing_" + unparseable["column"]),
+            on=["row", "rule"],
+            how="left",
+            indicator=True,
+            suffixes=("", "_p"),
+        )["_merge"]
+        .eq("both")
+        .to_numpy()
+    )
+    problems = pd.concat(
+        [p for p in (parse_problems, schema_problems[~shadowed], reader_problems(raw, spec)) if len(p)]
+        or [empty_problems()],
+        ignore_index=True,
+    )
+    row_level = problems[problems["level"] == "row"]
+    excluded = typed.index.isin(row_level["row"])
+    problems = pd.concat(
+        [problems, find_duplicates(typed, spec, pd.Series(excluded, index=typed.index))], ignore_index=True
+    )
+    reasons = problems[problems["level"] == "row"].groupby("row")["rule"].agg(_join_sorted)
+    quarantine_mask = typed.index.isin(reasons.index)
+
+    field = problems[(problems["level"] == "field") & ~problems["row"].isin(reasons.index)]
+    # only the spec's own rules null a value; reader notes (schema errors, code era) are counted
+    nullable = schema_problems[
+        (schema_problems["level"] == "field") & ~schema_problems["rule"].isin(INFORMATIONAL_RULES)
+    ]
+    for col in spec.columns:
+        if col.on_invalid != "null":
+            continue
+        bad = nullable.loc[nullable["column"] == col.name, "row"]
+        typed[col.name] = typed[col.name].where(~typed.index.isin(bad), None)
+    flags = (field["column"] + ":" + field["rule"]).groupby(field["row"]).agg(_join_sorted)
+
+    accepted = typed.loc[~quarantine_mask, columns]
+    if any(c.privacy == Privacy.ETHNICITY for c in spec.columns):
+        eth = next(c.name for c in spec.columns if c.privacy == Privacy.ETHNICITY)
+        accepted = accepted.assign(ethnicity_group=derive_ethnicity_group(accepted[eth]))
+    accepted = accepted.assign(
+        _source_file=raw.loc[~quarantine_mask, "_source_file"].astype("str"),
+        _source_row=raw.loc[~quarantine_mask, "_source_row"],
+        _flags=pd.Series(accepted.index.map(flags), index=accepted.index, dtype="str"),
+    ).reset_index(drop=True)
+    quarantined = (
+        raw.loc[quarantine_mask, [*columns, *TRACE]]
+        .assign(reasons=reasons.reindex(raw.index[quarantine_mask]).astype("str"))
+        .reset_index(drop=True)
+    )
+
+    rows_read = len(raw)
+    assert rows_read == len(accepted) + len(quarantined), f"{spec.name}: ingest lost rows"
+    reason_counts = (
+        problems[problems["level"] == "row"].drop_duplicates(["row", "rule"])["rule"].value_counts()
+    )
+    report = {
+        "table": spec.name,
+        "source": spec.source,
+        "status": "ok",
+        "files": [_file_summary(f, c) for f, c in zip(frames, canon, strict=True)],
+        "rows_read": rows_read,
+        "rows_accepted": len(accepted),
+        "rows_quarantined": len(quarantined),
+        "quarantine_reasons": {str(k): int(v) for k, v in sorted(reason_counts.items())},
+        "field_flags": _field_counts(field, spec),
+    }
+    log.debug(
+        "%s: %d read, %d accepted, %d quarantined", spec.name, rows_read, len(accepted), len(quarantined)
+    )
+    return IngestResult(accepted, quarantined, report)
+
+
+def _file_summary(frame: pd.DataFrame, canon: pd.DataFrame) -> dict:
+    keys = ("encoding", "delimiter", "format", "schema", "collection_year", "census_date")
+    summary = {
+        "file": canon.attrs.get("file"),
+        "rows": len(frame),
+        "undeclared_columns_dropped": canon.attrs.get("undeclared_columns", 0),
+    }
+    summary.update({k: frame.attrs[k] for k in keys if frame.attrs.get(k) is not None})
+    if "schema_errors" in frame.attrs:
+        summary["schema_errors"] = frame.attrs["schema_errors"]
+    return summary

@@ -1,0 +1,197 @@
+"""``riskpipe link``: one person index across school, social care, health and NCCIS records.
+
+Works on pseudonymised tables only. Deterministic passes first (NHS number tokens between social
+care and health; UPN and former-UPN tokens between school, social care and NCCIS), then a Splink
+model over the match-key tokens (pipeline/linkage/model.py), trained on the data itself. People are
+the connected components of the deterministic links UNION the probabilistic pairs at or above
+``link.cluster_threshold_match_probability``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from pipeline.config import LinkParams
+from pipeline.linkage.clusters import build_person_index, cluster_records, links_to_edges
+from pipeline.linkage.deterministic import find_deterministic_links
+from pipeline.linkage.engine import (
+    make_linker,
+    predict_pairs,
+    repair_trained_parameters,
+    train_linkage_model,
+)
+from pipeline.linkage.evaluation import (
+    evaluate_linkage,
+    pairwise_counts,
+    precision_recall,
+    worst_group_recall,
+)
+from pipeline.linkage.model import FIELD_COLUMNS, IDENTITY_FIELDS, build_linkage_settings
+from pipeline.linkage.persons import add_report_attributes, build_person_records, count_records_without_key
+from pipeline.linkage.report import (
+    cluster_sizes,
+    gamma_labels_from_model,
+    link_rates,
+    people_per_source_pair,
+    review_sample,
+    summarise_sources,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LinkageResult:
+    """Outputs of the link stage (written by the CLI)."""
+
+    person_index: pd.DataFrame
+    model: dict[str, Any]
+    report: dict[str, Any]
+    review: pd.DataFrame
+
+
+def linkable_fields(persons: pd.DataFrame) -> list[str]:
+    """Identity fields recorded (non-null) in at least two sources, or twice within one."""
+    fields = []
+    for field in IDENTITY_FIELDS:
+        first = FIELD_COLUMNS[field][0]
+        recorded = persons[persons[first].notna()]
+        if recorded["source"].nunique() >= 2 or len(recorded) >= 2:
+            fields.append(field)
+    return fields
+
+
+def splink_inputs(persons: pd.DataFrame, fields: list[str]) -> dict[str, pd.DataFrame]:
+    """source -> frame of ``unique_id`` (= record_key_tok) and the fields' token columns."""
+    columns = [c for f in fields for c in FIELD_COLUMNS[f]]
+    frames = {}
+    for source, rows in persons.groupby("source", sort=False):
+        frame = rows[columns].astype("string").reset_index(drop=True)
+        frame.insert(0, "unique_id", rows["record_key_tok"].astype("string").to_numpy())
+        frames[str(source)] = frame
+    return frames
+
+
+def score_probabilistic_pairs(
+    persons: pd.DataFrame, params: LinkParams
+) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+    """Train the Splink model on the person records and score blocked pairs.
+
+    Returns:
+        (pairs with ``source_l``, ``record_key_tok_l``, ``source_r``, ``record_key_tok_r``,
+        ``match_weight``, ``match_probability``, ``gamma_*`` and token columns; trained model
+        dict; notes on training and parameter repairs).
+    """
+    fields = linkable_fields(persons)
+    inputs = splink_inputs(persons, fields)
+    settings = build_linkage_settings(fields, link_type="link_and_dedupe")
+    trained, notes = train_linkage_model(
+        inputs,
+        settings,
+        backend=params.backend,
+        n_records=len(persons),
+        seed=params.seed,
+        u_max_pairs=params.u_max_pairs,
+        prior_recall=params.prior_recall,
+    )
+    model, repairs = repair_trained_parameters(trained, settings, u_fallback=1.0 / params.u_max_pairs)
+    pairs = predict_pairs(make_linker(inputs, model, params.backend), params.threshold_match_probability)
+    if "source_dataset_l" not in pairs:  # a single source: Splink adds no source column
+        only = next(iter(inputs))
+        pairs = pairs.assign(source_dataset_l=only, source_dataset_r=only)
+    pairs = pairs.rename(
+        columns={
+            "source_dataset_l": "source_l",
+            "source_dataset_r": "source_r",
+            "unique_id_l": "record_key_tok_l",
+            "unique_id_r": "record_key_tok_r",
+        }
+    )
+    return pairs, model, notes + repairs
+
+
+def link_person_records(
+    tables: dict[str, pd.DataFrame], params: LinkParams, truth: pd.DataFrame | None = None
+) -> LinkageResult:
+    """Build the person index from pseudonymised tables.
+
+    Args:
+        tables: pseudonymised tables by name (``school_pupil``, ``school_address``, ``csc_person``,
+            ``nhs_patient``, ``nccis_activity``; any present).
+        params: the ``link`` section of params.yaml.
+        truth: optional tokenised truth (``source``, ``record_key_tok``, ``true_person_id``; see
+            ``tokenise_truth_keys``), used for evaluation only.
+
+    Returns:
+        ``LinkageResult``: person index (``table``, ``record_key_tok``, ``person_id``,
+        ``match_probability``, ``match_route``), trained model, report dict, review sample.
+    """
+    persons = build_person_records(tables)
+    log.info("link: %d person records from %d sources", len(persons), persons["source"].nunique())
+    det_links, ambiguous = find_deterministic_links(persons)
+    log.info("link: %d deterministic links", len(det_links))
+    pairs, model, notes = score_probabilistic_pairs(persons, params)
+    log.info("link: %d scored pairs >= %.2f", len(pairs), params.threshold_match_probability)
+    index = build_person_index(
+        persons, det_links, pairs, params.cluster_threshold_match_probability, params.backend
+    )
+
+    attributes = add_report_attributes(persons, params.extract_date).rename(columns={"source": "table"})
+    annotated = index.merge(
+        attributes[["table", "record_key_tok", "ethnicity_group", "sex", "imd_quintile", "age_band"]],
+        on=["table", "record_key_tok"],
+        how="left",
+    )
+    report = {
+        "sources": summarise_sources(index),
+        "people": int(index["person_id"].nunique()),
+        "records_without_key": count_records_without_key(tables),
+        "deterministic_links": {k: int(v) for k, v in det_links["rule"].value_counts().sort_index().items()},
+        "ambiguous_deterministic_tokens": ambiguous,
+        "scored_pairs": int(len(pairs)),
+        "accepted_probabilistic_pairs": int(
+            (pairs["match_probability"] >= params.cluster_threshold_match_probability).sum()
+        ),
+        "people_per_source_pair": people_per_source_pair(index),
+        "cluster_sizes": cluster_sizes(index, params.max_records_per_person),
+        "link_rates": link_rates(annotated),
+        "thresholds": {
+            "scored": params.threshold_match_probability,
+            "cluster": params.cluster_threshold_match_probability,
+        },
+        "training_notes": notes,
+    }
+    if truth is not None:
+        report.update(evaluate_against_truth(annotated, persons, det_links, truth, params.backend))
+    review = review_sample(
+        pairs, params.review_band, params.review_sample_size, params.seed, gamma_labels_from_model(model)
+    )
+    return LinkageResult(index, model, report, review)
+
+
+def evaluate_against_truth(
+    annotated: pd.DataFrame, persons: pd.DataFrame, det_links: pd.DataFrame, truth: pd.DataFrame, backend: str
+) -> dict[str, Any]:
+    """``truth`` (full linkage) and ``deterministic_only`` pairwise precision/recall."""
+    records = annotated.rename(columns={"table": "source"}).merge(
+        truth, on=["source", "record_key_tok"], how="inner"
+    )
+    full = evaluate_linkage(records)
+    full["records_evaluated"] = int(len(records))
+    full["records_not_in_truth"] = int(len(annotated) - len(records))
+    full["worst_ethnic_group_recall"] = worst_group_recall(full["by_group"])
+    det = cluster_records(persons, links_to_edges(det_links), backend).merge(
+        truth, on=["source", "record_key_tok"]
+    )
+    det_only = precision_recall(pairwise_counts(det["person_id"], det["true_person_id"]))
+    log.info(
+        "link vs truth: precision %.4f recall %.4f (deterministic only: recall %.4f)",
+        full["precision"] or 0,
+        full["recall"] or 0,
+        det_only["recall"] or 0,
+    )
+    return {"truth": full, "deterministic_only": {k: det_only[k] for k in ("precision", "recall", "f1")}}

@@ -1,0 +1,125 @@
+"""Pairwise linkage quality against synthetic truth (evaluation only, never used to link).
+
+A pair is two source records (cross-source or within-source) in the same person. Precision is the
+share of predicted pairs that are true, recall the share of true pairs predicted. Counting uses
+cluster contingency sizes (sum of n*(n-1)/2), so a county of 100k records needs no pair listing.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.linkage.persons import RECORD_KEYS, SOURCES
+from pipeline.sources.spec import Privacy
+
+TRUTH_KEY_PRIVACY = {
+    "school": (Privacy.UPN, "upn"),
+    "social_care": (Privacy.RECORD_KEY, "la_child_id"),
+    "health": (Privacy.RECORD_KEY, "hes_id"),
+    "nccis": (Privacy.RECORD_KEY, "ccis_id"),
+}
+GROUP_COLUMNS = ("ethnicity_group", "sex", "imd_quintile", "age_band")
+
+
+def tokenise_truth_keys(person_map: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """Tokenise truth's clear record keys exactly as pseudonymise did (same normalisers, domains).
+
+    Args:
+        person_map: ``source``, ``record_key`` (clear), ``person_id`` (true person).
+
+    Returns:
+        ``source``, ``record_key_tok``, ``true_person_id``.
+    """
+    from pipeline.pseudonymise import column_outputs
+
+    parts = []
+    for source, (privacy, column) in TRUTH_KEY_PRIVACY.items():
+        rows = person_map[person_map["source"] == source]
+        if rows.empty:
+            continue
+        tokens = column_outputs(rows["record_key"], privacy, column, key)[RECORD_KEYS[source]]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "source": source,
+                    "record_key_tok": tokens.to_numpy(),
+                    "true_person_id": rows["person_id"].astype("string").to_numpy(),
+                }
+            )
+        )
+    truth = pd.concat(parts, ignore_index=True).dropna(subset=["record_key_tok"])
+    return truth.drop_duplicates(["source", "record_key_tok"]).astype("string")
+
+
+def _pairs(sizes: pd.Series) -> int:
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def pairwise_counts(predicted: pd.Series, true: pd.Series) -> dict[str, int]:
+    """Predicted, true and correctly predicted pair counts for aligned cluster labels."""
+    both = pd.DataFrame({"p": predicted.to_numpy(), "t": true.to_numpy()})
+    return {
+        "predicted_pairs": _pairs(both.groupby("p").size()),
+        "true_pairs": _pairs(both.groupby("t").size()),
+        "correct_pairs": _pairs(both.groupby(["p", "t"]).size()),
+    }
+
+
+def precision_recall(counts: dict[str, int]) -> dict[str, float | None]:
+    """Precision, recall and F1 from ``pairwise_counts`` (None where undefined)."""
+    p = counts["correct_pairs"] / counts["predicted_pairs"] if counts["predicted_pairs"] else None
+    r = counts["correct_pairs"] / counts["true_pairs"] if counts["true_pairs"] else None
+    f1 = 2 * p * r / (p + r) if p and r else None
+    return {"precision": p, "recall": r, "f1": f1, **counts}
+
+
+def _cluster_group(records: pd.DataFrame, cluster: str, column: str) -> pd.Series:
+    """Each cluster's group: the first known value over its records in source order."""
+    order = records.assign(_rank=records["source"].map({s: i for i, s in enumerate(SOURCES)}))
+    known = order[order[column] != "Unknown"].sort_values(["_rank", "record_key_tok"], kind="stable")
+    first = known.drop_duplicates(cluster).set_index(cluster)[column]
+    return records[cluster].map(first).fillna("Unknown")
+
+
+def evaluate_linkage(records: pd.DataFrame, predicted_column: str = "person_id") -> dict:
+    """Pairwise precision/recall overall and by group.
+
+    Args:
+        records: one row per record with ``source``, ``record_key_tok``, ``true_person_id``,
+            the predicted cluster column and ``GROUP_COLUMNS``.
+
+    Returns:
+        ``precision``, ``recall``, ``f1``, pair counts, and ``by_group`` -> column -> value ->
+        {precision (clusters grouped by prediction), recall (grouped by truth), pair counts}.
+    """
+    result = precision_recall(pairwise_counts(records[predicted_column], records["true_person_id"]))
+    by_group: dict[str, dict] = {}
+    for column in GROUP_COLUMNS:
+        true_group = _cluster_group(records, "true_person_id", column)
+        pred_group = _cluster_group(records, predicted_column, column)
+        by_group[column] = {}
+        for value in sorted(set(true_group) | set(pred_group)):
+            in_true, in_pred = records[true_group == value], records[pred_group == value]
+            recall_counts = pairwise_counts(in_true[predicted_column], in_true["true_person_id"])
+            precision_counts = pairwise_counts(in_pred[predicted_column], in_pred["true_person_id"])
+            by_group[column][value] = {
+                "recall": precision_recall(recall_counts)["recall"],
+                "precision": precision_recall(precision_counts)["precision"],
+                "true_pairs": recall_counts["true_pairs"],
+                "predicted_pairs": precision_counts["predicted_pairs"],
+            }
+    result["by_group"] = by_group
+    return result
+
+
+def worst_group_recall(by_group: dict, column: str = "ethnicity_group", min_pairs: int = 20) -> dict | None:
+    """The group of ``column`` (excluding Unknown, at least ``min_pairs`` true pairs) with lowest recall."""
+    candidates = [
+        (v["recall"], k)
+        for k, v in by_group.get(column, {}).items()
+        if k != "Unknown" and v["recall"] is not None and v["true_pairs"] >= min_pairs
+    ]
+    if not candidates:
+        return None
+    recall, group = min(candidates)
+    return {"group": group, "recall": recall}

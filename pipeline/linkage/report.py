@@ -1,0 +1,153 @@
+"""What the person index says about linkage quality: counts, cluster sizes, link rates by group.
+
+Link rates are the numbers a reader needs to judge linkage bias: if one ethnic group's
+social-care records link to school records less often, every school-derived feature is missing
+more often for that group, and downstream models inherit the gap.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.linkage.evaluation import GROUP_COLUMNS
+from pipeline.linkage.persons import SOURCES
+
+LINK_RATES = (  # (records of, linked to)
+    ("social_care", "school"),
+    ("health", "school"),
+    ("nccis", "school"),
+    ("school", "health"),
+)
+
+
+def summarise_sources(index: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Records and distinct people per source. ``index``: ``table``, ``person_id``."""
+    grouped = index.groupby("table")
+    return {t: {"records": int(len(g)), "people": int(g["person_id"].nunique())} for t, g in grouped}
+
+
+def people_per_source_pair(index: pd.DataFrame) -> dict[str, int]:
+    """People holding records in both sources of each pair, as ``a|b``."""
+    holds = index.groupby("person_id")["table"].agg(set)
+    return {
+        f"{a}|{b}": int(holds.map(lambda s, a=a, b=b: a in s and b in s).sum())
+        for a, b in combinations(SOURCES, 2)
+    }
+
+
+def cluster_sizes(index: pd.DataFrame, max_records: dict[str, int]) -> dict:
+    """Distribution of records per person, and people over ``max_records`` for any source.
+
+    Returns:
+        ``records_per_person`` (size -> people), ``by_route`` (route -> records), ``oversized``
+        (count, per-source counts, and up to 50 person_ids to review).
+    """
+    per_person = index.groupby("person_id").size()
+    counts = index.groupby(["person_id", "table"]).size().unstack(fill_value=0)
+    over = pd.Series(False, index=counts.index)
+    by_source = {}
+    for source, limit in max_records.items():
+        if source in counts:
+            flag = counts[source] > limit
+            by_source[source] = int(flag.sum())
+            over |= flag
+    return {
+        "records_per_person": {str(k): int(v) for k, v in per_person.value_counts().sort_index().items()},
+        "by_route": {k: int(v) for k, v in index["match_route"].value_counts().sort_index().items()},
+        "oversized": {
+            "people": int(over.sum()),
+            "by_source": by_source,
+            "limits": dict(max_records),
+            "person_ids": sorted(over[over].index.astype(str))[:50],
+        },
+    }
+
+
+def link_rates(index: pd.DataFrame) -> dict:
+    """Share of each source's records whose person also has a record in the target source.
+
+    Args:
+        index: ``table``, ``person_id`` and ``GROUP_COLUMNS`` (the record's own attributes).
+
+    Returns:
+        ``<source>_to_<target>`` -> {``overall``, ``records``, ``by_group`` -> column -> value -> rate}.
+    """
+    holds = index.groupby("person_id")["table"].agg(set)
+    rates = {}
+    for source, target in LINK_RATES:
+        rows = index[index["table"] == source]
+        if rows.empty:
+            continue
+        linked = rows["person_id"].map(holds).map(lambda s, t=target: t in s).astype(float)
+        by_group = {
+            column: {
+                str(k): {"rate": float(v["mean"]), "records": int(v["count"])}
+                for k, v in linked.groupby(rows[column]).agg(["mean", "count"]).iterrows()
+            }
+            for column in GROUP_COLUMNS
+        }
+        rates[f"{source}_to_{target}"] = {
+            "overall": float(linked.mean()),
+            "records": int(len(rows)),
+            "by_group": by_group,
+        }
+    return rates
+
+
+def review_sample(
+    pairs: pd.DataFrame,
+    band: tuple[float, float],
+    size: int,
+    seed: int,
+    gamma_labels: dict[str, dict[int, str]],
+) -> pd.DataFrame:
+    """A clerical-review sample of scored pairs with match probability inside ``band``.
+
+    Tokens only, never values: ``source_l/_r``, ``record_key_tok_l/_r``, ``match_weight``,
+    ``match_probability``, one ``level_<comparison>`` label per comparison, and the token columns
+    the comparisons used (so a key holder can look the records up).
+    """
+    low, high = band
+    near = pairs[(pairs["match_probability"] >= low) & (pairs["match_probability"] <= high)]
+    sample = (
+        near.sample(n=min(size, len(near)), random_state=np.random.RandomState(seed))
+        if size
+        else near.iloc[:0]
+    )
+    levels = {
+        f"level_{name}": sample[f"gamma_{name}"].map(labels)
+        for name, labels in gamma_labels.items()
+        if f"gamma_{name}" in sample
+    }
+    tokens = sorted(
+        c
+        for c in sample.columns
+        if (c.endswith(("_tok_l", "_tok_r")) or c in ("sex_l", "sex_r")) and not c.startswith("record_key")
+    )
+    head = [
+        "source_l",
+        "record_key_tok_l",
+        "source_r",
+        "record_key_tok_r",
+        "match_weight",
+        "match_probability",
+    ]
+    out = pd.concat([sample[head], pd.DataFrame(levels, index=sample.index), sample[tokens]], axis=1)
+    return out.sort_values("match_probability").reset_index(drop=True)
+
+
+def gamma_labels_from_model(model: dict) -> dict[str, dict[int, str]]:
+    """comparison name -> gamma value -> level label (null is -1; levels count down to else = 0)."""
+    labels = {}
+    for comparison in model["comparisons"]:
+        levels = comparison["comparison_levels"]
+        non_null = [lvl for lvl in levels if not lvl.get("is_null_level")]
+        mapping = {
+            len(non_null) - 1 - i: lvl.get("label_for_charts", str(i)) for i, lvl in enumerate(non_null)
+        }
+        mapping[-1] = "null"
+        labels[comparison["output_column_name"]] = mapping
+    return labels

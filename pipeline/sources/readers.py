@@ -1,0 +1,139 @@
+"""Decode raw extract bytes into text frames, and parse the date formats councils export.
+
+Readers take bytes (the CLI reads files) and return all-text DataFrames with the source's own
+column names plus ``_source_file`` and ``_source_row`` (1-based data row). Nothing here guesses
+types: typing and validation happen in ``pipeline.ingest`` against the table's spec.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pandas as pd
+from lxml import etree
+
+from pipeline.sources.errors import IngestError
+
+DELIMITERS = (",", ";", "\t", "|")
+DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%Y-%b-%d %H:%M:%S")
+_ISO_WITH_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
+    """Decode an extract: BOM -> utf-8-sig; else UTF-8; else cp1252. Returns (text, encoding).
+
+    Raises:
+        IngestError: the file is empty or is not text in any of those encodings.
+    """
+    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+        raise IngestError(file, "empty file")
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data.decode("utf-8-sig"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise IngestError(
+                file, f"has a UTF-8 byte-order mark but byte {exc.start} is not UTF-8"
+            ) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        raise IngestError(file, f"undecodable: byte {exc.start} is neither UTF-8 nor cp1252") from None
+
+
+def sniff_delimiter(text: str) -> str:
+    """Pick the delimiter (comma, semicolon, tab or pipe) that splits the header line most often."""
+    header = text.splitlines()[0] if text else ""
+    counts = {d: len(next(csv.reader([header], delimiter=d))) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties keep the first (comma)
+    return best
+
+
+def read_csv_text(text: str, file: str) -> pd.DataFrame:
+    """Parse CSV text into an all-text frame with ``_source_file`` and ``_source_row``.
+
+    Blank cells become null; surrounding whitespace in headers is removed. ``attrs`` carries
+    ``delimiter`` for the data-quality report.
+
+    Raises:
+        IngestError: a row has more fields than the header (message gives the line), or the
+            header repeats a column name.
+    """
+    delimiter = sniff_delimiter(text)
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype="str",
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=True,
+            engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        where = re.search(r"line \d+", str(exc))
+        raise IngestError(
+            file,
+            f"malformed CSV ({where.group(0) if where else 'unreadable row'}: more fields than the header)",
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise IngestError(file, "empty file (no header row)") from None
+    header = next(csv.reader([text.lstrip("\r\n").splitlines()[0]], delimiter=delimiter))
+    names = [name.strip() for name in header]
+    dupes = sorted({n for n in names if [m.lower() for m in names].count(n.lower()) > 1})
+    if dupes:
+        raise IngestError(file, f"header repeats column(s) {', '.join(dupes)}")
+    if len(names) != len(df.columns):
+        raise IngestError(file, "header could not be read")
+    df.columns = names
+    df = df.assign(_source_file=file, _source_row=range(1, len(df) + 1))
+    df.attrs = {"file": file, "delimiter": delimiter}
+    return df
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Parse dates written as dd/mm/yyyy, yyyy-mm-dd or ``2025-Feb-16 00:00:00``, mixed freely.
+
+    Each format is parsed vectorised over the whole column and the results combined, so a column
+    mixing formats parses row by row. Anything else (including impossible dates) gives NaT; this
+    never raises.
+
+    Args:
+        values: text values (nulls allowed).
+
+    Returns:
+        datetime64[us] Series at day precision, aligned to ``values``.
+    """
+    text = values.astype("str").str.strip()
+    text = text.str.replace(_ISO_WITH_TIME, r"\1", regex=True)
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
+    for fmt in DATE_FORMATS:
+        todo = out.isna() & text.notna()
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        out = out.where(~todo, parsed.astype("datetime64[us]").reindex(out.index))
+    return out.dt.normalize()
+
+
+def parse_xml(data: bytes, file: str) -> etree._ElementTree:
+    """Parse XML bytes, keeping line numbers.
+
+    Raises:
+        IngestError: the XML is empty, truncated or malformed (message gives line and column).
+    """
+    if not data.strip():
+        raise IngestError(file, "empty file")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    try:
+        return etree.parse(io.BytesIO(data), parser)
+    except etree.XMLSyntaxError as exc:
+        line, col = exc.position
+        raise IngestError(file, f"malformed or truncated XML at line {line}, column {col}") from None

@@ -1,0 +1,159 @@
+"""Field checks named by a Column's ``validator``: each returns the failing rule per value.
+
+A validator takes a text Series and returns a Series of rule names (null where the value passes
+or is null). Identifier checks use python-stdnum; each distinct value is checked once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+from stdnum import exceptions as stdnum_errors
+from stdnum.gb import nhs, upn
+
+from pipeline.sources import codes
+
+CIN_FACTORS = frozenset(
+    {
+        "1A",
+        "1B",
+        "1C",
+        "2A",
+        "2B",
+        "2C",
+        "3A",
+        "3B",
+        "3C",
+        "4A",
+        "4B",
+        "4C",
+        "5A",
+        "5B",
+        "5C",
+        "6A",
+        "6B",
+        "6C",
+        "7A",
+        "8B",
+        "8C",
+        "8D",
+        "8E",
+        "8F",
+        "9A",
+        "10A",
+        "11A",
+        "12A",
+        "13A",
+        "14A",
+        "15A",
+        "16A",
+        "17A",
+        "18A",
+        "18B",
+        "18C",
+        "19A",
+        "19B",
+        "19C",
+        "20",
+        "21",
+        "22A",
+        "23A",
+        "24A",
+    }
+)
+UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ0123456789"
+POSTCODE_PATTERN = r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$"
+
+
+def _by_unique(values: pd.Series, rule_of: Callable[[str], str | None]) -> pd.Series:
+    """Apply ``rule_of`` once per distinct non-null value and broadcast back."""
+    present = values.dropna()
+    lookup = {v: rule_of(v) for v in present.unique()}
+    return values.map(lookup).astype("object").where(values.notna(), None)
+
+
+def _nhs_rule(value: str) -> str | None:
+    try:
+        nhs.validate(value)
+    except stdnum_errors.InvalidChecksum:
+        return "invalid_nhs_check_digit"
+    except stdnum_errors.ValidationError:
+        return "invalid_nhs_format"
+    return None
+
+
+def _upn_rule(value: str) -> str | None:
+    # the check letter is tested before the LA number so a wrong letter is reported as such
+    number = upn.compact(value)
+    if len(number) != 13 or not number[1:12].isdigit() or number[12] not in UPN_ALPHABET:
+        return "invalid_upn_format"
+    if number[0] not in UPN_ALPHABET or upn.calc_check_digit(number[1:]) != number[0]:
+        return "invalid_upn_check_letter"
+    try:
+        upn.validate(number)
+    except stdnum_errors.InvalidComponent:
+        return "invalid_upn_la_number"
+    except stdnum_errors.ValidationError:
+        return "invalid_upn_format"
+    # a temporary UPN (final character a letter) is valid but will be replaced: counted, kept
+    return "temporary_upn" if number[12].isalpha() else None
+
+
+def check_nhs_number(values: pd.Series) -> pd.Series:
+    """Rules: ``invalid_nhs_format`` (not 10 digits), ``invalid_nhs_check_digit`` (mod-11 fails)."""
+    return _by_unique(values, _nhs_rule)
+
+
+def check_upn(values: pd.Series) -> pd.Series:
+    """Rules: ``invalid_upn_format``, ``invalid_upn_la_number``, ``invalid_upn_check_letter``,
+    and ``temporary_upn`` (valid, but temporary: kept and counted)."""
+    return _by_unique(values, _upn_rule)
+
+
+def _pattern_rule(values: pd.Series, pattern: str, rule: str) -> pd.Series:
+    ok = values.str.strip().str.upper().str.fullmatch(pattern)
+    return pd.Series(rule, index=values.index, dtype="object").where(ok.eq(False), None)
+
+
+def check_postcode(values: pd.Series) -> pd.Series:
+    """Rule ``invalid_postcode_format``: not a UK postcode shape (spacing and case are forgiven)."""
+    return _pattern_rule(values, POSTCODE_PATTERN, "invalid_postcode_format")
+
+
+def check_icd10(values: pd.Series) -> pd.Series:
+    """Rule ``invalid_icd10_format``: not an ICD-10 code written without the dot (e.g. X780, J45X)."""
+    return _pattern_rule(values, r"^[A-Z][0-9]{2}[0-9A-Z]{0,2}$", "invalid_icd10_format")
+
+
+def check_academic_year(values: pd.Series) -> pd.Series:
+    """Rule ``invalid_academic_year``: not written as ``2018/2019``."""
+    return _pattern_rule(values, r"^[0-9]{4}/[0-9]{4}$", "invalid_academic_year")
+
+
+def check_dfe_ethnicity(values: pd.Series) -> pd.Series:
+    """Rule ``unknown_code``: neither a main DfE code nor an extended code of a known group."""
+    upper = values.str.strip().str.upper()
+    ok = upper.isin(list(codes.DFE_ETHNICITY)) | upper.str.fullmatch(r"^[WMABO][A-Z]{3}$").fillna(False)
+    return pd.Series("unknown_code", index=values.index, dtype="object").where(~ok & values.notna(), None)
+
+
+def check_assessment_factors(values: pd.Series) -> pd.Series:
+    """Rule ``unknown_code``: a ';'-joined factor list holding a code the CIN census does not define."""
+    return _by_unique(values, lambda v: None if set(v.split(";")) <= CIN_FACTORS else "unknown_code")
+
+
+VALIDATORS: dict[str, tuple[Callable[[pd.Series], pd.Series], tuple[str, ...]]] = {
+    "nhs_number": (check_nhs_number, ("invalid_nhs_format", "invalid_nhs_check_digit")),
+    "upn": (
+        check_upn,
+        ("invalid_upn_format", "invalid_upn_la_number", "invalid_upn_check_letter", "temporary_upn"),
+    ),
+    "postcode": (check_postcode, ("invalid_postcode_format",)),
+    "icd10": (check_icd10, ("invalid_icd10_format",)),
+    "academic_year": (check_academic_year, ("invalid_academic_year",)),
+    "dfe_ethnicity": (check_dfe_ethnicity, ("unknown_code",)),
+    "assessment_factors": (check_assessment_factors, ("unknown_code",)),
+}
+# rules that describe a usable value (counted, never nulled)
+INFORMATIONAL_RULES = frozenset({"temporary_upn"})

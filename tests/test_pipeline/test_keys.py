@@ -1,0 +1,111 @@
+"""The pseudonymisation key: made owner-only, loaded with env precedence, never shown."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import stat
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.keys import (
+    KEY_ENV_VAR,
+    PseudonymisationKey,
+    PseudonymisationKeyError,
+    generate_key,
+    load_key,
+)
+
+FILE_KEY = bytes(range(32))
+ENV_KEY = bytes(range(100, 140))
+
+
+@pytest.fixture
+def key_file(tmp_path):
+    path = tmp_path / ".secrets" / "pseudo.key"
+    generate_key(path)
+    return path
+
+
+def test_generate_key_is_owner_only_hex_256_bits(key_file):
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+    text = key_file.read_text().strip()
+    assert len(text) == 64 and int(text, 16) >= 0
+    assert bytes(load_key(key_file, env={})) == bytes.fromhex(text)
+
+
+def test_generate_key_refuses_to_overwrite_unless_forced(key_file):
+    before = key_file.read_bytes()
+    with pytest.raises(FileExistsError):
+        generate_key(key_file)
+    assert key_file.read_bytes() == before
+    generate_key(key_file, force=True)
+    assert key_file.read_bytes() != before
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_env_key_takes_precedence_over_file(tmp_path):
+    path = tmp_path / "k"
+    path.write_text(FILE_KEY.hex())
+    assert bytes(load_key(path, env={})) == FILE_KEY
+    assert bytes(load_key(path, env={KEY_ENV_VAR: ENV_KEY.hex()})) == ENV_KEY
+    assert bytes(load_key(None, env={KEY_ENV_VAR: base64.b64encode(ENV_KEY).decode()})) == ENV_KEY
+    assert bytes(load_key(None, env={KEY_ENV_VAR: base64.urlsafe_b64encode(ENV_KEY).decode()})) == ENV_KEY
+
+
+@pytest.mark.parametrize("text", [bytes(16).hex(), base64.b64encode(bytes(31)).decode(), "not a key!", ""])
+def test_short_or_malformed_key_is_rejected(tmp_path, text):
+    path = tmp_path / "k"
+    path.write_text(text)
+    with pytest.raises(PseudonymisationKeyError):
+        load_key(path, env={})
+    if text:
+        with pytest.raises(PseudonymisationKeyError):
+            load_key(None, env={KEY_ENV_VAR: text})
+
+
+def test_missing_key_error_says_where_to_look(tmp_path):
+    with pytest.raises(PseudonymisationKeyError) as err:
+        load_key(tmp_path / "absent.key", env={})
+    assert "absent.key" in str(err.value) and KEY_ENV_VAR in str(err.value)
+    with pytest.raises(PseudonymisationKeyError):
+        load_key(None, env={})
+
+
+def test_key_never_shown_in_repr_str_format_or_errors(tmp_path, caplog):
+    key = load_key(None, env={KEY_ENV_VAR: ENV_KEY.hex()})
+    secrets_shown = (ENV_KEY.hex(), repr(ENV_KEY), base64.b64encode(ENV_KEY).decode())
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("test").info("key %s %r", key, key)
+    texts = [repr(key), str(key), f"{key}", f"{key!r}", repr([key]), caplog.text]
+    short = bytes(range(20)).hex()
+    with pytest.raises(PseudonymisationKeyError) as err:
+        load_key(None, env={KEY_ENV_VAR: short})
+    texts += [str(err.value), repr(err.value)]
+    for text in texts:
+        for secret in (*secrets_shown, short):
+            assert secret not in text
+    assert "hidden" in repr(key)
+
+
+def test_key_id_is_stable_and_reveals_nothing():
+    a, b = PseudonymisationKey(FILE_KEY), PseudonymisationKey(ENV_KEY)
+    assert a.key_id == PseudonymisationKey(FILE_KEY).key_id != b.key_id
+    assert a.key_id not in FILE_KEY.hex()
+
+
+def test_cli_keygen_writes_key_and_refuses_overwrite(tmp_path):
+    out = tmp_path / ".secrets" / "pseudo.key"
+    runner = CliRunner()
+    first = runner.invoke(app, ["keygen", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    key_hex = out.read_text().strip()
+    assert key_hex not in first.output
+    again = runner.invoke(app, ["keygen", "--out", str(out)])
+    assert again.exit_code == 1
+    assert out.read_text().strip() == key_hex
+    forced = runner.invoke(app, ["keygen", "--out", str(out), "--force"])
+    assert forced.exit_code == 0 and out.read_text().strip() != key_hex
