@@ -253,9 +253,9 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
         # --- early help
         eh = rng.random(idx.size) < sigmoid(-4.4 + 0.8 * need) * np.sqrt(bias[idx])
         if eh.any():
-            s = _random_dates(rng, ys, int(eh.sum()))
+            s = np.maximum(_random_dates(rng, ys, int(eh.sum())), dob[idx[eh]])
             out["eh"].append(pd.DataFrame({
-                "person_id": idx[eh], "start": np.maximum(s, dob[idx[eh]]),
+                "person_id": idx[eh], "start": s,
                 "end": s + rng.integers(60, 330, int(eh.sum())).astype("timedelta64[D]"),
                 "need": need[eh]}))
 
