@@ -232,14 +232,9 @@ def link(params: Path = ParamsOption, root: Path = RootOption) -> None:
 
 def _read_person_table(path: Path):
     """A person table for link-pair: parquet as stored, CSV with every column as text."""
-    import pandas as pd
+    from pipeline.io import read_csv_table, read_parquet
 
-    if path.suffix.lower() == ".parquet":
-        from pipeline.io import read_parquet
-
-        return read_parquet(path)
-    # every column as text, blanks as missing: ids and dates must not be reinterpreted
-    return pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    return read_parquet(path) if path.suffix.lower() == ".parquet" else read_csv_table(path)
 
 
 @app.command("link-pair")

@@ -100,3 +100,102 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_csv_table(path: Path) -> pd.DataFrame:
+    """Read a CSV with every column as text and blanks as missing (BOM tolerated).
+
+    Identifiers and dates must not be reinterpreted (leading zeros, ``01/02/2010``), so nothing is
+    type-inferred; callers parse what they need.
+    """
+    return pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+
+
+def read_lines(path: Path) -> list[str]:
+    """Lines of a text file without their line endings ([] when the file does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def append_line_locked(path: Path, make_line: Any) -> str:
+    """Append one line to ``path`` under an exclusive lock; return it.
+
+    ``make_line(existing_lines) -> str`` builds the new line from the file as it is *inside*
+    the lock, so two writers of a hash-chained log can never chain to the same predecessor.
+    The line is flushed and fsynced before the lock is released.
+    """
+    import fcntl
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.seek(0)
+            line = make_line(fh.read().splitlines())
+            if "\n" in line:
+                raise ValueError("a log entry must be one line")
+            fh.seek(0, os.SEEK_END)
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    return line
+
+
+def write_xlsx_sheets(
+    sheets: dict[str, pd.DataFrame],
+    path: Path,
+    *,
+    title_rows: dict[str, list[str]] | None = None,
+    percent_columns: tuple[str, ...] = (),
+    wrap_columns: tuple[str, ...] = (),
+) -> Path:
+    """Write formatted worksheets: bold frozen header, autofilter, sensible widths, atomically.
+
+    Args:
+        sheets: sheet name -> frame, in order.
+        title_rows: sheet name -> lines written above the header (e.g. a DRAFT banner), bold red.
+        percent_columns: columns (0-100 numbers) shown with one decimal place.
+        wrap_columns: long text columns shown wrapped in a wide column.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    title_rows = title_rows or {}
+    book = Workbook()
+    book.remove(book.active)
+    for name, df in sheets.items():
+        ws = book.create_sheet(title=name[:31])
+        for line in title_rows.get(name, []):
+            ws.append([line])
+            ws.cell(row=ws.max_row, column=1).font = Font(bold=True, color="C00000", size=12)
+        header_row = ws.max_row + 1 if title_rows.get(name) else 1
+        ws.append([str(c) for c in df.columns])
+        for cell in ws[header_row]:
+            cell.font = Font(bold=True, color="FFFFFF")
+            cell.fill = PatternFill("solid", fgColor="1F4E79")
+        for row in df.itertuples(index=False):
+            ws.append([None if (not isinstance(v, str) and pd.isna(v)) else v for v in row])
+        ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+        if len(df):
+            ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(df.columns))}{ws.max_row}"
+        for i, column in enumerate(df.columns, start=1):
+            letter = get_column_letter(i)
+            texts = [str(column)] + [str(v) for v in df[column].head(200).tolist()]
+            width = min(max(len(t) for t in texts) + 2, 60)
+            if column in wrap_columns:
+                width = 60
+                for cell in ws[letter][header_row:]:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if column in percent_columns:
+                for cell in ws[letter][header_row:]:
+                    cell.number_format = "0.0"
+            ws.column_dimensions[letter].width = width
+    with atomic_path(path) as tmp:
+        book.save(tmp)
+    return Path(path)

@@ -3,8 +3,9 @@
 Works on pseudonymised tables only. Deterministic passes first (NHS number tokens between social
 care and health; UPN and former-UPN tokens between school, social care and NCCIS), then a Splink
 model over the match-key tokens (pipeline/linkage/model.py), trained on the data itself. People are
-the connected components of the deterministic links UNION the probabilistic pairs at or above
-``link.cluster_threshold_match_probability``.
+the connected components of the deterministic links and the probabilistic pairs at or above
+``link.cluster_threshold_match_probability``, taken strongest first and refused where a person
+would hold more records of a source than ``link.max_records_per_person`` allows.
 """
 
 from __future__ import annotations
@@ -18,12 +19,7 @@ import pandas as pd
 from pipeline.config import LinkParams
 from pipeline.linkage.clusters import build_person_index, cluster_records, links_to_edges
 from pipeline.linkage.deterministic import find_deterministic_links
-from pipeline.linkage.engine import (
-    make_linker,
-    predict_pairs,
-    repair_trained_parameters,
-    train_linkage_model,
-)
+from pipeline.linkage.engine import make_linker, predict_pairs
 from pipeline.linkage.evaluation import (
     evaluate_linkage,
     pairwise_counts,
@@ -40,6 +36,7 @@ from pipeline.linkage.report import (
     review_sample,
     summarise_sources,
 )
+from pipeline.linkage.training import repair_trained_parameters, train_linkage_model
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +74,12 @@ def splink_inputs(persons: pd.DataFrame, fields: list[str]) -> dict[str, pd.Data
 
 
 def score_probabilistic_pairs(
-    persons: pd.DataFrame, params: LinkParams
+    persons: pd.DataFrame, params: LinkParams, known_matches: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     """Train the Splink model on the person records and score blocked pairs.
+
+    ``known_matches`` (the deterministic links) give the m-probabilities of the non-identifier
+    comparisons (pipeline/linkage/training.py).
 
     Returns:
         (pairs with ``source_l``, ``record_key_tok_l``, ``source_r``, ``record_key_tok_r``,
@@ -97,6 +97,7 @@ def score_probabilistic_pairs(
         seed=params.seed,
         u_max_pairs=params.u_max_pairs,
         prior_recall=params.prior_recall,
+        known_matches=known_matches,
     )
     model, repairs = repair_trained_parameters(trained, settings, u_fallback=1.0 / params.u_max_pairs)
     pairs = predict_pairs(make_linker(inputs, model, params.backend), params.threshold_match_probability)
@@ -134,11 +135,17 @@ def link_person_records(
     log.info("link: %d person records from %d sources", len(persons), persons["source"].nunique())
     det_links, ambiguous = find_deterministic_links(persons)
     log.info("link: %d deterministic links", len(det_links))
-    pairs, model, notes = score_probabilistic_pairs(persons, params)
+    pairs, model, notes = score_probabilistic_pairs(persons, params, det_links)
     log.info("link: %d scored pairs >= %.2f", len(pairs), params.threshold_match_probability)
-    index = build_person_index(
-        persons, det_links, pairs, params.cluster_threshold_match_probability, params.backend
+    index, refused = build_person_index(
+        persons,
+        det_links,
+        pairs,
+        params.cluster_threshold_match_probability,
+        params.backend,
+        max_records_per_person=params.max_records_per_person,
     )
+    log.info("link: %d links refused to keep people within max_records_per_person", refused)
 
     attributes = add_report_attributes(persons, params.extract_date).rename(columns={"source": "table"})
     annotated = index.merge(
@@ -156,6 +163,7 @@ def link_person_records(
         "accepted_probabilistic_pairs": int(
             (pairs["match_probability"] >= params.cluster_threshold_match_probability).sum()
         ),
+        "links_refused_over_source_limits": refused,
         "people_per_source_pair": people_per_source_pair(index),
         "cluster_sizes": cluster_sizes(index, params.max_records_per_person),
         "link_rates": link_rates(annotated),

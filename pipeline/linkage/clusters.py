@@ -1,4 +1,12 @@
-"""From links to people: connected components over deterministic and probabilistic links.
+"""From links to people: connected components over the links kept within per-source limits.
+
+Each source keeps one record per person (health, social care, NCCIS; a few UPNs in school), so a
+person holding two health records is two people merged, typically siblings who share surname,
+postcode and sometimes forename. Links are therefore taken strongest first (deterministic, then
+probabilistic by match weight) and a link that would give a person more records of a source than
+``max_records_per_person`` allows is refused: the weakest link of the chain is the one dropped.
+Splink's clustering has no such constraint, so the edge choice is a small union-find here and the
+components of the kept edges come from Splink.
 
 ``person_id`` is opaque and stable for the same input: clusters are ordered by their smallest
 ``source:record_key_tok`` and numbered ``P00000001``, ``P00000002``, ...
@@ -6,6 +14,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
+import numpy as np
 import pandas as pd
 
 from pipeline.linkage.engine import cluster_connected_components
@@ -64,37 +75,91 @@ def cluster_records(persons: pd.DataFrame, edges: pd.DataFrame, backend: str = "
     return nodes.merge(clusters[["node_id", "person_id"]], on="node_id", how="left", validate="1:1")
 
 
+def select_edges_within_source_limits(edges: pd.DataFrame, limits: dict[str, int]) -> pd.Series:
+    """Which edges to keep, strongest first, so no cluster exceeds a source's record limit.
+
+    Args:
+        edges: ``node_id_l``, ``node_id_r`` (``source:record_key_tok``) and ``strength`` (higher is
+            taken first; ties broken by node ids, so the result does not depend on row order).
+        limits: source -> most records one person may hold (sources not named: no limit).
+
+    Returns:
+        Boolean Series aligned with ``edges``: True where the edge is kept.
+    """
+    order = edges.sort_values(
+        ["strength", "node_id_l", "node_id_r"], ascending=[False, True, True], kind="stable"
+    )
+    parent: dict[str, str] = {}
+    held: dict[str, Counter] = {}
+
+    def root(node: str) -> str:
+        if node not in parent:
+            parent[node], held[node] = node, Counter({node.split(":", 1)[0]: 1})
+        top = node
+        while parent[top] != top:
+            top = parent[top]
+        while parent[node] != top:
+            parent[node], node = top, parent[node]
+        return top
+
+    keep = np.zeros(len(order), dtype=bool)
+    for i, (left, right) in enumerate(zip(order["node_id_l"], order["node_id_r"], strict=True)):
+        a, b = root(left), root(right)
+        if a != b:
+            if any(s in limits and held[a][s] + n > limits[s] for s, n in held[b].items()):
+                continue
+            if len(held[a]) < len(held[b]):
+                a, b = b, a
+            parent[b] = a
+            held[a].update(held.pop(b))
+        keep[i] = True
+    return pd.Series(keep, index=order.index).reindex(edges.index)
+
+
 def build_person_index(
     persons: pd.DataFrame,
     deterministic_links: pd.DataFrame,
     probabilistic_pairs: pd.DataFrame,
     cluster_threshold: float,
     backend: str = "duckdb",
-) -> pd.DataFrame:
-    """The person index: clusters of deterministic links UNION probabilistic pairs >= threshold.
+    *,
+    max_records_per_person: dict[str, int] | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """The person index: clusters of deterministic links and probabilistic pairs >= threshold,
+    kept strongest first within ``max_records_per_person`` (module docstring).
 
     Args:
         persons: ``source``, ``record_key_tok``.
         deterministic_links: ``source_l``, ``record_key_tok_l``, ``source_r``, ``record_key_tok_r``.
-        probabilistic_pairs: the same columns plus ``match_probability`` (Splink predictions).
+        probabilistic_pairs: the same columns plus ``match_probability`` and (optionally)
+            ``match_weight`` (Splink predictions).
         cluster_threshold: probabilistic pairs at or above this link two records.
+        max_records_per_person: source -> most records of it one person may hold (None: no limit).
 
     Returns:
-        ``table``, ``record_key_tok``, ``person_id``, ``match_probability`` (1.0 for deterministic
-        routes, the best accepted pair's probability for probabilistic, null for singletons),
-        ``match_route`` (``deterministic`` | ``probabilistic`` | ``singleton``).
+        (index, refused): index with ``table``, ``record_key_tok``, ``person_id``,
+        ``match_probability`` (1.0 for deterministic routes, the best kept pair's probability for
+        probabilistic, null for singletons), ``match_route`` (``deterministic`` | ``probabilistic``
+        | ``singleton``); refused: number of links refused to respect the limits.
     """
     accepted = probabilistic_pairs[probabilistic_pairs["match_probability"] >= cluster_threshold]
-    det_edges = links_to_edges(deterministic_links, 1.0)
-    prob_edges = links_to_edges(accepted, accepted["match_probability"].to_numpy())
+    det_edges = links_to_edges(deterministic_links, 1.0).assign(strength=np.inf)
+    weight = accepted["match_weight"] if "match_weight" in accepted else accepted["match_probability"]
+    prob_edges = links_to_edges(accepted, accepted["match_probability"].to_numpy()).assign(
+        strength=weight.astype(float).to_numpy()
+    )
     edges = pd.concat([det_edges, prob_edges], ignore_index=True)
+    kept = select_edges_within_source_limits(edges, max_records_per_person or {})
+    edges = edges[kept]
     index = cluster_records(persons, edges, backend)
 
-    det_nodes = set(det_edges["node_id_l"]) | set(det_edges["node_id_r"])
+    is_det_edge = edges["strength"] == np.inf
+    det_nodes = set(edges.loc[is_det_edge, "node_id_l"]) | set(edges.loc[is_det_edge, "node_id_r"])
+    prob_kept = edges[~is_det_edge]
     incident = pd.concat(
         [
-            prob_edges[["node_id_l", "match_probability"]].rename(columns={"node_id_l": "node_id"}),
-            prob_edges[["node_id_r", "match_probability"]].rename(columns={"node_id_r": "node_id"}),
+            prob_kept[["node_id_l", "match_probability"]].rename(columns={"node_id_l": "node_id"}),
+            prob_kept[["node_id_r", "match_probability"]].rename(columns={"node_id_r": "node_id"}),
         ]
     )
     best = incident.groupby("node_id")["match_probability"].max()
@@ -105,8 +170,5 @@ def build_person_index(
     index.loc[is_det, "match_route"] = "deterministic"
     index.loc[is_det, "match_probability"] = 1.0
     index = index.rename(columns={"source": "table"})
-    return (
-        index[PERSON_INDEX_COLUMNS]
-        .sort_values(["person_id", "table", "record_key_tok"])
-        .reset_index(drop=True)
-    )
+    index = index[PERSON_INDEX_COLUMNS].sort_values(["person_id", "table", "record_key_tok"])
+    return index.reset_index(drop=True), int((~kept).sum())

@@ -15,13 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.linkage.engine import (
-    make_linker,
-    predict_pairs,
-    repair_trained_parameters,
-    train_linkage_model,
-)
+from pipeline.linkage.engine import make_linker, predict_pairs
 from pipeline.linkage.model import FIELD_COLUMNS, IDENTITY_FIELDS, build_linkage_settings, fields_present
+from pipeline.linkage.training import repair_trained_parameters, train_linkage_model
 
 log = logging.getLogger(__name__)
 PAIR_COLUMNS = ["left_id", "right_id", "match_probability"]

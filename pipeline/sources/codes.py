@@ -74,7 +74,7 @@ EARLY_HELP_REFERRAL = frozenset({"school", "health", "police", "family", "other"
 EARLY_HELP_CLOSURE = frozenset({"STEPDOWN", "ESCALATED", "DISENGAGED", "NEEDS_MET", "MOVED"})
 
 HES_ADMISSION_METHOD = frozenset(
-    {"11", "12", "13", "21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "31", "32", "81", "82", "83"}
+    {"11", "12", "13", "21", "22", "23", "24", "25", "28", "2A", "2B", "2C", "2D", "31", "32", "81", "82", "83"}
 )
 
 

@@ -152,13 +152,15 @@ def cin_census_frames(rng: np.random.Generator, cfg: SynthParams, referrals: pd.
     """Per collection year, the frames the CIN XML writer takes (children, episodes, assessments,
     section47, cp_plans), holding only what had happened by the reference date."""
     ref = np.datetime64(cfg.reference_date)
-    refs = referrals[referrals["referral_date"] <= ref].reset_index(drop=True)
+    # two referrals of one child on one day are one referral in a case-management system
+    refs = (referrals[referrals["referral_date"] <= ref]
+            .drop_duplicates(["person_id", "referral_date"]).reset_index(drop=True))
     refs["factors"] = assessment_factors(rng, refs)
     refs["source"] = rng.choice(REFERRAL_SOURCES, len(refs))
     refs["primary_need"] = np.where(refs["dv"] | refs["sub"] | refs["mh"], "N1",
                                     rng.choice(["N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9"], len(refs)))
     refs["closure_reason"] = rng.choice(CIN_CLOSURE, len(refs))
-    cps = cp_plans[cp_plans["cpp_start"] <= ref].copy()
+    cps = cp_plans[(cp_plans["cpp_start"] <= ref) & cp_plans["referral_id"].isin(refs["referral_id"])].copy()
     cps["category"] = rng.choice(CP_CATEGORY, len(cps), p=CP_CATEGORY_WEIGHTS)
     la_id = ids.set_index("person_id")["la_child_id"]
     csc = persons.set_index("LAchildID")

@@ -68,7 +68,9 @@ def simulate_moves(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataFrame,
         household_id, move_date, lsoa_code — one row per move (the first address is in ``hh``).
     """
     rows = []
-    by_decile = {d: g["lsoa_code"].to_numpy() for d, g in lsoas.groupby("imd_decile")}
+    present = {int(d): g["lsoa_code"].to_numpy() for d, g in lsoas.groupby("imd_decile")}
+    # a small county may lack a decile: movers then go to the nearest decile it has
+    by_decile = {d: present[min(present, key=lambda p, d=d: (abs(p - d), p))] for d in range(1, 11)}
     for year in range(2001, 2027):
         movers = np.flatnonzero(rng.random(len(hh)) < cfg.move_within_rate)
         if movers.size == 0:
@@ -114,7 +116,7 @@ def _age_term(age: np.ndarray, table: list[tuple[float, float]]) -> np.ndarray:
 AGE_CARE = [(1, 1.5), (5, 0.0), (10, -0.4), (14, 0.15), (17, 0.7), (18, -0.6)]
 AGE_REFERRAL = [(1, 0.35), (5, 0.1), (13, 0.0), (17, 0.25), (18, 0.0)]
 # informal kinship care keeps some children out of the care system (DfE: Asian under-, Mixed over-represented)
-CARE_ENTRY_GROUP_EFFECT = {"Asian": -0.7, "Mixed": 0.1}
+CARE_ENTRY_GROUP_EFFECT = {"Asian": -0.95, "Mixed": 0.25}
 AGE_AE = [(1, 0.5), (5, 0.3), (12, -0.2), (18, 0.3)]
 
 
@@ -144,7 +146,7 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
     bias = _referral_bias(cfg, group, imd)
     care_group = pd.Series(group).map(CARE_ENTRY_GROUP_EFFECT).fillna(0.0).to_numpy()
     pov_h = hh["poverty"].to_numpy().copy()
-    fsm_cut = np.quantile(hh["poverty"].to_numpy()[hid], 0.765)
+    fsm_cut = np.quantile(hh["poverty"].to_numpy()[hid], 0.78)
 
     never = np.datetime64("1900-01-01")
     in_care_until = np.full(n, never)
@@ -181,8 +183,8 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
         cp_open = cp_until[idx] > ys
         cin_open = cin_until[idx] > ys
         recent = last_referral[idx] > ys - np.timedelta64(365, "D")
-        lp = (-7.1 + 2.2 * cp_open + 1.4 * cin_open + 1.3 * prev_care[idx] + 0.7 * recent
-              + 0.75 * need_static + 0.15 * (sex[idx] == "M") + _age_term(a, AGE_CARE) + care_group[idx])
+        lp = (-6.95 + 2.2 * cp_open + 1.4 * cin_open + 1.3 * prev_care[idx] + 0.7 * recent
+              + 0.75 * need_static + _age_term(a, AGE_CARE) + care_group[idx])
         p_entry = np.where(eligible, sigmoid(lp), 0.0)
         enters = rng.random(idx.size) < p_entry
         entry_date = np.maximum(_random_dates(rng, ys, idx.size), dob[idx] + rng.integers(0, 20, idx.size))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -211,8 +209,6 @@ def test_a_county_sized_return_is_fast_and_valid():
     cp = pd.DataFrame({"episode_id": s[::2], "start_date": ref[s[::2]] + pd.Timedelta(days=15),
                        "end_date": NaT, "initial_category": "NEG", "latest_category": "NEG",
                        "number_previous": 0})
-    start = time.perf_counter()
+    # speed is measured by benchmarks/, never asserted here
     xml = cin_census_xml(2023, "885", children, episodes, assessments, section47, cp)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 6, f"{elapsed:.1f}s for 15,000 children"  # about 1 s on a laptop-class CPU
     assert validate_cin_xml(xml, 2023) == []

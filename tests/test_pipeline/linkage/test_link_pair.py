@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.linkage import engine
+from pipeline.linkage import engine, training
 from pipeline.linkage.model import build_linkage_settings, load_linkage_model, save_linkage_model
 from pipeline.linkage.pair import link_pair, pair_match_keys, parse_mapping
 
@@ -121,7 +121,7 @@ def test_settings_round_trip_through_json_gives_same_predictions(clear_pair, tes
     settings = build_linkage_settings(
         ["forename", "surname", "dob", "postcode", "sex"], link_type="link_only"
     )
-    model, _ = engine.train_linkage_model(
+    model, _ = training.train_linkage_model(
         sides, settings, backend="duckdb", n_records=len(left), seed=1, u_max_pairs=1e5, prior_recall=0.7
     )
     before = engine.predict_pairs(engine.make_linker(sides, model), 0.5)

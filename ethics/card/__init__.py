@@ -1,0 +1,1 @@
+"""Model card (HTML + Markdown) and ATRS record for one model version."""

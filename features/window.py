@@ -1,0 +1,103 @@
+"""Point-in-time aggregation: events strictly before each index date, summarised by SQL expressions.
+
+One DuckDB query per event domain joins the cohort (``row_id, person_id, index_date``) to that
+domain's events on ``person_id`` with ``e.event_date < c.index_date`` in the join condition, so no
+expression can see an event on or after the index date, whatever it computes. Windows are filters
+on the same rows (``W12`` = the 12 months before the index date).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import duckdb
+import pandas as pd
+
+W6Y = "e.event_date >= c.index_date - INTERVAL 72 MONTH"
+W12 = "e.event_date >= c.index_date - INTERVAL 12 MONTH"
+W36 = "e.event_date >= c.index_date - INTERVAL 36 MONTH"
+OPEN_AT_INDEX = "(e.end_date IS NULL OR e.end_date > c.index_date)"
+MONTHS_SINCE_LAST = "date_diff('month', max(e.event_date), c.index_date)"
+
+
+def connect_duckdb(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection for one features run."""
+    con = duckdb.connect(":memory:")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    return con
+
+
+def aggregate_before_index(
+    con: duckdb.DuckDBPyConnection,
+    cohort: pd.DataFrame,
+    events: pd.DataFrame,
+    expressions: Mapping[str, str],
+) -> pd.DataFrame:
+    """Summarise each cohort row's events dated strictly before its index date.
+
+    Args:
+        con: DuckDB connection.
+        cohort: ``row_id, person_id, index_date``.
+        events: ``person_id, event_date`` plus the columns the expressions use (as ``e.<col>``;
+            cohort columns as ``c.<col>``).
+        expressions: output column -> DuckDB aggregate expression.
+
+    Returns:
+        ``row_id``, one column per expression and ``_max_event_date`` (the latest event seen), for
+        cohort rows with at least one event before the index date; other rows are absent.
+    """
+    con.register("_cohort", cohort[["row_id", "person_id", "index_date"]])
+    con.register("_events", events)
+    selects = ",\n  ".join(f'{sql} AS "{name}"' for name, sql in expressions.items())
+    query = f"""
+        SELECT c.row_id, {selects},
+          max(e.event_date) AS _max_event_date
+        FROM _cohort c JOIN _events e
+          ON e.person_id = c.person_id AND e.event_date < c.index_date
+        GROUP BY c.row_id, c.index_date
+    """
+    try:
+        return con.execute(query).df()
+    finally:
+        con.unregister("_events")
+        con.unregister("_cohort")
+
+
+def events_in_window(
+    con: duckdb.DuckDBPyConnection,
+    cohort: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    start: str,
+    end: str,
+    expressions: Mapping[str, str],
+) -> pd.DataFrame:
+    """Summarise each cohort row's events in an outcome window ``start <= event_date < end``.
+
+    Args:
+        cohort: ``row_id, person_id`` plus the columns ``start``/``end`` name (dates).
+        events: ``person_id, event_date`` plus columns the expressions use.
+        start: cohort column holding the (inclusive) window start, never before the index date.
+        end: cohort column holding the (exclusive) window end.
+        expressions: output column -> aggregate expression.
+
+    Returns:
+        ``row_id`` and one column per expression for rows with any event in their window.
+    """
+    con.register("_cohort", cohort[["row_id", "person_id", start, end]])
+    con.register("_events", events)
+    selects = ", ".join(f'{sql} AS "{name}"' for name, sql in expressions.items())
+    query = f"""
+        SELECT c.row_id, {selects}
+        FROM _cohort c JOIN _events e
+          ON e.person_id = c.person_id AND e.event_date >= c."{start}" AND e.event_date < c."{end}"
+        GROUP BY c.row_id
+    """
+    try:
+        return con.execute(query).df()
+    finally:
+        con.unregister("_events")
+        con.unregister("_cohort")

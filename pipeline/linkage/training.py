@@ -1,0 +1,194 @@
+"""Training the linkage model: prior, u by random sampling, m by EM and from known matches.
+
+EM on blocked pairs is the usual way to learn m-probabilities without labels, but its blocks are
+contaminated by close non-matches: the ``forename + surname`` block holds siblings who share both
+names (small name pools, one surname per household), so EM learns that a wholly different date of
+birth is common among matches (m ~ 1e-2 rather than ~ 1e-4) and then merges those siblings. Where
+the deterministic passes found identifier matches (NHS number, UPN), those pairs are known matches
+and give the m-probabilities of every other comparison directly
+(``estimate_m_from_pairwise_labels``); the identifier comparisons keep their EM estimates, since
+the labels were chosen by agreement on those very identifiers.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import pandas as pd
+from splink import Linker, block_on
+from splink.internals.exceptions import SplinkException
+
+from pipeline.linkage.engine import make_linker, model_as_dict
+from pipeline.linkage.model import DETERMINISTIC_PRIOR_RULES, TRAINING_BLOCKING_RULES
+
+log = logging.getLogger(__name__)
+M_FLOOR = 1e-3  # smallest m-probability kept after training (see repair_trained_parameters)
+LABEL_DEFINING_COMPARISONS = ("nhs_number", "upn")  # known matches are chosen by these
+MIN_KNOWN_MATCHES = 200  # fewer labelled pairs than this: EM's m-probabilities are kept
+
+
+def _available_columns(linker: Linker) -> set[str]:
+    return {c.unquote().name for c in linker._input_columns()}
+
+
+def estimate_prior_match_probability(linker: Linker, recall: float, fallback: float) -> None:
+    """Estimate the prior that two random records match from near-certain rules.
+
+    Falls back to ``fallback`` when no rule's columns are present or no pair is found.
+    """
+    available = _available_columns(linker)
+    rules = [block_on(*rule) for rule in DETERMINISTIC_PRIOR_RULES if set(rule) <= available]
+    try:
+        if not rules:
+            raise ValueError("no deterministic rule available")
+        linker.training.estimate_probability_two_random_records_match(rules, recall=recall)
+        prior = linker._settings_obj._probability_two_random_records_match
+        if not 0 < prior < 1:
+            raise ValueError("degenerate prior")
+    except (ValueError, SplinkException) as exc:
+        log.info("prior match probability: using fallback %.3g (%s)", fallback, exc)
+        linker._settings_obj._probability_two_random_records_match = fallback
+
+
+def train_linkage_model(
+    tables: dict[str, pd.DataFrame],
+    settings: dict[str, Any],
+    *,
+    backend: str,
+    n_records: int,
+    seed: int,
+    u_max_pairs: float,
+    prior_recall: float,
+    known_matches: pd.DataFrame | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """Estimate prior, u (random sampling, fixed seed) and m (EM, then known matches where given).
+
+    An EM session that fails (too few pairs, or a level with no disagreement among matches, where
+    m underflows) leaves Splink's linker half-updated, so the model is snapshotted before each
+    session and restored from the snapshot on failure: the declared prior m-probabilities stay for
+    the comparisons that session would have trained. ``n_records`` (all input records) sets the
+    fallback prior ``1 / n_records`` (about one match per record).
+
+    ``known_matches`` (``source_l``, ``record_key_tok_l``, ``source_r``, ``record_key_tok_r``: the
+    deterministic identifier links, whose keys are the tables' ``unique_id``) then replace EM's
+    m-probabilities for every comparison except the identifiers that chose them (module docstring).
+
+    Returns:
+        (trained model dict, notes naming each EM session's outcome, for the report).
+    """
+    linker = make_linker(tables, settings, backend)
+    estimate_prior_match_probability(linker, prior_recall, 1.0 / max(n_records, 2))
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+    available = _available_columns(linker)
+    notes = []
+    for rule in TRAINING_BLOCKING_RULES:
+        if not set(rule) <= available:
+            continue
+        snapshot = model_as_dict(linker)
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*rule), estimate_without_term_frequencies=True
+            )
+            notes.append(f"EM trained on blocking rule {' AND '.join(rule)}")
+        except (SplinkException, ValueError, ZeroDivisionError) as exc:
+            log.warning("EM on %s did not run (%s); keeping prior m-probabilities", "+".join(rule), exc)
+            notes.append(f"EM on blocking rule {' AND '.join(rule)} failed; prior m-probabilities kept")
+            linker = make_linker(tables, snapshot, backend)
+    if known_matches is not None and len(known_matches) >= MIN_KNOWN_MATCHES:
+        return estimate_m_from_known_matches(linker, known_matches), [
+            *notes,
+            f"m-probabilities from {len(known_matches)} deterministic identifier matches "
+            f"(except {', '.join(LABEL_DEFINING_COMPARISONS)})",
+        ]
+    return model_as_dict(linker), notes
+
+
+def estimate_m_from_known_matches(linker: Linker, known_matches: pd.DataFrame) -> dict[str, Any]:
+    """The linker's model with m-probabilities counted on known matching pairs.
+
+    Comparisons in ``LABEL_DEFINING_COMPARISONS`` keep the linker's current m-probabilities: the
+    pairs were selected for agreeing on them, so counting them there would say they never disagree.
+
+    Args:
+        linker: a trained linker (prior, u and EM m already estimated).
+        known_matches: ``source_l``, ``record_key_tok_l``, ``source_r``, ``record_key_tok_r``.
+
+    Returns:
+        The model dict (``model_as_dict``) with the new m-probabilities.
+    """
+    before = model_as_dict(linker)
+    labels = pd.DataFrame(
+        {
+            "source_dataset_l": known_matches["source_l"].astype(str).to_numpy(),
+            "unique_id_l": known_matches["record_key_tok_l"].astype(str).to_numpy(),
+            "source_dataset_r": known_matches["source_r"].astype(str).to_numpy(),
+            "unique_id_r": known_matches["record_key_tok_r"].astype(str).to_numpy(),
+        }
+    )
+    linker.table_management.register_table(labels, "__riskpipe_known_matches", overwrite=True)
+    linker.training.estimate_m_from_pairwise_labels("__riskpipe_known_matches")
+    after = model_as_dict(linker)
+    kept = {c["output_column_name"]: c for c in before["comparisons"]}
+    after["comparisons"] = [
+        kept[c["output_column_name"]] if c["output_column_name"] in LABEL_DEFINING_COMPARISONS else c
+        for c in after["comparisons"]
+    ]
+    return after
+
+
+def repair_trained_parameters(
+    model: dict[str, Any], priors: dict[str, Any], u_fallback: float
+) -> tuple[dict[str, Any], list[str]]:
+    """Fill parameters training could not estimate, and undo EM results that make no sense.
+
+    - A level with no u-probability (never seen among random pairs) gets ``u_fallback``
+      (about one in the number of pairs sampled), not Splink's 1e-6, which would make a rare
+      level overwhelming evidence on a small table.
+    - A comparison whose exact level ends up with m <= u (EM drifted to a degenerate solution,
+      common on small or noise-free tables) gets the declared prior m-probabilities back.
+    - No m is left below ``M_FLOOR``: EM on clean data drives the m of a disagreement level to
+      ~0, which would let one miskeyed field veto an otherwise certain match.
+
+    Args:
+        model: trained model dict (``model_as_dict``).
+        priors: the settings dict it was trained from (``build_linkage_settings``).
+        u_fallback: u-probability for unobserved levels.
+
+    Returns:
+        (repaired model, human-readable list of repairs for the report).
+    """
+    repaired = copy.deepcopy(model)
+    prior_m = {
+        (c["output_column_name"], lvl.get("label_for_charts")): lvl.get("m_probability")
+        for c in priors["comparisons"]
+        for lvl in c["comparison_levels"]
+    }
+    repairs = []
+    for comparison in repaired["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = [lvl for lvl in comparison["comparison_levels"] if not lvl.get("is_null_level")]
+        for lvl in levels:
+            if "u_probability" not in lvl:
+                lvl["u_probability"] = u_fallback
+                repairs.append(
+                    f"{name}/{lvl.get('label_for_charts')}: u not observed, set to {u_fallback:.3g}"
+                )
+            if "m_probability" not in lvl:
+                lvl["m_probability"] = prior_m[(name, lvl.get("label_for_charts"))]
+                repairs.append(f"{name}/{lvl.get('label_for_charts')}: m not estimated, prior used")
+        exact = levels[0]
+        if exact["m_probability"] <= exact["u_probability"]:
+            for lvl in levels:
+                lvl["m_probability"] = prior_m[(name, lvl.get("label_for_charts"))]
+            repairs.append(f"{name}: EM gave m <= u on the exact level, prior m-probabilities used")
+        floored = [lvl for lvl in levels if lvl["m_probability"] < M_FLOOR]
+        for lvl in floored:
+            lvl["m_probability"] = M_FLOOR
+        if floored:
+            labels = ", ".join(str(lvl.get("label_for_charts")) for lvl in floored)
+            repairs.append(f"{name}: m raised to the floor {M_FLOOR} on {labels}")
+    for note in repairs:
+        log.info("linkage model repair: %s", note)
+    return repaired, repairs
