@@ -41,6 +41,30 @@ RECORD_KEYS: dict[str, tuple[str, str]] = {
     "hes_admission": ("health", "hes_id_tok"),
     "ae_attendance": ("health", "hes_id_tok"),
 }
+# the columns features read from each pseudonymised table (reading no more keeps memory small)
+SOURCE_COLUMNS: dict[str, list[str]] = {
+    "school_pupil": ["census_date", "pupil_record_id_tok", "school_id", "upn_tok", "birth_year", "birth_month", "sex",
+                     "entry_date", "sessions_possible", "sen_provision", "nc_year", "ethnicity_group"],
+    "school_attendance": ["census_date", "pupil_record_id_tok", "reason", "sessions"],
+    "school_exclusion": ["census_date", "pupil_record_id_tok", "start_date", "sessions", "category"],
+    "school_fsm": ["census_date", "pupil_record_id_tok", "fsm_start", "fsm_end"],
+    "school_sen_need": ["census_date", "pupil_record_id_tok", "sen_type", "rank"],
+    "school_address": ["census_date", "pupil_record_id_tok", "lsoa_imd_decile"],
+    "ks2": ["upn_tok", "acad_year", "read_mark", "mat_mark"],
+    "nccis_activity": ["ccis_id_tok", "birth_year", "birth_month", "sex", "lsoa_imd_decile", "activity_code",
+                       "activity_start"],
+    "csc_person": ["la_child_id_tok", "birth_year", "birth_month", "sex", "ethnicity_group"],
+    "cla_header": ["la_child_id_tok", "birth_year", "birth_month", "sex", "ethnicity_group"],
+    "cla_episode": ["collection_year", "la_child_id_tok", "start_date", "rne", "end_date"],
+    "cin_child": ["la_child_id_tok", "birth_year", "birth_month", "sex", "ethnicity_group"],
+    "cin_episode": ["collection_year", "la_child_id_tok", "referral_date", "referral_source", "closure_date"],
+    "cin_assessment": ["la_child_id_tok", "assessment_start", "assessment_authorised", "factors"],
+    "cin_cp_plan": ["collection_year", "la_child_id_tok", "cpp_start", "cpp_end", "initial_category"],
+    "early_help": ["la_child_id_tok", "start_date", "end_date"],
+    "nhs_patient": ["hes_id_tok", "birth_year", "birth_month", "sex", "ethnicity_group"],
+    "hes_admission": ["hes_id_tok", "admission_date", "admission_method", *[f"diag_{i:02d}" for i in range(1, 21)]],
+    "ae_attendance": ["hes_id_tok", "arrival_date", "diagnosis"],
+}
 SCHOOL_CHILD_TABLES = ("school_attendance", "school_exclusion", "school_fsm", "school_sen_need", "school_address")
 
 
@@ -60,7 +84,8 @@ def attach_person_id(table: pd.DataFrame, name: str, person_index: pd.DataFrame)
     keys = keys.astype({"record_key_tok": "str", "person_id": "str"}).drop_duplicates("record_key_tok")
     out = table.merge(keys, left_on=key, right_on="record_key_tok", how="inner").drop(columns="record_key_tok")
     if len(out) < len(table):
-        log.info("%s: %d of %d rows have no person in the index and are not used", name, len(table) - len(out), len(table))
+        unused = len(table) - len(out)
+        log.info("%s: %d of %d rows have no person in the index and are not used", name, unused, len(table))
     return out
 
 

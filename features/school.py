@@ -7,7 +7,7 @@ Each feature is declared with its DuckDB aggregate over one event domain of ``fe
 from __future__ import annotations
 
 from features.feature import Feature
-from features.window import OPEN_AT_INDEX, W6Y, W12, W36
+from features.window import OPEN_AT_INDEX, W12, W36
 
 CENSUS = "school census"
 
@@ -83,7 +83,7 @@ FSM_FEATURES = (
             "school", "fsm", f"CAST(bool_or({OPEN_AT_INDEX.replace('end_date', 'fsm_end')}) AS INTEGER)", 0),
     Feature("fsm_6y", "Eligible for free school meals at any time in the last 6 years (FSM6)", CENSUS, "6y",
             "binary", "model", "school", "fsm",
-            f"CAST(bool_or(e.fsm_end IS NULL OR e.fsm_end >= c.index_date - INTERVAL 72 MONTH) AS INTEGER)", 0),
+            "CAST(bool_or(e.fsm_end IS NULL OR e.fsm_end >= c.index_date - INTERVAL 72 MONTH) AS INTEGER)", 0),
 )
 
 KS2_FEATURES = (
@@ -99,4 +99,3 @@ KS2_FEATURES = (
 
 SCHOOL_FEATURES = (*ATTENDANCE_FEATURES, *EXCLUSION_FEATURES, *MOVE_FEATURES, *SEN_FEATURES, *FSM_FEATURES,
                    *KS2_FEATURES)
-__all__ = ["SCHOOL_FEATURES", "W6Y"]

@@ -40,8 +40,9 @@ def aggregate_before_index(
 
     Args:
         con: DuckDB connection.
-        cohort: ``row_id, person_id, index_date``.
-        events: ``person_id, event_date`` plus the columns the expressions use (as ``e.<col>``;
+        cohort: ``row_id, person_key, index_date`` (``person_key``: integer person code, see
+            ``features.build.add_person_keys``).
+        events: ``person_key, event_date`` plus the columns the expressions use (as ``e.<col>``;
             cohort columns as ``c.<col>``).
         expressions: output column -> DuckDB aggregate expression.
 
@@ -49,14 +50,14 @@ def aggregate_before_index(
         ``row_id``, one column per expression and ``_max_event_date`` (the latest event seen), for
         cohort rows with at least one event before the index date; other rows are absent.
     """
-    con.register("_cohort", cohort[["row_id", "person_id", "index_date"]])
-    con.register("_events", events)
+    con.register("_cohort", cohort[["row_id", "person_key", "index_date"]])
+    con.register("_events", events.drop(columns="person_id", errors="ignore"))
     selects = ",\n  ".join(f'{sql} AS "{name}"' for name, sql in expressions.items())
     query = f"""
         SELECT c.row_id, {selects},
           max(e.event_date) AS _max_event_date
         FROM _cohort c JOIN _events e
-          ON e.person_id = c.person_id AND e.event_date < c.index_date
+          ON e.person_key = c.person_key AND e.event_date < c.index_date
         GROUP BY c.row_id, c.index_date
     """
     try:
@@ -87,17 +88,40 @@ def events_in_window(
     Returns:
         ``row_id`` and one column per expression for rows with any event in their window.
     """
-    con.register("_cohort", cohort[["row_id", "person_id", start, end]])
-    con.register("_events", events)
+    con.register("_cohort", cohort[["row_id", "person_key", start, end]])
+    con.register("_events", events.drop(columns="person_id", errors="ignore"))
     selects = ", ".join(f'{sql} AS "{name}"' for name, sql in expressions.items())
     query = f"""
         SELECT c.row_id, {selects}
         FROM _cohort c JOIN _events e
-          ON e.person_id = c.person_id AND e.event_date >= c."{start}" AND e.event_date < c."{end}"
+          ON e.person_key = c.person_key AND e.event_date >= c."{start}" AND e.event_date < c."{end}"
         GROUP BY c.row_id
     """
     try:
         return con.execute(query).df()
     finally:
         con.unregister("_events")
+        con.unregister("_cohort")
+
+
+def rows_with_span_overlapping(
+    con: duckdb.DuckDBPyConnection, cohort: pd.DataFrame, spans: pd.DataFrame, *, start: str, end: str
+) -> pd.Series:
+    """``row_id`` of cohort rows with any span overlapping ``[start, end)`` (a null span end = still open).
+
+    Args:
+        cohort: ``row_id, person_id`` plus the date columns ``start`` and ``end``.
+        spans: ``person_id, event_date (span start), end_date``.
+    """
+    con.register("_cohort", cohort[["row_id", "person_key", start, end]])
+    con.register("_spans", spans[["person_key", "event_date", "end_date"]])
+    query = f"""
+        SELECT DISTINCT c.row_id FROM _cohort c JOIN _spans e
+          ON e.person_key = c.person_key AND e.event_date < c."{end}"
+         AND (e.end_date IS NULL OR e.end_date >= c."{start}")
+    """
+    try:
+        return con.execute(query).df()["row_id"]
+    finally:
+        con.unregister("_spans")
         con.unregister("_cohort")

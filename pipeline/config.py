@@ -96,7 +96,8 @@ class LinkParams(Section):
     )
     max_records_per_person: dict[str, int] = Field(
         default_factory=lambda: {"school": 4, "social_care": 1, "health": 1, "nccis": 1},
-        description="a person with more records of a source than this is flagged as an oversized cluster",
+        description="most records of a source one person may hold: links are taken strongest first and one "
+        "that would exceed this is refused (siblings stay apart)",
     )
     extract_date: date = Field(date(2026, 3, 31), description="age bands in the report are ages at this date")
     seed: int = Field(20260331, description="seed for u estimation by random sampling")
@@ -138,6 +139,60 @@ class IngestParams(Section):
     reference: IngestSource = IngestSource(raw_dir=Path("data/raw/reference"))
 
 
+class GovernParams(Section):
+    """The governance gate, sign-offs and model cards (`riskpipe govern`, `signoff`, `card`)."""
+
+    checklist_file: Path | None = Field(None, description="checklist YAML; None = the packaged ethics/checklist.yaml")
+    thresholds_file: Path | None = Field(
+        None, description="pre-registered thresholds YAML; None = the packaged ethics/thresholds.yaml"
+    )
+    contexts_dir: Path | None = Field(None, description="per-model context YAMLs; None = packaged ethics/contexts")
+    signoff_log: Path = Field(Path("ethics/signoffs.jsonl"), description="hash-chained sign-off log (append-only)")
+    organisation: str | None = Field(None, description="the council, for the ATRS record")
+
+
+class ScoreParams(Section):
+    """Risk lists for early help teams (`riskpipe score`)."""
+
+    draft_mode: bool = Field(
+        False, description="with no approved version, issue DRAFT lists from the candidate (never operational)"
+    )
+    max_reasons: int = Field(5, ge=0, le=10, description="reasons per person, from LightGBM contributions")
+    max_protective: int = Field(3, ge=0, le=10, description="protective factors per person")
+    band_multiples: dict[str, float] = Field(
+        default_factory=lambda: {"very high": 10.0, "high": 5.0, "raised": 2.0},
+        description="band name -> minimum risk as a multiple of the test-year base rate",
+    )
+    audit_log: Path = Field(Path("outputs/audit.jsonl"), description="hash-chained log of every list issued")
+
+
+class FeaturesParams(Section):
+    """`riskpipe features --model M`: cohorts, point-in-time features and outcomes per model spec."""
+
+    extract_date: date = Field(
+        date(2026, 3, 31), description="date the extracts were taken: outcome windows ending later are immature"
+    )
+    duckdb_threads: int | None = Field(None, gt=0, description="DuckDB threads (None = all cores)")
+    duckdb_memory_limit: str | None = Field("4GB", description="DuckDB memory limit, e.g. 4GB (None = default)")
+
+
+class TrainParams(Section):
+    """`riskpipe train --model M`: learners, calibration and MLflow logging (model settings live in the spec)."""
+
+    lightgbm_threads: int | None = Field(None, gt=0, description="LightGBM threads (None = all cores)")
+    calibration_folds: int = Field(5, ge=2, description="folds of the validation year used to choose the method")
+
+
+class EvaluateParams(Section):
+    """`riskpipe evaluate --model M` and `riskpipe audit`: bootstrap, reliability bins, small-cell suppression."""
+
+    n_boot: int = Field(200, ge=0, description="bootstrap replicates for 95% CIs (0 = no CIs)")
+    seed: int = Field(20260331, description="seed of the bootstrap")
+    reliability_bins: int = Field(10, ge=2, description="equal-frequency bins of the reliability curve and ECE")
+    min_group_n: int = Field(10, ge=1, description="groups with fewer people are suppressed in published outputs")
+    min_group_positives: int = Field(5, ge=0, description="groups with fewer outcomes are suppressed")
+
+
 class Params(Section):
     """All of ``params.yaml``. Later stages add their sections here."""
 
@@ -145,6 +200,11 @@ class Params(Section):
     pseudonymise: PseudonymiseParams = PseudonymiseParams()
     link: LinkParams = LinkParams()
     ingest: IngestParams = IngestParams()
+    features: FeaturesParams = FeaturesParams()
+    govern: GovernParams = GovernParams()
+    score: ScoreParams = ScoreParams()
+    train: TrainParams = TrainParams()
+    evaluate: EvaluateParams = EvaluateParams()
 
 
 class ConfigError(ValueError):

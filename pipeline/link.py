@@ -2,10 +2,12 @@
 
 Works on pseudonymised tables only. Deterministic passes first (NHS number tokens between social
 care and health; UPN and former-UPN tokens between school, social care and NCCIS), then a Splink
-model over the match-key tokens (pipeline/linkage/model.py), trained on the data itself. People are
-the connected components of the deterministic links and the probabilistic pairs at or above
-``link.cluster_threshold_match_probability``, taken strongest first and refused where a person
-would hold more records of a source than ``link.max_records_per_person`` allows.
+model over the match-key tokens (pipeline/linkage/model.py), trained on the data itself with
+m-probabilities counted on the deterministic matches (pipeline/linkage/training.py). People are
+the connected components of the deterministic links and of the probabilistic pairs at or above
+``link.cluster_threshold_match_probability`` that carry date-of-birth evidence, taken strongest
+first and refused where a person would hold more records of a source than
+``link.max_records_per_person`` allows (pipeline/linkage/clusters.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ from pipeline.linkage.evaluation import (
     precision_recall,
     worst_group_recall,
 )
-from pipeline.linkage.model import FIELD_COLUMNS, IDENTITY_FIELDS, build_linkage_settings
+from pipeline.linkage.model import (
+    DOB_EVIDENCE_LEVELS,
+    FIELD_COLUMNS,
+    IDENTIFIER_COMPARISONS,
+    IDENTITY_FIELDS,
+    build_linkage_settings,
+)
 from pipeline.linkage.persons import add_report_attributes, build_person_records, count_records_without_key
 from pipeline.linkage.report import (
     cluster_sizes,
@@ -115,6 +123,24 @@ def score_probabilistic_pairs(
     return pairs, model, notes + repairs
 
 
+def accept_probabilistic_pairs(pairs: pd.DataFrame, threshold: float, model: dict[str, Any]) -> pd.DataFrame:
+    """Scored pairs that may join two records: at or above ``threshold``, with date-of-birth
+    evidence (``DOB_EVIDENCE_LEVELS``) or an agreeing NHS number or UPN.
+
+    Args:
+        pairs: Splink predictions with ``match_probability`` and ``gamma_<comparison>`` columns.
+        model: the trained model dict (gives each gamma value its level label).
+    """
+    labels = gamma_labels_from_model(model)
+    evidence = pd.Series("dob" not in labels, index=pairs.index)
+    if "dob" in labels:
+        evidence |= pairs["gamma_dob"].map(labels["dob"]).isin(DOB_EVIDENCE_LEVELS)
+    for name in IDENTIFIER_COMPARISONS:
+        if name in labels:
+            evidence |= pairs[f"gamma_{name}"].map(labels[name]).eq("exact")
+    return pairs[(pairs["match_probability"] >= threshold) & evidence]
+
+
 def link_person_records(
     tables: dict[str, pd.DataFrame], params: LinkParams, truth: pd.DataFrame | None = None
 ) -> LinkageResult:
@@ -137,10 +163,11 @@ def link_person_records(
     log.info("link: %d deterministic links", len(det_links))
     pairs, model, notes = score_probabilistic_pairs(persons, params, det_links)
     log.info("link: %d scored pairs >= %.2f", len(pairs), params.threshold_match_probability)
+    accepted = accept_probabilistic_pairs(pairs, params.cluster_threshold_match_probability, model)
     index, refused = build_person_index(
         persons,
         det_links,
-        pairs,
+        accepted,
         params.cluster_threshold_match_probability,
         params.backend,
         max_records_per_person=params.max_records_per_person,
@@ -160,8 +187,9 @@ def link_person_records(
         "deterministic_links": {k: int(v) for k, v in det_links["rule"].value_counts().sort_index().items()},
         "ambiguous_deterministic_tokens": ambiguous,
         "scored_pairs": int(len(pairs)),
-        "accepted_probabilistic_pairs": int(
-            (pairs["match_probability"] >= params.cluster_threshold_match_probability).sum()
+        "accepted_probabilistic_pairs": int(len(accepted)),
+        "pairs_over_threshold_without_dob_evidence": int(
+            (pairs["match_probability"] >= params.cluster_threshold_match_probability).sum() - len(accepted)
         ),
         "links_refused_over_source_limits": refused,
         "people_per_source_pair": people_per_source_pair(index),

@@ -131,8 +131,9 @@ def _bootstrap_sums(y, s, p, codes, n_groups, n_boot, seed):
     for b in range(n_boot):
         idx = rng.integers(0, n, n)
         c = codes[idx]
-        for q in range(quantities.shape[1]):
-            out[b, :n_groups, q] = np.bincount(c, weights=quantities[idx, q], minlength=n_groups)
+        sample = quantities[idx]
+        for q in range(sample.shape[1]):
+            out[b, :n_groups, q] = np.bincount(c, weights=sample[:, q], minlength=n_groups)
         out[b, n_groups] = out[b, :n_groups].sum(axis=0)
     return out
 

@@ -21,8 +21,12 @@ def render_linkage_markdown(report: dict[str, Any]) -> str:
         "",
         f"{report['people']:,} people from "
         f"{sum(s['records'] for s in report['sources'].values()):,} source records. "
-        f"Pairs at match probability >= {report['thresholds']['cluster']} link two records; "
-        "shared NHS number or UPN tokens link them deterministically.",
+        f"Pairs at match probability >= {report['thresholds']['cluster']} with date-of-birth "
+        "evidence link two records; shared NHS number or UPN tokens link them deterministically. "
+        f"{report.get('pairs_over_threshold_without_dob_evidence', 0):,} pairs over the threshold "
+        "lacked date-of-birth evidence; "
+        f"{report.get('links_refused_over_source_limits', 0):,} links were refused because a person "
+        "would have held more records of a source than allowed (the weakest link of the chain goes).",
         "",
         "## Records and people",
         "",

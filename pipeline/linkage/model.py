@@ -150,6 +150,13 @@ def identifier_comparison(field: str) -> dict[str, Any]:
     }
 
 
+# A probabilistic link needs one of these date-of-birth levels (or an agreeing identifier): two
+# of day, month and year agreeing, or a day/month swap. Siblings share surname, postcode, parents
+# and, with small name pools, sometimes a forename too; those agreements are not independent, so
+# without dob evidence the model's weights can add up past any threshold (see training.py).
+DOB_EVIDENCE_LEVELS = ("exact", "day/month swapped", "day+month (year differs)", "year+month")
+IDENTIFIER_COMPARISONS = ("nhs_number", "upn")
+
 COMPARISON_BUILDERS = {
     "forename": lambda: name_comparison("forename"),
     "surname": lambda: name_comparison("surname"),
@@ -163,7 +170,9 @@ COMPARISON_BUILDERS = {
 # Blocking rules for prediction: a pair is scored if any rule admits it. Each is an equi-join
 # admitting few pairs, and together they tolerate two wrong fields: a name typo or variant (dob;
 # postcode), a dob error (names + year or district; day+month + a name), a move (dob), a day/month
-# swap (phonetic names), a year typo (day+month with a phonetic name).
+# swap (phonetic names), a year typo (day+month with a phonetic name). A shared postcode alone
+# admits whole households and blocks of flats, so it is paired with the birth year: a link needs
+# dob evidence (``DOB_EVIDENCE_LEVELS``), which a shared year or day+month always comes with.
 PREDICTION_BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
     ("dob_tok",),
     ("surname_phon_tok", "dob_year_tok"),
@@ -171,7 +180,7 @@ PREDICTION_BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
     ("forename_phon_tok", "surname_phon_tok"),
     ("dob_month_tok", "dob_day_tok", "surname_phon_tok"),
     ("dob_month_tok", "dob_day_tok", "forename_phon_tok"),
-    ("postcode_tok",),
+    ("postcode_tok", "dob_year_tok"),
     ("nhs_number_tok",),
     ("upn_tok",),
 )

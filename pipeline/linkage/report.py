@@ -31,9 +31,9 @@ def summarise_sources(index: pd.DataFrame) -> dict[str, dict[str, int]]:
 
 def people_per_source_pair(index: pd.DataFrame) -> dict[str, int]:
     """People holding records in both sources of each pair, as ``a|b``."""
-    holds = index.groupby("person_id")["table"].agg(set)
+    holds = pd.crosstab(index["person_id"], index["table"]).gt(0)
     return {
-        f"{a}|{b}": int(holds.map(lambda s, a=a, b=b: a in s and b in s).sum())
+        f"{a}|{b}": int((holds[a] & holds[b]).sum()) if a in holds and b in holds else 0
         for a, b in combinations(SOURCES, 2)
     }
 
@@ -75,13 +75,14 @@ def link_rates(index: pd.DataFrame) -> dict:
     Returns:
         ``<source>_to_<target>`` -> {``overall``, ``records``, ``by_group`` -> column -> value -> rate}.
     """
-    holds = index.groupby("person_id")["table"].agg(set)
+    holds = pd.crosstab(index["person_id"], index["table"]).gt(0)
     rates = {}
     for source, target in LINK_RATES:
         rows = index[index["table"] == source]
         if rows.empty:
             continue
-        linked = rows["person_id"].map(holds).map(lambda s, t=target: t in s).astype(float)
+        has_target = holds[target] if target in holds else pd.Series(False, index=holds.index)
+        linked = rows["person_id"].map(has_target).astype(float)
         by_group = {
             column: {
                 str(k): {"rate": float(v["mean"]), "records": int(v["count"])}

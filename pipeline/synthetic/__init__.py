@@ -8,6 +8,7 @@ which only evaluation code and tests may read.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,7 +33,20 @@ class County:
 
 
 def build_county(cfg: SynthParams, progress: Progress | None = None) -> County:
-    """Simulate the county and format every extract (no file IO)."""
+    """Simulate the county and format every extract, held in memory (no file IO)."""
+    county = County()
+    for kind, rel, obj in generate_county(cfg, progress):
+        getattr(county, kind)[rel] = obj
+    county.children = int((county.truth["people"]["role"] == "child").sum())
+    return county
+
+
+def generate_county(cfg: SynthParams, progress: Progress | None = None) -> Iterator[tuple[str, str, object]]:
+    """Simulate the county and yield ``(kind, relative path, content)`` for each extract as it is ready.
+
+    ``kind`` is ``csv`` (content ``(frame, encoding)``), ``xml`` (bytes) or ``truth`` (frame), so a
+    caller can write each piece and let it go (peak memory stays low at 300,000 children).
+    """
     from pipeline.synthetic import export_education as edu
     from pipeline.synthetic import export_health as hlt
     from pipeline.synthetic import export_social_care as csc
@@ -60,7 +74,6 @@ def build_county(cfg: SynthParams, progress: Progress | None = None) -> County:
     lc = lifecourse.simulate_lifecourse(rng, cfg, hh, kids)
     step("life courses")
 
-    county = County(children=len(kids))
     noise = cfg.identifier_noise
     school_ident = records.recorded_identity(rng, kids, noise, scale=0.3)
     years = lc.school_years
@@ -68,64 +81,78 @@ def build_county(cfg: SynthParams, progress: Progress | None = None) -> County:
     pupils = edu.build_pupil_identities(rng, cfg, years, school, school_ident)
     for year, tables in edu.school_census_tables(rng, cfg, years, kids, hh, pupils, school, addresses).items():
         for name, frame in tables.items():
-            county.csv[f"education/school_census/{year}_spring_{name}.csv"] = (frame, "utf-8-sig")
-    county.csv["education/ks2.csv"] = (edu.ks2_results(rng, years, pupils, lc.engagement, ref), "utf-8")
+            yield "csv", f"education/school_census/{year}_spring_{name}.csv", (frame, "utf-8-sig")
+    yield "csv", "education/ks2.csv", (edu.ks2_results(rng, years, pupils, lc.engagement, ref), "utf-8")
     nccis_ident = records.recorded_identity(rng, kids, noise, scale=0.8)
     nccis, nccis_keys = edu.nccis_records(rng, cfg, kids, lc.neet_truth, pupils, nccis_ident, addresses, hh)
-    county.csv["education/nccis.csv"] = (nccis, "utf-8")
+    yield "csv", "education/nccis.csv", (nccis, "utf-8")
     step("education")
 
-    known = pd.concat([lc.referrals.loc[lc.referrals["referral_date"] <= ref, ["person_id", "referral_date"]]
-                       .rename(columns={"referral_date": "date"}),
-                       lc.care.loc[lc.care["start"] <= ref, ["person_id", "start"]].rename(columns={"start": "date"}),
-                       lc.early_help.loc[lc.early_help["start"] <= ref, ["person_id", "start"]]
-                       .rename(columns={"start": "date"})])
+    known = pd.concat(
+        [
+            lc.referrals.loc[lc.referrals["referral_date"] <= ref, ["person_id", "referral_date"]].rename(
+                columns={"referral_date": "date"}
+            ),
+            lc.care.loc[lc.care["start"] <= ref, ["person_id", "start"]].rename(columns={"start": "date"}),
+            lc.early_help.loc[lc.early_help["start"] <= ref, ["person_id", "start"]].rename(columns={"start": "date"}),
+        ]
+    )
     last_contact = known.groupby("person_id")["date"].max()
     ids = pd.DataFrame({"person_id": np.sort(last_contact.index.to_numpy())})
     ids["la_child_id"] = np.char.add("LA", np.char.zfill(rng.choice(10**7, len(ids), replace=False).astype(str), 7))
     csc_ident = records.recorded_identity(rng, kids, noise, scale=1.0)
     persons = csc.csc_persons(rng, cfg, ids, kids, csc_ident, pupils, addresses, last_contact)
-    county.csv["social_care/csc_persons.csv"] = (persons, "cp1252")
+    yield "csv", "social_care/csc_persons.csv", (persons, "cp1252")
     episodes = csc.care_episodes(rng, lc.care, ref)
     for year, tables in csc.ssda903_returns(rng, cfg, episodes, persons, ids, kids).items():
         for name, frame in tables.items():
-            county.csv[f"social_care/ssda903/{year}/{name}.csv"] = (frame, "utf-8")
+            yield "csv", f"social_care/ssda903/{year}/{name}.csv", (frame, "utf-8")
     step("SSDA903")
     for year, frames in csc.cin_census_frames(rng, cfg, lc.referrals, lc.cp_plans, persons, ids, kids).items():
-        county.xml[f"social_care/cin_census/cin_{year}.xml"] = cin_census_xml(year, "885", **frames)
-    county.csv["social_care/early_help.csv"] = (csc.early_help_records(rng, cfg, lc.early_help, ids), "utf-8")
+        yield "xml", f"social_care/cin_census/cin_{year}.xml", cin_census_xml(year, "885", **frames)
+    yield "csv", "social_care/early_help.csv", (csc.early_help_records(rng, cfg, lc.early_help, ids), "utf-8")
     step("CIN census")
 
     health_ident = records.recorded_identity(rng, kids, noise, scale=0.6)
     patients = hlt.nhs_demographics(rng, cfg, kids, health_ident, addresses)
     apc, ae = hlt.hes_tables(rng, cfg, lc.ae, lc.apc, patients)
-    county.csv["health/nhs_demographics.csv"] = (patients.drop(columns="person_id"), "utf-8")
-    county.csv["health/hes_apc.csv"] = (apc, "utf-8")
-    county.csv["health/hes_ae.csv"] = (ae, "utf-8")
+    yield "csv", "health/nhs_demographics.csv", (patients.drop(columns="person_id"), "utf-8")
+    yield "csv", "health/hes_apc.csv", (apc, "utf-8")
+    yield "csv", "health/hes_ae.csv", (ae, "utf-8")
     step("health")
 
-    county.csv["reference/postcode_lsoa.csv"] = (postcodes, "utf-8")
-    county.csv["reference/lsoa_imd.csv"] = (lsoas[["lsoa_code", "imd_decile"]].astype(str), "utf-8")
-    county.truth = _truth(kids, parents, hh, pupils, ids, patients, nccis_keys, lc)
+    yield "csv", "reference/postcode_lsoa.csv", (postcodes, "utf-8")
+    yield "csv", "reference/lsoa_imd.csv", (lsoas[["lsoa_code", "imd_decile"]].astype(str), "utf-8")
+    for name, frame in _truth(kids, parents, hh, pupils, ids, patients, nccis_keys, lc).items():
+        yield "truth", name, frame
     step("ground truth")
-    return county
 
 
 def _truth(kids, parents, hh, pupils, ids, patients, nccis_keys, lc) -> dict[str, pd.DataFrame]:
-    school_keys = pd.concat([
-        pupils[["person_id", "upn"]].rename(columns={"upn": "record_key"}),
-        pupils.loc[pupils["temp_upn"] != "", ["person_id", "temp_upn"]].rename(columns={"temp_upn": "record_key"}),
-    ])
-    person_map = pd.concat([
-        school_keys.assign(source="school"),
-        ids.rename(columns={"la_child_id": "record_key"}).assign(source="social_care"),
-        patients[["person_id", "PSEUDO_HESID"]].rename(columns={"PSEUDO_HESID": "record_key"}).assign(source="health"),
-        nccis_keys.assign(source="nccis"),
-    ], ignore_index=True)[["source", "record_key", "person_id"]]
-    people = pd.concat([
-        kids.assign(role="child").merge(hh[["household_id", "poverty", "imd_decile"]], on="household_id"),
-        parents.merge(hh[["household_id", "ethnicity", "ethnicity_group"]], on="household_id"),
-    ], ignore_index=True)
+    school_keys = pd.concat(
+        [
+            pupils[["person_id", "upn"]].rename(columns={"upn": "record_key"}),
+            pupils.loc[pupils["temp_upn"] != "", ["person_id", "temp_upn"]].rename(columns={"temp_upn": "record_key"}),
+        ]
+    )
+    person_map = pd.concat(
+        [
+            school_keys.assign(source="school"),
+            ids.rename(columns={"la_child_id": "record_key"}).assign(source="social_care"),
+            patients[["person_id", "PSEUDO_HESID"]]
+            .rename(columns={"PSEUDO_HESID": "record_key"})
+            .assign(source="health"),
+            nccis_keys.assign(source="nccis"),
+        ],
+        ignore_index=True,
+    )[["source", "record_key", "person_id"]]
+    people = pd.concat(
+        [
+            kids.assign(role="child").merge(hh[["household_id", "poverty", "imd_decile"]], on="household_id"),
+            parents.merge(hh[["household_id", "ethnicity", "ethnicity_group"]], on="household_id"),
+        ],
+        ignore_index=True,
+    )
     people["dob"] = people["dob"].astype("datetime64[s]")
     for col in ("arrive_date", "leave_date"):
         people[col] = people[col].astype("datetime64[s]")
@@ -135,8 +162,12 @@ def _truth(kids, parents, hh, pupils, ids, patients, nccis_keys, lc) -> dict[str
         out["index_date"] = out["index_date"].astype("datetime64[s]")
         return out.sort_values(["index_date", "person_id"], ignore_index=True)
 
-    return {"person_map": person_map, "people": people,
-            "outcome_neet18": outcome(lc.neet_truth), "outcome_care_entry": outcome(lc.care_entry_truth)}
+    return {
+        "person_map": person_map,
+        "people": people,
+        "outcome_neet18": outcome(lc.neet_truth),
+        "outcome_care_entry": outcome(lc.care_entry_truth),
+    }
 
 
 def run_synth(cfg: SynthParams, paths: ProjectPaths) -> dict:
@@ -144,18 +175,20 @@ def run_synth(cfg: SynthParams, paths: ProjectPaths) -> dict:
     from pipeline.progress import make_progress
 
     with make_progress() as progress:
-        county = build_county(cfg, progress)
-        write = progress.add_task("writing extracts", total=len(county.csv) + len(county.xml) + len(county.truth))
-        for rel, (frame, encoding) in sorted(county.csv.items()):
-            if encoding == "utf-8-sig":
-                io.write_csv(frame, paths.raw / rel, bom=True)
+        children = files = 0
+        for kind, rel, obj in generate_county(cfg, progress):
+            if kind == "csv":
+                frame, encoding = obj
+                if encoding == "utf-8-sig":
+                    io.write_csv(frame, paths.raw / rel, bom=True)
+                else:
+                    io.write_csv(frame, paths.raw / rel, encoding=encoding)
+                files += 1
+            elif kind == "xml":
+                io.write_bytes(obj, paths.raw / rel)
+                files += 1
             else:
-                io.write_csv(frame, paths.raw / rel, encoding=encoding)
-            progress.advance(write)
-        for rel, data in sorted(county.xml.items()):
-            io.write_bytes(data, paths.raw / rel)
-            progress.advance(write)
-        for name, frame in county.truth.items():
-            io.write_parquet(frame, paths.truth / f"{name}.parquet")
-            progress.advance(write)
-    return {"children": county.children, "files": len(county.csv) + len(county.xml)}
+                io.write_parquet(obj, paths.truth / f"{rel}.parquet")
+                if rel == "people":
+                    children = int((obj["role"] == "child").sum())
+    return {"children": children, "files": files}

@@ -64,8 +64,11 @@ def measure_base_rates(county: County, year: int) -> dict[str, float]:
     rate = absent.reindex(possible.index).fillna(0) / possible
     excl = county.csv[pre + "termlyexclusionsonroll.csv"][0]
     lac_children = header.merge(eps.loc[eps["DEC"] == "", ["CHILD"]].drop_duplicates(), on="CHILD")
-    eth = lac_children["ETHNIC"].str[0].map({"W": "White", "M": "Mixed", "A": "Asian", "B": "Black",
-                                             "C": "Other", "O": "Other"})
+    eth = (
+        lac_children["ETHNIC"]
+        .str[0]
+        .map({"W": "White", "M": "Mixed", "A": "Asian", "B": "Black", "C": "Other", "O": "Other"})
+    )
     return {
         "under_18": u18,
         "looked_after_per_10k": lac / u18 * 1e4,
@@ -79,8 +82,9 @@ def measure_base_rates(county: County, year: int) -> dict[str, float]:
         "suspensions_per_100": (excl["category"] == "FIXD").sum() / n_pupils * 100,
         "neet_or_not_known_16_17_pct": neet_or_not_known(county.csv["education/nccis.csv"][0], when) * 100,
         **{f"looked_after_{g.lower()}_pct": v * 100 for g, v in eth.value_counts(normalize=True).items()},
-        "looked_after_male_pct": (header.set_index("CHILD")["SEX"].reindex(lac_children["CHILD"])
-                                  .isin(["1", "M"]).mean() * 100),
+        "looked_after_male_pct": (
+            header.set_index("CHILD")["SEX"].reindex(lac_children["CHILD"]).isin(["1", "M"]).mean() * 100
+        ),
     }
 
 
@@ -105,8 +109,9 @@ def neet_gradient(county: County) -> dict[str, float]:
     school = pmap[pmap["source"] == "school"].set_index("record_key")["person_id"]
     care_ids = pmap[pmap["source"] == "social_care"].set_index("record_key")["person_id"]
     starts = pd.concat([f for k, (f, _) in county.csv.items() if k.endswith("episodes.csv")])
-    starts = starts.assign(person_id=care_ids.reindex(starts["CHILD"]).to_numpy(),
-                           decom=pd.to_datetime(starts["DECOM"], format="%d/%m/%Y"))
+    starts = starts.assign(
+        person_id=care_ids.reindex(starts["CHILD"]).to_numpy(), decom=pd.to_datetime(starts["DECOM"], format="%d/%m/%Y")
+    )
     first_care = starts.groupby("person_id")["decom"].min()
     rows = []
     for key, (pupils, _) in county.csv.items():
@@ -115,14 +120,22 @@ def neet_gradient(county: County) -> dict[str, float]:
         year = int(key.split("/")[-1][:4])
         fsm = county.csv[key.replace("pupilonroll", "fsmperiod")][0]
         y9 = pupils[pupils["ncyearactual"] == "9"]
-        rows.append(pd.DataFrame({
-            "person_id": school.reindex(y9["upn"]).to_numpy(), "year": year,
-            "send": (y9["senprovision"] != "N").to_numpy(),
-            "fsm": y9["pupilonrolltableid"].isin(fsm.loc[fsm["fsmenddate"] == "", "pupilonrolltableid"]).to_numpy()}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "person_id": school.reindex(y9["upn"]).to_numpy(),
+                    "year": year,
+                    "send": (y9["senprovision"] != "N").to_numpy(),
+                    "fsm": y9["pupilonrolltableid"]
+                    .isin(fsm.loc[fsm["fsmenddate"] == "", "pupilonrolltableid"])
+                    .to_numpy(),
+                }
+            )
+        )
     y9 = pd.concat(rows, ignore_index=True)
     truth = truth.assign(year=truth["index_date"].dt.year).merge(y9, on=["person_id", "year"])
     census = pd.to_datetime(truth["index_date"])
-    truth["care"] = (first_care.reindex(truth["person_id"]).to_numpy() < census.to_numpy())
+    truth["care"] = first_care.reindex(truth["person_id"]).to_numpy() < census.to_numpy()
     out = {"n": float(len(truth)), "prevalence": float(truth["outcome"].mean())}
     for col in ("send", "fsm", "care"):
         grp = truth.groupby(col)["outcome"].mean()

@@ -37,17 +37,17 @@ def years_between(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
 class LifeCourse:
     """All true events, one frame per kind (dates are datetime64[D])."""
 
-    referrals: pd.DataFrame     # person_id, referral_id, referral_date, closure_date, nfa, assessed, ...
-    cp_plans: pd.DataFrame      # person_id, referral_id, cpp_start, cpp_end, category
-    care: pd.DataFrame          # person_id, period_id, start, end, legal_status, end_reason
-    early_help: pd.DataFrame    # person_id, start, end, source, closure
+    referrals: pd.DataFrame  # person_id, referral_id, referral_date, closure_date, nfa, assessed, ...
+    cp_plans: pd.DataFrame  # person_id, referral_id, cpp_start, cpp_end, category
+    care: pd.DataFrame  # person_id, period_id, start, end, legal_status, end_reason
+    early_help: pd.DataFrame  # person_id, start, end, source, closure
     school_years: pd.DataFrame  # person_id, census_year, absence_rate, unauth_share, suspensions, ...
-    ae: pd.DataFrame            # person_id, date, diagnosis
-    apc: pd.DataFrame           # person_id, admission_date, discharge_date, method, diagnoses
-    moves: pd.DataFrame         # household_id, move_date, lsoa_code
+    ae: pd.DataFrame  # person_id, date, diagnosis
+    apc: pd.DataFrame  # person_id, admission_date, discharge_date, method, diagnoses
+    moves: pd.DataFrame  # household_id, move_date, lsoa_code
     care_entry_truth: pd.DataFrame  # person_id, index_date, p_true, outcome
-    neet_truth: pd.DataFrame        # person_id, index_date, p_true, outcome (NEET at 16-17)
-    engagement: np.ndarray      # per child: latent school disengagement (drives attendance, KS2, NEET)
+    neet_truth: pd.DataFrame  # person_id, index_date, p_true, outcome (NEET at 16-17)
+    engagement: np.ndarray  # per child: latent school disengagement (drives attendance, KS2, NEET)
 
 
 def _adversity_active(hh: pd.DataFrame, hid: np.ndarray, year: int) -> dict[str, np.ndarray]:
@@ -81,11 +81,15 @@ def simulate_moves(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataFrame,
         for d in np.unique(dec):
             sel = dec == d
             new[sel] = rng.choice(by_decile[int(d)], int(sel.sum()))
-        rows.append(pd.DataFrame({
-            "household_id": hh["household_id"].to_numpy()[movers],
-            "move_date": _random_dates(rng, year_start(year), movers.size),
-            "lsoa_code": new.astype(str),
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "household_id": hh["household_id"].to_numpy()[movers],
+                    "move_date": _random_dates(rng, year_start(year), movers.size),
+                    "lsoa_code": new.astype(str),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True).sort_values(["household_id", "move_date"], ignore_index=True)
 
 
@@ -120,8 +124,7 @@ CARE_ENTRY_GROUP_EFFECT = {"Asian": -0.95, "Mixed": 0.25}
 AGE_AE = [(1, 0.5), (5, 0.3), (12, -0.2), (18, 0.3)]
 
 
-def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataFrame,
-                        kids: pd.DataFrame) -> LifeCourse:
+def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataFrame, kids: pd.DataFrame) -> LifeCourse:
     """Simulate every child's events from birth (or arrival) to the reference date.
 
     Args:
@@ -157,8 +160,9 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
     fsm_since = np.full(n, np.datetime64("NaT", "D"), dtype="datetime64[D]")
     adversity_history = np.zeros(n, dtype=bool)
 
-    out: dict[str, list[pd.DataFrame]] = {k: [] for k in (
-        "referrals", "cp", "care", "eh", "school", "ae", "apc", "care_truth", "neet")}
+    out: dict[str, list[pd.DataFrame]] = {
+        k: [] for k in ("referrals", "cp", "care", "eh", "school", "ae", "apc", "care_truth", "neet")
+    }
     ref_counter = 0
     last_year = cfg.reference_date.year if cfg.reference_date.month > 3 else cfg.reference_date.year
     for year in range(2001, last_year + 1):
@@ -173,8 +177,16 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
         any_adv = act["dv"] | act["mh"] | act["sub"]
         adversity_history[idx] |= any_adv
         pov = pov_h[h]
-        need_static = (0.4 * pov + 1.0 * act["dv"] + 0.8 * act["mh"] + 1.1 * act["sub"] + 0.3 * sen_support[idx]
-                       + 0.4 * ehcp[idx] + 0.15 * health[idx] + 0.7 * effect[idx])
+        need_static = (
+            0.4 * pov
+            + 1.0 * act["dv"]
+            + 0.8 * act["mh"]
+            + 1.1 * act["sub"]
+            + 0.3 * sen_support[idx]
+            + 0.4 * ehcp[idx]
+            + 0.15 * health[idx]
+            + 0.7 * effect[idx]
+        )
         need = need_static + rng.normal(0, 0.35, idx.size)
 
         # --- entry to care: hazard set by the state on 31 March of the previous year (the index date)
@@ -183,15 +195,26 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
         cp_open = cp_until[idx] > ys
         cin_open = cin_until[idx] > ys
         recent = last_referral[idx] > ys - np.timedelta64(365, "D")
-        lp = (-6.95 + 2.2 * cp_open + 1.4 * cin_open + 1.3 * prev_care[idx] + 0.7 * recent
-              + 0.75 * need_static + _age_term(a, AGE_CARE) + care_group[idx])
+        lp = (
+            -6.95
+            + 2.2 * cp_open
+            + 1.4 * cin_open
+            + 1.3 * prev_care[idx]
+            + 0.7 * recent
+            + 0.75 * need_static
+            + _age_term(a, AGE_CARE)
+            + care_group[idx]
+        )
         p_entry = np.where(eligible, sigmoid(lp), 0.0)
         enters = rng.random(idx.size) < p_entry
         entry_date = np.maximum(_random_dates(rng, ys, idx.size), dob[idx] + rng.integers(0, 20, idx.size))
         enters &= (entry_date < leave[idx]) & (entry_date < ye) & (entry_date < dob[idx] + np.timedelta64(6570, "D"))
         sel = known_at_index & (a < 18)
-        out["care_truth"].append(pd.DataFrame({
-            "person_id": idx[sel], "index_date": ys - DAY, "p_true": p_entry[sel], "outcome": enters[sel]}))
+        out["care_truth"].append(
+            pd.DataFrame(
+                {"person_id": idx[sel], "index_date": ys - DAY, "p_true": p_entry[sel], "outcome": enters[sel]}
+            )
+        )
 
         # --- referrals and what follows (CIN episodes, assessments, section 47, CP plans)
         lam = np.exp(-3.5 + 0.85 * need + _age_term(a, AGE_REFERRAL)) * bias[idx]
@@ -217,23 +240,51 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
             cp_end = cp_start + cp_len
             services = ~nfa & (rng.random(k) < 0.55 + 0.3 * s47)
             closure = np.where(
-                nfa, r_date + rng.integers(0, 7, k).astype("timedelta64[D]"),
-                np.where(services, r_date + np.exp(rng.normal(np.log(270), 0.6, k)).astype(int).astype("timedelta64[D]"),
-                         ass_auth))
-            closure = np.where(cp, np.maximum(closure, cp_end + rng.integers(0, 90, k).astype("timedelta64[D]")), closure)
+                nfa,
+                r_date + rng.integers(0, 7, k).astype("timedelta64[D]"),
+                np.where(
+                    services,
+                    r_date + np.exp(rng.normal(np.log(270), 0.6, k)).astype(int).astype("timedelta64[D]"),
+                    ass_auth,
+                ),
+            )
+            closure = np.where(
+                cp, np.maximum(closure, cp_end + rng.integers(0, 90, k).astype("timedelta64[D]")), closure
+            )
             ids = np.arange(ref_counter, ref_counter + k)
             ref_counter += k
             adv = {name: v[r_child] for name, v in act.items()}
-            out["referrals"].append(pd.DataFrame({
-                "person_id": r_pid, "referral_id": ids, "referral_date": r_date, "closure_date": closure,
-                "nfa": nfa, "assessment_start": ass_start, "assessment_auth": ass_auth, "s47": s47,
-                "dv": adv["dv"], "mh": adv["mh"], "sub": adv["sub"], "need": r_need,
-                "age": a[r_child], "poverty": pov[r_child],
-            }))
+            out["referrals"].append(
+                pd.DataFrame(
+                    {
+                        "person_id": r_pid,
+                        "referral_id": ids,
+                        "referral_date": r_date,
+                        "closure_date": closure,
+                        "nfa": nfa,
+                        "assessment_start": ass_start,
+                        "assessment_auth": ass_auth,
+                        "s47": s47,
+                        "dv": adv["dv"],
+                        "mh": adv["mh"],
+                        "sub": adv["sub"],
+                        "need": r_need,
+                        "age": a[r_child],
+                        "poverty": pov[r_child],
+                    }
+                )
+            )
             if cp.any():
-                out["cp"].append(pd.DataFrame({
-                    "person_id": r_pid[cp], "referral_id": ids[cp], "cpp_start": cp_start[cp], "cpp_end": cp_end[cp],
-                }))
+                out["cp"].append(
+                    pd.DataFrame(
+                        {
+                            "person_id": r_pid[cp],
+                            "referral_id": ids[cp],
+                            "cpp_start": cp_start[cp],
+                            "cpp_end": cp_end[cp],
+                        }
+                    )
+                )
             np.maximum.at(cin_until, r_pid, closure)
             np.maximum.at(last_referral, r_pid, r_date)
             if cp.any():
@@ -247,7 +298,9 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
             end = start + (years_in * 365.25).astype(int).astype("timedelta64[D]")
             eighteen = dob[e_idx] + np.timedelta64(6574, "D")
             end = np.minimum(end, eighteen)
-            out["care"].append(pd.DataFrame({"person_id": e_idx, "start": start, "end": end, "aged_out": end == eighteen}))
+            out["care"].append(
+                pd.DataFrame({"person_id": e_idx, "start": start, "end": end, "aged_out": end == eighteen})
+            )
             in_care_until[e_idx] = end
             prev_care[e_idx] = True
             np.maximum.at(cin_until, e_idx, end)
@@ -256,10 +309,16 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
         eh = rng.random(idx.size) < sigmoid(-4.4 + 0.8 * need) * np.sqrt(bias[idx])
         if eh.any():
             s = np.maximum(_random_dates(rng, ys, int(eh.sum())), dob[idx[eh]])
-            out["eh"].append(pd.DataFrame({
-                "person_id": idx[eh], "start": s,
-                "end": s + rng.integers(60, 330, int(eh.sum())).astype("timedelta64[D]"),
-                "need": need[eh]}))
+            out["eh"].append(
+                pd.DataFrame(
+                    {
+                        "person_id": idx[eh],
+                        "start": s,
+                        "end": s + rng.integers(60, 330, int(eh.sum())).astype("timedelta64[D]"),
+                        "need": need[eh],
+                    }
+                )
+            )
 
         # --- school year whose spring census falls in this financial year
         cday = census_day(year)
@@ -274,29 +333,60 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
         s_i = np.flatnonzero(on_roll)
         if s_i.size:
             eng = engagement[idx[s_i]]
-            ab = sigmoid(-3.15 + 0.3 * pov[s_i] + 0.55 * eng + 0.5 * ehcp[idx[s_i]] + 0.3 * health[idx[s_i]]
-                         + 0.4 * any_adv[s_i] + rng.normal(0, 0.45, s_i.size))
-            susp_rate = np.exp(-3.1 + 0.9 * eng + 0.45 * pov[s_i] + 0.4 * sen_support[idx[s_i]]
-                               + 0.4 * any_adv[s_i]) * (acad_age[s_i] >= 7) * (0.5 + 0.1 * acad_age[s_i])
+            ab = sigmoid(
+                -3.15
+                + 0.3 * pov[s_i]
+                + 0.55 * eng
+                + 0.5 * ehcp[idx[s_i]]
+                + 0.3 * health[idx[s_i]]
+                + 0.4 * any_adv[s_i]
+                + rng.normal(0, 0.45, s_i.size)
+            )
+            susp_rate = (
+                np.exp(-3.1 + 0.9 * eng + 0.45 * pov[s_i] + 0.4 * sen_support[idx[s_i]] + 0.4 * any_adv[s_i])
+                * (acad_age[s_i] >= 7)
+                * (0.5 + 0.1 * acad_age[s_i])
+            )
             perm = rng.random(s_i.size) < sigmoid(-7.5 + 1.1 * eng + 0.5 * pov[s_i] + 0.6 * sen_support[idx[s_i]]) * (
-                acad_age[s_i] >= 9)
-            out["school"].append(pd.DataFrame({
-                "person_id": idx[s_i], "census_year": year, "census_date": cday, "nc_age": acad_age[s_i],
-                "absence_rate": ab, "unauth_share": sigmoid(-1.2 + 0.7 * eng + 0.4 * pov[s_i]),
-                "suspensions": np.minimum(rng.poisson(susp_rate), 8), "perm_excluded": perm,
-                "fsm": fsm_now[s_i], "fsm_since": fsm_since[idx[s_i]],
-                "fsm_ended_since": np.where(ended[s_i], fsm_ended_since[s_i], np.datetime64("NaT", "D")),
-                "ehcp": ehcp[idx[s_i]] & (acad_age[s_i] >= 5), "sen_support": sen_support[idx[s_i]] & (acad_age[s_i] >= 5),
-                "in_care": in_care_until[idx[s_i]] > cday,
-            }))
+                acad_age[s_i] >= 9
+            )
+            out["school"].append(
+                pd.DataFrame(
+                    {
+                        "person_id": idx[s_i],
+                        "census_year": year,
+                        "census_date": cday,
+                        "nc_age": acad_age[s_i],
+                        "absence_rate": ab,
+                        "unauth_share": sigmoid(-1.2 + 0.7 * eng + 0.4 * pov[s_i]),
+                        "suspensions": np.minimum(rng.poisson(susp_rate), 8),
+                        "perm_excluded": perm,
+                        "fsm": fsm_now[s_i],
+                        "fsm_since": fsm_since[idx[s_i]],
+                        "fsm_ended_since": np.where(ended[s_i], fsm_ended_since[s_i], np.datetime64("NaT", "D")),
+                        "ehcp": ehcp[idx[s_i]] & (acad_age[s_i] >= 5),
+                        "sen_support": sen_support[idx[s_i]] & (acad_age[s_i] >= 5),
+                        "in_care": in_care_until[idx[s_i]] > cday,
+                    }
+                )
+            )
             # NEET-by-18 is decided by the state at the Year 9 spring census (academic age 13)
             y9 = s_i[acad_age[s_i] == 13]
             if y9.size:
-                lp = (-3.45 + 0.75 * engagement[idx[y9]] + 0.3 * pov[y9] + 0.3 * (ehcp | sen_support)[idx[y9]]
-                      + 0.4 * prev_care[idx[y9]] + 0.3 * adversity_history[idx[y9]])
+                lp = (
+                    -3.45
+                    + 0.75 * engagement[idx[y9]]
+                    + 0.3 * pov[y9]
+                    + 0.3 * (ehcp | sen_support)[idx[y9]]
+                    + 0.4 * prev_care[idx[y9]]
+                    + 0.3 * adversity_history[idx[y9]]
+                )
                 p = sigmoid(lp)
-                out["neet"].append(pd.DataFrame({
-                    "person_id": idx[y9], "index_date": cday, "p_true": p, "outcome": rng.random(y9.size) < p}))
+                out["neet"].append(
+                    pd.DataFrame(
+                        {"person_id": idx[y9], "index_date": cday, "p_true": p, "outcome": rng.random(y9.size) < p}
+                    )
+                )
 
         # --- hospital: A&E attendances and admissions
         ae_n = rng.poisson(0.27 * np.exp(0.25 * need + 0.35 * health[idx] + _age_term(a, AGE_AE)))
@@ -307,8 +397,17 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
             if ci.size == 0:
                 continue
             d = np.maximum(_random_dates(rng, ys, ci.size), dob[idx[ci]])
-            frame = pd.DataFrame({"person_id": idx[ci], "date": d, "age": a[ci], "need": need[ci],
-                                  "dv": act["dv"][ci], "sub": act["sub"][ci], "mh": act["mh"][ci]})
+            frame = pd.DataFrame(
+                {
+                    "person_id": idx[ci],
+                    "date": d,
+                    "age": a[ci],
+                    "need": need[ci],
+                    "dv": act["dv"][ci],
+                    "sub": act["sub"][ci],
+                    "mh": act["mh"][ci],
+                }
+            )
             if kind == "apc":
                 first = np.r_[True, ci[1:] != ci[:-1]]
                 frame["pregnancy"] = preg[ci] & first
@@ -318,7 +417,15 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
         return pd.concat(out[key], ignore_index=True) if out[key] else pd.DataFrame()
 
     return LifeCourse(
-        referrals=cat("referrals"), cp_plans=cat("cp"), care=cat("care"), early_help=cat("eh"),
-        school_years=cat("school"), ae=cat("ae"), apc=cat("apc"), moves=pd.DataFrame(),
-        care_entry_truth=cat("care_truth"), neet_truth=cat("neet"), engagement=engagement,
+        referrals=cat("referrals"),
+        cp_plans=cat("cp"),
+        care=cat("care"),
+        early_help=cat("eh"),
+        school_years=cat("school"),
+        ae=cat("ae"),
+        apc=cat("apc"),
+        moves=pd.DataFrame(),
+        care_entry_truth=cat("care_truth"),
+        neet_truth=cat("neet"),
+        engagement=engagement,
     )

@@ -64,14 +64,16 @@ def build_households(rng: np.random.Generator, cfg: SynthParams, lsoas: pd.DataF
         logit = base + pov_w * poverty + 0.9 * shared + offset
         return rng.random(n_house) < 1 / (1 + np.exp(-logit))
 
-    hh = pd.DataFrame({
-        "household_id": np.arange(n_house, dtype=np.int64),
-        "n_children": sizes,
-        "ethnicity": ethnicity,
-        "ethnicity_group": group,
-        "poverty": poverty,
-        "shared_vulnerability": shared,
-    })
+    hh = pd.DataFrame(
+        {
+            "household_id": np.arange(n_house, dtype=np.int64),
+            "n_children": sizes,
+            "ethnicity": ethnicity,
+            "ethnicity_group": group,
+            "poverty": poverty,
+            "shared_vulnerability": shared,
+        }
+    )
     for name, base, pov_w in (("dv", -2.9, 0.55), ("mh", -2.4, 0.35), ("sub", -3.2, 0.6)):
         has = adversity(base, pov_w)
         start = rng.integers(2001, 2027, n_house)
@@ -82,7 +84,7 @@ def build_households(rng: np.random.Generator, cfg: SynthParams, lsoas: pd.DataF
     # deprived households live in deprived neighbourhoods: sort both and pair with noise
     order_h = np.argsort(-(poverty + rng.normal(0, 0.7, n_house)))
     lsoa_by_dep = lsoas.sort_values("imd_decile", kind="stable")["lsoa_code"].to_numpy()
-    slot = (np.arange(n_house) * len(lsoa_by_dep) // n_house)
+    slot = np.arange(n_house) * len(lsoa_by_dep) // n_house
     assigned = np.empty(n_house, dtype=object)
     assigned[order_h] = lsoa_by_dep[slot]
     hh["lsoa_code"] = assigned.astype(str)
@@ -105,8 +107,9 @@ def build_children(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataFrame)
     first = np.datetime64(cfg.first_birth, "D")
     last = np.datetime64(cfg.last_birth, "D")
     span = int((last - first) / DAY)
-    rank = np.arange(n) - np.repeat(np.cumsum(hh["n_children"].to_numpy()) - hh["n_children"].to_numpy(),
-                                    hh["n_children"].to_numpy())
+    rank = np.arange(n) - np.repeat(
+        np.cumsum(hh["n_children"].to_numpy()) - hh["n_children"].to_numpy(), hh["n_children"].to_numpy()
+    )
     anchor = rng.integers(0, span, len(hh))[hid]
     gaps = rng.integers(450, 1500, n)
     offset = anchor + rank * gaps
@@ -114,21 +117,22 @@ def build_children(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataFrame)
     dob = first + offset.astype("timedelta64[D]")
     sex = np.where(rng.random(n) < 0.512, "M", "F")
     group = hh["ethnicity_group"].to_numpy()[hid]
-    kids = pd.DataFrame({
-        "person_id": np.arange(n, dtype=np.int64),
-        "household_id": hid,
-        "dob": dob,
-        "sex": sex,
-        "ethnicity": hh["ethnicity"].to_numpy()[hid],
-        "ethnicity_group": group,
-        "forename": identities.forenames(rng, group, sex),
-        "middlenames": identities.middlenames(rng, group, sex),
-        "surname": hh["surname"].to_numpy()[hid],
-        "nhs_number": identities.nhs_numbers(rng, n),
-    })
+    kids = pd.DataFrame(
+        {
+            "person_id": np.arange(n, dtype=np.int64),
+            "household_id": hid,
+            "dob": dob,
+            "sex": sex,
+            "ethnicity": hh["ethnicity"].to_numpy()[hid],
+            "ethnicity_group": group,
+            "forename": identities.forenames(rng, group, sex),
+            "middlenames": identities.middlenames(rng, group, sex),
+            "surname": hh["surname"].to_numpy()[hid],
+            "nhs_number": identities.nhs_numbers(rng, n),
+        }
+    )
     # SEN: boys about twice as likely; linked to poverty and to household vulnerability
-    kids["sen_latent"] = (rng.normal(0, 1, n) + np.where(sex == "M", 0.45, 0.0)
-                          + 0.25 * hh["poverty"].to_numpy()[hid])
+    kids["sen_latent"] = rng.normal(0, 1, n) + np.where(sex == "M", 0.45, 0.0) + 0.25 * hh["poverty"].to_numpy()[hid]
     kids["health_latent"] = rng.normal(0, 1, n)
     kids["child_effect"] = rng.normal(0, 0.6, n)
     # most children are born here; some arrive later with their family
@@ -162,16 +166,18 @@ def build_parents(rng: np.random.Generator, hh: pd.DataFrame, kids: pd.DataFrame
     sex = np.where(roles == "mother", "F", "M")
     group = hh["ethnicity_group"].to_numpy()[hid]
     base = int(kids["person_id"].max()) + 1
-    return pd.DataFrame({
-        "person_id": np.arange(base, base + len(hid), dtype=np.int64),
-        "household_id": hid,
-        "role": roles,
-        "dob": dob.astype("datetime64[D]"),
-        "sex": sex,
-        "forename": identities.forenames(rng, group, sex),
-        "surname": hh["surname"].to_numpy()[hid],
-        "nhs_number": _fresh_nhs_numbers(rng, len(hid), kids["nhs_number"].to_numpy()),
-    })
+    return pd.DataFrame(
+        {
+            "person_id": np.arange(base, base + len(hid), dtype=np.int64),
+            "household_id": hid,
+            "role": roles,
+            "dob": dob.astype("datetime64[D]"),
+            "sex": sex,
+            "forename": identities.forenames(rng, group, sex),
+            "surname": hh["surname"].to_numpy()[hid],
+            "nhs_number": _fresh_nhs_numbers(rng, len(hid), kids["nhs_number"].to_numpy()),
+        }
+    )
 
 
 def _fresh_nhs_numbers(rng: np.random.Generator, n: int, taken: np.ndarray) -> np.ndarray:

@@ -13,8 +13,9 @@ from pipeline.config import IdentifierNoise
 from pipeline.synthetic import identities
 
 
-def recorded_identity(rng: np.random.Generator, people: pd.DataFrame, noise: IdentifierNoise,
-                      *, scale: float = 1.0) -> pd.DataFrame:
+def recorded_identity(
+    rng: np.random.Generator, people: pd.DataFrame, noise: IdentifierNoise, *, scale: float = 1.0
+) -> pd.DataFrame:
     """One source's recorded forename, surname and date of birth for ``people``.
 
     Args:
@@ -24,7 +25,7 @@ def recorded_identity(rng: np.random.Generator, people: pd.DataFrame, noise: Ide
     Returns:
         person_id, forename, surname, dob (datetime64[D]) as the source holds them.
     """
-    minority = (people["ethnicity_group"].to_numpy() != "White")
+    minority = people["ethnicity_group"].to_numpy() != "White"
     mult = np.where(minority, noise.minority_extra_error, 1.0) * scale
     group = people["ethnicity_group"].to_numpy()
     fore = people["forename"].to_numpy(dtype=str)
@@ -33,10 +34,10 @@ def recorded_identity(rng: np.random.Generator, people: pd.DataFrame, noise: Ide
     fore = _per_row(rng, fore, noise.name_typo * mult, identities.apply_typos)
     sur = identities.apply_surname_changes(rng, sur, noise.surname_change * scale, group)
     sur = _per_row(rng, sur, noise.name_typo * mult, identities.apply_typos)
-    dob = identities.apply_dob_errors(rng, people["dob"].to_numpy().astype("datetime64[D]"),
-                                      noise.dob_day_month_swap * scale, noise.dob_typo * scale)
-    return pd.DataFrame({"person_id": people["person_id"].to_numpy(), "forename": fore,
-                         "surname": sur, "dob": dob})
+    dob = identities.apply_dob_errors(
+        rng, people["dob"].to_numpy().astype("datetime64[D]"), noise.dob_day_month_swap * scale, noise.dob_typo * scale
+    )
+    return pd.DataFrame({"person_id": people["person_id"].to_numpy(), "forename": fore, "surname": sur, "dob": dob})
 
 
 def _per_row(rng, values: np.ndarray, rate: np.ndarray, fn) -> np.ndarray:
@@ -48,8 +49,9 @@ def _per_row(rng, values: np.ndarray, rate: np.ndarray, fn) -> np.ndarray:
     return out.astype(str)
 
 
-def address_history(rng: np.random.Generator, hh: pd.DataFrame, moves: pd.DataFrame,
-                    postcodes: pd.DataFrame) -> pd.DataFrame:
+def address_history(
+    rng: np.random.Generator, hh: pd.DataFrame, moves: pd.DataFrame, postcodes: pd.DataFrame
+) -> pd.DataFrame:
     """Every household's addresses over time.
 
     Returns:
@@ -57,8 +59,9 @@ def address_history(rng: np.random.Generator, hh: pd.DataFrame, moves: pd.DataFr
         address of each household runs from 1900-01-01.
     """
     by_lsoa = postcodes.groupby("lsoa_code")["postcode"].apply(np.array)
-    first = pd.DataFrame({"household_id": hh["household_id"], "from_date": np.datetime64("1900-01-01"),
-                          "lsoa_code": hh["lsoa_code"]})
+    first = pd.DataFrame(
+        {"household_id": hh["household_id"], "from_date": np.datetime64("1900-01-01"), "lsoa_code": hh["lsoa_code"]}
+    )
     later = moves.rename(columns={"move_date": "from_date"})
     hist = pd.concat([first, later], ignore_index=True)
     pools = by_lsoa.reindex(hist["lsoa_code"]).to_numpy()
@@ -68,8 +71,13 @@ def address_history(rng: np.random.Generator, hh: pd.DataFrame, moves: pd.DataFr
     return hist.sort_values(["household_id", "from_date"], ignore_index=True)
 
 
-def postcode_at(history: pd.DataFrame, household_id: np.ndarray, when: np.ndarray,
-                rng: np.random.Generator | None = None, lag_rate: float = 0.0) -> np.ndarray:
+def postcode_at(
+    history: pd.DataFrame,
+    household_id: np.ndarray,
+    when: np.ndarray,
+    rng: np.random.Generator | None = None,
+    lag_rate: float = 0.0,
+) -> np.ndarray:
     """The household's postcode on each date; with ``lag_rate`` the record still holds the previous one.
 
     Args:
@@ -77,14 +85,16 @@ def postcode_at(history: pd.DataFrame, household_id: np.ndarray, when: np.ndarra
         household_id, when: one per record.
     """
     key = history["household_id"].to_numpy().astype(np.float64) * 1e6 + (
-        history["from_date"].to_numpy().astype("datetime64[D]").astype(np.int64) + 30000)
+        history["from_date"].to_numpy().astype("datetime64[D]").astype(np.int64) + 30000
+    )
     q = household_id.astype(np.float64) * 1e6 + (np.asarray(when).astype("datetime64[D]").astype(np.int64) + 30000)
     pos = np.searchsorted(key, q, side="right") - 1
     if rng is not None and lag_rate > 0:
         prev_same = (pos > 0) & (history["household_id"].to_numpy()[np.maximum(pos - 1, 0)] == household_id)
         lag = prev_same & (rng.random(len(pos)) < lag_rate)
         # a lag only applies to a recent move (within a year of the record date)
-        recent = (np.asarray(when).astype("datetime64[D]") - history["from_date"].to_numpy()[pos].astype(
-            "datetime64[D]")) < np.timedelta64(365, "D")
+        recent = (
+            np.asarray(when).astype("datetime64[D]") - history["from_date"].to_numpy()[pos].astype("datetime64[D]")
+        ) < np.timedelta64(365, "D")
         pos = np.where(lag & recent, pos - 1, pos)
     return history["postcode"].to_numpy()[pos]

@@ -86,7 +86,9 @@ def test_truth_covers_every_source_record(demo_county):
     upns = pd.concat([f[["upn", "formerupn"]] for k, (f, _) in csv.items() if k.endswith("pupilonroll.csv")])
     assert set(upns["upn"]) <= keys["school"]
     assert set(upns.loc[upns["formerupn"] != "", "formerupn"]) <= keys["school"]
-    care_ids = set(csv["social_care/csc_persons.csv"][0]["LAchildID"]) | set(csv["social_care/early_help.csv"][0]["LAchildID"])
+    care_ids = set(csv["social_care/csc_persons.csv"][0]["LAchildID"]) | set(
+        csv["social_care/early_help.csv"][0]["LAchildID"]
+    )
     for k, (f, _) in csv.items():
         if "ssda903" in k:
             care_ids |= set(f["CHILD"])
@@ -123,8 +125,11 @@ def test_identifiers_carry_realistic_noise(demo_county):
 def _written_hashes(tmp_path, name: str, cfg: SynthParams) -> dict[str, str]:
     paths = project_paths(tmp_path / name)
     run_synth(cfg, paths)
-    return {str(p.relative_to(paths.root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(paths.data.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(paths.root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(paths.data.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path):

@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from pipeline.config import LinkParams
-from pipeline.link import link_person_records
-from pipeline.linkage.clusters import build_person_index
+from pipeline.link import accept_probabilistic_pairs, link_person_records
+from pipeline.linkage.clusters import build_person_index, select_edges_within_source_limits
 from pipeline.linkage.deterministic import find_deterministic_links
 from pipeline.linkage.evaluation import pairwise_counts
+from pipeline.linkage.model import build_linkage_settings
 from pipeline.linkage.persons import PERSON_COLUMNS
 
 PARAMS = LinkParams(u_max_pairs=2e5, review_sample_size=20)
@@ -40,7 +41,7 @@ def test_nhs_and_upn_routes_make_one_person():
     no_pairs = pd.DataFrame(
         columns=["source_l", "record_key_tok_l", "source_r", "record_key_tok_r", "match_probability"]
     )
-    index = build_person_index(persons, links, no_pairs, 0.95).set_index("record_key_tok")
+    index = build_person_index(persons, links, no_pairs, 0.95)[0].set_index("record_key_tok")
     assert index.loc[["u1", "t1", "c1", "h1", "k1"], "person_id"].nunique() == 1
     assert index.loc["h2", "person_id"] != index.loc["u1", "person_id"]
     assert set(index.loc[["u1", "t1", "c1", "h1", "k1"], "match_route"]) == {"deterministic"}
@@ -66,8 +67,8 @@ def test_person_ids_are_stable_and_opaque():
     empty = pd.DataFrame(
         columns=["source_l", "record_key_tok_l", "source_r", "record_key_tok_r", "match_probability"]
     )
-    first = build_person_index(persons, empty.drop(columns="match_probability"), empty, 0.95)
-    again = build_person_index(persons.iloc[::-1], empty.drop(columns="match_probability"), empty, 0.95)
+    first, _ = build_person_index(persons, empty.drop(columns="match_probability"), empty, 0.95)
+    again, _ = build_person_index(persons.iloc[::-1], empty.drop(columns="match_probability"), empty, 0.95)
     pd.testing.assert_frame_equal(first, again)
     assert first.set_index("record_key_tok")["person_id"].to_dict() == {
         "a": "P00000001",
@@ -101,17 +102,83 @@ def linked(person_tables, test_key):
         la_child_id_tok=make_tokens(pd.Series(["NS1"]), "la_child_id", test_key).to_numpy(),
         ethnicity_group="White",
     )
+    # Siblings: same forename, surname, sex and postcode, different dob; each at school and in health.
+    siblings = pd.DataFrame(
+        {
+            "forename": ["Kofi", "Kofi"],
+            "surname": ["Mensah", "Mensah"],
+            "dob": pd.to_datetime(["2010-02-11", "2013-07-25"]),
+            "sex": ["M", "M"],
+            "postcode": ["LS8 2QT", "LS8 2QT"],
+        }
+    )
+    sib = identity_match_keys(siblings, test_key)
+    sib_school = sib.assign(
+        upn_tok=make_tokens(pd.Series(["A999000000002", "A999000000003"]), "upn", test_key).to_numpy(),
+        census_date=pd.Timestamp("2025-01-16"),
+        ethnicity_group="Black",
+    )
+    sib_health = sib.assign(
+        hes_id_tok=make_tokens(pd.Series(["SIB1", "SIB2"]), "hes_id", test_key).to_numpy(),
+        ethnicity_group="Black",
+    )
     tables = dict(tables)
-    tables["school_pupil"] = pd.concat([tables["school_pupil"], school_row], ignore_index=True)
+    tables["school_pupil"] = pd.concat([tables["school_pupil"], school_row, sib_school], ignore_index=True)
     tables["csc_person"] = pd.concat([tables["csc_person"], care_row], ignore_index=True)
+    tables["nhs_patient"] = pd.concat([tables["nhs_patient"], sib_health], ignore_index=True)
     result = link_person_records(tables, PARAMS, truth)
-    return result, school_row["upn_tok"].iloc[0], care_row["la_child_id_tok"].iloc[0]
+    sibling_keys = [*sib_school["upn_tok"], *sib_health["hes_id_tok"]]
+    return result, school_row["upn_tok"].iloc[0], care_row["la_child_id_tok"].iloc[0], sibling_keys
 
 
 def test_namesakes_with_different_dob_and_postcode_stay_apart(linked):
-    result, school_tok, care_tok = linked
+    result, school_tok, care_tok, _ = linked
     ids = result.person_index.set_index("record_key_tok")["person_id"]
     assert ids[school_tok] != ids[care_tok]
+
+
+def test_siblings_sharing_names_and_postcode_stay_two_people(linked):
+    result, _, _, (school_1, school_2, health_1, health_2) = linked
+    ids = result.person_index.set_index("record_key_tok")["person_id"]
+    assert ids[school_1] == ids[health_1]
+    assert ids[school_2] == ids[health_2]
+    assert ids[school_1] != ids[school_2]
+
+
+def _edges(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["node_id_l", "node_id_r", "strength"])
+
+
+def test_source_limits_refuse_the_weakest_link_of_a_chain():
+    # two people (h1+s1, h2+s2) chained by a weak h1-s2 link; health allows one record a person
+    edges = _edges(
+        [("health:h1", "school:s2", 2.0), ("health:h1", "school:s1", 9.0), ("health:h2", "school:s2", 7.0)]
+    )
+    kept = select_edges_within_source_limits(edges, {"health": 1})
+    assert kept.tolist() == [False, True, True]
+    assert select_edges_within_source_limits(edges, {}).all()  # no limit: plain components
+    # order of rows does not change the choice
+    assert select_edges_within_source_limits(edges.iloc[::-1], {"health": 1}).tolist() == [True, True, False]
+
+
+def test_source_limits_allow_several_school_upns():
+    edges = _edges([("school:a", "school:b", 5.0), ("school:b", "school:c", 4.0), ("school:c", "health:h", 3.0)])
+    assert select_edges_within_source_limits(edges, {"school": 3, "health": 1}).all()
+    assert select_edges_within_source_limits(edges, {"school": 2}).tolist() == [True, False, True]
+
+
+def test_links_need_dob_evidence_or_an_identifier():
+    model = build_linkage_settings(["forename", "surname", "dob", "nhs_number"])
+    # gamma values count down from the best level: dob 5 exact .. 1 year .. 0 else; nhs 1 exact
+    pairs = pd.DataFrame(
+        {
+            "match_probability": [0.99, 0.99, 0.99, 0.99, 0.5],
+            "gamma_dob": [5, 2, 0, 0, 5],
+            "gamma_nhs_number": [-1, -1, -1, 1, -1],
+        }
+    )
+    accepted = accept_probabilistic_pairs(pairs, 0.95, model)
+    assert accepted.index.tolist() == [0, 1, 3]
 
 
 def test_person_index_follows_the_contract(linked):

@@ -1,0 +1,153 @@
+"""The features stage: cohort, point-in-time features and outcome for one model spec.
+
+``build_features`` is pure (tables in, frame and report out); the CLI reads and writes the files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from features.cohorts import build_cohort
+from features.context import add_context_features, build_address_events, build_record_spans
+from features.events import build_source_events
+from features.outcomes import attach_outcome
+from features.registry import FEATURES
+from features.report import summarise_features
+from features.window import aggregate_before_index, connect_duckdb
+from models.spec import ModelSpec
+
+log = logging.getLogger(__name__)
+
+KEY_COLUMNS = ["person_id", "index_date", "index_year", "outcome"]
+FAIR_COLUMNS = [f.name for f in FEATURES.values() if f.group == "fairness"]
+
+
+@dataclass(frozen=True)
+class FeatureBuild:
+    """Output of the features stage: ``frame`` (data/features/<model>.parquet) and ``report``."""
+
+    frame: pd.DataFrame
+    report: dict[str, Any]
+
+
+def build_events(tables: Mapping[str, pd.DataFrame], person_index: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every event domain features use, including the cross-source ``record`` and ``address`` frames."""
+    events = build_source_events(tables, person_index)
+    events["record"] = build_record_spans(events)
+    events["address"] = build_address_events(events)
+    return add_person_keys(events)
+
+
+def add_person_keys(events: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Give every event frame an integer ``person_key`` (position in ``events['person']``): DuckDB joins on
+    integers many times faster than on 32-character text ids."""
+    keys = pd.Index(events["person"]["person_id"].astype("str"))
+    out = {}
+    for name, frame in events.items():
+        codes = keys.get_indexer(frame["person_id"].astype("str"))
+        out[name] = frame.assign(person_key=codes.astype("int32"))[codes >= 0]
+    return out
+
+
+def _by_row(agg: pd.DataFrame, row_ids: pd.Series) -> pd.DataFrame:
+    """``agg`` (keyed by ``row_id``) aligned to the cohort's rows; rows with no events become missing."""
+    aligned = agg.set_index("row_id").reindex(row_ids.to_numpy())
+    aligned.index = row_ids.index
+    return aligned
+
+
+def compute_features(
+    con: duckdb.DuckDBPyConnection, cohort: pd.DataFrame, events: Mapping[str, pd.DataFrame]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every SQL-defined registry feature for every cohort row, from events strictly before its index date.
+
+    Args:
+        cohort: ``row_id, person_id, index_date`` (other columns are carried through).
+        events: event frames by domain (``features.events``).
+
+    Returns:
+        ``(frame, latest)``: ``cohort`` with one column per feature (filled and typed per the
+        registry), and ``row_id, domain, max_event_date`` — the latest event each domain showed each
+        row (the proof that none is on or after its index date).
+    """
+    by_domain: dict[str, dict[str, str]] = {}
+    for f in FEATURES.values():
+        if f.sql is not None:
+            by_domain.setdefault(f.domain, {})[f.name] = f.sql
+    if "person_key" not in cohort.columns:
+        keys = events["person"][["person_id", "person_key"]]
+        cohort = cohort.merge(keys, on="person_id", how="inner")
+    parts = [cohort]
+    latest = []
+    for domain, expressions in by_domain.items():
+        agg = aggregate_before_index(con, cohort, events[domain], expressions)
+        latest.append(agg[["row_id", "_max_event_date"]].rename(columns={"_max_event_date": "max_event_date"})
+                      .assign(domain=domain))
+        parts.append(_by_row(agg.drop(columns="_max_event_date"), cohort["row_id"]))
+    frame = pd.concat(parts, axis=1)
+    typed = {f.name: type_feature(frame[f.name], f.kind, f.fill) for f in FEATURES.values() if f.sql is not None}
+    frame = frame.assign(**typed)
+    return frame, pd.concat(latest, ignore_index=True)
+
+
+def type_feature(values: pd.Series, kind: str, fill: float | None) -> pd.Series:
+    """Fill a feature where no event was seen and give it its column type (int8, float64 or str)."""
+    if kind == "categorical":
+        return values.astype("str").where(values.notna())
+    numeric = pd.to_numeric(values, errors="coerce").astype("float64")
+    if fill is not None:
+        numeric = numeric.fillna(fill)
+        if kind == "binary":
+            return numeric.astype("int8")
+    return numeric
+
+
+def build_features(
+    tables: Mapping[str, pd.DataFrame],
+    person_index: pd.DataFrame,
+    spec: ModelSpec,
+    extract_date: date,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+    events: Mapping[str, pd.DataFrame] | None = None,
+) -> FeatureBuild:
+    """Cohort x index date rows with features, fairness attributes and outcome for one model spec.
+
+    Args:
+        tables: pseudonymised tables by name (data/pseudo).
+        person_index: ``table, record_key_tok, person_id`` (data/linked).
+        spec: the model spec.
+        extract_date: the date the extracts were taken; outcome windows ending later are immature.
+        con: DuckDB connection (a new in-memory one by default).
+        events: pre-built event frames (``build_events``), to share between models.
+
+    Returns:
+        ``FeatureBuild``: ``frame`` = ``person_id, index_date, index_year, outcome``, every feature
+        and ``fair_*`` attribute, excluded and censored rows removed; ``report`` for features.json.
+    """
+    con = con or connect_duckdb()
+    events = events if events is not None else build_events(tables, person_index)
+    cohort = build_cohort(events, spec)
+    log.info("%s: %d cohort rows over %d index dates", spec.name, len(cohort), cohort["index_date"].nunique())
+    frame, latest = compute_features(con, cohort, events)
+    person = events["person"].set_index("person_key")[["sex", "ethnicity_group"]]
+    frame = frame.join(person, on="person_key")
+    frame = add_context_features(frame)
+    frame = attach_outcome(con, frame, events, spec, extract_date)
+    report = summarise_features(frame, latest, spec, extract_date)
+    kept = frame[frame["exclusion"].isna() & frame["censoring"].isna()]
+    feature_names = [f.name for f in FEATURES.values() if f.group != "fairness"]
+    out = kept[KEY_COLUMNS + feature_names + FAIR_COLUMNS].reset_index(drop=True)
+    out["person_id"] = out["person_id"].astype("str")
+    out["index_year"] = out["index_year"].astype("int64")
+    out["outcome"] = out["outcome"].astype("Int8")
+    report["rows_written"] = len(out)
+    report["missingness"] = {c: round(float(out[c].isna().mean()), 4) for c in feature_names + FAIR_COLUMNS}
+    return FeatureBuild(out, report)

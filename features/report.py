@@ -1,0 +1,115 @@
+"""``reports/<model>/features.json``: rows, prevalence, exclusions, censoring and the leakage proof.
+
+Counts only: no identifiers, no dates of individual people.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from models.spec import ModelSpec
+
+log = logging.getLogger(__name__)
+
+GROUP_ATTRIBUTES = ("fair_sex", "fair_ethnicity_group", "fair_sen", "fair_fsm", "fair_imd_quintile", "fair_age_band")
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 5) if whole else None
+
+
+def prevalence_by_year(frame: pd.DataFrame, columns: list[str]) -> dict[str, dict[str, Any]]:
+    """Per index year: ``rows``, ``labelled`` (matured), ``matured_share`` and, per outcome column,
+    positives and prevalence among labelled rows.
+
+    Args:
+        frame: ``index_year, matured`` and the outcome columns (Int8 with <NA> when immature).
+    """
+    out = {}
+    for year, rows in frame.groupby("index_year"):
+        entry: dict[str, Any] = {"rows": len(rows), "labelled": int(rows["matured"].sum()),
+                                 "matured_share": _rate(int(rows["matured"].sum()), len(rows))}
+        for col in columns:
+            labelled = rows[col].dropna()
+            entry[f"{col}_positives"] = int(labelled.sum())
+            entry[f"{col}_prevalence"] = _rate(int(labelled.sum()), len(labelled))
+        out[str(year)] = entry
+    return out
+
+
+def counts_by_group(frame: pd.DataFrame, flagged: pd.Series) -> dict[str, dict[str, dict[str, Any]]]:
+    """For each fairness attribute and group: ``n`` flagged, ``of`` rows, ``rate``."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for attr in GROUP_ATTRIBUTES:
+        groups = frame[attr].astype("str").fillna("missing")
+        table = pd.DataFrame({"group": groups, "flag": flagged.astype("bool")}).groupby("group")["flag"].agg(
+            ["sum", "size"]
+        )
+        out[attr] = {str(g): {"n": int(r["sum"]), "of": int(r["size"]), "rate": _rate(int(r["sum"]), int(r["size"]))}
+                     for g, r in table.iterrows()}
+    return out
+
+
+def reasons_report(frame: pd.DataFrame, column: str) -> dict[str, Any]:
+    """Rows removed for each reason in ``column``, in total, by index year and by group."""
+    out = {}
+    for reason in sorted(frame[column].dropna().unique()):
+        flagged = frame[column] == reason
+        out[str(reason)] = {
+            "total": int(flagged.sum()),
+            "by_index_year": {
+                str(y): int(n) for y, n in frame.loc[flagged, "index_year"].value_counts().sort_index().items()
+            },
+            "by_group": counts_by_group(frame, flagged),
+        }
+    return out
+
+
+def leakage_proof(frame: pd.DataFrame, latest: pd.DataFrame) -> dict[str, Any]:
+    """Per event domain, the latest event any feature saw and its smallest gap to the index date.
+
+    Args:
+        frame: ``row_id, index_date, index_year``.
+        latest: ``row_id, domain, max_event_date`` from ``compute_features``.
+    """
+    rows = frame.set_index("row_id")[["index_date", "index_year"]].reindex(latest["row_id"].to_numpy())
+    seen = latest.assign(index_date=rows["index_date"].to_numpy(), index_year=rows["index_year"].to_numpy())
+    seen["days_before"] = (seen["index_date"] - seen["max_event_date"]).dt.days
+    out = {}
+    for domain, rows in seen.groupby("domain"):
+        out[str(domain)] = {
+            "max_event_date_before_index": {str(y): str(d.date()) for y, d in
+                                            rows.groupby("index_year")["max_event_date"].max().items()},
+            "min_days_before_index": int(rows["days_before"].min()),
+            "all_strictly_before_index": bool((rows["days_before"] >= 1).all()),
+        }
+    return out
+
+
+def summarise_features(frame: pd.DataFrame, latest: pd.DataFrame, spec: ModelSpec, extract_date: date) -> dict:
+    """The features report for one model (see module docstring)."""
+    kept = frame[frame["exclusion"].isna() & frame["censoring"].isna()]
+    outcome_cols = ["outcome"] + [c for c in ("outcome_neet", "outcome_neet_or_not_known") if c in frame.columns]
+    by_year = prevalence_by_year(kept, outcome_cols)
+    split_years = [*spec.split.train_years, spec.split.validation_year, spec.split.test_year]
+    immature = {str(y): by_year[str(y)]["rows"] - by_year[str(y)]["labelled"] for y in split_years
+                if str(y) in by_year and by_year[str(y)]["labelled"] < by_year[str(y)]["rows"]}
+    if any(n > 0.01 * by_year[y]["rows"] for y, n in immature.items()):
+        log.warning("%s: split years with over 1%% immature rows (no outcome yet): %s", spec.name, immature)
+    leakage = leakage_proof(frame, latest)
+    return {
+        "model": spec.name,
+        "extract_date": str(extract_date),
+        "outcome": spec.outcome.model_dump(),
+        "cohort_rows": len(frame),
+        "rows_by_index_year": by_year,
+        "split_years_immature_rows": immature,
+        "exclusions": reasons_report(frame, "exclusion"),
+        "censoring": reasons_report(frame[frame["exclusion"].isna()], "censoring"),
+        "max_event_date_before_index": leakage,
+        "leakage_check_passed": all(v["all_strictly_before_index"] for v in leakage.values()),
+    }

@@ -1,0 +1,105 @@
+"""Children's social care features: referrals, assessment factors, CP plans, care, early help.
+
+Each feature is declared with its DuckDB aggregate over one event domain of ``features.events``
+(``e`` = events strictly before the index date, ``c`` = the cohort row). "Open at the index date"
+means started before it and not ended by it; an end date after the index date only says "still open".
+"""
+
+from __future__ import annotations
+
+from features.feature import Feature
+from features.window import MONTHS_SINCE_LAST, OPEN_AT_INDEX, W12, W36
+
+CIN = "CIN census"
+SSDA903 = "SSDA903"
+EARLY_HELP = "early help"
+
+# CIN census assessment factor codes (DOMAIN.md); the toxic trio is parental domestic violence,
+# parental mental health and parental substance misuse.
+FACTOR_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
+    "domestic_violence_parent": (("3B",), "parental domestic violence"),
+    "mental_health_parent": (("4B",), "parental mental health"),
+    "substance_misuse_parent": (("1B", "2B"), "parental alcohol or drug misuse"),
+    "mental_health_child": (("4A",), "the child's own mental health"),
+    "substance_misuse_child": (("1A", "2A"), "the child's own alcohol or drug misuse"),
+    "neglect": (("16A",), "neglect"),
+    "emotional_abuse": (("17A",), "emotional abuse"),
+    "physical_or_sexual_abuse": (("18B", "18C", "19B", "19C"), "physical or sexual abuse"),
+    "exploitation_or_missing": (("10A", "11A", "13A", "24A"), "going missing, sexual or criminal exploitation, gangs"),
+    "behaviour_or_self_harm": (("14A", "15A"), "socially unacceptable behaviour or self-harm"),
+}
+TOXIC_TRIO = ("domestic_violence_parent", "mental_health_parent", "substance_misuse_parent")
+
+
+def has_factor(codes: tuple[str, ...]) -> str:
+    """SQL: the assessment's ``;``-padded factor list holds any of ``codes``."""
+    return "(" + " OR ".join(f"contains(e.factors, ';{code};')" for code in codes) + ")"
+
+
+def _factor_feature(group: str) -> Feature:
+    codes, words = FACTOR_GROUPS[group]
+    return Feature(f"factor_{group}_ever", f"A social care assessment has recorded {words}", CIN, "ever",
+                   "binary", "model", "social_care", "assessment", f"CAST(bool_or({has_factor(codes)}) AS INTEGER)", 0)
+
+
+_TRIO_COUNT = " + ".join(
+    f"CAST(coalesce(bool_or({has_factor(FACTOR_GROUPS[g][0])}), false) AS INTEGER)" for g in TOXIC_TRIO
+)
+
+REFERRAL_FEATURES = (
+    Feature("referrals_12m", "Referrals to children's social care, last 12 months", CIN, "12m", "numeric", "model",
+            "social_care", "referral", f"count(*) FILTER (WHERE {W12})", 0),
+    Feature("referrals_36m", "Referrals to children's social care, last 3 years", CIN, "36m", "numeric", "model",
+            "social_care", "referral", f"count(*) FILTER (WHERE {W36})", 0),
+    Feature("referrals_ever", "Referrals to children's social care, ever", CIN, "ever", "numeric", "model",
+            "social_care", "referral", "count(*)", 0),
+    Feature("months_since_referral", "Months since the latest referral to children's social care", CIN, "latest",
+            "numeric", "model", "social_care", "referral", MONTHS_SINCE_LAST),
+    Feature("referral_source_latest", "Who made the latest referral (CIN census referral source code)", CIN,
+            "latest", "categorical", "model", "social_care", "referral", "arg_max(e.referral_source, e.event_date)"),
+    Feature("cin_open_now", "A child-in-need episode is open on the index date", CIN, "now", "binary", "model",
+            "social_care", "referral",
+            f"CAST(bool_or({OPEN_AT_INDEX.replace('end_date', 'closure_date')}) AS INTEGER)", 0),
+)
+
+ASSESSMENT_FEATURES = (
+    Feature("assessments_36m", "Social care assessments completed, last 3 years", CIN, "36m", "numeric", "model",
+            "social_care", "assessment", f"count(*) FILTER (WHERE {W36})", 0),
+    *(_factor_feature(g) for g in FACTOR_GROUPS),
+    Feature("toxic_trio_factors_ever", "How many of the 'toxic trio' (parental domestic violence, mental health, "
+            "substance misuse) assessments have recorded (0-3)", CIN, "ever", "numeric", "model", "social_care",
+            "assessment", _TRIO_COUNT, 0),
+)
+
+CP_FEATURES = (
+    Feature("cp_plan_ever", "Ever subject to a child protection plan", CIN, "ever", "binary", "model",
+            "social_care", "cp_plan", "1", 0),
+    Feature("cp_plan_now", "Subject to a child protection plan on the index date", CIN, "now", "binary", "model",
+            "social_care", "cp_plan", f"CAST(bool_or({OPEN_AT_INDEX.replace('end_date', 'cpp_end')}) AS INTEGER)", 0),
+    Feature("cp_plans_36m", "Child protection plans started, last 3 years", CIN, "36m", "numeric", "model",
+            "social_care", "cp_plan", f"count(*) FILTER (WHERE {W36})", 0),
+    Feature("cp_category_latest", "Category of abuse of the latest child protection plan (NEG, PHY, SAB, EMO, MUL)",
+            CIN, "latest", "categorical", "model", "social_care", "cp_plan", "arg_max(e.category, e.event_date)"),
+)
+
+CARE_FEATURES = (
+    Feature("care_ever", "Ever looked after by the local authority", SSDA903, "ever", "binary", "model",
+            "social_care", "care", "1", 0),
+    Feature("care_periods_ever", "Number of separate periods in care", SSDA903, "ever", "numeric", "model",
+            "social_care", "care", "greatest(sum(e.new_period), 1)", 0),
+    Feature("months_since_care_ended", "Months since the child last left care", SSDA903, "latest", "numeric",
+            "model", "social_care", "care",
+            "date_diff('month', max(e.end_date) FILTER (WHERE e.end_date <= c.index_date), c.index_date)"),
+)
+
+EARLY_HELP_FEATURES = (
+    Feature("early_help_12m", "Early help episodes started, last 12 months", EARLY_HELP, "12m", "numeric", "model",
+            "social_care", "early_help", f"count(*) FILTER (WHERE {W12})", 0),
+    Feature("early_help_ever", "Early help episodes, ever", EARLY_HELP, "ever", "numeric", "model",
+            "social_care", "early_help", "count(*)", 0),
+    Feature("early_help_now", "An early help episode is open on the index date", EARLY_HELP, "now", "binary",
+            "model", "social_care", "early_help", f"CAST(bool_or({OPEN_AT_INDEX}) AS INTEGER)", 0),
+)
+
+SOCIAL_CARE_FEATURES = (*REFERRAL_FEATURES, *ASSESSMENT_FEATURES, *CP_FEATURES, *CARE_FEATURES,
+                        *EARLY_HELP_FEATURES)

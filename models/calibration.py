@@ -1,0 +1,75 @@
+"""Calibrating a fitted model on the validation year, choosing the method by held-out log-loss.
+
+Choosing on the same rows a calibrator was fitted to would always favour isotonic regression (it
+can memorise them), so each method is scored by K-fold cross-fitting within the validation year;
+the winner is then refitted on the whole validation year. The model itself stays frozen, and its
+validation scores are computed once: the cross-fitting only refits the one-dimensional calibrator.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import log_loss
+from sklearn.model_selection import StratifiedKFold
+
+log = logging.getLogger(__name__)
+
+
+class PrecomputedScore(ClassifierMixin, BaseEstimator):
+    """A stand-in classifier whose decision function is the single input column (a model's score)."""
+
+    def fit(self, X, y=None) -> PrecomputedScore:
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        return np.asarray(X, dtype=np.float64)[:, 0]
+
+    def predict(self, X) -> np.ndarray:
+        return (self.decision_function(X) > 0).astype(int)
+
+
+def model_response(model, X: pd.DataFrame) -> np.ndarray:
+    """What scikit-learn's calibrators read from ``model``: decision function, else P(class 1)."""
+    if hasattr(model, "decision_function"):
+        return np.asarray(model.decision_function(X), dtype=np.float64)
+    return model.predict_proba(X)[:, 1]
+
+
+def cross_fitted_log_loss(score: np.ndarray, y: np.ndarray, method: str, *, folds: int, seed: int) -> float:
+    """Log-loss of ``method``'s calibrated probabilities, each fold predicted by a calibrator fitted without it."""
+    column = score.reshape(-1, 1)
+    passthrough = PrecomputedScore().fit(column)
+    held_out = np.zeros(len(y))
+    for fit_rows, predict_rows in StratifiedKFold(folds, shuffle=True, random_state=seed).split(column, y):
+        calibrator = CalibratedClassifierCV(FrozenEstimator(passthrough), method=method)
+        calibrator.fit(column[fit_rows], y[fit_rows])
+        held_out[predict_rows] = calibrator.predict_proba(column[predict_rows])[:, 1]
+    return float(log_loss(y, held_out, labels=[0, 1]))
+
+
+def calibrate_on_validation(model, X_validation: pd.DataFrame, y_validation, methods: list[str], *,
+                            folds: int = 5, seed: int = 0) -> tuple[CalibratedClassifierCV, dict]:
+    """Calibrate a fitted ``model`` on the validation year with the best of ``methods``.
+
+    Returns:
+        The calibrated classifier (refitted on all validation rows) and
+        ``{"method": chosen, "log_loss": {method: cross-fitted log-loss}}``.
+    """
+    y = np.asarray(y_validation, dtype=np.int64)
+    folds = int(min(folds, y.sum(), len(y) - y.sum()))
+    if folds < 2:
+        raise ValueError("the validation year needs at least two positives and two negatives to calibrate")
+    score = model_response(model, X_validation)
+    losses = {m: cross_fitted_log_loss(score, y, m, folds=folds, seed=seed) for m in methods}
+    chosen = min(losses, key=losses.get)
+    log.info("calibration: %s chosen (cross-fitted validation log-loss %s)", chosen,
+             ", ".join(f"{m} {v:.5f}" for m, v in losses.items()))
+    calibrated = CalibratedClassifierCV(FrozenEstimator(model), method=chosen).fit(X_validation, y)
+    return calibrated, {"method": chosen, "log_loss": losses}

@@ -1,0 +1,132 @@
+"""The metrics block: one function computes every figure that metrics.json and MLflow show.
+
+Each block (one model's scores on one year) has discrimination with bootstrap CIs, the operating
+point at capacity and in the top 0.5%/1%/5%, and calibration. Scores that are points (the rule)
+rank rows for discrimination and the operating point; their calibrated probability is used for
+calibration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models.metrics.calibration import calibration_metrics, reliability_table
+from models.metrics.discrimination import auc_with_ci, average_precision_with_ci
+from models.metrics.fairness import group_gaps, group_metrics
+from models.metrics.operating_point import operating_point_metrics, selection_weights
+
+MODEL_SCORES = {  # model -> (ranking score column, probability column)
+    "lightgbm": ("score_lightgbm", "score_lightgbm"),
+    "logistic": ("score_logistic", "score_logistic"),
+    "rule": ("score_rule", "probability_rule"),
+    "oracle": ("p_true", "p_true"),
+}
+FAIRNESS_ATTRIBUTES = {
+    "sex": ["fair_sex"],
+    "ethnicity_group": ["fair_ethnicity_group"],
+    "sen": ["fair_sen"],
+    "fsm": ["fair_fsm"],
+    "imd_quintile": ["fair_imd_quintile"],
+    "sex_x_ethnicity": ["fair_sex", "fair_ethnicity_group"],
+}
+
+
+def metrics_block(y_true, score, probability, capacity: int, *, n_boot: int = 200, seed: int = 0,
+                  n_bins: int = 10) -> dict:
+    """Every headline metric of one set of scores on one year.
+
+    Returns:
+        ``n, prevalence, auc, auc_ci, average_precision, average_precision_ci, brier, ece, oe_ratio,
+        calibration_slope, calibration_intercept, precision/recall/lift_at_capacity`` and
+        ``precision/recall/lift_top_{0_5pct,1pct,5pct}``.
+    """
+    y = np.asarray(y_true, dtype=np.int64)
+    return {
+        "n": int(len(y)),
+        "prevalence": float(y.mean()) if len(y) else None,
+        **auc_with_ci(y, score, n_boot=n_boot, seed=seed),
+        **average_precision_with_ci(y, score, n_boot=n_boot, seed=seed),
+        **calibration_metrics(y, probability, n_bins),
+        **operating_point_metrics(y, score, capacity),
+    }
+
+
+def labelled_rows(scores: pd.DataFrame, split: str) -> pd.DataFrame:
+    """Rows of one split whose outcome has matured."""
+    return scores[(scores["split"] == split) & scores["outcome"].notna()]
+
+
+def evaluate_models(scores: pd.DataFrame, capacity: int, *, n_boot: int = 200, seed: int = 0,
+                    n_bins: int = 10) -> dict:
+    """The ``metrics.json`` tree for every model and baseline on the test and validation years.
+
+    Args:
+        scores: ``scores.parquet`` columns (``split, outcome, index_date, score_*``,
+            ``probability_rule``) plus ``p_true`` where synthetic truth is attached (NaN where a
+            row has no true probability; the oracle block then covers only rows that have one and
+            ``lightgbm_same_rows`` repeats LightGBM on exactly those rows).
+
+    Returns:
+        ``{"capacity", "test_index_date", "test", "validation", "baselines": {"logistic", "rule",
+        "oracle"?}, "validation_baselines": {...}}``.
+    """
+    out: dict = {"capacity": int(capacity)}
+    test = labelled_rows(scores, "test")
+    out["test_index_date"] = str(pd.Timestamp(test["index_date"].max()).date()) if len(test) else None
+    for split, main_key, baselines_key in (("test", "test", "baselines"),
+                                           ("validation", "validation", "validation_baselines")):
+        rows = labelled_rows(scores, split)
+        blocks = {}
+        for model, (score_col, prob_col) in MODEL_SCORES.items():
+            subset = rows
+            if model == "oracle":
+                if "p_true" not in rows.columns or rows["p_true"].notna().sum() == 0:
+                    continue
+                subset = rows[rows["p_true"].notna()]
+            blocks[model] = metrics_block(subset["outcome"], subset[score_col], subset[prob_col], capacity,
+                                          n_boot=n_boot, seed=seed, n_bins=n_bins)
+        if "oracle" in blocks:
+            same = rows[rows["p_true"].notna()]
+            blocks["oracle"]["coverage"] = len(same) / len(rows) if len(rows) else None
+            blocks["oracle"]["lightgbm_same_rows"] = metrics_block(
+                same["outcome"], same["score_lightgbm"], same["score_lightgbm"], capacity, n_boot=n_boot,
+                seed=seed, n_bins=n_bins)
+        out[main_key] = blocks.pop("lightgbm")
+        out[baselines_key] = blocks
+    return out
+
+
+def calibration_curves(scores: pd.DataFrame, split: str = "test", n_bins: int = 10) -> pd.DataFrame:
+    """Reliability table of every model on one split.
+
+    Returns:
+        Columns ``model, bin, mean_predicted, observed, n``.
+    """
+    rows = labelled_rows(scores, split)
+    tables = []
+    for model, (_, prob_col) in MODEL_SCORES.items():
+        if prob_col not in rows.columns:
+            continue
+        subset = rows[rows[prob_col].notna()]
+        if len(subset):
+            tables.append(reliability_table(subset["outcome"], subset[prob_col], n_bins).assign(model=model))
+    return pd.concat(tables, ignore_index=True)[["model", "bin", "mean_predicted", "observed", "n"]]
+
+
+def fairness_table(rows: pd.DataFrame, score_col: str, prob_col: str, capacity: int, *, n_boot: int = 200,
+                   seed: int = 0, min_n: int = 10, min_positives: int = 5) -> pd.DataFrame:
+    """``group_metrics`` of one model's flags at capacity on ``rows`` (one year, labelled).
+
+    The rows flagged are the top ``capacity`` by score; where the capacity cut falls inside a tie,
+    rows are flagged in proportion (see ``selection_weights``).
+    """
+    attributes = {k: v for k, v in FAIRNESS_ATTRIBUTES.items() if all(c in rows.columns for c in v)}
+    selected = selection_weights(rows[score_col].to_numpy(), capacity)
+    return group_metrics(rows["outcome"].astype("int64"), selected, rows[prob_col], rows, attributes,
+                         n_boot=n_boot, seed=seed, min_n=min_n, min_positives=min_positives)
+
+
+def fairness_summary(table: pd.DataFrame) -> dict:
+    """Largest between-group gaps per attribute, over unsuppressed groups only."""
+    return group_gaps(table)

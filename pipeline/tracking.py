@@ -1,0 +1,259 @@
+"""The only module that imports MLflow: experiments, runs, lineage, models and the registry.
+
+The tracking URI is always set explicitly: ``$MLFLOW_TRACKING_URI`` when set (so a real
+``mlflow server`` works unchanged), else a SQLite file ``mlflow.db`` in the project root. One
+experiment per model spec (``riskpipe-<model>``); the calibrated model is logged as a scikit-learn
+model whose pyfunc ``predict`` returns ``predict_proba`` (column 1 = P(outcome)), registered as
+``riskpipe-<model>`` with alias ``candidate``. Nothing logged here may hold identifiers: the input
+example is one synthetic "typical" row, and datasets are logged by schema and digest only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DB = "mlflow.db"
+CANDIDATE_ALIAS = "candidate"
+PIP_REQUIREMENTS = ["scikit-learn", "lightgbm", "pandas", "numpy", "skops"]
+# types a logged model may contain; anything else stops logging rather than being trusted blindly
+TRUSTED_TYPE_PREFIXES = ("sklearn.", "lightgbm.", "models.", "numpy.", "scipy.", "collections.OrderedDict")
+
+
+def tracking_uri(root: Path | str = ".") -> str:
+    """``$MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<root>/mlflow.db`` (absolute)."""
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    return f"sqlite:///{(Path(root) / DEFAULT_DB).resolve()}"
+
+
+def experiment_name(model: str) -> str:
+    return f"riskpipe-{model}"
+
+
+def registered_model_name(model: str) -> str:
+    return f"riskpipe-{model}"
+
+
+def flatten_metrics(tree: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of a nested metrics dict as ``a.b.c`` keys; ``[low, high]`` CIs as ``_low``/``_high``."""
+    flat: dict[str, float] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_metrics(value, f"{name}."))
+        elif isinstance(value, list | tuple) and len(value) == 2:
+            for suffix, item in zip(("low", "high"), value, strict=True):
+                if isinstance(item, int | float) and math.isfinite(item):
+                    flat[f"{name}_{suffix}"] = float(item)
+        elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            flat[name] = float(value)
+    return flat
+
+
+def _flatten_params(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten_params(value, f"{name}."))
+        else:
+            flat[name] = str(value)[:500]
+    return flat
+
+
+def typical_feature_row(X: pd.DataFrame) -> pd.DataFrame:
+    """One row of median numbers and modal categories: an input example that is nobody's record."""
+    row = {}
+    for column in X.columns:
+        values = X[column].dropna()
+        if pd.api.types.is_numeric_dtype(X[column]) and not pd.api.types.is_bool_dtype(X[column]):
+            row[column] = float(values.median()) if len(values) else float("nan")
+        else:
+            row[column] = str(values.mode().iloc[0]) if len(values) else None
+    # numbers as doubles, so the signature accepts missing values in any numeric column
+    return pd.DataFrame([row])
+
+
+def _trusted_types(model) -> list[str]:
+    import skops.io as sio
+
+    types = sio.get_untrusted_types(data=sio.dumps(model))
+    unexpected = [t for t in types if not t.startswith(TRUSTED_TYPE_PREFIXES)]
+    if unexpected:
+        raise TypeError(f"model holds types outside the trusted list: {unexpected}")
+    return types
+
+
+def log_training_run(
+    *,
+    uri: str,
+    model_name: str,
+    model,
+    X_train: pd.DataFrame,
+    y_train: pd.Series,
+    spec: Mapping[str, Any],
+    params: Mapping[str, Any],
+    lineage: Mapping[str, str],
+    summary_metrics: Mapping[str, Any],
+    artifacts: list[Path] = (),
+    tags: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Log one training run, log and register the calibrated model, set alias ``candidate``.
+
+    Args:
+        model: the calibrated classifier (``predict_proba`` on the raw features frame).
+        X_train, y_train: the training rows' model inputs and outcome (logged as an MLflow dataset:
+            schema, digest and row count, never values).
+        spec: the model spec as a dict (logged as ``spec.json`` and flattened as params).
+        params: other settings to log as params (training params section, feature columns...).
+        lineage: input file -> SHA-256 (also logged as tags ``lineage.<file>``).
+        summary_metrics: nested numbers logged as metrics (rows per split, best iteration...).
+
+    Returns:
+        ``{"run_id", "model_uri", "model_version", "tracking_uri", "registered_model"}``.
+    """
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+    from mlflow.tracking import MlflowClient
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment_name(model_name))
+    example = typical_feature_row(X_train)
+    signature = infer_signature(example, model.predict_proba(example))
+    registered = registered_model_name(model_name)
+    with mlflow.start_run(run_name=f"train-{model_name}", tags=dict(tags or {})) as run:
+        mlflow.log_params({**_flatten_params(spec, "spec."), **_flatten_params(params)})
+        mlflow.log_dict(dict(spec), "spec.json")
+        mlflow.log_dict(dict(lineage), "lineage.json")
+        mlflow.set_tags({f"lineage.{Path(k).name}": v for k, v in lineage.items()})
+        source = next(iter(lineage), None)
+        dataset = mlflow.data.from_pandas(
+            X_train.assign(outcome=pd.Series(y_train, index=X_train.index).astype("int64")),
+            source=str(source) if source else None, name=f"{model_name}-train", targets="outcome")
+        mlflow.log_input(dataset, context="training")
+        mlflow.log_metrics(flatten_metrics(summary_metrics))
+        for artifact in artifacts:
+            mlflow.log_artifact(str(artifact))
+        info = mlflow.sklearn.log_model(
+            model, name="model", signature=signature, input_example=example,
+            pyfunc_predict_fn="predict_proba", pip_requirements=PIP_REQUIREMENTS,
+            serialization_format="skops", skops_trusted_types=_trusted_types(model),
+        )
+        version = mlflow.register_model(info.model_uri, registered)
+        MlflowClient().set_registered_model_alias(registered, CANDIDATE_ALIAS, version.version)
+        log.info("MLflow run %s: registered %s version %s as %s", run.info.run_id, registered, version.version,
+                 CANDIDATE_ALIAS)
+        return {"run_id": run.info.run_id, "model_uri": info.model_uri, "model_version": int(version.version),
+                "tracking_uri": uri, "registered_model": registered}
+
+
+def log_evaluation(*, uri: str, run_id: str, metrics: Mapping[str, Any], artifacts: list[Path] = ()) -> int:
+    """Log the evaluation's metrics tree (the same dict as metrics.json) and files to the training run.
+
+    Returns:
+        The number of metrics logged.
+    """
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    flat = flatten_metrics(metrics)
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_metrics(flat)
+        for artifact in artifacts:
+            mlflow.log_artifact(str(artifact), artifact_path="evaluation")
+    return len(flat)
+
+
+def load_model(model_uri: str, uri: str):
+    """The logged model as an MLflow pyfunc (``predict(df)`` -> probabilities, column 1 = P(outcome))."""
+    import mlflow
+    import mlflow.pyfunc
+
+    mlflow.set_tracking_uri(uri)
+    return mlflow.pyfunc.load_model(model_uri)
+
+
+APPROVED_ALIAS = "approved"
+
+
+def _client(uri: str | None = None):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    uri = uri or tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(tracking_uri=uri)
+
+
+def load_sklearn_model(model_uri: str, uri: str | None = None):
+    """The logged scikit-learn model itself (``predict_proba``, LightGBM inside for contributions)."""
+    import mlflow.sklearn
+
+    _client(uri)
+    return mlflow.sklearn.load_model(model_uri)
+
+
+def tag_model_version(name: str, version: str | int, tags: Mapping[str, str], uri: str | None = None) -> None:
+    """Set tags on a registered model version (sign-offs, governance status)."""
+    client = _client(uri)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, str(version), key, str(value))
+
+
+def approved_model_version(name: str, uri: str | None = None) -> dict | None:
+    """``{"version", "approval_ref"}`` of the version holding alias ``approved``, or None."""
+    from mlflow.exceptions import MlflowException
+
+    client = _client(uri)
+    try:
+        version = client.get_model_version_by_alias(name, APPROVED_ALIAS)
+    except MlflowException:
+        return None
+    return {"version": str(version.version), "approval_ref": (version.tags or {}).get("governance.approval_ref", "")}
+
+
+def record_governance(name: str, version: str | int, run_id: str | None, result: Mapping[str, Any],
+                      files: list[Path], uri: str | None = None) -> None:
+    """Tag the version with the gate's decision; move alias ``approved`` only when it approved.
+
+    A blocked version that held ``approved`` loses it, so a list can never be issued from it.
+    """
+    from mlflow.exceptions import MlflowException
+
+    client = _client(uri)
+    status = str(result.get("status"))
+    tags = {"governance.status": status, "governance.decided_at": str(result.get("decided_at", ""))}
+    if status == "approved":
+        tags["governance.approval_ref"] = str(result.get("approval_ref", ""))
+    tag_model_version(name, version, tags, uri)
+    if status == "approved":
+        client.set_registered_model_alias(name, APPROVED_ALIAS, str(version))
+    else:
+        try:
+            holder = client.get_model_version_by_alias(name, APPROVED_ALIAS)
+        except MlflowException:
+            holder = None
+        if holder is not None and str(holder.version) == str(version):
+            client.delete_registered_model_alias(name, APPROVED_ALIAS)
+    if run_id:
+        log_run_artifacts(run_id, files, "governance", uri)
+
+
+def log_run_artifacts(run_id: str | None, files: list[Path], artifact_path: str, uri: str | None = None) -> None:
+    """Attach files to an existing run (governance.json, model card)."""
+    if not run_id:
+        return
+    client = _client(uri)
+    for file in files:
+        client.log_artifact(run_id, str(file), artifact_path)

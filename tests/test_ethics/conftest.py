@@ -1,0 +1,175 @@
+"""A tiny trained project (features, model, evaluation outputs) for the governance and score tests.
+
+Files follow docs/contracts.md. MLflow is replaced by an in-memory stand-in for
+``pipeline.tracking`` so the gate -> alias -> score path runs in a second, offline.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from lightgbm import LGBMClassifier
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from ethics.checklist import CHECKLIST_FILE, THRESHOLDS_FILE
+from pipeline.pseudonymise import make_tokens
+
+MODEL = "m1"
+FEATURES = ["absence_rate_test", "cin_referrals_test"]
+KEY = bytes(range(32))
+
+
+def _training_data() -> tuple[pd.DataFrame, pd.Series, int]:
+    rng = np.random.default_rng(0)
+    n = 400
+    X = pd.DataFrame({"absence_rate_test": rng.uniform(0, 0.5, n), "cin_referrals_test": rng.integers(0, 3, n)})
+    y = (rng.uniform(size=n) < 0.05 + X["absence_rate_test"] + 0.1 * X["cin_referrals_test"]).astype(int)
+    return X, y, n
+
+
+@functools.cache
+def _fit_model_cached() -> object:
+    X, y, _ = _training_data()
+    return _fit_model(X, y.to_numpy())
+
+
+def _fit_model(X: pd.DataFrame, y: np.ndarray):
+    pipe = Pipeline([("cast", FunctionTransformer(lambda d: d.astype("float64"))),
+                     ("lgbm", LGBMClassifier(n_estimators=30, min_child_samples=5, verbose=-1, random_state=0))])
+    pipe.fit(X, y)
+    return CalibratedClassifierCV(FrozenEstimator(pipe), method="sigmoid").fit(X, y)
+
+
+def write_project(root: Path) -> dict:
+    """Write the fixture project under ``root``; return handles the tests need."""
+    X, y, n = _training_data()
+    people = [f"P{i:08d}" for i in range(n)]
+    model = _fit_model_cached()
+    features = X.assign(person_id=people, index_date=pd.Timestamp("2025-01-16"), index_year=2025,
+                        outcome=pd.array([pd.NA] * n, dtype="Int8"))
+    (root / "data/features").mkdir(parents=True)
+    features.to_parquet(root / "data/features/m1.parquet")
+    mdir = root / "data/models" / MODEL
+    mdir.mkdir(parents=True)
+    split = np.array(["train"] * 100 + ["validation"] * 100 + ["test"] * 100 + ["score"] * 100)
+    years = np.array([2021] * 100 + [2022] * 100 + [2023] * 100 + [2025] * 100)
+    scores = pd.DataFrame({"person_id": people, "index_date": pd.Timestamp("2025-01-16"), "index_year": years,
+                           "split": split, "outcome": y, "score_lightgbm": 0.1, "score_logistic": 0.1,
+                           "score_rule": 1})
+    scores.loc[split != "score", "index_date"] = pd.Timestamp("2022-01-16")
+    scores.to_parquet(mdir / "scores.parquet")
+    ethics = root / "ethics"
+    (ethics / "contexts").mkdir(parents=True)
+    (ethics / "thresholds.yaml").write_bytes(THRESHOLDS_FILE.read_bytes())
+    (ethics / "checklist.yaml").write_bytes(CHECKLIST_FILE.read_bytes())
+    context = {"title": "Test model", "owner": "Test directorate", "contact": "team@example.org",
+               "purpose": "Testing", "intended_uses": ["testing"], "out_of_scope_uses": ["decisions"],
+               "label_meaning": "a test label", "human_review": "always", "challenge_route": "a route",
+               "ethical_considerations": ["none"], "caveats": ["synthetic"]}
+    (ethics / "contexts" / "m1.yaml").write_text(yaml.safe_dump(context))
+    th_hash = hashlib.sha256((ethics / "thresholds.yaml").read_bytes()).hexdigest()
+    run = {"run_id": "r1", "model_uri": "runs:/r1/model", "model_version": "3", "tracking_uri": "memory",
+           "feature_columns": FEATURES, "thresholds_sha256": th_hash}
+    (mdir / "run.json").write_text(json.dumps(run))
+    block = {"auc": 0.8, "auc_ci": [0.76, 0.84], "precision_at_capacity": 0.35, "lift_at_capacity": 4.0,
+             "calibration_slope": 1.02, "oe_ratio": 0.97, "prevalence": 0.08, "n": 100, "brier": 0.07}
+    metrics = {"capacity": 20, "test_index_date": "2023-01-19", "test": block, "validation": block,
+               "baselines": {"rule": {**block, "precision_at_capacity": 0.20}, "logistic": block}}
+    reports = root / "reports" / MODEL
+    reports.mkdir(parents=True)
+    (reports / "metrics.json").write_text(json.dumps(metrics))
+    group_metrics = pd.DataFrame({
+        "attribute": ["sex", "sex", "ethnicity_group", "ethnicity_group", "ethnicity_group"],
+        "group": ["F", "M", "White", "Black", "Other"],
+        "n": [500, 520, 700, 200, 12], "positives": [40, 42, 50, 20, 3],
+        "fnr": [0.30, 0.36, 0.31, 0.40, None], "oe_ratio": [1.0, 0.95, 1.02, 0.9, None],
+        "suppressed": [False, False, False, False, True]})
+    group_metrics.to_csv(reports / "group_metrics.csv", index=False)
+    pd.DataFrame({"model": "lightgbm", "bin": range(5), "mean_predicted": [0.02, 0.05, 0.1, 0.2, 0.4],
+                  "observed": [0.02, 0.06, 0.09, 0.22, 0.38], "n": 100}
+                 ).to_csv(reports / "calibration.csv", index=False)
+    (reports / "features.json").write_text(json.dumps(
+        {"max_event_date_before_index": {"school": {"2025-01-16": "2025-01-10"},
+                                         "health": {"2025-01-16": "2024-12-01"}}}))
+    rates = {"ethnicity_group": {"White": {"rate": 0.95, "records": 900}, "Black": {"rate": 0.93, "records": 300}},
+             "sex": {"F": {"rate": 0.94, "records": 600}, "M": {"rate": 0.95, "records": 600}}}
+    linkage = {"truth": {"precision": 0.99, "recall": 0.98},
+               "link_rates": {"social_care_to_school": {"overall": 0.94, "records": 1200, "by_group": rates}}}
+    (root / "reports/linkage.json").write_text(json.dumps(linkage))
+    # person index and pseudonymised event tables: half the people are at school, a few known to social care
+    upns = pd.Series([f"A{i:012d}" for i in range(n)])
+    child_ids = pd.Series([f"C{i}" for i in range(0, n, 4)])
+    index = pd.concat([
+        pd.DataFrame({"table": "school", "record_key_tok": make_tokens(upns, "upn", KEY), "person_id": people}),
+        pd.DataFrame({"table": "social_care", "record_key_tok": make_tokens(child_ids, "la_child_id", KEY),
+                      "person_id": people[::4]}),
+    ], ignore_index=True).assign(match_probability=1.0, match_route="deterministic")
+    (root / "data/linked").mkdir(parents=True)
+    index.to_parquet(root / "data/linked/person_index.parquet")
+    (root / "data/pseudo").mkdir(parents=True)
+    pd.DataFrame({"upn_tok": make_tokens(upns, "upn", KEY), "census_date": pd.Timestamp("2025-01-16")}
+                 ).to_parquet(root / "data/pseudo/school_pupil.parquet")
+    pd.DataFrame({"la_child_id_tok": make_tokens(child_ids, "la_child_id", KEY),
+                  "referral_date": pd.Timestamp("2024-06-01")}).to_parquet(root / "data/pseudo/cin_episode.parquet")
+    (root / ".secrets").mkdir()
+    (root / ".secrets/pseudo.key").write_text(KEY.hex() + "\n")
+    params = {"govern": {"checklist_file": "ethics/checklist.yaml", "thresholds_file": "ethics/thresholds.yaml",
+                         "contexts_dir": "ethics/contexts", "signoff_log": "ethics/signoffs.jsonl"},
+              "score": {"draft_mode": True}}
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    return {"root": root, "params": root / "params.yaml", "model": model, "upns": upns, "child_ids": child_ids,
+            "features": features}
+
+
+class FakeTracking(types.ModuleType):
+    """In-memory stand-in for pipeline.tracking: tags, the `approved` alias, artifacts, the model."""
+
+    def __init__(self, model) -> None:
+        super().__init__("pipeline.tracking")
+        self.model, self.tags, self.aliases, self.artifacts = model, {}, {}, []
+
+    def tracking_uri(self, root="."):
+        return "memory"
+
+    def tag_model_version(self, name, version, tags, uri=None):
+        self.tags.setdefault((name, str(version)), {}).update(tags)
+
+    def record_governance(self, name, version, run_id, result, files, uri=None):
+        self.tag_model_version(name, version, {"governance.status": result["status"]})
+        if result["status"] == "approved":
+            self.aliases[(name, "approved")] = {"version": str(version), "approval_ref": result["approval_ref"]}
+        elif self.aliases.get((name, "approved"), {}).get("version") == str(version):
+            del self.aliases[(name, "approved")]
+        self.artifacts += [Path(f).name for f in files]
+
+    def log_run_artifacts(self, run_id, files, artifact_path, uri=None):
+        self.artifacts += [Path(f).name for f in files]
+
+    def approved_model_version(self, name, uri=None):
+        return self.aliases.get((name, "approved"))
+
+    def load_sklearn_model(self, model_uri, uri=None):
+        return self.model
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    handles = write_project(tmp_path)
+    fake = FakeTracking(handles["model"])
+    monkeypatch.setitem(sys.modules, "pipeline.tracking", fake)
+    import pipeline
+
+    monkeypatch.setattr(pipeline, "tracking", fake, raising=False)
+    return {**handles, "tracking": fake}

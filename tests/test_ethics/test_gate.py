@@ -1,0 +1,89 @@
+"""Auto checks against hand-computed values, and the gate's approved/blocked decision."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ethics.auto_checks import GateEvidence, largest_gap, link_rate_gaps
+from ethics.checklist import CHECKLIST_FILE, THRESHOLDS_FILE, model_thresholds, parse_checklist, thresholds_sha256
+from ethics.gate import evaluate_gate
+from pipeline.io import read_yaml
+
+GROUPS = pd.DataFrame({
+    "attribute": ["sex", "sex", "eth", "eth", "eth", "overall"],
+    "group": ["F", "M", "A", "B", "C", "all"],
+    "n": [300, 320, 200, 150, 10, 620],
+    "fnr": [0.30, 0.38, 0.25, 0.45, 0.9, 0.33],
+    "oe_ratio": [1.0, 0.9, 1.1, 0.7, 3.0, 1.0],
+    "suppressed": [False, False, False, False, True, False],
+})
+
+
+def test_largest_gap_ignores_suppressed_small_and_overall_rows():
+    value, attribute = largest_gap(GROUPS, "fnr", 50)
+    assert attribute == "eth" and value == pytest.approx(0.45 - 0.25)  # C (n=10) and overall left out
+
+
+def test_link_rate_gaps_by_hand():
+    linkage = {"link_rates": {"d": {"by_group": {"sex": {"F": {"rate": 0.9, "records": 100},
+                                                          "M": {"rate": 0.8, "records": 100},
+                                                          "U": {"rate": 0.1, "records": 3}}}}}}
+    assert link_rate_gaps(linkage, ["d"], ["sex"], 50) == {"d/sex": pytest.approx(0.1)}
+
+
+def _evidence(**changes) -> GateEvidence:
+    block = {"auc_ci": [0.75, 0.8], "precision_at_capacity": 0.4, "lift_at_capacity": 5.0,
+             "calibration_slope": 1.0, "oe_ratio": 1.0}
+    base = dict(
+        metrics={"test": block, "baselines": {"rule": {"precision_at_capacity": 0.3}}},
+        group_metrics=GROUPS.assign(fnr=[0.30, 0.38, 0.30, 0.36, None, 0.33], oe_ratio=[1, 0.9, 1, 0.95, None, 1],
+                                    auc=[0.8, 0.8, 0.8, 0.8, None, 0.8]),
+        run={"feature_columns": ["absence_rate_12m"],
+             "thresholds_sha256": thresholds_sha256(THRESHOLDS_FILE.read_bytes())},
+        thresholds_sha256=thresholds_sha256(THRESHOLDS_FILE.read_bytes()),
+        split_years=pd.DataFrame({"split": ["train", "validation", "test"], "index_year": [2020, 2021, 2022]}),
+        linkage={"truth": {"precision": 0.99, "recall": 0.99}, "link_rates": {"social_care_to_school": {"by_group": {
+            "sex": {"F": {"rate": 0.9, "records": 100}, "M": {"rate": 0.91, "records": 100}}}}}},
+        features_report={"max_event_date_before_index": {"school": {"2022-01-20": "2022-01-19"}}},
+        fairness_features=frozenset({"sex"}),
+        context={k: "x" for k in ("owner", "purpose", "intended_uses", "out_of_scope_uses", "label_meaning",
+                                  "human_review", "challenge_route", "contact")},
+    )
+    return GateEvidence(**{**base, **changes})
+
+
+def _gate(evidence, signed=True):
+    checklist = parse_checklist(read_yaml(CHECKLIST_FILE))
+    signoffs = {i.id: {"decision": "approve", "by": "R", "role": i.role, "time": "2026-01-01T00:00:00",
+                       "evidence": "E"} for i in checklist.items if i.kind == "human"} if signed else {}
+    return evaluate_gate(checklist, model_thresholds(read_yaml(THRESHOLDS_FILE), "neet18"), evidence, signoffs,
+                         model="neet18", version="1")
+
+
+def test_everything_met_and_signed_is_approved():
+    result = _gate(_evidence())
+    assert result["status"] == "approved", result["reasons"]
+
+
+@pytest.mark.parametrize("changes, item", [
+    ({"run": {"feature_columns": ["fair_sex"], "thresholds_sha256": "0"}}, "protected_attributes_not_inputs"),
+    ({"split_years": pd.DataFrame({"split": ["train", "test"], "index_year": [2022, 2022]})}, "out_of_time_validation"),
+    ({"features_report": {"max_event_date_before_index": {"school": {"2022-01-20": "2022-01-20"}}}}, "leakage_guard"),
+    ({"context": {"owner": "TO COMPLETE"}}, "documentation_complete"),
+    ({"group_metrics": GROUPS}, "subgroup_error_gap"),
+    ({"group_metrics": GROUPS.assign(suppressed=False)}, "small_cell_suppression"),
+    ({"linkage": None}, "linkage_rate_gap"),
+    ({"thresholds_sha256": "f" * 64}, "thresholds_unchanged"),
+])
+def test_each_failing_check_blocks(changes, item):
+    result = _gate(_evidence(**changes))
+    statuses = {i["id"]: i["status"] for i in result["items"]}
+    assert result["status"] == "blocked" and statuses[item] != "pass"
+
+
+def test_unsigned_items_block_and_are_named():
+    result = _gate(_evidence(), signed=False)
+    unsigned = [i["id"] for i in result["items"] if i["status"] == "unsigned"]
+    assert result["status"] == "blocked" and "dpia" in unsigned and "lawful_basis" in unsigned
+    assert any(r.startswith("dpia: unsigned") for r in result["reasons"])

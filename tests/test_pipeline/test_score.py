@@ -1,0 +1,83 @@
+"""Risk-list building blocks checked against independent computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lightgbm import LGBMClassifier
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from pipeline.score import (
+    DRAFT_BANNER,
+    NotApprovedError,
+    band_risk,
+    decide_release,
+    explain_rows,
+    last_record_dates,
+    score_with_contributions,
+    select_top_by_capacity,
+)
+
+
+def test_top_by_capacity_matches_a_plain_sort():
+    rng = np.random.default_rng(1)
+    scored = pd.DataFrame({"person_id": [f"P{i:03d}" for i in range(50)], "risk": rng.uniform(size=50)})
+    top = select_top_by_capacity(scored, 7)
+    assert top["person_id"].tolist() == scored.nlargest(7, "risk")["person_id"].tolist()
+    assert top["rank"].tolist() == list(range(1, 8))
+
+
+def test_bands_are_multiples_of_the_base_rate():
+    bands = band_risk(pd.Series([0.9, 0.3, 0.12, 0.05]), 0.05, {"very high": 10, "high": 5, "raised": 2})
+    assert [b.split(" (")[0] for b in bands] == ["very high", "high", "raised", "below the listed bands"]
+
+
+def test_explanations_take_the_largest_contributions_in_order():
+    contributions = pd.DataFrame({"a": [0.5, -0.2], "b": [1.5, -0.1], "c": [-0.7, 0.0]})
+    values = pd.DataFrame({"a": [0.25, 0.0], "b": [1, 0], "c": [3.0, 1.0]})
+    registry = {"a": {"description": "Absence rate", "kind": "numeric"}, "b": {"description": "CIN", "kind": "binary"}}
+    out = explain_rows(contributions, values, registry, max_reasons=5, max_protective=3)
+    assert out.loc[0, "reasons"] == "CIN: yes; Absence rate: 0.25"
+    assert out.loc[0, "protective_factors"] == "c: 3"
+    assert out.loc[1, "reasons"] == "no single factor stands out"
+    assert out.loc[1, "protective_factors"] == "Absence rate: 0; CIN: no"
+
+
+def test_last_record_dates_only_before_the_index_date():
+    events = pd.DataFrame({"table": ["school", "school", "health", "health"],
+                           "record_key_tok": ["u1", "u1", "h1", "h2"],
+                           "event_date": pd.to_datetime(["2024-01-01", "2024-06-01", "2025-02-01", "2023-03-03"])})
+    index = pd.DataFrame({"table": ["school", "health", "health"], "record_key_tok": ["u1", "h1", "h2"],
+                          "person_id": ["P1", "P1", "P2"]})
+    out = last_record_dates(events, index, pd.Timestamp("2025-01-16")).set_index("person_id")
+    assert out.loc["P1", "school_last_record"] == pd.Timestamp("2024-06-01")
+    assert pd.isna(out.loc["P1", "health_last_record"])  # the only health record is after the index date
+    assert out.loc["P2", "health_last_record"] == pd.Timestamp("2023-03-03")
+
+
+def test_release_decision():
+    assert decide_release({"version": "4", "approval_ref": "ok"}, "5", draft_mode=True).draft is False
+    draft = decide_release(None, "5", draft_mode=True)
+    assert draft.draft and draft.version == "5" and draft.approval == DRAFT_BANNER
+    with pytest.raises(NotApprovedError):
+        decide_release(None, "5", draft_mode=False)
+
+
+def test_contributions_are_lightgbms_own_and_add_up_to_its_log_odds():
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"x1": rng.normal(size=300), "x2": rng.normal(size=300)})
+    y = (X["x1"] + rng.normal(size=300) > 0.5).astype(int)
+    pipe = Pipeline([("cast", FunctionTransformer(lambda d: d.astype("float64"))),
+                     ("lgbm", LGBMClassifier(n_estimators=20, verbose=-1, random_state=0))]).fit(X, y)
+    model = CalibratedClassifierCV(FrozenEstimator(pipe), method="sigmoid").fit(X, y)
+    risk, contributions = score_with_contributions(model, X)
+    raw = pipe[-1].predict(X, raw_score=True)
+    bias = pipe[-1].predict(X, pred_contrib=True)[:, -1]
+    np.testing.assert_allclose(contributions.sum(axis=1) + bias, raw, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(risk, model.predict_proba(X)[:, 1])
+    assert list(contributions.columns) == ["x1", "x2"]
+    assert contributions["x1"].abs().mean() > contributions["x2"].abs().mean()
