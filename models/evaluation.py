@@ -124,7 +124,8 @@ def fairness_table(rows: pd.DataFrame, score_col: str, prob_col: str, capacity: 
     attributes = {k: v for k, v in FAIRNESS_ATTRIBUTES.items() if all(c in rows.columns for c in v)}
     selected = selection_weights(rows[score_col].to_numpy(), capacity)
     return group_metrics(rows["outcome"].astype("int64"), selected, rows[prob_col], rows, attributes,
-                         n_boot=n_boot, seed=seed, min_n=min_n, min_positives=min_positives)
+                         n_boot=n_boot, seed=seed, min_n=min_n, min_positives=min_positives,
+                         ranking=rows[score_col].to_numpy())
 
 
 def fairness_summary(table: pd.DataFrame) -> dict:

@@ -73,7 +73,7 @@ def audit_scores(frame: pd.DataFrame, *, label: str, score: str, groups: list[st
     is_probability = bool(len(s) and s.between(0, 1).all())
     probability = s.to_numpy() if is_probability else np.full(len(s), np.nan)
     overall_table = group_metrics(y, flags, probability, rows.assign(_all="all"), {"overall": ["_all"]}, n_boot=0,
-                                  min_n=min_n, min_positives=min_positives)
+                                  min_n=min_n, min_positives=min_positives, ranking=s.to_numpy())
     overall = {k: _clean(v) for k, v in overall_table.iloc[0][GROUP_FIELDS[:11]].items()}
     overall.update(auc_with_ci(y, s, n_boot=n_boot, seed=seed))
     overall.update(average_precision_with_ci(y, s, n_boot=n_boot, seed=seed))
@@ -82,7 +82,7 @@ def audit_scores(frame: pd.DataFrame, *, label: str, score: str, groups: list[st
     else:
         overall["oe_ratio"] = overall["brier"] = None
     table = group_metrics(y, flags, probability, rows, {g: [g] for g in groups}, n_boot=n_boot, seed=seed,
-                          min_n=min_n, min_positives=min_positives)
+                          min_n=min_n, min_positives=min_positives, ranking=s.to_numpy())
     by_group: dict[str, dict] = {}
     for _, row in table.iterrows():
         cell = {"suppressed": True} if row["suppressed"] else {

@@ -97,14 +97,15 @@ def metric_frame(y_true, selected, groups: pd.Series) -> MetricFrame:
     )
 
 
-def probability_metrics_by_group(y_true, probability, groups: pd.Series) -> pd.DataFrame:
-    """Within-group AUROC, O/E ratio and Brier score (need the probabilities, not the flags).
+def probability_metrics_by_group(y_true, probability, groups: pd.Series, ranking=None) -> pd.DataFrame:
+    """Within-group AUROC (of ``ranking``, default the probability), O/E ratio and Brier score.
 
     Returns:
         Indexed by group: ``auc`` (NaN with one class), ``oe_ratio``, ``brier``.
     """
     frame = pd.DataFrame({"group": groups.to_numpy(), "y": np.asarray(y_true, dtype=np.float64),
-                          "p": np.asarray(probability, dtype=np.float64)})
+                          "p": np.asarray(probability, dtype=np.float64),
+                          "r": np.asarray(probability if ranking is None else ranking, dtype=np.float64)})
     frame["sq"] = (frame["p"] - frame["y"]) ** 2
     sums = frame.groupby("group")[["y", "p", "sq"]].agg(["sum", "size"])
     out = pd.DataFrame(index=sums.index)
@@ -112,7 +113,7 @@ def probability_metrics_by_group(y_true, probability, groups: pd.Series) -> pd.D
         out["oe_ratio"] = sums[("y", "sum")] / sums[("p", "sum")]
     out["brier"] = sums[("sq", "sum")] / sums[("sq", "size")]
     out["auc"] = [
-        roc_auc_score(g["y"], g["p"]) if 0 < g["y"].sum() < len(g) else np.nan
+        roc_auc_score(g["y"], g["r"]) if 0 < g["y"].sum() < len(g) else np.nan
         for _, g in frame.groupby("group")
     ]
     return out
@@ -166,6 +167,7 @@ def group_metrics(
     seed: int = 0,
     min_n: int = 10,
     min_positives: int = 5,
+    ranking=None,
 ) -> pd.DataFrame:
     """Per-group metrics for each attribute, with differences and ratios to the overall figure.
 
@@ -175,6 +177,7 @@ def group_metrics(
         probability: calibrated probability per row (for AUROC, O/E and Brier).
         frame: the grouping columns named in ``attributes``, aligned with ``y_true``.
         attributes: attribute name -> grouping columns (two or more = an intersection).
+        ranking: score whose within-group AUROC is reported (default ``probability``), e.g. points.
 
     Returns:
         One row per attribute x group: ``attribute, group, n, positives, prevalence, selection_rate,
@@ -189,7 +192,7 @@ def group_metrics(
         labels = group_labels(frame, columns)
         codes, uniques = pd.factorize(labels, sort=True)
         by_group = metric_frame(y, s, labels).by_group.astype(float).reindex(uniques)
-        by_group = by_group.join(probability_metrics_by_group(y, p, labels))[GROUP_VALUE_COLUMNS]
+        by_group = by_group.join(probability_metrics_by_group(y, p, labels, ranking))[GROUP_VALUE_COLUMNS]
         replicates = _rates(_bootstrap_sums(y, s, p, codes, len(uniques), n_boot, seed + offset))
         table = by_group.reset_index(names="group")
         totals = np.array([len(y), y.sum(), s.sum(), (s * y).sum(), (s * (1 - y)).sum(), ((p - y) ** 2).sum(),

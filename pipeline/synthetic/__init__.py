@@ -79,7 +79,13 @@ def generate_county(cfg: SynthParams, progress: Progress | None = None) -> Itera
     years = lc.school_years
     school = edu.assign_schools(kids, hh, years)
     pupils = edu.build_pupil_identities(rng, cfg, years, school, school_ident)
-    for year, tables in edu.school_census_tables(rng, cfg, years, kids, hh, pupils, school, addresses).items():
+    # one census at a time (with the year before, for mid-year school moves) keeps memory low at scale
+    census_years = np.unique(years["census_year"].to_numpy())
+    for year in census_years[census_years >= cfg.first_census_year]:
+        window = years["census_year"].isin([year - 1, year]).to_numpy()
+        tables = edu.school_census_tables(
+            rng, cfg, years[window].reset_index(drop=True), kids, hh, pupils, school[window], addresses
+        )[int(year)]
         for name, frame in tables.items():
             yield "csv", f"education/school_census/{year}_spring_{name}.csv", (frame, "utf-8-sig")
     yield "csv", "education/ks2.csv", (edu.ks2_results(rng, years, pupils, lc.engagement, ref), "utf-8")

@@ -195,7 +195,8 @@ def school_census_tables(
     n_needs = 1 + (rng.random(sen_r.size) < 0.3)
     sr = np.repeat(sen_r, n_needs)
     rank = np.concatenate([np.arange(1, k + 1) for k in n_needs]) if sen_r.size else np.array([], dtype=int)
-    person_type = rng.choice(
+    # a pupil's primary need is the same every year: draw it from a generator of its own
+    person_type = np.random.default_rng(cfg.seed + 1).choice(
         SEN_TYPES, p=[0.14, 0.18, 0.03, 0.01, 0.22, 0.19, 0.02, 0.01, 0.005, 0.025, 0.14, 0.03], size=len(kids)
     )
     sentype = np.where(rank == 1, person_type[yrs["person_id"].to_numpy()[sr]], rng.choice(SEN_TYPES, sr.size))

@@ -113,7 +113,7 @@ def test_care_outcome_counts_only_entries_in_the_window():
     tables = _with_care(tiny_tables(), [{**base, "start_date": "2019-01-01", "end_date": "2019-06-01"}])
     build = build_features(tables, tiny_person_index(), _care_spec(), EXTRACT)
     p1 = _row(build, "P1")
-    assert p1["outcome"] == 0 and p1["care_ever"] == 1 and p1["months_since_care_ended"] == 10
+    assert p1["outcome"] == 0 and p1["care_ever"] == 1 and p1["months_since_care_ended"] == 9  # June 2019 to March 2020
 
 
 def test_looked_after_on_index_is_excluded():
@@ -139,6 +139,12 @@ def tiny_events():
 EVENT_DOMAINS = sorted({f.domain for f in FEATURES.values() if f.domain})
 
 
+def _as_person(rows, person, events):
+    """``rows`` moved onto ``person`` (both the text id and the integer join key)."""
+    key = events["person"].set_index("person_id").loc[person, "person_key"]
+    return rows.assign(person_id=person, person_key=key)
+
+
 @pytest.fixture(scope="module")
 def features_before(tiny_events):
     cohort = pd.DataFrame({"row_id": [0, 1, 2], "person_id": ["P1", "P2", "P3"], "index_date": [INDEX] * 3})
@@ -159,7 +165,7 @@ def test_future_events_change_no_feature(tiny_events, features_before, domain, d
     template = ev.iloc[[source_row % len(ev)]].copy() if len(ev) else None
     if template is None:
         return
-    template["person_id"] = person
+    template = _as_person(template, person, tiny_events)
     template["event_date"] = index_date + pd.Timedelta(days=days)
     changed = {**tiny_events, domain: pd.concat([ev, template], ignore_index=True)}
     after, _ = compute_features(con, cohort, changed)
@@ -172,7 +178,8 @@ def test_an_event_before_the_index_date_does_change_features(tiny_events):
     cohort = pd.DataFrame({"row_id": [0], "person_id": ["P3"], "index_date": [index_date]})
     con = connect_duckdb()
     before, _ = compute_features(con, cohort, tiny_events)
-    ae = tiny_events["ae"].iloc[[0]].assign(person_id="P3", event_date=index_date - pd.Timedelta(days=1))
+    ae = _as_person(tiny_events["ae"].iloc[[0]], "P3", tiny_events).assign(
+        event_date=index_date - pd.Timedelta(days=1))
     after, _ = compute_features(con, cohort, {**tiny_events, "ae": pd.concat([tiny_events["ae"], ae])})
     assert after.loc[0, "ae_attendances_12m"] == before.loc[0, "ae_attendances_12m"] + 1
 
