@@ -226,6 +226,8 @@ def event_date_pairs(report: dict[str, Any]) -> list[tuple[str, pd.Timestamp, pd
     """
     pairs = []
     for source, value in (report.get("max_event_date_before_index") or {}).items():
+        if isinstance(value, dict) and "all_strictly_before_index" in value:
+            continue  # the features stage's own per-source proof: see source_leakage_flags
         items = value.items() if isinstance(value, dict) else (
             (row.get("index_date"), row.get("max_event_date")) for row in value if isinstance(row, dict))
         for index_date, event_date in items:
@@ -235,7 +237,22 @@ def event_date_pairs(report: dict[str, Any]) -> list[tuple[str, pd.Timestamp, pd
     return pairs
 
 
+def source_leakage_flags(report: dict[str, Any]) -> dict[str, bool]:
+    """``{source: all events strictly before the index}`` from the features stage's own proof, when present."""
+    return {
+        source: bool(value["all_strictly_before_index"])
+        for source, value in (report.get("max_event_date_before_index") or {}).items()
+        if isinstance(value, dict) and "all_strictly_before_index" in value
+    }
+
+
 def check_leakage_guard(ev: GateEvidence, th: Thresholds) -> CheckResult:
+    flags = source_leakage_flags(ev.features_report or {})
+    if flags:
+        late = sorted(s for s, ok in flags.items() if not ok)
+        evidence = (f"{len(flags)} sources checked at every index date; "
+                    f"sources with events on/after index: {late or 'none'}")
+        return CheckResult("fail" if late else "pass", evidence)
     pairs = event_date_pairs(ev.features_report or {})
     if not pairs:
         return CheckResult("not_evaluable", "features.json has no max_event_date_before_index per index date")
