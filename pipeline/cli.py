@@ -967,9 +967,16 @@ def evaluate(model: str = GovernModelOption, params: Path = ParamsOption, root: 
     run = read_json(model_dir / "run.json")
     logged = log_evaluation(uri=tracking_uri(root), run_id=run["run_id"], metrics=metrics, artifacts=outs)
     t, rule = metrics["test"], metrics["baselines"]["rule"]
-    console.print(f"[green]Evaluated[/green] {model} on {metrics['test_index_date']}: AUROC {t['auc']:.3f}, "
-                  f"precision@{capacity} {t['precision_at_capacity']:.3f} (rule {rule['precision_at_capacity']:.3f}),"
-                  f" slope {t['calibration_slope']:.2f}, O/E {t['oe_ratio']:.2f}; {logged} metrics -> MLflow; "
+
+    def shown(value, digits: int = 3) -> str:
+        # a small test year may have no positives: a metric is then undefined, not zero
+        return "n/a" if value is None or value != value else f"{value:.{digits}f}"
+
+    console.print(f"[green]Evaluated[/green] {model} on {metrics['test_index_date']}: AUROC {shown(t['auc'])}, "
+                  f"precision@{capacity} {shown(t['precision_at_capacity'])} "
+                  f"(rule {shown(rule['precision_at_capacity'])}),"
+                  f" slope {shown(t['calibration_slope'], 2)}, O/E {shown(t['oe_ratio'], 2)}; "
+                  f"{logged} metrics -> MLflow; "
                   f"{reports}")
 
 

@@ -196,7 +196,7 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
         cin_open = cin_until[idx] > ys
         recent = last_referral[idx] > ys - np.timedelta64(365, "D")
         lp = (
-            -6.95
+            -6.85
             + 2.2 * cp_open
             + 1.4 * cin_open
             + 1.3 * prev_care[idx]
@@ -374,7 +374,7 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
             y9 = s_i[acad_age[s_i] == 13]
             if y9.size:
                 lp = (
-                    -3.45
+                    -3.25
                     + 0.75 * engagement[idx[y9]]
                     + 0.3 * pov[y9]
                     + 0.3 * (ehcp | sen_support)[idx[y9]]
