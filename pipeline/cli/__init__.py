@@ -1,0 +1,23 @@
+"""``riskpipe``: one command per pipeline stage, plus the tools around them.
+
+This package is the only place that wires configuration, file IO and stage functions together.
+Each command reads ``params.yaml`` (or ``--params``), runs one stage and says where its outputs
+went. Run ``riskpipe COMMAND --help`` for what each command does.
+
+``common`` holds the app, console, shared options and helpers; each command module registers its
+commands on that app when imported below.
+"""
+
+from pipeline.cli.common import app
+
+# isort: off
+# Import order is registration order, which is the order `riskpipe --help` lists commands in.
+from pipeline.cli import data  # noqa: F401  synth, keygen, pseudonymise, scan-pii
+from pipeline.cli import linkage  # noqa: F401  link, link-pair
+from pipeline.cli import ingest  # noqa: F401  ingest
+from pipeline.cli import governance  # noqa: F401  signoff, govern, card, audit-log verify
+from pipeline.cli import lists  # noqa: F401  score, reidentify
+from pipeline.cli import modelling  # noqa: F401  features, train, evaluate, audit
+# isort: on
+
+__all__ = ["app"]

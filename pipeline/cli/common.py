@@ -1,0 +1,84 @@
+"""The ``riskpipe`` Typer app and what every command shares: console, options, config and path helpers.
+
+Command modules import ``app`` from here and register on it; ``pipeline.cli`` imports them in
+the order ``riskpipe --help`` lists them. Only typer, rich and the config/paths modules load at
+start-up: each command imports its stage code (MLflow, LightGBM, Splink, pandas) when it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from pipeline.config import ConfigError, Params, load_params
+from pipeline.paths import ProjectPaths
+
+app = typer.Typer(
+    name="riskpipe",
+    help=(
+        "Reproducible predictive-risk pipeline for local authorities and NHS partners.\n\n"
+        "Stages run in order: synth -> ingest -> pseudonymise -> link -> features -> train -> "
+        "evaluate -> govern -> card -> score. `dvc repro` runs them all; each command here runs one."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals could hold identifiers or the key
+)
+console = Console(stderr=True)
+log = logging.getLogger("riskpipe")
+
+ParamsOption = typer.Option(Path("params.yaml"), "--params", help="Parameters file (YAML).")
+RootOption = typer.Option(Path("."), "--root", help="Project root holding data/, reports/, outputs/.")
+ModelOption = typer.Option(..., "--model", help="Model spec name, e.g. neet18.")
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug messages.")) -> None:
+    """Set up logging once for every command."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
+    )
+
+
+def load_config(params: Path) -> Params:
+    """``params.yaml`` as typed config; a configuration error ends the command with exit code 2."""
+    try:
+        return load_params(params)
+    except ConfigError as exc:
+        console.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def under_root(root: Path, path: Path) -> Path:
+    """A configured path, taken relative to the project root unless it is absolute."""
+    return path if path.is_absolute() else root / path
+
+
+def key_file_path(root: Path, key_file: Path) -> Path:
+    """Where the pseudonymisation key file lies (pseudonymise.key_file, relative to the root)."""
+    return under_root(root, key_file)
+
+
+def ethics_file_path(root: Path, configured: Path | None, packaged: Path) -> Path:
+    """A configured ethics file (checklist, thresholds, contexts) under the root, else the packaged one."""
+    if configured is None:
+        return packaged
+    return under_root(root, configured)
+
+
+def model_artifacts_dir(paths: ProjectPaths, model: str) -> Path:
+    """data/models/<model>/: scores.parquet, run.json and train_summary.json."""
+    return paths.data / "models" / model
+
+
+def read_person_table(path: Path):
+    """A person table for link-pair: parquet as stored, CSV with every column as text."""
+    from pipeline.io import read_csv_table, read_parquet
+
+    return read_parquet(path) if path.suffix.lower() == ".parquet" else read_csv_table(path)

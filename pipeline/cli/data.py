@@ -1,0 +1,126 @@
+"""Commands that make and protect the source data: synth, keygen, pseudonymise, scan-pii."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from pipeline.cli.common import ParamsOption, RootOption, app, console, key_file_path, load_config
+from pipeline.paths import project_paths
+
+
+@app.command()
+def synth(
+    params: Path = ParamsOption,
+    root: Path = RootOption,
+    children: int | None = typer.Option(None, help="Override synth.children (e.g. 300000 for scale tests)."),
+    seed: int | None = typer.Option(None, help="Override synth.seed."),
+) -> None:
+    """Simulate a synthetic county and write its extracts in real LA/NHS formats.
+
+    Life courses are simulated first (households, neighbourhoods, latent adversity, school,
+    social care and health events), then each source's extract is taken as at
+    synth.reference_date, so no record can contain a future event. Writes data/raw/
+    (school census, KS2, NCCIS, SSDA903, CIN census XML, early help, NHS demographics,
+    HES-like admissions and A&E) and data/truth/ (for evaluation and tests only).
+    """
+    from pipeline.synthetic import run_synth
+
+    cfg = load_config(params).synth
+    overrides = {k: v for k, v in {"children": children, "seed": seed}.items() if v is not None}
+    if overrides:
+        cfg = cfg.model_copy(update=overrides)
+    paths = project_paths(root)
+    summary = run_synth(cfg, paths)
+    console.print(
+        f"[green]Synthetic county written[/green]: {summary['children']:,} children, "
+        f"{summary['files']} files under {paths.raw}; ground truth under {paths.truth}"
+    )
+
+
+@app.command()
+def keygen(
+    out: Path | None = typer.Option(None, "--out", help="Key file [default: pseudonymise.key_file]."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing key (old tokens stop matching)."),
+    params: Path = ParamsOption,
+    root: Path = RootOption,
+) -> None:
+    """Make a new random 256-bit pseudonymisation key (hex, owner-only file permissions).
+
+    Refuses to overwrite an existing key unless --force: tokens made with a lost or replaced key
+    can never be matched with new ones. The key is never printed.
+    """
+    from pipeline.keys import generate_key
+
+    path = out if out is not None else key_file_path(root, load_config(params).pseudonymise.key_file)
+    try:
+        generate_key(path, force=force)
+    except FileExistsError as exc:
+        console.print(f"[red]Not overwritten:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]Pseudonymisation key written[/green] to {path} (mode 0600).")
+
+
+@app.command()
+def pseudonymise(params: Path = ParamsOption, root: Path = RootOption) -> None:
+    """Replace direct identifiers in every staged table with keyed HMAC tokens and match keys.
+
+    Reads data/staged/*.parquet, applies each column's privacy action from its source spec and
+    writes data/pseudo/<table>.parquet plus reports/pseudonymise.json (row and column counts, no
+    values). The key comes from $RISKPIPE_PSEUDO_KEY or pseudonymise.key_file. Fails closed: a
+    table with any problem gets no output, and the command exits non-zero.
+    """
+    from pipeline.keys import PseudonymisationKeyError, load_key
+    from pipeline.pseudonymise import PseudonymisationError, run_pseudonymise
+
+    cfg = load_config(params).pseudonymise
+    paths = project_paths(root)
+    try:
+        key = load_key(key_file_path(root, cfg.key_file))
+        report = run_pseudonymise(paths, key)
+    except (PseudonymisationKeyError, PseudonymisationError) as exc:
+        console.print(f"[red]Pseudonymisation stopped:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if report["failed"]:
+        console.print(
+            f"[red]{len(report['failed'])} table(s) not pseudonymised[/red] (no output written): "
+            f"{', '.join(sorted(report['failed']))}; see {paths.reports / 'pseudonymise.json'}"
+        )
+        raise typer.Exit(1)
+    console.print(f"[green]Pseudonymised[/green] {len(report['tables'])} tables into {paths.pseudo}")
+
+
+@app.command("scan-pii")
+def scan_pii(
+    paths: list[Path] = typer.Argument(..., help="Files or folders (searched recursively)."),
+    names: Path | None = typer.Option(
+        None, "--names", exists=True, dir_okay=False, help="File of names to look for, one per line."
+    ),
+) -> None:
+    """Scan parquet/csv/xlsx/html/json/md/xml/txt files for direct identifiers; exit 1 if any is found.
+
+    Looks for valid NHS numbers, UPNs, full UK postcodes, name columns holding anything but
+    tokens, and (with --names) listed names as whole words. Reports file, column, kind and count,
+    never the values. 32-hex-character tokens are never taken for identifiers.
+    """
+    from rich.table import Table
+
+    from pipeline.scan_pii import read_names_list, scan_paths
+
+    name_list = read_names_list(names.read_text(encoding="utf-8")) if names else frozenset()
+    try:
+        findings = scan_paths(paths, name_list)
+    except FileNotFoundError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if not findings:
+        console.print("[green]No identifiers found.[/green]")
+        return
+    table = Table("file", "column", "kind", "rows", title="Identifiers found")
+    for f in findings:
+        table.add_row(f.file, f.column, f.kind, f"{f.count:,}")
+    Console().print(table)
+    console.print(f"[red]{len(findings)} finding(s)[/red] in {len({f.file for f in findings})} file(s)")
+    raise typer.Exit(1)

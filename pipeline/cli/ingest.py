@@ -1,0 +1,57 @@
+"""The ingest command: raw extracts validated into typed, canonical staged tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from pipeline.cli.common import ParamsOption, RootOption, app, console, load_config
+from pipeline.paths import project_paths
+
+
+@app.command()
+def ingest(
+    params: Path = ParamsOption,
+    root: Path = RootOption,
+    table: list[str] | None = typer.Option(None, "--table", help="Only this table (repeatable)."),
+) -> None:
+    """Validate raw extracts and write typed, canonical tables to data/staged/.
+
+    Reads each enabled table's files from the raw folders named in params.yaml `ingest`
+    (school census, KS2, NCCIS, SSDA903, CIN census XML, early help, NHS/HES, reference
+    lookups; see docs/formats.md and docs/own_extracts.md). Decodes UTF-8, UTF-8 with BOM or
+    cp1252, sniffs the delimiter, parses dd/mm/yyyy, ISO and `2025-Feb-16 00:00:00` dates,
+    validates CIN XML against the DfE schema. Rows with no record key, an unparseable date of
+    birth, impossible dates or duplicates go to data/quarantine/<table>.csv with reasons;
+    invalid values (NHS check digit, UPN check letter, unknown codes, postcode format) are
+    flagged or nulled and counted. Writes reports/ingest.json and reports/ingest.md (counts
+    only, never values). Exits 1 if any file could not be read at all (file-level error).
+    """
+    from rich.progress import Progress
+
+    from pipeline.ingest_stage import run_ingest
+    from pipeline.sources.errors import IngestError
+
+    cfg = load_config(params).ingest
+    paths = project_paths(root)
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("ingest", total=None)
+
+            def advance(name: str, total: int) -> None:
+                progress.update(task, description=f"ingest {name}", total=total, advance=1)
+
+            summary = run_ingest(cfg, paths, tables=table, on_table=advance)
+    except IngestError as exc:
+        console.print(f"[red]Ingest error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    totals = summary["totals"]
+    console.print(
+        f"[green]Ingested[/green] {totals['rows_read']:,} rows: {totals['rows_accepted']:,} accepted, "
+        f"{totals['rows_quarantined']:,} quarantined -> {paths.staged}; report {paths.reports / 'ingest.md'}"
+    )
+    for name in summary["tables_failed"]:
+        console.print(f"[red]File-level error[/red] in {name}: {summary['tables'][name]['error']}")
+    if summary["tables_failed"]:
+        raise typer.Exit(1)
