@@ -7,6 +7,9 @@ normalised value gives it back, so pseudonymise and on-the-fly linkage (link-pai
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import jellyfish
 import pandas as pd
 
@@ -19,6 +22,22 @@ _APOSTROPHES = r"['\u2018\u2019\u02bc`´]"
 POSTCODE_COMPACT = r"([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})"
 
 
+def _per_distinct(normalise: Callable[[pd.Series], pd.Series]) -> Callable[[pd.Series], pd.Series]:
+    """Run an element-wise normaliser once per distinct value and broadcast back (same index).
+
+    Identifier columns repeat each value across years and events, so this does far less string work.
+    """
+
+    @functools.wraps(normalise)
+    def per_distinct(values: pd.Series) -> pd.Series:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        done = normalise(pd.Series(uniques, dtype=values.dtype, name=values.name)).astype("str")
+        taken = done.array.take(codes, allow_fill=True)
+        return pd.Series(taken, index=values.index, dtype="str", name=done.name)
+
+    return per_distinct
+
+
 def _as_text(values: pd.Series) -> pd.Series:
     """Return ``values`` as ``str`` dtype with missing values as NA, keeping the index."""
     return values.astype("str").where(values.notna())
@@ -28,6 +47,7 @@ def _blank_to_na(values: pd.Series) -> pd.Series:
     return values.where(values.str.len() > 0).astype("str")
 
 
+@_per_distinct
 def normalise_name(names: pd.Series) -> pd.Series:
     """Case-fold, strip accents, drop apostrophes, turn other punctuation into spaces, collapse spaces.
 
@@ -69,6 +89,7 @@ def name_initial(names: pd.Series) -> pd.Series:
     return normalise_name(names).str.slice(0, 1).astype("str")
 
 
+@_per_distinct
 def normalise_postcode(postcodes: pd.Series) -> pd.Series:
     """Upper-case, remove spaces, check the UK format and write as ``"AB1 2CD"``; invalid -> NA."""
     compact = _as_text(postcodes).str.upper().str.replace(r"\s+", "", regex=True)
@@ -86,6 +107,7 @@ def postcode_district(postcodes: pd.Series) -> pd.Series:
     return normalise_postcode(postcodes).str.slice(0, -4).astype("str")  # the inward code is " 9AA"
 
 
+@_per_distinct
 def normalise_nhs_number(numbers: pd.Series) -> pd.Series:
     """Digits only; exactly 10 digits, else NA. Integer columns are accepted."""
     if pd.api.types.is_float_dtype(numbers):
@@ -94,12 +116,14 @@ def normalise_nhs_number(numbers: pd.Series) -> pd.Series:
     return digits.where(digits.str.len() == 10).astype("str")
 
 
+@_per_distinct
 def normalise_upn(upns: pd.Series) -> pd.Series:
     """Upper-case, spaces removed; exactly 13 characters, else NA (so ``UN1``-``UN7`` become NA)."""
     text = _as_text(upns).str.upper().str.replace(r"\s+", "", regex=True)
     return text.where(text.str.len() == 13).astype("str")
 
 
+@_per_distinct
 def normalise_record_key(keys: pd.Series) -> pd.Series:
     """A system's own record key (LAchildID, PSEUDO_HESID, ...) as trimmed text; blank -> NA."""
     if pd.api.types.is_float_dtype(keys):

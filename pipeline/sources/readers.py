@@ -11,6 +11,7 @@ import csv
 import io
 import re
 
+import numpy as np
 import pandas as pd
 from lxml import etree
 
@@ -111,7 +112,15 @@ def parse_dates(values: pd.Series) -> pd.Series:
     Returns:
         datetime64[us] Series at day precision, aligned to ``values``.
     """
-    text = values.astype("str").str.strip()
+    # a column repeats few distinct dates: parse each distinct text once and broadcast back
+    codes, uniques = pd.factorize(values.astype("str"), use_na_sentinel=True)
+    parsed = _parse_distinct_dates(pd.Series(uniques, dtype="str")).to_numpy()
+    out = np.append(parsed, np.datetime64("NaT", "us"))[codes]
+    return pd.Series(out, index=values.index, dtype="datetime64[us]")
+
+
+def _parse_distinct_dates(values: pd.Series) -> pd.Series:
+    text = values.str.strip()
     text = text.str.replace(_ISO_WITH_TIME, r"\1", regex=True)
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
     for fmt in DATE_FORMATS:

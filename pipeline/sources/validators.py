@@ -6,8 +6,10 @@ or is null). Identifier checks use python-stdnum; each distinct value is checked
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 from stdnum import exceptions as stdnum_errors
 from stdnum.gb import nhs, upn
@@ -66,11 +68,37 @@ UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ0123456789"
 POSTCODE_PATTERN = r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$"
 
 
-def _by_unique(values: pd.Series, rule_of: Callable[[str], str | None]) -> pd.Series:
-    """Apply ``rule_of`` once per distinct non-null value and broadcast back."""
-    present = values.dropna()
-    lookup = {v: rule_of(v) for v in present.unique()}
-    return values.map(lookup).astype("object").where(values.notna(), None)
+def _by_unique(values: pd.Series, rules_of: Callable[[np.ndarray], np.ndarray]) -> pd.Series:
+    """Apply ``rules_of`` (distinct values in, one rule or None each out) once per distinct value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    rules = np.append(np.asarray(rules_of(np.asarray(uniques, dtype=object)), dtype=object), None)
+    return pd.Series(rules[codes], index=values.index, dtype="object")
+
+
+def _each(rule_of: Callable[[str], str | None]) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda uniques: np.array([rule_of(v) for v in uniques], dtype=object)
+
+
+def _with_plain_path(
+    pattern: str, plain: Callable[[np.ndarray], np.ndarray], rule_of: Callable[[str], str | None]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Vectorised ``plain`` for values already in compact form (``pattern``); ``rule_of`` for the rest.
+
+    Only values that python-stdnum's ``compact`` leaves unchanged take the fast path, so both
+    paths give the same rule for a value.
+    """
+    regex = re.compile(pattern)
+
+    def rules_of(uniques: np.ndarray) -> np.ndarray:
+        out = np.empty(len(uniques), dtype=object)
+        is_plain = np.fromiter((regex.fullmatch(v) is not None for v in uniques), bool, len(uniques))
+        if is_plain.any():
+            ascii_bytes = np.array(uniques[is_plain].tolist(), dtype="S")
+            out[is_plain] = plain(ascii_bytes.view(np.uint8).reshape(len(ascii_bytes), -1))
+        out[~is_plain] = [rule_of(v) for v in uniques[~is_plain]]
+        return out
+
+    return rules_of
 
 
 def _nhs_rule(value: str) -> str | None:
@@ -81,6 +109,12 @@ def _nhs_rule(value: str) -> str | None:
     except stdnum_errors.ValidationError:
         return "invalid_nhs_format"
     return None
+
+
+def _nhs_rules_plain(digits: np.ndarray) -> np.ndarray:
+    # rows are 10 ASCII digits: only the mod-11 check can fail (weights 10..1, as in stdnum)
+    checksum = ((digits - ord("0")).astype(np.int64) @ np.arange(10, 0, -1)) % 11
+    return np.where(checksum != 0, "invalid_nhs_check_digit", None)
 
 
 def _upn_rule(value: str) -> str | None:
@@ -100,15 +134,33 @@ def _upn_rule(value: str) -> str | None:
     return "temporary_upn" if number[12].isalpha() else None
 
 
+def _upn_rules_plain(chars: np.ndarray) -> np.ndarray:
+    # rows are 13 ASCII characters from A-Z0-9: the same rules, in the same order, as _upn_rule
+    index = np.full(256, -1, dtype=np.int64)
+    index[np.frombuffer(UPN_ALPHABET.encode(), np.uint8)] = np.arange(len(UPN_ALPHABET))
+    alphabet = np.frombuffer(UPN_ALPHABET.encode(), np.uint8)
+    is_digit = (chars >= ord("0")) & (chars <= ord("9"))
+    well_formed = is_digit[:, 1:12].all(axis=1) & (index[chars[:, 12]] >= 0)
+    check = (index[chars[:, 1:13]] @ np.arange(2, 14)) % 23
+    letter_ok = (index[chars[:, 0]] >= 0) & (alphabet[check] == chars[:, 0])
+    la = (chars[:, 1:4].astype(np.int64) - ord("0")) @ np.array([100, 10, 1])
+    la_ok = np.isin(la, list(upn._la_numbers))
+    return np.select(
+        [~well_formed, ~letter_ok, ~la_ok, ~is_digit[:, 12]],
+        ["invalid_upn_format", "invalid_upn_check_letter", "invalid_upn_la_number", "temporary_upn"],
+        default=None,
+    )
+
+
 def check_nhs_number(values: pd.Series) -> pd.Series:
     """Rules: ``invalid_nhs_format`` (not 10 digits), ``invalid_nhs_check_digit`` (mod-11 fails)."""
-    return _by_unique(values, _nhs_rule)
+    return _by_unique(values, _with_plain_path(r"[0-9]{10}", _nhs_rules_plain, _nhs_rule))
 
 
 def check_upn(values: pd.Series) -> pd.Series:
     """Rules: ``invalid_upn_format``, ``invalid_upn_la_number``, ``invalid_upn_check_letter``,
     and ``temporary_upn`` (valid, but temporary: kept and counted)."""
-    return _by_unique(values, _upn_rule)
+    return _by_unique(values, _with_plain_path(r"[A-Z0-9]{13}", _upn_rules_plain, _upn_rule))
 
 
 def _pattern_rule(values: pd.Series, pattern: str, rule: str) -> pd.Series:
@@ -140,7 +192,7 @@ def check_dfe_ethnicity(values: pd.Series) -> pd.Series:
 
 def check_assessment_factors(values: pd.Series) -> pd.Series:
     """Rule ``unknown_code``: a ';'-joined factor list holding a code the CIN census does not define."""
-    return _by_unique(values, lambda v: None if set(v.split(";")) <= CIN_FACTORS else "unknown_code")
+    return _by_unique(values, _each(lambda v: None if set(v.split(";")) <= CIN_FACTORS else "unknown_code"))
 
 
 VALIDATORS: dict[str, tuple[Callable[[pd.Series], pd.Series], tuple[str, ...]]] = {

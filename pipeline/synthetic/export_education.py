@@ -241,7 +241,7 @@ def ks2_results(
     y6 = y6[np.array([np.datetime64(f"{y}-07-01") for y in y6["census_year"]]) <= reference]
     eng = engagement[y6["person_id"].to_numpy()]
     sen = (y6["ehcp"] | y6["sen_support"]).to_numpy()
-    base = 104 - 3.0 * eng - 5.0 * sen - 1.5 * y6["fsm"].to_numpy()
+    base = 104 - 4.5 * eng - 5.0 * sen - 1.5 * y6["fsm"].to_numpy()
     read = np.clip(np.round(base + rng.normal(0, 5.5, len(y6))), 80, 120).astype(int).astype(str)
     mat = np.clip(np.round(base + rng.normal(0, 5.5, len(y6))), 80, 120).astype(int).astype(str)
     absent = rng.random(len(y6)) < 0.02 + 0.1 * y6["ehcp"].to_numpy()

@@ -196,7 +196,7 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
         cin_open = cin_until[idx] > ys
         recent = last_referral[idx] > ys - np.timedelta64(365, "D")
         lp = (
-            -6.85
+            -6.92
             + 2.2 * cp_open
             + 1.4 * cin_open
             + 1.3 * prev_care[idx]
@@ -227,7 +227,10 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
             r_date = _random_dates(rng, ys, k)
             first_of_child = np.r_[True, r_child[1:] != r_child[:-1]]
             forced = enters[r_child] & first_of_child
-            r_date = np.where(forced, entry_date[r_child] - rng.integers(5, 90, k).astype("timedelta64[D]"), r_date)
+            # the referral that leads to an entry falls inside the outcome year, never before the index
+            # date: the true probability (the oracle) is set at the index date and cannot know of it
+            before_entry = entry_date[r_child] - rng.integers(5, 90, k).astype("timedelta64[D]")
+            r_date = np.where(forced, np.maximum(before_entry, ys), r_date)
             r_date = np.maximum(r_date, dob[r_pid])
             r_need = need[r_child]
             nfa = (rng.random(k) < 0.32 * (1 - sigmoid(r_need - 1.5))) & ~forced
@@ -334,16 +337,16 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
         if s_i.size:
             eng = engagement[idx[s_i]]
             ab = sigmoid(
-                -3.15
+                -3.3
                 + 0.3 * pov[s_i]
-                + 0.55 * eng
+                + 0.85 * eng
                 + 0.5 * ehcp[idx[s_i]]
                 + 0.3 * health[idx[s_i]]
                 + 0.4 * any_adv[s_i]
-                + rng.normal(0, 0.45, s_i.size)
+                + rng.normal(0, 0.3, s_i.size)
             )
             susp_rate = (
-                np.exp(-3.1 + 0.9 * eng + 0.45 * pov[s_i] + 0.4 * sen_support[idx[s_i]] + 0.4 * any_adv[s_i])
+                np.exp(-3.3 + 1.1 * eng + 0.45 * pov[s_i] + 0.4 * sen_support[idx[s_i]] + 0.4 * any_adv[s_i])
                 * (acad_age[s_i] >= 7)
                 * (0.5 + 0.1 * acad_age[s_i])
             )
