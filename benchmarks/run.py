@@ -59,6 +59,8 @@ def one_run(children: int, stages: list[str]) -> dict[str, dict]:
                     out[f"{stage}:{model}"] = res
                 continue
             out[stage] = _measured(stage, work, extra)
+            if out[stage].get("failed"):
+                break  # later stages need this one's outputs
     return out
 
 
@@ -70,7 +72,9 @@ def _measured(stage: str, work: Path, extra: list[str]) -> dict:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise SystemExit(proc.stderr[-3000:] or proc.stdout[-3000:])
+        # keep the stages measured so far: a failed stage is recorded, not fatal to the report
+        print(f"{stage} failed:\n{(proc.stderr or proc.stdout)[-2000:]}", file=sys.stderr)
+        return {"wall_s": float("nan"), "peak_rss_mb": float("nan"), "failed": True}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -87,9 +91,10 @@ def main() -> None:
         name: {
             "median_wall_s": round(statistics.median(r[name]["wall_s"] for r in runs), 2),
             "median_peak_rss_mb": round(statistics.median(r[name]["peak_rss_mb"] for r in runs), 1),
-            "runs": [{k: round(v, 2) for k, v in r[name].items()} for r in runs],
+            "runs": [{k: round(float(v), 2) for k, v in r[name].items()} for r in runs],
         }
         for name in runs[0]
+        if all(name in r for r in runs)
     }
     result = {"children": args.children, "repeats": args.repeats, "cpus": os.cpu_count(),
               "machine": platform.platform(), "python": platform.python_version(), "stages": summary}
