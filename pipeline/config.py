@@ -102,6 +102,13 @@ class LinkParams(Section):
     extract_date: date = Field(date(2026, 3, 31), description="age bands in the report are ages at this date")
     seed: int = Field(20260331, description="seed for u estimation by random sampling")
     u_max_pairs: float = Field(1e7, gt=0, description="random pairs sampled to estimate u-probabilities")
+    em_max_pairs: float = Field(
+        5e6, gt=0, description="most blocked pairs one EM session trains on (a seeded-hash sample beyond this)"
+    )
+    duckdb_threads: int | None = Field(None, gt=0, description="DuckDB threads for Splink (None = all cores)")
+    duckdb_memory_limit: str | None = Field(
+        "3GB", description="DuckDB memory limit for Splink, e.g. 3GB; past it DuckDB spills to disk (None = 80% of RAM)"
+    )
     prior_recall: float = Field(
         0.7, gt=0, le=1, description="assumed recall of exact-identifier rules, to estimate the match prior"
     )

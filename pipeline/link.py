@@ -21,7 +21,7 @@ import pandas as pd
 from pipeline.config import LinkParams
 from pipeline.linkage.clusters import build_person_index, cluster_records, links_to_edges
 from pipeline.linkage.deterministic import find_deterministic_links
-from pipeline.linkage.engine import make_linker, predict_pairs
+from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pairs
 from pipeline.linkage.evaluation import (
     evaluate_linkage,
     pairwise_counts,
@@ -59,6 +59,11 @@ class LinkageResult:
     review: pd.DataFrame
 
 
+def linkage_engine(params: LinkParams) -> LinkageEngine:
+    """The Splink backend with the configured DuckDB thread and memory limits."""
+    return LinkageEngine(params.backend, params.duckdb_threads, params.duckdb_memory_limit)
+
+
 def linkable_fields(persons: pd.DataFrame) -> list[str]:
     """Identity fields recorded (non-null) in at least two sources, or twice within one."""
     fields = []
@@ -94,21 +99,23 @@ def score_probabilistic_pairs(
         ``match_weight``, ``match_probability``, ``gamma_*`` and token columns; trained model
         dict; notes on training and parameter repairs).
     """
+    engine = linkage_engine(params)
     fields = linkable_fields(persons)
     inputs = splink_inputs(persons, fields)
     settings = build_linkage_settings(fields, link_type="link_and_dedupe")
     trained, notes = train_linkage_model(
         inputs,
         settings,
-        backend=params.backend,
+        engine=engine,
         n_records=len(persons),
         seed=params.seed,
         u_max_pairs=params.u_max_pairs,
         prior_recall=params.prior_recall,
         known_matches=known_matches,
+        em_max_pairs=params.em_max_pairs,
     )
     model, repairs = repair_trained_parameters(trained, settings, u_fallback=1.0 / params.u_max_pairs)
-    pairs = predict_pairs(make_linker(inputs, model, params.backend), params.threshold_match_probability)
+    pairs = predict_pairs(make_linker(inputs, model, engine), params.threshold_match_probability)
     if "source_dataset_l" not in pairs:  # a single source: Splink adds no source column
         only = next(iter(inputs))
         pairs = pairs.assign(source_dataset_l=only, source_dataset_r=only)
@@ -169,7 +176,7 @@ def link_person_records(
         det_links,
         accepted,
         params.cluster_threshold_match_probability,
-        params.backend,
+        linkage_engine(params),
         max_records_per_person=params.max_records_per_person,
     )
     log.info("link: %d links refused to keep people within max_records_per_person", refused)
@@ -202,7 +209,7 @@ def link_person_records(
         "training_notes": notes,
     }
     if truth is not None:
-        report.update(evaluate_against_truth(annotated, persons, det_links, truth, params.backend))
+        report.update(evaluate_against_truth(annotated, persons, det_links, truth, linkage_engine(params)))
     review = review_sample(
         pairs, params.review_band, params.review_sample_size, params.seed, gamma_labels_from_model(model)
     )
@@ -210,7 +217,11 @@ def link_person_records(
 
 
 def evaluate_against_truth(
-    annotated: pd.DataFrame, persons: pd.DataFrame, det_links: pd.DataFrame, truth: pd.DataFrame, backend: str
+    annotated: pd.DataFrame,
+    persons: pd.DataFrame,
+    det_links: pd.DataFrame,
+    truth: pd.DataFrame,
+    engine: LinkageEngine,
 ) -> dict[str, Any]:
     """``truth`` (full linkage) and ``deterministic_only`` pairwise precision/recall."""
     records = annotated.rename(columns={"table": "source"}).merge(
@@ -220,7 +231,7 @@ def evaluate_against_truth(
     full["records_evaluated"] = int(len(records))
     full["records_not_in_truth"] = int(len(annotated) - len(records))
     full["worst_ethnic_group_recall"] = worst_group_recall(full["by_group"])
-    det = cluster_records(persons, links_to_edges(det_links), backend).merge(
+    det = cluster_records(persons, links_to_edges(det_links), engine).merge(
         truth, on=["source", "record_key_tok"]
     )
     det_only = precision_recall(pairwise_counts(det["person_id"], det["true_person_id"]))

@@ -19,7 +19,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from pipeline.linkage.engine import cluster_connected_components
+from pipeline.linkage.engine import DEFAULT_ENGINE, LinkageEngine, cluster_connected_components
 
 PERSON_INDEX_COLUMNS = ["table", "record_key_tok", "person_id", "match_probability", "match_route"]
 
@@ -48,7 +48,9 @@ def number_clusters(clusters: pd.DataFrame) -> pd.Series:
     return clusters["cluster_id"].map(numbers.map(lambda n: f"P{n:08d}")).astype("string")
 
 
-def cluster_records(persons: pd.DataFrame, edges: pd.DataFrame, backend: str = "duckdb") -> pd.DataFrame:
+def cluster_records(
+    persons: pd.DataFrame, edges: pd.DataFrame, engine: LinkageEngine = DEFAULT_ENGINE
+) -> pd.DataFrame:
     """Connected components of ``edges`` over every person record.
 
     Args:
@@ -66,7 +68,7 @@ def cluster_records(persons: pd.DataFrame, edges: pd.DataFrame, backend: str = "
         }
     )
     if len(edges):
-        clusters = cluster_connected_components(nodes, edges, backend)
+        clusters = cluster_connected_components(nodes, edges, engine)
         clusters["node_id"] = clusters["node_id"].astype("string")
         clusters["cluster_id"] = clusters["cluster_id"].astype("string")
     else:
@@ -121,7 +123,7 @@ def build_person_index(
     deterministic_links: pd.DataFrame,
     probabilistic_pairs: pd.DataFrame,
     cluster_threshold: float,
-    backend: str = "duckdb",
+    engine: LinkageEngine = DEFAULT_ENGINE,
     *,
     max_records_per_person: dict[str, int] | None = None,
 ) -> tuple[pd.DataFrame, int]:
@@ -151,7 +153,7 @@ def build_person_index(
     edges = pd.concat([det_edges, prob_edges], ignore_index=True)
     kept = select_edges_within_source_limits(edges, max_records_per_person or {})
     edges = edges[kept]
-    index = cluster_records(persons, edges, backend)
+    index = cluster_records(persons, edges, engine)
 
     is_det_edge = edges["strength"] == np.inf
     det_nodes = set(edges.loc[is_det_edge, "node_id_l"]) | set(edges.loc[is_det_edge, "node_id_r"])

@@ -8,6 +8,7 @@ is only imported when asked for.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -22,16 +23,43 @@ class LinkageBackendError(RuntimeError):
     """The configured linkage backend cannot be used (unknown, or its library is missing)."""
 
 
-def make_database_api(backend: str = "duckdb") -> Any:
-    """A Splink database API for ``backend`` (``duckdb`` or ``spark``).
+@dataclass(frozen=True)
+class LinkageEngine:
+    """Where Splink runs: the backend and, for DuckDB, its thread and memory limits.
+
+    DuckDB takes 80% of the machine's memory and every core unless told otherwise; a county-sized
+    prediction then grows until the OOM killer stops it, where with a limit DuckDB spills to disk.
+    """
+
+    backend: str = "duckdb"
+    threads: int | None = None
+    memory_limit: str | None = None
+
+    def duckdb_config(self) -> dict[str, Any]:
+        """DuckDB connection settings (insertion order is not needed, and keeping it costs memory)."""
+        config: dict[str, Any] = {"preserve_insertion_order": False}
+        if self.threads is not None:
+            config["threads"] = self.threads
+        if self.memory_limit is not None:
+            config["memory_limit"] = self.memory_limit
+        return config
+
+
+DEFAULT_ENGINE = LinkageEngine()
+
+
+def make_database_api(engine: LinkageEngine = DEFAULT_ENGINE) -> Any:
+    """A Splink database API for ``engine.backend`` (``duckdb`` or ``spark``).
 
     Raises:
         LinkageBackendError: unknown backend, or pyspark not installed for ``spark``.
     """
+    backend = engine.backend
     if backend == "duckdb":
+        import duckdb
         from splink import DuckDBAPI
 
-        return DuckDBAPI()
+        return DuckDBAPI(duckdb.connect(config=engine.duckdb_config()))
     if backend == "spark":
         try:
             from pyspark.sql import SparkSession
@@ -47,7 +75,7 @@ def make_database_api(backend: str = "duckdb") -> Any:
 
 
 def make_linker(
-    tables: dict[str, pd.DataFrame], settings: dict[str, Any] | str, backend: str = "duckdb"
+    tables: dict[str, pd.DataFrame], settings: dict[str, Any] | str, engine: LinkageEngine = DEFAULT_ENGINE
 ) -> Linker:
     """Register each table under its source name and build a Splink ``Linker``.
 
@@ -55,9 +83,9 @@ def make_linker(
         tables: source name -> frame with ``unique_id`` and the settings' token columns (all
             frames must share the same columns).
         settings: settings dict or path to a saved model JSON.
-        backend: ``duckdb`` or ``spark``.
+        engine: backend and its limits.
     """
-    db_api = make_database_api(backend)
+    db_api = make_database_api(engine)
     registered = [db_api.register(df, dataset_display_name=name) for name, df in tables.items()]
     return Linker(registered if len(registered) > 1 else registered[0], settings, log_level=logging.WARNING)
 
@@ -93,7 +121,7 @@ def _without_keys(obj: Any, keys: set[str]) -> Any:
 
 
 def cluster_connected_components(
-    nodes: pd.DataFrame, edges: pd.DataFrame, backend: str = "duckdb"
+    nodes: pd.DataFrame, edges: pd.DataFrame, engine: LinkageEngine = DEFAULT_ENGINE
 ) -> pd.DataFrame:
     """Connected components of ``edges`` over ``nodes`` (every edge is a link).
 
@@ -104,7 +132,7 @@ def cluster_connected_components(
     Returns:
         Columns ``node_id``, ``cluster_id``.
     """
-    db_api = make_database_api(backend)
+    db_api = make_database_api(engine)
     cc = cluster_pairwise_predictions_at_threshold(
         nodes[["node_id"]], edges[["node_id_l", "node_id_r"]], db_api=db_api, node_id_column_name="node_id"
     )

@@ -167,19 +167,25 @@ COMPARISON_BUILDERS = {
     "upn": lambda: identifier_comparison("upn"),
 }
 
-# Blocking rules for prediction: a pair is scored if any rule admits it. Each is an equi-join
-# admitting few pairs, and together they tolerate two wrong fields: a name typo or variant (dob;
-# postcode), a dob error (names + year or district; day+month + a name), a move (dob), a day/month
-# swap (phonetic names), a year typo (day+month with a phonetic name). A shared postcode alone
-# admits whole households and blocks of flats, so it is paired with the birth year: a link needs
-# dob evidence (``DOB_EVIDENCE_LEVELS``), which a shared year or day+month always comes with.
+# Blocking rules for prediction: a pair is scored if any rule admits it. A link needs dob evidence
+# (``DOB_EVIDENCE_LEVELS``) or an agreeing identifier, so every rule carries part of the date of
+# birth and a second, independent key: exact dob with a forename initial, a surname initial or a
+# postcode district (a name typo or change, both names wrong but no move); year with both phonetic
+# names (a day/month swap or a day wrong); year+month or day+month with one phonetic name and the
+# other's initial (a day or year wrong, and a name misspelt); birth year at one postcode.
+# Date, name and postcode pools are fixed for a county, so a rule on one of them alone (a date of
+# birth: ~80 records each at 300k children) grows with the square of the county's size; each rule
+# here joins on cells that outnumber its records (``count_comparisons_from_blocking_rules`` at
+# 231k records: 1.1M pairs, where the earlier dob-alone and name+year rules gave 21M).
 PREDICTION_BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
-    ("dob_tok",),
-    ("surname_phon_tok", "dob_year_tok"),
-    ("forename_phon_tok", "postcode_district_tok"),
-    ("forename_phon_tok", "surname_phon_tok"),
-    ("dob_month_tok", "dob_day_tok", "surname_phon_tok"),
-    ("dob_month_tok", "dob_day_tok", "forename_phon_tok"),
+    ("dob_tok", "forename_initial_tok"),
+    ("dob_tok", "surname_initial_tok"),
+    ("dob_tok", "postcode_district_tok"),
+    ("dob_year_tok", "forename_phon_tok", "surname_phon_tok"),
+    ("dob_year_tok", "dob_month_tok", "surname_phon_tok", "forename_initial_tok"),
+    ("dob_year_tok", "dob_month_tok", "forename_phon_tok", "surname_initial_tok"),
+    ("dob_month_tok", "dob_day_tok", "surname_phon_tok", "forename_initial_tok"),
+    ("dob_month_tok", "dob_day_tok", "forename_phon_tok", "surname_initial_tok"),
     ("postcode_tok", "dob_year_tok"),
     ("nhs_number_tok",),
     ("upn_tok",),

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.linkage.engine import make_linker, predict_pairs
+from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pairs
 from pipeline.linkage.model import FIELD_COLUMNS, IDENTITY_FIELDS, build_linkage_settings, fields_present
 from pipeline.linkage.training import repair_trained_parameters, train_linkage_model
 
@@ -147,8 +147,9 @@ def link_pair(
     if len(fields) < 2:
         raise ValueError(f"link-pair needs at least two identity fields on both sides; found {fields}")
     sides = {name: df[["unique_id", *sorted(common - {"unique_id"})]] for name, df in sides.items()}
-    model = train_pair_model(sides, fields, seed=seed, backend=backend)
-    pairs = predict_pairs(make_linker(sides, model, backend), threshold)
+    engine = LinkageEngine(backend)
+    model = train_pair_model(sides, fields, seed=seed, engine=engine)
+    pairs = predict_pairs(make_linker(sides, model, engine), threshold)
     out = pairs.rename(columns={"unique_id_l": "left_id", "unique_id_r": "right_id"})
     flipped = out["source_dataset_l"] != "left_table"
     out.loc[flipped, ["left_id", "right_id"]] = out.loc[flipped, ["right_id", "left_id"]].to_numpy()
@@ -161,7 +162,7 @@ def link_pair(
 
 
 def train_pair_model(
-    sides: dict[str, pd.DataFrame], fields: list[str], *, seed: int, backend: str
+    sides: dict[str, pd.DataFrame], fields: list[str], *, seed: int, engine: LinkageEngine
 ) -> dict[str, Any]:
     """Train a link-only model on the pair itself and return the repaired model dict."""
     n_left, n_right = (len(df) for df in sides.values())
@@ -170,7 +171,7 @@ def train_pair_model(
     trained, _ = train_linkage_model(
         sides,
         settings,
-        backend=backend,
+        engine=engine,
         n_records=max(n_left, n_right),
         seed=seed,
         u_max_pairs=min(float(pairs), 1e7),

@@ -63,19 +63,22 @@ def build_school_persons(
     Returns:
         ``PERSON_COLUMNS`` with ``source`` = ``school`` and ``record_key_tok`` = ``upn_tok``.
     """
-    pupils = school_pupil
+    # The latest census row per pupil is chosen before the address join: a county's censuses hold
+    # several rows per pupil, and joining them all first would copy every census into memory.
+    join = [
+        c
+        for c in ("census_date", "school_id", "pupil_record_id", "pupil_record_id_tok")
+        if c in school_pupil and (school_address is None or c in school_address)
+    ]
+    wanted = [c for c in dict.fromkeys([*join, *PERSON_COLUMNS]) if c in school_pupil]
+    pupils = school_pupil.loc[school_pupil["upn_tok"].notna(), wanted]
+    latest = _latest_per_key(pupils, "upn_tok", ["census_date"])
     if school_address is not None and len(school_address):
-        join = [
-            c
-            for c in ("census_date", "school_id", "pupil_record_id", "pupil_record_id_tok")
-            if c in pupils and c in school_address
-        ]
         address_cols = [c for c in POSTCODE_COLUMNS if c in school_address]
         addresses = school_address[join + address_cols].drop_duplicates(join, keep="last")
-        pupils = pupils.drop(columns=[c for c in address_cols if c in pupils]).merge(
-            addresses, on=join, how="left"
+        latest = latest.drop(columns=[c for c in address_cols if c in latest]).merge(
+            addresses, on=join, how="left", validate="m:1"
         )
-    latest = _latest_per_key(pupils[pupils["upn_tok"].notna()], "upn_tok", ["census_date"])
     return _conform(latest, "school", "upn_tok")
 
 
@@ -120,12 +123,16 @@ def build_person_records(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         raise ValueError(
             "no person source table found (school_pupil, csc_person, nhs_patient, nccis_activity)"
         )
-    persons = pd.concat([p.astype(object) for p in parts], ignore_index=True)
-    for col in ("lsoa_imd_decile", "birth_year", "birth_month"):
-        persons[col] = pd.to_numeric(persons[col], errors="coerce").astype("Int64")
-    text_cols = [c for c in PERSON_COLUMNS if c not in ("lsoa_imd_decile", "birth_year", "birth_month")]
-    persons[text_cols] = persons[text_cols].astype("string")
-    return persons
+    return pd.concat([_person_dtypes(p) for p in parts], ignore_index=True)
+
+
+def _person_dtypes(part: pd.DataFrame) -> pd.DataFrame:
+    """Tokens and codes as ``string``, the numeric attributes as ``Int64`` (one source at a time)."""
+    numeric = ("lsoa_imd_decile", "birth_year", "birth_month")
+    out = part.astype({c: "string" for c in PERSON_COLUMNS if c not in numeric})
+    for col in numeric:
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
+    return out
 
 
 def count_records_without_key(tables: dict[str, pd.DataFrame]) -> dict[str, int]:

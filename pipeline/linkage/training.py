@@ -20,7 +20,7 @@ import pandas as pd
 from splink import Linker, block_on
 from splink.internals.exceptions import SplinkException
 
-from pipeline.linkage.engine import make_linker, model_as_dict
+from pipeline.linkage.engine import LinkageEngine, make_linker, model_as_dict
 from pipeline.linkage.model import DETERMINISTIC_PRIOR_RULES, TRAINING_BLOCKING_RULES
 
 log = logging.getLogger(__name__)
@@ -56,12 +56,13 @@ def train_linkage_model(
     tables: dict[str, pd.DataFrame],
     settings: dict[str, Any],
     *,
-    backend: str,
+    engine: LinkageEngine,
     n_records: int,
     seed: int,
     u_max_pairs: float,
     prior_recall: float,
     known_matches: pd.DataFrame | None = None,
+    em_max_pairs: float | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Estimate prior, u (random sampling, fixed seed) and m (EM, then known matches where given).
 
@@ -75,10 +76,14 @@ def train_linkage_model(
     deterministic identifier links, whose keys are the tables' ``unique_id``) then replace EM's
     m-probabilities for every comparison except the identifiers that chose them (module docstring).
 
+    ``em_max_pairs`` caps the blocked pairs of each EM session (Splink samples by a hash of the
+    record ids, so the sample is the same on every run); a training block such as one date of
+    birth grows with the square of the county's size. None: every blocked pair.
+
     Returns:
         (trained model dict, notes naming each EM session's outcome, for the report).
     """
-    linker = make_linker(tables, settings, backend)
+    linker = make_linker(tables, settings, engine)
     estimate_prior_match_probability(linker, prior_recall, 1.0 / max(n_records, 2))
     linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
     available = _available_columns(linker)
@@ -89,13 +94,13 @@ def train_linkage_model(
         snapshot = model_as_dict(linker)
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*rule), estimate_without_term_frequencies=True
+                block_on(*rule), estimate_without_term_frequencies=True, max_pairs=em_max_pairs
             )
             notes.append(f"EM trained on blocking rule {' AND '.join(rule)}")
         except (SplinkException, ValueError, ZeroDivisionError) as exc:
             log.warning("EM on %s did not run (%s); keeping prior m-probabilities", "+".join(rule), exc)
             notes.append(f"EM on blocking rule {' AND '.join(rule)} failed; prior m-probabilities kept")
-            linker = make_linker(tables, snapshot, backend)
+            linker = make_linker(tables, snapshot, engine)
     if known_matches is not None and len(known_matches) >= MIN_KNOWN_MATCHES:
         return estimate_m_from_known_matches(linker, known_matches), [
             *notes,

@@ -122,7 +122,7 @@ def test_settings_round_trip_through_json_gives_same_predictions(clear_pair, tes
         ["forename", "surname", "dob", "postcode", "sex"], link_type="link_only"
     )
     model, _ = training.train_linkage_model(
-        sides, settings, backend="duckdb", n_records=len(left), seed=1, u_max_pairs=1e5, prior_recall=0.7
+        sides, settings, engine=engine.LinkageEngine(), n_records=len(left), seed=1, u_max_pairs=1e5, prior_recall=0.7
     )
     before = engine.predict_pairs(engine.make_linker(sides, model), 0.5)
     save_linkage_model(model, tmp_path / "model.json")
@@ -148,9 +148,9 @@ def test_spark_backend_without_pyspark_is_a_clear_error(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_pyspark)
     with pytest.raises(engine.LinkageBackendError, match="pyspark is not installed"):
-        engine.make_database_api("spark")
+        engine.make_database_api(engine.LinkageEngine("spark"))
     with pytest.raises(engine.LinkageBackendError, match="unknown link.backend"):
-        engine.make_database_api("sqlite")
+        engine.make_database_api(engine.LinkageEngine("sqlite"))
 
 
 def test_link_pair_command_writes_pairs(clear_pair, tmp_path, monkeypatch):
@@ -184,3 +184,17 @@ def test_link_pair_command_writes_pairs(clear_pair, tmp_path, monkeypatch):
     pairs = pd.read_csv(tmp_path / "pairs.csv", dtype={"left_id": "str", "right_id": "str"})
     assert list(pairs.columns) == ["left_id", "right_id", "match_probability"]
     assert len(pairs) > 250 and (pairs["match_probability"] >= 0.95).all()
+
+
+def test_duckdb_limits_reach_the_connection():
+    db_api = engine.make_database_api(engine.LinkageEngine("duckdb", threads=1, memory_limit="512MB"))
+    con = db_api.duckdb_con
+    settings = dict(
+        con.execute(
+            "SELECT name, value FROM duckdb_settings() "
+            "WHERE name IN ('threads', 'memory_limit', 'preserve_insertion_order')"
+        ).fetchall()
+    )
+    assert settings["threads"] == "1"
+    assert settings["memory_limit"] == "488.2 MiB"  # 512 MB in MiB
+    assert settings["preserve_insertion_order"] == "false"

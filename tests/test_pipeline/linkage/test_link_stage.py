@@ -12,7 +12,7 @@ from pipeline.link import accept_probabilistic_pairs, link_person_records
 from pipeline.linkage.clusters import build_person_index, select_edges_within_source_limits
 from pipeline.linkage.deterministic import find_deterministic_links
 from pipeline.linkage.evaluation import pairwise_counts
-from pipeline.linkage.model import build_linkage_settings
+from pipeline.linkage.model import FIELD_COLUMNS, PREDICTION_BLOCKING_RULES, build_linkage_settings
 from pipeline.linkage.persons import PERSON_COLUMNS
 
 PARAMS = LinkParams(u_max_pairs=2e5, review_sample_size=20)
@@ -222,3 +222,15 @@ def test_pairwise_counts_match_brute_force():
         "correct_pairs": sum(predicted[i] == predicted[j] and true[i] == true[j] for i, j in pairs),
     }
     assert pairwise_counts(predicted, true) == expected
+
+
+def test_prediction_blocking_rules_pair_part_of_the_dob_with_another_key():
+    """A link needs dob evidence, so each rule carries part of the dob; a dob part alone (fixed
+    pool per county) would give blocks that grow with the county and pairs with its square."""
+    dob_parts = set(FIELD_COLUMNS["dob"])
+    identifiers = {FIELD_COLUMNS["nhs_number"], FIELD_COLUMNS["upn"]}
+    for rule in PREDICTION_BLOCKING_RULES:
+        if rule in identifiers:
+            continue
+        assert set(rule) & dob_parts, rule
+        assert set(rule) - {"dob_year_tok", "dob_month_tok", "dob_day_tok"} - {"dob_tok"}, rule
