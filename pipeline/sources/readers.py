@@ -28,7 +28,9 @@ def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
     Raises:
         IngestError: the file is empty or is not text in any of those encodings.
     """
-    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
+    # the BOM is a prefix, not a set of bytes: a cp1252 file holding only "»" is not empty
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if not body.strip(b" \t\r\n\x00"):
         raise IngestError(file, "empty file")
     if data.startswith(b"\xef\xbb\xbf"):
         try:
