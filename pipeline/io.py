@@ -199,3 +199,8 @@ def write_xlsx_sheets(
     with atomic_path(path) as tmp:
         book.save(tmp)
     return Path(path)
+
+
+def parquet_columns(path: Path) -> list[str]:
+    """Column names of a parquet file, read from its footer (no data read)."""
+    return list(pq.read_schema(path).names)

@@ -33,7 +33,14 @@ def link(params: Path = ParamsOption, root: Path = RootOption) -> None:
     cfg = load_config(params)
     paths = project_paths(root)
     present = [t for t in LINK_PERSON_TABLES if paths.pseudo_table(t).exists()]
-    tables = {t: read_parquet(paths.pseudo_table(t)) for t in present}
+    from pipeline.io import parquet_columns
+    from pipeline.linkage.persons import INPUT_COLUMNS
+
+    tables = {
+        t: read_parquet(paths.pseudo_table(t),
+                        columns=[c for c in parquet_columns(paths.pseudo_table(t)) if c in INPUT_COLUMNS])
+        for t in present
+    }
     if not tables:
         console.print(f"[red]No pseudonymised person tables[/red] under {paths.pseudo}; run pseudonymise.")
         raise typer.Exit(2)

@@ -28,6 +28,12 @@ ATTRIBUTE_COLUMNS = ("ethnicity_group", "lsoa_imd_decile", "birth_year", "birth_
 PERSON_COLUMNS = ("source", "record_key_tok", *MATCH_COLUMNS, *EXTRA_KEY_COLUMNS, *ATTRIBUTE_COLUMNS)
 AGE_BANDS = ((0, 4, "0-4"), (5, 10, "5-10"), (11, 15, "11-15"), (16, 17, "16-17"), (18, 200, "18+"))
 POSTCODE_COLUMNS = ("postcode_tok", "postcode_sector_tok", "postcode_district_tok", "lsoa_imd_decile")
+# every column the person builders read: callers load only these (school tables are wide and long)
+INPUT_COLUMNS = frozenset({
+    *PERSON_COLUMNS, *POSTCODE_COLUMNS, "upn_tok", "la_child_id_tok", "hes_id_tok", "ccis_id_tok",
+    "census_date", "school_id", "pupil_record_id", "pupil_record_id_tok", "activity_start", "date_ascertained",
+    "sex", "ethnicity",
+})
 
 
 def _conform(df: pd.DataFrame, source: str, key: str) -> pd.DataFrame:
