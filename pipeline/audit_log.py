@@ -89,6 +89,17 @@ def verify_chain(lines: list[str]) -> ChainVerification:
     return ChainVerification(entries=len(lines), ok=not problems, last_hash=prev, problems=problems)
 
 
+def next_chained_line(lines: list[str], record: dict[str, Any], *, broken_message: str) -> str:
+    """The line that appends ``record`` to the chain held in ``lines``.
+
+    Raises:
+        ValueError: ``lines`` fail verification (``broken_message`` says what to do about it).
+    """
+    if not verify_chain(lines).ok:
+        raise ValueError(broken_message)
+    return canonical_json(chain_entry(record, last_hash(parse_log(lines))))
+
+
 def parse_log(lines: list[str]) -> list[dict[str, Any]]:
     """Entries of a log, in order (call :func:`verify_chain` first to trust them)."""
     return [json.loads(line) for line in lines]

@@ -102,7 +102,7 @@ def signoff(
 
     from ethics.checklist import CHECKLIST_FILE, parse_checklist
     from ethics.signoff import SignOffError, make_signoff
-    from pipeline.audit_log import canonical_json, chain_entry, last_hash, parse_log, verify_chain
+    from pipeline.audit_log import next_chained_line
     from pipeline.io import append_line_locked, read_yaml
 
     cfg = load_config(params).govern
@@ -114,14 +114,10 @@ def signoff(
         console.print(f"[red]Sign-off refused:[/red] {exc}")
         raise typer.Exit(2) from None
     log_path = under_root(root, cfg.signoff_log)
-
-    def next_line(lines: list[str]) -> str:
-        if not verify_chain(lines).ok:
-            raise ValueError(f"{log_path} fails verification; run `riskpipe audit-log verify --log {log_path}`")
-        return canonical_json(chain_entry(record, last_hash(parse_log(lines))))
-
+    broken = f"{log_path} fails verification; run `riskpipe audit-log verify --log {log_path}`"
     try:
-        entry = json.loads(append_line_locked(log_path, next_line))
+        entry = json.loads(append_line_locked(
+            log_path, lambda lines: next_chained_line(lines, record, broken_message=broken)))
     except ValueError as exc:
         console.print(f"[red]Sign-off not recorded:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -49,7 +49,7 @@ def score(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
     import json
 
     from features.registry import FEATURES
-    from pipeline.audit_log import canonical_json, chain_entry, last_hash, list_issue_record, parse_log, verify_chain
+    from pipeline.audit_log import list_issue_record, next_chained_line
     from pipeline.io import (
         append_line_locked,
         file_sha256,
@@ -124,14 +124,10 @@ def score(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
                                list_sha256=list_sha256(csv_bytes), rows=len(risk_list),
                                files=[f.name for f in files], draft=release.draft)
     audit_path = under_root(root, cfg.audit_log)
-
-    def next_line(lines: list[str]) -> str:
-        if not verify_chain(lines).ok:
-            raise ValueError(f"{audit_path} fails verification; the list was written but not logged")
-        return canonical_json(chain_entry(record, last_hash(parse_log(lines))))
-
+    broken = f"{audit_path} fails verification; the list was written but not logged"
     try:
-        entry = json.loads(append_line_locked(audit_path, next_line))
+        entry = json.loads(append_line_locked(
+            audit_path, lambda lines: next_chained_line(lines, record, broken_message=broken)))
     except ValueError as exc:
         console.print(f"[red]Audit log refused the entry:[/red] {exc}")
         raise typer.Exit(1) from None
