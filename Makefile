@@ -32,10 +32,17 @@ demo: install key
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 	@echo
 	@echo "riskpipe demo finished. Outputs:"
-	@echo "  raw synthetic extracts     data/raw/"
-	@echo "  ground truth (eval only)   data/truth/"
-	@test ! -d reports || echo "  reports                    reports/"
-	@test ! -d outputs || echo "  risk lists                 outputs/risk_lists/"
+	@echo "  raw synthetic extracts     data/raw/            (ground truth, evaluation only: data/truth/)"
+	@echo "  data-quality report        reports/ingest.md"
+	@echo "  linkage report             reports/linkage.md   (clerical review sample: reports/linkage_review.csv)"
+	@echo "  model evaluation           reports/neet18/  reports/care_entry/   (metrics.json, plots/)"
+	@echo "  model cards                reports/neet18/model_card.html  reports/care_entry/model_card.html"
+	@echo "  governance decision        reports/<model>/governance.json   (blocked until people sign off)"
+	@echo "  risk lists (DRAFT)         outputs/risk_lists/<model>/risk_list.html"
+	@echo "  notebooks                  notebooks/   (run by make test; open in Jupyter or VS Code)"
+	@echo "  MLflow runs and models     mlflow.db; open the UI with:"
+	@echo "      $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --port 5000   -> http://127.0.0.1:5000"
+	@echo "  metrics across runs        $(BIN)/dvc metrics show"
 
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
@@ -44,7 +51,7 @@ lint: install
 	$(BIN)/ruff check .
 
 bench: install
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --markdown docs/benchmarks.md
 
 clean:
 	rm -rf data reports outputs mlruns mlflow.db .pytest_cache

@@ -1,12 +1,14 @@
-"""Scale and speed harness: wall time and peak memory of pipeline stages on a synthetic county.
+"""Scale and speed harness: wall time and peak memory of every pipeline stage on synthetic counties.
 
 Each stage runs as its own process (`python -m pipeline <stage>`) in a scratch project folder, so the
-peak resident memory of that process (ru_maxrss of the child) is the stage's peak. Results are medians
-over ``--repeats`` runs and go to ``benchmarks/results/<label>.json``.
+peak resident memory of that process (ru_maxrss of the child) is the stage's peak. Per county size the
+results are medians over that size's repeats; they go to ``benchmarks/results/<label>.json`` and, with
+``--markdown``, to a Markdown summary (the committed one is ``docs/benchmarks.md``).
 
 Examples:
-    python benchmarks/run.py --children 30000 --repeats 3
-    python benchmarks/run.py --children 300000 --repeats 3 --stages synth,ingest,pseudonymise,link
+    python benchmarks/run.py                                   # 10k, 30k, 100k, 300k; every stage
+    python benchmarks/run.py --sizes 10000:3,30000:3,100000:1,300000:1 --markdown docs/benchmarks.md
+    python benchmarks/run.py --sizes 300000:1 --stages synth,ingest,pseudonymise,link --label link-300k
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_STAGES = "synth,ingest,pseudonymise,link"
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.summary import machine_description, render_markdown, write_markdown  # noqa: E402
+
+ALL_STAGES = ("synth", "ingest", "pseudonymise", "link", "features", "train", "evaluate", "govern", "card", "score")
+MODEL_STAGES = {"features", "train", "evaluate", "govern", "card", "score"}
+MODELS = ("neet18", "care_entry")
+DEFAULT_SIZES = "10000:3,30000:3,100000:1,300000:1"
 
 
 def run_stage(stage: str, workdir: Path, extra: list[str]) -> dict:
@@ -37,57 +46,55 @@ def run_stage(stage: str, workdir: Path, extra: list[str]) -> dict:
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{stage} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    # ru_maxrss of children is the maximum over all children so far: run each repeat in a fresh
-    # interpreter (see main) so the number belongs to this stage only
+    # ru_maxrss of children is the maximum over all children so far: each stage is measured from a
+    # fresh helper interpreter (see _measured) so the number belongs to this stage only
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"wall_s": wall, "peak_rss_mb": max(peak_kb, before) / 1024}
 
 
 def one_run(children: int, stages: list[str]) -> dict[str, dict]:
-    """All stages once, each measured in its own child interpreter."""
-    out = {}
+    """Every stage once on a fresh county of ``children``, each measured in its own child interpreter."""
+    out: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="riskpipe-bench-") as tmp:
         work = Path(tmp)
         shutil.copy(ROOT / "params.yaml", work / "params.yaml")
+        env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"}
         subprocess.run([sys.executable, "-m", "pipeline", "keygen", "--out", ".secrets/pseudo.key"],
-                       cwd=work, check=True, capture_output=True)
+                       cwd=work, check=True, capture_output=True, env=env)
         for stage in stages:
             extra = ["--children", str(children)] if stage == "synth" else []
-            if stage in {"features", "train", "evaluate"}:
-                for model in ("neet18", "care_entry"):
-                    res = _measured(stage, work, [*extra, "--model", model])
-                    out[f"{stage}:{model}"] = res
-                continue
-            out[stage] = _measured(stage, work, extra)
-            if out[stage].get("failed"):
+            names = [(f"{stage}:{m}", [*extra, "--model", m]) for m in MODELS] if stage in MODEL_STAGES \
+                else [(stage, extra)]
+            for name, args in names:
+                print(f"  {children:>7,} children  {name:22s}", end="", flush=True)
+                out[name] = _measured(stage, work, args, env)
+                print(f"{out[name]['wall_s']:8.1f} s {out[name]['peak_rss_mb']:8.0f} MB", flush=True)
+            if any(out[n].get("failed") for n, _ in names):
                 break  # later stages need this one's outputs
     return out
 
 
-def _measured(stage: str, work: Path, extra: list[str]) -> dict:
+def _measured(stage: str, work: Path, extra: list[str], env: dict[str, str]) -> dict:
     """Measure in a fresh helper process so ru_maxrss is not shared with earlier stages."""
     code = (
         f"import json,sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.run import run_stage; "
         f"from pathlib import Path; print(json.dumps(run_stage({stage!r}, Path({str(work)!r}), {extra!r})))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         # keep the stages measured so far: a failed stage is recorded, not fatal to the report
-        print(f"{stage} failed:\n{(proc.stderr or proc.stdout)[-2000:]}", file=sys.stderr)
+        print(f"\n{stage} failed:\n{(proc.stderr or proc.stdout)[-2000:]}", file=sys.stderr)
         return {"wall_s": float("nan"), "peak_rss_mb": float("nan"), "failed": True}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--children", type=int, default=30_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--stages", default=DEFAULT_STAGES, help=f"comma-separated (default {DEFAULT_STAGES})")
-    parser.add_argument("--label", default=None, help="results file name (default children-N)")
-    args = parser.parse_args()
-    stages = args.stages.split(",")
-    runs = [one_run(args.children, stages) for _ in range(args.repeats)]
-    summary = {
+def summarise_runs(runs: list[dict[str, dict]]) -> dict:
+    """Median wall time and peak RSS per stage over repeats, plus the pipeline's total and peak.
+
+    The total is the sum of the stage medians (the stages run one after another); the peak is the
+    largest stage peak, since each stage is its own process.
+    """
+    stages = {
         name: {
             "median_wall_s": round(statistics.median(r[name]["wall_s"] for r in runs), 2),
             "median_peak_rss_mb": round(statistics.median(r[name]["peak_rss_mb"] for r in runs), 1),
@@ -96,14 +103,55 @@ def main() -> None:
         for name in runs[0]
         if all(name in r for r in runs)
     }
-    result = {"children": args.children, "repeats": args.repeats, "cpus": os.cpu_count(),
-              "machine": platform.platform(), "python": platform.python_version(), "stages": summary}
-    out = ROOT / "benchmarks" / "results" / f"{args.label or f'children-{args.children}'}.json"
+    done = [s for s in stages.values() if not any(r.get("failed") for r in s["runs"])]
+    return {
+        "repeats": len(runs),
+        "stages": stages,
+        "complete": len(done) == len(stages),
+        "total_wall_s": round(sum(s["median_wall_s"] for s in done), 1),
+        "peak_rss_mb": round(max((s["median_peak_rss_mb"] for s in done), default=0.0), 1),
+    }
+
+
+def parse_sizes(text: str, default_repeats: int) -> list[tuple[int, int]]:
+    """``"10000:3,300000:1"`` → ``[(10000, 3), (300000, 1)]``; a size with no ``:n`` uses ``default_repeats``."""
+    sizes = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        children, _, repeats = item.partition(":")
+        sizes.append((int(children), int(repeats) if repeats else default_repeats))
+    return sizes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default=DEFAULT_SIZES,
+                        help=f"comma-separated children[:repeats] (default {DEFAULT_SIZES})")
+    parser.add_argument("--children", type=int, default=None, help="one size only (same as --sizes N)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats for sizes given without :n (default 3)")
+    parser.add_argument("--stages", default=",".join(ALL_STAGES), help="comma-separated (default: every stage)")
+    parser.add_argument("--label", default=None, help="results file name (default scale or children-N)")
+    parser.add_argument("--markdown", type=Path, default=None,
+                        help="also write a Markdown summary here (the committed one is docs/benchmarks.md)")
+    args = parser.parse_args()
+    sizes = parse_sizes(str(args.children) if args.children else args.sizes, args.repeats)
+    stages = [s for s in args.stages.split(",") if s]
+    unknown = set(stages) - set(ALL_STAGES)
+    if unknown:
+        parser.error(f"unknown stage(s) {sorted(unknown)}; choose from {', '.join(ALL_STAGES)}")
+    result = {"machine": machine_description(), "python": platform.python_version(), "sizes": {}}
+    for children, repeats in sizes:
+        print(f"{children:,} children, {repeats} run(s)")
+        runs = [one_run(children, stages) for _ in range(repeats)]
+        result["sizes"][str(children)] = summarise_runs(runs)
+    label = args.label or (f"children-{sizes[0][0]}" if len(sizes) == 1 else "scale")
+    out = ROOT / "benchmarks" / "results" / f"{label}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    for name, s in summary.items():
-        print(f"{name:28s} median {s['median_wall_s']:8.1f} s   peak {s['median_peak_rss_mb']:8.0f} MB")
+    print(render_markdown(result, generated_by=" ".join(["python benchmarks/run.py", *sys.argv[1:]])))
     print(f"written {out}")
+    if args.markdown:
+        write_markdown(args.markdown, result, generated_by=" ".join(["python benchmarks/run.py", *sys.argv[1:]]))
+        print(f"written {args.markdown}")
 
 
 if __name__ == "__main__":
