@@ -91,15 +91,25 @@ def band_risk(risk: pd.Series, base_rate: float, multiples: Mapping[str, float])
     return band
 
 
-def describe_value(value: Any, kind: str) -> str:
-    """A feature value for people: yes/no for binary features, short numbers, text as is."""
+def describe_value(value: Any, kind: str, name: str = "") -> str:
+    """A feature value for people: yes/no for binary features, shares as percentages, short numbers, text as is.
+
+    ``name`` lets shares (``*_rate_*`` features, stored as 0-1) read as "14%" rather than "0.142".
+    """
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "not recorded"
     if kind == "binary":
         return "yes" if bool(value) else "no"
     if isinstance(value, int | np.integer | float | np.floating):
+        if "_rate_" in name:
+            return f"{float(value):.0%}"
         return f"{value:.3g}"
     return str(value)
+
+
+def feature_label(description: str, kind: str) -> str:
+    """The description without the list of categories a categorical one spells out after a colon."""
+    return description.split(": ", 1)[0] if kind == "categorical" else description
 
 
 def explain_rows(
@@ -124,8 +134,9 @@ def explain_rows(
     for i, row_order in enumerate(order):
         def phrase(j: int, _i: int = i) -> str:
             entry = registry.get(names[j], {})
-            text = entry.get("description") or names[j].replace("_", " ")
-            return f"{text}: {describe_value(values.iloc[_i][names[j]], entry.get('kind', 'numeric'))}"
+            kind = entry.get("kind", "numeric")
+            text = feature_label(entry.get("description") or names[j].replace("_", " "), kind)
+            return f"{text}: {describe_value(values.iloc[_i][names[j]], kind, str(names[j]))}"
 
         up = [j for j in row_order if matrix[i, j] > 0][:max_reasons]
         down = [j for j in row_order[::-1] if matrix[i, j] < 0][:max_protective]

@@ -165,9 +165,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
     data = {
         "Sources": "School census, KS2, NCCIS, SSDA903, CIN census, early help, NHS demographics, HES-like "
                    "admitted care and A&E (pseudonymised, linked by riskpipe)",
-        "Cohort": str(spec.get("cohort", "-")),
-        "Label definition": f"{outcome.get('kind', '-')} ({outcome.get('definition', '')}), horizon "
-                            f"{outcome.get('horizon_months') or 'set by age'} months",
+        "Cohort": describe_settings(spec.get("cohort")),
+        "Label definition": describe_label(outcome),
         "What the label really measures": str(ctx.get("label_meaning") or outcome.get("label_note") or "-"),
         "Linkage quality": (f"pairwise precision {format_value(truth.get('precision'), 4)}, recall "
                             f"{format_value(truth.get('recall'), 4)} against synthetic ground truth")
@@ -196,3 +195,23 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         ethical_considerations=_as_list(ctx.get("ethical_considerations")), caveats=_as_list(ctx.get("caveats")),
         checklist=checklist, reasons_blocked=list(gov.get("reasons", [])),
     )
+
+
+def describe_settings(settings: Any) -> str:
+    """A spec section for people: ``kind: year9_on_roll; nc_year: 9`` rather than a Python dict."""
+    if not isinstance(settings, dict) or not settings:
+        return str(settings or "-")
+    return "; ".join(f"{key.replace('_', ' ')}: {value}" for key, value in settings.items())
+
+
+def describe_label(outcome: dict) -> str:
+    """What counts as the outcome and over which window, from the spec's ``outcome`` section."""
+    kind = str(outcome.get("kind", "-"))
+    definition = f" ({outcome['definition'].replace('_', ' ')})" if outcome.get("definition") else ""
+    if outcome.get("horizon_months"):
+        window = f"within {outcome['horizon_months']} months after the index date"
+    elif outcome.get("from_academic_age") is not None and outcome.get("until_birthday") is not None:
+        window = f"from academic age {outcome['from_academic_age']} until the {outcome['until_birthday']}th birthday"
+    else:
+        window = "window set by the spec"
+    return f"{kind.replace('_', ' ')}{definition}, {window}"

@@ -81,3 +81,13 @@ def test_contributions_are_lightgbms_own_and_add_up_to_its_log_odds():
     np.testing.assert_allclose(risk, model.predict_proba(X)[:, 1])
     assert list(contributions.columns) == ["x1", "x2"]
     assert contributions["x1"].abs().mean() > contributions["x2"].abs().mean()
+
+
+def test_explanations_read_shares_as_percentages_and_drop_category_lists():
+    contributions = pd.DataFrame({"attendance_rate_12m": [0.9], "sen_status": [0.4]})
+    values = pd.DataFrame({"attendance_rate_12m": [0.8234], "sen_status": ["ehcp"]})
+    registry = {"attendance_rate_12m": {"description": "Share of sessions attended", "kind": "numeric"},
+                "sen_status": {"description": "SEN at the latest census: none, SEN support or EHC plan",
+                               "kind": "categorical"}}
+    out = explain_rows(contributions, values, registry)
+    assert out.loc[0, "reasons"] == "Share of sessions attended: 82%; SEN at the latest census: ehcp"
