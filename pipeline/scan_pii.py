@@ -41,6 +41,10 @@ UPN_PATTERN = _L + r"([A-HJ-NP-RT-Z]\d{11}[0-9A-HJ-NP-RT-Z])" + _R
 POSTCODE_PATTERN = _L + r"(?i:[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})" + _R
 NAME_COLUMN_WORDS = ("forename", "surname", "firstname", "lastname", "givenname", "familyname",
                      "middlename", "fullname", "childname")
+# words that make a column a statement about a name (a comparison level, a token, a count), not a name
+# (``_tok`` columns stay name columns: a token column holding anything but tokens is a leak)
+ABOUT_A_NAME = frozenset({"level", "gamma", "tf", "bf", "count", "counts", "flag", "flagged", "missing", "valid",
+                          "agree", "comparison"})
 _UPN_VALUE = np.full(256, 0, dtype=np.int64)
 _UPN_VALUE[[ord(c) for c in UPN_ALPHABET]] = np.arange(len(UPN_ALPHABET))
 
@@ -113,8 +117,15 @@ def integer_nhs_number_mask(values: pd.Series) -> np.ndarray:
 
 
 def is_name_column(column: str) -> bool:
-    """Whether a column name says it holds people's names (``Forename``, ``family_name``, ``name``...)."""
-    squashed = re.sub(r"[^a-z]", "", column.lower().rsplit(".", 1)[-1].rsplit("!", 1)[-1])
+    """Whether a column name says it holds people's names (``Forename``, ``family_name``, ``name``...).
+
+    A column *about* a name (``level_forename`` in a linkage review, ``surname_count``)
+    is not a name column: a word from ``ABOUT_A_NAME`` in the column name says so.
+    """
+    last = column.lower().rsplit(".", 1)[-1].rsplit("!", 1)[-1]
+    if ABOUT_A_NAME & set(re.split(r"[^a-z]+", last)):
+        return False
+    squashed = re.sub(r"[^a-z]", "", last)
     return squashed in {"name", "names"} or any(word in squashed for word in NAME_COLUMN_WORDS)
 
 
@@ -150,7 +161,8 @@ def scan_value_counts(
             "listed_name": listed_name_mask(values, names),
         }
         if is_name_column(column):
-            hits["name_column"] = (values.str.strip().str.len() > 0).to_numpy(dtype=bool)
+            # a name has letters: counts and dates in a name-like column (report totals) are not names
+            hits["name_column"] = values.str.contains(r"[^\W\d_]", regex=True).to_numpy(dtype=bool)
     return {kind: int(counts[mask].sum()) for kind, mask in hits.items() if mask.any()}
 
 

@@ -239,7 +239,7 @@ def test_second_repro_is_a_no_op(pipeline_run):
 
 @pytest.mark.slow
 def test_nothing_downstream_of_pseudonymise_holds_an_identifier(pipeline_run):
-    downstream = ["data/pseudo", "data/linked", "data/features", "data/models", "outputs/risk_lists"]
+    downstream = ["data/pseudo", "data/linked", "data/features", "data/models", "outputs/risk_lists", "reports"]
     scan = pipeline_run.run(str(BIN / "riskpipe"), "scan-pii", *downstream)
     assert scan.returncode == 0, scan.stdout[-2000:]
     raw = pipeline_run.run(str(BIN / "riskpipe"), "scan-pii", "data/raw")

@@ -141,7 +141,8 @@ def test_listed_names_match_whole_words_only():
 @pytest.mark.parametrize(("column", "expected"), [
     ("Forename", True), ("surname", True), ("FirstName", True), ("last_name", True), ("name", True),
     ("given_name", True), ("family_name", True), ("middlenames", True), ("preferred_surname", True),
-    ("school_name", False), ("ethnicity", False), ("forename_tok", True)])
+    ("school_name", False), ("ethnicity", False), ("forename_tok", True), ("level_forename", False),
+    ("gamma_surname", False), ("surname_count", False), ("tf_forename", False)])
 def test_name_columns_are_recognised(column, expected):
     assert is_name_column(column) is expected
 
@@ -167,3 +168,9 @@ def test_cli_exit_codes_and_no_values_shown(tmp_path):
     write_csv(pd.DataFrame({"code": ["X780"]}), clean / "ok.csv")
     assert runner.invoke(app, ["scan-pii", str(clean)]).exit_code == 0
     assert runner.invoke(app, ["scan-pii", str(tmp_path / "missing")]).exit_code == 2
+
+
+def test_counts_under_a_name_like_key_are_not_names(tmp_path):
+    path = tmp_path / "pseudonymise.json"
+    path.write_text(json.dumps({"non_null_tokens": {"forename_tok": 29871, "surname_tok": 29990}}))
+    assert scan_file(path) == []
