@@ -21,13 +21,14 @@ import pandas as pd
 from pipeline.config import LinkParams
 from pipeline.linkage.clusters import build_person_index, cluster_records, links_to_edges
 from pipeline.linkage.deterministic import find_deterministic_links
-from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pairs
+from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pair_table, release_linker
 from pipeline.linkage.evaluation import (
     evaluate_linkage,
     pairwise_counts,
     precision_recall,
     worst_group_recall,
 )
+from pipeline.linkage.memory import log_memory, release_unused_memory
 from pipeline.linkage.model import (
     DOB_EVIDENCE_LEVELS,
     FIELD_COLUMNS,
@@ -38,12 +39,13 @@ from pipeline.linkage.model import (
 from pipeline.linkage.persons import add_report_attributes, build_person_records, count_records_without_key
 from pipeline.linkage.report import (
     cluster_sizes,
+    format_review_sample,
     gamma_labels_from_model,
     link_rates,
     people_per_source_pair,
-    review_sample,
     summarise_sources,
 )
+from pipeline.linkage.scored_pairs import ScoredPairs, fetch_scored_pairs
 from pipeline.linkage.training import repair_trained_parameters, train_linkage_model
 
 log = logging.getLogger(__name__)
@@ -88,16 +90,16 @@ def splink_inputs(persons: pd.DataFrame, fields: list[str]) -> dict[str, pd.Data
 
 def score_probabilistic_pairs(
     persons: pd.DataFrame, params: LinkParams, known_matches: pd.DataFrame | None = None
-) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+) -> tuple[ScoredPairs, dict[str, Any], list[str]]:
     """Train the Splink model on the person records and score blocked pairs.
 
     ``known_matches`` (the deterministic links) give the m-probabilities of the non-identifier
-    comparisons (pipeline/linkage/training.py).
+    comparisons (pipeline/linkage/training.py). The scored pairs stay in the backend; only the
+    pairs at or above the cluster threshold, their count and the review sample are fetched
+    (pipeline/linkage/scored_pairs.py).
 
     Returns:
-        (pairs with ``source_l``, ``record_key_tok_l``, ``source_r``, ``record_key_tok_r``,
-        ``match_weight``, ``match_probability``, ``gamma_*`` and token columns; trained model
-        dict; notes on training and parameter repairs).
+        (scored pairs, trained model dict, notes on training and parameter repairs).
     """
     engine = linkage_engine(params)
     fields = linkable_fields(persons)
@@ -114,20 +116,26 @@ def score_probabilistic_pairs(
         known_matches=known_matches,
         em_max_pairs=params.em_max_pairs,
     )
+    release_unused_memory()
+    log_memory("training")
     model, repairs = repair_trained_parameters(trained, settings, u_fallback=1.0 / params.u_max_pairs)
-    pairs = predict_pairs(make_linker(inputs, model, engine), params.threshold_match_probability)
-    if "source_dataset_l" not in pairs:  # a single source: Splink adds no source column
-        only = next(iter(inputs))
-        pairs = pairs.assign(source_dataset_l=only, source_dataset_r=only)
-    pairs = pairs.rename(
-        columns={
-            "source_dataset_l": "source_l",
-            "source_dataset_r": "source_r",
-            "unique_id_l": "record_key_tok_l",
-            "unique_id_r": "record_key_tok_r",
-        }
-    )
-    return pairs, model, notes + repairs
+    linker = make_linker(inputs, model, engine)
+    try:
+        predictions = predict_pair_table(linker, params.threshold_match_probability)
+        scored = fetch_scored_pairs(
+            linker,
+            predictions,
+            only_source=next(iter(inputs)),
+            cluster_threshold=params.cluster_threshold_match_probability,
+            review_band=params.review_band,
+            review_size=params.review_sample_size,
+            seed=params.seed,
+        )
+    finally:
+        release_linker(linker)
+    release_unused_memory()
+    log_memory("prediction")
+    return scored, model, notes + repairs
 
 
 def accept_probabilistic_pairs(pairs: pd.DataFrame, threshold: float, model: dict[str, Any]) -> pd.DataFrame:
@@ -161,16 +169,41 @@ def link_person_records(
             ``tokenise_truth_keys``), used for evaluation only.
 
     Returns:
+        ``LinkageResult`` (see ``link_persons``).
+    """
+    return link_persons(build_person_records(tables), count_records_without_key(tables), params, truth)
+
+
+def link_persons(
+    persons: pd.DataFrame,
+    records_without_key: dict[str, int],
+    params: LinkParams,
+    truth: pd.DataFrame | None = None,
+) -> LinkageResult:
+    """Build the person index from person records (``build_person_records``).
+
+    Taking the records rather than the tables lets a caller drop the (much larger) source tables
+    before the linkage's memory peaks.
+
+    Args:
+        persons: ``PERSON_COLUMNS`` (pipeline/linkage/persons.py).
+        records_without_key: ``count_records_without_key`` of the source tables, for the report.
+        params: the ``link`` section of params.yaml.
+        truth: optional tokenised truth (``source``, ``record_key_tok``, ``true_person_id``), used
+            for evaluation only.
+
+    Returns:
         ``LinkageResult``: person index (``table``, ``record_key_tok``, ``person_id``,
         ``match_probability``, ``match_route``), trained model, report dict, review sample.
     """
-    persons = build_person_records(tables)
     log.info("link: %d person records from %d sources", len(persons), persons["source"].nunique())
+    log_memory("person records")
     det_links, ambiguous = find_deterministic_links(persons)
     log.info("link: %d deterministic links", len(det_links))
-    pairs, model, notes = score_probabilistic_pairs(persons, params, det_links)
-    log.info("link: %d scored pairs >= %.2f", len(pairs), params.threshold_match_probability)
-    accepted = accept_probabilistic_pairs(pairs, params.cluster_threshold_match_probability, model)
+    scored, model, notes = score_probabilistic_pairs(persons, params, det_links)
+    log.info("link: %d scored pairs >= %.2f", scored.scored, params.threshold_match_probability)
+    over = scored.over_cluster_threshold
+    accepted = accept_probabilistic_pairs(over, params.cluster_threshold_match_probability, model)
     index, refused = build_person_index(
         persons,
         det_links,
@@ -180,6 +213,8 @@ def link_person_records(
         max_records_per_person=params.max_records_per_person,
     )
     log.info("link: %d links refused to keep people within max_records_per_person", refused)
+    release_unused_memory()
+    log_memory("person index")
 
     attributes = add_report_attributes(persons, params.extract_date).rename(columns={"source": "table"})
     annotated = index.merge(
@@ -187,17 +222,16 @@ def link_person_records(
         on=["table", "record_key_tok"],
         how="left",
     )
+    del attributes
     report = {
         "sources": summarise_sources(index),
         "people": int(index["person_id"].nunique()),
-        "records_without_key": count_records_without_key(tables),
+        "records_without_key": records_without_key,
         "deterministic_links": {k: int(v) for k, v in det_links["rule"].value_counts().sort_index().items()},
         "ambiguous_deterministic_tokens": ambiguous,
-        "scored_pairs": int(len(pairs)),
+        "scored_pairs": scored.scored,
         "accepted_probabilistic_pairs": int(len(accepted)),
-        "pairs_over_threshold_without_dob_evidence": int(
-            (pairs["match_probability"] >= params.cluster_threshold_match_probability).sum() - len(accepted)
-        ),
+        "pairs_over_threshold_without_dob_evidence": int(len(over) - len(accepted)),
         "links_refused_over_source_limits": refused,
         "people_per_source_pair": people_per_source_pair(index),
         "cluster_sizes": cluster_sizes(index, params.max_records_per_person),
@@ -208,11 +242,11 @@ def link_person_records(
         },
         "training_notes": notes,
     }
+    log_memory("report")
     if truth is not None:
         report.update(evaluate_against_truth(annotated, persons, det_links, truth, linkage_engine(params)))
-    review = review_sample(
-        pairs, params.review_band, params.review_sample_size, params.seed, gamma_labels_from_model(model)
-    )
+    review = format_review_sample(scored.review, gamma_labels_from_model(model))
+    log_memory("truth evaluation and review sample")
     return LinkageResult(index, model, report, review)
 
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from pipeline.cli.common import ParamsOption, RootOption, app, console, key_file_path, load_config, read_person_table
-from pipeline.paths import project_paths
+from pipeline.paths import ProjectPaths, project_paths
 
-LINK_PERSON_TABLES = ("school_pupil", "school_address", "csc_person", "nhs_patient", "nccis_activity")
+if TYPE_CHECKING:
+    import pandas as pd
+
+# each source's tables, the person table first; a source is read, reduced to its person records
+# and dropped before the next is read (a county's school censuses dwarf its person records)
+PERSON_SOURCE_TABLES = (("school_pupil", "school_address"), ("csc_person",), ("nhs_patient",), ("nccis_activity",))
 
 
 @app.command()
@@ -25,25 +31,19 @@ def link(params: Path = ParamsOption, root: Path = RootOption) -> None:
     """
     from pipeline.io import read_parquet, write_csv, write_json, write_parquet, write_text
     from pipeline.keys import PseudonymisationKeyError, load_key
-    from pipeline.link import link_person_records
+    from pipeline.link import link_persons
     from pipeline.linkage.engine import LinkageBackendError
     from pipeline.linkage.evaluation import tokenise_truth_keys
     from pipeline.linkage.markdown import render_linkage_markdown
+    from pipeline.linkage.memory import log_memory
 
     cfg = load_config(params)
     paths = project_paths(root)
-    present = [t for t in LINK_PERSON_TABLES if paths.pseudo_table(t).exists()]
-    from pipeline.io import parquet_columns
-    from pipeline.linkage.persons import INPUT_COLUMNS
-
-    tables = {
-        t: read_parquet(paths.pseudo_table(t),
-                        columns=[c for c in parquet_columns(paths.pseudo_table(t)) if c in INPUT_COLUMNS])
-        for t in present
-    }
-    if not tables:
+    if not any(paths.pseudo_table(group[0]).exists() for group in PERSON_SOURCE_TABLES):
         console.print(f"[red]No pseudonymised person tables[/red] under {paths.pseudo}; run pseudonymise.")
         raise typer.Exit(2)
+    persons, records_without_key = read_person_records(paths)
+    log_memory("reading person records")
     truth = None
     truth_file = paths.truth / "person_map.parquet"
     if truth_file.exists():
@@ -54,10 +54,11 @@ def link(params: Path = ParamsOption, root: Path = RootOption) -> None:
             raise typer.Exit(2) from None
         truth = tokenise_truth_keys(read_parquet(truth_file), key)
     try:
-        result = link_person_records(tables, cfg.link, truth)
+        result = link_persons(persons, records_without_key, cfg.link, truth)
     except LinkageBackendError as exc:
         console.print(f"[red]Linkage backend unavailable:[/red] {exc}")
         raise typer.Exit(2) from None
+    log_memory("linkage")
     write_parquet(result.person_index, paths.person_index)
     write_json(result.model, paths.splink_model)
     write_json(result.report, paths.reports / "linkage.json")
@@ -68,6 +69,29 @@ def link(params: Path = ParamsOption, root: Path = RootOption) -> None:
         t = result.report["truth"]
         summary += f"; pairwise precision {t['precision']:.4f}, recall {t['recall']:.4f}"
     console.print(f"[green]Person index written[/green] to {paths.person_index}: {summary}")
+
+
+def read_person_records(paths: ProjectPaths) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Person records of every present source (``build_person_records``) and the rows without a key."""
+    import pandas as pd
+
+    from pipeline.io import parquet_columns, read_parquet
+    from pipeline.linkage.memory import release_unused_memory
+    from pipeline.linkage.persons import INPUT_COLUMNS, build_person_records, count_records_without_key
+
+    parts, without_key = [], {}
+    for group in PERSON_SOURCE_TABLES:
+        files = {t: paths.pseudo_table(t) for t in group if paths.pseudo_table(t).exists()}
+        if group[0] not in files:
+            continue
+        tables = {
+            t: read_parquet(f, columns=[c for c in parquet_columns(f) if c in INPUT_COLUMNS]) for t, f in files.items()
+        }
+        parts.append(build_person_records(tables))
+        without_key.update(count_records_without_key(tables))
+        del tables
+        release_unused_memory()
+    return pd.concat(parts, ignore_index=True), without_key
 
 
 @app.command("link-pair")

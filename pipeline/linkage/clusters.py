@@ -156,7 +156,7 @@ def build_person_index(
     index = cluster_records(persons, edges, engine)
 
     is_det_edge = edges["strength"] == np.inf
-    det_nodes = set(edges.loc[is_det_edge, "node_id_l"]) | set(edges.loc[is_det_edge, "node_id_r"])
+    det_nodes = pd.concat([edges.loc[is_det_edge, "node_id_l"], edges.loc[is_det_edge, "node_id_r"]]).unique()
     prob_kept = edges[~is_det_edge]
     incident = pd.concat(
         [

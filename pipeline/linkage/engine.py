@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 from splink import Linker
 from splink.clustering import cluster_pairwise_predictions_at_threshold
+from splink.internals.splink_dataframe import SplinkDataFrame
 
 log = logging.getLogger(__name__)
 BACKENDS = ("duckdb", "spark")
@@ -97,10 +98,38 @@ def predict_pairs(linker: Linker, threshold_match_probability: float) -> pd.Data
         Columns ``source_dataset_l/_r`` (when several inputs), ``unique_id_l/_r``,
         ``match_weight``, ``match_probability`` and ``gamma_<comparison>`` levels.
     """
-    predictions = linker.inference.predict(
-        threshold_match_probability=threshold_match_probability, warning_mode="never"
-    )
-    return predictions.as_pandas_dataframe()
+    return predict_pair_table(linker, threshold_match_probability).as_pandas_dataframe()
+
+
+def predict_pair_table(linker: Linker, threshold_match_probability: float) -> SplinkDataFrame:
+    """Score blocked pairs at or above the threshold into a table that stays in the backend.
+
+    A county's scored pairs, with both sides' token columns, are far larger than the few columns
+    the person index needs; callers query the table (``query_pairs``) for what they use.
+    """
+    return linker.inference.predict(threshold_match_probability=threshold_match_probability, warning_mode="never")
+
+
+def query_pairs(linker: Linker, sql: str) -> pd.DataFrame:
+    """The result of ``sql`` against the linker's backend (tables named by ``physical_name``)."""
+    return linker.misc.query_sql(sql, output_type="pandas")
+
+
+def release_linker(linker: Linker) -> None:
+    """Close the linker's DuckDB connection, returning its memory now.
+
+    A Splink linker sits in reference cycles (its components point back at it), so an unused
+    one, with its in-memory database of up to ``memory_limit``, lives until the garbage collector
+    runs; a county-sized link would then hold the training and prediction databases at once.
+    Spark sessions are shared and left open.
+    """
+    _release_database_api(linker._db_api)  # Splink has no public handle on a linker's database
+
+
+def _release_database_api(db_api: Any) -> None:
+    connection = getattr(db_api, "duckdb_con", None)
+    if connection is not None:
+        connection.close()
 
 
 def model_as_dict(linker: Linker) -> dict[str, Any]:
@@ -133,7 +162,10 @@ def cluster_connected_components(
         Columns ``node_id``, ``cluster_id``.
     """
     db_api = make_database_api(engine)
-    cc = cluster_pairwise_predictions_at_threshold(
-        nodes[["node_id"]], edges[["node_id_l", "node_id_r"]], db_api=db_api, node_id_column_name="node_id"
-    )
-    return cc.as_pandas_dataframe()[["node_id", "cluster_id"]]
+    try:
+        cc = cluster_pairwise_predictions_at_threshold(
+            nodes[["node_id"]], edges[["node_id_l", "node_id_r"]], db_api=db_api, node_id_column_name="node_id"
+        )
+        return cc.as_pandas_dataframe()[["node_id", "cluster_id"]]
+    finally:
+        _release_database_api(db_api)

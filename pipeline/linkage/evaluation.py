@@ -73,10 +73,18 @@ def precision_recall(counts: dict[str, int]) -> dict[str, float | None]:
     return {"precision": p, "recall": r, "f1": f1, **counts}
 
 
-def _cluster_group(records: pd.DataFrame, cluster: str, column: str) -> pd.Series:
-    """Each cluster's group: the first known value over its records in source order."""
-    order = records.assign(_rank=records["source"].map({s: i for i, s in enumerate(SOURCES)}))
-    known = order[order[column] != "Unknown"].sort_values(["_rank", "record_key_tok"], kind="stable")
+def _in_source_order(records: pd.DataFrame) -> pd.DataFrame:
+    """``records`` sorted by source (``SOURCES`` order), then ``record_key_tok``."""
+    rank = records["source"].map({s: i for i, s in enumerate(SOURCES)})
+    return records.assign(_rank=rank).sort_values(["_rank", "record_key_tok"], kind="stable")
+
+
+def _cluster_group(records: pd.DataFrame, ordered: pd.DataFrame, cluster: str, column: str) -> pd.Series:
+    """Each cluster's group: the first known value over its records in source order.
+
+    ``ordered`` is ``_in_source_order(records)``, sorted once for every column and clustering.
+    """
+    known = ordered[ordered[column] != "Unknown"]
     first = known.drop_duplicates(cluster).set_index(cluster)[column]
     return records[cluster].map(first).fillna("Unknown")
 
@@ -94,11 +102,12 @@ def evaluate_linkage(records: pd.DataFrame, predicted_column: str = "person_id")
     """
     result = precision_recall(pairwise_counts(records[predicted_column], records["true_person_id"]))
     by_group: dict[str, dict] = {}
+    ordered = _in_source_order(records)
     for column in GROUP_COLUMNS:
-        true_group = _cluster_group(records, "true_person_id", column)
-        pred_group = _cluster_group(records, predicted_column, column)
+        true_group = _cluster_group(records, ordered, "true_person_id", column)
+        pred_group = _cluster_group(records, ordered, predicted_column, column)
         by_group[column] = {}
-        for value in sorted(set(true_group) | set(pred_group)):
+        for value in sorted(set(true_group.unique()) | set(pred_group.unique())):
             in_true, in_pred = records[true_group == value], records[pred_group == value]
             recall_counts = pairwise_counts(in_true[predicted_column], in_true["true_person_id"])
             precision_counts = pairwise_counts(in_pred[predicted_column], in_pred["true_person_id"])

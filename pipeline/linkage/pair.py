@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pairs
+from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pairs, release_linker
 from pipeline.linkage.model import FIELD_COLUMNS, IDENTITY_FIELDS, build_linkage_settings, fields_present
 from pipeline.linkage.training import repair_trained_parameters, train_linkage_model
 
@@ -149,7 +149,11 @@ def link_pair(
     sides = {name: df[["unique_id", *sorted(common - {"unique_id"})]] for name, df in sides.items()}
     engine = LinkageEngine(backend)
     model = train_pair_model(sides, fields, seed=seed, engine=engine)
-    pairs = predict_pairs(make_linker(sides, model, engine), threshold)
+    linker = make_linker(sides, model, engine)
+    try:
+        pairs = predict_pairs(linker, threshold)
+    finally:
+        release_linker(linker)
     out = pairs.rename(columns={"unique_id_l": "left_id", "unique_id_r": "right_id"})
     flipped = out["source_dataset_l"] != "left_table"
     out.loc[flipped, ["left_id", "right_id"]] = out.loc[flipped, ["right_id", "left_id"]].to_numpy()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from itertools import combinations
 
-import numpy as np
 import pandas as pd
 
 from pipeline.linkage.evaluation import GROUP_COLUMNS
@@ -29,9 +28,17 @@ def summarise_sources(index: pd.DataFrame) -> dict[str, dict[str, int]]:
     return {t: {"records": int(len(g)), "people": int(g["person_id"].nunique())} for t, g in grouped}
 
 
+def sources_held(index: pd.DataFrame) -> pd.DataFrame:
+    """Whether each person holds a record of each source: ``person_id`` x ``table`` booleans.
+
+    A grouped count, not ``pd.crosstab``: crosstab counts each cell in Python, minutes at a county.
+    """
+    return index.groupby(["person_id", "table"]).size().unstack(fill_value=0).gt(0)
+
+
 def people_per_source_pair(index: pd.DataFrame) -> dict[str, int]:
     """People holding records in both sources of each pair, as ``a|b``."""
-    holds = pd.crosstab(index["person_id"], index["table"]).gt(0)
+    holds = sources_held(index)
     return {
         f"{a}|{b}": int((holds[a] & holds[b]).sum()) if a in holds and b in holds else 0
         for a, b in combinations(SOURCES, 2)
@@ -75,7 +82,7 @@ def link_rates(index: pd.DataFrame) -> dict:
     Returns:
         ``<source>_to_<target>`` -> {``overall``, ``records``, ``by_group`` -> column -> value -> rate}.
     """
-    holds = pd.crosstab(index["person_id"], index["table"]).gt(0)
+    holds = sources_held(index)
     rates = {}
     for source, target in LINK_RATES:
         rows = index[index["table"] == source]
@@ -98,26 +105,18 @@ def link_rates(index: pd.DataFrame) -> dict:
     return rates
 
 
-def review_sample(
-    pairs: pd.DataFrame,
-    band: tuple[float, float],
-    size: int,
-    seed: int,
-    gamma_labels: dict[str, dict[int, str]],
-) -> pd.DataFrame:
-    """A clerical-review sample of scored pairs with match probability inside ``band``.
+def format_review_sample(sample: pd.DataFrame, gamma_labels: dict[str, dict[int, str]]) -> pd.DataFrame:
+    """The clerical-review sample as reviewers read it, weakest pair first.
 
     Tokens only, never values: ``source_l/_r``, ``record_key_tok_l/_r``, ``match_weight``,
     ``match_probability``, one ``level_<comparison>`` label per comparison, and the token columns
     the comparisons used (so a key holder can look the records up).
+
+    Args:
+        sample: scored pairs drawn for review (``fetch_review_pairs``): the columns above with
+            ``gamma_<comparison>`` levels and the ``<token>_l/_r`` columns.
+        gamma_labels: ``gamma_labels_from_model``.
     """
-    low, high = band
-    near = pairs[(pairs["match_probability"] >= low) & (pairs["match_probability"] <= high)]
-    sample = (
-        near.sample(n=min(size, len(near)), random_state=np.random.RandomState(seed))
-        if size
-        else near.iloc[:0]
-    )
     levels = {
         f"level_{name}": sample[f"gamma_{name}"].map(labels)
         for name, labels in gamma_labels.items()
@@ -137,7 +136,8 @@ def review_sample(
         "match_probability",
     ]
     out = pd.concat([sample[head], pd.DataFrame(levels, index=sample.index), sample[tokens]], axis=1)
-    return out.sort_values("match_probability").reset_index(drop=True)
+    # ties in probability ordered by the pair's keys, so the file is the same on every run
+    return out.sort_values(["match_probability", *head[:4]], kind="stable").reset_index(drop=True)
 
 
 def gamma_labels_from_model(model: dict) -> dict[str, dict[int, str]]:

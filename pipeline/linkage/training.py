@@ -20,7 +20,8 @@ import pandas as pd
 from splink import Linker, block_on
 from splink.internals.exceptions import SplinkException
 
-from pipeline.linkage.engine import LinkageEngine, make_linker, model_as_dict
+from pipeline.linkage.engine import LinkageEngine, make_linker, model_as_dict, release_linker
+from pipeline.linkage.memory import log_memory
 from pipeline.linkage.model import DETERMINISTIC_PRIOR_RULES, TRAINING_BLOCKING_RULES
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,13 @@ def estimate_prior_match_probability(linker: Linker, recall: float, fallback: fl
     except (ValueError, SplinkException) as exc:
         log.info("prior match probability: using fallback %.3g (%s)", fallback, exc)
         linker._settings_obj._probability_two_random_records_match = fallback
+
+
+def drop_intermediate_tables(linker: Linker) -> None:
+    """Drop the tables Splink made for a training step (sampled records, blocked pairs, comparison
+    vectors): it keeps them all, so each EM session's millions of pairs would stay in the
+    database's memory through the sessions after it. Later steps rebuild what they need."""
+    linker.table_management.invalidate_cache()
 
 
 def train_linkage_model(
@@ -83,31 +91,41 @@ def train_linkage_model(
     Returns:
         (trained model dict, notes naming each EM session's outcome, for the report).
     """
+    # the ``finally`` closes whichever linker is current: a failed EM session replaces it
     linker = make_linker(tables, settings, engine)
-    estimate_prior_match_probability(linker, prior_recall, 1.0 / max(n_records, 2))
-    linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
-    available = _available_columns(linker)
-    notes = []
-    for rule in TRAINING_BLOCKING_RULES:
-        if not set(rule) <= available:
-            continue
-        snapshot = model_as_dict(linker)
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*rule), estimate_without_term_frequencies=True, max_pairs=em_max_pairs
-            )
-            notes.append(f"EM trained on blocking rule {' AND '.join(rule)}")
-        except (SplinkException, ValueError, ZeroDivisionError) as exc:
-            log.warning("EM on %s did not run (%s); keeping prior m-probabilities", "+".join(rule), exc)
-            notes.append(f"EM on blocking rule {' AND '.join(rule)} failed; prior m-probabilities kept")
-            linker = make_linker(tables, snapshot, engine)
-    if known_matches is not None and len(known_matches) >= MIN_KNOWN_MATCHES:
-        return estimate_m_from_known_matches(linker, known_matches), [
-            *notes,
-            f"m-probabilities from {len(known_matches)} deterministic identifier matches "
-            f"(except {', '.join(LABEL_DEFINING_COMPARISONS)})",
-        ]
-    return model_as_dict(linker), notes
+    try:
+        estimate_prior_match_probability(linker, prior_recall, 1.0 / max(n_records, 2))
+        log_memory("prior match probability")
+        linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+        drop_intermediate_tables(linker)
+        log_memory("u by random sampling")
+        available = _available_columns(linker)
+        notes = []
+        for rule in TRAINING_BLOCKING_RULES:
+            if not set(rule) <= available:
+                continue
+            snapshot = model_as_dict(linker)
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*rule), estimate_without_term_frequencies=True, max_pairs=em_max_pairs
+                )
+                notes.append(f"EM trained on blocking rule {' AND '.join(rule)}")
+                drop_intermediate_tables(linker)
+                log_memory(f"EM on {'+'.join(rule)}")
+            except (SplinkException, ValueError, ZeroDivisionError) as exc:
+                log.warning("EM on %s did not run (%s); keeping prior m-probabilities", "+".join(rule), exc)
+                notes.append(f"EM on blocking rule {' AND '.join(rule)} failed; prior m-probabilities kept")
+                release_linker(linker)
+                linker = make_linker(tables, snapshot, engine)
+        if known_matches is not None and len(known_matches) >= MIN_KNOWN_MATCHES:
+            return estimate_m_from_known_matches(linker, known_matches), [
+                *notes,
+                f"m-probabilities from {len(known_matches)} deterministic identifier matches "
+                f"(except {', '.join(LABEL_DEFINING_COMPARISONS)})",
+            ]
+        return model_as_dict(linker), notes
+    finally:
+        release_linker(linker)
 
 
 def estimate_m_from_known_matches(linker: Linker, known_matches: pd.DataFrame) -> dict[str, Any]:
