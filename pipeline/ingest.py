@@ -22,6 +22,7 @@ import pandas as pd
 from pipeline.sources.codes import derive_ethnicity_group
 from pipeline.sources.coerce import coerce_columns
 from pipeline.sources.errors import IngestError
+from pipeline.sources.readers import repeated_text
 from pipeline.sources.schema import empty_problems, find_problems
 from pipeline.sources.spec import Privacy, TableSpec
 from pipeline.sources.validators import INFORMATIONAL_RULES
@@ -60,9 +61,9 @@ def rename_to_canonical(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     out = frame[keep].rename(columns=renamed)
     for col in spec.columns:
         if col.name not in out.columns:
-            out[col.name] = pd.Series(None, index=out.index, dtype="str")
+            out[col.name] = repeated_text(None, out.index)
     if "_reader_flags" not in out.columns:
-        out["_reader_flags"] = pd.Series(None, index=out.index, dtype="str")
+        out["_reader_flags"] = repeated_text(None, out.index)
     out.attrs = {**frame.attrs, "file": file, "undeclared_columns": len(frame.columns) - len(keep)}
     return out
 
@@ -86,14 +87,19 @@ def reader_problems(raw: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     )
 
 
-def find_duplicates(typed: pd.DataFrame, spec: TableSpec, excluded: pd.Series) -> pd.DataFrame:
+def find_duplicates(value_codes: pd.DataFrame, spec: TableSpec, excluded: pd.Series) -> pd.DataFrame:
     """Row-level duplicate problems: exact duplicate rows, then repeated keys among rows not
-    otherwise quarantined. The first occurrence (file order, then row order) is kept."""
+    otherwise quarantined. The first occurrence (file order, then row order) is kept.
+
+    Rows are compared on ``value_codes`` (from ``coerce_columns``: one integer column per spec
+    column, equal exactly where the typed values are), which is the same as comparing the typed
+    values and far cheaper than hashing millions of strings again.
+    """
     columns = [c.name for c in spec.columns]
-    exact = typed.duplicated(subset=columns, keep="first")
-    found = [pd.DataFrame({"row": typed.index[exact], "column": "", "rule": "duplicate_row", "level": "row"})]
+    exact = value_codes.duplicated(subset=columns, keep="first")
+    found = [pd.DataFrame({"row": value_codes.index[exact], "column": "", "rule": "duplicate_row", "level": "row"})]
     if spec.keys:
-        alive = typed[~excluded & ~exact]
+        alive = value_codes[~excluded & ~exact]
         repeated = alive.index[alive.duplicated(subset=list(spec.keys), keep="first")]
         found.append(pd.DataFrame({"row": repeated, "column": "", "rule": "duplicate_key", "level": "row"}))
     return pd.concat(found, ignore_index=True).astype({"row": "int64"})
@@ -138,7 +144,7 @@ def ingest_table(frames: list[pd.DataFrame], spec: TableSpec, extract_date: date
     empty = pd.DataFrame({c: pd.Series(dtype="str") for c in [*columns, "_source_file", "_reader_flags"]})
     raw = pd.concat([empty.assign(_source_row=pd.Series(dtype="int64")), *canon], ignore_index=True)
     raw = raw.astype({"_source_row": "int64"})
-    typed, parse_problems = coerce_columns(raw[columns], spec)
+    typed, parse_problems, value_codes = coerce_columns(raw[columns], spec)
     schema_problems = find_problems(typed, spec, extract_date)
     unparseable = parse_problems[parse_problems["level"] == "row"]
     shadowed = (
@@ -160,7 +166,7 @@ def ingest_table(frames: list[pd.DataFrame], spec: TableSpec, extract_date: date
     row_level = problems[problems["level"] == "row"]
     excluded = typed.index.isin(row_level["row"])
     problems = pd.concat(
-        [problems, find_duplicates(typed, spec, pd.Series(excluded, index=typed.index))], ignore_index=True
+        [problems, find_duplicates(value_codes, spec, pd.Series(excluded, index=typed.index))], ignore_index=True
     )
     reasons = problems[problems["level"] == "row"].groupby("row")["rule"].agg(_join_sorted)
     quarantine_mask = typed.index.isin(reasons.index)
@@ -184,7 +190,7 @@ def ingest_table(frames: list[pd.DataFrame], spec: TableSpec, extract_date: date
     accepted = accepted.assign(
         _source_file=raw.loc[~quarantine_mask, "_source_file"].astype("str"),
         _source_row=raw.loc[~quarantine_mask, "_source_row"],
-        _flags=pd.Series(accepted.index.map(flags), index=accepted.index, dtype="str"),
+        _flags=flags.reindex(accepted.index).astype("str"),
     ).reset_index(drop=True)
     quarantined = (
         raw.loc[quarantine_mask, [*columns, *TRACE]]

@@ -2,13 +2,23 @@
 
 Called by ``riskpipe ingest``; all writes go through ``pipeline.io``. A file-level error stops
 only its own table (no staged output for it, reported as failed); the caller exits non-zero.
+
+Tables are independent, so with ``workers > 1`` they are ingested in that many processes, the
+largest first; tables read from the same files (the four CIN census tables) stay together so each
+XML file is still parsed and schema-validated once. Workers log through the parent's handlers,
+and the report lists tables in plan order whatever order they finish in.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import multiprocessing
+import sys
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import date
+from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
 
 from pipeline import io
@@ -54,12 +64,70 @@ def ingest_one(
     return rep
 
 
+def group_plans(plans: list[TablePlan]) -> list[list[int]]:
+    """Positions of ``plans``, grouped by the files they read, largest input first.
+
+    Tables sharing a file glob (the CIN census tables all read ``cin_*.xml``) form one group, so
+    one process parses each file once; the rest are alone. Sizes are file bytes on disk.
+    """
+    groups: dict[tuple[Path, str], list[int]] = {}
+    for i, plan in enumerate(plans):
+        groups.setdefault((plan.raw_dir, plan.pattern), []).append(i)
+
+    def size(group: list[int]) -> int:
+        return sum(f.stat().st_size for f in plans[group[0]].files())
+
+    return sorted(groups.values(), key=size, reverse=True)
+
+
+def _ingest_group(
+    plans: list[TablePlan], extract_date: date, paths: ProjectPaths, collection_year: int | None
+) -> list[dict]:
+    cache: dict = {}
+    return [ingest_one(p, extract_date, paths, collection_year=collection_year, cache=cache) for p in plans]
+
+
+def _log_to_parent(queue, level: int) -> None:
+    # a forked worker must not touch the parent's progress display (its locks may be held mid-refresh)
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    root = logging.getLogger()
+    root.handlers = [QueueHandler(queue)]
+    root.setLevel(level)
+
+
+def _ingest_in_processes(
+    plans: list[TablePlan],
+    ingest_group: Callable[[list[TablePlan]], list[dict]],
+    workers: int,
+    on_table: Callable[[str, int], None] | None,
+) -> list[dict]:
+    # fork (where there is one) starts workers without re-importing pandas and friends
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    queue = context.Queue()
+    listener = QueueListener(queue, *logging.getLogger().handlers, respect_handler_level=True)
+    listener.start()
+    reports: list[dict | None] = [None] * len(plans)
+    try:
+        init = (queue, logging.getLogger().getEffectiveLevel())
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_log_to_parent, initargs=init) as pool:
+            running = {pool.submit(ingest_group, [plans[i] for i in group]): group for group in group_plans(plans)}
+            for done in as_completed(running):
+                for i, report in zip(running[done], done.result(), strict=True):
+                    reports[i] = report
+                    if on_table:
+                        on_table(plans[i].spec.name, len(plans))
+    finally:
+        listener.stop()
+    return reports
+
+
 def run_ingest(
     cfg,
     paths: ProjectPaths,
     *,
     tables: list[str] | None = None,
     on_table: Callable[[str, int], None] | None = None,
+    workers: int = 1,
 ) -> dict:
     """Ingest every enabled table and write ``reports/ingest.json`` and ``reports/ingest.md``.
 
@@ -67,21 +135,29 @@ def run_ingest(
         cfg: the ``ingest`` params section.
         paths: project paths (raw folders in params are relative to ``paths.root``).
         tables: only these tables (default: all enabled).
-        on_table: called with each table's name and the number of tables, before it is ingested.
+        on_table: called with each table's name and the number of tables (before it is ingested
+            when ``workers`` is 1, when it is done otherwise).
+        workers: processes ingesting tables at once (1: in this process).
 
     Returns:
         The summary written to ``reports/ingest.json``; ``tables_failed`` lists file-level failures.
     """
     extract_date = cfg.extract_date or date.today()
     plans = plan_ingest(cfg, Path(paths.root), tables)
-    cache: dict = {}
-    reports = []
-    for plan in plans:
-        if on_table:
-            on_table(plan.spec.name, len(plans))
-        reports.append(
-            ingest_one(plan, extract_date, paths, collection_year=cfg.collection_year, cache=cache)
-        )
+    ingest_group = functools.partial(
+        _ingest_group, extract_date=extract_date, paths=paths, collection_year=cfg.collection_year
+    )
+    if workers > 1 and len(plans) > 1:
+        reports = _ingest_in_processes(plans, ingest_group, workers, on_table)
+    else:
+        reports = []
+        cache: dict = {}
+        for plan in plans:
+            if on_table:
+                on_table(plan.spec.name, len(plans))
+            reports.append(
+                ingest_one(plan, extract_date, paths, collection_year=cfg.collection_year, cache=cache)
+            )
     summary = summarise_ingest(reports, extract_date)
     io.write_json(summary, paths.reports / "ingest.json")
     io.write_text(render_ingest_markdown(summary), paths.reports / "ingest.md")

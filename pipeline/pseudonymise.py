@@ -17,17 +17,22 @@ column, an NHS number, a UPN, a postcode or a clear name afterwards, is not writ
 
 from __future__ import annotations
 
-import hmac
 import importlib
 import logging
-from collections.abc import Mapping
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.io import read_parquet, write_json, write_parquet
-from pipeline.keys import PseudonymisationKey
+from pipeline.keys import TOKEN_CHARS, PseudonymisationKey, TokenMaker
 from pipeline.normalise import (
     normalise_name,
     normalise_nhs_number,
@@ -40,14 +45,12 @@ from pipeline.normalise import (
 )
 from pipeline.paths import ProjectPaths
 from pipeline.progress import make_progress
-from pipeline.scan_pii import HEX_TOKEN, scan_frame
+from pipeline.scan_pii import scan_frame
 from pipeline.sources.codes import derive_ethnicity_group
 from pipeline.sources.spec import Privacy, TableSpec
 
 log = logging.getLogger(__name__)
 
-TOKEN_CHARS = 32
-DOMAIN_PREFIX = b"riskpipe/v1/"
 IDENTITY_FIELDS: Mapping[str, Privacy] = {
     "forename": Privacy.FORENAME, "surname": Privacy.SURNAME, "dob": Privacy.DOB, "sex": Privacy.KEEP,
     "postcode": Privacy.POSTCODE, "nhs_number": Privacy.NHS_NUMBER, "upn": Privacy.UPN,
@@ -66,21 +69,18 @@ class PseudonymisationError(RuntimeError):
     """A table cannot be pseudonymised safely. Messages name tables and columns, never values."""
 
 
-def make_tokens(values: pd.Series, domain: str, key: bytes) -> pd.Series:
+def make_tokens(values: pd.Series, domain: str, key: bytes | TokenMaker) -> pd.Series:
     """HMAC-SHA256 tokens of ``values`` in ``domain``: 32 lowercase hex characters; NA/empty -> NA.
 
     Each distinct value is hashed once, then mapped back, so millions of rows take seconds.
+    ``key`` may be a :class:`~pipeline.keys.TokenMaker`, which also remembers tokens across calls.
     """
-    # the keyed state after the domain prefix is computed once and copied per value (2x hmac.digest)
-    keyed = hmac.new(bytes(key), DOMAIN_PREFIX + domain.encode("ascii") + b"\x00", "sha256")
+    maker = key if isinstance(key, TokenMaker) else TokenMaker(key)
     text = values.astype("str").where(values.notna())
     text = text.where(text.str.len() > 0)
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    tokens = np.empty(len(uniques) + 1, dtype=object)  # the last slot (code -1) stays None
-    for i, value in enumerate(uniques.tolist()):  # plain Python strings: iterating Arrow is slow
-        state = keyed.copy()
-        state.update(str(value).encode("utf-8"))
-        tokens[i] = state.hexdigest()[:TOKEN_CHARS]
+    # plain Python strings: iterating Arrow is slow; the last slot (code -1) stays None
+    tokens = np.append(maker.tokens([str(v) for v in uniques.tolist()], domain), None)
     return pd.Series(tokens[codes], index=values.index, dtype="str")
 
 
@@ -94,7 +94,7 @@ def _two_digits(numbers: pd.Series) -> pd.Series:
     return numbers.map("{:02d}".format, na_action="ignore")
 
 
-def _dob_outputs(values: pd.Series, column: str, key: bytes) -> dict[str, pd.Series]:
+def _dob_outputs(values: pd.Series, column: str, key: TokenMaker) -> dict[str, pd.Series]:
     dates = _as_dates(values)
     clear = "" if column == "dob" else f"{column}_"
     month = dates.dt.month.astype("Int64")
@@ -109,18 +109,7 @@ def _dob_outputs(values: pd.Series, column: str, key: bytes) -> dict[str, pd.Ser
     }
 
 
-def column_outputs(values: pd.Series, privacy: Privacy, column: str, key: bytes) -> dict[str, pd.Series]:
-    """The output columns one staged column becomes under its privacy action (docs/contracts.md).
-
-    ``lsoa_imd_decile`` for postcodes needs a lookup, so :func:`pseudonymise_table` adds it.
-    """
-    if privacy is Privacy.KEEP:
-        return {column: values}
-    if privacy is Privacy.DROP:
-        return {}
-    if privacy is Privacy.ETHNICITY:
-        return {column: values, f"{column}_group" if column != "ethnicity" else "ethnicity_group":
-                derive_ethnicity_group(values)}
+def _tokenised_outputs(values: pd.Series, privacy: Privacy, column: str, key: TokenMaker) -> dict[str, pd.Series]:
     if privacy is Privacy.RECORD_KEY:
         return {f"{column}_tok": make_tokens(normalise_record_key(values), column, key)}
     if privacy is Privacy.NHS_NUMBER:
@@ -145,7 +134,33 @@ def column_outputs(values: pd.Series, privacy: Privacy, column: str, key: bytes)
     raise PseudonymisationError(f"{column}: unknown privacy action {privacy!r}")
 
 
-def identity_match_keys(df: pd.DataFrame, key: bytes) -> pd.DataFrame:
+def column_outputs(
+    values: pd.Series, privacy: Privacy, column: str, key: bytes | TokenMaker
+) -> dict[str, pd.Series]:
+    """The output columns one staged column becomes under its privacy action (docs/contracts.md).
+
+    ``lsoa_imd_decile`` for postcodes needs a lookup, so :func:`pseudonymise_table` adds it.
+    Tokenised outputs are built once per distinct value and mapped back to the rows (a missing
+    value gives missing outputs), since identifier columns repeat each value many times.
+    """
+    if privacy is Privacy.KEEP:
+        return {column: values}
+    if privacy is Privacy.DROP:
+        return {}
+    if privacy is Privacy.ETHNICITY:
+        return {column: values, f"{column}_group" if column != "ethnicity" else "ethnicity_group":
+                derive_ethnicity_group(values)}
+    maker = key if isinstance(key, TokenMaker) else TokenMaker(key)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype=values.dtype, name=values.name)
+    made = _tokenised_outputs(distinct, privacy, column, maker)
+    return {
+        name: pd.Series(out.array.take(codes, allow_fill=True), index=values.index, dtype=out.dtype)
+        for name, out in made.items()
+    }
+
+
+def identity_match_keys(df: pd.DataFrame, key: bytes | TokenMaker) -> pd.DataFrame:
     """Match keys for clear identity fields, exactly as :func:`pseudonymise_table` makes them.
 
     Args:
@@ -159,10 +174,11 @@ def identity_match_keys(df: pd.DataFrame, key: bytes) -> pd.DataFrame:
         ``birth_month``, ``sex``, ``postcode_tok``/``_sector_tok``/``_district_tok``,
         ``nhs_number_tok``, ``upn_tok`` — for the fields present.
     """
+    maker = key if isinstance(key, TokenMaker) else TokenMaker(key)
     outputs: dict[str, pd.Series] = {}
     for column in df.columns:
         if column in IDENTITY_FIELDS:
-            outputs |= column_outputs(df[column], IDENTITY_FIELDS[column], column, key)
+            outputs |= column_outputs(df[column], IDENTITY_FIELDS[column], column, maker)
     return pd.DataFrame(outputs, index=df.index)
 
 
@@ -194,6 +210,28 @@ def _check_declared(df: pd.DataFrame, spec: TableSpec) -> None:
         raise PseudonymisationError(f"{spec.name}: columns with no privacy action in the spec: {undeclared}")
 
 
+def holds_only_tokens(values: pd.Series) -> bool:
+    """Whether every non-missing value is a token: exactly 32 characters, each ``0-9`` or ``a-f``.
+
+    Checked on the UTF-8 bytes Arrow holds (lengths from the offsets, then a byte lookup), the same
+    test as matching :data:`~pipeline.scan_pii.HEX_TOKEN` but fast enough for millions of rows.
+    """
+    text = pa.chunked_array(pa.array(values.dropna().astype("str"), type=pa.large_string())).combine_chunks()
+    if len(text) == 0:
+        return True
+    offsets = np.frombuffer(text.buffers()[1], np.int64)[text.offset : text.offset + len(text) + 1]
+    if not (np.diff(offsets) == TOKEN_CHARS).all():
+        return False
+    data = np.frombuffer(text.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
+    step = 1 << 24  # look at bytes in blocks so the test never doubles a big column's memory
+    return all(_is_lower_hex(data[i : i + step]).all() for i in range(0, len(data), step))
+
+
+def _is_lower_hex(data: np.ndarray) -> np.ndarray:
+    # uint8 arithmetic wraps below zero, so one comparison tests each range
+    return ((data - np.uint8(ord("0"))) < 10) | ((data - np.uint8(ord("a"))) < 6)
+
+
 def check_no_identifiers(out: pd.DataFrame, spec: TableSpec) -> None:
     """Refuse an output that still holds an identifier column, a non-token ``*_tok``, or identifier values.
 
@@ -208,8 +246,7 @@ def check_no_identifiers(out: pd.DataFrame, spec: TableSpec) -> None:
         raise PseudonymisationError(f"{spec.name}: duplicate output columns {duplicated}")
     token_columns = [c for c in out.columns if str(c).endswith("_tok")]
     for column in token_columns:
-        tokens = out[column].dropna()
-        if not tokens.astype("str").str.fullmatch(HEX_TOKEN).all():
+        if not holds_only_tokens(out[column]):
             raise PseudonymisationError(f"{spec.name}.{column}: holds values that are not tokens")
     # token columns hold only tokens (checked above), which cannot contain an identifier
     findings = [f for f in scan_frame(out.drop(columns=token_columns)) if f[1] in IDENTIFIER_KINDS]
@@ -219,14 +256,14 @@ def check_no_identifiers(out: pd.DataFrame, spec: TableSpec) -> None:
 
 
 def pseudonymise_table(
-    df: pd.DataFrame, spec: TableSpec, key: bytes, imd_by_postcode: pd.Series | None
+    df: pd.DataFrame, spec: TableSpec, key: bytes | TokenMaker, imd_by_postcode: pd.Series | None
 ) -> pd.DataFrame:
     """Apply every column's privacy action; the result has the same rows in the same order.
 
     Args:
         df: a staged table (docs/contracts.md) with ``_source_file``, ``_source_row``.
         spec: its TableSpec; every column of ``df`` must be declared there.
-        key: the pseudonymisation key.
+        key: the pseudonymisation key, or a TokenMaker holding it (shared by the tables of a run).
         imd_by_postcode: IMD decile by normalised postcode, or None (deciles are then NA).
 
     Returns:
@@ -237,13 +274,14 @@ def pseudonymise_table(
         PseudonymisationError: anything wrong; the message names columns, never values.
     """
     _check_declared(df, spec)
+    maker = key if isinstance(key, TokenMaker) else TokenMaker(key)
     outputs: dict[str, pd.Series] = {}
     for col in spec.columns:
         if col.name not in df.columns:
             log.debug("%s: column %s not present, skipped", spec.name, col.name)
             continue
         try:
-            made = column_outputs(df[col.name], col.privacy, col.name, key)
+            made = column_outputs(df[col.name], col.privacy, col.name, maker)
             if col.privacy is Privacy.POSTCODE:
                 decile_name = "lsoa_imd_decile" if col.name == "postcode" else f"{col.name}_lsoa_imd_decile"
                 made[decile_name] = imd_deciles(df[col.name], imd_by_postcode)
@@ -337,7 +375,7 @@ def summarise_table(staged: pd.DataFrame, out: pd.DataFrame, spec: TableSpec) ->
     }
 
 
-def _pseudonymise_file(path: Path, specs: Mapping[str, TableSpec], key: bytes,
+def _pseudonymise_file(path: Path, specs: Mapping[str, TableSpec], key: TokenMaker,
                        imd_by_postcode: pd.Series | None, paths: ProjectPaths) -> dict:
     name = path.stem
     if name not in specs:
@@ -348,11 +386,65 @@ def _pseudonymise_file(path: Path, specs: Mapping[str, TableSpec], key: bytes,
     return summarise_table(staged, out, specs[name])
 
 
-def run_pseudonymise(paths: ProjectPaths, key: bytes) -> dict:
+def _pseudonymise_or_fail(path: Path, specs: Mapping[str, TableSpec], key: TokenMaker,
+                          imd_by_postcode: pd.Series | None, paths: ProjectPaths) -> tuple[dict | None, str | None]:
+    """(summary, None), or (None, message) with no output left behind: fail closed per table."""
+    try:
+        return _pseudonymise_file(path, specs, key, imd_by_postcode, paths), None
+    except Exception as exc:  # noqa: BLE001 - fail closed per table, never quoting a value
+        message = str(exc) if isinstance(exc, PseudonymisationError) else type(exc).__name__
+        log.error("%s: not pseudonymised, no output written (%s)", path.stem, message)
+        paths.pseudo_table(path.stem).unlink(missing_ok=True)
+        return None, message
+
+
+_worker: dict = {}  # in a worker process: its TokenMaker, the IMD lookup and the specs
+
+
+def _start_worker(key: bytes, imd_by_postcode: pd.Series | None, specs: Mapping[str, TableSpec],
+                  log_queue, level: int) -> None:
+    # the key reaches workers by fork (or the start method's own pipe), never through a file or a log
+    # a forked worker must not touch the parent's progress display (its locks may be held mid-refresh)
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    root = logging.getLogger()
+    root.handlers = [QueueHandler(log_queue)]
+    root.setLevel(level)
+    _worker.update(maker=TokenMaker(key, remember=True), imd=imd_by_postcode, specs=specs)
+
+
+def _pseudonymise_in_worker(path: Path, paths: ProjectPaths) -> tuple[dict | None, str | None]:
+    return _pseudonymise_or_fail(path, _worker["specs"], _worker["maker"], _worker["imd"], paths)
+
+
+def _in_processes(staged: list[Path], specs: Mapping[str, TableSpec], key: bytes,
+                  imd_by_postcode: pd.Series | None, paths: ProjectPaths, workers: int,
+                  advance: Callable[[str], None]) -> dict[str, tuple[dict | None, str | None]]:
+    """Pseudonymise tables in ``workers`` processes, largest first; each worker keeps its own TokenMaker."""
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    log_queue = context.Queue()
+    listener = QueueListener(log_queue, *logging.getLogger().handlers, respect_handler_level=True)
+    listener.start()
+    results = {}
+    try:
+        init = (bytes(key), imd_by_postcode, dict(specs), log_queue, logging.getLogger().getEffectiveLevel())
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=init) as pool:
+            largest_first = sorted(staged, key=lambda p: p.stat().st_size, reverse=True)
+            running = {pool.submit(_pseudonymise_in_worker, path, paths): path for path in largest_first}
+            for done in as_completed(running):
+                results[running[done].stem] = done.result()
+                advance(running[done].stem)
+    finally:
+        listener.stop()
+    return results
+
+
+def run_pseudonymise(paths: ProjectPaths, key: bytes, *, workers: int | None = None) -> dict:
     """Pseudonymise each ``data/staged/*.parquet`` into ``data/pseudo/``; write ``reports/pseudonymise.json``.
 
     A table that fails writes nothing (a stale output from an earlier run is removed) and is listed
-    under ``failed`` with a message naming columns only; the others still run.
+    under ``failed`` with a message naming columns only; the others still run. With ``workers``
+    above 1 (default: 2 where there are two cores), tables are pseudonymised in that many processes,
+    with the same outputs and report.
 
     Returns:
         ``{"key_id", "tables": {name: summary}, "failed": {name: message}, "reference_tables_not_output"}``.
@@ -366,18 +458,23 @@ def run_pseudonymise(paths: ProjectPaths, key: bytes) -> dict:
     reference = [p for p in staged if p.stem in specs and specs[p.stem].source == "reference"]
     staged = [p for p in staged if p not in reference]
     imd_by_postcode = load_imd_by_postcode(paths)
-    tables, failed = {}, {}
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
     with make_progress() as progress:
         task = progress.add_task("pseudonymise", total=len(staged))
-        for path in staged:
-            progress.update(task, description=f"pseudonymise {path.stem}")
-            try:
-                tables[path.stem] = _pseudonymise_file(path, specs, key, imd_by_postcode, paths)
-            except Exception as exc:  # noqa: BLE001 - fail closed per table, never quoting a value
-                failed[path.stem] = str(exc) if isinstance(exc, PseudonymisationError) else type(exc).__name__
-                log.error("%s: not pseudonymised, no output written (%s)", path.stem, failed[path.stem])
-                paths.pseudo_table(path.stem).unlink(missing_ok=True)
-            progress.advance(task)
+
+        def advance(name: str) -> None:
+            progress.update(task, description=f"pseudonymise {name}", advance=1)
+
+        if workers > 1 and len(staged) > 1:
+            results = _in_processes(staged, specs, key, imd_by_postcode, paths, workers, advance)
+        else:
+            # one maker for the run: a record key or name met in several tables is hashed once
+            maker, results = TokenMaker(key, remember=True), {}
+            for path in staged:
+                results[path.stem] = _pseudonymise_or_fail(path, specs, maker, imd_by_postcode, paths)
+                advance(path.stem)
+    tables = {p.stem: results[p.stem][0] for p in staged if results[p.stem][1] is None}
+    failed = {p.stem: results[p.stem][1] for p in staged if results[p.stem][1] is not None}
     report = {"key_id": PseudonymisationKey(bytes(key)).key_id, "tables": tables, "failed": failed,
               "reference_tables_not_output": [p.stem for p in reference]}
     write_json(report, paths.reports / "pseudonymise.json")

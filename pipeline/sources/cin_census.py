@@ -82,11 +82,19 @@ def cin_collection_year(tree: etree._ElementTree, file: str) -> int:
     return year
 
 
-def _text(parent, tag: str) -> str | None:
+def child_texts(parent) -> dict[str, str]:
+    """Stripped text of each child element of ``parent`` by tag, first occurrence only, blanks left out.
+
+    One pass over the children gives what ``parent.findtext(tag)`` gives for every tag, which matters
+    because a census holds hundreds of thousands of elements and ``findtext`` searches per call.
+    """
+    texts: dict[str, str] = {}
     if parent is None:
-        return None
-    value = parent.findtext(tag)
-    return value.strip() if value and value.strip() else None
+        return texts
+    for element in parent:
+        if element.tag not in texts:
+            texts[element.tag] = element.text.strip() if element.text else ""
+    return {tag: text for tag, text in texts.items() if text}
 
 
 def _row_element(element):
@@ -134,22 +142,25 @@ def flatten_cin(
     rows: dict[str, list[dict]] = {table: [] for table in COLUMNS}
     for child in tree.getroot().iterfind("Children/Child"):
         ids, chars = child.find("ChildIdentifiers"), child.find("ChildCharacteristics")
-        la_id = _text(ids, "LAchildID")
-        record = {f: _text(ids, f) for f in CHILD_FIELDS}
+        id_texts, char_texts = child_texts(ids), child_texts(chars)
+        la_id = id_texts.get("LAchildID")
+        record = {f: id_texts.get(f) for f in CHILD_FIELDS}
         record.update(
-            Ethnicity=_text(chars, "Ethnicity"), Sex=_text(ids, "Sex") or _text(ids, "GenderCurrent")
+            Ethnicity=char_texts.get("Ethnicity"), Sex=id_texts.get("Sex") or id_texts.get("GenderCurrent")
         )
         rows["cin_child"].append({**record, "_source_row": child.sourceline})
         for cin in child.iterfind("CINdetails"):
-            referral = _text(cin, "CINreferralDate")
+            cin_texts = child_texts(cin)
+            referral = cin_texts.get("CINreferralDate")
             rows["cin_episode"].append(
                 {
                     "LAchildID": la_id,
-                    **{f: _text(cin, f) for f in EPISODE_FIELDS},
+                    **{f: cin_texts.get(f) for f in EPISODE_FIELDS},
                     "_source_row": cin.sourceline,
                 }
             )
             for ass in cin.iterfind("Assessments"):
+                ass_texts = child_texts(ass)
                 factors = [
                     f.text.strip()
                     for f in ass.iterfind("FactorsIdentifiedAtAssessment/AssessmentFactors")
@@ -159,18 +170,19 @@ def flatten_cin(
                     {
                         "LAchildID": la_id,
                         "CINreferralDate": referral,
-                        "AssessmentActualStartDate": _text(ass, "AssessmentActualStartDate"),
-                        "AssessmentAuthorisationDate": _text(ass, "AssessmentAuthorisationDate"),
+                        "AssessmentActualStartDate": ass_texts.get("AssessmentActualStartDate"),
+                        "AssessmentAuthorisationDate": ass_texts.get("AssessmentAuthorisationDate"),
                         "AssessmentFactors": ";".join(factors) or None,
                         "_source_row": ass.sourceline,
                     }
                 )
             for cpp in cin.iterfind("ChildProtectionPlans"):
+                cpp_texts = child_texts(cpp)
                 rows["cin_cp_plan"].append(
                     {
                         "LAchildID": la_id,
                         "CINreferralDate": referral,
-                        **{f: _text(cpp, f) for f in COLUMNS["cin_cp_plan"][2:]},
+                        **{f: cpp_texts.get(f) for f in COLUMNS["cin_cp_plan"][2:]},
                         "_source_row": cpp.sourceline,
                     }
                 )

@@ -87,7 +87,14 @@ def derive_ethnicity_group(codes: pd.Series) -> pd.Series:
     Returns:
         str Series of White/Mixed/Asian/Black/Other/Unknown, aligned to ``codes``.
     """
-    upper = codes.astype("str").str.strip().str.upper()
+    # a column holds few distinct codes: map each once (null included) and broadcast back
+    positions, distinct = pd.factorize(codes.astype("str"), use_na_sentinel=False)
+    groups = _ethnicity_groups(pd.Series(distinct, dtype="str"))
+    return pd.Series(groups.array.take(positions), index=codes.index, dtype="str")
+
+
+def _ethnicity_groups(codes: pd.Series) -> pd.Series:
+    upper = codes.str.strip().str.upper()
     nhs = upper.map(NHS_GROUP)
     dfe = upper.str[:1].map(DFE_GROUP_BY_LETTER).where(upper.str.len() >= 3)
     dfe = dfe.where(~upper.isin(list(DFE_GROUP_EXCEPTIONS)), upper.map(DFE_GROUP_EXCEPTIONS))

@@ -7,6 +7,7 @@ row is quarantined), any other unparseable value is field-level (counted in the 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pipeline.sources.codes import UPN_UNKNOWN
@@ -49,28 +50,45 @@ def _canonical_codes(text: pd.Series, col: Column) -> pd.Series:
     return text
 
 
-def coerce_column(text: pd.Series, col: Column) -> tuple[pd.Series, pd.DataFrame]:
-    """Type one cleaned text column. Returns (typed values, problems)."""
+def _type_distinct(text: pd.Series, col: Column) -> tuple[pd.Series, list[tuple[pd.Series, str, str]]]:
+    """Type distinct, non-null cleaned text values: (typed values, [(failing, rule, level), ...])."""
     if col.kind == Kind.DATE:
         typed = parse_dates(text)
-        failed = text.notna() & typed.isna()
         if col.privacy == Privacy.DOB:
-            return typed, _problems(failed, col.name, "unparseable_dob", "row")
-        return typed, _problems(failed, col.name, "unparseable_date", "field")
+            return typed, [(typed.isna(), "unparseable_dob", "row")]
+        return typed, [(typed.isna(), "unparseable_date", "field")]
     if col.kind in (Kind.INT, Kind.FLOAT):
         number = pd.to_numeric(text, errors="coerce").astype("Float64")
-        failed = _problems(text.notna() & number.isna(), col.name, "not_a_number", "field")
+        failed = [(number.isna(), "not_a_number", "field")]
         if col.kind == Kind.FLOAT:
             return number, failed
         fractional = number.notna() & (number % 1 != 0)
         number = number.where(~fractional.fillna(False), None)
-        return number.round().astype("Int64"), pd.concat(
-            [failed, _problems(fractional, col.name, "not_an_integer", "field")]
-        )
+        return number.round().astype("Int64"), [*failed, (fractional, "not_an_integer", "field")]
     if col.kind == Kind.BOOL:
         typed = text.str.upper().map(TRUE_WORDS).astype("boolean")
-        return typed, _problems(text.notna() & typed.isna(), col.name, "not_a_boolean", "field")
-    return _canonical_codes(text, col), empty_problems()
+        return typed, [(typed.isna(), "not_a_boolean", "field")]
+    return _canonical_codes(text, col), []
+
+
+def coerce_column(text: pd.Series, col: Column) -> tuple[pd.Series, pd.DataFrame, np.ndarray]:
+    """Type one cleaned text column. Returns (typed values, problems, value codes).
+
+    Each distinct value is typed once and the result mapped back to the rows: a column repeats
+    few distinct codes, dates and numbers, and typing is what costs. The value codes (int64, -1
+    for null) are equal exactly where the typed values are, so duplicates can be found on them.
+    """
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    typed, failures = _type_distinct(pd.Series(uniques, dtype="str", name=text.name), col)
+    rows = pd.Series(typed.array.take(codes, allow_fill=True), index=text.index, dtype=typed.dtype)
+    typed_codes, _ = pd.factorize(typed, use_na_sentinel=True)
+    value_codes = np.append(typed_codes.astype(np.int64), -1)[codes]
+    problems = []
+    for failing, rule, level in failures:
+        # code -1 (a null) takes the appended False: a missing value is never a typing failure
+        by_row = np.append(failing.to_numpy(dtype=bool, na_value=False), False)[codes]
+        problems.append(_problems(pd.Series(by_row, index=text.index), col.name, rule, level))
+    return rows, pd.concat(problems) if problems else empty_problems(), value_codes
 
 
 def move_upn_unknown(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -93,7 +111,7 @@ def move_upn_unknown(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, p
     return df, pd.concat(problems) if problems else empty_problems()
 
 
-def coerce_columns(raw: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+def coerce_columns(raw: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Type every spec column of ``raw``.
 
     Args:
@@ -102,15 +120,17 @@ def coerce_columns(raw: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, pd
 
     Returns:
         (typed frame with the same index and extra columns, problems with columns
-        ``row``, ``column``, ``rule``, ``level``).
+        ``row``, ``column``, ``rule``, ``level``, value codes: one int64 column per spec column,
+        equal within a column exactly where the typed values are equal, nulls included).
     """
     texts = {col.name: clean_text(raw[col.name]) for col in spec.columns}
     texts_df, upn_problems = move_upn_unknown(pd.DataFrame(texts, index=raw.index), spec)
-    typed, problems = {}, [upn_problems]
+    typed, problems, codes = {}, [upn_problems], {}
     for col in spec.columns:
-        typed[col.name], found = coerce_column(texts_df[col.name], col)
+        typed[col.name], found, codes[col.name] = coerce_column(texts_df[col.name], col)
         problems.append(found)
     others = raw.drop(columns=[c.name for c in spec.columns])
     frames = [p for p in problems if len(p)]
     found = pd.concat(frames, ignore_index=True) if frames else empty_problems()
-    return pd.concat([pd.DataFrame(typed, index=raw.index), others], axis=1), found
+    typed_df = pd.concat([pd.DataFrame(typed, index=raw.index), others], axis=1)
+    return typed_df, found, pd.DataFrame(codes, index=raw.index)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.sources.readers import repeated_text
+
 _CENSUS_YEAR = re.compile(r"(?<!\d)(\d{4})_spring_", re.IGNORECASE)
 _YEAR_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 
@@ -58,4 +60,4 @@ def add_path_columns(
         "census_date": census_date.isoformat() if census_date else None,
         "collection_year": str(collection_year) if collection_year else None,
     }
-    return frame.assign(**{name: values[name] for name in spec_from_path})
+    return frame.assign(**{name: repeated_text(values[name], frame.index) for name in spec_from_path})

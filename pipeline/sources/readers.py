@@ -13,12 +13,16 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from lxml import etree
+from pandas.arrays import ArrowStringArray
 
 from pipeline.sources.errors import IngestError
 
 DELIMITERS = (",", ";", "\t", "|")
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%Y-%b-%d %H:%M:%S")
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default ``str`` dtype
 _ISO_WITH_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
 
@@ -51,27 +55,62 @@ def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
         raise IngestError(file, f"undecodable: byte {exc.start} is neither UTF-8 nor cp1252") from None
 
 
+def repeated_text(value: str | None, index: pd.Index) -> pd.Series:
+    """A ``str`` Series holding ``value`` (null when None) on every row of ``index``.
+
+    Built in Arrow: broadcasting a Python string to millions of rows through pandas converts each
+    row separately, which cost seconds per large table.
+    """
+    if value is None:
+        values = pa.nulls(len(index), pa.large_string())
+    else:
+        values = pa.repeat(pa.scalar(value, pa.large_string()), len(index))
+    return pd.Series(ArrowStringArray(values, dtype=TEXT), index=index)
+
+
+def first_line(text: str) -> str:
+    """``text.splitlines()[0]`` without splitting a whole extract into lines ('' for an empty text)."""
+    return (text.partition("\n")[0] + "\n").splitlines()[0]
+
+
 def sniff_delimiter(text: str) -> str:
     """Pick the delimiter (comma, semicolon, tab or pipe) that splits the header line most often."""
-    header = text.splitlines()[0] if text else ""
+    header = first_line(text) if text else ""
     counts = {d: len(next(csv.reader([header], delimiter=d))) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])  # ties keep the first (comma)
     return best
 
 
-def read_csv_text(text: str, file: str) -> pd.DataFrame:
-    """Parse CSV text into an all-text frame with ``_source_file`` and ``_source_row``.
+def _read_csv_arrow(text: str, delimiter: str, width: int) -> pd.DataFrame | None:
+    """All-text frame of a well-formed CSV of ``width`` columns via Arrow's (multithreaded) reader.
 
-    Blank cells become null; surrounding whitespace in headers is removed. ``attrs`` carries
-    ``delimiter`` for the data-quality report.
-
-    Raises:
-        IngestError: a row has more fields than the header (message gives the line), or the
-            header repeats a column name.
+    Returns None where pandas' reader must decide: a row of another width (pandas pads short
+    rows, reports long ones and skips whitespace-only lines), or text Arrow cannot take. Blank
+    lines are skipped and blank or ``""`` cells are null, as with pandas.
     """
-    delimiter = sniff_delimiter(text)
+    if width < 2:  # a single column cannot tell a whitespace-only line from a value
+        return None
+    names = [f"c{i}" for i in range(width)]
     try:
-        df = pd.read_csv(
+        table = pacsv.read_csv(
+            pa.py_buffer(text.lstrip("\r\n").encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except (pa.ArrowException, UnicodeEncodeError):
+        return None
+    return table.to_pandas(types_mapper=lambda _: TEXT)
+
+
+def _read_csv_pandas(text: str, delimiter: str, file: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
             io.StringIO(text),
             sep=delimiter,
             dtype="str",
@@ -88,7 +127,29 @@ def read_csv_text(text: str, file: str) -> pd.DataFrame:
         ) from None
     except pd.errors.EmptyDataError:
         raise IngestError(file, "empty file (no header row)") from None
-    header = next(csv.reader([text.lstrip("\r\n").splitlines()[0]], delimiter=delimiter))
+
+
+def read_csv_text(text: str, file: str) -> pd.DataFrame:
+    """Parse CSV text into an all-text frame with ``_source_file`` and ``_source_row``.
+
+    Blank cells become null; surrounding whitespace in headers is removed. ``attrs`` carries
+    ``delimiter`` for the data-quality report. Well-formed files go through Arrow's reader;
+    anything else through pandas', whose handling (and error messages) decide.
+
+    Raises:
+        IngestError: a row has more fields than the header (message gives the line), or the
+            header repeats a column name.
+    """
+    delimiter = sniff_delimiter(text)
+    try:
+        header = next(csv.reader([first_line(text.lstrip("\r\n"))], delimiter=delimiter))
+    except csv.Error:
+        header = None  # pandas reads first, so its error (if any) is the one reported
+    df = _read_csv_arrow(text, delimiter, len(header)) if header is not None else None
+    if df is None:
+        df = _read_csv_pandas(text, delimiter, file)
+    if header is None:
+        header = next(csv.reader([first_line(text.lstrip("\r\n"))], delimiter=delimiter))
     names = [name.strip() for name in header]
     dupes = sorted({n for n in names if [m.lower() for m in names].count(n.lower()) > 1})
     if dupes:
@@ -96,7 +157,7 @@ def read_csv_text(text: str, file: str) -> pd.DataFrame:
     if len(names) != len(df.columns):
         raise IngestError(file, "header could not be read")
     df.columns = names
-    df = df.assign(_source_file=file, _source_row=range(1, len(df) + 1))
+    df = df.assign(_source_file=repeated_text(file, df.index), _source_row=range(1, len(df) + 1))
     df.attrs = {"file": file, "delimiter": delimiter}
     return df
 

@@ -164,8 +164,12 @@ def check_upn(values: pd.Series) -> pd.Series:
 
 
 def _pattern_rule(values: pd.Series, pattern: str, rule: str) -> pd.Series:
-    ok = values.str.strip().str.upper().str.fullmatch(pattern)
-    return pd.Series(rule, index=values.index, dtype="object").where(ok.eq(False), None)
+    def rules_of(uniques: np.ndarray) -> np.ndarray:
+        ok = pd.Series(uniques, dtype="str").str.strip().str.upper().str.fullmatch(pattern)
+        return np.where(ok.eq(False).to_numpy(dtype=bool), rule, None)
+
+    # a null has never matched the pattern, so it carries the rule (pandera skips nulls anyway)
+    return _by_unique(values, rules_of).where(values.notna(), rule)
 
 
 def check_postcode(values: pd.Series) -> pd.Series:
@@ -185,9 +189,13 @@ def check_academic_year(values: pd.Series) -> pd.Series:
 
 def check_dfe_ethnicity(values: pd.Series) -> pd.Series:
     """Rule ``unknown_code``: neither a main DfE code nor an extended code of a known group."""
-    upper = values.str.strip().str.upper()
-    ok = upper.isin(list(codes.DFE_ETHNICITY)) | upper.str.fullmatch(r"^[WMABO][A-Z]{3}$").fillna(False)
-    return pd.Series("unknown_code", index=values.index, dtype="object").where(~ok & values.notna(), None)
+
+    def rules_of(uniques: np.ndarray) -> np.ndarray:
+        upper = pd.Series(uniques, dtype="str").str.strip().str.upper()
+        ok = upper.isin(list(codes.DFE_ETHNICITY)) | upper.str.fullmatch(r"^[WMABO][A-Z]{3}$").fillna(False)
+        return np.where(ok.to_numpy(dtype=bool), None, "unknown_code")
+
+    return _by_unique(values, rules_of)
 
 
 def check_assessment_factors(values: pd.Series) -> pd.Series:

@@ -76,3 +76,22 @@ def test_cli_ingest_clean_run_exits_0(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "reports" / "ingest.json").read_text())
     assert report["tables"]["nhs_patient"]["status"] == "no_input"
+
+
+def test_cli_ingest_in_parallel_gives_the_same_outputs_and_report(tmp_path):
+    runs = {}
+    for workers in (1, 2):
+        root = tmp_path / f"workers{workers}"
+        root.mkdir()
+        make_layout(root)
+        args = ["ingest", "--params", str(root / "params.yaml"), "--root", str(root), "--workers", str(workers)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1 and "nhs_demographics.csv" in result.output
+        staged = {p.name: pd.read_parquet(p) for p in sorted((root / "data" / "staged").glob("*.parquet"))}
+        report = json.loads((root / "reports" / "ingest.json").read_text())
+        runs[workers] = staged, report
+    (staged_one, report_one), (staged_two, report_two) = runs[1], runs[2]
+    assert report_one == report_two and list(report_two["tables"]) == list(report_one["tables"])
+    assert staged_one.keys() == staged_two.keys()
+    for name, frame in staged_one.items():
+        pd.testing.assert_frame_equal(frame, staged_two[name])

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.ingest import IngestError, ingest_table
 from pipeline.ingest_files import read_table_frames
-from pipeline.sources import ALL_TABLES
+from pipeline.sources import ALL_TABLES, readers
 from pipeline.sources.layout import third_thursday_of_january
 
 EXTRACT = date(2026, 3, 31)
@@ -307,3 +307,29 @@ def test_truncated_xml_is_file_level(tmp_path):
 def test_xml_of_the_wrong_kind_is_file_level(tmp_path):
     with pytest.raises(IngestError, match="wrong schema: root element <Other>"):
         cin_run(tmp_path, "cin_child", "<Other><x/></Other>", 0)
+
+
+CSV_SHAPES = {
+    "plain": "a,b\n1,2\n",
+    "blank lines": "a,b\n\n1,2\n\n",
+    "blank cells": "a,b\n1,\n,2\n",
+    "quoted empty": 'a,b\n"",x\n',
+    "quoted spaces": 'a,b\n" 1 ",2\n',
+    "whitespace-only line": "a,b\n   \n1,2\n",
+    "quoted newline": 'a,b\n"x\ny",2\n',
+    "crlf": "a,b\r\n1,2\r\n",
+    "short row": "a,b\n1\n",
+    "leading blank lines": "\n\na,b\n1,2\n",
+    "header only": "a,b\n",
+    "stray quote": 'a,b\nab"c,2\n',
+    "NA words": "a,b\nNA,null\n",
+    "no final newline": "a,b\n1,2",
+    "one column": "a\n1\n  \n2\n",
+}
+
+
+@pytest.mark.parametrize("text", CSV_SHAPES.values(), ids=CSV_SHAPES.keys())
+def test_csv_reader_matches_pandas_reader(text, monkeypatch):
+    fast = readers.read_csv_text(text, "f.csv")
+    monkeypatch.setattr(readers, "_read_csv_arrow", lambda *args: None)  # pandas' reader only
+    pd.testing.assert_frame_equal(fast, readers.read_csv_text(text, "f.csv"))
