@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from models.calibration import calibrate_on_validation
-from models.learners import EARLY_STOPPING_ROUNDS, fit_lightgbm, make_lightgbm_pipeline, make_logistic_pipeline
+from models.learners import (
+    EARLY_STOPPING_ROUNDS,
+    fit_lightgbm,
+    fit_logistic,
+    make_lightgbm_pipeline,
+    make_logistic_pipeline,
+)
 from models.preprocess import categorical_columns
 from models.rule_score import RuleScore, rule_criteria_from_spec
 from models.split import assign_split
@@ -74,8 +80,9 @@ def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, li
                             train, y_train, validation, y_validation, stopping)
     best_iteration = int(lightgbm.named_steps["lightgbm"].best_iteration_ or 0)
     log.info("LightGBM: best iteration %d", best_iteration)
-    logistic = make_logistic_pipeline(feature_columns, categorical, dict(spec.learners.logistic), seed)
-    logistic.fit(train, y_train)
+    logistic_params = dict(spec.learners.logistic)
+    logistic = fit_logistic(make_logistic_pipeline(feature_columns, categorical, logistic_params, seed), train,
+                            y_train, logistic_params.get("max_negatives"), seed)
     rule = RuleScore(rule_criteria_from_spec(spec.learners.rule)).fit(train)
 
     calibrated, choices = {}, {}

@@ -96,3 +96,38 @@ def test_training_refuses_a_split_without_outcomes(toy_spec, features_factory, f
     frame["outcome"] = pd.array([pd.NA] * len(frame), dtype="Int8")
     with pytest.raises(ValueError, match="train"):
         train_models(frame, toy_spec, feature_names)
+
+
+def test_case_control_rows_keep_every_positive_and_reweight_negatives():
+    from models.learners import case_control_rows
+
+    y = np.r_[np.ones(10, dtype=int), np.zeros(1000, dtype=int)]
+    rows, weights = case_control_rows(y, 50, seed=3)
+    assert set(np.flatnonzero(y == 1)) <= set(rows) and (y[rows] == 0).sum() == 50
+    assert weights[y[rows] == 1].tolist() == [1.0] * 10
+    assert weights[y[rows] == 0].sum() == pytest.approx((y == 0).sum())  # negatives stand for all negatives
+    every_row, ones = case_control_rows(y, None, seed=3)
+    assert every_row.tolist() == list(range(len(y))) and (ones == 1).all()
+    assert len(case_control_rows(y, 5000, seed=3)[0]) == len(y)  # asking for more than exist keeps all
+
+
+def test_logistic_on_a_case_control_sample_still_learns(toy_features, toy_spec, feature_names):
+    from models.training import train_models
+
+    learners = toy_spec.learners.model_copy(update={"logistic": {"max_negatives": 300}})
+    sampled = train_models(toy_features, toy_spec.model_copy(update={"learners": learners}), feature_names)
+    test = labelled_rows(sampled.scores, "test")
+    assert roc_auc_score(test["outcome"].astype(int), test["score_logistic"]) > 0.7
+
+
+def test_logged_training_dataset_has_the_schema_of_all_rows(toy_features, feature_names):
+    from mlflow.types.utils import _infer_schema
+
+    from pipeline.tracking import frame_digest, training_dataset
+
+    X = toy_features[feature_names].copy()
+    X.loc[X.index[5], "sen_status"] = None
+    dataset = training_dataset(X, None, "toy-train")
+    assert dataset.schema.to_dict() == _infer_schema(X).to_dict()
+    assert dataset.digest == frame_digest(X) != frame_digest(X.assign(exclusions_12m=X["exclusions_12m"] + 1))
+    assert dataset.profile["num_rows"] == len(X)
