@@ -52,8 +52,12 @@ def run_stage(stage: str, workdir: Path, extra: list[str]) -> dict:
     return {"wall_s": wall, "peak_rss_mb": max(peak_kb, before) / 1024}
 
 
-def one_run(children: int, stages: list[str]) -> dict[str, dict]:
-    """Every stage once on a fresh county of ``children``, each measured in its own child interpreter."""
+def one_run(children: int, stages: list[str], keep_reports: Path | None = None) -> dict[str, dict]:
+    """Every stage once on a fresh county of ``children``, each measured in its own child interpreter.
+
+    With ``keep_reports``, the run's ``reports/`` folder is copied to ``keep_reports/<children>/``
+    (model metrics and linkage quality at scale) before the scratch folder goes.
+    """
     out: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="riskpipe-bench-") as tmp:
         work = Path(tmp)
@@ -71,6 +75,8 @@ def one_run(children: int, stages: list[str]) -> dict[str, dict]:
                 print(f"{out[name]['wall_s']:8.1f} s {out[name]['peak_rss_mb']:8.0f} MB", flush=True)
             if any(out[n].get("failed") for n, _ in names):
                 break  # later stages need this one's outputs
+        if keep_reports is not None and (work / "reports").is_dir():
+            shutil.copytree(work / "reports", keep_reports / str(children), dirs_exist_ok=True)
     return out
 
 
@@ -130,6 +136,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="repeats for sizes given without :n (default 3)")
     parser.add_argument("--stages", default=",".join(ALL_STAGES), help="comma-separated (default: every stage)")
     parser.add_argument("--label", default=None, help="results file name (default scale or children-N)")
+    parser.add_argument("--keep-reports", type=Path, default=None,
+                        help="copy each size's reports/ (metrics, linkage quality) to DIR/<children>/")
     parser.add_argument("--markdown", type=Path, default=None,
                         help="also write a Markdown summary here (the committed one is docs/benchmarks.md)")
     args = parser.parse_args()
@@ -141,7 +149,7 @@ def main() -> None:
     result = {"machine": machine_description(), "python": platform.python_version(), "sizes": {}}
     for children, repeats in sizes:
         print(f"{children:,} children, {repeats} run(s)")
-        runs = [one_run(children, stages) for _ in range(repeats)]
+        runs = [one_run(children, stages, args.keep_reports) for _ in range(repeats)]
         result["sizes"][str(children)] = summarise_runs(runs)
     label = args.label or (f"children-{sizes[0][0]}" if len(sizes) == 1 else "scale")
     out = ROOT / "benchmarks" / "results" / f"{label}.json"
