@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from models.metrics.calibration import calibration_metrics, reliability_table
-from models.metrics.discrimination import auc_with_ci, average_precision_with_ci
+from models.metrics.discrimination import discrimination_with_ci
 from models.metrics.fairness import group_gaps, group_metrics
 from models.metrics.operating_point import operating_point_metrics, selection_weights
 
@@ -32,24 +32,41 @@ FAIRNESS_ATTRIBUTES = {
 }
 
 
-def metrics_block(y_true, score, probability, capacity: int, *, n_boot: int = 200, seed: int = 0,
-                  n_bins: int = 10) -> dict:
-    """Every headline metric of one set of scores on one year.
+def metrics_blocks(y_true, scores: dict[str, tuple], capacity: int, *, n_boot: int = 200, seed: int = 0,
+                   n_bins: int = 10) -> dict[str, dict]:
+    """Every headline metric of several sets of scores of the same rows on one year.
+
+    The scores share one set of bootstrap draws (the same resampled rows), as separate calls with
+    one seed would draw anyway.
+
+    Args:
+        y_true: observed outcome (0/1) per row.
+        scores: name -> ``(ranking score, probability)`` arrays aligned with ``y_true``.
 
     Returns:
-        ``n, prevalence, auc, auc_ci, average_precision, average_precision_ci, brier, ece, oe_ratio,
-        calibration_slope, calibration_intercept, precision/recall/lift_at_capacity`` and
+        Per name: ``n, prevalence, auc, auc_ci, average_precision, average_precision_ci, brier, ece,
+        oe_ratio, calibration_slope, calibration_intercept, precision/recall/lift_at_capacity`` and
         ``precision/recall/lift_top_{0_5pct,1pct,5pct}``.
     """
     y = np.asarray(y_true, dtype=np.int64)
+    discrimination = discrimination_with_ci(y, [score for score, _ in scores.values()], n_boot=n_boot, seed=seed)
     return {
-        "n": int(len(y)),
-        "prevalence": float(y.mean()) if len(y) else None,
-        **auc_with_ci(y, score, n_boot=n_boot, seed=seed),
-        **average_precision_with_ci(y, score, n_boot=n_boot, seed=seed),
-        **calibration_metrics(y, probability, n_bins),
-        **operating_point_metrics(y, score, capacity),
+        name: {
+            "n": int(len(y)),
+            "prevalence": float(y.mean()) if len(y) else None,
+            **ranked,
+            **calibration_metrics(y, probability, n_bins),
+            **operating_point_metrics(y, score, capacity),
+        }
+        for (name, (score, probability)), ranked in zip(scores.items(), discrimination, strict=True)
     }
+
+
+def metrics_block(y_true, score, probability, capacity: int, *, n_boot: int = 200, seed: int = 0,
+                  n_bins: int = 10) -> dict:
+    """Every headline metric of one set of scores on one year (``metrics_blocks`` of one score)."""
+    return metrics_blocks(y_true, {"one": (score, probability)}, capacity, n_boot=n_boot, seed=seed,
+                          n_bins=n_bins)["one"]
 
 
 def labelled_rows(scores: pd.DataFrame, split: str) -> pd.DataFrame:
@@ -77,21 +94,18 @@ def evaluate_models(scores: pd.DataFrame, capacity: int, *, n_boot: int = 200, s
     for split, main_key, baselines_key in (("test", "test", "baselines"),
                                            ("validation", "validation", "validation_baselines")):
         rows = labelled_rows(scores, split)
-        blocks = {}
-        for model, (score_col, prob_col) in MODEL_SCORES.items():
-            subset = rows
-            if model == "oracle":
-                if "p_true" not in rows.columns or rows["p_true"].notna().sum() == 0:
-                    continue
-                subset = rows[rows["p_true"].notna()]
-            blocks[model] = metrics_block(subset["outcome"], subset[score_col], subset[prob_col], capacity,
-                                          n_boot=n_boot, seed=seed, n_bins=n_bins)
-        if "oracle" in blocks:
+        models = {model: (rows[score_col], rows[prob_col]) for model, (score_col, prob_col) in MODEL_SCORES.items()
+                  if model != "oracle"}
+        blocks = metrics_blocks(rows["outcome"], models, capacity, n_boot=n_boot, seed=seed, n_bins=n_bins)
+        if "p_true" in rows.columns and rows["p_true"].notna().sum() > 0:
             same = rows[rows["p_true"].notna()]
+            oracle = metrics_blocks(same["outcome"], {"oracle": (same["p_true"], same["p_true"]),
+                                                      "lightgbm_same_rows": (same["score_lightgbm"],
+                                                                             same["score_lightgbm"])},
+                                    capacity, n_boot=n_boot, seed=seed, n_bins=n_bins)
+            blocks["oracle"] = oracle["oracle"]
             blocks["oracle"]["coverage"] = len(same) / len(rows) if len(rows) else None
-            blocks["oracle"]["lightgbm_same_rows"] = metrics_block(
-                same["outcome"], same["score_lightgbm"], same["score_lightgbm"], capacity, n_boot=n_boot,
-                seed=seed, n_bins=n_bins)
+            blocks["oracle"]["lightgbm_same_rows"] = oracle["lightgbm_same_rows"]
         out[main_key] = blocks.pop("lightgbm")
         out[baselines_key] = blocks
     return out

@@ -31,6 +31,22 @@ def _models(rows: pd.DataFrame):
                 yield model, subset, score_col, prob_col
 
 
+def roc_table(scores: pd.DataFrame, split: str = "test", points: int = 101) -> pd.DataFrame:
+    """ROC curves of every model on one split on a shared false-positive-rate grid (for `dvc plots`).
+
+    Returns:
+        ``fpr`` (0 to 1 in ``points`` steps) and one true-positive-rate column per model evaluated
+        (``lightgbm``, ``logistic``, ``rule`` and, with synthetic truth, ``oracle``). Each curve is the
+        upper envelope of sklearn's ``roc_curve`` at each grid point, so ties plot as steps.
+    """
+    grid = np.linspace(0.0, 1.0, points)
+    table = {"fpr": grid}
+    for model, rows, score_col, _ in _models(labelled_rows(scores, split)):
+        fpr, tpr, _ = roc_curve(rows["outcome"].astype(int), rows[score_col])
+        table[model] = np.maximum.accumulate(tpr)[np.searchsorted(fpr, grid, side="right") - 1]
+    return pd.DataFrame(table)
+
+
 def plot_roc(scores: pd.DataFrame, split: str = "test") -> bytes:
     """ROC curves of every model on one split."""
     fig, ax = plt.subplots(figsize=(5, 5))

@@ -14,7 +14,7 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 
 from models.metrics.calibration import calibration_metrics
-from models.metrics.discrimination import auc_with_ci, average_precision_with_ci
+from models.metrics.discrimination import discrimination_with_ci
 from models.metrics.fairness import group_metrics
 from models.metrics.operating_point import selection_weights
 
@@ -75,8 +75,7 @@ def audit_scores(frame: pd.DataFrame, *, label: str, score: str, groups: list[st
     overall_table = group_metrics(y, flags, probability, rows.assign(_all="all"), {"overall": ["_all"]}, n_boot=0,
                                   min_n=min_n, min_positives=min_positives, ranking=s.to_numpy())
     overall = {k: _clean(v) for k, v in overall_table.iloc[0][GROUP_FIELDS[:11]].items()}
-    overall.update(auc_with_ci(y, s, n_boot=n_boot, seed=seed))
-    overall.update(average_precision_with_ci(y, s, n_boot=n_boot, seed=seed))
+    overall.update(discrimination_with_ci(y, [s], n_boot=n_boot, seed=seed)[0])
     if is_probability:
         overall.update({k: _clean(v) for k, v in calibration_metrics(y, probability).items()})
     else:

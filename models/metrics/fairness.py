@@ -2,9 +2,9 @@
 
 Each group's figures are compared with the whole population's: ``diff_<metric>`` = group -
 overall, ``ratio_<metric>`` = group / overall. Their CIs come from one shared set of bootstrap
-replicates (the group and the overall value move together in each replicate), computed as weighted
-sums so 200 replicates over 200,000 rows take about a second. Cells with fewer than ``min_n`` rows
-or ``min_positives`` positives are flagged and blanked before anything is published.
+replicates (the group and the overall value move together in each replicate), computed from counts
+of pooled rows (one ``bincount`` per replicate, see ``_bootstrap_sums``). Cells with fewer than
+``min_n`` rows or ``min_positives`` positives are flagged and blanked before anything is published.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from fairlearn.metrics import (
     true_positive_rate,
 )
 from sklearn.metrics import precision_score, roc_auc_score
+
+from models.metrics.discrimination import BOOTSTRAP_CHUNK_CELLS
 
 GROUP_VALUE_COLUMNS = ["n", "positives", "prevalence", "selection_rate", "tpr", "fnr", "fpr", "ppv", "auc",
                        "oe_ratio", "brier"]
@@ -74,25 +76,45 @@ def compress_rows(y_true, selected, groups: pd.Series) -> pd.DataFrame:
     """Rows counted by (group, outcome, selected): at most four rows per group.
 
     fairlearn's ``MetricFrame`` loops in Python over the rows it is given; counts with
-    ``sample_weight`` give the same confusion-matrix metrics at any county size.
+    ``sample_weight`` give the same confusion-matrix metrics at any county size. A row selected
+    with a chance ``w`` (a tie shared at the capacity cut, see ``selection_weights``) counts ``w``
+    as selected and ``1 - w`` as not, so group figures are expected values, as the overall ones are.
 
     Returns:
         Columns ``group, y, selected, weight``.
     """
-    rows = pd.DataFrame({"group": groups.to_numpy(), "y": np.asarray(y_true, dtype=np.int64),
-                         "selected": np.asarray(selected, dtype=np.int64)})
-    return rows.groupby(["group", "y", "selected"], observed=True).size().rename("weight").reset_index()
+    label = groups.to_numpy()
+    y = np.asarray(y_true, dtype=np.int64)
+    chance = np.asarray(selected, dtype=np.float64)
+    rows = pd.DataFrame({"group": np.concatenate([label, label]), "y": np.concatenate([y, y]),
+                         "selected": np.repeat(np.array([1, 0], dtype=np.int64), len(y)),
+                         "weight": np.concatenate([chance, 1 - chance])})
+    rows = rows[rows["weight"] > 0]
+    return rows.groupby(["group", "y", "selected"], observed=True)["weight"].sum().reset_index()
 
 
-def metric_frame(y_true, selected, groups: pd.Series) -> MetricFrame:
-    """fairlearn ``MetricFrame`` of the confusion-matrix metrics, by group."""
-    counts = compress_rows(y_true, selected, groups)
+def metric_frame(y_true, selected, labels: dict[str, pd.Series]) -> MetricFrame:
+    """fairlearn ``MetricFrame`` of the confusion-matrix metrics, by group within each attribute.
+
+    Every attribute's compressed rows are stacked and the attribute is fairlearn's control feature,
+    so one ``MetricFrame`` (one set of pandas group-bys, not one per attribute) covers them all; each
+    (attribute, group) cell sees exactly the rows a per-attribute frame would.
+
+    Args:
+        labels: attribute -> group label per row (``group_labels``).
+
+    Returns:
+        A MetricFrame whose ``by_group`` is indexed by ``attribute, group`` (NaN for pairs that do not occur).
+    """
+    counts = pd.concat([compress_rows(y_true, selected, groups).assign(attribute=attribute)
+                        for attribute, groups in labels.items()], ignore_index=True)
     weight = counts["weight"].to_numpy(dtype=np.float64)
     return MetricFrame(
         metrics=COUNT_METRICS,
         y_true=counts["y"].to_numpy(),
         y_pred=counts["selected"].to_numpy(),
         sensitive_features=counts["group"].rename("group"),
+        control_features=counts["attribute"].rename("attribute"),
         sample_params={name: {"sample_weight": weight} for name in COUNT_METRICS},
     )
 
@@ -119,23 +141,53 @@ def probability_metrics_by_group(y_true, probability, groups: pd.Series, ranking
     return out
 
 
+def _pool_rows(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with equal values in every key share a cell; cells are ordered by the keys (first key first).
+
+    Returns:
+        Each row's cell and, per cell, one of its rows.
+    """
+    cell, n_cells = np.zeros(len(keys[0]), dtype=np.int64), 1
+    for key in keys:
+        uniques, inverse = np.unique(key, return_inverse=True)  # NaNs share one value
+        # renumber after each key so the combined code stays below n x (distinct values of one key)
+        cells, cell = np.unique(cell * len(uniques) + inverse.ravel(), return_inverse=True)
+        n_cells, cell = len(cells), cell.ravel()
+    first_row = np.empty(n_cells, dtype=np.int64)
+    first_row[cell] = np.arange(len(cell))
+    return cell, first_row
+
+
 def _bootstrap_sums(y, s, p, codes, n_groups, n_boot, seed):
     """Bootstrap replicates of each group's (and the total's) sums; shape (B, G + 1, 7).
 
     The seven sums are rows, outcomes, selections, selected outcomes, selected non-outcomes,
-    squared errors and predictions, so every compared metric is a ratio of two of them.
+    squared errors and predictions, so every compared metric is a ratio of two of them. Rows with
+    the same group and the same seven values are pooled into cells (calibrated probabilities take
+    few distinct values), so a replicate is one ``bincount`` of the cells it drew and a
+    cells-by-quantities product per group. Replicate ``b`` draws the rows
+    ``default_rng(seed).integers(0, n, n)`` (the b-th call).
     """
     rng = np.random.default_rng(seed)
     n = len(y)
     quantities = np.column_stack([np.ones(n), y, s, s * y, s * (1 - y), (p - y) ** 2, p])
     out = np.zeros((n_boot, n_groups + 1, quantities.shape[1]))
-    for b in range(n_boot):
-        idx = rng.integers(0, n, n)
-        c = codes[idx]
-        sample = quantities[idx]
-        for q in range(sample.shape[1]):
-            out[b, :n_groups, q] = np.bincount(c, weights=sample[:, q], minlength=n_groups)
-        out[b, n_groups] = out[b, :n_groups].sum(axis=0)
+    if n == 0 or n_boot == 0:
+        return out
+    cell, first_row = _pool_rows([codes, y, s, p])
+    cells = quantities[first_row]
+    n_cells = len(cells)
+    bounds = np.searchsorted(codes[first_row], np.arange(n_groups + 1))
+    chunk = max(1, BOOTSTRAP_CHUNK_CELLS // max(n, n_cells))
+    for start in range(0, n_boot, chunk):
+        rows = min(chunk, n_boot - start)
+        drawn = cell[rng.integers(0, n, size=(rows, n))]
+        drawn += n_cells * np.arange(rows)[:, None]  # one bincount counts every replicate
+        counts = np.bincount(drawn.ravel(), minlength=rows * n_cells).reshape(rows, n_cells).astype(np.float64)
+        for g in range(n_groups):
+            a, b = bounds[g], bounds[g + 1]
+            out[start:start + rows, g] = counts[:, a:b] @ cells[a:b]
+    out[:, n_groups] = out[:, :n_groups].sum(axis=1)
     return out
 
 
@@ -173,7 +225,8 @@ def group_metrics(
 
     Args:
         y_true: observed outcome (0/1) per row.
-        selected: 1 where the row is flagged (at capacity or threshold), else 0.
+        selected: 1 where the row is flagged (at capacity or threshold), else 0; a fraction for a row
+            that shares a tie at the capacity cut (its chance of being flagged).
         probability: calibrated probability per row (for AUROC, O/E and Brier).
         frame: the grouping columns named in ``attributes``, aligned with ``y_true``.
         attributes: attribute name -> grouping columns (two or more = an intersection).
@@ -188,10 +241,11 @@ def group_metrics(
     s = np.asarray(selected, dtype=np.float64)
     p = np.asarray(probability, dtype=np.float64)
     tables = []
-    for offset, (attribute, columns) in enumerate(attributes.items()):
-        labels = group_labels(frame, columns)
+    labels_by_attribute = {attribute: group_labels(frame, columns) for attribute, columns in attributes.items()}
+    counted = metric_frame(y, s, labels_by_attribute).by_group if attributes else None
+    for offset, (attribute, labels) in enumerate(labels_by_attribute.items()):
         codes, uniques = pd.factorize(labels, sort=True)
-        by_group = metric_frame(y, s, labels).by_group.astype(float).reindex(uniques)
+        by_group = counted.xs(attribute, level="attribute").astype(float).reindex(uniques)
         by_group = by_group.join(probability_metrics_by_group(y, p, labels, ranking))[GROUP_VALUE_COLUMNS]
         replicates = _rates(_bootstrap_sums(y, s, p, codes, len(uniques), n_boot, seed + offset))
         table = by_group.reset_index(names="group")

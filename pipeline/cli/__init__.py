@@ -8,7 +8,14 @@ went. Run ``riskpipe COMMAND --help`` for what each command does.
 commands on that app when imported below.
 """
 
-from pipeline.cli.common import app
+import os
+
+# OpenMP threads that spin while waiting (the default) stall LightGBM many times over when the cores
+# are shared with other work; the policy must be set before LightGBM loads OpenMP. An explicit
+# OMP_WAIT_POLICY in the environment wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from pipeline.cli.common import app  # noqa: E402
 
 # isort: off
 # Import order is registration order, which is the order `riskpipe --help` lists commands in.

@@ -179,9 +179,10 @@ def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path =
         plot_group_error_rates,
         plot_precision_recall,
         plot_roc,
+        roc_table,
     )
     from models.spec import load_model_spec
-    from pipeline.io import read_json, read_parquet, write_bytes, write_csv, write_json
+    from pipeline.io import parquet_columns, read_json, read_parquet, write_bytes, write_csv, write_json
     from pipeline.tracking import log_evaluation, tracking_uri
 
     cfg = load_config(params)
@@ -190,7 +191,7 @@ def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path =
     spec = load_model_spec(model)
     model_dir, reports = model_artifacts_dir(paths, model), paths.model_reports(model)
     scores = read_parquet(model_dir / "scores.parquet")
-    fair_columns = [c for c in read_parquet(paths.features / f"{model}.parquet").columns if c.startswith("fair_")]
+    fair_columns = [c for c in parquet_columns(paths.features / f"{model}.parquet") if c.startswith("fair_")]
     fair = read_parquet(paths.features / f"{model}.parquet", columns=["person_id", "index_date", *fair_columns])
     scores = scores.merge(fair, on=["person_id", "index_date"], how="left", validate="one_to_one")
     scores = _truth_probabilities(root, paths, cfg, model, scores)
@@ -207,7 +208,7 @@ def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path =
     published = suppress_small_cells(tables["lightgbm"])
     curves = calibration_curves(scores, "test", ev.reliability_bins)
     outs = [write_json(metrics, reports / "metrics.json"), write_csv(published, reports / "group_metrics.csv"),
-            write_csv(curves, reports / "calibration.csv")]
+            write_csv(curves, reports / "calibration.csv"), write_csv(roc_table(scores), reports / "roc.csv")]
     by_ethnicity = calibration_by_group(test, "score_lightgbm", "fair_ethnicity_group", min_n=ev.min_group_n,
                                         min_positives=ev.min_group_positives)
     plots = {"roc": plot_roc(scores), "precision_recall": plot_precision_recall(scores),

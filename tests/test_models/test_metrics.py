@@ -12,12 +12,15 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 from models.metrics.calibration import calibration_metrics, calibration_slope_intercept, reliability_table
 from models.metrics.discrimination import (
-    auc_rows,
+    auc_and_average_precision_from_counts,
     auc_with_ci,
-    average_precision_rows,
     average_precision_with_ci,
+    bootstrap_discrimination,
+    discrimination_with_ci,
+    percentile_interval,
+    rank_codes,
 )
-from models.metrics.fairness import group_metrics, suppress_small_cells
+from models.metrics.fairness import _bootstrap_sums, group_metrics, suppress_small_cells
 from models.metrics.operating_point import operating_point_metrics, precision_recall_at_k, selection_weights
 
 
@@ -31,23 +34,60 @@ def scored():
     return y, p, points
 
 
+def _counted(y, score, weight):
+    code, m = rank_codes(y, score)
+    counts = np.bincount(code, weights=weight, minlength=3 * m + 1)
+    return auc_and_average_precision_from_counts(counts, m)
+
+
 @pytest.mark.parametrize("which", ["p", "points"])
-def test_vectorised_auc_and_ap_match_sklearn_with_ties(scored, which):
+def test_counted_auc_and_ap_match_sklearn_with_ties(scored, which):
     y, p, points = scored
     s = p if which == "p" else points
-    assert auc_rows(y[None, :].astype(float), s[None, :])[0] == pytest.approx(roc_auc_score(y, s), abs=1e-12)
-    assert average_precision_rows(y[None, :], s[None, :])[0] == pytest.approx(average_precision_score(y, s), abs=1e-12)
+    auc, ap = _counted(y, s, np.ones(len(y)))
+    assert auc == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    assert ap == pytest.approx(average_precision_score(y, s), abs=1e-12)
 
 
-def test_bootstrap_rows_match_sklearn_per_replicate(scored):
-    y, _, points = scored
-    rng = np.random.default_rng(0)
-    idx = rng.integers(0, len(y), size=(5, len(y)))
-    ours = auc_rows(y[idx].astype(float), points[idx])
-    theirs = [roc_auc_score(y[i], points[i]) for i in idx]
-    np.testing.assert_allclose(ours, theirs, atol=1e-12)
-    np.testing.assert_allclose(average_precision_rows(y[idx], points[idx]),
-                               [average_precision_score(y[i], points[i]) for i in idx], atol=1e-12)
+@pytest.mark.parametrize("seed", range(6))
+def test_counted_auc_and_ap_match_sklearn_sample_weight(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 400))
+    y = (rng.random(n) < rng.uniform(0.05, 0.6)).astype(int)
+    y[:2] = [0, 1]
+    score = rng.integers(0, int(rng.integers(2, 50)), n).astype(float)  # ties, as bootstrap rows repeat
+    weight = rng.poisson(1.0, n).astype(float)
+    weight[:2] = 1
+    auc, ap = _counted(y, score, weight)
+    assert auc == pytest.approx(roc_auc_score(y, score, sample_weight=weight), abs=1e-12)
+    assert ap == pytest.approx(average_precision_score(y, score, sample_weight=weight), abs=1e-12)
+
+
+def test_bootstrap_replicates_match_sklearn_on_the_drawn_rows(scored):
+    y, p, points = scored
+    replicates = bootstrap_discrimination(y, [p, points], n_boot=5, seed=4)
+    idx = np.random.default_rng(4).integers(0, len(y), size=(5, len(y)))  # the documented draws
+    for s, (auc, ap) in zip([p, points], replicates, strict=True):
+        np.testing.assert_allclose(auc, [roc_auc_score(y[i], s[i]) for i in idx], atol=1e-12)
+        np.testing.assert_allclose(ap, [average_precision_score(y[i], s[i]) for i in idx], atol=1e-12)
+
+
+def test_bootstrap_ci_is_the_percentile_interval_of_resampled_sklearn_values(scored):
+    y, p, _ = scored
+    out = discrimination_with_ci(y[:400], [p[:400]], n_boot=30, seed=8)[0]
+    idx = np.random.default_rng(8).integers(0, 400, size=(30, 400))
+    values = np.array([roc_auc_score(y[i], p[i]) if 0 < y[i].sum() < 400 else np.nan for i in idx])
+    assert out["auc_ci"] == pytest.approx(percentile_interval(values))
+    assert out == discrimination_with_ci(y[:400], [p[:400]], n_boot=30, seed=8)[0]  # same seed, same output
+
+
+def test_one_replicate_without_positives_is_left_out():
+    y = np.r_[1, np.zeros(30, dtype=int)]
+    auc, ap = bootstrap_discrimination(y, [np.arange(31.0)], n_boot=20, seed=0)[0]
+    idx = np.random.default_rng(0).integers(0, 31, size=(20, 31))
+    no_positive = ~(y[idx] == 1).any(axis=1)
+    assert no_positive.any() and np.isnan(auc[no_positive]).all() and np.isnan(ap[no_positive]).all()
+    assert np.isfinite(auc[~no_positive]).all()
 
 
 def test_confidence_intervals_bracket_the_estimate_and_narrow_with_n(scored):
@@ -154,3 +194,39 @@ def test_small_cells_are_suppressed_before_publication():
     published = suppress_small_cells(table).set_index("group")
     assert published.loc["small", ["n", "tpr", "positives"]].isna().all()
     assert published.loc["big", "n"] == 50
+
+
+def test_group_bootstrap_sums_match_a_loop_over_the_drawn_rows(scored):
+    y, p, _ = scored
+    y = y.astype(float)
+    rng = np.random.default_rng(11)
+    codes = rng.integers(0, 4, len(y))
+    selected = (p > np.quantile(p, 0.9)).astype(float)
+    selected[:3] = 0.5  # a tie shared at the cut
+    probability = np.round(p, 2)  # few distinct values: rows pool into cells
+    sums = _bootstrap_sums(y, selected, probability, codes, 4, n_boot=6, seed=2)
+    draws = np.random.default_rng(2)
+    for b in range(6):
+        i = draws.integers(0, len(y), len(y))
+        yi, si, pi, ci = y[i], selected[i], probability[i], codes[i]
+        for g in range(4):
+            rows = ci == g
+            expected = [rows.sum(), yi[rows].sum(), si[rows].sum(), (si * yi)[rows].sum(),
+                        (si * (1 - yi))[rows].sum(), ((pi - yi) ** 2)[rows].sum(), pi[rows].sum()]
+            np.testing.assert_allclose(sums[b, g], expected, rtol=1e-12)
+        np.testing.assert_allclose(sums[b, 4], sums[b, :4].sum(axis=0))
+
+
+def test_ties_at_the_cut_count_pro_rata_in_group_figures():
+    # top-3 of [5, 1, 1, 1, 1, 1]: the 5 and a 2/5 share of each tied row; the group figures must add
+    # up to the 3 rows flagged overall, not drop the shared rows
+    score = np.array([5.0, 1, 1, 1, 1, 1])
+    y = np.array([1, 1, 0, 0, 1, 0])
+    frame = pd.DataFrame({"g": ["a", "a", "a", "b", "b", "b"]})
+    selected = selection_weights(score, 3)
+    table = group_metrics(y, selected, score / 10, frame, {"g": ["g"]}, n_boot=0, min_n=1, min_positives=1)
+    by_group = table.set_index("group")
+    assert (by_group["n"] * by_group["selection_rate"]).sum() == pytest.approx(3)
+    assert by_group.loc["a", "tpr"] == pytest.approx((1 + 0.4) / 2)
+    assert by_group.loc["b", "ppv"] == pytest.approx(0.4 / (3 * 0.4))
+    assert by_group.loc["a", "diff_selection_rate"] == pytest.approx((1 + 0.8) / 3 - 3 / 6)
