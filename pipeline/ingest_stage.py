@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import functools
 import logging
-import multiprocessing
-import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from datetime import date
-from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
 
 from pipeline import io
@@ -27,6 +24,7 @@ from pipeline.ingest_files import TablePlan, plan_ingest, read_table_frames
 from pipeline.ingest_report import render_ingest_markdown, summarise_ingest
 from pipeline.paths import ProjectPaths
 from pipeline.sources.errors import IngestError
+from pipeline.workers import worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -87,37 +85,20 @@ def _ingest_group(
     return [ingest_one(p, extract_date, paths, collection_year=collection_year, cache=cache) for p in plans]
 
 
-def _log_to_parent(queue, level: int) -> None:
-    # a forked worker must not touch the parent's progress display (its locks may be held mid-refresh)
-    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-    root = logging.getLogger()
-    root.handlers = [QueueHandler(queue)]
-    root.setLevel(level)
-
-
 def _ingest_in_processes(
     plans: list[TablePlan],
     ingest_group: Callable[[list[TablePlan]], list[dict]],
     workers: int,
     on_table: Callable[[str, int], None] | None,
 ) -> list[dict]:
-    # fork (where there is one) starts workers without re-importing pandas and friends
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    queue = context.Queue()
-    listener = QueueListener(queue, *logging.getLogger().handlers, respect_handler_level=True)
-    listener.start()
     reports: list[dict | None] = [None] * len(plans)
-    try:
-        init = (queue, logging.getLogger().getEffectiveLevel())
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_log_to_parent, initargs=init) as pool:
-            running = {pool.submit(ingest_group, [plans[i] for i in group]): group for group in group_plans(plans)}
-            for done in as_completed(running):
-                for i, report in zip(running[done], done.result(), strict=True):
-                    reports[i] = report
-                    if on_table:
-                        on_table(plans[i].spec.name, len(plans))
-    finally:
-        listener.stop()
+    with worker_pool(workers) as pool:
+        running = {pool.submit(ingest_group, [plans[i] for i in group]): group for group in group_plans(plans)}
+        for done in as_completed(running):
+            for i, report in zip(running[done], done.result(), strict=True):
+                reports[i] = report
+                if on_table:
+                    on_table(plans[i].spec.name, len(plans))
     return reports
 
 

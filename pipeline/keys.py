@@ -201,3 +201,8 @@ class TokenMaker:
         every_token = pa.concat_arrays([known_tokens, new_tokens])
         self._known[domain] = (pa.concat_arrays([known_values, new_values]), every_token)
         return np.array(every_token.take(pa.array(at, pa.int64())).to_pylist(), dtype=object)
+
+
+def as_token_maker(key: bytes | TokenMaker) -> TokenMaker:
+    """``key`` itself when it is already a :class:`TokenMaker` (sharing its remembered tokens), else a new one."""
+    return key if isinstance(key, TokenMaker) else TokenMaker(key)

@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-import multiprocessing
 import os
-import sys
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from logging.handlers import QueueHandler, QueueListener
+from concurrent.futures import as_completed
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.io import read_parquet, write_json, write_parquet
-from pipeline.keys import TOKEN_CHARS, PseudonymisationKey, TokenMaker
+from pipeline.keys import TOKEN_CHARS, PseudonymisationKey, TokenMaker, as_token_maker
 from pipeline.normalise import (
     normalise_name,
     normalise_nhs_number,
@@ -48,6 +45,7 @@ from pipeline.progress import make_progress
 from pipeline.scan_pii import scan_frame
 from pipeline.sources.codes import derive_ethnicity_group
 from pipeline.sources.spec import Privacy, TableSpec
+from pipeline.workers import worker_pool
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +73,7 @@ def make_tokens(values: pd.Series, domain: str, key: bytes | TokenMaker) -> pd.S
     Each distinct value is hashed once, then mapped back, so millions of rows take seconds.
     ``key`` may be a :class:`~pipeline.keys.TokenMaker`, which also remembers tokens across calls.
     """
-    maker = key if isinstance(key, TokenMaker) else TokenMaker(key)
+    maker = as_token_maker(key)
     text = values.astype("str").where(values.notna())
     text = text.where(text.str.len() > 0)
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
@@ -150,7 +148,7 @@ def column_outputs(
     if privacy is Privacy.ETHNICITY:
         return {column: values, f"{column}_group" if column != "ethnicity" else "ethnicity_group":
                 derive_ethnicity_group(values)}
-    maker = key if isinstance(key, TokenMaker) else TokenMaker(key)
+    maker = as_token_maker(key)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     distinct = pd.Series(uniques, dtype=values.dtype, name=values.name)
     made = _tokenised_outputs(distinct, privacy, column, maker)
@@ -174,7 +172,7 @@ def identity_match_keys(df: pd.DataFrame, key: bytes | TokenMaker) -> pd.DataFra
         ``birth_month``, ``sex``, ``postcode_tok``/``_sector_tok``/``_district_tok``,
         ``nhs_number_tok``, ``upn_tok`` — for the fields present.
     """
-    maker = key if isinstance(key, TokenMaker) else TokenMaker(key)
+    maker = as_token_maker(key)
     outputs: dict[str, pd.Series] = {}
     for column in df.columns:
         if column in IDENTITY_FIELDS:
@@ -274,7 +272,7 @@ def pseudonymise_table(
         PseudonymisationError: anything wrong; the message names columns, never values.
     """
     _check_declared(df, spec)
-    maker = key if isinstance(key, TokenMaker) else TokenMaker(key)
+    maker = as_token_maker(key)
     outputs: dict[str, pd.Series] = {}
     for col in spec.columns:
         if col.name not in df.columns:
@@ -401,14 +399,8 @@ def _pseudonymise_or_fail(path: Path, specs: Mapping[str, TableSpec], key: Token
 _worker: dict = {}  # in a worker process: its TokenMaker, the IMD lookup and the specs
 
 
-def _start_worker(key: bytes, imd_by_postcode: pd.Series | None, specs: Mapping[str, TableSpec],
-                  log_queue, level: int) -> None:
+def _start_worker(key: bytes, imd_by_postcode: pd.Series | None, specs: Mapping[str, TableSpec]) -> None:
     # the key reaches workers by fork (or the start method's own pipe), never through a file or a log
-    # a forked worker must not touch the parent's progress display (its locks may be held mid-refresh)
-    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-    root = logging.getLogger()
-    root.handlers = [QueueHandler(log_queue)]
-    root.setLevel(level)
     _worker.update(maker=TokenMaker(key, remember=True), imd=imd_by_postcode, specs=specs)
 
 
@@ -420,21 +412,13 @@ def _in_processes(staged: list[Path], specs: Mapping[str, TableSpec], key: bytes
                   imd_by_postcode: pd.Series | None, paths: ProjectPaths, workers: int,
                   advance: Callable[[str], None]) -> dict[str, tuple[dict | None, str | None]]:
     """Pseudonymise tables in ``workers`` processes, largest first; each worker keeps its own TokenMaker."""
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    log_queue = context.Queue()
-    listener = QueueListener(log_queue, *logging.getLogger().handlers, respect_handler_level=True)
-    listener.start()
     results = {}
-    try:
-        init = (bytes(key), imd_by_postcode, dict(specs), log_queue, logging.getLogger().getEffectiveLevel())
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=init) as pool:
-            largest_first = sorted(staged, key=lambda p: p.stat().st_size, reverse=True)
-            running = {pool.submit(_pseudonymise_in_worker, path, paths): path for path in largest_first}
-            for done in as_completed(running):
-                results[running[done].stem] = done.result()
-                advance(running[done].stem)
-    finally:
-        listener.stop()
+    with worker_pool(workers, _start_worker, (bytes(key), imd_by_postcode, dict(specs))) as pool:
+        largest_first = sorted(staged, key=lambda p: p.stat().st_size, reverse=True)
+        running = {pool.submit(_pseudonymise_in_worker, path, paths): path for path in largest_first}
+        for done in as_completed(running):
+            results[running[done].stem] = done.result()
+            advance(running[done].stem)
     return results
 
 
