@@ -2,7 +2,7 @@
 
 A sign-off names the model, the exact model version, the checklist item, the person, their
 role, the decision and the evidence (a DPIA reference, a minute, a document link). The log is
-chained by :mod:`pipeline.audit_log`; the latest decision for an item and version is the one
+chained by :mod:`ethics.ledger`; the latest decision for an item and version is the one
 that counts, so a later ``reject`` withdraws an earlier ``approve``.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ethics.checklist import Checklist
-from pipeline.audit_log import utc_now
+from ethics.ledger import utc_now
 
 Decision = Literal["approve", "reject"]
 

@@ -1,4 +1,4 @@
-"""Evaluation plots as PNG bytes (the CLI writes them through pipeline/io.py and logs them to MLflow)."""
+"""Evaluation plots as PNG bytes (the CLI writes them through pipeline/core/io.py and logs them to MLflow)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pipeline.io import read_yaml
+from pipeline.core.io import read_yaml
 
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
 

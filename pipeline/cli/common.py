@@ -14,8 +14,8 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from pipeline.config import ConfigError, Params, load_params
-from pipeline.paths import ProjectPaths
+from pipeline.core.config import ConfigError, Params, load_params
+from pipeline.core.paths import ProjectPaths
 
 app = typer.Typer(
     name="riskpipe",
@@ -79,6 +79,6 @@ def model_artifacts_dir(paths: ProjectPaths, model: str) -> Path:
 
 def read_person_table(path: Path):
     """A person table for link-pair: parquet as stored, CSV with every column as text."""
-    from pipeline.io import read_csv_table, read_parquet
+    from pipeline.core.io import read_csv_table, read_parquet
 
     return read_parquet(path) if path.suffix.lower() == ".parquet" else read_csv_table(path)

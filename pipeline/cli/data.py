@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from pipeline.cli.common import ParamsOption, RootOption, app, console, key_file_path, load_config
-from pipeline.paths import project_paths
+from pipeline.core.paths import project_paths
 
 
 @app.command()
@@ -52,7 +52,7 @@ def keygen(
     Refuses to overwrite an existing key unless --force: tokens made with a lost or replaced key
     can never be matched with new ones. The key is never printed.
     """
-    from pipeline.keys import generate_key
+    from pipeline.privacy.keys import generate_key
 
     path = out if out is not None else key_file_path(root, load_config(params).pseudonymise.key_file)
     try:
@@ -72,8 +72,9 @@ def pseudonymise(params: Path = ParamsOption, root: Path = RootOption) -> None:
     values). The key comes from $RISKPIPE_PSEUDO_KEY or pseudonymise.key_file. Fails closed: a
     table with any problem gets no output, and the command exits non-zero.
     """
-    from pipeline.keys import PseudonymisationKeyError, load_key
-    from pipeline.pseudonymise import PseudonymisationError, run_pseudonymise
+    from pipeline.privacy.actions import PseudonymisationError
+    from pipeline.privacy.keys import PseudonymisationKeyError, load_key
+    from pipeline.pseudonymise.stage import run_pseudonymise
 
     cfg = load_config(params).pseudonymise
     paths = project_paths(root)
@@ -107,7 +108,7 @@ def scan_pii(
     """
     from rich.table import Table
 
-    from pipeline.scan_pii import read_names_list, scan_paths
+    from pipeline.privacy.scan_pii import read_names_list, scan_paths
 
     name_list = read_names_list(names.read_text(encoding="utf-8")) if names else frozenset()
     try:

@@ -18,7 +18,7 @@ from pipeline.cli.common import (
     model_artifacts_dir,
     under_root,
 )
-from pipeline.paths import ProjectPaths, project_paths
+from pipeline.core.paths import ProjectPaths, project_paths
 
 
 def _numeric_frame(df):
@@ -34,14 +34,14 @@ def _numeric_frame(df):
 
 
 def _optional_json(path: Path):
-    from pipeline.io import read_json
+    from pipeline.core.io import read_json
 
     return read_json(path) if path.exists() else None
 
 
 def _read_signoff_entries(log_path: Path) -> tuple[list[dict], list[str]]:
-    from pipeline.audit_log import parse_log, verify_chain
-    from pipeline.io import read_lines
+    from ethics.ledger import parse_log, verify_chain
+    from pipeline.core.io import read_lines
 
     lines = read_lines(log_path)
     check = verify_chain(lines)
@@ -52,7 +52,7 @@ def _read_signoff_entries(log_path: Path) -> tuple[list[dict], list[str]]:
 
 def _context(root: Path, cfg, model: str) -> dict:
     from ethics.checklist import CONTEXTS_DIR
-    from pipeline.io import read_yaml
+    from pipeline.core.io import read_yaml
 
     path = ethics_file_path(root, cfg.contexts_dir, CONTEXTS_DIR) / f"{model}.yaml"
     return (read_yaml(path) or {}) if path.exists() else {}
@@ -62,7 +62,7 @@ def _gate_evidence(root: Path, paths: ProjectPaths, cfg, model: str):
     from ethics.auto_checks import GateEvidence
     from ethics.checklist import THRESHOLDS_FILE, thresholds_sha256
     from features.registry import FEATURES
-    from pipeline.io import read_csv_table, read_json, read_parquet
+    from pipeline.core.io import read_csv_table, read_json, read_parquet
 
     reports, model_dir = paths.model_reports(model), model_artifacts_dir(paths, model)
     scores = read_parquet(model_dir / "scores.parquet", columns=["split", "index_year"])
@@ -101,9 +101,9 @@ def signoff(
     import json
 
     from ethics.checklist import CHECKLIST_FILE, parse_checklist
+    from ethics.ledger import next_chained_line
     from ethics.signoff import SignOffError, make_signoff
-    from pipeline.audit_log import next_chained_line
-    from pipeline.io import append_line_locked, read_yaml
+    from pipeline.core.io import append_line_locked, read_yaml
 
     cfg = load_config(params).govern
     checklist = parse_checklist(read_yaml(ethics_file_path(root, cfg.checklist_file, CHECKLIST_FILE)))
@@ -122,7 +122,7 @@ def signoff(
         console.print(f"[red]Sign-off not recorded:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
-        from pipeline.tracking import tag_model_version, tracking_uri
+        from pipeline.core.tracking import tag_model_version, tracking_uri
 
         tag_model_version(f"riskpipe-{model}", version, {f"signoff.{item}": f"{decision} by {record['role']}"},
                           tracking_uri(root))
@@ -143,9 +143,9 @@ def govern(model: str = ModelOption, params: Path = ParamsOption, root: Path = R
     """
     from ethics.checklist import CHECKLIST_FILE, THRESHOLDS_FILE, model_thresholds, parse_checklist
     from ethics.gate import evaluate_gate, unsigned_human_items
+    from ethics.ledger import canonical_json, utc_now
     from ethics.signoff import latest_signoffs
-    from pipeline.audit_log import canonical_json, utc_now
-    from pipeline.io import read_yaml, write_json
+    from pipeline.core.io import read_yaml, write_json
 
     cfg = load_config(params).govern
     paths = project_paths(root)
@@ -167,7 +167,7 @@ def govern(model: str = ModelOption, params: Path = ParamsOption, root: Path = R
     out = paths.model_reports(model) / "governance.json"
     write_json(result, out)
     try:
-        from pipeline.tracking import record_governance, tracking_uri
+        from pipeline.core.tracking import record_governance, tracking_uri
 
         record_governance(f"riskpipe-{model}", version, evidence.run.get("run_id"), result, [out], tracking_uri(root))
     except Exception as exc:  # noqa: BLE001 - never fail the pipeline on a blocked or untracked model
@@ -196,7 +196,7 @@ def card(model: str = ModelOption, params: Path = ParamsOption, root: Path = Roo
     from ethics.card.render import render_model_card_html, render_model_card_markdown
     from ethics.checklist import THRESHOLDS_FILE, model_thresholds
     from models.spec import ModelSpecError, load_model_spec
-    from pipeline.io import file_sha256, read_csv_table, read_json, read_yaml, write_json, write_text
+    from pipeline.core.io import file_sha256, read_csv_table, read_json, read_yaml, write_json, write_text
 
     cfg = load_config(params).govern
     paths = project_paths(root)
@@ -234,7 +234,7 @@ def card(model: str = ModelOption, params: Path = ParamsOption, root: Path = Roo
             write_text(render_model_card_markdown(model_card), reports / "model_card.md"),
             write_json(build_atrs_record(model_card, organisation=cfg.organisation), reports / "atrs.json")]
     try:
-        from pipeline.tracking import log_run_artifacts, tracking_uri
+        from pipeline.core.tracking import log_run_artifacts, tracking_uri
 
         log_run_artifacts(inputs.run.get("run_id"), outs, "governance", tracking_uri(root))
     except Exception as exc:  # noqa: BLE001 - the card is written either way
@@ -254,8 +254,8 @@ def audit_log_verify(
     root: Path = RootOption,
 ) -> None:
     """Verify hash-chained logs line by line; exit 1 if any line was edited, inserted, removed or reordered."""
-    from pipeline.audit_log import verify_chain
-    from pipeline.io import read_lines
+    from ethics.ledger import verify_chain
+    from pipeline.core.io import read_lines
 
     cfg = load_config(params)
     targets = logs or [under_root(root, cfg.score.audit_log), under_root(root, cfg.govern.signoff_log)]

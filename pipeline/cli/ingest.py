@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from pipeline.cli.common import ParamsOption, RootOption, app, console, load_config
-from pipeline.paths import project_paths
+from pipeline.core.paths import project_paths
 
 
 @app.command()
@@ -36,7 +36,7 @@ def ingest(
     """
     from rich.progress import Progress
 
-    from pipeline.ingest_stage import run_ingest
+    from pipeline.ingest.stage import run_ingest
     from pipeline.sources.errors import IngestError
 
     cfg = load_config(params).ingest

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from pipeline.cli.common import ParamsOption, RootOption, app, console, key_file_path, load_config, read_person_table
-from pipeline.paths import ProjectPaths, project_paths
+from pipeline.core.paths import ProjectPaths, project_paths
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,13 +29,13 @@ def link(params: Path = ParamsOption, root: Path = RootOption) -> None:
     reports/linkage.md and reports/linkage_review.csv (tokens, never values). When
     data/truth/person_map.parquet exists (synthetic county) it is used for evaluation only.
     """
-    from pipeline.io import read_parquet, write_csv, write_json, write_parquet, write_text
-    from pipeline.keys import PseudonymisationKeyError, load_key
-    from pipeline.link import link_persons
+    from pipeline.core.io import read_parquet, write_csv, write_json, write_parquet, write_text
     from pipeline.linkage.engine import LinkageBackendError
     from pipeline.linkage.evaluation import tokenise_truth_keys
     from pipeline.linkage.markdown import render_linkage_markdown
     from pipeline.linkage.memory import log_memory
+    from pipeline.linkage.stage import link_persons
+    from pipeline.privacy.keys import PseudonymisationKeyError, load_key
 
     cfg = load_config(params)
     paths = project_paths(root)
@@ -75,7 +75,7 @@ def read_person_records(paths: ProjectPaths) -> tuple[pd.DataFrame, dict[str, in
     """Person records of every present source (``build_person_records``) and the rows without a key."""
     import pandas as pd
 
-    from pipeline.io import parquet_columns, read_parquet
+    from pipeline.core.io import parquet_columns, read_parquet
     from pipeline.linkage.memory import release_unused_memory
     from pipeline.linkage.persons import INPUT_COLUMNS, build_person_records, count_records_without_key
 
@@ -119,9 +119,9 @@ def link_pair_command(
     linkage engine); --pseudonymised tables are used as they are. Writes one row per scored pair
     at or above the threshold.
     """
-    from pipeline.io import write_csv
-    from pipeline.keys import PseudonymisationKeyError, load_key
+    from pipeline.core.io import write_csv
     from pipeline.linkage.pair import link_pair, parse_mapping
+    from pipeline.privacy.keys import PseudonymisationKeyError, load_key
 
     cfg = load_config(params)
     try:

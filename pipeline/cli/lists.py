@@ -17,12 +17,12 @@ from pipeline.cli.common import (
     model_artifacts_dir,
     under_root,
 )
-from pipeline.paths import ProjectPaths, project_paths
+from pipeline.core.paths import ProjectPaths, project_paths
 
 
 def _scoring_frame(paths: ProjectPaths, model: str, feature_columns: list[str]):
     """Feature rows of the latest cohort: the `score` split of scores.parquet, else the latest index date."""
-    from pipeline.io import read_parquet
+    from pipeline.core.io import read_parquet
 
     features = read_parquet(paths.features / f"{model}.parquet")
     scores = read_parquet(model_artifacts_dir(paths, model) / "scores.parquet",
@@ -48,9 +48,9 @@ def score(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
     """
     import json
 
+    from ethics.ledger import list_issue_record, next_chained_line
     from features.registry import FEATURES
-    from pipeline.audit_log import list_issue_record, next_chained_line
-    from pipeline.io import (
+    from pipeline.core.io import (
         append_line_locked,
         file_sha256,
         read_json,
@@ -59,7 +59,8 @@ def score(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
         write_text,
         write_xlsx_sheets,
     )
-    from pipeline.score import (
+    from pipeline.core.tracking import approved_model_version, load_sklearn_model, tracking_uri
+    from pipeline.lists.build import (
         SOURCE_EVENT_DATES,
         NotApprovedError,
         band_risk,
@@ -74,7 +75,6 @@ def score(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
         score_with_contributions,
         select_top_by_capacity,
     )
-    from pipeline.tracking import approved_model_version, load_sklearn_model, tracking_uri
 
     cfg = load_config(params).score
     paths = project_paths(root)
@@ -153,9 +153,9 @@ def reidentify(
     did and matched through the person index. Children not in your extract stay tokens. Writes
     only to --out, which must lie outside the pipeline's data/, reports/ and outputs/ folders.
     """
-    from pipeline.io import read_csv_table, read_parquet, write_csv
-    from pipeline.keys import PseudonymisationKeyError, load_key
-    from pipeline.reidentify import NOT_HELD, ReidentifyError, reidentify_list
+    from pipeline.core.io import read_csv_table, read_parquet, write_csv
+    from pipeline.privacy.keys import PseudonymisationKeyError, load_key
+    from pipeline.privacy.reidentify import NOT_HELD, ReidentifyError, reidentify_list
 
     cfg = load_config(params)
     paths = project_paths(root)

@@ -19,8 +19,8 @@ from pipeline.cli.common import (
     model_artifacts_dir,
     read_person_table,
 )
-from pipeline.config import Params
-from pipeline.paths import ProjectPaths, project_paths
+from pipeline.core.config import Params
+from pipeline.core.paths import ProjectPaths, project_paths
 
 
 @app.command()
@@ -41,7 +41,7 @@ def features(
     from features.events import SOURCE_COLUMNS
     from features.window import connect_duckdb
     from models.spec import ModelSpecError, load_model_spec
-    from pipeline.io import read_parquet, write_json, write_parquet
+    from pipeline.core.io import read_parquet, write_json, write_parquet
 
     cfg = load_config(params).features
     paths = project_paths(root)
@@ -88,8 +88,8 @@ def train(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
     from features.registry import feature_columns
     from models.spec import ModelSpecError, load_model_spec, spec_path
     from models.training import train_models
-    from pipeline.io import file_sha256, read_parquet, write_json, write_parquet
-    from pipeline.tracking import log_training_run, tracking_uri
+    from pipeline.core.io import file_sha256, read_parquet, write_json, write_parquet
+    from pipeline.core.tracking import log_training_run, tracking_uri
 
     cfg = load_config(params)
     paths = project_paths(root)
@@ -138,9 +138,9 @@ def train(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
 def _truth_probabilities(root: Path, paths: ProjectPaths, cfg: Params, model: str, scores):
     """``scores`` with ``p_true`` from synthetic truth (evaluation only), or unchanged when there is none."""
     from models.oracle import attach_true_probability, linked_to_true_person
-    from pipeline.io import read_parquet
-    from pipeline.keys import PseudonymisationKeyError, load_key
+    from pipeline.core.io import read_parquet
     from pipeline.linkage.evaluation import tokenise_truth_keys
+    from pipeline.privacy.keys import PseudonymisationKeyError, load_key
 
     outcome_file, map_file = paths.truth / f"outcome_{model}.parquet", paths.truth / "person_map.parquet"
     if not (outcome_file.exists() and map_file.exists() and paths.person_index.exists()):
@@ -182,8 +182,8 @@ def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path =
         roc_table,
     )
     from models.spec import load_model_spec
-    from pipeline.io import parquet_columns, read_json, read_parquet, write_bytes, write_csv, write_json
-    from pipeline.tracking import log_evaluation, tracking_uri
+    from pipeline.core.io import parquet_columns, read_json, read_parquet, write_bytes, write_csv, write_json
+    from pipeline.core.tracking import log_evaluation, tracking_uri
 
     cfg = load_config(params)
     ev = cfg.evaluate
@@ -251,8 +251,8 @@ def audit(
     DIR/audit.json and DIR/audit.html; groups below evaluate.min_group_n people or
     evaluate.min_group_positives outcomes are suppressed.
     """
-    from pipeline.audit import audit_scores, render_audit_html
-    from pipeline.io import read_parquet, write_json, write_text
+    from models.external_scores import audit_scores, render_audit_html
+    from pipeline.core.io import read_parquet, write_json, write_text
 
     ev = load_config(params).evaluate if params.exists() else None
     frame = read_parquet(scores) if scores.suffix.lower() == ".parquet" else read_person_table(scores)

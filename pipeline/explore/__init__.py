@@ -1,7 +1,7 @@
 """Loaders, tables and plots for the review notebooks (``notebooks/*.ipynb``).
 
 Everything here reads what the pipeline has already written (``reports/``, ``outputs/``) through
-``pipeline/io.py`` and reshapes it for reading; nothing is recomputed, so a notebook shows exactly
+``pipeline/core/io.py`` and reshapes it for reading; nothing is recomputed, so a notebook shows exactly
 the figures that the model card, ``dvc metrics`` and MLflow show. No function returns a person
 token or a record token: the linkage review sample loses its token columns and risk lists lose
 ``person_token`` on load.

@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.io import read_csv_table, read_json
-from pipeline.paths import project_paths
+from pipeline.core.io import read_csv_table, read_json
+from pipeline.core.paths import project_paths
 
 
 def load_linkage(root: Path) -> tuple[dict[str, Any], pd.DataFrame]:

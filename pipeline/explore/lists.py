@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.io import read_csv_table
-from pipeline.paths import project_paths
-from pipeline.score import SOURCES
+from pipeline.core.io import read_csv_table
+from pipeline.core.paths import project_paths
+from pipeline.lists.build import SOURCES
 
 
 def load_risk_list(root: Path, model: str) -> pd.DataFrame:

@@ -9,13 +9,13 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.core.io import read_csv_table, read_json, read_lines
+from pipeline.core.paths import project_paths
 from pipeline.explore.project import (
     HEADLINE_METRICS,
     MODELS_IN_ORDER,
     numeric_columns,
 )
-from pipeline.io import read_csv_table, read_json, read_lines
-from pipeline.paths import project_paths
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.linkage.persons import RECORD_KEYS, SOURCES
-from pipeline.sources.spec import Privacy
+from pipeline.privacy.actions import Privacy
 
 TRUTH_KEY_PRIVACY = {
     "school": (Privacy.UPN, "upn"),
@@ -30,7 +30,7 @@ def tokenise_truth_keys(person_map: pd.DataFrame, key: bytes) -> pd.DataFrame:
     Returns:
         ``source``, ``record_key_tok``, ``true_person_id``.
     """
-    from pipeline.pseudonymise import column_outputs
+    from pipeline.privacy.match_keys import column_outputs
 
     parts = []
     for source, (privacy, column) in TRUTH_KEY_PRIVACY.items():

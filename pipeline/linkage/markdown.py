@@ -15,7 +15,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 def render_linkage_markdown(report: dict[str, Any]) -> str:
-    """Render the report dict made by ``pipeline.link.link_person_records`` as Markdown."""
+    """Render the report dict made by ``pipeline.linkage.stage.link_person_records`` as Markdown."""
     out = [
         "# Linkage report",
         "",

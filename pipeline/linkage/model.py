@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipeline.io import read_json, write_json
+from pipeline.core.io import read_json, write_json
 
 # Identity field -> match-key token columns it produces (docs/contracts.md, pseudonymised tables).
 FIELD_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -2,7 +2,7 @@
 
 The tables are mapped onto riskpipe's identity fields (forename, surname, dob, sex, postcode,
 nhs_number, upn; any subset). Clear tables are pseudonymised on the fly with the configured key
-(``pipeline.pseudonymise.identity_match_keys``), so only tokens reach the linkage engine; tables
+(``pipeline.pseudonymise.tables.identity_match_keys``), so only tokens reach the linkage engine; tables
 already pseudonymised are used as they are. The model is trained on the pair itself: u by random
 sampling (fixed seed), m by EM, with the declared priors kept wherever EM cannot run or drifts
 (see ``repair_trained_parameters``).
@@ -90,7 +90,7 @@ def pair_match_keys(
     else:
         if key is None:
             raise ValueError("a pseudonymisation key is needed to link clear tables")
-        from pipeline.pseudonymise import identity_match_keys
+        from pipeline.privacy.match_keys import identity_match_keys
 
         clear = canonical_identity_columns(table, mapping, dob_format)
         tokens = identity_match_keys(clear, key).reset_index(drop=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline.privacy.actions import Privacy
 from pipeline.sources.codes import UPN_UNKNOWN
 from pipeline.sources.readers import parse_dates
 from pipeline.sources.schema import empty_problems
-from pipeline.sources.spec import Column, Kind, Privacy, TableSpec
+from pipeline.sources.spec import Column, Kind, TableSpec
 
 TRUE_WORDS = {
     "TRUE": True,

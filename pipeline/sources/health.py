@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pipeline.privacy.actions import Privacy
 from pipeline.sources import codes
-from pipeline.sources.spec import Column, Kind, Privacy, TableSpec
+from pipeline.sources.registry import Identifier, PersonRecords, RecordDates, Source
+from pipeline.sources.spec import Column, Kind, TableSpec
 
 DATE = Kind.DATE
 P = Privacy
@@ -23,7 +25,7 @@ NHS_PATIENT = TableSpec(
         Column("forename", "Forename", privacy=P.FORENAME),
         Column("surname", "Surname", privacy=P.SURNAME),
         Column("dob", "DOB", DATE, privacy=P.DOB, row_required=True),
-        Column("sex", "Sex", codes=codes.SEX_CANONICAL, recode=codes.SEX_RECODE, on_invalid="null"),
+        Column("sex", "Sex", codes=codes.SEX_CANONICAL, recode=codes.SEX_RECODE, on_invalid="null", privacy=P.KEEP),
         Column("postcode", "Postcode", privacy=P.POSTCODE, validator="postcode"),
         Column("ethnicity", "EthnicCategory", privacy=P.ETHNICITY, codes=codes.NHS_ETHNIC_CATEGORY),
     ),
@@ -40,11 +42,11 @@ HES_ADMISSION = TableSpec(
         Column("epikey", "EPIKEY", privacy=P.RECORD_KEY, row_required=True),
         Column("hes_id", "PSEUDO_HESID", privacy=P.RECORD_KEY),
         NHS_NUMBER,
-        Column("admission_date", "ADMIDATE", DATE, row_required=True),
-        Column("admission_method", "ADMIMETH", codes=codes.HES_ADMISSION_METHOD),
-        Column("discharge_date", "DISDATE", DATE),
+        Column("admission_date", "ADMIDATE", DATE, row_required=True, privacy=P.KEEP),
+        Column("admission_method", "ADMIMETH", codes=codes.HES_ADMISSION_METHOD, privacy=P.KEEP),
+        Column("discharge_date", "DISDATE", DATE, privacy=P.KEEP),
         *(
-            Column(f"diag_{i:02d}", f"DIAG_4_{i:02d}", required=i == 1, validator="icd10")
+            Column(f"diag_{i:02d}", f"DIAG_4_{i:02d}", required=i == 1, validator="icd10", privacy=P.KEEP)
             for i in range(1, 21)
         ),
     ),
@@ -60,9 +62,22 @@ AE_ATTENDANCE = TableSpec(
         Column("aekey", "AEKEY", privacy=P.RECORD_KEY, row_required=True),
         Column("hes_id", "PSEUDO_HESID", privacy=P.RECORD_KEY),
         NHS_NUMBER,
-        Column("arrival_date", "ARRIVALDATE", DATE, row_required=True),
-        Column("diagnosis", "DIAGA_01", validator="icd10"),
+        Column("arrival_date", "ARRIVALDATE", DATE, row_required=True, privacy=P.KEEP),
+        Column("diagnosis", "DIAGA_01", validator="icd10", privacy=P.KEEP),
     ),
 )
 
-TABLES: list[TableSpec] = [NHS_PATIENT, HES_ADMISSION, AE_ATTENDANCE]
+SOURCE = Source(
+    name="health",
+    display_name="health",
+    description="NHS demographics and HES-like admitted care and A&E attendances.",
+    order=30,
+    raw_dir="data/raw/health",
+    tables=(NHS_PATIENT, HES_ADMISSION, AE_ATTENDANCE),
+    person_key="hes_id",
+    persons=PersonRecords(table="nhs_patient"),
+    identifiers=(Identifier("nhs_number", "nhs_number_tok"),),
+    record_dates=(RecordDates("hes_admission", "admission_date"), RecordDates("ae_attendance", "arrival_date")),
+    max_records_per_person=1,
+    link_rates_to=("school",),
+)

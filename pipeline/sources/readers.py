@@ -2,7 +2,7 @@
 
 Readers take bytes (the CLI reads files) and return all-text DataFrames with the source's own
 column names plus ``_source_file`` and ``_source_row`` (1-based data row). Nothing here guesses
-types: typing and validation happen in ``pipeline.ingest`` against the table's spec.
+types: typing and validation happen in ``pipeline.ingest.tables`` against the table's spec.
 """
 
 from __future__ import annotations

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pipeline.privacy.actions import Privacy
+from pipeline.sources.registry import Source
 from pipeline.sources.spec import Column, Kind, TableSpec
+
+P = Privacy
 
 # Directory postcodes are places, not people: kept in clear so pseudonymise can look up LSOA and IMD.
 POSTCODE_LSOA = TableSpec(
@@ -12,8 +16,8 @@ POSTCODE_LSOA = TableSpec(
     files="postcode_lsoa.csv",
     keys=("postcode",),
     columns=(
-        Column("postcode", "postcode", row_required=True, validator="postcode"),
-        Column("lsoa_code", "lsoa_code", row_required=True),
+        Column("postcode", "postcode", row_required=True, validator="postcode", privacy=P.KEEP),
+        Column("lsoa_code", "lsoa_code", row_required=True, privacy=P.KEEP),
     ),
 )
 
@@ -24,9 +28,16 @@ LSOA_IMD = TableSpec(
     files="lsoa_imd.csv",
     keys=("lsoa_code",),
     columns=(
-        Column("lsoa_code", "lsoa_code", row_required=True),
-        Column("imd_decile", "imd_decile", Kind.INT, valid_range=(1, 10)),
+        Column("lsoa_code", "lsoa_code", row_required=True, privacy=P.KEEP),
+        Column("imd_decile", "imd_decile", Kind.INT, valid_range=(1, 10), privacy=P.KEEP),
     ),
 )
 
-TABLES: list[TableSpec] = [POSTCODE_LSOA, LSOA_IMD]
+SOURCE = Source(
+    name="reference",
+    display_name="reference lookups",
+    description="Places, not people: postcode to LSOA and LSOA to IMD decile, used to add deprivation.",
+    order=90,
+    raw_dir="data/raw/reference",
+    tables=(POSTCODE_LSOA, LSOA_IMD),
+)

@@ -15,7 +15,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from pipeline.sources.spec import Kind, Privacy, TableSpec
+from pipeline.privacy.actions import Privacy
+from pipeline.sources.spec import Kind, TableSpec
 from pipeline.sources.validators import VALIDATORS
 
 DTYPES = {

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from pipeline.privacy.actions import Privacy
 from pipeline.sources import codes
-from pipeline.sources.spec import Column, Kind, Privacy, TableSpec
+from pipeline.sources.registry import Identifier, PersonRecords, RecordDates, Source
+from pipeline.sources.spec import Column, Kind, TableSpec
 
 DATE, INT = Kind.DATE, Kind.INT
 P = Privacy
 
-YEAR = Column("collection_year", "collection_year", INT)
+YEAR = Column("collection_year", "collection_year", INT, privacy=P.KEEP)
 CHILD_903 = Column("la_child_id", "CHILD", privacy=P.RECORD_KEY, row_required=True)
 CHILD_CIN = Column("la_child_id", "LAchildID", privacy=P.RECORD_KEY, row_required=True)
-REFERRAL = Column("referral_date", "CINreferralDate", DATE, row_required=True)
+REFERRAL = Column("referral_date", "CINreferralDate", DATE, row_required=True, privacy=P.KEEP)
 SEX_ANY = {"codes": codes.SEX_CANONICAL, "recode": codes.SEX_RECODE, "on_invalid": "null"}
 
 CSC_PERSON = TableSpec(
@@ -25,10 +27,10 @@ CSC_PERSON = TableSpec(
         Column("forename", "Forename", privacy=P.FORENAME),
         Column("surname", "Surname", privacy=P.SURNAME),
         Column("dob", "DOB", DATE, privacy=P.DOB, row_required=True),
-        Column("sex", "Sex", **SEX_ANY),
+        Column("sex", "Sex", **SEX_ANY, privacy=P.KEEP),
         Column("nhs_number", "NHSNumber", privacy=P.NHS_NUMBER, validator="nhs_number", on_invalid="null"),
         Column("upn", "UPN", privacy=P.UPN, validator="upn"),
-        Column("upn_unknown", "UPNunknown", required=False, codes=codes.UPN_UNKNOWN),
+        Column("upn_unknown", "UPNunknown", required=False, codes=codes.UPN_UNKNOWN, privacy=P.KEEP),
         Column("postcode", "Postcode", privacy=P.POSTCODE, validator="postcode"),
         Column("ethnicity", "Ethnicity", privacy=P.ETHNICITY, codes=codes.DFE_ETHNICITY),
     ),
@@ -44,7 +46,7 @@ CLA_HEADER = TableSpec(
     columns=(
         YEAR,
         CHILD_903,
-        Column("sex", "SEX", **SEX_ANY),
+        Column("sex", "SEX", **SEX_ANY, privacy=P.KEEP),
         Column("dob", "DOB", DATE, privacy=P.DOB, row_required=True),
         Column("ethnicity", "ETHNIC", privacy=P.ETHNICITY, codes=codes.DFE_ETHNICITY),
         Column("upn", "UPN", privacy=P.UPN, validator="upn"),
@@ -62,15 +64,15 @@ CLA_EPISODE = TableSpec(
     columns=(
         YEAR,
         CHILD_903,
-        Column("start_date", "DECOM", DATE, row_required=True),
-        Column("rne", "RNE", codes=codes.CLA_RNE),
-        Column("legal_status", "LS", codes=codes.CLA_LEGAL_STATUS),
-        Column("cin_code", "CIN", codes=codes.CLA_CIN),
-        Column("placement", "PLACE", codes=codes.CLA_PLACEMENT),
-        Column("provider", "PLACE_PROVIDER", codes=codes.CLA_PROVIDER),
-        Column("end_date", "DEC", DATE),
-        Column("reason_end", "REC"),
-        Column("reason_place_change", "REASON_PLACE_CHANGE"),
+        Column("start_date", "DECOM", DATE, row_required=True, privacy=P.KEEP),
+        Column("rne", "RNE", codes=codes.CLA_RNE, privacy=P.KEEP),
+        Column("legal_status", "LS", codes=codes.CLA_LEGAL_STATUS, privacy=P.KEEP),
+        Column("cin_code", "CIN", codes=codes.CLA_CIN, privacy=P.KEEP),
+        Column("placement", "PLACE", codes=codes.CLA_PLACEMENT, privacy=P.KEEP),
+        Column("provider", "PLACE_PROVIDER", codes=codes.CLA_PROVIDER, privacy=P.KEEP),
+        Column("end_date", "DEC", DATE, privacy=P.KEEP),
+        Column("reason_end", "REC", privacy=P.KEEP),
+        Column("reason_place_change", "REASON_PLACE_CHANGE", privacy=P.KEEP),
         Column("home_postcode", "HOME_POST", privacy=P.POSTCODE, validator="postcode"),
         # a placement postcode locates the carer, a third party: never leaves ingest pseudonymised
         Column("placement_postcode", "PL_POST", privacy=P.DROP, validator="postcode"),
@@ -88,9 +90,9 @@ CLA_UASC = TableSpec(
     columns=(
         YEAR,
         CHILD_903,
-        Column("sex", "SEX", **SEX_ANY),
+        Column("sex", "SEX", **SEX_ANY, privacy=P.KEEP),
         Column("dob", "DOB", DATE, privacy=P.DOB, row_required=True),
-        Column("uasc_end", "DUC", DATE, future_ok=True),
+        Column("uasc_end", "DUC", DATE, future_ok=True, privacy=P.KEEP),
     ),
 )
 
@@ -105,9 +107,9 @@ CLA_MISSING = TableSpec(
         YEAR,
         CHILD_903,
         Column("dob", "DOB", DATE, privacy=P.DOB),
-        Column("missing_type", "MISSING", codes=codes.CLA_MISSING),
-        Column("missing_start", "MIS_START", DATE, row_required=True),
-        Column("missing_end", "MIS_END", DATE),
+        Column("missing_type", "MISSING", codes=codes.CLA_MISSING, privacy=P.KEEP),
+        Column("missing_start", "MIS_START", DATE, row_required=True, privacy=P.KEEP),
+        Column("missing_end", "MIS_END", DATE, privacy=P.KEEP),
     ),
 )
 
@@ -126,11 +128,11 @@ CIN_CHILD = TableSpec(
         CHILD_CIN,
         Column("upn", "UPN", privacy=P.UPN, validator="upn"),
         Column("former_upn", "FormerUPN", privacy=P.UPN, validator="upn"),
-        Column("upn_unknown", "UPNunknown", codes=codes.UPN_UNKNOWN),
+        Column("upn_unknown", "UPNunknown", codes=codes.UPN_UNKNOWN, privacy=P.KEEP),
         Column("dob", "PersonBirthDate", DATE, privacy=P.DOB),  # unborn children have none
-        Column("sex", "Sex", **SEX_ANY),  # GenderCurrent (to 2024) is read into Sex
+        Column("sex", "Sex", **SEX_ANY, privacy=P.KEEP),  # GenderCurrent (to 2024) is read into Sex
         Column("ethnicity", "Ethnicity", privacy=P.ETHNICITY, codes=codes.DFE_ETHNICITY),
-        Column("death_date", "PersonDeathDate", DATE),
+        Column("death_date", "PersonDeathDate", DATE, privacy=P.KEEP),
     ),
 )
 
@@ -147,10 +149,10 @@ CIN_EPISODE = TableSpec(
         YEAR,
         CHILD_CIN,
         REFERRAL,
-        Column("referral_source", "ReferralSource", codes=codes.CIN_REFERRAL_SOURCE),
-        Column("primary_need", "PrimaryNeedCode", codes=codes.CIN_PRIMARY_NEED),
-        Column("closure_date", "CINclosureDate", DATE),
-        Column("closure_reason", "ReasonForClosure", codes=codes.CIN_CLOSURE),
+        Column("referral_source", "ReferralSource", codes=codes.CIN_REFERRAL_SOURCE, privacy=P.KEEP),
+        Column("primary_need", "PrimaryNeedCode", codes=codes.CIN_PRIMARY_NEED, privacy=P.KEEP),
+        Column("closure_date", "CINclosureDate", DATE, privacy=P.KEEP),
+        Column("closure_reason", "ReasonForClosure", codes=codes.CIN_CLOSURE, privacy=P.KEEP),
     ),
 )
 
@@ -166,9 +168,9 @@ CIN_ASSESSMENT = TableSpec(
         YEAR,
         CHILD_CIN,
         REFERRAL,
-        Column("assessment_start", "AssessmentActualStartDate", DATE, row_required=True),
-        Column("assessment_authorised", "AssessmentAuthorisationDate", DATE),
-        Column("factors", "AssessmentFactors", validator="assessment_factors"),
+        Column("assessment_start", "AssessmentActualStartDate", DATE, row_required=True, privacy=P.KEEP),
+        Column("assessment_authorised", "AssessmentAuthorisationDate", DATE, privacy=P.KEEP),
+        Column("factors", "AssessmentFactors", validator="assessment_factors", privacy=P.KEEP),
     ),
 )
 
@@ -184,10 +186,10 @@ CIN_CP_PLAN = TableSpec(
         YEAR,
         CHILD_CIN,
         REFERRAL,
-        Column("cpp_start", "CPPstartDate", DATE, row_required=True),
-        Column("cpp_end", "CPPendDate", DATE),
-        Column("initial_category", "InitialCategoryOfAbuse", codes=codes.CP_CATEGORY),
-        Column("latest_category", "LatestCategoryOfAbuse", codes=codes.CP_CATEGORY),
+        Column("cpp_start", "CPPstartDate", DATE, row_required=True, privacy=P.KEEP),
+        Column("cpp_end", "CPPendDate", DATE, privacy=P.KEEP),
+        Column("initial_category", "InitialCategoryOfAbuse", codes=codes.CP_CATEGORY, privacy=P.KEEP),
+        Column("latest_category", "LatestCategoryOfAbuse", codes=codes.CP_CATEGORY, privacy=P.KEEP),
     ),
 )
 
@@ -201,15 +203,27 @@ EARLY_HELP = TableSpec(
     columns=(
         Column("episode_id", "EHEpisodeID", privacy=P.RECORD_KEY, row_required=True),
         Column("la_child_id", "LAchildID", privacy=P.RECORD_KEY, row_required=True),
-        Column("start_date", "StartDate", DATE, row_required=True),
-        Column("end_date", "EndDate", DATE),
-        Column("referral_source", "ReferralSource", codes=codes.EARLY_HELP_REFERRAL),
-        Column("lead_agency", "LeadAgency"),
-        Column("closure_reason", "ClosureReason", codes=codes.EARLY_HELP_CLOSURE),
+        Column("start_date", "StartDate", DATE, row_required=True, privacy=P.KEEP),
+        Column("end_date", "EndDate", DATE, privacy=P.KEEP),
+        Column("referral_source", "ReferralSource", codes=codes.EARLY_HELP_REFERRAL, privacy=P.KEEP),
+        Column("lead_agency", "LeadAgency", privacy=P.KEEP),
+        Column("closure_reason", "ClosureReason", codes=codes.EARLY_HELP_CLOSURE, privacy=P.KEEP),
     ),
 )
 
-TABLES: list[TableSpec] = [
-    CSC_PERSON, CLA_HEADER, CLA_EPISODE, CLA_UASC, CLA_MISSING,
-    CIN_CHILD, CIN_EPISODE, CIN_ASSESSMENT, CIN_CP_PLAN, EARLY_HELP,
-]
+SOURCE = Source(
+    name="social_care",
+    display_name="social care",
+    description="Children's social care: case-management persons, SSDA903 (looked after), CIN census, early help.",
+    order=20,
+    raw_dir="data/raw/social_care",
+    tables=(CSC_PERSON, CLA_HEADER, CLA_EPISODE, CLA_UASC, CLA_MISSING,
+            CIN_CHILD, CIN_EPISODE, CIN_ASSESSMENT, CIN_CP_PLAN, EARLY_HELP),
+    person_key="la_child_id",
+    persons=PersonRecords(table="csc_person"),
+    identifiers=(Identifier("nhs_number", "nhs_number_tok"), Identifier("upn", "upn_tok")),
+    record_dates=(RecordDates("cin_episode", "referral_date"), RecordDates("cla_episode", "start_date"),
+                  RecordDates("early_help", "start_date")),
+    max_records_per_person=1,
+    link_rates_to=("school",),
+)

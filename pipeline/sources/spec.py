@@ -11,20 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-
-class Privacy(StrEnum):
-    """What pseudonymise does with a column (see docs/contracts.md)."""
-
-    KEEP = "keep"
-    DROP = "drop"
-    RECORD_KEY = "record_key"
-    NHS_NUMBER = "nhs_number"
-    UPN = "upn"
-    FORENAME = "forename"
-    SURNAME = "surname"
-    DOB = "dob"
-    POSTCODE = "postcode"
-    ETHNICITY = "ethnicity"
+from pipeline.privacy.actions import Privacy
 
 
 class Kind(StrEnum):
@@ -45,7 +32,7 @@ class Column:
         name: canonical snake_case name in data/staged.
         source: the column name in the source file (matched case-insensitively).
         kind: canonical type.
-        privacy: what pseudonymise does with it.
+        privacy: what pseudonymise does with it (required, keyword-only: there is no default).
         required: the source file must contain this column (file-level error if not).
         row_required: a row with no usable value is quarantined (e.g. the record key, date of birth).
         codes: allowed codes; others are flagged (field-level) and kept or nulled per ``on_bad_code``.
@@ -59,7 +46,7 @@ class Column:
     name: str
     source: str
     kind: Kind = Kind.STR
-    privacy: Privacy = Privacy.KEEP
+    privacy: Privacy = field(kw_only=True)  # required: no column without a privacy action
     required: bool = True
     row_required: bool = False
     codes: frozenset[str] | None = None
@@ -75,7 +62,7 @@ class TableSpec:
     """A staged table and how to read it from its source files."""
 
     name: str
-    source: str  # education | social_care | health | reference
+    source: str  # the name of the Source that declares it (pipeline/sources/registry.py)
     description: str
     columns: tuple[Column, ...]
     keys: tuple[str, ...] = ()

@@ -1,6 +1,6 @@
 """The synthetic county: simulate life courses, then write each source's extract in its real format.
 
-``build_county`` is pure (config in, tables out); ``run_synth`` writes them through pipeline.io.
+``build_county`` is pure (config in, tables out); ``run_synth`` writes them through pipeline.core.io.
 Ground truth (true person per record key, true outcome probabilities) is written to data/truth/,
 which only evaluation code and tests may read.
 """
@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from rich.progress import Progress
 
-from pipeline import io
-from pipeline.config import SynthParams
-from pipeline.paths import ProjectPaths
+from pipeline.core import io
+from pipeline.core.config import SynthParams
+from pipeline.core.paths import ProjectPaths
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def _truth(kids, parents, hh, pupils, ids, patients, nccis_keys, lc) -> dict[str
 
 def run_synth(cfg: SynthParams, paths: ProjectPaths) -> dict:
     """Build the county and write data/raw/ and data/truth/. Returns a summary."""
-    from pipeline.progress import make_progress
+    from pipeline.core.progress import make_progress
 
     with make_progress() as progress:
         children = files = 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipeline.config import SynthParams
+from pipeline.core.config import SynthParams
 
 DAY = np.timedelta64(1, "D")
 

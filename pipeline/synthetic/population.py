@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.config import SynthParams
+from pipeline.core.config import SynthParams
 from pipeline.synthetic import identities
 from pipeline.synthetic.codes import ETHNICITY_CODES
 

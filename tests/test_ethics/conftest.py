@@ -1,7 +1,7 @@
 """A tiny trained project (features, model, evaluation outputs) for the governance and score tests.
 
 Files follow docs/contracts.md. MLflow is replaced by an in-memory stand-in for
-``pipeline.tracking`` so the gate -> alias -> score path runs in a second, offline.
+``pipeline.core.tracking`` so the gate -> alias -> score path runs in a second, offline.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from ethics.checklist import CHECKLIST_FILE, THRESHOLDS_FILE
-from pipeline.pseudonymise import make_tokens
+from pipeline.privacy.tokens import make_tokens
 
 MODEL = "m1"
 FEATURES = ["absence_rate_test", "cin_referrals_test"]
@@ -134,10 +134,10 @@ def write_project(root: Path) -> dict:
 
 
 class FakeTracking(types.ModuleType):
-    """In-memory stand-in for pipeline.tracking: tags, the `approved` alias, artifacts, the model."""
+    """In-memory stand-in for pipeline.core.tracking: tags, the `approved` alias, artifacts, the model."""
 
     def __init__(self, model) -> None:
-        super().__init__("pipeline.tracking")
+        super().__init__("pipeline.core.tracking")
         self.model, self.tags, self.aliases, self.artifacts = model, {}, {}, []
 
     def tracking_uri(self, root="."):
@@ -168,7 +168,7 @@ class FakeTracking(types.ModuleType):
 def project(tmp_path, monkeypatch):
     handles = write_project(tmp_path)
     fake = FakeTracking(handles["model"])
-    monkeypatch.setitem(sys.modules, "pipeline.tracking", fake)
+    monkeypatch.setitem(sys.modules, "pipeline.core.tracking", fake)
     import pipeline
 
     monkeypatch.setattr(pipeline, "tracking", fake, raising=False)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pipeline.audit_log import GENESIS_HASH, canonical_json, chain_entry, verify_chain
+from ethics.ledger import GENESIS_HASH, canonical_json, chain_entry, verify_chain
 
 
 def _log(n: int = 4) -> list[str]:

@@ -8,7 +8,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.scan_pii import scan_paths
+from pipeline.privacy.scan_pii import scan_paths
 
 runner = CliRunner()
 

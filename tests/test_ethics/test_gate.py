@@ -8,7 +8,7 @@ import pytest
 from ethics.auto_checks import GateEvidence, largest_gap, link_rate_gaps
 from ethics.checklist import CHECKLIST_FILE, THRESHOLDS_FILE, model_thresholds, parse_checklist, thresholds_sha256
 from ethics.gate import evaluate_gate
-from pipeline.io import read_yaml
+from pipeline.core.io import read_yaml
 
 GROUPS = pd.DataFrame({
     "attribute": ["sex", "sex", "eth", "eth", "eth", "overall"],

@@ -8,10 +8,10 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from ethics.checklist import CHECKLIST_FILE, parse_checklist
+from ethics.ledger import canonical_json, chain_entry, last_hash, parse_log
 from ethics.signoff import make_signoff
-from pipeline.audit_log import canonical_json, chain_entry, last_hash, parse_log
 from pipeline.cli import app
-from pipeline.io import append_line_locked, read_yaml
+from pipeline.core.io import append_line_locked, read_yaml
 
 runner = CliRunner()
 

@@ -7,7 +7,7 @@ import pytest
 
 from features.events import SOURCE_COLUMNS
 from models.spec import SPECS_DIR, parse_model_spec
-from pipeline.io import read_yaml
+from pipeline.core.io import read_yaml
 
 D = pd.Timestamp
 

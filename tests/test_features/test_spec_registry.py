@@ -6,7 +6,7 @@ import pytest
 
 from features.registry import FEATURES, feature_columns
 from models.spec import SPECS_DIR, ModelSpecError, list_model_specs, load_model_spec, parse_model_spec
-from pipeline.io import read_yaml
+from pipeline.core.io import read_yaml
 
 from .conftest import spec_with
 

@@ -123,7 +123,7 @@ def test_logistic_on_a_case_control_sample_still_learns(toy_features, toy_spec, 
 def test_logged_training_dataset_has_the_schema_of_all_rows(toy_features, feature_names):
     from mlflow.types.utils import _infer_schema
 
-    from pipeline.tracking import frame_digest, training_dataset
+    from pipeline.core.tracking import frame_digest, training_dataset
 
     X = toy_features[feature_names].copy()
     X.loc[X.index[5], "sen_status"] = None

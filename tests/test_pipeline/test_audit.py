@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
-from pipeline.audit import audit_scores, flag_rows, render_audit_html
+from models.external_scores import audit_scores, flag_rows, render_audit_html
 
 
 @pytest.fixture

@@ -12,10 +12,12 @@ from pipeline.cli import app
 
 PARAMS = """ingest:
   extract_date: 2026-03-31
-  education: {raw_dir: raw/education, tables: [ks2]}
-  social_care: {raw_dir: raw/social_care, tables: [csc_person, cla_header]}
-  health: {raw_dir: raw/health, tables: [nhs_patient]}
-  reference: {raw_dir: raw/reference, tables: []}
+  sources:
+    school: {raw_dir: raw/education, tables: [ks2]}
+    nccis: {raw_dir: raw/education, tables: []}
+    social_care: {raw_dir: raw/social_care, tables: [csc_person, cla_header]}
+    health: {raw_dir: raw/health, tables: [nhs_patient]}
+    reference: {raw_dir: raw/reference, tables: []}
 """
 SECRET_NHS = "9434765919"
 

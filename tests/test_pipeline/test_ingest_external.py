@@ -8,9 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.ingest import ingest_table
-from pipeline.ingest_files import read_table_frames
-from pipeline.sources import ALL_TABLES
+from pipeline.ingest.files import read_table_frames
+from pipeline.ingest.tables import ingest_table
+from pipeline.sources.registry import all_tables
+
+ALL_TABLES = all_tables()
 
 EXTERNAL = Path(__file__).parents[1] / "fixtures" / "external"
 CIN = ["cin_census/fake_CIN_data.xml", "cin_census/BAR_cin_2022.xml"]

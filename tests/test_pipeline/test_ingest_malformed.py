@@ -8,10 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.ingest import IngestError, ingest_table
-from pipeline.ingest_files import read_table_frames
-from pipeline.sources import ALL_TABLES, readers
+from pipeline.ingest.files import read_table_frames
+from pipeline.ingest.tables import IngestError, ingest_table
+from pipeline.sources import readers
 from pipeline.sources.layout import third_thursday_of_january
+from pipeline.sources.registry import all_tables
+
+ALL_TABLES = all_tables()
 
 EXTRACT = date(2026, 3, 31)
 CSC_HEADER = ["LAchildID", "Forename", "Surname", "DOB", "Sex", "NHSNumber", "UPN", "Postcode", "Ethnicity"]

@@ -12,14 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.keys import (
-    KEY_ENV_VAR,
-    PseudonymisationKey,
-    PseudonymisationKeyError,
-    TokenMaker,
-    generate_key,
-    load_key,
-)
+from pipeline.privacy.keys import KEY_ENV_VAR, PseudonymisationKey, PseudonymisationKeyError, generate_key, load_key
+from pipeline.privacy.tokens import TokenMaker
 
 FILE_KEY = bytes(range(32))
 ENV_KEY = bytes(range(100, 140))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.normalise import (
+from pipeline.privacy.normalise import (
     name_initial,
     normalise_name,
     normalise_nhs_number,

@@ -10,19 +10,17 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import pipeline.pseudonymise as pseudo
+import pipeline.pseudonymise.stage as pseudo_stage
+import pipeline.pseudonymise.tables as pseudo
 from pipeline.cli import app
-from pipeline.io import read_parquet, write_parquet
-from pipeline.keys import KEY_ENV_VAR, TokenMaker
-from pipeline.pseudonymise import (
-    PseudonymisationError,
-    build_imd_by_postcode,
-    identity_match_keys,
-    make_tokens,
-    pseudonymise_table,
-)
-from pipeline.scan_pii import HEX_TOKEN
-from pipeline.sources.spec import Column, Kind, Privacy, TableSpec
+from pipeline.core.io import read_parquet, write_parquet
+from pipeline.privacy.actions import Privacy, PseudonymisationError
+from pipeline.privacy.keys import KEY_ENV_VAR
+from pipeline.privacy.match_keys import identity_match_keys
+from pipeline.privacy.scan_pii import HEX_TOKEN
+from pipeline.privacy.tokens import TokenMaker, make_tokens
+from pipeline.pseudonymise.tables import build_imd_by_postcode, pseudonymise_table
+from pipeline.sources.spec import Column, Kind, TableSpec
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -38,14 +36,14 @@ PERSON = TableSpec(
         Column("surname", "Surname", privacy=P.SURNAME),
         Column("middlenames", "Middle", privacy=P.DROP),
         Column("dob", "DOB", Kind.DATE, privacy=P.DOB),
-        Column("sex", "Sex"),
+        Column("sex", "Sex", privacy=P.KEEP),
         Column("nhs_number", "NHSNumber", privacy=P.NHS_NUMBER),
         Column("upn", "UPN", privacy=P.UPN),
         Column("former_upn", "FormerUPN", privacy=P.UPN),
         Column("postcode", "Postcode", privacy=P.POSTCODE),
         Column("home_postcode", "HomePost", privacy=P.POSTCODE),
         Column("ethnicity", "Ethnicity", privacy=P.ETHNICITY),
-        Column("referral_date", "RefDate", Kind.DATE),
+        Column("referral_date", "RefDate", Kind.DATE, privacy=P.KEEP),
     ),
 )
 CONTRACT_COLUMNS = [
@@ -178,7 +176,7 @@ def test_undeclared_column_fails_closed(staged):
 
 
 def test_identifier_in_a_kept_column_fails_closed_without_quoting_it(staged):
-    leaky = TableSpec("leaky", "health", "", columns=(*PERSON.columns, Column("comment", "Comment")))
+    leaky = TableSpec("leaky", "health", "", columns=(*PERSON.columns, Column("comment", "Comment", privacy=P.KEEP)))
     with pytest.raises(PseudonymisationError) as err:
         comments = ["seen at AB1 2CD", "", "nhs 943 476 5919"]
         pseudonymise_table(staged.assign(comment=comments), leaky, KEY, None)
@@ -247,17 +245,17 @@ GOOD = TableSpec("good_table", "social_care", "", columns=(
     Column("la_child_id", "LAchildID", privacy=P.RECORD_KEY),
     Column("postcode", "Postcode", privacy=P.POSTCODE)))
 LEAKY = TableSpec("leaky_table", "social_care", "", columns=(
-    Column("la_child_id", "LAchildID", privacy=P.RECORD_KEY), Column("note", "Note")))
+    Column("la_child_id", "LAchildID", privacy=P.RECORD_KEY), Column("note", "Note", privacy=P.KEEP)))
 REFERENCE = TableSpec("postcode_lsoa", "reference", "", columns=(
-    Column("postcode", "postcode"), Column("lsoa_code", "lsoa_code")))
+    Column("postcode", "postcode", privacy=P.KEEP), Column("lsoa_code", "lsoa_code", privacy=P.KEEP)))
 LSOA_IMD = TableSpec("lsoa_imd", "reference", "", columns=(
-    Column("lsoa_code", "lsoa_code"), Column("imd_decile", "imd_decile", Kind.INT)))
+    Column("lsoa_code", "lsoa_code", privacy=P.KEEP), Column("imd_decile", "imd_decile", Kind.INT, privacy=P.KEEP)))
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     specs = {s.name: s for s in (GOOD, LEAKY, REFERENCE, LSOA_IMD)}
-    monkeypatch.setattr(pseudo, "all_table_specs", lambda: specs)
+    monkeypatch.setattr(pseudo_stage, "all_tables", lambda: specs)
     monkeypatch.setenv(KEY_ENV_VAR, KEY.hex())
     staged = tmp_path / "data" / "staged"
     frame = pd.DataFrame({"la_child_id": ["A1", "A2"], "postcode": ["AB1 2CD", None],
@@ -313,11 +311,11 @@ def test_cli_succeeds_when_every_table_is_clean(project):
 
 
 def test_run_in_parallel_gives_the_same_outputs_and_report(project):
-    from pipeline.paths import project_paths
+    from pipeline.core.paths import project_paths
 
     reports, outputs = {}, {}
     for workers in (1, 2):
-        reports[workers] = pseudo.run_pseudonymise(project_paths(project), KEY, workers=workers)
+        reports[workers] = pseudo_stage.run_pseudonymise(project_paths(project), KEY, workers=workers)
         pseudo_dir = project / "data" / "pseudo"
         outputs[workers] = {p.name: read_parquet(p) for p in sorted(pseudo_dir.glob("*.parquet"))}
     assert json.dumps(reports[1]) == json.dumps(reports[2])

@@ -13,9 +13,9 @@ from stdnum.gb import nhs, upn
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.io import write_csv, write_parquet, write_text
-from pipeline.pseudonymise import pseudonymise_table
-from pipeline.scan_pii import (
+from pipeline.core.io import write_csv, write_parquet, write_text
+from pipeline.privacy.actions import Privacy
+from pipeline.privacy.scan_pii import (
     is_name_column,
     nhs_checksum_ok,
     read_names_list,
@@ -24,7 +24,8 @@ from pipeline.scan_pii import (
     scan_value_counts,
     upn_checksum_ok,
 )
-from pipeline.sources.spec import Column, Kind, Privacy, TableSpec
+from pipeline.pseudonymise.tables import pseudonymise_table
+from pipeline.sources.spec import Column, Kind, TableSpec
 
 NHS_NUMBER, UPN, POSTCODE = "9434765919", "H885123456781", "AB1 2CD"
 CLEAR = pd.DataFrame({
@@ -42,7 +43,7 @@ SPEC = TableSpec("t", "health", "", columns=(
     Column("hes_id", "h", privacy=Privacy.RECORD_KEY), Column("forename", "f", privacy=Privacy.FORENAME),
     Column("surname", "s", privacy=Privacy.SURNAME), Column("dob", "d", Kind.DATE, privacy=Privacy.DOB),
     Column("nhs_number", "n", privacy=Privacy.NHS_NUMBER), Column("upn", "u", privacy=Privacy.UPN),
-    Column("postcode", "p", privacy=Privacy.POSTCODE), Column("diagnosis", "x"),
+    Column("postcode", "p", privacy=Privacy.POSTCODE), Column("diagnosis", "x", privacy=Privacy.KEEP),
 ))
 
 

@@ -11,7 +11,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from pipeline.score import (
+from pipeline.lists.build import (
     DRAFT_BANNER,
     NotApprovedError,
     band_risk,

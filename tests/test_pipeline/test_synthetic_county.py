@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.config import SynthParams, load_params
-from pipeline.ingest_stage import run_ingest
-from pipeline.paths import project_paths
+from pipeline.core.config import SynthParams, load_params
+from pipeline.core.paths import project_paths
+from pipeline.ingest.stage import run_ingest
 from pipeline.synthetic import build_county, run_synth
 from pipeline.synthetic.base_rates import measure_base_rates, neet_gradient
 from pipeline.synthetic.cin_xml import validate_cin_xml

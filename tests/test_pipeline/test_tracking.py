@@ -1,4 +1,4 @@
-"""MLflow through pipeline/tracking.py: a real `mlflow server` on 127.0.0.1, model round trip, alias."""
+"""MLflow through pipeline/core/tracking.py: a real `mlflow server` on 127.0.0.1, model round trip, alias."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.tracking import flatten_metrics, log_evaluation, log_training_run, tracking_uri, typical_feature_row
+from pipeline.core.tracking import flatten_metrics, log_evaluation, log_training_run, tracking_uri, typical_feature_row
 
 
 def _free_port() -> int:

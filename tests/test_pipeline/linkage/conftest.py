@@ -202,7 +202,7 @@ def noisy_record_copy():
 
 def pseudonymise_people(records: pd.DataFrame, key: bytes) -> pd.DataFrame:
     """Token columns for clear records, via the same function pseudonymise uses."""
-    from pipeline.pseudonymise import identity_match_keys
+    from pipeline.privacy.match_keys import identity_match_keys
 
     fields = ["forename", "surname", "dob", "sex", "postcode", "nhs_number", "upn"]
     return identity_match_keys(records[[c for c in fields if c in records]], key)
@@ -216,7 +216,7 @@ def make_person_tables(
     Everyone is at school (two censuses; 5% changed UPN from a temporary one); 40% are known to
     social care (NHS number missing for 20%, UPN for 12%); 90% are in health; 30% in NCCIS.
     """
-    from pipeline.pseudonymise import make_tokens
+    from pipeline.privacy.tokens import make_tokens
 
     rng = np.random.default_rng(seed)
     groups = np.array(["White", "Asian", "Black", "Mixed", "Other"])

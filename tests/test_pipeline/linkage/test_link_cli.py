@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.cli.linkage import read_person_records
-from pipeline.io import write_parquet
+from pipeline.core.io import write_parquet
+from pipeline.core.paths import project_paths
 from pipeline.linkage.persons import build_person_records, count_records_without_key
-from pipeline.paths import project_paths
 
 
 def test_person_records_read_source_by_source_match_the_whole_tables(person_tables, tmp_path):

@@ -7,13 +7,13 @@ from itertools import combinations
 import pandas as pd
 import pytest
 
-from pipeline.config import LinkParams
-from pipeline.link import accept_probabilistic_pairs, link_person_records
+from pipeline.core.config import LinkParams
 from pipeline.linkage.clusters import build_person_index, select_edges_within_source_limits
 from pipeline.linkage.deterministic import find_deterministic_links
 from pipeline.linkage.evaluation import pairwise_counts
 from pipeline.linkage.model import FIELD_COLUMNS, PREDICTION_BLOCKING_RULES, build_linkage_settings
 from pipeline.linkage.persons import PERSON_COLUMNS
+from pipeline.linkage.stage import accept_probabilistic_pairs, link_person_records
 
 PARAMS = LinkParams(u_max_pairs=2e5, review_sample_size=20)
 
@@ -80,7 +80,8 @@ def test_person_ids_are_stable_and_opaque():
 @pytest.fixture(scope="module")
 def linked(person_tables, test_key):
     """The stage run on 300 noisy people plus two namesakes who are different people."""
-    from pipeline.pseudonymise import identity_match_keys, make_tokens
+    from pipeline.privacy.match_keys import identity_match_keys
+    from pipeline.privacy.tokens import make_tokens
 
     tables, truth = person_tables
     namesakes = pd.DataFrame(

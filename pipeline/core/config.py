@@ -124,7 +124,10 @@ class LinkParams(Section):
 class IngestSource(Section):
     """Where one source's raw extracts are and which of its tables to ingest."""
 
-    raw_dir: Path = Field(description="folder holding this source's extracts (relative to the project root)")
+    raw_dir: Path | None = Field(
+        None, description="folder holding this source's extracts (relative to the project root); "
+        "omitted = the source's declared default (pipeline/sources/<source>.py)"
+    )
     tables: list[str] | None = Field(None, description="tables to ingest; omitted = all of the source's")
     files: dict[str, str] = Field(
         default_factory=dict, description="table -> file glob under raw_dir, replacing the default layout"
@@ -140,10 +143,11 @@ class IngestParams(Section):
     collection_year: int | None = Field(
         None, description="SSDA903/CIN year for files whose folder, name and content give none"
     )
-    education: IngestSource = IngestSource(raw_dir=Path("data/raw/education"))
-    social_care: IngestSource = IngestSource(raw_dir=Path("data/raw/social_care"))
-    health: IngestSource = IngestSource(raw_dir=Path("data/raw/health"))
-    reference: IngestSource = IngestSource(raw_dir=Path("data/raw/reference"))
+    sources: dict[str, IngestSource] = Field(
+        default_factory=dict,
+        description="per source (by its registry name: school, nccis, social_care, health, reference …): "
+        "raw folder, tables, file globs; a source not named here is ingested from its declared defaults",
+    )
 
 
 class GovernParams(Section):

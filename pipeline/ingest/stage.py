@@ -1,6 +1,6 @@
 """The ingest stage end to end: plan tables from params, read, ingest, write staged/quarantine/report.
 
-Called by ``riskpipe ingest``; all writes go through ``pipeline.io``. A file-level error stops
+Called by ``riskpipe ingest``; all writes go through ``pipeline.core.io``. A file-level error stops
 only its own table (no staged output for it, reported as failed); the caller exits non-zero.
 
 Tables are independent, so with ``workers > 1`` they are ingested in that many processes, the
@@ -18,13 +18,13 @@ from concurrent.futures import as_completed
 from datetime import date
 from pathlib import Path
 
-from pipeline import io
-from pipeline.ingest import ingest_table
-from pipeline.ingest_files import TablePlan, plan_ingest, read_table_frames
-from pipeline.ingest_report import render_ingest_markdown, summarise_ingest
-from pipeline.paths import ProjectPaths
+from pipeline.core import io
+from pipeline.core.paths import ProjectPaths
+from pipeline.core.workers import worker_pool
+from pipeline.ingest.files import TablePlan, plan_ingest, read_table_frames
+from pipeline.ingest.report import render_ingest_markdown, summarise_ingest
+from pipeline.ingest.tables import ingest_table
 from pipeline.sources.errors import IngestError
-from pipeline.workers import worker_pool
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Find and read the raw files of each staged table: the only place ingest touches data/raw.
 
 Each file becomes one text frame (source column names, ``_source_file``, ``_source_row``, the
-columns its path implies) for ``pipeline.ingest.ingest_table``. ``_source_file`` is the path
+columns its path implies) for ``pipeline.ingest.tables.ingest_table``. ``_source_file`` is the path
 relative to the source's raw folder (``ssda903/2024/header.csv``), so files sharing a name in
 different year folders stay distinguishable and no machine path is recorded.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.sources import ALL_TABLES, SOURCES
+from pipeline.core.config import IngestSource
 from pipeline.sources.cin_census import cin_collection_year, flatten_cin, validate_cin
 from pipeline.sources.errors import IngestError
 from pipeline.sources.layout import (
@@ -23,6 +23,7 @@ from pipeline.sources.layout import (
     infer_collection_year,
 )
 from pipeline.sources.readers import decode_bytes, parse_dates, parse_xml, read_csv_text
+from pipeline.sources.registry import all_sources, all_tables
 from pipeline.sources.spec import TableSpec
 from pipeline.sources.ssda903 import flag_sex_code_year, flatten_903_xml
 
@@ -47,16 +48,25 @@ def plan_ingest(cfg, root: Path, only: list[str] | None = None) -> list[TablePla
     Raises:
         IngestError: params name a table that does not exist.
     """
+    sources = all_sources()
+    unknown_sources = sorted(set(cfg.sources) - set(sources))
+    if unknown_sources:
+        raise IngestError(
+            "params.yaml",
+            f"ingest.sources names unknown source(s): {', '.join(unknown_sources)}; known: {', '.join(sources)}",
+        )
     plans = []
-    for source, specs in SOURCES.items():
-        section = getattr(cfg, source)
+    for name, source in sources.items():
+        section = cfg.sources.get(name, IngestSource())
+        specs = source.tables
         enabled = section.tables if section.tables is not None else [s.name for s in specs]
         unknown = sorted(set(enabled) - {s.name for s in specs}) + sorted(
-            set(section.files) - set(ALL_TABLES)
+            set(section.files) - set(all_tables())
         )
         if unknown:
-            raise IngestError("params.yaml", f"ingest.{source} names unknown table(s): {', '.join(unknown)}")
-        raw_dir = section.raw_dir if section.raw_dir.is_absolute() else root / section.raw_dir
+            raise IngestError("params.yaml", f"ingest.sources.{name} names unknown table(s): {', '.join(unknown)}")
+        raw_dir = Path(section.raw_dir or source.raw_dir)
+        raw_dir = raw_dir if raw_dir.is_absolute() else root / raw_dir
         plans += [
             TablePlan(s, raw_dir, section.files.get(s.name, s.files)) for s in specs if s.name in enabled
         ]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.normalise import normalise_record_key, normalise_upn
-from pipeline.pseudonymise import make_tokens
+from pipeline.privacy.normalise import normalise_record_key, normalise_upn
+from pipeline.privacy.tokens import make_tokens
 
 # person source -> (token domain, normaliser) of the key the person index holds for that source
 SOURCE_KEYS = {

@@ -1,7 +1,7 @@
 """Ingest: text frames read from raw extracts in, typed canonical tables out, bad rows quarantined.
 
 Pure functions: ``ingest_table`` takes the frames read from one table's files (see
-``pipeline.ingest_files``) and returns the accepted rows, the quarantined rows with their
+``pipeline.ingest.files``) and returns the accepted rows, the quarantined rows with their
 reasons, and a data-quality report holding counts only, never values. Three levels of problem:
 
 - file-level (a required column missing): ``IngestError`` naming the file;
@@ -19,12 +19,13 @@ from datetime import date
 
 import pandas as pd
 
+from pipeline.privacy.actions import Privacy
 from pipeline.sources.codes import derive_ethnicity_group
 from pipeline.sources.coerce import coerce_columns
 from pipeline.sources.errors import IngestError
 from pipeline.sources.readers import repeated_text
 from pipeline.sources.schema import empty_problems, find_problems
-from pipeline.sources.spec import Privacy, TableSpec
+from pipeline.sources.spec import TableSpec
 from pipeline.sources.validators import INFORMATIONAL_RULES
 
 __all__ = ["IngestError", "IngestResult", "ingest_table", "rename_to_canonical"]

@@ -24,14 +24,10 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from pipeline.io import write_bytes
+from pipeline.core.io import write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +36,6 @@ KEY_BYTES = 32
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _KEY_ID_MESSAGE = b"riskpipe/v1/key-id\x00"
 _URLSAFE = str.maketrans("-_", "+/")
-TOKEN_CHARS = 32
-DOMAIN_PREFIX = b"riskpipe/v1/"
-_SHA256_BLOCK = 64
 
 
 class PseudonymisationKeyError(KeyError):
@@ -141,68 +134,3 @@ def load_key(key_file: Path | None, env: Mapping[str, str] = os.environ) -> Pseu
     key = decode_key(text, str(key_file))
     log.debug("Using the pseudonymisation key from %s (key_id %s)", key_file, key.key_id)
     return key
-
-
-class TokenMaker:
-    """Tokens of values under one key: ``HMAC-SHA256(key, b"riskpipe/v1/<domain>\\x00" + value)``, 32 hex.
-
-    HMAC (RFC 2104) is SHA-256 over the key block XOR opad, then over the key block XOR ipad and the
-    message. The two SHA-256 states after the key blocks (and, inside, the domain prefix) are computed
-    once per domain and copied per value: the same tokens as :func:`hmac.new`, without its per-call
-    Python wrapper, which cost more than the hashing.
-
-    With ``remember=True`` the tokens already made are kept per domain (as Arrow arrays, compactly),
-    so a value met again in another table or column is not hashed again: one pseudonymise run meets
-    each pupil record key in every school census table. The key itself is never shown.
-    """
-
-    def __init__(self, key: bytes, *, remember: bool = False) -> None:
-        block = bytes(key)
-        if len(block) > _SHA256_BLOCK:
-            block = hashlib.sha256(block).digest()
-        block = block.ljust(_SHA256_BLOCK, b"\x00")
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
-        self._domains: dict = {}  # domain -> inner SHA-256 state after the key block and prefix
-        self._known: dict[str, tuple[pa.Array, pa.Array]] | None = {} if remember else None
-
-    def __repr__(self) -> str:
-        return "TokenMaker(<key hidden>)"
-
-    def _hash(self, values: Sequence[str], domain: str) -> list[str]:
-        if domain not in self._domains:
-            inner = self._inner.copy()
-            inner.update(DOMAIN_PREFIX + domain.encode("ascii") + b"\x00")
-            self._domains[domain] = inner
-        inner_copy, outer_copy = self._domains[domain].copy, self._outer.copy
-        tokens = []
-        for value in values:
-            inner = inner_copy()
-            inner.update(value.encode("utf-8"))
-            outer = outer_copy()
-            outer.update(inner.digest())
-            tokens.append(outer.hexdigest()[:TOKEN_CHARS])
-        return tokens
-
-    def tokens(self, values: Sequence[str], domain: str) -> np.ndarray:
-        """Tokens (object array of str) of distinct, non-missing text ``values`` in ``domain``."""
-        values = list(values)
-        if self._known is None:
-            return np.array(self._hash(values, domain), dtype=object)
-        known_values, known_tokens = self._known.get(domain, (pa.array([], pa.large_string()),) * 2)
-        asked = pa.array(values, type=pa.large_string())
-        at = pc.index_in(asked, value_set=known_values)
-        new = pc.is_null(at)
-        new_values = asked.filter(new)
-        new_tokens = pa.array(self._hash(new_values.to_pylist(), domain), type=pa.large_string())
-        # a new value's token sits after the known ones, in the order the new values were met
-        new_at = len(known_values) + np.cumsum(new.to_numpy(zero_copy_only=False)) - 1
-        at = np.where(new.to_numpy(zero_copy_only=False), new_at, at.fill_null(0).to_numpy())
-        every_token = pa.concat_arrays([known_tokens, new_tokens])
-        self._known[domain] = (pa.concat_arrays([known_values, new_values]), every_token)
-        return np.array(every_token.take(pa.array(at, pa.int64())).to_pylist(), dtype=object)
-
-
-def as_token_maker(key: bytes | TokenMaker) -> TokenMaker:
-    """``key`` itself when it is already a :class:`TokenMaker` (sharing its remembered tokens), else a new one."""
-    return key if isinstance(key, TokenMaker) else TokenMaker(key)

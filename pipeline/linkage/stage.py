@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.config import LinkParams
+from pipeline.core.config import LinkParams
 from pipeline.linkage.clusters import build_person_index, cluster_records, links_to_edges
 from pipeline.linkage.deterministic import find_deterministic_links
 from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pair_table, release_linker

@@ -1,0 +1,139 @@
+"""The pseudonymise stage end to end: every staged table through its spec, in worker processes, fail closed.
+
+Called by ``riskpipe pseudonymise``; reads ``data/staged/``, writes ``data/pseudo/`` and
+``reports/pseudonymise.json`` through ``pipeline.core.io``. Which spec applies to a staged table comes
+from the source registry (the same one ingest uses): a table no source declares is not written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import as_completed
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.core.io import read_parquet, write_json, write_parquet
+from pipeline.core.paths import ProjectPaths
+from pipeline.core.progress import make_progress
+from pipeline.core.workers import worker_pool
+from pipeline.privacy.actions import PseudonymisationError
+from pipeline.privacy.keys import PseudonymisationKey
+from pipeline.privacy.tokens import TokenMaker
+from pipeline.pseudonymise.tables import build_imd_by_postcode, pseudonymise_table, summarise_table
+from pipeline.sources.registry import all_tables, get_source
+from pipeline.sources.spec import TableSpec
+
+log = logging.getLogger(__name__)
+
+REFERENCE_TABLES = ("postcode_lsoa", "lsoa_imd")  # places, not people: read for the lookup, not output
+
+
+def load_imd_by_postcode(paths: ProjectPaths) -> pd.Series | None:
+    """The IMD lookup from the staged reference tables, else from ``data/raw/reference/*.csv``.
+
+    Returns None, with a warning, when neither is there: deciles are then NA, not an error.
+    """
+    staged = [paths.staged_table(name) for name in REFERENCE_TABLES]
+    if all(p.exists() for p in staged):
+        return build_imd_by_postcode(*(read_parquet(p) for p in staged))
+    raw = [paths.raw / "reference" / f"{name}.csv" for name in REFERENCE_TABLES]
+    if all(p.exists() for p in raw):
+        # pipeline/core/io.py has no CSV reader yet: move this read there when it has one
+        return build_imd_by_postcode(*(pd.read_csv(p, dtype="str") for p in raw))
+    log.warning("IMD lookup (%s) not found: lsoa_imd_decile will be empty", ", ".join(REFERENCE_TABLES))
+    return None
+
+
+def _pseudonymise_file(path: Path, specs: Mapping[str, TableSpec], key: TokenMaker,
+                       imd_by_postcode: pd.Series | None, paths: ProjectPaths) -> dict:
+    name = path.stem
+    if name not in specs:
+        raise PseudonymisationError(f"{name}: no TableSpec declares this staged table")
+    staged = read_parquet(path)
+    out = pseudonymise_table(staged, specs[name], key, imd_by_postcode)
+    write_parquet(out, paths.pseudo_table(name))
+    return summarise_table(staged, out, specs[name])
+
+
+def _pseudonymise_or_fail(path: Path, specs: Mapping[str, TableSpec], key: TokenMaker,
+                          imd_by_postcode: pd.Series | None, paths: ProjectPaths) -> tuple[dict | None, str | None]:
+    """(summary, None), or (None, message) with no output left behind: fail closed per table."""
+    try:
+        return _pseudonymise_file(path, specs, key, imd_by_postcode, paths), None
+    except Exception as exc:  # noqa: BLE001 - fail closed per table, never quoting a value
+        message = str(exc) if isinstance(exc, PseudonymisationError) else type(exc).__name__
+        log.error("%s: not pseudonymised, no output written (%s)", path.stem, message)
+        paths.pseudo_table(path.stem).unlink(missing_ok=True)
+        return None, message
+
+
+_worker: dict = {}  # in a worker process: its TokenMaker, the IMD lookup and the specs
+
+
+def _start_worker(key: bytes, imd_by_postcode: pd.Series | None, specs: Mapping[str, TableSpec]) -> None:
+    # the key reaches workers by fork (or the start method's own pipe), never through a file or a log
+    _worker.update(maker=TokenMaker(key, remember=True), imd=imd_by_postcode, specs=specs)
+
+
+def _pseudonymise_in_worker(path: Path, paths: ProjectPaths) -> tuple[dict | None, str | None]:
+    return _pseudonymise_or_fail(path, _worker["specs"], _worker["maker"], _worker["imd"], paths)
+
+
+def _in_processes(staged: list[Path], specs: Mapping[str, TableSpec], key: bytes,
+                  imd_by_postcode: pd.Series | None, paths: ProjectPaths, workers: int,
+                  advance: Callable[[str], None]) -> dict[str, tuple[dict | None, str | None]]:
+    """Pseudonymise tables in ``workers`` processes, largest first; each worker keeps its own TokenMaker."""
+    results = {}
+    with worker_pool(workers, _start_worker, (bytes(key), imd_by_postcode, dict(specs))) as pool:
+        largest_first = sorted(staged, key=lambda p: p.stat().st_size, reverse=True)
+        running = {pool.submit(_pseudonymise_in_worker, path, paths): path for path in largest_first}
+        for done in as_completed(running):
+            results[running[done].stem] = done.result()
+            advance(running[done].stem)
+    return results
+
+
+def run_pseudonymise(paths: ProjectPaths, key: bytes, *, workers: int | None = None) -> dict:
+    """Pseudonymise each ``data/staged/*.parquet`` into ``data/pseudo/``; write ``reports/pseudonymise.json``.
+
+    A table that fails writes nothing (a stale output from an earlier run is removed) and is listed
+    under ``failed`` with a message naming columns only; the others still run. With ``workers``
+    above 1 (default: 2 where there are two cores), tables are pseudonymised in that many processes,
+    with the same outputs and report.
+
+    Returns:
+        ``{"key_id", "tables": {name: summary}, "failed": {name: message}, "reference_tables_not_output"}``.
+        Tables of sources that hold no people (reference lookups: postcodes are places) feed the
+        IMD deciles and are not copied to ``data/pseudo/``. A staged table no source declares fails.
+    """
+    staged = sorted(paths.staged.glob("*.parquet"))
+    if not staged:
+        raise PseudonymisationError(f"no staged tables under {paths.staged} (run `riskpipe ingest` first)")
+    specs = all_tables()
+    reference = [p for p in staged if p.stem in specs and not get_source(specs[p.stem].source).holds_people]
+    staged = [p for p in staged if p not in reference]
+    imd_by_postcode = load_imd_by_postcode(paths)
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    with make_progress() as progress:
+        task = progress.add_task("pseudonymise", total=len(staged))
+
+        def advance(name: str) -> None:
+            progress.update(task, description=f"pseudonymise {name}", advance=1)
+
+        if workers > 1 and len(staged) > 1:
+            results = _in_processes(staged, specs, key, imd_by_postcode, paths, workers, advance)
+        else:
+            # one maker for the run: a record key or name met in several tables is hashed once
+            maker, results = TokenMaker(key, remember=True), {}
+            for path in staged:
+                results[path.stem] = _pseudonymise_or_fail(path, specs, maker, imd_by_postcode, paths)
+                advance(path.stem)
+    tables = {p.stem: results[p.stem][0] for p in staged if results[p.stem][1] is None}
+    failed = {p.stem: results[p.stem][1] for p in staged if results[p.stem][1] is not None}
+    report = {"key_id": PseudonymisationKey(bytes(key)).key_id, "tables": tables, "failed": failed,
+              "reference_tables_not_output": [p.stem for p in reference]}
+    write_json(report, paths.reports / "pseudonymise.json")
+    return report
