@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.summary import machine_description, render_markdown, write_markdown  # noqa: E402
+from pipeline.core.config import load_params  # noqa: E402
 
 ALL_STAGES = ("synth", "ingest", "pseudonymise", "link", "features", "train", "evaluate", "govern", "card", "score")
 MODEL_STAGES = {"features", "train", "evaluate", "govern", "card", "score"}
-MODELS = ("neet18", "care_entry")
 DEFAULT_SIZES = "10000:3,30000:3,100000:1,300000:1"
 
 
@@ -52,6 +52,18 @@ def run_stage(stage: str, workdir: Path, extra: list[str]) -> dict:
     return {"wall_s": wall, "peak_rss_mb": max(peak_kb, before) / 1024}
 
 
+def stage_commands(stage: str, children: int, models: list[str]) -> list[tuple[str, list[str]]]:
+    """``(result name, extra arguments)`` of each run of ``stage``: once per model for a per-model stage.
+
+    Args:
+        models: the ``models:`` list of params.yaml (the same list dvc.yaml runs).
+    """
+    extra = ["--children", str(children)] if stage == "synth" else []
+    if stage in MODEL_STAGES:
+        return [(f"{stage}:{m}", [*extra, "--model", m]) for m in models]
+    return [(stage, extra)]
+
+
 def one_run(children: int, stages: list[str], keep_reports: Path | None = None) -> dict[str, dict]:
     """Every stage once on a fresh county of ``children``, each measured in its own child interpreter.
 
@@ -65,10 +77,9 @@ def one_run(children: int, stages: list[str], keep_reports: Path | None = None) 
         env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"}
         subprocess.run([sys.executable, "-m", "pipeline", "keygen", "--out", ".secrets/pseudo.key"],
                        cwd=work, check=True, capture_output=True, env=env)
+        models = load_params(work / "params.yaml").models
         for stage in stages:
-            extra = ["--children", str(children)] if stage == "synth" else []
-            names = [(f"{stage}:{m}", [*extra, "--model", m]) for m in MODELS] if stage in MODEL_STAGES \
-                else [(stage, extra)]
+            names = stage_commands(stage, children, models)
             for name, args in names:
                 print(f"  {children:>7,} children  {name:22s}", end="", flush=True)
                 out[name] = _measured(stage, work, args, env)

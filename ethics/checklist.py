@@ -1,8 +1,9 @@
-"""The governance checklist and pre-registered release thresholds, as typed objects.
+"""The governance checklist as a typed object, and where the ethics files lie.
 
-``ethics/checklist.yaml`` lists the items (auto checks and human sign-offs) and
-``ethics/thresholds.yaml`` the release thresholds, with per-model overrides. Both are read into
-pydantic models that refuse unknown keys, so a misspelt threshold can never be silently ignored.
+``ethics/checklist.yaml`` lists the items (auto checks and human sign-offs); each auto item names
+its check in :data:`ethics.auto_checks.CHECKS` and the thresholds (:mod:`ethics.thresholds`) it
+reads. The file is read into pydantic models that refuse unknown keys, so a misspelt key or a check
+that does not exist fails at load.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ethics.auto_checks import CHECKS
+from ethics.thresholds import Thresholds
 
 ETHICS_DIR = Path(__file__).parent
 CHECKLIST_FILE = ETHICS_DIR / "checklist.yaml"
@@ -62,34 +66,8 @@ class Checklist(_Strict):
         raise KeyError(f"no checklist item {item_id!r}")
 
 
-class Thresholds(_Strict):
-    """Release thresholds for one model (defaults merged with the model's overrides)."""
-
-    min_precision_at_capacity: float = Field(ge=0, le=1)
-    min_lift_at_capacity: float = Field(ge=0)
-    min_auc_lower_ci: float = Field(ge=0, le=1)
-    calibration_slope_range: tuple[float, float]
-    oe_ratio_range: tuple[float, float]
-    min_precision_gain_over_rule: float
-    max_fnr_gap: float = Field(ge=0, le=1)
-    max_oe_gap: float = Field(ge=0)
-    min_group_size: int = Field(ge=1)
-    min_linkage_precision: float = Field(ge=0, le=1)
-    min_linkage_recall: float = Field(ge=0, le=1)
-    max_link_rate_gap: float = Field(ge=0, le=1)
-    link_rate_directions: list[str]
-    link_rate_attributes: list[str]
-
-
-class ThresholdsFile(_Strict):
-    defaults: dict[str, object]
-    models: dict[str, dict[str, object]] = Field(default_factory=dict)
-
-
 def parse_checklist(data: dict) -> Checklist:
     """Validate the parsed ``checklist.yaml``; every auto check must exist and every threshold key too."""
-    from ethics.auto_checks import CHECKS
-
     checklist = Checklist.model_validate(data)
     unknown = [i.check for i in checklist.items if i.kind == "auto" and i.check not in CHECKS]
     if unknown:
@@ -99,24 +77,3 @@ def parse_checklist(data: dict) -> Checklist:
     if bad:
         raise ValueError(f"checklist names thresholds that do not exist: {bad}")
     return checklist
-
-
-def model_thresholds(data: dict, model: str) -> Thresholds:
-    """The thresholds that apply to ``model``: defaults, then the model's own overrides.
-
-    Raises:
-        pydantic.ValidationError: an unknown key, a missing threshold or an invalid value.
-    """
-    parsed = ThresholdsFile.model_validate(data)
-    return Thresholds.model_validate({**parsed.defaults, **parsed.models.get(model, {})})
-
-
-def thresholds_sha256(text: bytes) -> str:
-    """SHA-256 of the thresholds file's bytes: recorded at training, compared at the gate.
-
-    Any edit (values or comments) after training changes it: pre-registration means the file
-    a version was trained under is exactly the file it is judged by.
-    """
-    import hashlib
-
-    return hashlib.sha256(text).hexdigest()

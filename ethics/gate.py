@@ -7,10 +7,14 @@ Blocked is a normal, reportable state, never an error.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from ethics.auto_checks import CHECKS, GateEvidence
-from ethics.checklist import Checklist, Thresholds
+from ethics.auto_checks import CHECKS
+from ethics.checklist import Checklist
+from ethics.gate_evidence import GateEvidence
+from ethics.ledger import canonical_json
+from ethics.thresholds import Thresholds
 
 
 def human_item_result(item_id: str, role: str, signoff: dict[str, Any] | None) -> dict[str, Any]:
@@ -61,3 +65,25 @@ def evaluate_gate(
 def unsigned_human_items(result: dict[str, Any]) -> list[str]:
     """Ids of the human items still waiting for a sign-off."""
     return [i["id"] for i in result["items"] if i["kind"] == "human" and i["status"] == "unsigned"]
+
+
+def stamp_decision(result: dict[str, Any], log_problems: list[str], decided_at: str) -> dict[str, Any]:
+    """The gate result as recorded: blocked by a broken sign-off log, dated, and given an approval reference.
+
+    Args:
+        result: :func:`evaluate_gate` output.
+        log_problems: why the sign-off log cannot be trusted (empty when its chain is intact); each blocks.
+        decided_at: when the gate decided (ISO 8601, UTC).
+
+    Returns:
+        ``result`` plus ``decided_at`` and, when approved, ``approval_ref``
+        (``riskpipe-<model> v<version> approved <date> (gate <12 hex of the result's SHA-256>)``).
+    """
+    if log_problems:
+        result = {**result, "status": "blocked", "reasons": [*log_problems, *result["reasons"]]}
+    result = {**result, "decided_at": decided_at}
+    if result["status"] == "approved":
+        digest = hashlib.sha256(canonical_json(result).encode()).hexdigest()[:12]
+        result["approval_ref"] = (f"riskpipe-{result['model']} v{result['version']} approved "
+                                  f"{decided_at[:10]} (gate {digest})")
+    return result

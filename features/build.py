@@ -14,11 +14,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from features import registry
 from features.cohorts import build_cohort
 from features.context import add_context_features, build_address_events, build_record_spans
 from features.events import build_source_events
 from features.outcomes import attach_outcome
-from features.registry import FEATURES
+from features.populations import get_population
 from features.report import summarise_features
 from features.window import aggregate_before_index, connect_duckdb
 from models.spec import ModelSpec
@@ -26,7 +27,6 @@ from models.spec import ModelSpec
 log = logging.getLogger(__name__)
 
 KEY_COLUMNS = ["person_id", "index_date", "index_year", "outcome"]
-FAIR_COLUMNS = [f.name for f in FEATURES.values() if f.group == "fairness"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def compute_features(
         row (the proof that none is on or after its index date).
     """
     by_domain: dict[str, dict[str, str]] = {}
-    for f in FEATURES.values():
+    for f in registry.FEATURES.values():
         if f.sql is not None:
             by_domain.setdefault(f.domain, {})[f.name] = f.sql
     if "person_key" not in cohort.columns:
@@ -92,7 +92,8 @@ def compute_features(
                       .assign(domain=domain))
         parts.append(_by_row(agg.drop(columns="_max_event_date"), cohort["row_id"]))
     frame = pd.concat(parts, axis=1)
-    typed = {f.name: type_feature(frame[f.name], f.kind, f.fill) for f in FEATURES.values() if f.sql is not None}
+    typed = {f.name: type_feature(frame[f.name], f.kind, f.fill) for f in registry.FEATURES.values()
+             if f.sql is not None}
     frame = frame.assign(**typed)
     return frame, pd.concat(latest, ignore_index=True)
 
@@ -139,15 +140,16 @@ def build_features(
     frame, latest = compute_features(con, cohort, events)
     person = events["person"].set_index("person_key")[["sex", "ethnicity_group"]]
     frame = frame.join(person, on="person_key")
-    frame = add_context_features(frame)
+    frame = add_context_features(frame, get_population(spec.population).age_bands)
     frame = attach_outcome(con, frame, events, spec, extract_date)
     report = summarise_features(frame, latest, spec, extract_date)
     kept = frame[frame["exclusion"].isna() & frame["censoring"].isna()]
-    feature_names = [f.name for f in FEATURES.values() if f.group != "fairness"]
-    out = kept[KEY_COLUMNS + feature_names + FAIR_COLUMNS].reset_index(drop=True)
+    feature_names = [f.name for f in registry.FEATURES.values() if f.group != "fairness"]
+    fair_columns = [f.name for f in registry.FEATURES.values() if f.group == "fairness"]
+    out = kept[KEY_COLUMNS + feature_names + fair_columns].reset_index(drop=True)
     out["person_id"] = out["person_id"].astype("str")
     out["index_year"] = out["index_year"].astype("int64")
     out["outcome"] = out["outcome"].astype("Int8")
     report["rows_written"] = len(out)
-    report["missingness"] = {c: round(float(out[c].isna().mean()), 4) for c in feature_names + FAIR_COLUMNS}
+    report["missingness"] = {c: round(float(out[c].isna().mean()), 4) for c in feature_names + fair_columns}
     return FeatureBuild(out, report)

@@ -1,24 +1,49 @@
 """Cohorts: who is scored at which index dates, as one row per person x index date.
 
+A spec's ``index_dates.kind`` and ``cohort.kind`` name builders registered here
+(``INDEX_DATE_KINDS``, ``COHORT_KINDS``): the index-date builder lists the dates, the cohort builder
+finds who is in the cohort on each. A new kind is one more decorated function.
+
 Rows that the spec excludes are kept with an ``exclusion`` reason so the report can count them by
 group; ``build_features`` drops them from the output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 
 import pandas as pd
 
+from features.kinds import KindRegistry
 from models.spec import ModelSpec
 
 COHORT_COLUMNS = ["row_id", "person_id", "person_key", "index_date", "index_year", "birth_year", "birth_month",
                   "exclusion"]
 
+Events = Mapping[str, pd.DataFrame]
+IndexDateBuilder = Callable[[Events, ModelSpec], list[pd.Timestamp]]
+CohortBuilder = Callable[[Events, ModelSpec, list[pd.Timestamp]], pd.DataFrame]
 
-def annual_index_dates(spec: ModelSpec) -> list[pd.Timestamp]:
-    """``index_dates.month``/``day`` of every index year (e.g. each 31 March)."""
+INDEX_DATE_KINDS: KindRegistry[IndexDateBuilder] = KindRegistry("index_dates")
+COHORT_KINDS: KindRegistry[CohortBuilder] = KindRegistry("cohort")
+
+
+@INDEX_DATE_KINDS.register("spring_census")
+def spring_census_dates(events: Events, spec: ModelSpec) -> list[pd.Timestamp]:
+    """Each school census date in the data (the spring census) in index years ``first_year``..``last_year``.
+
+    Args:
+        events: ``census`` (``person_id, event_date (census date)``).
+    """
+    dates = pd.Series(events["census"]["event_date"].unique())
+    d = spec.index_dates
+    return sorted(dates[dates.dt.year.between(d.first_year, d.last_year)])
+
+
+@INDEX_DATE_KINDS.register("annual")
+def annual_index_dates(events: Events, spec: ModelSpec) -> list[pd.Timestamp]:
+    """``index_dates.month``/``day`` of every index year (e.g. each 31 March); no event is read."""
     d = spec.index_dates
     return [pd.Timestamp(date(y, d.month, d.day)) for y in range(d.first_year, d.last_year + 1)]
 
@@ -33,35 +58,39 @@ def _finish(cohort: pd.DataFrame, person: pd.DataFrame) -> pd.DataFrame:
     return out[COHORT_COLUMNS]
 
 
-def build_year9_cohort(census: pd.DataFrame, person: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
-    """Pupils on roll in ``cohort.nc_year`` at each spring census; the index date is the census date.
+@COHORT_KINDS.register("year9_on_roll")
+def build_year9_cohort(events: Events, spec: ModelSpec, index_dates: list[pd.Timestamp]) -> pd.DataFrame:
+    """Pupils on roll in ``cohort.nc_year`` at the school census held on each index date.
+
+    The index dates must be census days (``index_dates.kind: spring_census``); on any other day no
+    census places a pupil in a year group.
 
     Args:
-        census: ``person_id, event_date (census date), nc_year``.
-        person: ``person_id, birth_year, birth_month``.
+        events: ``census`` (``person_id, event_date (census date), nc_year``) and ``person``
+            (``person_id, person_key, birth_year, birth_month``).
     """
-    years = census["event_date"].dt.year
+    census = events["census"]
     on_roll = census[(census["nc_year"].astype("str") == str(spec.cohort.nc_year))
-                     & years.between(spec.index_dates.first_year, spec.index_dates.last_year)]
+                     & census["event_date"].isin(index_dates)]
     cohort = on_roll[["person_id", "event_date"]].drop_duplicates().rename(columns={"event_date": "index_date"})
-    return _finish(cohort, person)
+    return _finish(cohort, events["person"])
 
 
-def build_known_cohort(
-    spans: pd.DataFrame, care: pd.DataFrame, person: pd.DataFrame, spec: ModelSpec
-) -> pd.DataFrame:
+@COHORT_KINDS.register("known_to_services")
+def build_known_cohort(events: Events, spec: ModelSpec, index_dates: list[pd.Timestamp]) -> pd.DataFrame:
     """Children aged ``min_age``..``max_age`` with any record in the ``lookback_months`` before each
     index date (an open episode counts); those looked after on the index date get ``exclusion =
     'looked_after_on_index'`` when the spec excludes them.
 
     Args:
-        spans: ``person_id, event_date, end_date`` (every source's records, see ``build_record_spans``).
-        care: ``person_id, event_date (episode start), end_date``.
-        person: ``person_id, birth_year, birth_month``.
+        events: ``record`` (``person_id, event_date, end_date``: every source's records, see
+            ``build_record_spans``), ``care`` (``person_id, event_date (episode start), end_date``) and
+            ``person`` (``person_id, person_key, birth_year, birth_month``).
     """
+    spans, care, person = events["record"], events["care"], events["person"]
     births = person.set_index("person_id")
     parts = []
-    for index_date in annual_index_dates(spec):
+    for index_date in index_dates:
         since = index_date - pd.DateOffset(months=spec.cohort.lookback_months)
         seen = spans[(spans["event_date"] < index_date) & (spans["end_date"].fillna(index_date) >= since)]
         ids = pd.Index(seen["person_id"].unique())
@@ -79,14 +108,12 @@ def build_known_cohort(
     return _finish(pd.concat(parts, ignore_index=True), person)
 
 
-def build_cohort(events: Mapping[str, pd.DataFrame], spec: ModelSpec) -> pd.DataFrame:
-    """The spec's cohort: ``row_id, person_id, index_date, index_year, birth_year, birth_month, exclusion``.
+def build_cohort(events: Events, spec: ModelSpec) -> pd.DataFrame:
+    """The spec's cohort: ``row_id, person_id, person_key, index_date, index_year, birth_year, birth_month,
+    exclusion``, from the builders its ``index_dates.kind`` and ``cohort.kind`` name.
 
     Raises:
-        ValueError: an unknown ``cohort.kind``.
+        UnknownKindError: no builder is registered for the spec's index-date or cohort kind.
     """
-    if spec.cohort.kind == "year9_on_roll":
-        return build_year9_cohort(events["census"], events["person"], spec)
-    if spec.cohort.kind == "known_to_services":
-        return build_known_cohort(events["record"], events["care"], events["person"], spec)
-    raise ValueError(f"unknown cohort kind {spec.cohort.kind!r}")
+    index_dates = INDEX_DATE_KINDS.get(spec.index_dates.kind)(events, spec)
+    return COHORT_KINDS.get(spec.cohort.kind)(events, spec, index_dates)

@@ -2,42 +2,32 @@
 
 Coverage features make "no record" visible: which sources hold the child before the index date and
 how long since each last saw them, so a blank history is not read as low risk by the model or by the
-people reading its lists. Fairness attributes are kept under ``fair_*`` names, apart from inputs.
+people reading its lists. They are generated for every source holding people in the source registry
+(``pipeline.sources.registry``), over the record spans of the event domains their builders mark as
+records. Fairness attributes are kept under ``fair_*`` names, apart from inputs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from features.events import address_domains, record_domains
 from features.feature import Feature
 from features.window import W12
-
-SOURCES = ("school", "social_care", "health", "nccis")
-# event domain -> (person source, column holding the end of a span, if the event has one)
-RECORD_DOMAINS: dict[str, tuple[str, str | None]] = {
-    "census": ("school", None),
-    "referral": ("social_care", "closure_date"),
-    "assessment": ("social_care", None),
-    "cp_plan": ("social_care", "cpp_end"),
-    "care": ("social_care", "end_date"),
-    "early_help": ("social_care", "end_date"),
-    "ae": ("health", None),
-    "admission": ("health", None),
-    "nccis": ("nccis", None),
-}
-AGE_BANDS = ((0, 0, "under 1"), (1, 4, "1-4"), (5, 9, "5-9"), (10, 15, "10-15"), (16, 17, "16-17"))
+from pipeline.sources.registry import Source, person_sources
 
 
 def build_record_spans(events: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Every record any source holds: ``person_id, event_date (start), end_date, source``.
 
+    The records are the event domains whose builders say so (``features.events.record_domains``).
     Point events have ``end_date = event_date``; open spans (e.g. a CIN episode) have a null end.
     """
     frames = []
-    for domain, (source, end_col) in RECORD_DOMAINS.items():
+    for domain, (source, end_col) in record_domains().items():
         ev = events[domain]
         end = ev[end_col] if end_col else ev["event_date"]
         frames.append(pd.DataFrame({"person_id": ev["person_id"], "event_date": ev["event_date"],
@@ -46,34 +36,43 @@ def build_record_spans(events: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def build_address_events(events: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Dated neighbourhood deprivation: ``person_id, event_date, imd_decile`` (school census, NCCIS)."""
-    parts = [events[d][["person_id", "event_date", "imd_decile"]] for d in ("census", "nccis")]
+    """Dated neighbourhood deprivation: ``person_id, event_date, imd_decile`` from the event domains that
+    date addresses (``features.events.address_domains``: school census, NCCIS)."""
+    parts = [events[d][["person_id", "event_date", "imd_decile"]] for d in address_domains()]
     out = pd.concat(parts, ignore_index=True).dropna(subset=["imd_decile"])
     return out.astype({"imd_decile": "float64"})
 
 
-def _covered(source: str, name: str, words: str) -> tuple[Feature, ...]:
+def _covered(source: Source) -> tuple[Feature, ...]:
+    """``in_<source>_ever`` and ``months_since_<source>_record`` over the ``record`` spans of one source."""
+    name = source.name
+    words = source.record_holder or source.display_name[:1].upper() + source.display_name[1:]
     last = "least(coalesce(e.end_date, c.index_date), c.index_date)"
     return (
-        Feature(f"in_{source}_ever", f"{words} holds a record of the child before the index date", "derived",
+        Feature(f"in_{name}_ever", f"{words} holds a record of the child before the index date", "derived",
                 "ever", "binary", "model", "coverage", "record",
-                f"CAST(bool_or(e.source = '{source}') AS INTEGER)", 0),
-        Feature(f"months_since_{name}", f"Months since {words} last recorded the child (blank = never)", "derived",
-                "latest", "numeric", "model", "coverage", "record",
-                f"date_diff('month', max({last}) FILTER (WHERE e.source = '{source}'), c.index_date)"),
+                f"CAST(bool_or(e.source = '{name}') AS INTEGER)", 0),
+        Feature(f"months_since_{name}_record", f"Months since {words} last recorded the child (blank = never)",
+                "derived", "latest", "numeric", "model", "coverage", "record",
+                f"date_diff('month', max({last}) FILTER (WHERE e.source = '{name}'), c.index_date)"),
     )
 
 
-COVERAGE_FEATURES = (
-    *_covered("school", "school_record", "A school census"),
-    *_covered("social_care", "social_care_record", "Children's social care (incl. early help)"),
-    *_covered("health", "health_record", "Hospital (A&E or admitted care)"),
-    *_covered("nccis", "nccis_record", "Post-16 tracking (NCCIS)"),
-    Feature("in_school_12m", "On a school census roll in the last 12 months", "derived", "12m", "binary", "model",
-            "coverage", "record", f"CAST(bool_or(e.source = 'school' AND {W12}) AS INTEGER)", 0),
-    Feature("sources_ever", "Number of sources (school, social care, health, NCCIS) holding a record of the child",
-            "derived", "ever", "numeric", "model", "coverage", "record", "count(DISTINCT e.source)", 0),
-)
+def coverage_features() -> tuple[Feature, ...]:
+    """Coverage features: two per source holding people (registry order), then school in the last
+    year and the number of sources."""
+    sources = person_sources()
+    listed = ", ".join(s.display_name for s in sources)
+    return (
+        *(f for source in sources for f in _covered(source)),
+        Feature("in_school_12m", "On a school census roll in the last 12 months", "derived", "12m", "binary",
+                "model", "coverage", "record", f"CAST(bool_or(e.source = 'school' AND {W12}) AS INTEGER)", 0),
+        Feature("sources_ever", f"Number of sources ({listed}) holding a record of the child", "derived", "ever",
+                "numeric", "model", "coverage", "record", "count(DISTINCT e.source)", 0),
+    )
+
+
+COVERAGE_FEATURES = coverage_features()
 
 DEMOGRAPHIC_FEATURES = (
     Feature("age_months", "Age in months on the index date (from month of birth)", "derived", "now", "numeric",
@@ -97,7 +96,13 @@ FAIRNESS_FEATURES = (
             "fairness"),
 )
 
-CONTEXT_FEATURES = (*COVERAGE_FEATURES, *DEMOGRAPHIC_FEATURES, *FAIRNESS_FEATURES)
+
+def context_features() -> tuple[Feature, ...]:
+    """Every feature of this module, coverage built from the source registry as it stands now."""
+    return (*coverage_features(), *DEMOGRAPHIC_FEATURES, *FAIRNESS_FEATURES)
+
+
+CONTEXT_FEATURES = context_features()
 
 
 def age_in_months(index_date: pd.Series, birth_year: pd.Series, birth_month: pd.Series) -> pd.Series:
@@ -106,19 +111,20 @@ def age_in_months(index_date: pd.Series, birth_year: pd.Series, birth_month: pd.
     return months.astype("Int64")
 
 
-def age_band(age_years: pd.Series) -> pd.Series:
-    """DfE-style age bands (under 1, 1-4, 5-9, 10-15, 16-17; other ages as their number)."""
+def age_band(age_years: pd.Series, bands: Sequence[tuple[int, int, str]]) -> pd.Series:
+    """The label of the band (``lowest age, highest age, label``) each age falls in; blank outside every band."""
     out = pd.Series(pd.NA, index=age_years.index, dtype="str")
-    for low, high, label in AGE_BANDS:
+    for low, high, label in bands:
         out = out.mask(age_years.between(low, high).fillna(False), label)
     return out
 
 
-def add_context_features(frame: pd.DataFrame) -> pd.DataFrame:
+def add_context_features(frame: pd.DataFrame, age_bands: Sequence[tuple[int, int, str]]) -> pd.DataFrame:
     """Add age and the ``fair_*`` attributes.
 
     Args:
         frame: ``index_date, birth_year, birth_month, sex, ethnicity_group, sen_status, fsm_now, imd_decile``.
+        age_bands: the model's population's bands for ``fair_age_band`` (``features.populations``).
 
     Returns:
         ``frame`` with ``age_months`` and ``fair_sex, fair_ethnicity_group, fair_sen, fair_fsm,
@@ -131,5 +137,5 @@ def add_context_features(frame: pd.DataFrame) -> pd.DataFrame:
     out["fair_sen"] = out["sen_status"].fillna("none").astype("str")
     out["fair_fsm"] = out["fsm_now"].fillna(0).astype("bool")
     out["fair_imd_quintile"] = np.ceil(out["imd_decile"].astype("Float64") / 2).astype("Int8")
-    out["fair_age_band"] = age_band(out["age_months"] // 12)
+    out["fair_age_band"] = age_band(out["age_months"] // 12, age_bands)
     return out

@@ -1,19 +1,27 @@
-"""Health features: A&E attendances, emergency admissions and adversity-related admissions.
+"""Health events and features: A&E attendances, emergency admissions and adversity-related admissions.
 
 Adversity-related admissions use the UK research code groups (DOMAIN.md): self-harm X60-X84,
 Y87.0; assault or maltreatment X85-Y09, Y87.1, T74; drug or alcohol F10-F19, T40, T51, R78;
 undetermined intent Y10-Y34; adverse social circumstances Z60-Z63, Z72 (not Z72.0), Z74, Z81.
+
+Event builders (``features.event_registry``) turn the linked A&E and admitted-care tables into dated
+event frames; each feature is declared with its DuckDB aggregate over one of them.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from features.event_registry import event_builder, person_attributes
 from features.feature import Feature
 from features.window import W12, W36
 
 HES = "HES admitted care"
 AE = "HES A&E"
+DIAGNOSES = tuple(f"diag_{i:02d}" for i in range(1, 21))
+
+# NHS demographics: trusted after the school census, before social care's records
+person_attributes("nhs_patient", trust=20)
 
 
 def _span(letter: str, low: int, high: int) -> set[str]:
@@ -46,6 +54,18 @@ def classify_adversity(codes: pd.Series, group: str) -> pd.Series:
     return (hit & ~code.str.slice(0, 4).isin(excluded)).fillna(False).astype("bool")
 
 
+@event_builder("ae", source="health", record=True, tables={"ae_attendance": ("arrival_date", "diagnosis")})
+def build_ae_events(attendances: pd.DataFrame) -> pd.DataFrame:
+    """``person_id, event_date (arrival), adversity`` (diagnosis in any adversity group, 0/1)."""
+    out = attendances.rename(columns={"arrival_date": "event_date"})[["person_id", "event_date"]].copy()
+    diagnosis = attendances["diagnosis"]
+    out["adversity"] = pd.concat([classify_adversity(diagnosis, g) for g in ADVERSITY_GROUPS], axis=1).any(axis=1)
+    out["adversity"] = out["adversity"].astype("int8")
+    return out.dropna(subset=["event_date"])
+
+
+@event_builder("admission", source="health", record=True, tables={
+    "hes_admission": ("admission_date", "admission_method", *DIAGNOSES)})
 def build_admission_events(admissions: pd.DataFrame) -> pd.DataFrame:
     """``person_id, event_date (admission), emergency`` and one 0/1 column per adversity group."""
     diag_cols = [c for c in admissions.columns if c.startswith("diag_")]
@@ -61,15 +81,6 @@ def build_admission_events(admissions: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="admission_method").dropna(subset=["event_date"])
 
 
-def build_ae_events(attendances: pd.DataFrame) -> pd.DataFrame:
-    """``person_id, event_date (arrival), adversity`` (diagnosis in any adversity group, 0/1)."""
-    out = attendances.rename(columns={"arrival_date": "event_date"})[["person_id", "event_date"]].copy()
-    diagnosis = attendances["diagnosis"]
-    out["adversity"] = pd.concat([classify_adversity(diagnosis, g) for g in ADVERSITY_GROUPS], axis=1).any(axis=1)
-    out["adversity"] = out["adversity"].astype("int8")
-    return out.dropna(subset=["event_date"])
-
-
 def _count(name: str, description: str, domain: str, where: str, window: str) -> Feature:
     source = AE if domain == "ae" else HES
     return Feature(name, description, source, window, "numeric", "model", "health", domain,
@@ -78,7 +89,7 @@ def _count(name: str, description: str, domain: str, where: str, window: str) ->
 
 _ANY_ADVERSITY = "(" + " OR ".join(f"e.{g} = 1" for g in ADVERSITY_GROUPS) + ")"
 
-HEALTH_FEATURES = (
+FEATURES = (
     _count("ae_attendances_12m", "A&E attendances, last 12 months", "ae", W12, "12m"),
     _count("ae_attendances_36m", "A&E attendances, last 3 years", "ae", W36, "36m"),
     _count("ae_attendances_ever", "A&E attendances, ever", "ae", "true", "ever"),

@@ -1,20 +1,27 @@
 """Outcomes: what happens on or after each index date, within the spec's window.
 
-Outcome windows never start before the index date, and an outcome is <NA> until its window has
-ended by the extract date (immature). Exclusions and censoring are decided on matured rows only and
-recorded as reasons (``exclusion``, ``censoring``) for the report; the rows are dropped later.
+A spec's ``outcome.kind`` names a builder registered in ``OUTCOME_KINDS``; a new kind is one more
+decorated function with the same arguments. Outcome windows never start before the index date, and
+an outcome is <NA> until its window has ended by the extract date (immature). Exclusions and
+censoring are decided on matured rows only and recorded as reasons (``exclusion``, ``censoring``)
+for the report; the rows are dropped later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 
 import duckdb
 import pandas as pd
 
+from features.kinds import KindRegistry
 from features.window import events_in_window, rows_with_span_overlapping
 from models.spec import ModelSpec
+
+OutcomeBuilder = Callable[[duckdb.DuckDBPyConnection, pd.DataFrame, Mapping[str, pd.DataFrame], ModelSpec, date],
+                          pd.DataFrame]
+OUTCOME_KINDS: KindRegistry[OutcomeBuilder] = KindRegistry("outcome")
 
 NEET_CODES = ("540", "610", "615", "616", "619", "620", "630", "640", "650", "660", "670", "680")
 NOT_KNOWN_CODES = ("810", "820", "830")
@@ -41,14 +48,19 @@ def neet_window(birth_year: pd.Series, birth_month: pd.Series) -> tuple[pd.Serie
     return start, end_month + pd.DateOffset(months=1)
 
 
+@OUTCOME_KINDS.register("nccis_neet")
 def attach_neet_outcome(
-    con: duckdb.DuckDBPyConnection, cohort: pd.DataFrame, nccis: pd.DataFrame, spec: ModelSpec, extract_date: date
+    con: duckdb.DuckDBPyConnection,
+    cohort: pd.DataFrame,
+    events: Mapping[str, pd.DataFrame],
+    spec: ModelSpec,
+    extract_date: date,
 ) -> pd.DataFrame:
     """NEET between academic age 16 and the 18th birthday, from NCCIS activity starts in that window.
 
     Args:
         cohort: ``row_id, person_id, index_date, birth_year, birth_month, exclusion``.
-        nccis: ``person_id, event_date (activity start), activity_code``.
+        events: ``nccis`` (``person_id, event_date (activity start), activity_code``).
 
     Returns:
         ``cohort`` plus ``outcome`` (Int8, <NA> if immature), ``outcome_neet`` and
@@ -65,8 +77,8 @@ def attach_neet_outcome(
         "outcome_neet": _in_codes(neet_codes("neet", o.code_550_is_neet)),
         "outcome_neet_or_not_known": _in_codes(neet_codes("neet_or_not_known", o.code_550_is_neet)),
     }
-    seen = events_in_window(con, out.dropna(subset=["window_end"]), nccis, start="window_start", end="window_end",
-                            expressions=expressions)
+    seen = events_in_window(con, out.dropna(subset=["window_end"]), events["nccis"], start="window_start",
+                            end="window_end", expressions=expressions)
     out = out.join(seen.set_index("row_id"), on="row_id")
     matured = (out["window_end"] <= pd.Timestamp(extract_date) + pd.Timedelta(days=1)).fillna(False)
     out["matured"] = matured.astype("bool")
@@ -82,6 +94,7 @@ def attach_neet_outcome(
     return out.drop(columns=["any_record", "window_start", "window_end"])
 
 
+@OUTCOME_KINDS.register("care_entry")
 def attach_care_outcome(
     con: duckdb.DuckDBPyConnection,
     cohort: pd.DataFrame,
@@ -131,9 +144,9 @@ def attach_outcome(
     spec: ModelSpec,
     extract_date: date,
 ) -> pd.DataFrame:
-    """Dispatch on ``outcome.kind``; see ``attach_neet_outcome`` and ``attach_care_outcome``."""
-    if spec.outcome.kind == "nccis_neet":
-        return attach_neet_outcome(con, cohort, events["nccis"], spec, extract_date)
-    if spec.outcome.kind == "care_entry":
-        return attach_care_outcome(con, cohort, events, spec, extract_date)
-    raise ValueError(f"unknown outcome kind {spec.outcome.kind!r}")
+    """The outcome of the builder the spec's ``outcome.kind`` names (see ``OUTCOME_KINDS``).
+
+    Raises:
+        UnknownKindError: no builder is registered for ``outcome.kind``.
+    """
+    return OUTCOME_KINDS.get(spec.outcome.kind)(con, cohort, events, spec, extract_date)

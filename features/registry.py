@@ -7,39 +7,63 @@ explanations and the model card), its source, window, kind and role:
   ``features.allow_fairness_inputs: true`` and names it in ``features.fairness_inputs``;
 - ``never``: kept for reports and audits, never a model input.
 
-Features computed from events carry their DuckDB aggregate beside their description in the
-domain modules (school, social_care, health); the others are derived in ``features/context.py``.
+Features computed from events carry their DuckDB aggregate beside their description in their
+source's module ``features/<source>.py`` (school, social_care, health …), which declares them as
+``FEATURES``; the others (coverage, demographics, fairness) are in ``features/context.py``. The
+source modules are found from the source registry, in its order, and context comes last: a new
+source's features module is picked up with no edit here.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from features.context import CONTEXT_FEATURES
+from features.context import context_features
+from features.events import source_feature_modules
 from features.feature import Feature
-from features.health import HEALTH_FEATURES
-from features.school import SCHOOL_FEATURES
-from features.social_care import SOCIAL_CARE_FEATURES
+from features.populations import get_population
 
 if TYPE_CHECKING:
     from models.spec import ModelSpec
 
-GROUPS = ("school", "social_care", "health", "demographics", "coverage", "fairness")
-FEATURES: dict[str, Feature] = {
-    f.name: f for f in (*SCHOOL_FEATURES, *SOCIAL_CARE_FEATURES, *HEALTH_FEATURES, *CONTEXT_FEATURES)
-}
+
+def collect_features() -> dict[str, Feature]:
+    """Every feature by name: each source module's ``FEATURES`` (sources in registry order), then context's.
+
+    Raises:
+        ValueError: two features share a name.
+    """
+    declared = [*(f for module in source_feature_modules() for f in getattr(module, "FEATURES", ())),
+                *context_features()]
+    out: dict[str, Feature] = {}
+    for f in declared:
+        if f.name in out:
+            raise ValueError(f"feature {f.name!r} is declared twice")
+        out[f.name] = f
+    return out
+
+
+def feature_groups(features: dict[str, Feature]) -> tuple[str, ...]:
+    """The groups of ``features`` in the order they first appear."""
+    return tuple(dict.fromkeys(f.group for f in features.values()))
+
+
+FEATURES: dict[str, Feature] = collect_features()
+GROUPS: tuple[str, ...] = feature_groups(FEATURES)
 
 
 def feature_columns(spec: ModelSpec) -> list[str]:
     """The model-input columns of ``spec``, in registry order.
 
+    Only features of the groups the spec's population allows (``features.populations``) are offered.
     ``features.include`` names groups or features (empty = every ``model`` feature); ``exclude``
     removes names. Fairness-only features are added only when listed in ``fairness_inputs`` (the
     spec refuses that unless ``allow_fairness_inputs`` is true); ``never`` features are never inputs.
 
     Raises:
-        ValueError: the spec names a feature or group the registry does not have, or lists a
-            feature that is not fairness-only under ``fairness_inputs``.
+        ValueError: the spec names a feature or group the registry does not have, or one its
+            population does not allow, or lists a feature that is not fairness-only under
+            ``fairness_inputs``; or its population is unknown.
     """
     chosen_by_spec = [*spec.features.include, *spec.features.exclude, *spec.features.fairness_inputs]
     unknown = [n for n in chosen_by_spec if n not in FEATURES and n not in GROUPS]
@@ -48,11 +72,17 @@ def feature_columns(spec: ModelSpec) -> list[str]:
     not_fair = [n for n in spec.features.fairness_inputs if FEATURES[n].role != "fairness_only"]
     if not_fair:
         raise ValueError(f"features.fairness_inputs must name fairness_only features: {not_fair}")
+    allowed = get_population(spec.population).feature_groups
+    named = [*spec.features.include, *spec.features.fairness_inputs]
+    outside = [n for n in named if (FEATURES[n].group if n in FEATURES else n) not in allowed]
+    if outside:
+        raise ValueError(f"model spec '{spec.name}' names features or groups its population "
+                         f"'{spec.population}' does not allow: {outside} (allowed groups: {', '.join(allowed)})")
     include = set(spec.features.include)
     fair_inputs = set(spec.features.fairness_inputs) if spec.features.allow_fairness_inputs else set()
     chosen = []
     for f in FEATURES.values():
-        if f.name in spec.features.exclude:
+        if f.name in spec.features.exclude or f.group not in allowed:
             continue
         wanted = not include or f.name in include or f.group in include
         if (f.role == "model" and wanted) or (f.role == "fairness_only" and f.name in fair_inputs):

@@ -1,21 +1,22 @@
 """``reports/<model>/features.json``: rows, prevalence, exclusions, censoring and the leakage proof.
 
-Counts only: no identifiers, no dates of individual people.
+Counts only: no identifiers, no dates of individual people. Exclusions and censoring are counted by
+the fairness attributes of the spec's population (``features.populations``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
+from features.populations import get_population
 from models.spec import ModelSpec
 
 log = logging.getLogger(__name__)
-
-GROUP_ATTRIBUTES = ("fair_sex", "fair_ethnicity_group", "fair_sen", "fair_fsm", "fair_imd_quintile", "fair_age_band")
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -41,10 +42,11 @@ def prevalence_by_year(frame: pd.DataFrame, columns: list[str]) -> dict[str, dic
     return out
 
 
-def counts_by_group(frame: pd.DataFrame, flagged: pd.Series) -> dict[str, dict[str, dict[str, Any]]]:
-    """For each fairness attribute and group: ``n`` flagged, ``of`` rows, ``rate``."""
+def counts_by_group(frame: pd.DataFrame, flagged: pd.Series, attributes: Sequence[str]
+                    ) -> dict[str, dict[str, dict[str, Any]]]:
+    """For each attribute (a ``fair_*`` column of ``frame``) and group: ``n`` flagged, ``of`` rows, ``rate``."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    for attr in GROUP_ATTRIBUTES:
+    for attr in attributes:
         groups = frame[attr].astype("str").fillna("missing")
         table = pd.DataFrame({"group": groups, "flag": flagged.astype("bool")}).groupby("group")["flag"].agg(
             ["sum", "size"]
@@ -54,8 +56,8 @@ def counts_by_group(frame: pd.DataFrame, flagged: pd.Series) -> dict[str, dict[s
     return out
 
 
-def reasons_report(frame: pd.DataFrame, column: str) -> dict[str, Any]:
-    """Rows removed for each reason in ``column``, in total, by index year and by group."""
+def reasons_report(frame: pd.DataFrame, column: str, attributes: Sequence[str]) -> dict[str, Any]:
+    """Rows removed for each reason in ``column``, in total, by index year and by group of each of ``attributes``."""
     out = {}
     for reason in sorted(frame[column].dropna().unique()):
         flagged = frame[column] == reason
@@ -64,7 +66,7 @@ def reasons_report(frame: pd.DataFrame, column: str) -> dict[str, Any]:
             "by_index_year": {
                 str(y): int(n) for y, n in frame.loc[flagged, "index_year"].value_counts().sort_index().items()
             },
-            "by_group": counts_by_group(frame, flagged),
+            "by_group": counts_by_group(frame, flagged, attributes),
         }
     return out
 
@@ -101,6 +103,7 @@ def summarise_features(frame: pd.DataFrame, latest: pd.DataFrame, spec: ModelSpe
     if any(n > 0.01 * by_year[y]["rows"] for y, n in immature.items()):
         log.warning("%s: split years with over 1%% immature rows (no outcome yet): %s", spec.name, immature)
     leakage = leakage_proof(frame, latest)
+    attributes = get_population(spec.population).report_attributes
     return {
         "model": spec.name,
         "extract_date": str(extract_date),
@@ -108,8 +111,8 @@ def summarise_features(frame: pd.DataFrame, latest: pd.DataFrame, spec: ModelSpe
         "cohort_rows": len(frame),
         "rows_by_index_year": by_year,
         "split_years_immature_rows": immature,
-        "exclusions": reasons_report(frame, "exclusion"),
-        "censoring": reasons_report(frame[frame["exclusion"].isna()], "censoring"),
+        "exclusions": reasons_report(frame, "exclusion", attributes),
+        "censoring": reasons_report(frame[frame["exclusion"].isna()], "censoring", attributes),
         "max_event_date_before_index": leakage,
         "leakage_check_passed": all(v["all_strictly_before_index"] for v in leakage.values()),
     }

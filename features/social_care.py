@@ -1,14 +1,71 @@
-"""Children's social care features: referrals, assessment factors, CP plans, care, early help.
+"""Children's social care events and features: referrals, assessment factors, CP plans, care, early help.
 
-Each feature is declared with its DuckDB aggregate over one event domain of ``features.events``
+Event builders (``features.event_registry``) turn the linked CIN census, SSDA903 and early help tables
+into dated event frames; each feature is declared with its DuckDB aggregate over one event domain
 (``e`` = events strictly before the index date, ``c`` = the cohort row). "Open at the index date"
 means started before it and not ended by it; an end date after the index date only says "still open".
 """
 
 from __future__ import annotations
 
+import pandas as pd
+
+from features.event_registry import event_builder, person_attributes
 from features.feature import Feature
 from features.window import MONTHS_SINCE_LAST, OPEN_AT_INDEX, W12, W36
+
+# after the school census and NHS demographics: the case-management record first, then the returns
+person_attributes("csc_person", trust=30)
+person_attributes("cla_header", trust=31)
+person_attributes("cin_child", trust=32)
+
+
+@event_builder("referral", source="social_care", record=True, end_column="closure_date", tables={
+    "cin_episode": ("collection_year", "referral_date", "referral_source", "closure_date")})
+def build_referral_events(episodes: pd.DataFrame) -> pd.DataFrame:
+    """CIN episodes, one per referral (as the latest collection records it): ``person_id, event_date
+    (referral), referral_source, closure_date``."""
+    out = episodes.sort_values("collection_year").drop_duplicates(["person_id", "referral_date"], keep="last")
+    out = out.rename(columns={"referral_date": "event_date"}).dropna(subset=["event_date"])
+    return out[["person_id", "event_date", "referral_source", "closure_date"]]
+
+
+@event_builder("assessment", source="social_care", record=True, tables={
+    "cin_assessment": ("assessment_start", "assessment_authorised", "factors")})
+def build_assessment_events(assessments: pd.DataFrame) -> pd.DataFrame:
+    """``person_id, event_date (authorised, else start), factors`` (";"-joined codes, padded with ";")."""
+    out = assessments.assign(event_date=assessments["assessment_authorised"].fillna(assessments["assessment_start"]))
+    out = out.dropna(subset=["event_date"]).drop_duplicates(["person_id", "assessment_start", "event_date"])
+    out["factors"] = ";" + out["factors"].fillna("").astype("str") + ";"
+    return out[["person_id", "event_date", "factors"]]
+
+
+@event_builder("cp_plan", source="social_care", record=True, end_column="cpp_end", tables={
+    "cin_cp_plan": ("collection_year", "cpp_start", "cpp_end", "initial_category")})
+def build_cp_plan_events(plans: pd.DataFrame) -> pd.DataFrame:
+    """``person_id, event_date (plan start), cpp_end, category`` (initial category of abuse)."""
+    out = plans.sort_values("collection_year").drop_duplicates(["person_id", "cpp_start"], keep="last")
+    out = out.rename(columns={"cpp_start": "event_date", "initial_category": "category"})
+    return out.dropna(subset=["event_date"])[["person_id", "event_date", "cpp_end", "category"]]
+
+
+@event_builder("care", source="social_care", record=True, end_column="end_date", tables={
+    "cla_episode": ("collection_year", "start_date", "rne", "end_date")})
+def build_care_events(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Looked-after episodes: ``person_id, event_date (start), end_date, new_period (RNE = S)``."""
+    out = episodes.sort_values("collection_year").drop_duplicates(["person_id", "start_date"], keep="last")
+    out = out.rename(columns={"start_date": "event_date"}).dropna(subset=["event_date"])
+    out["new_period"] = (out["rne"].astype("str") == "S").astype("int8")
+    return out[["person_id", "event_date", "end_date", "new_period"]]
+
+
+@event_builder("early_help", source="social_care", record=True, end_column="end_date",
+               tables={"early_help": ("start_date", "end_date")})
+def build_early_help_events(early_help: pd.DataFrame) -> pd.DataFrame:
+    """``person_id, event_date (start), end_date``."""
+    out = early_help.rename(columns={"start_date": "event_date"}).dropna(subset=["event_date"])
+    return out[["person_id", "event_date", "end_date"]]
+
 
 CIN = "CIN census"
 SSDA903 = "SSDA903"
@@ -101,5 +158,4 @@ EARLY_HELP_FEATURES = (
             "model", "social_care", "early_help", f"CAST(bool_or({OPEN_AT_INDEX}) AS INTEGER)", 0),
 )
 
-SOCIAL_CARE_FEATURES = (*REFERRAL_FEATURES, *ASSESSMENT_FEATURES, *CP_FEATURES, *CARE_FEATURES,
-                        *EARLY_HELP_FEATURES)
+FEATURES = (*REFERRAL_FEATURES, *ASSESSMENT_FEATURES, *CP_FEATURES, *CARE_FEATURES, *EARLY_HELP_FEATURES)

@@ -3,10 +3,13 @@
 Each block (one model's scores on one year) has discrimination with bootstrap CIs, the operating
 point at capacity and in the top 0.5%/1%/5%, and calibration. Scores that are points (the rule)
 rank rows for discrimination and the operating point; their calibrated probability is used for
-calibration.
+calibration. Fairness is audited by the attributes of the spec's population, which the caller passes
+in (``features.populations``: models does not import features).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,14 +24,6 @@ MODEL_SCORES = {  # model -> (ranking score column, probability column)
     "logistic": ("score_logistic", "score_logistic"),
     "rule": ("score_rule", "probability_rule"),
     "oracle": ("p_true", "p_true"),
-}
-FAIRNESS_ATTRIBUTES = {
-    "sex": ["fair_sex"],
-    "ethnicity_group": ["fair_ethnicity_group"],
-    "sen": ["fair_sen"],
-    "fsm": ["fair_fsm"],
-    "imd_quintile": ["fair_imd_quintile"],
-    "sex_x_ethnicity": ["fair_sex", "fair_ethnicity_group"],
 }
 
 
@@ -128,14 +123,19 @@ def calibration_curves(scores: pd.DataFrame, split: str = "test", n_bins: int = 
     return pd.concat(tables, ignore_index=True)[["model", "bin", "mean_predicted", "observed", "n"]]
 
 
-def fairness_table(rows: pd.DataFrame, score_col: str, prob_col: str, capacity: int, *, n_boot: int = 200,
-                   seed: int = 0, min_n: int = 10, min_positives: int = 5) -> pd.DataFrame:
+def fairness_table(rows: pd.DataFrame, score_col: str, prob_col: str, capacity: int, *,
+                   attributes: Mapping[str, Sequence[str]], n_boot: int = 200, seed: int = 0, min_n: int = 10,
+                   min_positives: int = 5) -> pd.DataFrame:
     """``group_metrics`` of one model's flags at capacity on ``rows`` (one year, labelled).
 
     The rows flagged are the top ``capacity`` by score; where the capacity cut falls inside a tie,
     rows are flagged in proportion (see ``selection_weights``).
+
+    Args:
+        attributes: audited attribute -> ``fair_*`` columns (the population's ``fairness_attributes``);
+            an attribute whose columns ``rows`` lacks is left out.
     """
-    attributes = {k: v for k, v in FAIRNESS_ATTRIBUTES.items() if all(c in rows.columns for c in v)}
+    attributes = {k: list(v) for k, v in attributes.items() if all(c in rows.columns for c in v)}
     selected = selection_weights(rows[score_col].to_numpy(), capacity)
     return group_metrics(rows["outcome"].astype("int64"), selected, rows[prob_col], rows, attributes,
                          n_boot=n_boot, seed=seed, min_n=min_n, min_positives=min_positives,

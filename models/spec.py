@@ -4,9 +4,13 @@ A spec declares everything that makes one predictive model what it is: who is in
 when they are scored (index dates), what counts as the outcome and over what horizon, who is
 excluded or censored, which features it may use, how time is split for out-of-time evaluation,
 how many families early help can work with each year, and the learners' settings. Adding a model
-is a new spec file plus any new cohort/outcome/feature functions; nothing else changes.
+is a new spec file plus its name under ``models:`` in params.yaml (and any new cohort/outcome/feature
+functions); nothing else changes.
 
 Unknown keys are errors (``extra="forbid"``), so a misspelt setting can never be silently ignored.
+The ``kind`` of a cohort, index dates or outcome, and the ``population``, are names looked up in the
+features side's registries (``features.cohorts``, ``features.outcomes``, ``features.populations``);
+``features.spec_checks.check_spec_kinds`` checks them, since this module cannot import features.
 """
 
 from __future__ import annotations
@@ -28,14 +32,14 @@ class SpecSection(BaseModel):
 
 
 class CohortSpec(SpecSection):
-    """Who is scored at each index date.
+    """Who is scored at each index date; ``kind`` names a builder in ``features.cohorts.COHORT_KINDS``.
 
     ``year9_on_roll``: pupils on roll in ``nc_year`` at each spring school census.
     ``known_to_services``: children aged ``min_age``..``max_age`` at the index date with a record in
     any source in the ``lookback_months`` before it, not looked after on the index date.
     """
 
-    kind: Literal["year9_on_roll", "known_to_services"]
+    kind: str = Field(description="cohort builder, e.g. year9_on_roll or known_to_services")
     nc_year: int | None = Field(None, ge=0, le=14, description="national curriculum year (year9_on_roll)")
     min_age: int = Field(0, ge=0, description="youngest age in whole years at the index date")
     max_age: int = Field(17, ge=0, description="oldest age in whole years at the index date")
@@ -43,14 +47,14 @@ class CohortSpec(SpecSection):
 
 
 class IndexDatesSpec(SpecSection):
-    """When the cohort is scored.
+    """When the cohort is scored; ``kind`` names a builder in ``features.cohorts.INDEX_DATE_KINDS``.
 
     ``spring_census``: each spring school census date present in the data (third Thursday of January).
     ``annual``: ``month``/``day`` of each year (31 March = the end of the SSDA903/CIN collection year).
     Only index years ``first_year``..``last_year`` are built.
     """
 
-    kind: Literal["spring_census", "annual"]
+    kind: str = Field(description="index-date builder, e.g. spring_census or annual")
     month: int = Field(3, ge=1, le=12)
     day: int = Field(31, ge=1, le=31)
     first_year: int
@@ -64,7 +68,8 @@ class IndexDatesSpec(SpecSection):
 
 
 class OutcomeSpec(SpecSection):
-    """What counts as the outcome, and over what window from the index date.
+    """What counts as the outcome, and over what window from the index date; ``kind`` names a builder
+    in ``features.outcomes.OUTCOME_KINDS``.
 
     ``nccis_neet``: any NCCIS NEET activity from academic age ``from_academic_age`` to the
     ``until_birthday``-th birthday. ``definition`` chooses ``neet`` or ``neet_or_not_known``;
@@ -72,7 +77,7 @@ class OutcomeSpec(SpecSection):
     ``horizon_months`` of the index date (first entry or re-entry).
     """
 
-    kind: Literal["nccis_neet", "care_entry"]
+    kind: str = Field(description="outcome builder, e.g. nccis_neet or care_entry")
     horizon_months: int | None = Field(None, gt=0, description="window length; None = set by ages")
     definition: Literal["neet", "neet_or_not_known"] = "neet"
     code_550_is_neet: bool = True
@@ -172,6 +177,8 @@ class ModelSpec(SpecSection):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
     description: str
+    population: str = Field("children", description="who the model is about (features.populations): "
+                                                    "its feature groups, fairness attributes and age bands")
     cohort: CohortSpec
     index_dates: IndexDatesSpec
     outcome: OutcomeSpec

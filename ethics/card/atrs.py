@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ethics.auto_checks import INCOMPLETE_MARK
 from ethics.card.model import ModelCard
+from ethics.gate_evidence import INCOMPLETE_MARK
 
 
 def _or_mark(value: Any) -> Any:

@@ -14,8 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from ethics.auto_checks import comparable_groups  # noqa: E402
 from ethics.card.model import Figure  # noqa: E402
+from ethics.fairness_checks import comparable_groups  # noqa: E402
 
 
 def figure_from_png(png: bytes, title: str, alt: str) -> Figure:
@@ -60,3 +60,22 @@ def plot_group_rates(group_metrics: pd.DataFrame, column: str, min_group_size: i
     ax.set_xlabel(label)
     ax.set_title(f"{label} by group (groups n >= {min_group_size})")
     return figure_from_png(_png(fig), f"{label} by group", f"Bar chart of {label} for each group")
+
+
+def card_figures(calibration: pd.DataFrame | None, group_metrics: pd.DataFrame, min_group_size: int,
+                 evaluation_plots: list[tuple[str, bytes]]) -> list[Figure]:
+    """The card's figures, in order: calibration, FNR and O/E by group, then the evaluation stage's own plots.
+
+    Args:
+        calibration: calibration.csv (numbers as numbers), or None when there is none.
+        group_metrics: group_metrics.csv (numbers as numbers); a rate column absent gives no figure.
+        evaluation_plots: ``(file stem, PNG bytes)`` of ``reports/<model>/plots/*.png``, sorted by file name.
+    """
+    figures = [plot_calibration(calibration)] if calibration is not None else []
+    for column, label in (("fnr", "False-negative rate"), ("oe_ratio", "Observed/expected ratio")):
+        if column in group_metrics and (fig := plot_group_rates(group_metrics, column, min_group_size,
+                                                                label)) is not None:
+            figures.append(fig)
+    for stem, png in evaluation_plots:
+        figures.append(figure_from_png(png, stem.replace("_", " "), f"evaluation plot {stem}"))
+    return figures

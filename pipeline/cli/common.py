@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from pipeline.core.config import ConfigError, Params, load_params
-from pipeline.core.paths import ProjectPaths
 
 app = typer.Typer(
     name="riskpipe",
@@ -29,11 +28,11 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals could hold identifiers or the key
 )
 console = Console(stderr=True)
-log = logging.getLogger("riskpipe")
 
 ParamsOption = typer.Option(Path("params.yaml"), "--params", help="Parameters file (YAML).")
 RootOption = typer.Option(Path("."), "--root", help="Project root holding data/, reports/, outputs/.")
-ModelOption = typer.Option(..., "--model", help="Model spec name, e.g. neet18.")
+ModelOption = typer.Option(..., "--model", help="Model name: models/specs/<name>.yaml, listed under models: "
+                                               "in params.yaml.")
 
 
 @app.callback()
@@ -70,15 +69,3 @@ def ethics_file_path(root: Path, configured: Path | None, packaged: Path) -> Pat
     if configured is None:
         return packaged
     return under_root(root, configured)
-
-
-def model_artifacts_dir(paths: ProjectPaths, model: str) -> Path:
-    """data/models/<model>/: scores.parquet, run.json and train_summary.json."""
-    return paths.data / "models" / model
-
-
-def read_person_table(path: Path):
-    """A person table for link-pair: parquet as stored, CSV with every column as text."""
-    from pipeline.core.io import read_csv_table, read_parquet
-
-    return read_parquet(path) if path.suffix.lower() == ".parquet" else read_csv_table(path)

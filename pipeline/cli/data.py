@@ -108,9 +108,9 @@ def scan_pii(
     """
     from rich.table import Table
 
-    from pipeline.privacy.scan_pii import read_names_list, scan_paths
+    from pipeline.privacy.scan_pii import read_names_file, scan_paths
 
-    name_list = read_names_list(names.read_text(encoding="utf-8")) if names else frozenset()
+    name_list = read_names_file(names) if names else frozenset()
     try:
         findings = scan_paths(paths, name_list)
     except FileNotFoundError as exc:

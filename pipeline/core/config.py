@@ -6,12 +6,18 @@ message naming the key, so a typo in a council's params file can never be silent
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# Model specs ship beside this package (models/specs/<name>.yaml). They are found by path: pipeline.core
+# sits below models/ and must not import it.
+MODEL_SPECS_DIR = Path(__file__).resolve().parents[2] / "models" / "specs"
+MODEL_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
 class Section(BaseModel):
@@ -95,9 +101,10 @@ class LinkParams(Section):
         0.95, gt=0, lt=1, description="probabilistic pairs at or above this join two records into one person"
     )
     max_records_per_person: dict[str, int] = Field(
-        default_factory=lambda: {"school": 4, "social_care": 1, "health": 1, "nccis": 1},
-        description="most records of a source one person may hold: links are taken strongest first and one "
-        "that would exceed this is refused (siblings stay apart)",
+        default_factory=dict,
+        description="source -> most records of it one person may hold, overriding the source's declared "
+        "max_records_per_person (pipeline/sources/<source>.py); links are taken strongest first and one that "
+        "would exceed a limit is refused (siblings stay apart). Names must be person sources",
     )
     extract_date: date = Field(date(2026, 3, 31), description="age bands in the report are ages at this date")
     seed: int = Field(20260331, description="seed for u estimation by random sampling")
@@ -205,8 +212,14 @@ class EvaluateParams(Section):
 
 
 class Params(Section):
-    """All of ``params.yaml``. Later stages add their sections here."""
+    """All of ``params.yaml``. Later stages add their sections here.
 
+    ``models`` is the one list of the models the pipeline builds: dvc.yaml runs every per-model stage
+    (features, train, evaluate, govern, card, score) once for each name (``foreach: ${models}``), and
+    the benchmark and ``make demo`` read it too. Each name needs ``models/specs/<name>.yaml``.
+    """
+
+    models: list[str] = Field(default_factory=list, description="model spec names (models/specs/<name>.yaml)")
     synth: SynthParams = SynthParams()
     pseudonymise: PseudonymiseParams = PseudonymiseParams()
     link: LinkParams = LinkParams()
@@ -216,6 +229,21 @@ class Params(Section):
     score: ScoreParams = ScoreParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
+
+    @field_validator("models")
+    @classmethod
+    def _each_model_has_a_spec(cls, names: list[str]) -> list[str]:
+        badly_named = [n for n in names if not re.match(MODEL_NAME_PATTERN, n)]
+        if badly_named:
+            raise ValueError(f"model names are lower-case letters, digits and _: {badly_named}")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"models listed more than once: {twice}")
+        missing = [n for n in names if not (MODEL_SPECS_DIR / f"{n}.yaml").is_file()]
+        if missing:
+            known = ", ".join(sorted(p.stem for p in MODEL_SPECS_DIR.glob("*.yaml"))) or "none"
+            raise ValueError(f"no model spec for {missing} (models/specs/<name>.yaml); known specs: {known}")
+        return names
 
 
 class ConfigError(ValueError):

@@ -93,6 +93,14 @@ class ProjectPaths:
     def model_reports(self, model: str) -> Path:
         return self.reports / model
 
+    def features_table(self, model: str) -> Path:
+        """data/features/<model>.parquet: one row per person x index date (the features stage's output)."""
+        return self.features / f"{model}.parquet"
+
+    def model_artifacts(self, model: str) -> Path:
+        """data/models/<model>/: scores.parquet, run.json and train_summary.json (the train stage's outputs)."""
+        return self.data / "models" / model
+
 
 def project_paths(root: Path | str = ".") -> ProjectPaths:
     """Return the paths for a project rooted at ``root``."""

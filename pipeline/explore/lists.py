@@ -10,7 +10,7 @@ import pandas as pd
 
 from pipeline.core.io import read_csv_table
 from pipeline.core.paths import project_paths
-from pipeline.lists.build import SOURCES
+from pipeline.sources.registry import person_sources
 
 
 def load_risk_list(root: Path, model: str) -> pd.DataFrame:
@@ -53,11 +53,13 @@ def factor_counts(risk_list: pd.DataFrame, column: str = "reasons") -> pd.DataFr
 def source_coverage(risk_list: pd.DataFrame) -> pd.DataFrame:
     """Share of listed people each source has any record for before the index date.
 
+    Sources are the registry's person sources, in order (the list's ``<source>_last_record`` columns).
+
     Returns:
         ``source``, ``with_record``, ``without_record``, ``share_with_record``.
     """
     rows = []
-    for source in SOURCES:
+    for source in (s.name for s in person_sources()):
         column = f"{source}_last_record"
         if column in risk_list:
             seen = int(risk_list[column].ne("no record").sum())

@@ -1,10 +1,11 @@
 """From links to people: connected components over the links kept within per-source limits.
 
-Each source keeps one record per person (health, social care, NCCIS; a few UPNs in school), so a
-person holding two health records is two people merged, typically siblings who share surname,
-postcode and sometimes forename. Links are therefore taken strongest first (deterministic, then
-probabilistic by match weight) and a link that would give a person more records of a source than
-``max_records_per_person`` allows is refused: the weakest link of the chain is the one dropped.
+Each source declares the most records one person may hold in it (``Source.max_records_per_person``
+in the source registry: one in health, social care and NCCIS, a few UPNs in school), so a person
+holding two health records is two people merged, typically siblings who share surname, postcode and
+sometimes forename. Links are therefore taken strongest first (deterministic, then probabilistic by
+match weight) and a link that would give a person more records of a source than its limit
+(``record_limits``) is refused: the weakest link of the chain is the one dropped.
 Splink's clustering has no such constraint, so the edge choice is a small union-find here and the
 components of the kept edges come from Splink.
 
@@ -20,8 +21,34 @@ import numpy as np
 import pandas as pd
 
 from pipeline.linkage.engine import DEFAULT_ENGINE, LinkageEngine, cluster_connected_components
+from pipeline.sources.registry import SourceRegistryError, person_sources
 
 PERSON_INDEX_COLUMNS = ["table", "record_key_tok", "person_id", "match_probability", "match_route"]
+
+
+def record_limits(overrides: dict[str, int] | None = None) -> dict[str, int]:
+    """Most records of each person source one person may hold: the registry's, then ``overrides``.
+
+    Args:
+        overrides: source name -> limit (params ``link.max_records_per_person``), replacing the
+            declared limit of the sources it names.
+
+    Returns:
+        source -> limit, person sources in registry order; a source with no limit is left out.
+
+    Raises:
+        SourceRegistryError: ``overrides`` names a source that is not a person source.
+    """
+    overrides = overrides or {}
+    names = [s.name for s in person_sources()]
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        raise SourceRegistryError(
+            f"link.max_records_per_person names unknown person source(s) {unknown}; known: {', '.join(names)}"
+        )
+    declared = {s.name: s.max_records_per_person for s in person_sources()}
+    limits = {name: overrides.get(name, declared[name]) for name in names}
+    return {name: limit for name, limit in limits.items() if limit is not None}
 
 
 def node_ids(sources: pd.Series, keys: pd.Series) -> pd.Series:

@@ -1,8 +1,10 @@
-"""Deterministic links: shared NHS number or UPN tokens, the routes most councils rely on.
+"""Deterministic links: shared identifier tokens (NHS number, UPN), the routes most councils rely on.
 
-- NHS number: social care (where recorded) <-> health.
-- UPN: school, social care and NCCIS on current UPN; a school record's former UPN also matches
-  another record's current UPN (temporary -> permanent UPN, or a pupil re-registered).
+Each person source declares its identifiers in the source registry (``Source.identifiers``: rule,
+token column, role). Records of different sources holding the same token under one rule link: NHS
+number between social care and health, UPN between school, social care and NCCIS. Roles let a
+school record's former UPN match another record's current UPN (temporary -> permanent UPN, or a
+pupil re-registered) without matching itself.
 
 A token that sits on more than one record of the same source and role is ambiguous (a shared
 temporary UPN, a keying error) and links nothing; such tokens are counted for the report.
@@ -12,22 +14,28 @@ from __future__ import annotations
 
 import pandas as pd
 
-# (rule, source, column holding the key, role); roles let a school record's former UPN match
-# another school record's current UPN without matching itself.
-KEY_OCCURRENCES: tuple[tuple[str, str, str, str], ...] = (
-    ("nhs_number", "social_care", "nhs_number_tok", "current"),
-    ("nhs_number", "health", "nhs_number_tok", "current"),
-    ("upn", "school", "upn_tok", "current"),
-    ("upn", "school", "former_upn_tok", "former"),
-    ("upn", "social_care", "upn_tok", "current"),
-    ("upn", "nccis", "upn_tok", "current"),
-)
+from pipeline.sources.registry import person_sources
+
 LINK_COLUMNS = ["source_l", "record_key_tok_l", "source_r", "record_key_tok_r", "rule"]
+
+
+def key_occurrences() -> list[tuple[str, str, str, str]]:
+    """(rule, source, token column, role) for every declared identifier.
+
+    Rules in name order, then sources in registry order, then each source's identifiers as declared:
+    where a pair shares tokens under two rules, the first rule names the link.
+    """
+    declared = [
+        (identifier.rule, source.name, identifier.column, identifier.role)
+        for source in person_sources()
+        for identifier in source.identifiers
+    ]
+    return sorted(declared, key=lambda occurrence: occurrence[0])  # stable: registry order within a rule
 
 
 def _key_occurrences(persons: pd.DataFrame) -> pd.DataFrame:
     parts = []
-    for rule, source, column, role in KEY_OCCURRENCES:
+    for rule, source, column, role in key_occurrences():
         rows = persons.loc[
             (persons["source"] == source) & persons[column].notna(), ["source", "record_key_tok"]
         ]
@@ -41,15 +49,15 @@ def _unambiguous(occurrences: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 def find_deterministic_links(persons: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Pairs of person records that share an NHS number or UPN token.
+    """Pairs of person records that share a token under one of the declared identifier rules.
 
     Args:
-        persons: ``source``, ``record_key_tok``, ``nhs_number_tok``, ``upn_tok``, ``former_upn_tok``
-            (see pipeline/linkage/persons.py).
+        persons: ``source``, ``record_key_tok`` and every declared identifier column
+            (``nhs_number_tok``, ``upn_tok``, ``former_upn_tok``; see pipeline/linkage/persons.py).
 
     Returns:
         (links, ambiguous): links with ``source_l``, ``record_key_tok_l``, ``source_r``,
-        ``record_key_tok_r``, ``rule`` (``nhs_number`` | ``upn``), one row per unordered pair
+        ``record_key_tok_r``, ``rule`` (``nhs_number`` | ``upn`` …), one row per unordered pair
         (left sorts before right); ambiguous: rule -> number of tokens held by several records.
     """
     clean, ambiguous = _unambiguous(_key_occurrences(persons))

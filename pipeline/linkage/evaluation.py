@@ -3,26 +3,28 @@
 A pair is two source records (cross-source or within-source) in the same person. Precision is the
 share of predicted pairs that are true, recall the share of true pairs predicted. Counting uses
 cluster contingency sizes (sum of n*(n-1)/2), so a county of 100k records needs no pair listing.
+
+Truth is the synthetic generator's ``data/truth/person_map.parquet``: one row per source record with
+``source`` (a registry source name), ``record_key`` (the record's clear person key) and ``person_id``
+(the true person).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.linkage.persons import RECORD_KEYS, SOURCES
-from pipeline.privacy.actions import Privacy
+from pipeline.sources.registry import person_sources
 
-TRUTH_KEY_PRIVACY = {
-    "school": (Privacy.UPN, "upn"),
-    "social_care": (Privacy.RECORD_KEY, "la_child_id"),
-    "health": (Privacy.RECORD_KEY, "hes_id"),
-    "nccis": (Privacy.RECORD_KEY, "ccis_id"),
-}
 GROUP_COLUMNS = ("ethnicity_group", "sex", "imd_quintile", "age_band")
+# the truth file's columns (pipeline/synthetic writes them): source, clear record key, true person
+TRUTH_SOURCE, TRUTH_RECORD_KEY, TRUTH_PERSON = "source", "record_key", "person_id"
 
 
 def tokenise_truth_keys(person_map: pd.DataFrame, key: bytes) -> pd.DataFrame:
     """Tokenise truth's clear record keys exactly as pseudonymise did (same normalisers, domains).
+
+    Each person source's key is tokenised under the privacy action its person table declares for the
+    person key column (``upn``: UPN; ``la_child_id``, ``hes_id``, ``ccis_id``: record keys).
 
     Args:
         person_map: ``source``, ``record_key`` (clear), ``person_id`` (true person).
@@ -33,17 +35,18 @@ def tokenise_truth_keys(person_map: pd.DataFrame, key: bytes) -> pd.DataFrame:
     from pipeline.privacy.match_keys import column_outputs
 
     parts = []
-    for source, (privacy, column) in TRUTH_KEY_PRIVACY.items():
-        rows = person_map[person_map["source"] == source]
+    for source in person_sources():
+        rows = person_map[person_map[TRUTH_SOURCE] == source.name]
         if rows.empty:
             continue
-        tokens = column_outputs(rows["record_key"], privacy, column, key)[RECORD_KEYS[source]]
+        privacy = source.table(source.persons.table).column(source.person_key).privacy
+        outputs = column_outputs(rows[TRUTH_RECORD_KEY], privacy, source.person_key, key)
         parts.append(
             pd.DataFrame(
                 {
-                    "source": source,
-                    "record_key_tok": tokens.to_numpy(),
-                    "true_person_id": rows["person_id"].astype("string").to_numpy(),
+                    "source": source.name,
+                    "record_key_tok": outputs[source.person_key_token].to_numpy(),
+                    "true_person_id": rows[TRUTH_PERSON].astype("string").to_numpy(),
                 }
             )
         )
@@ -74,8 +77,8 @@ def precision_recall(counts: dict[str, int]) -> dict[str, float | None]:
 
 
 def _in_source_order(records: pd.DataFrame) -> pd.DataFrame:
-    """``records`` sorted by source (``SOURCES`` order), then ``record_key_tok``."""
-    rank = records["source"].map({s: i for i, s in enumerate(SOURCES)})
+    """``records`` sorted by source (registry order), then ``record_key_tok``."""
+    rank = records["source"].map({s.name: i for i, s in enumerate(person_sources())})
     return records.assign(_rank=rank).sort_values(["_rank", "record_key_tok"], kind="stable")
 
 
@@ -132,3 +135,4 @@ def worst_group_recall(by_group: dict, column: str = "ethnicity_group", min_pair
         return None
     recall, group = min(candidates)
     return {"group": group, "recall": recall}
+

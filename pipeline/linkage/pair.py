@@ -5,19 +5,24 @@ nhs_number, upn; any subset). Clear tables are pseudonymised on the fly with the
 (``pipeline.pseudonymise.tables.identity_match_keys``), so only tokens reach the linkage engine; tables
 already pseudonymised are used as they are. The model is trained on the pair itself: u by random
 sampling (fixed seed), m by EM, with the declared priors kept wherever EM cannot run or drifts
-(see ``repair_trained_parameters``).
+(see ``repair_trained_parameters``). ``link_pair_files`` is the command end to end: it reads the
+two tables and writes the pairs through ``pipeline.core.io``.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from pipeline.core.config import LinkParams
+from pipeline.core.io import read_csv_table, read_parquet, write_csv
 from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pairs, release_linker
 from pipeline.linkage.model import FIELD_COLUMNS, IDENTITY_FIELDS, build_linkage_settings, fields_present
 from pipeline.linkage.training import repair_trained_parameters, train_linkage_model
+from pipeline.privacy.keys import load_key
 
 log = logging.getLogger(__name__)
 PAIR_COLUMNS = ["left_id", "right_id", "match_probability"]
@@ -183,3 +188,62 @@ def train_pair_model(
     )
     model, _ = repair_trained_parameters(trained, settings, u_fallback=1.0 / pairs)
     return model
+
+
+def read_pair_table(path: Path) -> pd.DataFrame:
+    """A person table for link-pair: parquet as stored, CSV with every column as text."""
+    return read_parquet(path) if Path(path).suffix.lower() == ".parquet" else read_csv_table(path)
+
+
+def link_pair_files(
+    left: Path,
+    right: Path,
+    out: Path,
+    *,
+    id_left: str,
+    id_right: str,
+    mapping: str,
+    map_right: str | None,
+    dob_format: str | None,
+    pseudonymised: bool,
+    key_file: Path,
+    threshold: float | None,
+    params: LinkParams,
+) -> pd.DataFrame:
+    """``riskpipe link-pair`` end to end: read two person tables, ``link_pair``, write the pairs as CSV.
+
+    Args:
+        left, right: the tables (``.csv`` or ``.parquet``).
+        out: the CSV of ``left_id``, ``right_id``, ``match_probability`` to write.
+        mapping, map_right: the ``--map`` texts (``parse_mapping``); ``map_right`` None: same as left.
+        key_file: the pseudonymisation key file (clear tables only; ``$RISKPIPE_PSEUDO_KEY`` wins).
+        threshold: minimum match probability; None: ``params.pair_threshold_match_probability``.
+        params: the ``link`` section of params.yaml (seed, backend, default threshold).
+        id_left, id_right, dob_format, pseudonymised: as ``link_pair``.
+
+    Returns:
+        The pairs written.
+
+    Raises:
+        ValueError: a malformed mapping or table; PseudonymisationKeyError: no usable key for clear
+        tables; FileNotFoundError: a table is missing. Nothing is written then.
+    """
+    left_map = parse_mapping(mapping)
+    right_map = parse_mapping(map_right) if map_right else None
+    key = None if pseudonymised else load_key(key_file)
+    pairs = link_pair(
+        read_pair_table(left),
+        read_pair_table(right),
+        id_left=id_left,
+        id_right=id_right,
+        mapping=left_map,
+        mapping_right=right_map,
+        dob_format=dob_format,
+        pseudonymised=pseudonymised,
+        key=key,
+        threshold=threshold if threshold is not None else params.pair_threshold_match_probability,
+        seed=params.seed,
+        backend=params.backend,
+    )
+    write_csv(pairs, out)
+    return pairs

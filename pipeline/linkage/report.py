@@ -2,7 +2,8 @@
 
 Link rates are the numbers a reader needs to judge linkage bias: if one ethnic group's
 social-care records link to school records less often, every school-derived feature is missing
-more often for that group, and downstream models inherit the gap.
+more often for that group, and downstream models inherit the gap. The directions reported are
+those the source registry declares (``Source.link_rates_to``; ``link_rate_directions``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from itertools import combinations
 import pandas as pd
 
 from pipeline.linkage.evaluation import GROUP_COLUMNS
-from pipeline.linkage.persons import SOURCES
+from pipeline.sources import registry
 
-LINK_RATES = (  # (records of, linked to)
-    ("social_care", "school"),
-    ("health", "school"),
-    ("nccis", "school"),
-    ("school", "health"),
-)
+
+def link_rate_pairs() -> list[tuple[str, str]]:
+    """(records of, linked to) for every declared link-rate direction, sources in registry order.
+
+    Named ``<from>_to_<to>`` in reports, as ``registry.link_rate_directions()`` lists them.
+    """
+    return [(s.name, target) for s in registry.all_sources().values() for target in s.link_rates_to]
 
 
 def summarise_sources(index: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -37,11 +39,11 @@ def sources_held(index: pd.DataFrame) -> pd.DataFrame:
 
 
 def people_per_source_pair(index: pd.DataFrame) -> dict[str, int]:
-    """People holding records in both sources of each pair, as ``a|b``."""
+    """People holding records in both sources of each pair of person sources (registry order), as ``a|b``."""
     holds = sources_held(index)
     return {
         f"{a}|{b}": int((holds[a] & holds[b]).sum()) if a in holds and b in holds else 0
-        for a, b in combinations(SOURCES, 2)
+        for a, b in combinations([s.name for s in registry.person_sources()], 2)
     }
 
 
@@ -74,7 +76,8 @@ def cluster_sizes(index: pd.DataFrame, max_records: dict[str, int]) -> dict:
 
 
 def link_rates(index: pd.DataFrame) -> dict:
-    """Share of each source's records whose person also has a record in the target source.
+    """Share of each source's records whose person also has a record in the target source, for each
+    declared direction (``link_rate_pairs``).
 
     Args:
         index: ``table``, ``person_id`` and ``GROUP_COLUMNS`` (the record's own attributes).
@@ -84,7 +87,7 @@ def link_rates(index: pd.DataFrame) -> dict:
     """
     holds = sources_held(index)
     rates = {}
-    for source, target in LINK_RATES:
+    for source, target in link_rate_pairs():
         rows = index[index["table"] == source]
         if rows.empty:
             continue

@@ -1,42 +1,45 @@
-"""``riskpipe link``: one person index across school, social care, health and NCCIS records.
+"""``riskpipe link``: one person index across the records of every person source in the registry.
 
-Works on pseudonymised tables only. Deterministic passes first (NHS number tokens between social
-care and health; UPN and former-UPN tokens between school, social care and NCCIS), then a Splink
-model over the match-key tokens (pipeline/linkage/model.py), trained on the data itself with
-m-probabilities counted on the deterministic matches (pipeline/linkage/training.py). People are
-the connected components of the deterministic links and of the probabilistic pairs at or above
+Works on pseudonymised tables only. Deterministic passes first (records sharing a token under an
+identifier rule the sources declare: NHS number between social care and health; UPN and former UPN
+between school, social care and NCCIS), then a Splink model over the match-key tokens
+(pipeline/linkage/probabilistic.py), trained on the data itself with m-probabilities counted on the
+deterministic matches (pipeline/linkage/training.py). People are the connected components of the
+deterministic links and of the probabilistic pairs at or above
 ``link.cluster_threshold_match_probability`` that carry date-of-birth evidence, taken strongest
-first and refused where a person would hold more records of a source than
-``link.max_records_per_person`` allows (pipeline/linkage/clusters.py).
+first and refused where a person would hold more records of a source than it allows (the registry's
+``max_records_per_person``, or ``link.max_records_per_person``; pipeline/linkage/clusters.py).
+
+``run_link`` is the stage end to end: it reads through pipeline/linkage/read.py and writes through
+``pipeline.core.io``; ``link_persons`` is the linkage itself, on frames.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from pipeline.core.config import LinkParams
-from pipeline.linkage.clusters import build_person_index, cluster_records, links_to_edges
+from pipeline.core.io import write_csv, write_json, write_parquet, write_text
+from pipeline.core.paths import ProjectPaths
+from pipeline.linkage.clusters import build_person_index, cluster_records, links_to_edges, record_limits
 from pipeline.linkage.deterministic import find_deterministic_links
-from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pair_table, release_linker
+from pipeline.linkage.engine import LinkageEngine
 from pipeline.linkage.evaluation import (
     evaluate_linkage,
     pairwise_counts,
     precision_recall,
     worst_group_recall,
 )
+from pipeline.linkage.markdown import render_linkage_markdown
 from pipeline.linkage.memory import log_memory, release_unused_memory
-from pipeline.linkage.model import (
-    DOB_EVIDENCE_LEVELS,
-    FIELD_COLUMNS,
-    IDENTIFIER_COMPARISONS,
-    IDENTITY_FIELDS,
-    build_linkage_settings,
-)
 from pipeline.linkage.persons import add_report_attributes, build_person_records, count_records_without_key
+from pipeline.linkage.probabilistic import accept_probabilistic_pairs, linkage_engine, score_probabilistic_pairs
+from pipeline.linkage.read import read_person_records, read_truth
 from pipeline.linkage.report import (
     cluster_sizes,
     format_review_sample,
@@ -45,115 +48,18 @@ from pipeline.linkage.report import (
     people_per_source_pair,
     summarise_sources,
 )
-from pipeline.linkage.scored_pairs import ScoredPairs, fetch_scored_pairs
-from pipeline.linkage.training import repair_trained_parameters, train_linkage_model
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class LinkageResult:
-    """Outputs of the link stage (written by the CLI)."""
+    """Outputs of the link stage (``write_link_outputs`` writes them)."""
 
     person_index: pd.DataFrame
     model: dict[str, Any]
     report: dict[str, Any]
     review: pd.DataFrame
-
-
-def linkage_engine(params: LinkParams) -> LinkageEngine:
-    """The Splink backend with the configured DuckDB thread and memory limits."""
-    return LinkageEngine(params.backend, params.duckdb_threads, params.duckdb_memory_limit)
-
-
-def linkable_fields(persons: pd.DataFrame) -> list[str]:
-    """Identity fields recorded (non-null) in at least two sources, or twice within one."""
-    fields = []
-    for field in IDENTITY_FIELDS:
-        first = FIELD_COLUMNS[field][0]
-        recorded = persons[persons[first].notna()]
-        if recorded["source"].nunique() >= 2 or len(recorded) >= 2:
-            fields.append(field)
-    return fields
-
-
-def splink_inputs(persons: pd.DataFrame, fields: list[str]) -> dict[str, pd.DataFrame]:
-    """source -> frame of ``unique_id`` (= record_key_tok) and the fields' token columns."""
-    columns = [c for f in fields for c in FIELD_COLUMNS[f]]
-    frames = {}
-    for source, rows in persons.groupby("source", sort=False):
-        frame = rows[columns].astype("string").reset_index(drop=True)
-        frame.insert(0, "unique_id", rows["record_key_tok"].astype("string").to_numpy())
-        frames[str(source)] = frame
-    return frames
-
-
-def score_probabilistic_pairs(
-    persons: pd.DataFrame, params: LinkParams, known_matches: pd.DataFrame | None = None
-) -> tuple[ScoredPairs, dict[str, Any], list[str]]:
-    """Train the Splink model on the person records and score blocked pairs.
-
-    ``known_matches`` (the deterministic links) give the m-probabilities of the non-identifier
-    comparisons (pipeline/linkage/training.py). The scored pairs stay in the backend; only the
-    pairs at or above the cluster threshold, their count and the review sample are fetched
-    (pipeline/linkage/scored_pairs.py).
-
-    Returns:
-        (scored pairs, trained model dict, notes on training and parameter repairs).
-    """
-    engine = linkage_engine(params)
-    fields = linkable_fields(persons)
-    inputs = splink_inputs(persons, fields)
-    settings = build_linkage_settings(fields, link_type="link_and_dedupe")
-    trained, notes = train_linkage_model(
-        inputs,
-        settings,
-        engine=engine,
-        n_records=len(persons),
-        seed=params.seed,
-        u_max_pairs=params.u_max_pairs,
-        prior_recall=params.prior_recall,
-        known_matches=known_matches,
-        em_max_pairs=params.em_max_pairs,
-    )
-    release_unused_memory()
-    log_memory("training")
-    model, repairs = repair_trained_parameters(trained, settings, u_fallback=1.0 / params.u_max_pairs)
-    linker = make_linker(inputs, model, engine)
-    try:
-        predictions = predict_pair_table(linker, params.threshold_match_probability)
-        scored = fetch_scored_pairs(
-            linker,
-            predictions,
-            only_source=next(iter(inputs)),
-            cluster_threshold=params.cluster_threshold_match_probability,
-            review_band=params.review_band,
-            review_size=params.review_sample_size,
-            seed=params.seed,
-        )
-    finally:
-        release_linker(linker)
-    release_unused_memory()
-    log_memory("prediction")
-    return scored, model, notes + repairs
-
-
-def accept_probabilistic_pairs(pairs: pd.DataFrame, threshold: float, model: dict[str, Any]) -> pd.DataFrame:
-    """Scored pairs that may join two records: at or above ``threshold``, with date-of-birth
-    evidence (``DOB_EVIDENCE_LEVELS``) or an agreeing NHS number or UPN.
-
-    Args:
-        pairs: Splink predictions with ``match_probability`` and ``gamma_<comparison>`` columns.
-        model: the trained model dict (gives each gamma value its level label).
-    """
-    labels = gamma_labels_from_model(model)
-    evidence = pd.Series("dob" not in labels, index=pairs.index)
-    if "dob" in labels:
-        evidence |= pairs["gamma_dob"].map(labels["dob"]).isin(DOB_EVIDENCE_LEVELS)
-    for name in IDENTIFIER_COMPARISONS:
-        if name in labels:
-            evidence |= pairs[f"gamma_{name}"].map(labels[name]).eq("exact")
-    return pairs[(pairs["match_probability"] >= threshold) & evidence]
 
 
 def link_person_records(
@@ -162,8 +68,8 @@ def link_person_records(
     """Build the person index from pseudonymised tables.
 
     Args:
-        tables: pseudonymised tables by name (``school_pupil``, ``school_address``, ``csc_person``,
-            ``nhs_patient``, ``nccis_activity``; any present).
+        tables: pseudonymised tables by name: each person source's person table (``school_pupil``,
+            ``csc_person``, ``nhs_patient``, ``nccis_activity`` …) and address table (``school_address``), any present.
         params: the ``link`` section of params.yaml.
         truth: optional tokenised truth (``source``, ``record_key_tok``, ``true_person_id``; see
             ``tokenise_truth_keys``), used for evaluation only.
@@ -186,7 +92,7 @@ def link_persons(
     before the linkage's memory peaks.
 
     Args:
-        persons: ``PERSON_COLUMNS`` (pipeline/linkage/persons.py).
+        persons: ``person_columns()`` (pipeline/linkage/persons.py).
         records_without_key: ``count_records_without_key`` of the source tables, for the report.
         params: the ``link`` section of params.yaml.
         truth: optional tokenised truth (``source``, ``record_key_tok``, ``true_person_id``), used
@@ -196,6 +102,7 @@ def link_persons(
         ``LinkageResult``: person index (``table``, ``record_key_tok``, ``person_id``,
         ``match_probability``, ``match_route``), trained model, report dict, review sample.
     """
+    limits = record_limits(params.max_records_per_person)
     log.info("link: %d person records from %d sources", len(persons), persons["source"].nunique())
     log_memory("person records")
     det_links, ambiguous = find_deterministic_links(persons)
@@ -210,7 +117,7 @@ def link_persons(
         accepted,
         params.cluster_threshold_match_probability,
         linkage_engine(params),
-        max_records_per_person=params.max_records_per_person,
+        max_records_per_person=limits,
     )
     log.info("link: %d links refused to keep people within max_records_per_person", refused)
     release_unused_memory()
@@ -234,7 +141,7 @@ def link_persons(
         "pairs_over_threshold_without_dob_evidence": int(len(over) - len(accepted)),
         "links_refused_over_source_limits": refused,
         "people_per_source_pair": people_per_source_pair(index),
-        "cluster_sizes": cluster_sizes(index, params.max_records_per_person),
+        "cluster_sizes": cluster_sizes(index, limits),
         "link_rates": link_rates(annotated),
         "thresholds": {
             "scored": params.threshold_match_probability,
@@ -276,3 +183,46 @@ def evaluate_against_truth(
         det_only["recall"] or 0,
     )
     return {"truth": full, "deterministic_only": {k: det_only[k] for k in ("precision", "recall", "f1")}}
+
+
+def run_link(paths: ProjectPaths, params: LinkParams, key_file: Path) -> LinkageResult:
+    """The link stage end to end: read ``data/pseudo`` (and truth), link, write the outputs.
+
+    Args:
+        paths: the project's paths.
+        params: the ``link`` section of params.yaml.
+        key_file: the pseudonymisation key file, used only to tokenise ``data/truth/person_map.parquet``
+            when it exists (synthetic county; evaluation only).
+
+    Raises:
+        LinkInputError: no pseudonymised person table.
+        SourceRegistryError: ``link.max_records_per_person`` names a source that holds no people.
+        PseudonymisationKeyError: truth exists but the key cannot be loaded.
+        LinkageBackendError: the Splink backend is unavailable.
+    """
+    record_limits(params.max_records_per_person)  # a misnamed source fails before hours of reading
+    persons, records_without_key = read_person_records(paths)
+    log_memory("reading person records")
+    truth = read_truth(paths, key_file)
+    result = link_persons(persons, records_without_key, params, truth)
+    log_memory("linkage")
+    write_link_outputs(result, paths)
+    return result
+
+
+def write_link_outputs(result: LinkageResult, paths: ProjectPaths) -> None:
+    """data/linked/person_index.parquet and splink_model.json; reports/linkage.json, .md and _review.csv."""
+    write_parquet(result.person_index, paths.person_index)
+    write_json(result.model, paths.splink_model)
+    write_json(result.report, paths.reports / "linkage.json")
+    write_text(render_linkage_markdown(result.report), paths.reports / "linkage.md")
+    write_csv(result.review, paths.reports / "linkage_review.csv")
+
+
+def summarise_link(result: LinkageResult) -> str:
+    """One line for the console: people, records and, with truth, pairwise precision and recall."""
+    summary = f"{result.report['people']:,} people from {len(result.person_index):,} records"
+    if "truth" in result.report:
+        truth = result.report["truth"]
+        summary += f"; pairwise precision {truth['precision']:.4f}, recall {truth['recall']:.4f}"
+    return summary

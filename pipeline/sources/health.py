@@ -80,4 +80,5 @@ SOURCE = Source(
     record_dates=(RecordDates("hes_admission", "admission_date"), RecordDates("ae_attendance", "arrival_date")),
     max_records_per_person=1,
     link_rates_to=("school",),
+    record_holder="Hospital (A&E or admitted care)",
 )

@@ -42,4 +42,9 @@ SOURCE = Source(
     identifiers=(Identifier("upn", "upn_tok"),),
     record_dates=(RecordDates("nccis_activity", "date_ascertained"),),
     max_records_per_person=1,
+    link_rates_to=("school",),
+    # reported, not gated: the release thresholds were pre-registered for the school, social care and
+    # health directions only; gating NCCIS is a threshold change for the next model version
+    link_rates_gated=False,
+    record_holder="Post-16 tracking (NCCIS)",
 )

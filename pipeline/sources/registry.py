@@ -88,7 +88,11 @@ class Source:
         record_dates: when the source recorded someone (lists show each person's latest).
         max_records_per_person: the most records of this source one person may hold; links past it
             are refused (params ``link.max_records_per_person`` may override it).
-        link_rates_to: sources this one's link rates are reported (and gated) towards.
+        link_rates_to: sources this one's link rates are reported towards (reports/linkage.*).
+        link_rates_gated: whether the governance gate judges the gaps in those link rates between
+            groups (``max_link_rate_gap``); a reported-only direction is shown, not gated.
+        record_holder: the source as the subject of a sentence about its records, for feature
+            descriptions ("A school census" holds a record of the child); blank = the display name.
     """
 
     name: str
@@ -103,6 +107,8 @@ class Source:
     record_dates: tuple[RecordDates, ...] = ()
     max_records_per_person: int | None = None
     link_rates_to: tuple[str, ...] = ()
+    link_rates_gated: bool = True
+    record_holder: str = ""
 
     def __post_init__(self) -> None:
         wrong = [t.name for t in self.tables if t.source != self.name]
@@ -217,6 +223,11 @@ def person_keyed_tables() -> dict[str, Source]:
     }
 
 
-def link_rate_directions() -> list[str]:
-    """``<from>_to_<to>`` for every declared link-rate direction, sources in order."""
-    return [f"{s.name}_to_{target}" for s in all_sources().values() for target in s.link_rates_to]
+def link_rate_directions(*, gated_only: bool = False) -> list[str]:
+    """``<from>_to_<to>`` for every declared link-rate direction (only the gated ones if asked), sources in order."""
+    return [
+        f"{s.name}_to_{target}"
+        for s in all_sources().values()
+        if s.link_rates_gated or not gated_only
+        for target in s.link_rates_to
+    ]

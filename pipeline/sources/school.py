@@ -145,4 +145,5 @@ SOURCE = Source(
     record_dates=(RecordDates("school_pupil", "census_date"),),
     max_records_per_person=4,
     link_rates_to=("health",),
+    record_holder="A school census",
 )

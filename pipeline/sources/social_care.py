@@ -226,4 +226,5 @@ SOURCE = Source(
                   RecordDates("early_help", "start_date")),
     max_records_per_person=1,
     link_rates_to=("school",),
+    record_holder="Children's social care (incl. early help)",
 )

@@ -65,3 +65,26 @@ def test_reidentify_maps_tokens_to_the_controllers_own_ids_only(project, tmp_pat
                                  "--out", str(root / "outputs/ids.csv"), "--params", str(project["params"]),
                                  "--root", str(root)])
     assert inside.exit_code == 2 and not (root / "outputs/ids.csv").exists()
+
+
+def test_reidentify_tokenises_as_the_source_declares_its_person_key(project, tmp_path_factory):
+    from pipeline.lists.stage import person_key_of
+    from pipeline.privacy.actions import Privacy
+
+    assert person_key_of("school") == ("upn", Privacy.UPN)  # the shared upn token domain
+    assert person_key_of("social_care") == ("la_child_id", Privacy.RECORD_KEY)  # a domain of its own
+    _run(project, "score", "--model", "m1")
+    root = project["root"]
+    extract = tmp_path_factory.mktemp("controller") / "pupils.csv"
+    pd.DataFrame({"UPN": project["upns"].str.lower()}).to_csv(extract, index=False)  # normalised as pseudonymise does
+    listed = str(root / "outputs/risk_lists/m1/risk_list.csv")
+    out = extract.parent / "list_with_upns.csv"
+    _run(project, "reidentify", "--list", listed, "--extract", str(extract), "--source", "school", "--id-column", "UPN",
+         "--out", str(out))
+    result = pd.read_csv(out)
+    # fixture: person P{i} is at school with UPN upns[i]
+    assert (result["local_id"] == result["person_token"].map(lambda t: project["upns"][int(t[1:])].lower())).all()
+    unknown = runner.invoke(app, ["reidentify", "--list", listed, "--extract", str(extract), "--source", "reference",
+                                  "--id-column", "UPN", "--out", str(extract.parent / "x.csv"), "--params",
+                                  str(project["params"]), "--root", str(root)])
+    assert unknown.exit_code == 2 and "unknown source 'reference'" in unknown.output

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ethics.auto_checks import GateEvidence, largest_gap, link_rate_gaps
-from ethics.checklist import CHECKLIST_FILE, THRESHOLDS_FILE, model_thresholds, parse_checklist, thresholds_sha256
+from ethics.checklist import CHECKLIST_FILE, THRESHOLDS_FILE, parse_checklist
+from ethics.fairness_checks import largest_gap, link_rate_gaps
 from ethics.gate import evaluate_gate
+from ethics.gate_evidence import GateEvidence
+from ethics.thresholds import Thresholds, model_thresholds, thresholds_sha256
 from pipeline.core.io import read_yaml
+from pipeline.sources.registry import link_rate_directions
 
 GROUPS = pd.DataFrame({
     "attribute": ["sex", "sex", "eth", "eth", "eth", "overall"],
@@ -49,6 +52,7 @@ def _evidence(**changes) -> GateEvidence:
         fairness_features=frozenset({"sex"}),
         context={k: "x" for k in ("owner", "purpose", "intended_uses", "out_of_scope_uses", "label_meaning",
                                   "human_review", "challenge_route", "contact")},
+        link_rate_directions=tuple(link_rate_directions()),
     )
     return GateEvidence(**{**base, **changes})
 
@@ -87,3 +91,26 @@ def test_unsigned_items_block_and_are_named():
     unsigned = [i["id"] for i in result["items"] if i["status"] == "unsigned"]
     assert result["status"] == "blocked" and "dpia" in unsigned and "lawful_basis" in unsigned
     assert any(r.startswith("dpia: unsigned") for r in result["reasons"])
+
+
+def _link_rates(direction: str, low: float) -> dict:
+    return {"truth": {"precision": 0.99, "recall": 0.99}, "link_rates": {direction: {"by_group": {
+        "sex": {"F": {"rate": 0.95, "records": 100}, "M": {"rate": low, "records": 100}}}}}}
+
+
+def test_link_rate_gap_is_judged_on_the_directions_the_sources_declare():
+    assert "health_to_school" in link_rate_directions()
+    declared = _gate(_evidence(linkage=_link_rates("health_to_school", 0.70)))
+    undeclared = _gate(_evidence(linkage=_link_rates("reference_to_school", 0.70)))
+    status = {r["id"]: r for r in declared["items"]}["linkage_rate_gap"]
+    assert status["status"] == "fail" and "health_to_school/sex" in status["evidence"]
+    assert {r["id"]: r["status"] for r in undeclared["items"]}["linkage_rate_gap"] == "not_evaluable"
+
+
+def test_a_model_without_its_own_thresholds_gets_the_defaults_and_directions_are_not_thresholds():
+    data = read_yaml(THRESHOLDS_FILE)
+    assert "unlisted_model" not in data["models"]
+    assert model_thresholds(data, "unlisted_model") == Thresholds.model_validate(data["defaults"])
+    assert model_thresholds(data, "care_entry").max_fnr_gap == data["models"]["care_entry"]["max_fnr_gap"]
+    with pytest.raises(ValueError, match="link_rate_directions"):
+        model_thresholds({**data, "defaults": {**data["defaults"], "link_rate_directions": ["a_to_b"]}}, "neet18")

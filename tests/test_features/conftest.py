@@ -48,7 +48,6 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
         ], "school_exclusion"),
         "school_fsm": _frame([{"census_date": "2020-01-16", "pupil_record_id_tok": "r1", "fsm_start": "2013-01-01",
                                "fsm_end": "2015-06-30"}], "school_fsm"),
-        "school_sen_need": _frame([], "school_sen_need"),
         "school_address": _frame([
             {"census_date": "2020-01-16", "pupil_record_id_tok": "r1", "lsoa_imd_decile": 3},
         ], "school_address"),

@@ -1,14 +1,31 @@
-"""Model specs load strictly; the registry decides model inputs and keeps fairness attributes apart."""
+"""Model specs load strictly; the registry decides model inputs and keeps fairness attributes apart.
+
+Models are declared once (a spec file plus its name in params.yaml); the kinds a spec names are looked
+up in the features side's registries, and its population decides feature groups, audits and age bands.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
-from features.registry import FEATURES, feature_columns
+from features.build import build_events
+from features.cohorts import COHORT_KINDS, INDEX_DATE_KINDS, build_cohort
+from features.context import age_band
+from features.kinds import KindRegistry, UnknownKindError
+from features.outcomes import OUTCOME_KINDS
+from features.populations import CHILDREN, POPULATIONS, Population, UnknownPopulationError, get_population
+from features.registry import FEATURES, GROUPS, feature_columns
+from features.spec_checks import check_spec_kinds
 from models.spec import SPECS_DIR, ModelSpecError, list_model_specs, load_model_spec, parse_model_spec
+from pipeline.core.config import ConfigError, load_params
 from pipeline.core.io import read_yaml
 
 from .conftest import spec_with
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_shipped_specs_load_and_name_known_features():
@@ -61,3 +78,97 @@ def test_every_feature_is_described():
         assert (f.sql is None) == (f.domain is None)
     roles = {n: f.role for n, f in FEATURES.items()}
     assert roles["fair_sex"] == roles["fair_ethnicity_group"] == "fairness_only"
+
+
+# ---------------------------------------------------------------- models declared once: params list, kinds, populations
+
+
+def test_every_listed_model_has_a_spec_whose_kinds_population_and_features_exist():
+    listed = load_params(ROOT / "params.yaml").models
+    assert listed and len(set(listed)) == len(listed)
+    for name in {*listed, *list_model_specs()}:
+        spec = check_spec_kinds(load_model_spec(name))
+        assert spec.population in POPULATIONS
+
+
+def test_params_models_must_each_have_a_spec(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("models: [neet18, neet19]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"no model spec for \['neet19'\].*known specs: .*neet18"):
+        load_params(params)
+    params.write_text("models: [neet18, neet18]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="more than once"):
+        load_params(params)
+    params.write_text("models: [../neet18]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="lower-case"):
+        load_params(params)
+
+
+@pytest.mark.parametrize(("section", "registry"), [("cohort", COHORT_KINDS), ("index_dates", INDEX_DATE_KINDS),
+                                                   ("outcome", OUTCOME_KINDS)])
+def test_an_unknown_kind_fails_listing_the_known_ones(section, registry):
+    spec = spec_with("neet18", **{section: {"kind": "year_11"}})  # any text passes the spec's own checks
+    with pytest.raises(ModelSpecError, match=rf"{section}\.kind 'year_11'; known kinds: "
+                                             rf"{', '.join(registry.kinds())}"):
+        check_spec_kinds(spec)
+    with pytest.raises(UnknownKindError, match="known kinds"):
+        registry.get("year_11")
+
+
+def test_build_cohort_dispatches_through_the_registries(tables, person_index):
+    events = build_events(tables, person_index)
+    cohort = build_cohort(events, spec_with("neet18"))
+    assert set(cohort["index_date"]) == {pd.Timestamp("2020-01-16")}  # the Year 9 census, not Year 8's
+    with pytest.raises(UnknownKindError, match="cohort.kind 'nope'"):
+        build_cohort(events, spec_with("neet18", cohort={"kind": "nope"}))
+
+
+def test_a_kind_is_registered_once():
+    registry = KindRegistry("outcome")
+    registry.register("a")(len)
+    assert registry.get("a") is len and "a" in registry and registry.kinds() == ("a",)
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.register("a")(len)
+
+
+def test_the_shipped_kinds_are_the_ones_the_specs_document():
+    assert set(COHORT_KINDS.kinds()) == {"year9_on_roll", "known_to_services"}
+    assert set(INDEX_DATE_KINDS.kinds()) == {"spring_census", "annual"}
+    assert set(OUTCOME_KINDS.kinds()) == {"nccis_neet", "care_entry"}
+
+
+def test_populations_name_registry_groups_and_fairness_features():
+    fair = {n for n, f in FEATURES.items() if f.group == "fairness"}
+    for population in POPULATIONS.values():
+        assert set(population.feature_groups) <= set(GROUPS)
+        assert {c for cols in population.fairness_attributes.values() for c in cols} <= fair
+        assert set(population.report_attributes) <= fair
+        lows = [low for low, _, _ in population.age_bands]
+        assert lows == sorted(lows) and all(low <= high for low, high, _ in population.age_bands)
+    assert spec_with("neet18").population == "children"
+
+
+def test_an_unknown_population_fails_listing_the_known_ones():
+    spec = spec_with("neet18", population="adults")
+    with pytest.raises(ModelSpecError, match="unknown population 'adults'; known populations: children"):
+        check_spec_kinds(spec)
+    with pytest.raises(UnknownPopulationError):
+        get_population("adults")
+
+
+def test_a_population_offers_only_its_feature_groups(monkeypatch):
+    school_only = Population("pupils", "test population", feature_groups=("school", "fairness"))
+    monkeypatch.setitem(POPULATIONS, "pupils", school_only)
+    spec = spec_with("neet18", population="pupils", features={"include": []})  # empty = every model feature
+    cols = feature_columns(spec)
+    assert cols and {FEATURES[c].group for c in cols} == {"school"}
+    assert cols == [c for c in feature_columns(spec_with("neet18")) if FEATURES[c].group == "school"]
+    with pytest.raises(ValueError, match="population 'pupils' does not allow: \\['health'\\]"):
+        feature_columns(spec_with("neet18", population="pupils", features={"include": ["school", "health"]}))
+
+
+def test_age_bands_come_from_the_population():
+    ages = pd.Series([0, 3, 12, 17, 18, None], dtype="Int64")
+    assert age_band(ages, CHILDREN.age_bands).tolist()[:4] == ["under 1", "1-4", "10-15", "16-17"]
+    assert age_band(ages, CHILDREN.age_bands)[4:].isna().all()
+    assert age_band(ages, ((0, 9, "young"), (10, 99, "older"))).tolist()[:5] == ["young"] * 2 + ["older"] * 3

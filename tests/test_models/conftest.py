@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from models.spec import parse_model_spec
+from pipeline.core.paths import ProjectPaths
 
 FEATURES = ["attendance_rate_12m", "exclusions_12m", "sen_status", "referrals_12m"]
 
@@ -93,3 +98,72 @@ def feature_names() -> list[str]:
 @pytest.fixture(scope="session")
 def features_factory():
     return make_features
+
+
+@dataclass(frozen=True)
+class ToyProject:
+    """A project folder after ``run_train`` and ``run_evaluate`` of the toy spec."""
+
+    paths: ProjectPaths
+    specs_dir: Path
+    thresholds_file: Path
+    trained: object
+    evaluated: object
+
+
+# the stages choose model inputs through the feature registry, which calls exclusions "suspensions"
+REGISTRY_NAMES = {"exclusions_12m": "suspensions_12m"}
+
+
+def registry_spec_raw() -> dict:
+    """``SPEC`` with feature names the registry knows (what ``models/specs/toy.yaml`` would hold)."""
+    raw = yaml.safe_load(yaml.safe_dump(SPEC))
+    raw["features"]["include"] = [REGISTRY_NAMES.get(n, n) for n in FEATURES]
+    for criterion in raw["learners"]["rule"]["criteria"]:
+        criterion["feature"] = REGISTRY_NAMES.get(criterion["feature"], criterion["feature"])
+    return raw
+
+
+def write_toy_spec(folder: Path) -> Path:
+    """A specs folder holding ``toy.yaml`` (``registry_spec_raw``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "toy.yaml").write_text(yaml.safe_dump(registry_spec_raw()), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def registry_features(toy_features) -> pd.DataFrame:
+    """The toy features frame as the features stage would write it for ``registry_spec_raw``."""
+    return toy_features.drop(columns="p_true").rename(columns=REGISTRY_NAMES)
+
+
+@pytest.fixture(scope="session")
+def registry_spec():
+    return parse_model_spec(registry_spec_raw())
+
+
+@pytest.fixture(scope="module")
+def toy_project(tmp_path_factory, registry_features) -> ToyProject:
+    """The toy spec trained and evaluated through the stage functions, MLflow in the project's SQLite file."""
+    import models.spec
+    from features.populations import CHILDREN
+    from models.evaluate_stage import run_evaluate
+    from models.train_stage import run_train
+    from pipeline.core.config import EvaluateParams, TrainParams
+    from pipeline.core.io import write_parquet
+    from pipeline.core.paths import project_paths
+
+    root = tmp_path_factory.mktemp("toy_project")
+    paths = project_paths(root)
+    write_parquet(registry_features, paths.features_table("toy"))
+    thresholds_file = root / "thresholds.yaml"
+    thresholds_file.write_text("min_precision_at_capacity: 0.1\n", encoding="utf-8")
+    specs_dir = write_toy_spec(root / "specs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(models.spec, "SPECS_DIR", specs_dir)
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        trained = run_train("toy", TrainParams(), paths, params_file=root / "params.yaml",
+                            thresholds_file=thresholds_file)
+        evaluated = run_evaluate("toy", EvaluateParams(n_boot=20), paths, key_file=root / "no.key",
+                                 fairness_attributes=CHILDREN.audited_attributes())
+    return ToyProject(paths, specs_dir, thresholds_file, trained, evaluated)

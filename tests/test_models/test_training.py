@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from features.populations import CHILDREN
 from models.evaluation import evaluate_models, fairness_table, labelled_rows
 from models.oracle import attach_true_probability, linked_to_true_person
 from models.rule_score import RuleScore
@@ -70,7 +71,8 @@ def test_evaluate_models_blocks_and_oracle(trained, toy_features):
 
 def test_fairness_table_covers_every_attribute(trained, toy_features):
     rows = labelled_rows(trained.scores.join(toy_features.filter(like="fair_")), "test")
-    table = fairness_table(rows, "score_lightgbm", "score_lightgbm", 40, n_boot=20)
+    table = fairness_table(rows, "score_lightgbm", "score_lightgbm", 40, attributes=CHILDREN.audited_attributes(),
+                           n_boot=20)
     assert set(table["attribute"]) == {"sex", "ethnicity_group", "sen", "fsm", "imd_quintile", "sex_x_ethnicity"}
     assert (table.groupby("attribute")["n"].sum() == len(rows)).all()
 

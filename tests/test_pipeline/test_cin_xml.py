@@ -1,4 +1,4 @@
-"""CIN census XML writer (pipeline/synthetic/cin_xml.py), checked against the DfE XSDs with lxml."""
+"""CIN census XML writer (pipeline/synthetic/cin_xml/), checked against the DfE XSDs with lxml."""
 
 from __future__ import annotations
 

@@ -15,15 +15,14 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.core.io import write_csv, write_parquet, write_text
 from pipeline.privacy.actions import Privacy
-from pipeline.privacy.scan_pii import (
+from pipeline.privacy.identifier_detectors import (
     is_name_column,
     nhs_checksum_ok,
     read_names_list,
-    scan_file,
-    scan_paths,
     scan_value_counts,
     upn_checksum_ok,
 )
+from pipeline.privacy.scan_pii import scan_file, scan_paths
 from pipeline.pseudonymise.tables import pseudonymise_table
 from pipeline.sources.spec import Column, Kind, TableSpec
 

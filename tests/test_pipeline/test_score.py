@@ -11,16 +11,11 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from pipeline.lists.build import (
-    DRAFT_BANNER,
-    NotApprovedError,
-    band_risk,
-    decide_release,
-    explain_rows,
-    last_record_dates,
-    score_with_contributions,
-    select_top_by_capacity,
-)
+from pipeline.lists.explanations import explain_rows
+from pipeline.lists.record_dates import last_record_dates
+from pipeline.lists.release import DRAFT_BANNER, NotApprovedError, decide_release
+from pipeline.lists.scoring import score_with_contributions
+from pipeline.lists.selection import band_risk, select_top_by_capacity
 
 
 def test_top_by_capacity_matches_a_plain_sort():
@@ -91,3 +86,26 @@ def test_explanations_read_shares_as_percentages_and_drop_category_lists():
                                "kind": "categorical"}}
     out = explain_rows(contributions, values, registry)
     assert out.loc[0, "reasons"] == "Share of sessions attended: 82%; SEN at the latest census: ehcp"
+
+
+def test_list_columns_and_record_dates_follow_the_source_registry():
+    from pipeline.lists.record_dates import describe_sources, record_date_columns
+    from pipeline.lists.release import Release
+    from pipeline.lists.render import build_risk_list
+
+    sources = ["school", "social_care", "health", "nccis"]  # the registry's person sources, in order
+    assert list(dict.fromkeys(c[0] for c in record_date_columns())) == sources
+    assert ("social_care", "cla_episode", "la_child_id_tok", "start_date") in record_date_columns()
+    assert ("nccis", "nccis_activity", "ccis_id_tok", "date_ascertained") in record_date_columns()
+    coverage = pd.DataFrame({"person_id": ["P1"], **{f"{s}_last_record": pd.Series([pd.NaT], dtype="datetime64[us]")
+                                                      for s in sources}})
+    coverage["nccis_last_record"] = pd.Timestamp("2024-05-01")
+    assert describe_sources(coverage).iloc[0] == ("no school record; no social care record; no health record; "
+                                                  "NCCIS (last 2024-05-01)")
+    top = pd.DataFrame({"rank": [1], "person_id": ["P1"], "risk": [0.5], "band": ["high"]})
+    explanations = pd.DataFrame({"reasons": ["r"], "protective_factors": ["p"]})
+    listed = build_risk_list(top, explanations, coverage, Release(draft=True, version="1", approval="DRAFT"), "m")
+    assert list(listed.columns) == ["status", "rank", "person_token", "risk_percent", "band", "reasons",
+                                    "protective_factors", "sources_seen", *[f"{s}_last_record" for s in sources],
+                                    "model", "model_version", "approval"]
+    assert listed.loc[0, "nccis_last_record"] == "2024-05-01" and listed.loc[0, "school_last_record"] == "no record"

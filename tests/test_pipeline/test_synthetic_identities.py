@@ -1,4 +1,4 @@
-"""Identifier generators and recording noise of the synthetic county (pipeline/synthetic/identities.py).
+"""Identifier generators and recording noise of the synthetic county (pipeline/synthetic/identities/).
 
 Check digits are cross-checked with python-stdnum, edit distances with jellyfish: both are
 independent of the code under test.

@@ -1,26 +1,31 @@
-"""The link command reads one source at a time: the same person records as from all tables at once."""
+"""The link command only wires: the stage's errors end it with exit code 2 and a message."""
 
 from __future__ import annotations
 
-import pandas as pd
+from pathlib import Path
 
-from pipeline.cli.linkage import read_person_records
-from pipeline.core.io import write_parquet
-from pipeline.core.paths import project_paths
-from pipeline.linkage.persons import build_person_records, count_records_without_key
+import yaml
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+
+PARAMS = Path(__file__).resolve().parents[3] / "params.yaml"
 
 
-def test_person_records_read_source_by_source_match_the_whole_tables(person_tables, tmp_path):
-    tables, _ = person_tables
-    # a few social care rows without a key: counted, not linked
-    care = tables["csc_person"]
-    tables = {**tables, "csc_person": care.assign(la_child_id_tok=care["la_child_id_tok"].where(care.index % 7 > 0))}
-    paths = project_paths(tmp_path)
-    for name, table in tables.items():
-        write_parquet(table, paths.pseudo_table(name))
+def _link(root: Path, params: Path = PARAMS):
+    return CliRunner().invoke(app, ["link", "--root", str(root), "--params", str(params)])
 
-    persons, without_key = read_person_records(paths)
 
-    pd.testing.assert_frame_equal(persons, build_person_records(tables))
-    assert without_key == count_records_without_key(tables)
-    assert without_key["csc_person"] > 0
+def test_link_without_person_tables_exits_2(tmp_path):
+    result = _link(tmp_path)
+    assert result.exit_code == 2
+    assert "Nothing to link" in result.output
+
+
+def test_link_refuses_a_record_limit_for_an_unknown_source(tmp_path):
+    params = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
+    params["link"]["max_records_per_person"] = {"schools": 2}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    result = _link(tmp_path, tmp_path / "params.yaml")
+    assert result.exit_code == 2
+    assert "Configuration error" in result.output and "'schools'" in result.output

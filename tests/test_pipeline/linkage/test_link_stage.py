@@ -12,7 +12,7 @@ from pipeline.linkage.clusters import build_person_index, select_edges_within_so
 from pipeline.linkage.deterministic import find_deterministic_links
 from pipeline.linkage.evaluation import pairwise_counts
 from pipeline.linkage.model import FIELD_COLUMNS, PREDICTION_BLOCKING_RULES, build_linkage_settings
-from pipeline.linkage.persons import PERSON_COLUMNS
+from pipeline.linkage.persons import person_columns
 from pipeline.linkage.stage import accept_probabilistic_pairs, link_person_records
 
 PARAMS = LinkParams(u_max_pairs=2e5, review_sample_size=20)
@@ -20,10 +20,10 @@ PARAMS = LinkParams(u_max_pairs=2e5, review_sample_size=20)
 
 def _persons(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
-    for col in PERSON_COLUMNS:
+    for col in person_columns():
         if col not in frame:
             frame[col] = pd.NA
-    return frame[list(PERSON_COLUMNS)].astype("string")
+    return frame[list(person_columns())].astype("string")
 
 
 def test_nhs_and_upn_routes_make_one_person():

@@ -1,4 +1,4 @@
-"""`riskpipe audit` on any scored file: figures against hand counts, suppression, CLI outputs."""
+"""`riskpipe audit` on any scored file: figures against hand counts, suppression, the stage and CLI outputs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
 from models.external_scores import audit_scores, flag_rows, render_audit_html
+from models.external_scores_stage import AuditStopped, audit_settings, run_audit
+from pipeline.core.config import EvaluateParams
 
 
 @pytest.fixture
@@ -64,3 +66,46 @@ def test_cli_writes_json_and_html(scored_file, tmp_path):
     html = (tmp_path / "out" / "audit.html").read_text()
     assert "suppressed (small numbers)" in html and "<h2>By grp</h2>" in html
     assert render_audit_html(audit, label="<x>", score="s").count("&lt;x&gt;") == 1  # escaped
+
+
+def test_parquet_keeps_its_types_and_csv_is_parsed_to_the_same_audit(scored_file, tmp_path):
+    scored_file.to_parquet(tmp_path / "scores.parquet", index=False)
+    scored_file.to_csv(tmp_path / "scores.csv", index=False)
+    kwargs = {"label": "outcome", "score": "prob", "groups": ["grp"], "top_k": 60, "params": EvaluateParams(n_boot=0)}
+    from_parquet = run_audit(tmp_path / "scores.parquet", out=tmp_path / "p", **kwargs)
+    from_csv = run_audit(tmp_path / "scores.csv", out=tmp_path / "c", **kwargs)
+    for figure in ("n", "auc", "tpr", "ppv", "oe_ratio", "calibration_slope"):
+        assert from_parquet.result["overall"][figure] == pytest.approx(from_csv.result["overall"][figure])
+    assert json.loads(from_parquet.json_file.read_text())["rows"] == len(scored_file)
+    assert from_parquet.html_file == tmp_path / "p" / "audit.html" and from_parquet.html_file.exists()
+
+
+def test_evaluate_settings_reach_the_audit(scored_file, tmp_path):
+    scored_file.to_parquet(tmp_path / "scores.parquet", index=False)
+    strict = EvaluateParams(n_boot=0, min_group_n=300, min_group_positives=0)
+    written = run_audit(tmp_path / "scores.parquet", label="outcome", score="prob", groups=["grp"], top_k=60,
+                        out=tmp_path / "out", params=strict)
+    assert written.result["suppression"] == {"min_n": 300, "min_positives": 0}
+    assert written.result["by_group"]["grp"]["B"] == {"suppressed": True}  # about 180 rows
+    assert audit_settings(None) == {}
+
+
+def test_an_audit_that_cannot_run_writes_nothing(scored_file, tmp_path):
+    scored_file.to_parquet(tmp_path / "scores.parquet", index=False)
+    with pytest.raises(AuditStopped, match="not_there"):
+        run_audit(tmp_path / "scores.parquet", label="outcome", score="not_there", groups=["grp"], top_k=5,
+                  out=tmp_path / "out")
+    with pytest.raises(AuditStopped, match="exactly one"):
+        run_audit(tmp_path / "scores.parquet", label="outcome", score="prob", groups=["grp"], top_k=5, top_frac=0.1,
+                  out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_exits_2_when_the_audit_cannot_run(scored_file, tmp_path):
+    from pipeline.cli import app
+
+    scored_file.to_csv(tmp_path / "scores.csv", index=False)
+    result = CliRunner().invoke(app, ["audit", "--scores", str(tmp_path / "scores.csv"), "--label", "outcome",
+                                      "--score", "missing_column", "--group", "grp", "--top-k", "60",
+                                      "--out", str(tmp_path / "out"), "--params", str(tmp_path / "none.yaml")])
+    assert result.exit_code == 2 and "Audit stopped" in result.output

@@ -1,14 +1,12 @@
 """Name pools by heritage, spelling variants and nicknames for the synthetic county.
 
 Each pool lists common names of one heritage, most common first (weights: Zipf-like, see
-``identities._zipf_weights``). Spellings are ASCII, as most UK case-management systems store them
+``identities.names._zipf_weights``). Spellings are ASCII, as most UK case-management systems store them
 (and cp1252 exports need).
 """
 
 from __future__ import annotations
 
-# Each pool lists common names of one heritage, most common first (weights: ``_zipf_weights``).
-# Spellings are ASCII, as most UK case-management systems store them (and cp1252 exports need).
 SURNAME_POOLS: dict[str, list[str]] = {
     "british": """Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson Roberts Robinson
         Thompson Wright Walker White Edwards Hughes Green Hall Lewis Harris Clarke Jackson Wood Turner
@@ -158,8 +156,9 @@ GROUP_HERITAGE: dict[str, dict[str, float]] = {
                 "nigerian": 0.04, "somali": 0.02, "caribbean": 0.02, "arabic": 0.03, "chinese": 0.02},
 }
 """Heritage blend per ethnicity group ("Unknown" serves any other value)."""
-_HERITAGES = list(SURNAME_POOLS)
-_FORENAME_WIDTH = max(len(n) for pools in FORENAME_POOLS.values() for pool in pools.values() for n in pool)
+HERITAGES = list(SURNAME_POOLS)
+"""Heritage keys in pool order: a person's heritage is drawn as an index into this list."""
+FORENAME_WIDTH = max(len(n) for pools in FORENAME_POOLS.values() for pool in pools.values() for n in pool)
 
 # Spellings of one name (transliterations, anglicisations): each maps to all the others.
 _SPELLING_GROUPS = [

@@ -1,0 +1,69 @@
+"""What the automatic governance checks read and return: :class:`GateEvidence` and :class:`CheckResult`.
+
+The govern stage (:mod:`ethics.govern_stage`) loads the evidence from the contract files; each check
+in :data:`ethics.auto_checks.CHECKS` is a pure ``check(evidence, thresholds) -> CheckResult``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+Status = Literal["pass", "fail", "not_evaluable"]
+# what people leave in a context field they have not written yet (ethics/contexts/<model>.yaml)
+INCOMPLETE_MARK = "TO COMPLETE"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """``pass``, ``fail`` or ``not_evaluable`` (an input is missing), with the numbers compared."""
+
+    status: Status
+    evidence: str
+
+
+@dataclass(frozen=True)
+class GateEvidence:
+    """Everything the auto checks read (loaded by :func:`ethics.govern_stage.read_gate_evidence`).
+
+    Attributes:
+        metrics: ``reports/<model>/metrics.json``.
+        group_metrics: ``reports/<model>/group_metrics.csv`` (``attribute, group, n, fnr, oe_ratio,
+            suppressed`` and the other rate columns).
+        run: ``data/models/<model>/run.json`` (``feature_columns``, ``thresholds_sha256``, ...).
+        thresholds_sha256: hash of the thresholds file as it is now.
+        split_years: ``split, index_year`` pairs from ``scores.parquet``.
+        linkage: ``reports/linkage.json`` or None.
+        features_report: ``reports/<model>/features.json`` or None.
+        fairness_features: names the feature registry marks fairness-only or never-an-input.
+        context: the per-model context YAML written by people.
+        link_rate_directions: ``<from>_to_<to>`` link-rate directions the source registry declares
+            (:func:`pipeline.sources.registry.link_rate_directions`), compared by the link-rate check.
+    """
+
+    metrics: dict[str, Any]
+    group_metrics: pd.DataFrame
+    run: dict[str, Any]
+    thresholds_sha256: str
+    split_years: pd.DataFrame
+    linkage: dict[str, Any] | None = None
+    features_report: dict[str, Any] | None = None
+    fairness_features: frozenset[str] = frozenset()
+    context: dict[str, Any] = field(default_factory=dict)
+    link_rate_directions: tuple[str, ...] = ()
+
+
+def metrics_of_test_year(ev: GateEvidence) -> dict[str, Any]:
+    """The test-year block of metrics.json (empty when absent)."""
+    return ev.metrics.get("test") or {}
+
+
+def as_number(value: Any) -> float | None:
+    """``value`` as a float, or None when it is missing, NaN or not a number."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if pd.isna(out) else out

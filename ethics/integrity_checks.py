@@ -1,0 +1,105 @@
+"""Auto checks that a version was built and judged as pre-registered.
+
+Out-of-time validation, no event on or after the index date, no fairness attribute among the inputs
+(unless an exception is recorded), thresholds unchanged since training, and the people-written context
+complete. Each is ``check(evidence, thresholds) -> CheckResult``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ethics.gate_evidence import INCOMPLETE_MARK, CheckResult, GateEvidence
+from ethics.thresholds import Thresholds
+
+CONTEXT_REQUIRED = ("owner", "purpose", "intended_uses", "out_of_scope_uses", "label_meaning",
+                    "human_review", "challenge_route", "contact")
+
+
+def check_out_of_time_validation(ev: GateEvidence, th: Thresholds) -> CheckResult:
+    years = ev.split_years
+    if years.empty or "test" not in set(years["split"]):
+        return CheckResult("not_evaluable", "no test rows in scores.parquet")
+    test = years.loc[years["split"] == "test", "index_year"]
+    fitted = years.loc[years["split"].isin(["train", "validation"]), "index_year"]
+    if fitted.empty:
+        return CheckResult("not_evaluable", "no train/validation rows in scores.parquet")
+    ok = int(test.min()) > int(fitted.max())
+    return CheckResult("pass" if ok else "fail", f"test index years {sorted(set(test.astype(int)))} vs latest "
+                       f"train/validation year {int(fitted.max())}")
+
+
+def event_date_pairs(report: dict[str, Any]) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """``(source, index_date, max_event_date)`` from features.json ``max_event_date_before_index``.
+
+    Accepts ``{source: {index_date: max_date}}`` and ``{source: [{"index_date", "max_event_date"}]}``.
+    """
+    pairs = []
+    for source, value in (report.get("max_event_date_before_index") or {}).items():
+        if isinstance(value, dict) and "all_strictly_before_index" in value:
+            continue  # the features stage's own per-source proof: see source_leakage_flags
+        items = value.items() if isinstance(value, dict) else (
+            (row.get("index_date"), row.get("max_event_date")) for row in value if isinstance(row, dict))
+        for index_date, event_date in items:
+            if index_date is None or event_date is None:
+                continue
+            pairs.append((source, pd.Timestamp(index_date), pd.Timestamp(event_date)))
+    return pairs
+
+
+def source_leakage_flags(report: dict[str, Any]) -> dict[str, bool]:
+    """``{source: all events strictly before the index}`` from the features stage's own proof, when present."""
+    return {
+        source: bool(value["all_strictly_before_index"])
+        for source, value in (report.get("max_event_date_before_index") or {}).items()
+        if isinstance(value, dict) and "all_strictly_before_index" in value
+    }
+
+
+def check_leakage_guard(ev: GateEvidence, th: Thresholds) -> CheckResult:
+    flags = source_leakage_flags(ev.features_report or {})
+    if flags:
+        late = sorted(s for s, ok in flags.items() if not ok)
+        evidence = (f"{len(flags)} sources checked at every index date; "
+                    f"sources with events on/after index: {late or 'none'}")
+        return CheckResult("fail" if late else "pass", evidence)
+    pairs = event_date_pairs(ev.features_report or {})
+    if not pairs:
+        return CheckResult("not_evaluable", "features.json has no max_event_date_before_index per index date")
+    late = sorted({s for s, index_date, event in pairs if event >= index_date})
+    evidence = f"{len(pairs)} source x index-date maxima checked; sources with events on/after index: {late or 'none'}"
+    return CheckResult("fail" if late else "pass", evidence)
+
+
+def check_protected_attributes_not_inputs(ev: GateEvidence, th: Thresholds) -> CheckResult:
+    columns = ev.run.get("feature_columns")
+    if not columns:
+        return CheckResult("not_evaluable", "run.json lists no feature_columns")
+    used = sorted(c for c in columns if c.startswith("fair_") or c in ev.fairness_features)
+    exception = str(ev.context.get("fairness_input_exception") or "").strip()
+    if used and exception and INCOMPLETE_MARK not in exception:
+        return CheckResult("pass", f"{len(used)} fairness attribute(s) used as inputs under a recorded exception: "
+                           f"{exception}")
+    return CheckResult("fail" if used else "pass", f"{len(columns)} inputs; fairness attributes among them: "
+                       f"{used or 'none'}")
+
+
+def check_thresholds_unchanged(ev: GateEvidence, th: Thresholds) -> CheckResult:
+    recorded = ev.run.get("thresholds_sha256")
+    if not recorded:
+        return CheckResult("not_evaluable", "run.json records no thresholds_sha256")
+    if recorded != ev.thresholds_sha256:
+        return CheckResult("fail", "thresholds changed after results were seen (hash at training "
+                           f"{recorded[:12]}, now {ev.thresholds_sha256[:12]})")
+    return CheckResult("pass", f"thresholds hash {recorded[:12]} unchanged since training")
+
+
+def check_documentation_complete(ev: GateEvidence, th: Thresholds) -> CheckResult:
+    missing = [k for k in CONTEXT_REQUIRED if not ev.context.get(k)]
+    incomplete = [k for k, v in ev.context.items() if INCOMPLETE_MARK in str(v)]
+    if missing or incomplete:
+        return CheckResult("fail", f"context missing {missing or 'nothing'}; marked {INCOMPLETE_MARK}: "
+                           f"{incomplete or 'nothing'}")
+    return CheckResult("pass", f"all {len(CONTEXT_REQUIRED)} required context fields filled")

@@ -1,0 +1,59 @@
+"""Pre-registered release thresholds, as a typed object (``ethics/thresholds.yaml``).
+
+The file holds ``defaults`` and per-model overrides under ``models:``; a model with no entry
+there is judged by the defaults. Both are read into pydantic models that refuse unknown keys, so
+a misspelt threshold can never be silently ignored. Which link-rate directions are compared is
+not a threshold: the source registry declares them (``Source.link_rates_to``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Thresholds(_Strict):
+    """Release thresholds for one model (defaults merged with the model's overrides)."""
+
+    min_precision_at_capacity: float = Field(ge=0, le=1)
+    min_lift_at_capacity: float = Field(ge=0)
+    min_auc_lower_ci: float = Field(ge=0, le=1)
+    calibration_slope_range: tuple[float, float]
+    oe_ratio_range: tuple[float, float]
+    min_precision_gain_over_rule: float
+    max_fnr_gap: float = Field(ge=0, le=1)
+    max_oe_gap: float = Field(ge=0)
+    min_group_size: int = Field(ge=1)
+    min_linkage_precision: float = Field(ge=0, le=1)
+    min_linkage_recall: float = Field(ge=0, le=1)
+    max_link_rate_gap: float = Field(ge=0, le=1)
+    link_rate_attributes: list[str]
+
+
+class ThresholdsFile(_Strict):
+    defaults: dict[str, object]
+    models: dict[str, dict[str, object]] = Field(default_factory=dict)
+
+
+def model_thresholds(data: dict, model: str) -> Thresholds:
+    """The thresholds that apply to ``model``: defaults, then the model's own overrides (if it has any).
+
+    Raises:
+        pydantic.ValidationError: an unknown key, a missing threshold or an invalid value.
+    """
+    parsed = ThresholdsFile.model_validate(data)
+    return Thresholds.model_validate({**parsed.defaults, **parsed.models.get(model, {})})
+
+
+def thresholds_sha256(text: bytes) -> str:
+    """SHA-256 of the thresholds file's bytes: recorded at training, compared at the gate.
+
+    Any edit (values or comments) after training changes it: pre-registration means the file
+    a version was trained under is exactly the file it is judged by.
+    """
+    return hashlib.sha256(text).hexdigest()

@@ -1,0 +1,44 @@
+"""A model spec checked against what the features side knows: kinds, population and feature names.
+
+``models.spec`` validates a spec's shape but cannot know which cohort, index-date and outcome kinds
+have builders, which populations exist or which features the registry holds (models does not import
+features). ``check_spec_kinds`` closes that gap before any data is read, so a misspelt kind fails
+with the names that would work instead of after the event frames are built.
+"""
+
+from __future__ import annotations
+
+from features.cohorts import COHORT_KINDS, INDEX_DATE_KINDS
+from features.outcomes import OUTCOME_KINDS
+from features.populations import POPULATIONS
+from features.registry import feature_columns
+from models.spec import ModelSpec, ModelSpecError
+
+
+def spec_problems(spec: ModelSpec) -> list[str]:
+    """Every way ``spec`` names something the features side does not have (empty = none)."""
+    problems = []
+    for registry, kind in ((COHORT_KINDS, spec.cohort.kind), (INDEX_DATE_KINDS, spec.index_dates.kind),
+                           (OUTCOME_KINDS, spec.outcome.kind)):
+        if kind not in registry:
+            problems.append(f"unknown {registry.section}.kind {kind!r}; known kinds: {', '.join(registry.kinds())}")
+    if spec.population not in POPULATIONS:
+        problems.append(f"unknown population {spec.population!r}; known populations: {', '.join(POPULATIONS)}")
+    else:
+        try:
+            feature_columns(spec)
+        except ValueError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def check_spec_kinds(spec: ModelSpec) -> ModelSpec:
+    """``spec`` itself when its kinds, population and features all exist here.
+
+    Raises:
+        ModelSpecError: naming every unknown kind, population or feature, with the known ones.
+    """
+    problems = spec_problems(spec)
+    if problems:
+        raise ModelSpecError(f"model spec '{spec.name}': " + "; ".join(problems))
+    return spec

@@ -1,0 +1,112 @@
+"""The features stage's IO: pseudonymised tables and the person index in, one features file per model out.
+
+Called by ``riskpipe features``. Reads ``data/pseudo/*.parquet`` and ``data/linked/person_index.parquet``
+(never ``data/truth``) through ``pipeline.core.io``, builds the event frames once, then calls
+``features.build.build_features`` for each model spec and writes ``data/features/<model>.parquet`` and
+``reports/<model>/features.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from features.build import build_events, build_features
+from features.events import SOURCE_COLUMNS
+from features.spec_checks import check_spec_kinds
+from features.window import connect_duckdb
+from models.spec import ModelSpec, load_model_spec
+from pipeline.core.config import FeaturesParams
+from pipeline.core.io import read_parquet, write_json, write_parquet
+from pipeline.core.paths import ProjectPaths
+
+PERSON_INDEX_COLUMNS = ["table", "record_key_tok", "person_id"]
+
+
+class FeatureInputsMissing(FileNotFoundError):
+    """Pseudonymised tables or the person index are not there (pseudonymise and link have not run).
+
+    The message is the list of missing tables, or the person index path when only it is missing.
+    """
+
+
+@dataclass(frozen=True)
+class FeaturesWritten:
+    """What the features stage wrote for one model.
+
+    Attributes:
+        model: the spec's name.
+        frame_file: data/features/<model>.parquet.
+        report_file: reports/<model>/features.json.
+        rows: rows written.
+        labelled: rows whose outcome has matured.
+        prevalence: mean outcome over labelled rows.
+        leakage_check_passed: every feature saw only events strictly before its index date.
+    """
+
+    model: str
+    frame_file: Path
+    report_file: Path
+    rows: int
+    labelled: int
+    prevalence: float
+    leakage_check_passed: bool
+
+
+def missing_pseudo_tables(paths: ProjectPaths) -> list[str]:
+    """Pseudonymised tables that features read and that are not under ``data/pseudo``."""
+    return [t for t in SOURCE_COLUMNS if not paths.pseudo_table(t).exists()]
+
+
+def read_feature_inputs(paths: ProjectPaths) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The columns of each pseudonymised table that features use, and ``table, record_key_tok, person_id``."""
+    tables = {t: read_parquet(paths.pseudo_table(t), columns=cols) for t, cols in SOURCE_COLUMNS.items()}
+    return tables, read_parquet(paths.person_index, columns=PERSON_INDEX_COLUMNS)
+
+
+def write_model_features(spec: ModelSpec, person_index: pd.DataFrame, events: Mapping[str, pd.DataFrame],
+                         params: FeaturesParams, paths: ProjectPaths, con: duckdb.DuckDBPyConnection
+                         ) -> FeaturesWritten:
+    """Build one model's features from shared event frames and write its frame and report."""
+    result = build_features({}, person_index, spec, params.extract_date, con=con, events=events)
+    frame_file = write_parquet(result.frame, paths.features_table(spec.name))
+    report_file = write_json(result.report, paths.model_reports(spec.name) / "features.json")
+    labelled = result.frame["outcome"].dropna()
+    return FeaturesWritten(spec.name, frame_file, report_file, len(result.frame), len(labelled), labelled.mean(),
+                           bool(result.report["leakage_check_passed"]))
+
+
+def run_features(model_names: list[str], params: FeaturesParams, paths: ProjectPaths) -> Iterator[FeaturesWritten]:
+    """Build and write the features of each named model, one after another.
+
+    Specs and inputs are checked when this is called, before anything is read; the models are built as
+    the returned iterator is consumed, so a caller sees each model as soon as it is written. The event
+    frames are built once and shared. Building stops after a model whose leakage check failed: its
+    outputs are written (for inspection) and the next models are not built.
+
+    Raises:
+        ModelSpecError: a spec does not exist or is invalid, or names a kind, population or feature
+            the features side does not have (``check_spec_kinds``).
+        FeatureInputsMissing: ``data/pseudo`` tables or the person index are missing.
+    """
+    specs = [check_spec_kinds(load_model_spec(name)) for name in model_names]
+    missing = missing_pseudo_tables(paths)
+    if missing or not paths.person_index.exists():
+        raise FeatureInputsMissing(str(missing or paths.person_index))
+    return _build_each(specs, params, paths)
+
+
+def _build_each(specs: list[ModelSpec], params: FeaturesParams, paths: ProjectPaths) -> Iterator[FeaturesWritten]:
+    tables, person_index = read_feature_inputs(paths)
+    events = build_events(tables, person_index)
+    del tables  # the event frames hold what features need; the raw tables can go before the first model
+    con = connect_duckdb(params.duckdb_threads, params.duckdb_memory_limit)
+    for spec in specs:
+        written = write_model_features(spec, person_index, events, params, paths, con)
+        yield written
+        if not written.leakage_check_passed:
+            return

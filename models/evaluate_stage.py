@@ -1,0 +1,200 @@
+"""The evaluate stage: one model's scores judged out of time, as the model will be used.
+
+Called by ``riskpipe evaluate``. :func:`evaluate_scores` and :func:`render_evaluation_plots` are pure
+(frames in, metrics, tables and PNG bytes out); :func:`run_evaluate` reads
+``data/models/<model>/scores.parquet``, the ``fair_*`` attributes of ``data/features/<model>.parquet``
+and, where synthetic truth exists, ``data/truth/`` (evaluation is the only stage that may read it), then
+writes ``reports/<model>/`` through ``pipeline.core.io`` and logs the same metrics and files to the
+training run through ``pipeline.core.tracking``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from models.evaluation import (
+    MODEL_SCORES,
+    calibration_curves,
+    evaluate_models,
+    fairness_summary,
+    fairness_table,
+    labelled_rows,
+)
+from models.metrics.fairness import suppress_small_cells
+from models.oracle import attach_true_probability, linked_to_true_person
+from models.plots import (
+    calibration_by_group,
+    plot_calibration,
+    plot_group_error_rates,
+    plot_precision_recall,
+    plot_roc,
+    roc_table,
+)
+from models.spec import load_model_spec
+from pipeline.core.config import EvaluateParams
+from pipeline.core.io import parquet_columns, read_json, read_parquet, write_bytes, write_csv, write_json
+from pipeline.core.paths import ProjectPaths
+from pipeline.core.tracking import log_evaluation, tracking_uri
+from pipeline.privacy.keys import PseudonymisationKeyError, load_key
+
+log = logging.getLogger(__name__)
+
+KEYS = ["person_id", "index_date"]
+FAIRNESS_MODELS = ("lightgbm", "logistic", "rule")  # the oracle is a yardstick, not a model anyone would use
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything the evaluate stage publishes for one model.
+
+    Attributes:
+        metrics: the metrics.json tree (``evaluate_models`` plus ``fairness``: per model, the largest
+            gaps between groups).
+        group_metrics: LightGBM's figures per group on the test year, small cells blanked.
+        calibration: reliability table of every model on the test year
+            (``model, bin, mean_predicted, observed, n``).
+        roc: ROC curves on a shared false-positive-rate grid (``fpr`` and one column per model).
+        calibration_by_ethnicity: LightGBM's reliability table per ethnicity group, small groups left out.
+    """
+
+    metrics: dict
+    group_metrics: pd.DataFrame
+    calibration: pd.DataFrame
+    roc: pd.DataFrame
+    calibration_by_ethnicity: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class EvaluationRun:
+    """What ``run_evaluate`` wrote: the metrics, the files, and how many metrics went to MLflow."""
+
+    metrics: dict
+    files: list[Path]
+    metrics_logged: int
+    reports_dir: Path
+
+
+def attach_fairness_attributes(scores: pd.DataFrame, attributes: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` with each row's ``fair_*`` attributes (left join, one row per person x index date).
+
+    Args:
+        scores: ``person_id, index_date`` and the score columns (scores.parquet).
+        attributes: ``person_id, index_date`` and ``fair_*`` columns from the features frame.
+    """
+    return scores.merge(attributes, on=KEYS, how="left", validate="one_to_one")
+
+
+def fairness_tables(test: pd.DataFrame, capacity: int, params: EvaluateParams,
+                    attributes: Mapping[str, Sequence[str]]) -> dict[str, pd.DataFrame]:
+    """Each model's ``fairness_table`` at capacity on the test rows (bootstrap CIs for LightGBM only), by
+    ``attributes`` (audited attribute -> ``fair_*`` columns: the spec's population's)."""
+    tables = {}
+    for name in FAIRNESS_MODELS:
+        score_col, prob_col = MODEL_SCORES[name]
+        tables[name] = fairness_table(test, score_col, prob_col, capacity, attributes=attributes,
+                                      n_boot=params.n_boot if name == "lightgbm" else 0, seed=params.seed,
+                                      min_n=params.min_group_n, min_positives=params.min_group_positives)
+    return tables
+
+
+def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
+                    attributes: Mapping[str, Sequence[str]]) -> Evaluation:
+    """Discrimination, the operating point at ``capacity``, calibration and fairness of every model.
+
+    Args:
+        scores: scores.parquet columns (``person_id, index_date, split, outcome, score_*,
+            probability_rule``), the ``fair_*`` attributes and, with synthetic truth, ``p_true``.
+        capacity: people the service can help each year (the spec's ``capacity_per_year``).
+        params: the ``evaluate`` section of params.yaml.
+        attributes: audited attribute -> ``fair_*`` columns (the population's ``fairness_attributes``).
+    """
+    metrics = evaluate_models(scores, capacity, n_boot=params.n_boot, seed=params.seed,
+                              n_bins=params.reliability_bins)
+    test = labelled_rows(scores, "test")
+    tables = fairness_tables(test, capacity, params, attributes)
+    metrics["fairness"] = {name: fairness_summary(table) for name, table in tables.items()}
+    by_ethnicity = calibration_by_group(test, "score_lightgbm", "fair_ethnicity_group", min_n=params.min_group_n,
+                                        min_positives=params.min_group_positives)
+    return Evaluation(metrics, suppress_small_cells(tables["lightgbm"]),
+                      calibration_curves(scores, "test", params.reliability_bins), roc_table(scores), by_ethnicity)
+
+
+def render_evaluation_plots(scores: pd.DataFrame, evaluation: Evaluation) -> dict[str, bytes]:
+    """The PNGs of reports/<model>/plots/, by file stem, in the order they are written and logged."""
+    return {
+        "roc": plot_roc(scores),
+        "precision_recall": plot_precision_recall(scores),
+        "calibration": plot_calibration(evaluation.calibration),
+        "calibration_by_ethnicity_group": plot_calibration(
+            evaluation.calibration_by_ethnicity, "LightGBM calibration by ethnicity group (test)", by="group"),
+        "group_error_rates": plot_group_error_rates(evaluation.group_metrics),
+    }
+
+
+def read_scores_with_attributes(model: str, paths: ProjectPaths) -> pd.DataFrame:
+    """scores.parquet joined to the ``fair_*`` attributes of the model's features file."""
+    features_file = paths.features_table(model)
+    fair_columns = [c for c in parquet_columns(features_file) if c.startswith("fair_")]
+    attributes = read_parquet(features_file, columns=[*KEYS, *fair_columns])
+    return attach_fairness_attributes(read_parquet(paths.model_artifacts(model) / "scores.parquet"), attributes)
+
+
+def attach_truth_probabilities(scores: pd.DataFrame, model: str, paths: ProjectPaths, key_file: Path
+                               ) -> pd.DataFrame:
+    """``scores`` with ``p_true`` from synthetic truth (evaluation only), or unchanged when there is none.
+
+    Truth's clear record keys are tokenised with the pseudonymisation key to find each linked person's
+    true person; without a key the oracle baseline is skipped with a warning.
+    """
+    # imported here: the pipeline.linkage package loads Splink, which only the oracle baseline needs
+    from pipeline.linkage.evaluation import tokenise_truth_keys
+
+    outcome_file, map_file = paths.truth / f"outcome_{model}.parquet", paths.truth / "person_map.parquet"
+    if not (outcome_file.exists() and map_file.exists() and paths.person_index.exists()):
+        return scores
+    try:
+        key = load_key(key_file)
+    except PseudonymisationKeyError as exc:
+        log.warning("Oracle baseline skipped (cannot tokenise truth): %s", exc)
+        return scores
+    person_map = linked_to_true_person(read_parquet(paths.person_index),
+                                       tokenise_truth_keys(read_parquet(map_file), key))
+    return attach_true_probability(scores, person_map, read_parquet(outcome_file))
+
+
+def write_evaluation(evaluation: Evaluation, plots: dict[str, bytes], reports: Path) -> list[Path]:
+    """Write metrics.json, group_metrics.csv, calibration.csv, roc.csv and plots/*.png under ``reports``."""
+    files = [write_json(evaluation.metrics, reports / "metrics.json"),
+             write_csv(evaluation.group_metrics, reports / "group_metrics.csv"),
+             write_csv(evaluation.calibration, reports / "calibration.csv"),
+             write_csv(evaluation.roc, reports / "roc.csv")]
+    return files + [write_bytes(png, reports / "plots" / f"{name}.png") for name, png in plots.items()]
+
+
+def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key_file: Path,
+                 fairness_attributes: Mapping[str, Sequence[str]]) -> EvaluationRun:
+    """Evaluate one trained model and publish the results (reports/<model>/ and the MLflow training run).
+
+    Args:
+        model: the spec's name; its ``capacity_per_year`` sets the operating point.
+        params: the ``evaluate`` section of params.yaml.
+        paths: the project's locations.
+        key_file: the pseudonymisation key file (``$RISKPIPE_PSEUDO_KEY`` wins), used only to match
+            synthetic truth to linked persons for the oracle baseline.
+        fairness_attributes: audited attribute -> ``fair_*`` columns of the spec's population
+            (``features.populations``, looked up by the caller: models does not import features).
+    """
+    spec = load_model_spec(model)
+    reports = paths.model_reports(model)
+    scores = attach_truth_probabilities(read_scores_with_attributes(model, paths), model, paths, key_file)
+    evaluation = evaluate_scores(scores, spec.capacity_per_year, params, fairness_attributes)
+    files = write_evaluation(evaluation, render_evaluation_plots(scores, evaluation), reports)
+    run = read_json(paths.model_artifacts(model) / "run.json")
+    logged = log_evaluation(uri=tracking_uri(paths.root), run_id=run["run_id"], metrics=evaluation.metrics,
+                            artifacts=files)
+    return EvaluationRun(evaluation.metrics, files, logged, reports)

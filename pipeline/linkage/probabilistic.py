@@ -1,0 +1,122 @@
+"""The probabilistic pass: a Splink model over the match-key tokens, trained on the records themselves.
+
+The model (pipeline/linkage/model.py) is trained with u by seeded random sampling and m by EM, then
+m counted on the deterministic matches (pipeline/linkage/training.py). Pairs at or above
+``link.cluster_threshold_match_probability`` may join two records only with date-of-birth evidence
+or an agreeing identifier.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from pipeline.core.config import LinkParams
+from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pair_table, release_linker
+from pipeline.linkage.memory import log_memory, release_unused_memory
+from pipeline.linkage.model import (
+    DOB_EVIDENCE_LEVELS,
+    FIELD_COLUMNS,
+    IDENTIFIER_COMPARISONS,
+    IDENTITY_FIELDS,
+    build_linkage_settings,
+)
+from pipeline.linkage.report import gamma_labels_from_model
+from pipeline.linkage.scored_pairs import ScoredPairs, fetch_scored_pairs
+from pipeline.linkage.training import repair_trained_parameters, train_linkage_model
+
+
+def linkage_engine(params: LinkParams) -> LinkageEngine:
+    """The Splink backend with the configured DuckDB thread and memory limits."""
+    return LinkageEngine(params.backend, params.duckdb_threads, params.duckdb_memory_limit)
+
+
+def linkable_fields(persons: pd.DataFrame) -> list[str]:
+    """Identity fields recorded (non-null) in at least two sources, or twice within one."""
+    fields = []
+    for field in IDENTITY_FIELDS:
+        first = FIELD_COLUMNS[field][0]
+        recorded = persons[persons[first].notna()]
+        if recorded["source"].nunique() >= 2 or len(recorded) >= 2:
+            fields.append(field)
+    return fields
+
+
+def splink_inputs(persons: pd.DataFrame, fields: list[str]) -> dict[str, pd.DataFrame]:
+    """source -> frame of ``unique_id`` (= record_key_tok) and the fields' token columns."""
+    columns = [c for f in fields for c in FIELD_COLUMNS[f]]
+    frames = {}
+    for source, rows in persons.groupby("source", sort=False):
+        frame = rows[columns].astype("string").reset_index(drop=True)
+        frame.insert(0, "unique_id", rows["record_key_tok"].astype("string").to_numpy())
+        frames[str(source)] = frame
+    return frames
+
+
+def score_probabilistic_pairs(
+    persons: pd.DataFrame, params: LinkParams, known_matches: pd.DataFrame | None = None
+) -> tuple[ScoredPairs, dict[str, Any], list[str]]:
+    """Train the Splink model on the person records and score blocked pairs.
+
+    ``known_matches`` (the deterministic links) give the m-probabilities of the non-identifier
+    comparisons (pipeline/linkage/training.py). The scored pairs stay in the backend; only the
+    pairs at or above the cluster threshold, their count and the review sample are fetched
+    (pipeline/linkage/scored_pairs.py).
+
+    Returns:
+        (scored pairs, trained model dict, notes on training and parameter repairs).
+    """
+    engine = linkage_engine(params)
+    fields = linkable_fields(persons)
+    inputs = splink_inputs(persons, fields)
+    settings = build_linkage_settings(fields, link_type="link_and_dedupe")
+    trained, notes = train_linkage_model(
+        inputs,
+        settings,
+        engine=engine,
+        n_records=len(persons),
+        seed=params.seed,
+        u_max_pairs=params.u_max_pairs,
+        prior_recall=params.prior_recall,
+        known_matches=known_matches,
+        em_max_pairs=params.em_max_pairs,
+    )
+    release_unused_memory()
+    log_memory("training")
+    model, repairs = repair_trained_parameters(trained, settings, u_fallback=1.0 / params.u_max_pairs)
+    linker = make_linker(inputs, model, engine)
+    try:
+        predictions = predict_pair_table(linker, params.threshold_match_probability)
+        scored = fetch_scored_pairs(
+            linker,
+            predictions,
+            only_source=next(iter(inputs)),
+            cluster_threshold=params.cluster_threshold_match_probability,
+            review_band=params.review_band,
+            review_size=params.review_sample_size,
+            seed=params.seed,
+        )
+    finally:
+        release_linker(linker)
+    release_unused_memory()
+    log_memory("prediction")
+    return scored, model, notes + repairs
+
+
+def accept_probabilistic_pairs(pairs: pd.DataFrame, threshold: float, model: dict[str, Any]) -> pd.DataFrame:
+    """Scored pairs that may join two records: at or above ``threshold``, with date-of-birth
+    evidence (``DOB_EVIDENCE_LEVELS``) or an agreeing NHS number or UPN.
+
+    Args:
+        pairs: Splink predictions with ``match_probability`` and ``gamma_<comparison>`` columns.
+        model: the trained model dict (gives each gamma value its level label).
+    """
+    labels = gamma_labels_from_model(model)
+    evidence = pd.Series("dob" not in labels, index=pairs.index)
+    if "dob" in labels:
+        evidence |= pairs["gamma_dob"].map(labels["dob"]).isin(DOB_EVIDENCE_LEVELS)
+    for name in IDENTIFIER_COMPARISONS:
+        if name in labels:
+            evidence |= pairs[f"gamma_{name}"].map(labels[name]).eq("exact")
+    return pairs[(pairs["match_probability"] >= threshold) & evidence]

@@ -1,0 +1,200 @@
+"""The IO of the lists stage: ``riskpipe score`` (issue a risk list) and ``riskpipe reidentify``.
+
+Reads the model's run and metrics, the features, the pseudonymised record-date tables and the person
+index; asks MLflow (through ``pipeline.core.tracking``) for the approved version and its model; writes
+``outputs/risk_lists/<model>/risk_list.{csv,xlsx,html}`` and appends the list's hash to the hash-chained
+``score.audit_log``. Every computation is a pure function in this package.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ethics.ledger import list_issue_record, next_chained_line
+from pipeline.core.config import Params, ScoreParams
+from pipeline.core.io import (
+    append_line_locked,
+    file_sha256,
+    read_csv_table,
+    read_json,
+    read_parquet,
+    write_bytes,
+    write_csv,
+    write_text,
+    write_xlsx_sheets,
+)
+from pipeline.core.paths import ProjectPaths
+from pipeline.lists.explanations import explain_rows
+from pipeline.lists.record_dates import collect_source_events, last_record_dates, record_date_columns
+from pipeline.lists.release import caveats_table, decide_release, list_sha256
+from pipeline.lists.render import (
+    PERCENT_COLUMNS,
+    WRAP_COLUMNS,
+    build_risk_list,
+    draft_title_rows,
+    render_risk_list_html,
+    risk_list_csv,
+)
+from pipeline.lists.scoring import score_with_contributions
+from pipeline.lists.selection import band_risk, rank_by_risk, select_scoring_cohort, select_top_by_capacity
+from pipeline.privacy.actions import Privacy
+from pipeline.privacy.keys import load_key
+from pipeline.privacy.reidentify import NOT_HELD, ReidentifyError, reidentify_list
+from pipeline.sources.registry import person_sources
+
+
+class AuditLogRefusedError(RuntimeError):
+    """The audit log would not take the list's entry (its chain fails verification); the list was written."""
+
+
+class OutputRefusedError(ValueError):
+    """A re-identified list may not be written there (inside the pipeline's folders, or over a file)."""
+
+
+@dataclass(frozen=True)
+class IssuedList:
+    """What ``run_score`` issued: draft or approved, list length, cohort size, folder and audit entry hash."""
+
+    draft: bool
+    rows: int
+    people_scored: int
+    out_dir: Path
+    audit_hash: str
+
+
+@dataclass(frozen=True)
+class ReidentifiedList:
+    """What ``run_reidentify`` wrote: rows matched to the controller's IDs, of all list rows."""
+
+    held: int
+    rows: int
+    out: Path
+
+
+def read_scoring_cohort(paths: ProjectPaths, model: str) -> pd.DataFrame:
+    """Feature rows of the latest cohort (:func:`pipeline.lists.selection.select_scoring_cohort`)."""
+    features = read_parquet(paths.features_table(model))
+    scores = read_parquet(paths.model_artifacts(model) / "scores.parquet", columns=["person_id", "index_date", "split"])
+    return select_scoring_cohort(features, scores)
+
+
+def read_record_date_tables(paths: ProjectPaths) -> dict[str, pd.DataFrame]:
+    """The pseudonymised tables that date each source's records (key token and date columns), where present."""
+    return {table: read_parquet(paths.pseudo_table(table), columns=[key, date])
+            for _, table, key, date in record_date_columns() if paths.pseudo_table(table).exists()}
+
+
+def feature_phrasebook() -> dict[str, dict[str, str]]:
+    """Feature name -> ``{"description", "kind"}`` from the feature registry, for explanations."""
+    from features.registry import FEATURES
+
+    return {n: {"description": f.description, "kind": f.kind} for n, f in FEATURES.items()}
+
+
+def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str) -> IssuedList:
+    """Issue the risk list for the latest cohort from the approved version (or a DRAFT); see ``riskpipe score``.
+
+    Raises:
+        NotApprovedError: no approved version and draft mode off (nothing written).
+        AuditLogRefusedError: the list was written but the audit log refused its entry.
+    """
+    from pipeline.core.tracking import approved_model_version, load_sklearn_model, tracking_uri
+
+    uri = tracking_uri(paths.root)
+    reports, model_dir = paths.model_reports(model), paths.model_artifacts(model)
+    run, metrics = read_json(model_dir / "run.json"), read_json(reports / "metrics.json")
+    name = f"riskpipe-{model}"
+    release = decide_release(approved_model_version(name, uri), str(run["model_version"]), cfg.draft_mode)
+    model_uri = run["model_uri"] if release.draft else f"models:/{name}@approved"
+    feature_columns = list(run["feature_columns"])
+    cohort = read_scoring_cohort(paths, model)
+    risk, contributions = score_with_contributions(load_sklearn_model(model_uri, uri), cohort[feature_columns])
+    scored = cohort[["person_id", "index_date"]].assign(risk=risk)
+    top = select_top_by_capacity(scored, int(metrics["capacity"]))
+    top["band"] = band_risk(top["risk"], float(metrics["test"]["prevalence"]), cfg.band_multiples)
+    keep = rank_by_risk(scored).index[: len(top)]
+    explanations = explain_rows(contributions.loc[keep].reset_index(drop=True),
+                                cohort.loc[keep, feature_columns].reset_index(drop=True), feature_phrasebook(),
+                                cfg.max_reasons, cfg.max_protective)
+    index_date = cohort["index_date"].max()
+    coverage = last_record_dates(collect_source_events(read_record_date_tables(paths)),
+                                 read_parquet(paths.person_index), index_date)
+    risk_list = build_risk_list(top, explanations, coverage, release, model)
+    lineage = {"model": name, "model version": release.version, "approval": release.approval,
+               "cohort index date": str(index_date.date()), "people scored": f"{len(cohort):,}",
+               "list length (capacity)": f"{len(risk_list):,}",
+               "person index sha256": file_sha256(paths.person_index)[:16]}
+    caveats = caveats_table(release, lineage)
+    out_dir = paths.outputs / "risk_lists" / model
+    csv_bytes = risk_list_csv(risk_list)
+    banner = draft_title_rows(caveats, release)
+    files = [
+        write_bytes(csv_bytes, out_dir / "risk_list.csv"),
+        write_xlsx_sheets({"risk list": risk_list, "caveats": caveats}, out_dir / "risk_list.xlsx",
+                          title_rows={"risk list": banner, "caveats": banner}, percent_columns=PERCENT_COLUMNS,
+                          wrap_columns=WRAP_COLUMNS),
+        write_text(render_risk_list_html(risk_list, caveats, release, f"{name} risk list, cohort {index_date.date()}"),
+                   out_dir / "risk_list.html"),
+    ]
+    record = list_issue_record(model=model, model_version=release.version, approval=release.approval,
+                               list_sha256=list_sha256(csv_bytes), rows=len(risk_list),
+                               files=[f.name for f in files], draft=release.draft)
+    audit_path = paths.root / cfg.audit_log
+    broken = f"{audit_path} fails verification; the list was written but not logged"
+    try:
+        entry = json.loads(append_line_locked(
+            audit_path, lambda lines: next_chained_line(lines, record, broken_message=broken)))
+    except ValueError as exc:
+        raise AuditLogRefusedError(str(exc)) from None
+    return IssuedList(draft=release.draft, rows=len(risk_list), people_scored=len(cohort), out_dir=out_dir,
+                      audit_hash=entry["hash"])
+
+
+def person_key_of(source: str) -> tuple[str, Privacy]:
+    """The person key column of person source ``source`` and its privacy action, from the source registry.
+
+    Raises:
+        ReidentifyError: ``source`` is not a person source.
+    """
+    sources = {s.name: s for s in person_sources()}
+    if source not in sources:
+        raise ReidentifyError(f"unknown source {source!r}; one of {sorted(sources)}")
+    found = sources[source]
+    return found.person_key, found.table(found.persons.table).column(found.person_key).privacy
+
+
+def check_reidentified_output(paths: ProjectPaths, out: Path, force: bool) -> None:
+    """Refuse ``out`` inside data/, reports/ or outputs/, or over an existing file without ``force``.
+
+    Raises:
+        OutputRefusedError: with the reason.
+    """
+    target = out.resolve()
+    guarded = [d.resolve() for d in (paths.data, paths.reports, paths.outputs)]
+    if any(target.is_relative_to(d) for d in guarded):
+        raise OutputRefusedError("re-identified lists must not be written inside data/, reports/ or outputs/")
+    if out.exists() and not force:
+        raise OutputRefusedError(f"{out} exists; pass --force to overwrite")
+
+
+def run_reidentify(params: Params, paths: ProjectPaths, *, risk_list: Path, extract: Path, source: str,
+                   id_column: str, out: Path, force: bool = False) -> ReidentifiedList:
+    """Map a list's tokens back to the controller's own IDs and write the result to ``out`` only.
+
+    Raises:
+        OutputRefusedError: ``out`` is not allowed (checked before anything is read).
+        PseudonymisationKeyError: no usable key.
+        ReidentifyError: unknown source or a missing column.
+    """
+    check_reidentified_output(paths, out, force)
+    key = load_key(paths.root / params.pseudonymise.key_file)
+    listed, index, own = read_csv_table(risk_list), read_parquet(paths.person_index), read_csv_table(extract)
+    key_column, privacy = person_key_of(source)
+    result = reidentify_list(listed, index, own, id_column=id_column, source=source, key_column=key_column,
+                             privacy=privacy, key=key)
+    write_csv(result, out)
+    return ReidentifiedList(held=int((result["local_id"] != NOT_HELD).sum()), rows=len(result), out=out)

@@ -1,0 +1,78 @@
+"""The train stage's IO: what it writes and logs, checked against direct calls and independent hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+import pytest
+
+import models.spec
+from features.registry import feature_columns
+from models.train_stage import FeaturesMissing, TrainingStopped, run_train, training_rows
+from models.training import train_models
+from pipeline.core.config import TrainParams
+from pipeline.core.io import write_parquet
+from pipeline.core.paths import project_paths
+
+from .conftest import write_toy_spec
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_scores_are_those_train_models_returns(toy_project, registry_features, registry_spec):
+    scores = pd.read_parquet(toy_project.paths.model_artifacts("toy") / "scores.parquet")
+    expected = train_models(registry_features, registry_spec, feature_columns(registry_spec))
+    pd.testing.assert_frame_equal(scores, expected.scores)
+    summary = json.loads((toy_project.paths.model_artifacts("toy") / "train_summary.json").read_text())
+    assert summary["calibration"] == expected.summary["calibration"]
+
+
+def test_run_json_records_the_registered_version_and_the_thresholds_digest(toy_project, registry_spec):
+    run = json.loads(toy_project.trained.run_file.read_text())
+    assert run == toy_project.trained.run
+    assert run["model_version"] == 1 and run["registered_model"] == "riskpipe-toy"
+    assert run["feature_columns"] == feature_columns(registry_spec)
+    # the gate compares the SHA-256 of the thresholds file's bytes
+    assert run["thresholds_sha256"] == sha256(toy_project.thresholds_file)
+
+
+def test_mlflow_run_holds_lineage_and_the_training_rows(toy_project, toy_features):
+    from mlflow.tracking import MlflowClient
+
+    run = toy_project.trained.run
+    logged = MlflowClient(tracking_uri=run["tracking_uri"]).get_run(run["run_id"])
+    features_file = toy_project.paths.features_table("toy")
+    assert logged.data.tags["lineage.toy.parquet"] == sha256(features_file)
+    assert logged.data.tags["lineage.toy.yaml"] == sha256(toy_project.specs_dir / "toy.yaml")
+    assert "lineage.params.yaml" not in logged.data.tags  # a file that does not exist is not hashed
+    labelled_train = (toy_features["index_year"] <= 2017) & toy_features["outcome"].notna()
+    assert logged.data.metrics["rows.train.labelled"] == labelled_train.sum()
+
+
+def test_training_rows_are_the_labelled_train_split():
+    features = pd.DataFrame({"outcome": pd.array([1, None, 0, 1], dtype="Int8")}, index=[10, 11, 12, 13])
+    scores = pd.DataFrame({"split": ["train", "train", "validation", "train"]})
+    assert training_rows(features, scores).tolist() == [True, False, False, True]
+
+
+def test_missing_features_name_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(models.spec, "SPECS_DIR", write_toy_spec(tmp_path / "specs"))
+    paths = project_paths(tmp_path)
+    with pytest.raises(FeaturesMissing) as caught:
+        run_train("toy", TrainParams(), paths, params_file=tmp_path / "p.yaml", thresholds_file=tmp_path / "t.yaml")
+    assert caught.value.path == paths.features_table("toy")
+
+
+def test_a_split_without_outcomes_stops_training_and_writes_nothing(tmp_path, monkeypatch, registry_features):
+    monkeypatch.setattr(models.spec, "SPECS_DIR", write_toy_spec(tmp_path / "specs"))
+    paths = project_paths(tmp_path)
+    features = registry_features.copy()
+    features.loc[features["index_year"] == 2018, "outcome"] = pd.NA
+    write_parquet(features, paths.features_table("toy"))
+    with pytest.raises(TrainingStopped, match="validation"):
+        run_train("toy", TrainParams(), paths, params_file=tmp_path / "p.yaml", thresholds_file=tmp_path / "t.yaml")
+    assert not paths.model_artifacts("toy").exists()
