@@ -73,7 +73,7 @@ def read_gate_evidence(paths: ProjectPaths, cfg: GovernParams, model: str) -> Ga
         features_report=read_optional_json(reports / "features.json"),
         fairness_features=frozenset(n for n, f in FEATURES.items() if f.role != "model"),
         context=read_context(paths, cfg, model),
-        link_rate_directions=tuple(link_rate_directions()),
+        link_rate_directions=tuple(link_rate_directions(gated_only=True)),
     )
 
 

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-EventFrame = pd.DataFrame
-Builder = Callable[..., EventFrame]
+Builder = Callable[..., pd.DataFrame]
 
 ATTRIBUTE_COLUMNS = ("birth_year", "birth_month", "sex", "ethnicity_group")
 _sequence = itertools.count()  # declaration order: builders of one source run in the order they are written
@@ -81,7 +80,8 @@ class AttributeTable:
 
     Attributes:
         table: the linked table (person-keyed).
-        trust: lower is trusted first; each attribute comes from the most trusted table holding it.
+        trust: lower is trusted first; each attribute comes from the most trusted table holding it
+            (today: school census 10, NHS demographics 20, social care 30-32, NCCIS 40).
         columns: the attributes it holds.
         latest_by: a column ordering a person's rows, latest first (``census_date``); None keeps the
             table's order.

@@ -20,8 +20,10 @@ class Feature:
         window: ``12m``, ``36m``, ``6y``, ``ever``, ``now`` (at the index date) or ``latest``.
         kind: numeric, binary (0/1) or categorical (text).
         role: model, fairness_only or never.
-        group: ``school``, ``social_care``, ``health``, ``demographics``, ``coverage`` or ``fairness``.
-        domain: event frame the SQL aggregates (see ``features.events``); None = derived in context.
+        group: the source whose module declares it (``school``, ``social_care``, ``health`` …), or
+            ``demographics``, ``coverage`` or ``fairness`` (``features.context``).
+        domain: event frame the SQL aggregates (an event builder's domain, ``features.event_registry``;
+            or ``record``/``address``, built across sources); None = derived in context.
         sql: DuckDB aggregate over ``e`` (events) and ``c`` (cohort row).
         fill: value for rows with no events before the index date (None = stays missing).
     """

@@ -102,7 +102,7 @@ def holds_only_tokens(values: pd.Series) -> bool:
     """Whether every non-missing value is a token: exactly 32 characters, each ``0-9`` or ``a-f``.
 
     Checked on the UTF-8 bytes Arrow holds (lengths from the offsets, then a byte lookup), the same
-    test as matching :data:`~pipeline.privacy.scan_pii.HEX_TOKEN` but fast enough for millions of rows.
+    test as matching :data:`~pipeline.privacy.identifier_detectors.HEX_TOKEN` but fast enough for millions of rows.
     """
     text = pa.chunked_array(pa.array(values.dropna().astype("str"), type=pa.large_string())).combine_chunks()
     if len(text) == 0:

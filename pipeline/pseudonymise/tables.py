@@ -22,9 +22,9 @@ import logging
 import pandas as pd
 
 from pipeline.privacy.actions import CLEAR_PRIVACY, Privacy, PseudonymisationError
+from pipeline.privacy.identifier_detectors import scan_frame
 from pipeline.privacy.match_keys import column_outputs
 from pipeline.privacy.normalise import normalise_postcode
-from pipeline.privacy.scan_pii import scan_frame
 from pipeline.privacy.tokens import TokenMaker, as_token_maker, holds_only_tokens
 from pipeline.sources.codes import derive_ethnicity_group
 from pipeline.sources.spec import TableSpec

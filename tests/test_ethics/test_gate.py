@@ -52,7 +52,7 @@ def _evidence(**changes) -> GateEvidence:
         fairness_features=frozenset({"sex"}),
         context={k: "x" for k in ("owner", "purpose", "intended_uses", "out_of_scope_uses", "label_meaning",
                                   "human_review", "challenge_route", "contact")},
-        link_rate_directions=tuple(link_rate_directions()),
+        link_rate_directions=tuple(link_rate_directions(gated_only=True)),
     )
     return GateEvidence(**{**base, **changes})
 

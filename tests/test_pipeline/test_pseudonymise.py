@@ -15,9 +15,9 @@ import pipeline.pseudonymise.tables as pseudo
 from pipeline.cli import app
 from pipeline.core.io import read_parquet, write_parquet
 from pipeline.privacy.actions import Privacy, PseudonymisationError
+from pipeline.privacy.identifier_detectors import HEX_TOKEN
 from pipeline.privacy.keys import KEY_ENV_VAR
 from pipeline.privacy.match_keys import identity_match_keys
-from pipeline.privacy.scan_pii import HEX_TOKEN
 from pipeline.privacy.tokens import TokenMaker, make_tokens
 from pipeline.pseudonymise.tables import build_imd_by_postcode, pseudonymise_table
 from pipeline.sources.spec import Column, Kind, TableSpec
