@@ -8,12 +8,12 @@ Called by ``riskpipe train``. Reads ``data/features/<model>.parquet`` through ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from features.registry import feature_columns
 from models.spec import ModelSpec, load_model_spec, spec_path
 from models.training import TrainedModels, train_models
 from pipeline.core.config import TrainParams
@@ -80,8 +80,8 @@ def log_trained_models(trained: TrainedModels, features: pd.DataFrame, spec: Mod
     )
 
 
-def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_file: Path,
-              thresholds_file: Path) -> TrainRun:
+def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_file: Path, thresholds_file: Path,
+              choose_inputs: Callable[[ModelSpec], list[str]]) -> TrainRun:
     """Train, calibrate and score one model spec; write its artefacts and log the run to MLflow.
 
     Args:
@@ -91,6 +91,8 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
         params_file: params.yaml, hashed into the run's lineage.
         thresholds_file: the pre-registered thresholds file; its SHA-256 (of the bytes, as the gate
             compares it) is recorded in run.json, or null when the file does not exist.
+        choose_inputs: the model-input columns of a spec (``features.registry.feature_columns``;
+            passed in because models/ does not import features/, which imports ``models.spec``).
 
     Returns:
         :class:`TrainRun`; ``run`` adds ``feature_columns``, ``calibration`` and ``thresholds_sha256`` to
@@ -106,7 +108,7 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
     if not features_file.exists():
         raise FeaturesMissing(features_file)
     features = read_parquet(features_file)
-    columns = feature_columns(spec)
+    columns = choose_inputs(spec)
     try:
         trained = train_models(features, spec, columns, lightgbm_threads=params.lightgbm_threads,
                                calibration_folds=params.calibration_folds)

@@ -67,13 +67,15 @@ def train(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
     data/models/<model>/scores.parquet, run.json and train_summary.json.
     """
     from ethics.checklist import THRESHOLDS_FILE
+    from features.registry import feature_columns
     from models.spec import ModelSpecError
     from models.train_stage import FeaturesMissing, TrainingStopped, run_train
 
     cfg = load_config(params)
     try:
         trained = run_train(model, cfg.train, project_paths(root), params_file=params,
-                            thresholds_file=ethics_file_path(root, cfg.govern.thresholds_file, THRESHOLDS_FILE))
+                            thresholds_file=ethics_file_path(root, cfg.govern.thresholds_file, THRESHOLDS_FILE),
+                            choose_inputs=feature_columns)
     except ModelSpecError as exc:
         console.print(f"[red]Model spec error:[/red] {exc}")
         raise typer.Exit(2) from None

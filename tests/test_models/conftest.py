@@ -147,6 +147,7 @@ def toy_project(tmp_path_factory, registry_features) -> ToyProject:
     """The toy spec trained and evaluated through the stage functions, MLflow in the project's SQLite file."""
     import models.spec
     from features.populations import CHILDREN
+    from features.registry import feature_columns
     from models.evaluate_stage import run_evaluate
     from models.train_stage import run_train
     from pipeline.core.config import EvaluateParams, TrainParams
@@ -163,7 +164,7 @@ def toy_project(tmp_path_factory, registry_features) -> ToyProject:
         patch.setattr(models.spec, "SPECS_DIR", specs_dir)
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
         trained = run_train("toy", TrainParams(), paths, params_file=root / "params.yaml",
-                            thresholds_file=thresholds_file)
+                            thresholds_file=thresholds_file, choose_inputs=feature_columns)
         evaluated = run_evaluate("toy", EvaluateParams(n_boot=20), paths, key_file=root / "no.key",
                                  fairness_attributes=CHILDREN.audited_attributes())
     return ToyProject(paths, specs_dir, thresholds_file, trained, evaluated)

@@ -63,7 +63,8 @@ def test_missing_features_name_the_file(tmp_path, monkeypatch):
     monkeypatch.setattr(models.spec, "SPECS_DIR", write_toy_spec(tmp_path / "specs"))
     paths = project_paths(tmp_path)
     with pytest.raises(FeaturesMissing) as caught:
-        run_train("toy", TrainParams(), paths, params_file=tmp_path / "p.yaml", thresholds_file=tmp_path / "t.yaml")
+        run_train("toy", TrainParams(), paths, params_file=tmp_path / "p.yaml", thresholds_file=tmp_path / "t.yaml",
+                  choose_inputs=feature_columns)
     assert caught.value.path == paths.features_table("toy")
 
 
@@ -74,5 +75,6 @@ def test_a_split_without_outcomes_stops_training_and_writes_nothing(tmp_path, mo
     features.loc[features["index_year"] == 2018, "outcome"] = pd.NA
     write_parquet(features, paths.features_table("toy"))
     with pytest.raises(TrainingStopped, match="validation"):
-        run_train("toy", TrainParams(), paths, params_file=tmp_path / "p.yaml", thresholds_file=tmp_path / "t.yaml")
+        run_train("toy", TrainParams(), paths, params_file=tmp_path / "p.yaml", thresholds_file=tmp_path / "t.yaml",
+                  choose_inputs=feature_columns)
     assert not paths.model_artifacts("toy").exists()
