@@ -1,6 +1,6 @@
 """The features stage: cohort, point-in-time features and outcome for one model spec.
 
-``build_features`` is pure (tables in, frame and report out); the CLI reads and writes the files.
+``build_features`` is pure (tables in, frame and report out); ``features.stage`` reads and writes the files.
 """
 
 from __future__ import annotations

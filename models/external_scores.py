@@ -3,6 +3,7 @@
 A council can audit a tool it already runs: observed outcome, the tool's score, the groups to
 compare, and how the tool flags people (a score threshold, a fixed number, or a fraction). Cells
 with fewer than ``min_n`` rows or ``min_positives`` positives are suppressed in everything written.
+Pure: ``models.external_scores_stage`` reads the scored file and writes the results.
 """
 
 from __future__ import annotations

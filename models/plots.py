@@ -1,4 +1,4 @@
-"""Evaluation plots as PNG bytes (the CLI writes them through pipeline/core/io.py and logs them to MLflow)."""
+"""Evaluation plots as PNG bytes (``models.evaluate_stage`` writes them through pipeline/core/io.py and logs them)."""
 
 from __future__ import annotations
 

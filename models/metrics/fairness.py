@@ -3,7 +3,7 @@
 Each group's figures are compared with the whole population's: ``diff_<metric>`` = group -
 overall, ``ratio_<metric>`` = group / overall. Their CIs come from one shared set of bootstrap
 replicates (the group and the overall value move together in each replicate), computed from counts
-of pooled rows (one ``bincount`` per replicate, see ``_bootstrap_sums``). Cells with fewer than
+of pooled rows (one ``bincount`` per replicate, see ``bootstrap_group_sums``). Cells with fewer than
 ``min_n`` rows or ``min_positives`` positives are flagged and blanked before anything is published.
 """
 
@@ -22,7 +22,7 @@ from fairlearn.metrics import (
 )
 from sklearn.metrics import precision_score, roc_auc_score
 
-from models.metrics.discrimination import BOOTSTRAP_CHUNK_CELLS
+from models.metrics.group_bootstrap import bootstrap_group_sums, column_quantile, rates_from_sums
 
 GROUP_VALUE_COLUMNS = ["n", "positives", "prevalence", "selection_rate", "tpr", "fnr", "fpr", "ppv", "auc",
                        "oe_ratio", "brier"]
@@ -141,73 +141,6 @@ def probability_metrics_by_group(y_true, probability, groups: pd.Series, ranking
     return out
 
 
-def _pool_rows(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Rows with equal values in every key share a cell; cells are ordered by the keys (first key first).
-
-    Returns:
-        Each row's cell and, per cell, one of its rows.
-    """
-    cell, n_cells = np.zeros(len(keys[0]), dtype=np.int64), 1
-    for key in keys:
-        uniques, inverse = np.unique(key, return_inverse=True)  # NaNs share one value
-        # renumber after each key so the combined code stays below n x (distinct values of one key)
-        cells, cell = np.unique(cell * len(uniques) + inverse.ravel(), return_inverse=True)
-        n_cells, cell = len(cells), cell.ravel()
-    first_row = np.empty(n_cells, dtype=np.int64)
-    first_row[cell] = np.arange(len(cell))
-    return cell, first_row
-
-
-def _bootstrap_sums(y, s, p, codes, n_groups, n_boot, seed):
-    """Bootstrap replicates of each group's (and the total's) sums; shape (B, G + 1, 7).
-
-    The seven sums are rows, outcomes, selections, selected outcomes, selected non-outcomes,
-    squared errors and predictions, so every compared metric is a ratio of two of them. Rows with
-    the same group and the same seven values are pooled into cells (calibrated probabilities take
-    few distinct values), so a replicate is one ``bincount`` of the cells it drew and a
-    cells-by-quantities product per group. Replicate ``b`` draws the rows
-    ``default_rng(seed).integers(0, n, n)`` (the b-th call).
-    """
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    quantities = np.column_stack([np.ones(n), y, s, s * y, s * (1 - y), (p - y) ** 2, p])
-    out = np.zeros((n_boot, n_groups + 1, quantities.shape[1]))
-    if n == 0 or n_boot == 0:
-        return out
-    cell, first_row = _pool_rows([codes, y, s, p])
-    cells = quantities[first_row]
-    n_cells = len(cells)
-    bounds = np.searchsorted(codes[first_row], np.arange(n_groups + 1))
-    chunk = max(1, BOOTSTRAP_CHUNK_CELLS // max(n, n_cells))
-    for start in range(0, n_boot, chunk):
-        rows = min(chunk, n_boot - start)
-        drawn = cell[rng.integers(0, n, size=(rows, n))]
-        drawn += n_cells * np.arange(rows)[:, None]  # one bincount counts every replicate
-        counts = np.bincount(drawn.ravel(), minlength=rows * n_cells).reshape(rows, n_cells).astype(np.float64)
-        for g in range(n_groups):
-            a, b = bounds[g], bounds[g + 1]
-            out[start:start + rows, g] = counts[:, a:b] @ cells[a:b]
-    out[:, n_groups] = out[:, :n_groups].sum(axis=1)
-    return out
-
-
-def _rates(sums: np.ndarray) -> dict[str, np.ndarray]:
-    """Ratio-of-sums metrics from sums ordered as in ``_bootstrap_sums``."""
-    n, y, s, sy, s_not_y, sq, p = (sums[..., i] for i in range(7))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tpr = sy / y
-        return {
-            "prevalence": y / n,
-            "selection_rate": s / n,
-            "tpr": tpr,
-            "fnr": 1 - tpr,
-            "fpr": s_not_y / (n - y),
-            "ppv": sy / s,
-            "oe_ratio": y / p,
-            "brier": sq / n,
-        }
-
-
 def group_metrics(
     y_true,
     selected,
@@ -247,38 +180,27 @@ def group_metrics(
         codes, uniques = pd.factorize(labels, sort=True)
         by_group = counted.xs(attribute, level="attribute").astype(float).reindex(uniques)
         by_group = by_group.join(probability_metrics_by_group(y, p, labels, ranking))[GROUP_VALUE_COLUMNS]
-        replicates = _rates(_bootstrap_sums(y, s, p, codes, len(uniques), n_boot, seed + offset))
+        replicates = rates_from_sums(bootstrap_group_sums(y, s, p, codes, len(uniques), n_boot, seed + offset))
         table = by_group.reset_index(names="group")
         totals = np.array([len(y), y.sum(), s.sum(), (s * y).sum(), (s * (1 - y)).sum(), ((p - y) ** 2).sum(),
                            p.sum()])
-        overall_rates = _rates(totals[None, :])
+        overallrates_from_sums = rates_from_sums(totals[None, :])
         for metric in COMPARED:
             group_value = table[metric].to_numpy()
-            whole = float(overall_rates[metric][0])
+            whole = float(overallrates_from_sums[metric][0])
             boot_group = replicates[metric][:, :-1]
             boot_whole = replicates[metric][:, -1:]
             with np.errstate(invalid="ignore", divide="ignore"):
                 table[f"diff_{metric}"] = group_value - whole
                 table[f"ratio_{metric}"] = group_value / whole if whole else np.nan
                 for kind, boot in (("diff", boot_group - boot_whole), ("ratio", boot_group / boot_whole)):
-                    low, high = (_column_quantile(boot, q) for q in (0.025, 0.975))
+                    low, high = (column_quantile(boot, q) for q in (0.025, 0.975))
                     table[f"{kind}_{metric}_ci_low"] = low
                     table[f"{kind}_{metric}_ci_high"] = high
         table.insert(0, "attribute", attribute)
         table["suppressed"] = (table["n"] < min_n) | (table["positives"] < min_positives)
         tables.append(table)
     return pd.concat(tables, ignore_index=True)
-
-
-def _column_quantile(values: np.ndarray, q: float) -> np.ndarray:
-    """Per-column quantile ignoring NaN; NaN for a column with no finite value (no warning)."""
-    out = np.full(values.shape[1] if values.ndim == 2 else 0, np.nan)
-    for j in range(len(out)):
-        column = values[:, j]
-        column = column[np.isfinite(column)]
-        if len(column):
-            out[j] = np.quantile(column, q)
-    return out
 
 
 def suppress_small_cells(table: pd.DataFrame) -> pd.DataFrame:

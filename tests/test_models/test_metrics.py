@@ -20,7 +20,8 @@ from models.metrics.discrimination import (
     percentile_interval,
     rank_codes,
 )
-from models.metrics.fairness import _bootstrap_sums, group_metrics, suppress_small_cells
+from models.metrics.fairness import group_metrics, suppress_small_cells
+from models.metrics.group_bootstrap import bootstrap_group_sums
 from models.metrics.operating_point import operating_point_metrics, precision_recall_at_k, selection_weights
 
 
@@ -204,7 +205,7 @@ def test_group_bootstrap_sums_match_a_loop_over_the_drawn_rows(scored):
     selected = (p > np.quantile(p, 0.9)).astype(float)
     selected[:3] = 0.5  # a tie shared at the cut
     probability = np.round(p, 2)  # few distinct values: rows pool into cells
-    sums = _bootstrap_sums(y, selected, probability, codes, 4, n_boot=6, seed=2)
+    sums = bootstrap_group_sums(y, selected, probability, codes, 4, n_boot=6, seed=2)
     draws = np.random.default_rng(2)
     for b in range(6):
         i = draws.integers(0, len(y), len(y))

@@ -5,6 +5,9 @@ module stays on one worker and the pipeline runs once): every output dvc.yaml de
 reconcile from stage to stage, metrics.json carries its contract keys, the governance gate blocks and
 risk lists are DRAFT, a second `dvc repro` does nothing, nothing downstream of pseudonymise holds an
 identifier, and the review notebooks execute against these outputs, with and without synthetic truth.
+
+The copy also declares one more model the way a council would: a copy of the neet18 spec under another
+name, listed under ``models:`` in params.yaml and nowhere else; every per-model stage runs for it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ BIN = Path(sys.executable).parent
 CHILDREN = 2500  # a few thousand children: every stage runs, the whole module stays within a few minutes
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 NOTEBOOK_CELL_TIMEOUT_S = 300
+ADDED_MODEL, COPIED_FROM = "neet18_copy", "neet18"  # neet18 is the cheaper model to run twice
 
 
 def uses_synthetic_truth(path: Path) -> bool:
@@ -54,13 +58,16 @@ class PipelineRun:
     work: Path
     env: dict[str, str]
     dvc_yaml: dict
+    params: dict
 
     def run(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(list(args), cwd=self.work, env=self.env, capture_output=True, text=True)
 
     @property
     def models(self) -> list[str]:
-        return list(self.dvc_yaml["stages"]["features"]["foreach"])
+        """The models dvc.yaml runs: ``foreach: ${models}`` reads them from params.yaml."""
+        assert self.dvc_yaml["stages"]["features"]["foreach"] == "${models}"
+        return list(self.params["models"])
 
     def json(self, rel: str):
         return json.loads((self.work / rel).read_text(encoding="utf-8"))
@@ -85,6 +92,7 @@ def pipeline_run(tmp_path_factory) -> PipelineRun:
     copy_repo_files(work)
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["synth"]["children"] = CHILDREN
+    add_model_by_copy(work, params, COPIED_FROM, ADDED_MODEL)
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1",
            "RISKPIPE_PSEUDO_KEY": "ab" * 32}
@@ -93,19 +101,29 @@ def pipeline_run(tmp_path_factory) -> PipelineRun:
         subprocess.run(cmd, cwd=work, check=True, env=env, capture_output=True)
     if not (work / ".dvc").exists():
         subprocess.run([str(BIN / "dvc"), "init", "-q"], cwd=work, check=True, env=env)
-    run = PipelineRun(work, env, yaml.safe_load((work / "dvc.yaml").read_text()))
+    run = PipelineRun(work, env, yaml.safe_load((work / "dvc.yaml").read_text()), params)
     proc = run.run(str(BIN / "dvc"), "repro")
     if proc.returncode != 0:
         pytest.fail(f"dvc repro failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return run
 
 
-def declared_outputs(dvc_yaml: dict) -> list[str]:
-    """Every ``outs``/``metrics``/``plots`` path of every stage, ``foreach`` lists expanded."""
+def add_model_by_copy(work: Path, params: dict, source: str, name: str) -> None:
+    """Declare model ``name`` as a copy of spec ``source``: one spec file and its name in ``params['models']``."""
+    spec = (work / f"models/specs/{source}.yaml").read_text(encoding="utf-8")
+    assert f"\nname: {source}\n" in spec
+    (work / f"models/specs/{name}.yaml").write_text(spec.replace(f"\nname: {source}\n", f"\nname: {name}\n"),
+                                                    encoding="utf-8")
+    params["models"] = [*params["models"], name]
+
+
+def declared_outputs(dvc_yaml: dict, models: list[str]) -> list[str]:
+    """Every ``outs``/``metrics``/``plots`` path of every stage, ``foreach: ${models}`` expanded to ``models``."""
     paths = []
     for name, stage in dvc_yaml["stages"].items():
         items, body = (stage["foreach"], stage["do"]) if "foreach" in stage else ([None], stage)
-        assert isinstance(items, list), f"{name}: only foreach lists are expanded here"
+        items = models if items == "${models}" else items
+        assert isinstance(items, list), f"{name}: only foreach lists and ${{models}} are expanded here"
         for item in items:
             for key in ("outs", "metrics", "plots"):
                 for entry in body.get(key, []):
@@ -126,7 +144,7 @@ def test_every_declared_output_exists(pipeline_run):
     stages = pipeline_run.dvc_yaml["stages"]
     assert {"synth", "ingest", "pseudonymise", "link", "features", "train", "evaluate", "govern", "card",
             "score"} <= set(stages)
-    declared = declared_outputs(pipeline_run.dvc_yaml)
+    declared = declared_outputs(pipeline_run.dvc_yaml, pipeline_run.models)
     assert not [p for p in declared if "${" in p]
     missing = [p for p in declared if not (pipeline_run.work / p).exists()]
     empty = [p for p in declared if (pipeline_run.work / p).is_dir() and not any((pipeline_run.work / p).iterdir())]
@@ -195,9 +213,27 @@ def test_metrics_json_carries_the_contract_keys(pipeline_run):
     for model in pipeline_run.models:
         metrics = pipeline_run.json(f"reports/{model}/metrics.json")
         assert {"capacity", "test_index_date", "test", "baselines"} <= set(metrics), model
-        assert {"logistic", "rule", "oracle"} <= set(metrics["baselines"]), model
+        # the oracle needs synthetic truth, which the generator writes for the shipped models only
+        has_truth = (pipeline_run.work / f"data/truth/outcome_{model}.parquet").exists()
+        assert has_truth == (model != ADDED_MODEL), model
+        assert {"logistic", "rule", *(["oracle"] if has_truth else [])} <= set(metrics["baselines"]), model
         for name, block in {"lightgbm": metrics["test"], **metrics["baselines"]}.items():
             assert METRIC_KEYS <= set(block), f"{model}/{name} lacks {METRIC_KEYS - set(block)}"
+
+
+@pytest.mark.slow
+def test_a_model_listed_in_params_runs_every_per_model_stage(pipeline_run):
+    proc = pipeline_run.run(str(BIN / "dvc"), "stage", "list", "--name-only")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    stages = set(proc.stdout.split())
+    for stage in ("features", "train", "evaluate", "govern", "card", "score"):
+        assert {f"{stage}@{m}" for m in pipeline_run.models} <= stages, stage
+    # the same spec under another name builds the same rows and scores them the same way
+    copied, added = (pd.read_parquet(pipeline_run.work / f"data/features/{m}.parquet") for m in (COPIED_FROM,
+                                                                                                  ADDED_MODEL))
+    pd.testing.assert_frame_equal(copied, added)
+    metrics = {m: pipeline_run.json(f"reports/{m}/metrics.json")["test"] for m in (COPIED_FROM, ADDED_MODEL)}
+    assert metrics[ADDED_MODEL] == metrics[COPIED_FROM]
 
 
 @pytest.mark.slow
@@ -225,6 +261,21 @@ def test_dvc_metrics_show_lists_both_models_and_linkage(pipeline_run):
     shown = {path for rev in json.loads(proc.stdout).values() for path in rev["data"]}
     assert "reports/linkage.json" in shown
     assert {f"reports/{m}/metrics.json" for m in pipeline_run.models} <= shown
+
+
+@pytest.mark.slow
+def test_dvc_plots_show_draws_each_models_roc_and_calibration(pipeline_run):
+    proc = pipeline_run.run(str(BIN / "dvc"), "plots", "show", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    shown = json.loads(proc.stdout)
+    assert not shown.get("errors"), shown.get("errors")
+    for model in pipeline_run.models:
+        assert f"reports/{model}/calibration.csv" in shown["data"], model
+        roc = shown["data"][f"reports/{model}/roc.csv"][0]["content"]
+        # the roc_by_model template folds every model column of roc.csv into one line each
+        assert {"lightgbm", "logistic", "rule"} <= set(roc["data"]["values"][0]), model
+        assert roc["transform"][0]["fold"][:3] == ["lightgbm", "logistic", "rule"], model
+        assert roc["title"]["text"] == f"{model} - ROC on the test year"
 
 
 @pytest.mark.slow

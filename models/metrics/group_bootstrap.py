@@ -1,0 +1,90 @@
+"""Bootstrap replicates of per-group sums, from which every compared group metric is a ratio.
+
+Used by ``models.metrics.fairness.group_metrics``: the group and the overall value are computed from
+the same replicate (rows drawn with replacement), so their differences and ratios get honest CIs.
+Rows are pooled into cells first, so a replicate is one ``bincount`` however many rows there are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.metrics.discrimination import BOOTSTRAP_CHUNK_CELLS
+
+
+def pool_rows(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with equal values in every key share a cell; cells are ordered by the keys (first key first).
+
+    Returns:
+        Each row's cell and, per cell, one of its rows.
+    """
+    cell, n_cells = np.zeros(len(keys[0]), dtype=np.int64), 1
+    for key in keys:
+        uniques, inverse = np.unique(key, return_inverse=True)  # NaNs share one value
+        # renumber after each key so the combined code stays below n x (distinct values of one key)
+        cells, cell = np.unique(cell * len(uniques) + inverse.ravel(), return_inverse=True)
+        n_cells, cell = len(cells), cell.ravel()
+    first_row = np.empty(n_cells, dtype=np.int64)
+    first_row[cell] = np.arange(len(cell))
+    return cell, first_row
+
+
+def bootstrap_group_sums(y, s, p, codes, n_groups, n_boot, seed):
+    """Bootstrap replicates of each group's (and the total's) sums; shape (B, G + 1, 7).
+
+    The seven sums are rows, outcomes, selections, selected outcomes, selected non-outcomes,
+    squared errors and predictions, so every compared metric is a ratio of two of them. Rows with
+    the same group and the same seven values are pooled into cells (calibrated probabilities take
+    few distinct values), so a replicate is one ``bincount`` of the cells it drew and a
+    cells-by-quantities product per group. Replicate ``b`` draws the rows
+    ``default_rng(seed).integers(0, n, n)`` (the b-th call).
+    """
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    quantities = np.column_stack([np.ones(n), y, s, s * y, s * (1 - y), (p - y) ** 2, p])
+    out = np.zeros((n_boot, n_groups + 1, quantities.shape[1]))
+    if n == 0 or n_boot == 0:
+        return out
+    cell, first_row = pool_rows([codes, y, s, p])
+    cells = quantities[first_row]
+    n_cells = len(cells)
+    bounds = np.searchsorted(codes[first_row], np.arange(n_groups + 1))
+    chunk = max(1, BOOTSTRAP_CHUNK_CELLS // max(n, n_cells))
+    for start in range(0, n_boot, chunk):
+        rows = min(chunk, n_boot - start)
+        drawn = cell[rng.integers(0, n, size=(rows, n))]
+        drawn += n_cells * np.arange(rows)[:, None]  # one bincount counts every replicate
+        counts = np.bincount(drawn.ravel(), minlength=rows * n_cells).reshape(rows, n_cells).astype(np.float64)
+        for g in range(n_groups):
+            a, b = bounds[g], bounds[g + 1]
+            out[start:start + rows, g] = counts[:, a:b] @ cells[a:b]
+    out[:, n_groups] = out[:, :n_groups].sum(axis=1)
+    return out
+
+
+def rates_from_sums(sums: np.ndarray) -> dict[str, np.ndarray]:
+    """Ratio-of-sums metrics from sums ordered as in ``bootstrap_group_sums``."""
+    n, y, s, sy, s_not_y, sq, p = (sums[..., i] for i in range(7))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpr = sy / y
+        return {
+            "prevalence": y / n,
+            "selection_rate": s / n,
+            "tpr": tpr,
+            "fnr": 1 - tpr,
+            "fpr": s_not_y / (n - y),
+            "ppv": sy / s,
+            "oe_ratio": y / p,
+            "brier": sq / n,
+        }
+
+
+def column_quantile(values: np.ndarray, q: float) -> np.ndarray:
+    """Per-column quantile ignoring NaN; NaN for a column with no finite value (no warning)."""
+    out = np.full(values.shape[1] if values.ndim == 2 else 0, np.nan)
+    for j in range(len(out)):
+        column = values[:, j]
+        column = column[np.isfinite(column)]
+        if len(column):
+            out[j] = np.quantile(column, q)
+    return out
