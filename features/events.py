@@ -257,8 +257,3 @@ def record_domains() -> dict[str, tuple[str, str | None]]:
 def address_domains() -> list[str]:
     """Event domains whose frames date the child's home deprivation (``imd_decile``), in builder order."""
     return [b.domain for b in event_builders() if b.address]
-
-
-# what features read, for callers loading the pseudonymised tables (computed once, at import)
-RECORD_KEYS: dict[str, tuple[str, str]] = record_keys()
-SOURCE_COLUMNS: dict[str, list[str]] = source_columns()

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from features.build import build_events, build_features
-from features.events import SOURCE_COLUMNS
+from features.events import source_columns
 from features.spec_checks import check_spec_kinds
 from features.window import connect_duckdb
 from models.spec import ModelSpec, load_model_spec
@@ -59,12 +59,12 @@ class FeaturesWritten:
 
 def missing_pseudo_tables(paths: ProjectPaths) -> list[str]:
     """Pseudonymised tables that features read and that are not under ``data/pseudo``."""
-    return [t for t in SOURCE_COLUMNS if not paths.pseudo_table(t).exists()]
+    return [t for t in source_columns() if not paths.pseudo_table(t).exists()]
 
 
 def read_feature_inputs(paths: ProjectPaths) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """The columns of each pseudonymised table that features use, and ``table, record_key_tok, person_id``."""
-    tables = {t: read_parquet(paths.pseudo_table(t), columns=cols) for t, cols in SOURCE_COLUMNS.items()}
+    tables = {t: read_parquet(paths.pseudo_table(t), columns=cols) for t, cols in source_columns().items()}
     return tables, read_parquet(paths.person_index, columns=PERSON_INDEX_COLUMNS)
 
 

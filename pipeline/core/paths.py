@@ -60,19 +60,6 @@ class ProjectPaths:
     def secrets(self) -> Path:
         return self.root / ".secrets"
 
-    # raw layout written by the synthetic county (and expected of a council's own extracts)
-    @property
-    def raw_education(self) -> Path:
-        return self.raw / "education"
-
-    @property
-    def raw_social_care(self) -> Path:
-        return self.raw / "social_care"
-
-    @property
-    def raw_health(self) -> Path:
-        return self.raw / "health"
-
     def staged_table(self, table: str) -> Path:
         return self.staged / f"{table}.parquet"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.events import SOURCE_COLUMNS
+from features.events import source_columns
 from models.spec import SPECS_DIR, parse_model_spec
 from pipeline.core.io import read_yaml
 
@@ -13,7 +13,7 @@ D = pd.Timestamp
 
 
 def _frame(rows: list[dict], table: str) -> pd.DataFrame:
-    out = pd.DataFrame(rows, columns=SOURCE_COLUMNS[table])
+    out = pd.DataFrame(rows, columns=source_columns()[table])
     for col in out.columns:
         if col.endswith(("_date", "_start", "_end", "_authorised")) or col in ("start_date", "end_date"):
             out[col] = pd.to_datetime(out[col])

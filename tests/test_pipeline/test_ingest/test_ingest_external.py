@@ -14,7 +14,7 @@ from pipeline.sources.registry import all_tables
 
 ALL_TABLES = all_tables()
 
-EXTERNAL = Path(__file__).parents[1] / "fixtures" / "external"
+EXTERNAL = Path(__file__).parents[2] / "fixtures" / "external"
 CIN = ["cin_census/fake_CIN_data.xml", "cin_census/BAR_cin_2022.xml"]
 SC = "school_census/2025_spring_"
 CASES = {
