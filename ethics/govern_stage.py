@@ -8,7 +8,6 @@ functions in :mod:`ethics.gate`, :mod:`ethics.auto_checks` and :mod:`ethics.sign
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +23,11 @@ from ethics.inputs import (
     read_thresholds,
     thresholds_file,
 )
-from ethics.ledger import ChainVerification, next_chained_line, parse_log, utc_now, verify_chain
+from ethics.ledger import ChainVerification, append_chained_record, parse_log, utc_now, verify_chain
 from ethics.signoff import latest_signoffs, make_signoff
 from ethics.thresholds import thresholds_sha256
 from pipeline.core.config import GovernParams, Params
-from pipeline.core.io import append_line_locked, read_json, read_lines, read_parquet, write_json
+from pipeline.core.io import read_json, read_lines, read_parquet, write_json
 from pipeline.core.paths import ProjectPaths
 from pipeline.sources.registry import link_rate_directions
 
@@ -119,8 +118,7 @@ def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, model: str, versio
     log_path = paths.root / cfg.signoff_log
     broken = f"{log_path} fails verification; run `riskpipe audit-log verify --log {log_path}`"
     try:
-        entry = json.loads(append_line_locked(
-            log_path, lambda lines: next_chained_line(lines, record, broken_message=broken)))
+        entry = append_chained_record(log_path, record, broken_message=broken)
     except ValueError as exc:
         raise SignOffNotRecordedError(str(exc)) from None
     try:

@@ -14,7 +14,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from pipeline.core.io import append_line_locked
 
 GENESIS_HASH = "0" * 64
 CHAIN_FIELDS = ("prev_hash", "hash")
@@ -98,6 +101,16 @@ def next_chained_line(lines: list[str], record: dict[str, Any], *, broken_messag
     if not verify_chain(lines).ok:
         raise ValueError(broken_message)
     return canonical_json(chain_entry(record, last_hash(parse_log(lines))))
+
+
+def append_chained_record(path: Path, record: dict[str, Any], *, broken_message: str) -> dict[str, Any]:
+    """Append ``record`` to the hash-chained log at ``path`` under a file lock; return the entry written.
+
+    Raises:
+        ValueError: the log fails verification, so nothing was appended (``broken_message`` says why).
+    """
+    line = append_line_locked(path, lambda lines: next_chained_line(lines, record, broken_message=broken_message))
+    return json.loads(line)
 
 
 def parse_log(lines: list[str]) -> list[dict[str, Any]]:

@@ -8,16 +8,14 @@ index; asks MLflow (through ``pipeline.core.tracking``) for the approved version
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from ethics.ledger import list_issue_record, next_chained_line
+from ethics.ledger import append_chained_record, list_issue_record
 from pipeline.core.config import Params, ScoreParams
 from pipeline.core.io import (
-    append_line_locked,
     file_sha256,
     read_csv_table,
     read_json,
@@ -146,8 +144,7 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str) -> IssuedList:
     audit_path = paths.root / cfg.audit_log
     broken = f"{audit_path} fails verification; the list was written but not logged"
     try:
-        entry = json.loads(append_line_locked(
-            audit_path, lambda lines: next_chained_line(lines, record, broken_message=broken)))
+        entry = append_chained_record(audit_path, record, broken_message=broken)
     except ValueError as exc:
         raise AuditLogRefusedError(str(exc)) from None
     return IssuedList(draft=release.draft, rows=len(risk_list), people_scored=len(cohort), out_dir=out_dir,
