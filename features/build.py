@@ -18,6 +18,7 @@ from features import registry
 from features.cohorts import build_cohort
 from features.context import add_context_features, build_address_events, build_record_spans
 from features.events import build_source_events
+from features.feature import Feature
 from features.outcomes import attach_outcome
 from features.populations import get_population
 from features.report import summarise_features
@@ -64,21 +65,26 @@ def _by_row(agg: pd.DataFrame, row_ids: pd.Series) -> pd.DataFrame:
 
 
 def compute_features(
-    con: duckdb.DuckDBPyConnection, cohort: pd.DataFrame, events: Mapping[str, pd.DataFrame]
+    con: duckdb.DuckDBPyConnection,
+    cohort: pd.DataFrame,
+    events: Mapping[str, pd.DataFrame],
+    features: Mapping[str, Feature] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every SQL-defined registry feature for every cohort row, from events strictly before its index date.
+    """Every SQL-defined feature for every cohort row, from events strictly before its index date.
 
     Args:
         cohort: ``row_id, person_id, index_date`` (other columns are carried through).
         events: event frames by domain (``features.events``).
+        features: the features to compute (default: the whole registry).
 
     Returns:
         ``(frame, latest)``: ``cohort`` with one column per feature (filled and typed per the
         registry), and ``row_id, domain, max_event_date`` — the latest event each domain showed each
         row (the proof that none is on or after its index date).
     """
+    features = registry.FEATURES if features is None else features
     by_domain: dict[str, dict[str, str]] = {}
-    for f in registry.FEATURES.values():
+    for f in features.values():
         if f.sql is not None:
             by_domain.setdefault(f.domain, {})[f.name] = f.sql
     if "person_key" not in cohort.columns:
@@ -92,8 +98,7 @@ def compute_features(
                       .assign(domain=domain))
         parts.append(_by_row(agg.drop(columns="_max_event_date"), cohort["row_id"]))
     frame = pd.concat(parts, axis=1)
-    typed = {f.name: type_feature(frame[f.name], f.kind, f.fill) for f in registry.FEATURES.values()
-             if f.sql is not None}
+    typed = {f.name: type_feature(frame[f.name], f.kind, f.fill) for f in features.values() if f.sql is not None}
     frame = frame.assign(**typed)
     return frame, pd.concat(latest, ignore_index=True)
 
@@ -130,22 +135,24 @@ def build_features(
         events: pre-built event frames (``build_events``), to share between models.
 
     Returns:
-        ``FeatureBuild``: ``frame`` = ``person_id, index_date, index_year, outcome``, every feature
-        and ``fair_*`` attribute, excluded and censored rows removed; ``report`` for features.json.
+        ``FeatureBuild``: ``frame`` = ``person_id, index_date, index_year, outcome``, every feature of
+        the population's groups and ``fair_*`` attribute, excluded and censored rows removed;
+        ``report`` for features.json.
     """
     con = con or connect_duckdb()
     events = events if events is not None else build_events(tables, person_index)
     cohort = build_cohort(events, spec)
     log.info("%s: %d cohort rows over %d index dates", spec.name, len(cohort), cohort["index_date"].nunique())
-    frame, latest = compute_features(con, cohort, events)
+    features = registry.population_features(spec.population)
+    frame, latest = compute_features(con, cohort, events, features)
     person = events["person"].set_index("person_key")[["sex", "ethnicity_group"]]
     frame = frame.join(person, on="person_key")
     frame = add_context_features(frame, get_population(spec.population).age_bands)
     frame = attach_outcome(con, frame, events, spec, extract_date)
     report = summarise_features(frame, latest, spec, extract_date)
     kept = frame[frame["exclusion"].isna() & frame["censoring"].isna()]
-    feature_names = [f.name for f in registry.FEATURES.values() if f.group != "fairness"]
-    fair_columns = [f.name for f in registry.FEATURES.values() if f.group == "fairness"]
+    feature_names = [f.name for f in features.values() if f.group != "fairness"]
+    fair_columns = [f.name for f in features.values() if f.group == "fairness"]
     out = kept[KEY_COLUMNS + feature_names + fair_columns].reset_index(drop=True)
     out["person_id"] = out["person_id"].astype("str")
     out["index_year"] = out["index_year"].astype("int64")

@@ -52,6 +52,16 @@ FEATURES: dict[str, Feature] = collect_features()
 GROUPS: tuple[str, ...] = feature_groups(FEATURES)
 
 
+def population_features(population: str) -> dict[str, Feature]:
+    """The features built for a population's models: those of the groups it declares, in registry order.
+
+    An adults' model never builds school features, and a new source's features are built for a
+    population only once it lists their group (``features.populations``).
+    """
+    allowed = get_population(population).feature_groups
+    return {name: f for name, f in FEATURES.items() if f.group in allowed}
+
+
 def feature_columns(spec: ModelSpec) -> list[str]:
     """The model-input columns of ``spec``, in registry order.
 

@@ -191,3 +191,17 @@ def test_outcome_ignores_nccis_before_the_index_date():
     spec = _tiny_spec("neet18", 2020)
     build = build_features(tables, tiny_person_index(), spec, EXTRACT)
     assert _row(build, "P2")["outcome"] == 0
+
+
+def test_a_population_builds_only_the_feature_groups_it_declares(monkeypatch):
+    from dataclasses import replace
+
+    from features import populations
+    from features.registry import FEATURES, population_features
+
+    assert list(population_features("children")) == list(FEATURES)  # children: every group, in registry order
+    adults = replace(populations.CHILDREN, name="adults", feature_groups=("health", "demographics", "coverage"))
+    monkeypatch.setitem(populations.POPULATIONS, "adults", adults)
+    built = population_features("adults")
+    assert built and {f.group for f in built.values()} == {"health", "demographics", "coverage"}
+    assert not any(name.startswith(("attendance", "ks2_", "suspensions")) for name in built)
