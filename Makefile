@@ -1,5 +1,5 @@
 # riskpipe: the two commands. Everything a fresh machine needs is installed from here.
-#   make demo   build .venv, make a pseudonymisation key, run the whole pipeline with DVC
+#   make demo   build .venv, make the pseudonymisation and ledger keys, run the whole pipeline with DVC
 #   make test   build/refresh .venv with dev extras and run the test suite
 PYTHON ?= python3
 VENV   := .venv
@@ -25,7 +25,11 @@ install: $(STAMP)
 .secrets/pseudo.key: | $(STAMP)
 	$(BIN)/riskpipe keygen --out .secrets/pseudo.key
 
-key: .secrets/pseudo.key
+# the ledger key (HMAC of ethics/signoffs.jsonl and outputs/audit.jsonl) is held apart from the pseudonymisation key
+.secrets/ledger.key: | $(STAMP) .secrets/pseudo.key
+	$(BIN)/riskpipe keygen --ledger --out .secrets/ledger.key
+
+key: .secrets/pseudo.key .secrets/ledger.key
 
 demo: install key
 	@test -d .dvc || $(BIN)/dvc init --quiet

@@ -77,6 +77,8 @@ def one_run(children: int, stages: list[str], keep_reports: Path | None = None) 
         env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"}
         subprocess.run([sys.executable, "-m", "pipeline", "keygen", "--out", ".secrets/pseudo.key"],
                        cwd=work, check=True, capture_output=True, env=env)
+        subprocess.run([sys.executable, "-m", "pipeline", "keygen", "--ledger", "--out", ".secrets/ledger.key"],
+                       cwd=work, check=True, capture_output=True, env=env)
         models = load_params(work / "params.yaml").models
         for stage in stages:
             names = stage_commands(stage, children, models)

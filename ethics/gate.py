@@ -1,8 +1,11 @@
 """The governance gate: auto checks plus human sign-offs -> ``approved`` or ``blocked``.
 
 A version is approved only when every checklist item passes: each auto check returns ``pass``
-and each human item's latest sign-off for that exact version is ``approve`` by its role.
-Blocked is a normal, reportable state, never an error.
+and each human item's latest sign-off for that exact version is ``approve`` by its role, no person
+signed it in two roles and the sign-off log is intact. Blocked is a normal, reportable state, never
+an error. An approval is not final: the version holding the ``approved`` alias is re-judged by every
+``govern`` (:func:`review_approved_version`) and at every ``score`` (:func:`approval_disagreements`),
+whatever newer versions exist, and a withdrawn sign-off revokes it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from ethics.auto_checks import CHECKS
 from ethics.checklist import Checklist
 from ethics.gate_evidence import GateEvidence
 from ethics.ledger import canonical_json
+from ethics.signoff import withdrawn_approvals
 from ethics.thresholds import Thresholds
 
 
@@ -72,7 +76,8 @@ def stamp_decision(result: dict[str, Any], log_problems: list[str], decided_at: 
 
     Args:
         result: :func:`evaluate_gate` output.
-        log_problems: why the sign-off log cannot be trusted (empty when its chain is intact); each blocks.
+        log_problems: why the sign-offs cannot be trusted (a broken chain, one person in two roles; empty
+            when there is nothing wrong); each blocks.
         decided_at: when the gate decided (ISO 8601, UTC).
 
     Returns:
@@ -87,3 +92,44 @@ def stamp_decision(result: dict[str, Any], log_problems: list[str], decided_at: 
         result["approval_ref"] = (f"riskpipe-{result['model']} v{result['version']} approved "
                                   f"{decided_at[:10]} (gate {digest})")
     return result
+
+
+def review_approved_version(
+    checklist: Checklist, entries: list[dict[str, Any]], log_problems: list[str], *, model: str, version: str,
+    decided_at: str,
+) -> dict[str, Any]:
+    """Re-judge the version holding ``approved`` when it is not the one just gated (a newer version exists).
+
+    Its evaluation outputs are no longer on disk, so only what can change after approval is judged:
+    the latest sign-off per human item (a reject or a missing one withdraws it), one person in two
+    roles, and the sign-off log itself (a log that fails verification can vouch for nothing).
+
+    Returns:
+        ``{"version", "status": "approved"|"revoked", "reasons": [...], "decided_at"}`` (recorded in
+        governance.json as ``approved_version_review``).
+    """
+    reasons = [*log_problems, *withdrawn_approvals(checklist, entries, model, version)]
+    return {"version": str(version), "status": "revoked" if reasons else "approved", "reasons": reasons,
+            "decided_at": decided_at}
+
+
+def approval_disagreements(governance: dict[str, Any] | None, version: str) -> list[str]:
+    """Why governance.json does not back the version holding ``approved`` (empty when it does).
+
+    It backs it when it approved that version, or (a newer version was gated since) its
+    ``approved_version_review`` of that version still approves. Anything else - no governance.json,
+    a blocked or revoked decision, a decision about other versions only - means the alias alone
+    speaks for the version, and the alias alone is never enough (a failed alias removal, a hand-set alias).
+    """
+    version = str(version)
+    if not governance:
+        return [f"no governance.json: `riskpipe govern` has not judged v{version}"]
+    if str(governance.get("version")) == version:
+        status = governance.get("status")
+        return [] if status == "approved" else [f"governance.json: v{version} is {status}",
+                                                 *governance.get("reasons", [])]
+    review = governance.get("approved_version_review") or {}
+    if str(review.get("version")) == version:
+        return [] if review.get("status") == "approved" else [f"governance.json: v{version} was {review.get('status')}",
+                                                               *review.get("reasons", [])]
+    return [f"governance.json judged v{governance.get('version')}, not v{version}, the version holding `approved`"]

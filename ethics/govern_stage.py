@@ -2,18 +2,20 @@
 
 Reads the evaluation outputs, the ethics files and the hash-chained sign-off log; writes
 ``reports/<model>/governance.json`` and appends sign-offs; records both in MLflow (through
-``pipeline.core.tracking``) as a convenience, never as the record. The decisions themselves are pure
-functions in :mod:`ethics.gate`, :mod:`ethics.auto_checks` and :mod:`ethics.signoff`.
+``pipeline.core.tracking``). The files are the record, but the ``approved`` alias is what ``score``
+starts from, so an MLflow failure here is an error (:class:`pipeline.core.tracking.TrackingError`),
+never a warning. The decisions themselves are pure functions in :mod:`ethics.gate`,
+:mod:`ethics.auto_checks` and :mod:`ethics.signoff`.
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ethics.gate import evaluate_gate, stamp_decision
+from ethics.gate import approval_disagreements, evaluate_gate, review_approved_version, stamp_decision
 from ethics.gate_evidence import GateEvidence
 from ethics.inputs import (
     read_checklist,
@@ -23,19 +25,37 @@ from ethics.inputs import (
     read_thresholds,
     thresholds_file,
 )
-from ethics.ledger import ChainVerification, append_chained_record, parse_log, utc_now, verify_chain
-from ethics.signoff import latest_signoffs, make_signoff
+from ethics.ledger import current_user, last_hash, parse_log, utc_now
+from ethics.ledger_store import (
+    LEDGER_LOGS,
+    SIGNOFF_LOG,
+    LedgerError,
+    LedgerReport,
+    append_to_ledger,
+    ledger_key,
+    verify_ledger,
+)
+from ethics.signoff import (
+    SignOffError,
+    check_one_role_per_person,
+    latest_signoffs,
+    make_signoff,
+    role_conflicts,
+    withdrawn_approvals,
+)
 from ethics.thresholds import thresholds_sha256
-from pipeline.core.config import GovernParams, Params
-from pipeline.core.io import read_json, read_lines, read_parquet, write_json
+from pipeline.core.config import GovernParams
+from pipeline.core.io import read_json, read_parquet, write_json
 from pipeline.core.paths import ProjectPaths
 from pipeline.sources.registry import link_rate_directions
-
-log = logging.getLogger(__name__)
 
 
 class SignOffNotRecordedError(RuntimeError):
     """A valid sign-off the log would not take (its chain fails verification)."""
+
+
+class SignOffNotTaggedError(RuntimeError):
+    """The sign-off is in the log, but MLflow failed to tag the model version with it."""
 
 
 @dataclass(frozen=True)
@@ -47,13 +67,26 @@ class GateDecision:
     path: Path
 
 
-def read_signoff_entries(log_path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Entries of the sign-off log, or none and the reasons it cannot be trusted (a broken chain)."""
-    lines = read_lines(log_path)
-    check = verify_chain(lines)
-    if not check.ok:
-        return [], [f"sign-off log {log_path} fails verification: {p}" for p in check.problems]
-    return parse_log(lines), []
+def read_signoff_entries(paths: ProjectPaths) -> tuple[list[dict[str, Any]], list[str]]:
+    """Entries of the sign-off log, or none and the reasons it cannot be trusted.
+
+    The log (``ethics/signoffs.jsonl``, a fixed place) is checked against its keyed chain and its
+    anchors (:func:`ethics.ledger_store.verify_ledger`): an edited, truncated, deleted or rewritten log
+    yields no entries, so nothing it held can approve anything.
+
+    Raises:
+        LedgerError: no usable ledger key (the log cannot be judged at all).
+    """
+    report = verify_ledger(paths, SIGNOFF_LOG, ledger_key(paths))
+    if not report.ok:
+        return [], [f"sign-off log {paths.signoff_log.relative_to(paths.root)} fails verification: {p}"
+                    for p in report.problems]
+    return parse_log(report.lines), []
+
+
+def signoff_log_anchor(entries: list[dict[str, Any]], problems: list[str]) -> dict[str, Any] | None:
+    """The sign-off log's entry count and head hash as the gate read it (None for a log that failed)."""
+    return None if problems else {"entries": len(entries), "head": last_hash(entries)}
 
 
 def read_gate_evidence(paths: ProjectPaths, cfg: GovernParams, model: str) -> GateEvidence:
@@ -79,63 +112,119 @@ def read_gate_evidence(paths: ProjectPaths, cfg: GovernParams, model: str) -> Ga
 def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str) -> GateDecision:
     """Run the gate for the model's latest trained version and write governance.json; see ``riskpipe govern``.
 
-    The MLflow record (tags, the ``approved`` alias, the artifact) is best effort: a failure there is
-    logged, never raised, since blocked is a normal state and governance.json is the record.
+    The version holding ``approved``, when it is not the latest, is re-judged too
+    (:func:`ethics.gate.review_approved_version`, recorded as ``approved_version_review``): a withdrawn
+    sign-off there removes the alias at once. governance.json is written before MLflow is touched, so
+    when MLflow then fails the decision still stands and ``score`` refuses what it blocks or revokes.
+
+    The sign-off log's entry count and head hash as read are recorded in governance.json
+    (``signoff_log``), an anchor ``audit-log verify`` checks the log against later.
+
+    Raises:
+        TrackingError: MLflow failed to read or move the alias, tag the version or take the artifact.
+        LedgerError: no usable ledger key (nothing written).
     """
+    from pipeline.core.tracking import approved_model_version, record_governance, revoke_approval, tracking_uri
+
     checklist = read_checklist(paths, cfg)
     thresholds = read_thresholds(paths, cfg, model)
     evidence = read_gate_evidence(paths, cfg, model)
     version = str(evidence.run.get("model_version"))
-    entries, log_problems = read_signoff_entries(paths.root / cfg.signoff_log)
+    entries, log_problems = read_signoff_entries(paths)
     result = evaluate_gate(checklist, thresholds, evidence, latest_signoffs(entries, model, version),
                            model=model, version=version)
-    result = stamp_decision(result, log_problems, utc_now())
+    result = stamp_decision(result, [*log_problems, *role_conflicts(entries, model, version)], utc_now())
+    name, uri = f"riskpipe-{model}", tracking_uri(paths.root)
+    held = approved_model_version(name, uri)
+    review = None
+    if held is not None and held["version"] != version:
+        review = review_approved_version(checklist, entries, log_problems, model=model, version=held["version"],
+                                         decided_at=result["decided_at"])
+        result = {**result, "approved_version_review": review}
+    result = {**result, "signoff_log": signoff_log_anchor(entries, log_problems)}
     out = paths.model_reports(model) / "governance.json"
     write_json(result, out)
-    try:
-        from pipeline.core.tracking import record_governance, tracking_uri
-
-        record_governance(f"riskpipe-{model}", version, evidence.run.get("run_id"), result, [out],
-                          tracking_uri(paths.root))
-    except Exception as exc:  # noqa: BLE001 - never fail the pipeline on a blocked or untracked model
-        log.warning("Governance result written but not recorded in MLflow: %s: %s", type(exc).__name__, exc)
+    if review is not None and review["status"] == "revoked":
+        revoke_approval(name, review["version"], "; ".join(review["reasons"]), uri)
+    record_governance(name, version, evidence.run.get("run_id"), result, [out], uri)
     return GateDecision(result=result, version=version, path=out)
 
 
-def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, model: str, version: str, item: str, by: str,
-                   role: str, decision: str, evidence: str, note: str = "") -> dict[str, Any]:
-    """Append one human sign-off to the sign-off log and tag the MLflow model version; see ``riskpipe signoff``.
+def approval_problems(cfg: GovernParams, paths: ProjectPaths, model: str, version: str) -> list[str]:
+    """Why the version holding ``approved`` may not issue a list now; empty when it may.
 
-    Returns:
-        The chained log entry (the sign-off record plus ``prev_hash`` and ``hash``).
+    Read at score time, so nothing between ``govern`` and ``score`` is trusted: the sign-off log is
+    verified and read again (every human item's latest sign-off must still approve that version, no
+    one in two roles), and governance.json must back that version
+    (:func:`ethics.gate.approval_disagreements`).
+    """
+    entries, log_problems = read_signoff_entries(paths)
+    governance = read_optional_json(paths.model_reports(model) / "governance.json")
+    return [*log_problems, *withdrawn_approvals(read_checklist(paths, cfg), entries, model, version),
+            *approval_disagreements(governance, version)]
+
+
+def check_known_version(models: Sequence[str], model: str, version: str, uri: str) -> None:
+    """Refuse a sign-off for a model params.yaml does not list, or a version the MLflow registry does not hold.
 
     Raises:
-        SignOffError: the sign-off must not be recorded (unknown or automatic item, wrong role ...).
-        SignOffNotRecordedError: the log fails verification, so nothing was appended.
+        SignOffError: unknown model or version.
+        TrackingError: MLflow could not say (fail closed: nothing is signed).
     """
+    from pipeline.core.tracking import model_version_exists, registered_model_name
+
+    if model not in models:
+        listed = ", ".join(models) or "none"
+        raise SignOffError(f"unknown model {model!r}: params.yaml models: lists {listed}")
+    if not model_version_exists(registered_model_name(model), version, uri):
+        raise SignOffError(f"{registered_model_name(model)} has no version {version!r} in the MLflow registry; "
+                           "sign the version `riskpipe train` registered (data/models/<model>/run.json)")
+
+
+def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, models: Sequence[str], model: str, version: str,
+                   item: str, by: str, role: str, decision: str, evidence: str, note: str = "") -> dict[str, Any]:
+    """Append one human sign-off to the sign-off log and tag the MLflow model version; see ``riskpipe signoff``.
+
+    Args:
+        models: the models params.yaml lists (``models:``); any other is refused.
+
+    Returns:
+        The chained log entry (the sign-off record, with the OS ``user``, plus ``prev_hash`` and ``hash``).
+
+    Raises:
+        SignOffError: the sign-off must not be recorded (unknown model, version or item, automatic item,
+            wrong role, the signer already holds another role for this version ...).
+        SignOffNotRecordedError: the log fails verification, so nothing was appended.
+        SignOffNotTaggedError: appended, but MLflow failed to tag the version.
+        TrackingError: MLflow could not confirm the version exists (nothing was appended).
+    """
+    from pipeline.core.tracking import TrackingError, tag_model_version, tracking_uri
+
+    uri = tracking_uri(paths.root)
     record = make_signoff(read_checklist(paths, cfg), model=model, version=version, item=item, by=by, role=role,
-                          decision=decision, evidence=evidence, note=note)
-    log_path = paths.root / cfg.signoff_log
-    broken = f"{log_path} fails verification; run `riskpipe audit-log verify --log {log_path}`"
+                          decision=decision, evidence=evidence, user=current_user(), note=note)
+    check_known_version(models, model, version, uri)
     try:
-        entry = append_chained_record(log_path, record, broken_message=broken)
-    except ValueError as exc:
+        entries, problems = read_signoff_entries(paths)
+        if problems:
+            raise LedgerError(f"{problems[0]} (run `riskpipe audit-log verify`)")
+        check_one_role_per_person(entries, record)
+        entry = append_to_ledger(paths, SIGNOFF_LOG, record, ledger_key(paths))
+    except LedgerError as exc:
         raise SignOffNotRecordedError(str(exc)) from None
     try:
-        from pipeline.core.tracking import tag_model_version, tracking_uri
-
-        tag_model_version(f"riskpipe-{model}", version, {f"signoff.{item}": f"{decision} by {record['role']}"},
-                          tracking_uri(paths.root))
-    except Exception as exc:  # noqa: BLE001 - the log is the record; MLflow tags are a convenience
-        log.warning("Sign-off recorded but the MLflow tag was not set: %s", type(exc).__name__)
+        tag_model_version(f"riskpipe-{model}", version, {f"signoff.{item}": f"{decision} by {record['role']}"}, uri)
+    except TrackingError as exc:
+        raise SignOffNotTaggedError(f"recorded in the log (entry {entry['hash'][:12]}) but not tagged: {exc}") from exc
     return entry
 
 
-def ledger_files(params: Params, paths: ProjectPaths) -> list[Path]:
-    """The hash-chained logs riskpipe keeps: ``score.audit_log`` and ``govern.signoff_log``."""
-    return [paths.root / params.score.audit_log, paths.root / params.govern.signoff_log]
+def verify_ledger_logs(paths: ProjectPaths, names: Sequence[str] = LEDGER_LOGS, *,
+                       pseudo_key_file: Path | None = None) -> list[LedgerReport]:
+    """Each named log (``audit``, ``signoffs``) checked against its keyed chain and anchors; see ``audit-log verify``.
 
-
-def verify_ledger_files(files: list[Path]) -> list[tuple[Path, ChainVerification | None]]:
-    """Each log's chain check, or None for a log not written yet."""
-    return [(path, verify_chain(read_lines(path)) if path.exists() else None) for path in files]
+    Raises:
+        LedgerError: no usable ledger key.
+    """
+    key = ledger_key(paths, pseudo_key_file)
+    return [verify_ledger(paths, name, key) for name in names]

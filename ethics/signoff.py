@@ -1,9 +1,12 @@
 """Human sign-offs: records for the hash-chained, append-only sign-off log.
 
-A sign-off names the model, the exact model version, the checklist item, the person, their
-role, the decision and the evidence (a DPIA reference, a minute, a document link). The log is
-chained by :mod:`ethics.ledger`; the latest decision for an item and version is the one
-that counts, so a later ``reject`` withdraws an earlier ``approve``.
+A sign-off names the model, the exact model version, the checklist item, the person (``by``, the
+name given, and ``user``, the operating-system identity that ran the command), their role, the
+decision and the evidence (a DPIA reference, a minute, a document link). The log is chained by
+:mod:`ethics.ledger`; the latest decision for an item and version is the one that counts, so a
+later ``reject`` withdraws an earlier ``approve``. One person (by name or by OS identity, compared
+case-insensitively) holds at most one signing role per model version, so the DPO cannot also
+sign as Caldicott Guardian or SIRO.
 """
 
 from __future__ import annotations
@@ -20,15 +23,23 @@ class SignOffError(ValueError):
     """A sign-off that must not be recorded (unknown item, automatic item, wrong role)."""
 
 
+# what ethics.ledger.current_user() returns when the OS cannot say who is running the command
+UNKNOWN_USER = "unknown"
+
+
 def make_signoff(
     checklist: Checklist, *, model: str, version: str, item: str, by: str, role: str,
-    decision: str, evidence: str, note: str = "",
+    decision: str, evidence: str, user: str, note: str = "",
 ) -> dict[str, Any]:
     """Build a sign-off record after checking it against the checklist.
 
+    Args:
+        user: the operating-system identity running the sign-off (:func:`ethics.ledger.current_user`).
+
     Raises:
         SignOffError: the item does not exist, is automatic, the role is not the item's signing
-            role, the decision is not approve/reject, or name/evidence are empty.
+            role, the decision is not approve/reject, name/evidence are empty, or the OS identity
+            is unknown (a sign-off must record who made it).
     """
     try:
         entry = checklist.item(item)
@@ -42,17 +53,82 @@ def make_signoff(
         raise SignOffError("decision must be approve or reject")
     if not by.strip() or not evidence.strip():
         raise SignOffError("--by and --evidence must not be empty")
+    if not user.strip() or user.strip() == UNKNOWN_USER:
+        raise SignOffError("the operating-system identity of whoever signs cannot be determined; "
+                           "a sign-off must record who made it")
     return {
         "event": "signoff", "time": utc_now(), "model": model, "version": str(version), "item": item,
-        "by": by.strip(), "role": entry.role, "decision": decision, "evidence": evidence.strip(), "note": note,
+        "by": " ".join(by.split()), "user": user.strip(), "role": entry.role, "decision": decision,
+        "evidence": evidence.strip(), "note": note,
     }
+
+
+def _person_keys(entry: dict[str, Any]) -> list[tuple[str, str]]:
+    """Who signed, as comparable keys: the name and (where recorded) the OS identity, case-folded."""
+    keys = [("name", " ".join(str(entry.get("by", "")).split()).casefold())]
+    if entry.get("user"):
+        keys.append(("OS user", str(entry["user"]).strip().casefold()))
+    return keys
+
+
+def role_conflicts(entries: list[dict[str, Any]], model: str, version: str) -> list[str]:
+    """One message per person (name or OS identity) who signed one model version in two or more roles.
+
+    Args:
+        entries: the sign-off log (every entry counts, rejects and withdrawn approvals too: the person
+            acted in that role for this version).
+    """
+    roles: dict[tuple[str, str], set[str]] = {}
+    for entry in signoffs_of_version(entries, model, version):
+        for key in _person_keys(entry):
+            roles.setdefault(key, set()).add(str(entry.get("role")))
+    return [f"{kind} {who!r} signed riskpipe-{model} v{version} in {len(held)} roles ({', '.join(sorted(held))}); "
+            "one person may hold only one signing role per model version"
+            for (kind, who), held in sorted(roles.items()) if len(held) > 1]
+
+
+def check_one_role_per_person(entries: list[dict[str, Any]], record: dict[str, Any]) -> None:
+    """Refuse ``record`` when its signer (by name or OS identity) already signed this version in another role.
+
+    Raises:
+        SignOffError: naming the role already held.
+    """
+    mine = set(_person_keys(record))
+    for entry in signoffs_of_version(entries, record["model"], record["version"]):
+        if entry.get("role") == record["role"]:
+            continue
+        shared = [f"{kind} {who!r}" for kind, who in _person_keys(entry) if (kind, who) in mine]
+        if shared:
+            raise SignOffError(
+                f"{' and '.join(shared)} already signed riskpipe-{record['model']} v{record['version']} as the "
+                f"{entry['role']}; one person may hold only one signing role per model version, so not also "
+                f"the {record['role']}")
+
+
+def signoffs_of_version(entries: list[dict[str, Any]], model: str, version: str) -> list[dict[str, Any]]:
+    """The sign-off entries for one model version, in log order."""
+    return [e for e in entries if e.get("event") == "signoff" and e.get("model") == model
+            and str(e.get("version")) == str(version)]
 
 
 def latest_signoffs(entries: list[dict[str, Any]], model: str, version: str) -> dict[str, dict[str, Any]]:
     """The latest sign-off per checklist item for one model version (later entries win)."""
-    latest: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        same_version = entry.get("model") == model and str(entry.get("version")) == str(version)
-        if entry.get("event") == "signoff" and same_version:
-            latest[entry["item"]] = entry
-    return latest
+    return {entry["item"]: entry for entry in signoffs_of_version(entries, model, version)}
+
+
+def withdrawn_approvals(checklist: Checklist, entries: list[dict[str, Any]], model: str, version: str) -> list[str]:
+    """Why one version's human sign-offs no longer all approve (empty when every human item's latest is approve).
+
+    Used to re-judge the version holding the ``approved`` alias, whatever newer versions exist: a
+    reject or a missing sign-off on any human item, or one person in two roles, withdraws its approval.
+    """
+    latest = latest_signoffs(entries, model, version)
+    reasons = []
+    for item in (i for i in checklist.items if i.kind == "human"):
+        signed = latest.get(item.id)
+        if signed is None:
+            reasons.append(f"{item.id}: no sign-off by the {item.role} for v{version}")
+        elif signed["decision"] != "approve":
+            reasons.append(f"{item.id}: {signed['decision']}ed by {signed['by']} ({signed['role']}) on "
+                           f"{str(signed['time'])[:10]}: {signed['evidence']}")
+    return reasons + role_conflicts(entries, model, version)

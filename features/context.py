@@ -76,24 +76,25 @@ COVERAGE_FEATURES = coverage_features()
 
 DEMOGRAPHIC_FEATURES = (
     Feature("age_months", "Age in months on the index date (from month of birth)", "derived", "now", "numeric",
-            "model", "demographics"),
+            "model", "demographics", proxy_for=("age",)),
     Feature("imd_decile", "Deprivation decile of the latest known home neighbourhood (1 = most deprived)",
             "school census, NCCIS", "latest", "numeric", "model", "demographics", "address",
-            "arg_max(e.imd_decile, e.event_date)"),
+            "arg_max(e.imd_decile, e.event_date)", proxy_for=("poverty",)),
 )
 
 FAIRNESS_FEATURES = (
-    Feature("fair_sex", "Sex (M, F, U)", "derived", "ever", "categorical", "fairness_only", "fairness"),
+    Feature("fair_sex", "Sex (M, F, U)", "derived", "ever", "categorical", "fairness_only", "fairness",
+            proxy_for=("sex",)),
     Feature("fair_ethnicity_group", "Ethnicity group (White, Mixed, Asian, Black, Other, Unknown)", "derived", "ever",
-            "categorical", "fairness_only", "fairness"),
+            "categorical", "fairness_only", "fairness", proxy_for=("ethnicity",)),
     Feature("fair_sen", "SEN group for audits: none, support, ehcp (the model sees sen_status)", "school census",
-            "latest", "categorical", "never", "fairness"),
+            "latest", "categorical", "never", "fairness", proxy_for=("disability",)),
     Feature("fair_fsm", "FSM eligible now, for audits (the model sees fsm_now)", "school census", "now", "binary",
-            "never", "fairness"),
+            "never", "fairness", proxy_for=("poverty",)),
     Feature("fair_imd_quintile", "Deprivation quintile for audits (1 = most deprived; the model sees imd_decile)",
-            "derived", "latest", "numeric", "never", "fairness"),
+            "derived", "latest", "numeric", "never", "fairness", proxy_for=("poverty",)),
     Feature("fair_age_band", "Age band on the index date for audits", "derived", "now", "categorical", "never",
-            "fairness"),
+            "fairness", proxy_for=("age",)),
 )
 
 

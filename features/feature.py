@@ -8,6 +8,9 @@ from typing import Literal
 Kind = Literal["numeric", "binary", "categorical"]
 Role = Literal["model", "fairness_only", "never"]
 
+# protected characteristics (Equality Act 2010) and sensitive circumstances a feature may stand in for
+PROXY_CHARACTERISTICS = ("age", "disability", "ethnicity", "sex", "poverty")
+
 
 @dataclass(frozen=True)
 class Feature:
@@ -26,6 +29,12 @@ class Feature:
             or ``record``/``address``, built across sources); None = derived in context.
         sql: DuckDB aggregate over ``e`` (events) and ``c`` (cohort row).
         fill: value for rows with no events before the index date (None = stays missing).
+        proxy_for: the protected or sensitive characteristics (``PROXY_CHARACTERISTICS``) the feature
+            stands in for: SEN for disability, FSM and deprivation for poverty, age for age. The card
+            and ATRS record state which model inputs are such proxies from this, never by hand.
+        show_on_list: False for special-category detail (self-harm and other sensitive diagnoses, the
+            abuse category of a child protection plan) that must never be printed as a reason on a
+            list read by council staff; the model may still use it.
     """
 
     name: str
@@ -38,3 +47,10 @@ class Feature:
     domain: str | None = None
     sql: str | None = None
     fill: float | None = None
+    proxy_for: tuple[str, ...] = ()
+    show_on_list: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = set(self.proxy_for) - set(PROXY_CHARACTERISTICS)
+        if unknown:
+            raise ValueError(f"feature {self.name}: proxy_for {sorted(unknown)} not in {PROXY_CHARACTERISTICS}")

@@ -81,10 +81,11 @@ def build_admission_events(admissions: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="admission_method").dropna(subset=["event_date"])
 
 
-def _count(name: str, description: str, domain: str, where: str, window: str) -> Feature:
+def _count(name: str, description: str, domain: str, where: str, window: str, *, diagnosis: bool = False) -> Feature:
+    """A count of events; ``diagnosis`` = counted by diagnosis code (special-category detail kept off lists)."""
     source = AE if domain == "ae" else HES
     return Feature(name, description, source, window, "numeric", "model", "health", domain,
-                   f"count(*) FILTER (WHERE {where})", 0)
+                   f"count(*) FILTER (WHERE {where})", 0, show_on_list=not diagnosis)
 
 
 _ANY_ADVERSITY = "(" + " OR ".join(f"e.{g} = 1" for g in ADVERSITY_GROUPS) + ")"
@@ -94,7 +95,7 @@ FEATURES = (
     _count("ae_attendances_36m", "A&E attendances, last 3 years", "ae", W36, "36m"),
     _count("ae_attendances_ever", "A&E attendances, ever", "ae", "true", "ever"),
     _count("ae_adversity_ever", "A&E attendances with an adversity-related diagnosis, ever", "ae",
-           "e.adversity = 1", "ever"),
+           "e.adversity = 1", "ever", diagnosis=True),
     _count("emergency_admissions_12m", "Emergency hospital admissions, last 12 months", "admission",
            f"e.emergency = 1 AND {W12}", "12m"),
     _count("emergency_admissions_36m", "Emergency hospital admissions, last 3 years", "admission",
@@ -102,10 +103,10 @@ FEATURES = (
     _count("emergency_admissions_ever", "Emergency hospital admissions, ever", "admission", "e.emergency = 1",
            "ever"),
     _count("adversity_admissions_36m", "Hospital admissions related to adversity (any code group), last 3 years",
-           "admission", f"{_ANY_ADVERSITY} AND {W36}", "36m"),
+           "admission", f"{_ANY_ADVERSITY} AND {W36}", "36m", diagnosis=True),
     *(
         _count(f"admissions_{g}_ever", f"Hospital admissions with a diagnosis of {GROUP_WORDS[g]}, ever",
-               "admission", f"e.{g} = 1", "ever")
+               "admission", f"e.{g} = 1", "ever", diagnosis=True)
         for g in ADVERSITY_GROUPS
     ),
 )

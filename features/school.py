@@ -164,19 +164,24 @@ _SEN_LATEST = "arg_max(e.sen_provision, e.event_date)"
 SEN_FEATURES = (
     Feature("sen_status", "Special educational needs at the latest school census: none, SEN support or EHC plan",
             CENSUS, "latest", "categorical", "model", "school", "census",
-            f"CASE {_SEN_LATEST} WHEN 'E' THEN 'ehcp' WHEN 'K' THEN 'support' WHEN 'N' THEN 'none' END"),
+            f"CASE {_SEN_LATEST} WHEN 'E' THEN 'ehcp' WHEN 'K' THEN 'support' WHEN 'N' THEN 'none' END",
+            proxy_for=("disability",)),
     Feature("sen_support_ever", "Ever recorded with SEN support at a school census", CENSUS, "ever", "binary",
-            "model", "school", "census", "CAST(bool_or(e.sen_provision = 'K') AS INTEGER)", 0),
+            "model", "school", "census", "CAST(bool_or(e.sen_provision = 'K') AS INTEGER)", 0,
+            proxy_for=("disability",)),
     Feature("ehcp_ever", "Ever recorded with an education, health and care (EHC) plan", CENSUS, "ever", "binary",
-            "model", "school", "census", "CAST(bool_or(e.sen_provision = 'E') AS INTEGER)", 0),
+            "model", "school", "census", "CAST(bool_or(e.sen_provision = 'E') AS INTEGER)", 0,
+            proxy_for=("disability",)),
 )
 
 FSM_FEATURES = (
     Feature("fsm_now", "Eligible for free school meals on the index date", CENSUS, "now", "binary", "model",
-            "school", "fsm", f"CAST(bool_or({OPEN_AT_INDEX.replace('end_date', 'fsm_end')}) AS INTEGER)", 0),
+            "school", "fsm", f"CAST(bool_or({OPEN_AT_INDEX.replace('end_date', 'fsm_end')}) AS INTEGER)", 0,
+            proxy_for=("poverty",)),
     Feature("fsm_6y", "Eligible for free school meals at any time in the last 6 years (FSM6)", CENSUS, "6y",
             "binary", "model", "school", "fsm",
-            "CAST(bool_or(e.fsm_end IS NULL OR e.fsm_end >= c.index_date - INTERVAL 72 MONTH) AS INTEGER)", 0),
+            "CAST(bool_or(e.fsm_end IS NULL OR e.fsm_end >= c.index_date - INTERVAL 72 MONTH) AS INTEGER)", 0,
+            proxy_for=("poverty",)),
 )
 
 KS2_FEATURES = (

@@ -136,7 +136,8 @@ CP_FEATURES = (
     Feature("cp_plans_36m", "Child protection plans started, last 3 years", CIN, "36m", "numeric", "model",
             "social_care", "cp_plan", f"count(*) FILTER (WHERE {W36})", 0),
     Feature("cp_category_latest", "Category of abuse of the latest child protection plan (NEG, PHY, SAB, EMO, MUL)",
-            CIN, "latest", "categorical", "model", "social_care", "cp_plan", "arg_max(e.category, e.event_date)"),
+            CIN, "latest", "categorical", "model", "social_care", "cp_plan", "arg_max(e.category, e.event_date)",
+            show_on_list=False),
 )
 
 CARE_FEATURES = (

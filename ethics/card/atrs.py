@@ -1,7 +1,8 @@
 """An Algorithmic Transparency Recording Standard (ATRS) record for one model version.
 
-Fields riskpipe can derive (performance, data, sensitive attributes, governance status) are
-filled; everything that only people can say is marked ``TO COMPLETE`` (never invented).
+Fields riskpipe can derive (performance, data, inputs, sensitive attributes, phase, governance
+status) are filled from the card, whose statements are generated from the release; everything
+that only people can say is marked ``TO COMPLETE`` (never invented).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def build_atrs_record(card: ModelCard, *, organisation: str | None = None) -> di
         "tier_1": {
             "tool_title": card.title, "description": _or_mark(card.purpose),
             "website": INCOMPLETE_MARK, "contact_email": _or_mark(card.details.get("Contact")),
-            "organisation": _or_mark(organisation), "phase": "pilot (synthetic data)",
+            "organisation": _or_mark(organisation), "phase": card.phase,
             "how_the_tool_works": card.method.get("Learner"), "decision_subject_to_human_review": "yes",
         },
         "tier_2": {
@@ -54,8 +55,8 @@ def build_atrs_record(card: ModelCard, *, organisation: str | None = None) -> di
                                    "version": card.details.get("Registered version"),
                                    "method": card.method, "performance": card.evaluation.model_dump(),
                                    "disaggregated_performance": card.disaggregated.model_dump(),
-                                   "sensitive_attributes": "sex, ethnicity group, SEN, FSM, deprivation quintile and "
-                                   "age band: used to audit results, not as inputs (see checklist)"},
+                                   "inputs": card.method.get("Inputs"),
+                                   "sensitive_attributes": card.sensitive_attributes},
             "data": {**card.data, "lawful_basis": signed("lawful_basis"), "retention": signed("retention"),
                      "data_minimisation": signed("data_minimisation")},
             "risks_mitigations_and_impact_assessments": {

@@ -1,17 +1,30 @@
 """The model card as a typed tree (model-card toolkit / NHS England template sections).
 
 :func:`build_model_card` is pure: every figure comes from the evaluation outputs (metrics.json,
-group_metrics.csv, linkage.json, run.json, governance.json), every sentence about purpose and
-use from the per-model context YAML written by people. Small groups are suppressed here too.
+group_metrics.csv, linkage.json, run.json, governance.json), every statement about inputs, sources,
+proxies and phase from the release's feature list and the feature registry (``ethics.card.disclosure``),
+every sentence about purpose and use from the per-model context YAML written by people. No machine path
+is shown: the tracking URI becomes its backend kind. Small groups are suppressed here too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 from pydantic import BaseModel
+
+from ethics.card.disclosure import (
+    describe_audit_attributes,
+    describe_inputs,
+    describe_phase,
+    describe_proxies,
+    disclose_inputs,
+)
+from features.feature import Feature
 
 METRIC_LABELS = {
     "auc": "AUROC", "average_precision": "Average precision", "brier": "Brier score", "ece": "ECE",
@@ -50,6 +63,7 @@ class ModelCard(BaseModel):
     title: str
     draft_notice: str
     governance_status: str
+    phase: str
     details: dict[str, str]
     intended_uses: list[str]
     out_of_scope_uses: list[str]
@@ -57,6 +71,8 @@ class ModelCard(BaseModel):
     data: dict[str, str]
     linkage: Table
     method: dict[str, str]
+    proxy_inputs: Table
+    sensitive_attributes: str
     evaluation: Table
     disaggregated: Table
     figures: list[Figure]
@@ -81,6 +97,32 @@ class CardInputs:
     linkage: dict[str, Any] | None = None
     input_hashes: dict[str, str] = field(default_factory=dict)
     figures: list[Figure] = field(default_factory=list)
+    # None = the project's registry (features.registry.FEATURES); tests pass their own
+    feature_registry: Mapping[str, Feature] | None = None
+
+
+# a tracking URI's scheme -> what the card says instead of the URI (which may hold a machine path)
+TRACKING_BACKENDS = {"sqlite": "MLflow, SQLite database in the project", "file": "MLflow, file store in the project",
+                     "http": "MLflow tracking server", "https": "MLflow tracking server",
+                     "databricks": "MLflow on Databricks", "postgresql": "MLflow, PostgreSQL database",
+                     "mysql": "MLflow, MySQL database"}
+
+
+def describe_tracking(uri: Any) -> str:
+    """The kind of tracking backend, never its location (a URI may name a folder on someone's machine)."""
+    if not uri or uri == "-":
+        return "-"
+    scheme = urlsplit(str(uri)).scheme.split("+")[0].lower()
+    return TRACKING_BACKENDS.get(scheme, "MLflow" if not scheme else f"MLflow ({scheme})")
+
+
+def describe_model_uri(uri: Any) -> str:
+    """An MLflow model URI (``models:/…``, ``runs:/…``) as is; a filesystem location reduced to its scheme."""
+    text = str(uri or "-")
+    scheme = urlsplit(text).scheme.lower()
+    if scheme in ("models", "runs", "m") or text == "-":
+        return text
+    return f"stored model ({scheme or 'file'})"
 
 
 def format_value(value: Any, digits: int = 3) -> str:
@@ -153,18 +195,26 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
     spec, ctx, gov, run = inputs.spec, inputs.context, inputs.governance, inputs.run
     truth = (inputs.linkage or {}).get("truth") or {}
     status = gov.get("status", "blocked")
+    if inputs.feature_registry is None:
+        from features.registry import FEATURES as registry
+    else:
+        registry = inputs.feature_registry
+    disclosure = disclose_inputs(list(run.get("feature_columns") or []), registry)
+    synthetic = bool(truth) or "oracle" in (inputs.metrics.get("baselines") or {})
+    phase = describe_phase(status, synthetic)
     details = {
         "Model": f"riskpipe-{inputs.model}", "Registered version": str(run.get("model_version", "-")),
-        "MLflow run": str(run.get("run_id", "-")), "Model URI": str(run.get("model_uri", "-")),
-        "Tracking": str(run.get("tracking_uri", "-")), "Owner": str(ctx.get("owner", "-")),
+        "Phase": phase,
+        "MLflow run": str(run.get("run_id", "-")), "Model URI": describe_model_uri(run.get("model_uri")),
+        "Tracking": describe_tracking(run.get("tracking_uri")), "Owner": str(ctx.get("owner", "-")),
         "Contact": str(ctx.get("contact", "-")), "Thresholds SHA-256": str(run.get("thresholds_sha256", "-")),
         "Governance status": status,
         **{f"Input {name}": digest for name, digest in sorted(inputs.input_hashes.items())},
     }
     outcome = spec.get("outcome") or {}
     data = {
-        "Sources": "School census, KS2, NCCIS, SSDA903, CIN census, early help, NHS demographics, HES-like "
-                   "admitted care and A&E (pseudonymised, linked by riskpipe)",
+        "Sources": (f"{', '.join(disclosure.sources) or 'none'} (pseudonymised, linked by riskpipe; the sources "
+                    "this release's inputs are read from, per the feature registry)"),
         "Cohort": describe_settings(spec.get("cohort")),
         "Label definition": describe_label(outcome),
         "What the label really measures": str(ctx.get("label_meaning") or outcome.get("label_note") or "-"),
@@ -178,18 +228,22 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Learner": "LightGBM gradient boosting, calibrated on the validation year "
                    f"({', '.join((spec.get('calibration') or {}).get('methods', [])) or '-'})",
         "Baselines": "logistic regression; the council's additive rule score; oracle (synthetic only)",
-        "Split": f"out of time: {spec.get('split', '-')}",
-        "Inputs": f"{len(run.get('feature_columns') or [])} features from the feature registry; fairness "
-                  "attributes are used for auditing only",
+        "Split": f"out of time: {describe_settings(spec.get('split'))}",
+        "Inputs": describe_inputs(disclosure),
+        "Proxies for protected characteristics": describe_proxies(disclosure),
+        "Fairness attributes": describe_audit_attributes(disclosure),
         "Explanations": "LightGBM per-row contributions (TreeSHAP), mapped to plain English by the registry",
     }
     checklist = [ChecklistRow(**{k: i.get(k) for k in ChecklistRow.model_fields}) for i in gov.get("items", [])]
     return ModelCard(
         model=inputs.model, title=str(ctx.get("title") or spec.get("title") or inputs.model),
         draft_notice="" if status == "approved" else "NOT APPROVED: blocked at the governance gate",
-        governance_status=status, details=details, purpose=str(ctx.get("purpose", "-")),
+        governance_status=status, phase=phase, details=details, purpose=str(ctx.get("purpose", "-")),
         intended_uses=_as_list(ctx.get("intended_uses")), out_of_scope_uses=_as_list(ctx.get("out_of_scope_uses")),
         data=data, linkage=linkage_table(inputs.linkage, inputs.min_group_size), method=method,
+        proxy_inputs=Table(columns=["input", "what it records", "stands in for"],
+                           rows=[[p.name, p.description, ", ".join(p.proxy_for)] for p in disclosure.proxies]),
+        sensitive_attributes=f"{describe_proxies(disclosure)} {describe_audit_attributes(disclosure)}",
         evaluation=evaluation_table(inputs.metrics),
         disaggregated=disaggregated_table(inputs.group_metrics, inputs.min_group_size), figures=inputs.figures,
         ethical_considerations=_as_list(ctx.get("ethical_considerations")), caveats=_as_list(ctx.get("caveats")),
@@ -201,7 +255,7 @@ def describe_settings(settings: Any) -> str:
     """A spec section for people: ``kind: year9_on_roll; nc_year: 9`` rather than a Python dict."""
     if not isinstance(settings, dict) or not settings:
         return str(settings or "-")
-    return "; ".join(f"{key.replace('_', ' ')}: {value}" for key, value in settings.items())
+    return "; ".join(f"{key.replace('_', ' ')}: {value}" for key, value in settings.items() if value is not None)
 
 
 def describe_label(outcome: dict) -> str:

@@ -2,7 +2,8 @@
 
 Reads metrics.json, group_metrics.csv, calibration.csv, plots/*.png, governance.json, run.json,
 linkage.json, the model spec and the model's context YAML; writes ``reports/<model>/model_card.html``,
-``model_card.md`` and ``atrs.json`` and logs them to the version's MLflow run (best effort).
+``model_card.md`` and ``atrs.json`` and logs them to the version's MLflow run (an MLflow failure
+is an error, :class:`pipeline.core.tracking.TrackingError`).
 """
 
 from __future__ import annotations
@@ -62,17 +63,18 @@ def read_card_inputs(paths: ProjectPaths, cfg: GovernParams, model: str) -> Card
 
 
 def run_card(cfg: GovernParams, paths: ProjectPaths, model: str) -> list[Path]:
-    """Write model_card.html, model_card.md and atrs.json; returns their paths in that order."""
+    """Write model_card.html, model_card.md and atrs.json; returns their paths in that order.
+
+    Raises:
+        TrackingError: the files were written but MLflow failed to log them to the run.
+    """
     inputs = read_card_inputs(paths, cfg, model)
     model_card = build_model_card(inputs)
     reports = paths.model_reports(model)
     outs = [write_text(render_model_card_html(model_card), reports / "model_card.html"),
             write_text(render_model_card_markdown(model_card), reports / "model_card.md"),
             write_json(build_atrs_record(model_card, organisation=cfg.organisation), reports / "atrs.json")]
-    try:
-        from pipeline.core.tracking import log_run_artifacts, tracking_uri
+    from pipeline.core.tracking import log_run_artifacts, tracking_uri
 
-        log_run_artifacts(inputs.run.get("run_id"), outs, "governance", tracking_uri(paths.root))
-    except Exception as exc:  # noqa: BLE001 - the card is written either way
-        log.warning("Model card written but not logged to MLflow: %s: %s", type(exc).__name__, exc)
+    log_run_artifacts(inputs.run.get("run_id"), outs, "governance", tracking_uri(paths.root))
     return outs

@@ -42,25 +42,42 @@ def synth(
 
 @app.command()
 def keygen(
-    out: Path | None = typer.Option(None, "--out", help="Key file [default: pseudonymise.key_file]."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing key (old tokens stop matching)."),
+    out: Path | None = typer.Option(None, "--out", help="Key file [default: pseudonymise.key_file, or "
+                                    ".secrets/ledger.key with --ledger]."),
+    ledger: bool = typer.Option(False, "--ledger", help="Make the ledger key (HMAC of the sign-off and audit logs) "
+                                "instead of the pseudonymisation key."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing key (old tokens stop matching; logs "
+                               "chained under an old ledger key stop verifying)."),
     params: Path = ParamsOption,
     root: Path = RootOption,
 ) -> None:
-    """Make a new random 256-bit pseudonymisation key (hex, owner-only file permissions).
+    """Make a new random 256-bit pseudonymisation key, or with --ledger the ledger key (hex, owner-only).
 
-    Refuses to overwrite an existing key unless --force: tokens made with a lost or replaced key
-    can never be matched with new ones. The key is never printed.
+    The two keys are held apart: the ledger key may not be written over the pseudonymisation key's
+    file or the other way round. Refuses to overwrite an existing key unless --force: tokens made
+    with a lost or replaced key can never be matched with new ones, and a replaced ledger key no
+    longer verifies the logs chained under the old one. The key is never printed.
     """
-    from pipeline.privacy.keys import generate_key
+    from pipeline.core.config import PseudonymiseParams
+    from pipeline.privacy.keys import LEDGER, PSEUDONYMISATION, generate_key
 
-    path = out if out is not None else key_file_path(root, load_config(params).pseudonymise.key_file)
+    # a fresh folder with no params.yaml yet gets the default key file (keygen is often the first command)
+    pseudo_cfg = load_config(params).pseudonymise if params.exists() else PseudonymiseParams()
+    pseudo_file, ledger_file = key_file_path(root, pseudo_cfg.key_file), project_paths(root).ledger_key
+    role, default, other = LEDGER, ledger_file, pseudo_file
+    if not ledger:
+        role, default, other = PSEUDONYMISATION, pseudo_file, ledger_file
+    path = out if out is not None else default
+    if path.resolve() == other.resolve():
+        console.print(f"[red]Refused:[/red] {path} holds the {'pseudonymisation' if ledger else 'ledger'} key; "
+                      "the two keys must be held apart")
+        raise typer.Exit(1)
     try:
-        generate_key(path, force=force)
+        generate_key(path, force=force, role=role)
     except FileExistsError as exc:
         console.print(f"[red]Not overwritten:[/red] {exc}")
         raise typer.Exit(1) from None
-    console.print(f"[green]Pseudonymisation key written[/green] to {path} (mode 0600).")
+    console.print(f"[green]{role.noun.capitalize()} key written[/green] to {path} (mode 0600).")
 
 
 @app.command()

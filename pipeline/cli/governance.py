@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli.common import ModelOption, ParamsOption, RootOption, app, console, load_config
+from pipeline.cli.common import ModelOption, ParamsOption, RootOption, app, console, key_file_path, load_config
 from pipeline.core.paths import project_paths
 
 
@@ -28,22 +28,32 @@ def signoff(
 ) -> None:
     """Record a human sign-off of one checklist item for one model version.
 
-    Appends to the hash-chained, append-only sign-off log (govern.signoff_log) and tags the MLflow
-    model version. The latest decision per item and version counts; run `riskpipe govern` next.
+    Appends to the keyed, hash-chained, append-only sign-off log (ethics/signoffs.jsonl), with your
+    operating-system identity beside --by, and tags the MLflow model version. Refused for a model
+    params.yaml does not list, a version the MLflow registry does not hold, or a person (by name or
+    OS identity) who already signed this version in another role. The latest decision per item and
+    version counts; run `riskpipe govern` next. Any MLflow failure ends with exit code 1.
     """
-    from ethics.govern_stage import SignOffNotRecordedError, record_signoff
+    from ethics.govern_stage import SignOffNotRecordedError, SignOffNotTaggedError, record_signoff
     from ethics.signoff import SignOffError
+    from pipeline.core.tracking import TrackingError
 
-    cfg = load_config(params).govern
+    config = load_config(params)
     try:
-        entry = record_signoff(cfg, project_paths(root), model=model, version=version, item=item, by=by, role=role,
-                               decision=decision, evidence=evidence, note=note)
+        entry = record_signoff(config.govern, project_paths(root), models=config.models, model=model, version=version,
+                               item=item, by=by, role=role, decision=decision, evidence=evidence, note=note)
     except SignOffError as exc:
         console.print(f"[red]Sign-off refused:[/red] {exc}")
         raise typer.Exit(2) from None
     except SignOffNotRecordedError as exc:
         console.print(f"[red]Sign-off not recorded:[/red] {exc}")
         raise typer.Exit(2) from None
+    except SignOffNotTaggedError as exc:
+        console.print(f"[red]MLflow error:[/red] sign-off {exc}")
+        raise typer.Exit(1) from None
+    except TrackingError as exc:
+        console.print(f"[red]Sign-off not recorded, MLflow error:[/red] {exc}")
+        raise typer.Exit(1) from None
     console.print(f"[green]Sign-off recorded[/green]: {item} {decision} for riskpipe-{model} v{version} "
                   f"(log entry {entry['hash'][:12]})")
 
@@ -54,13 +64,24 @@ def govern(model: str = ModelOption, params: Path = ParamsOption, root: Path = R
 
     Runs the auto checks on the evaluation outputs against ethics/thresholds.yaml, reads the
     sign-off log, writes reports/<model>/governance.json, tags the MLflow model version and moves
-    the `approved` alias only when every item passes (a blocked version loses it). Logs
-    governance.json to the version's MLflow run. Blocked is a normal state: the exit code is 0.
+    the `approved` alias only when every item passes (a blocked version loses it). When an older
+    version holds `approved`, re-judges its sign-offs too and removes the alias at once if any
+    was withdrawn. Logs governance.json to the version's MLflow run. Blocked is a normal state:
+    the exit code is 0; any MLflow failure is an error with exit code 1.
     """
     from ethics.gate import unsigned_human_items
     from ethics.govern_stage import run_govern
+    from ethics.ledger_store import LedgerError
+    from pipeline.core.tracking import TrackingError
 
-    decision = run_govern(load_config(params).govern, project_paths(root), model)
+    try:
+        decision = run_govern(load_config(params).govern, project_paths(root), model)
+    except LedgerError as exc:
+        console.print(f"[red]No governance decision, ledger failure:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    except TrackingError as exc:
+        console.print(f"[red]Governance decision written but MLflow failed; nothing may be released:[/red] {exc}")
+        raise typer.Exit(1) from None
     result = decision.result
     colour = "green" if result["status"] == "approved" else "yellow"
     console.print(f"[{colour}]riskpipe-{model} v{decision.version}: {result['status']}[/{colour}] -> {decision.path}")
@@ -70,6 +91,11 @@ def govern(model: str = ModelOption, params: Path = ParamsOption, root: Path = R
     for reason in result["reasons"]:
         if reason.split(":")[0] not in unsigned:
             console.print(f"  - {reason}")
+    review = result.get("approved_version_review")
+    if review and review["status"] == "revoked":
+        console.print(f"[red]riskpipe-{model} v{review['version']}: approval revoked[/red] (`approved` alias removed)")
+        for reason in review["reasons"]:
+            console.print(f"  - {reason}")
 
 
 @app.command()
@@ -78,40 +104,63 @@ def card(model: str = ModelOption, params: Path = ParamsOption, root: Path = Roo
 
     Reads metrics.json, group_metrics.csv, calibration.csv, plots/*.png, governance.json, run.json,
     linkage.json, the model spec and ethics/contexts/<model>.yaml. Writes reports/<model>/
-    model_card.html, model_card.md and atrs.json, and logs them to the version's MLflow run.
+    model_card.html, model_card.md and atrs.json, and logs them to the version's MLflow run
+    (an MLflow failure there is an error with exit code 1).
     """
     from ethics.card.stage import run_card
+    from pipeline.core.tracking import TrackingError
 
-    html, _, atrs = run_card(load_config(params).govern, project_paths(root), model)
+    try:
+        html, _, atrs = run_card(load_config(params).govern, project_paths(root), model)
+    except TrackingError as exc:
+        console.print(f"[red]Model card written but not logged to MLflow:[/red] {exc}")
+        raise typer.Exit(1) from None
     console.print(f"[green]Model card[/green] {html} (+ .md) and ATRS record {atrs}")
 
 
-audit_app = typer.Typer(help="The hash-chained audit and sign-off logs.", no_args_is_help=True)
+audit_app = typer.Typer(help="The keyed, hash-chained audit and sign-off logs.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit-log")
 
 
 @audit_app.command("verify")
 def audit_log_verify(
-    logs: list[Path] | None = typer.Option(None, "--log", help="Log file(s) [default: score.audit_log and "
-                                           "govern.signoff_log]."),
+    logs: list[str] | None = typer.Option(None, "--log", help="Which log: audit (outputs/audit.jsonl) or signoffs "
+                                          "(ethics/signoffs.jsonl) [default: both]."),
     params: Path = ParamsOption,
     root: Path = RootOption,
 ) -> None:
-    """Verify hash-chained logs line by line; exit 1 if any line was edited, inserted, removed or reordered."""
-    from ethics.govern_stage import ledger_files, verify_ledger_files
+    """Verify the keyed logs against their chains and anchors; exit 1 if any log was tampered with.
 
-    cfg = load_config(params)
-    targets = logs or ledger_files(cfg, project_paths(root))
-    broken = False
-    for path, check in verify_ledger_files(targets):
-        if check is None:
-            console.print(f"{path}: no log yet")
-        elif check.ok:
-            console.print(f"[green]{path}: {check.entries} entries, chain intact[/green] (last hash {check.last_hash})")
+    Each log's entries must chain under the ledger key ($RISKPIPE_LEDGER_KEY or .secrets/ledger.key),
+    and its entry count and head hash must match its anchors: reports/ledger/<log>.anchor.json, the
+    MLflow experiment riskpipe-ledger and (sign-offs) each reports/<model>/governance.json. Catches a
+    deleted log, lines removed from the end, an edited, inserted, removed or reordered line, a chain
+    rewritten with recomputed hashes, and an anchor that does not match. Exit 2 without a usable key.
+    """
+    from ethics.govern_stage import verify_ledger_logs
+    from ethics.ledger_store import LEDGER_LOGS, LedgerError
+
+    unknown = sorted(set(logs or ()) - set(LEDGER_LOGS))
+    if unknown:
+        console.print(f"[red]Unknown log(s) {', '.join(unknown)}:[/red] choose from {', '.join(LEDGER_LOGS)}")
+        raise typer.Exit(2)
+    paths = project_paths(root)
+    try:
+        reports = verify_ledger_logs(paths, logs or LEDGER_LOGS,
+                                     pseudo_key_file=key_file_path(root, load_config(params).pseudonymise.key_file))
+    except LedgerError as exc:
+        console.print(f"[red]Ledger not verified:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    for report in reports:
+        shown = report.path.relative_to(paths.root)
+        if report.ok and not report.exists:
+            console.print(f"{shown}: no log yet", soft_wrap=True)
+        elif report.ok:
+            console.print(f"[green]{shown}: {report.chain.entries} entries, chain and anchors intact[/green] "
+                          f"(head {report.chain.last_hash})", soft_wrap=True)
         else:
-            broken = True
-            console.print(f"[red]{path}: chain broken[/red]")
-            for problem in check.problems:
-                console.print(f"  - {problem}")
-    if broken:
+            console.print(f"[red]{shown}: FAILS verification[/red]", soft_wrap=True)
+            for problem in report.problems:
+                console.print(f"  - {shown}: {problem}", soft_wrap=True, markup=False)
+    if not all(report.ok for report in reports):
         raise typer.Exit(1)

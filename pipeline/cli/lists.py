@@ -17,24 +17,36 @@ from pipeline.core.paths import project_paths
 def score(model: str = ModelOption, params: Path = ParamsOption, root: Path = RootOption) -> None:
     """Issue the risk list for the latest cohort from the `approved` model version (or a DRAFT).
 
+    The approved version issues a list only while its approval still stands: the sign-off log is
+    re-read (every human item's latest sign-off must still approve it) and reports/<model>/
+    governance.json must back it; otherwise nothing is issued (exit 1), not even a draft.
     With no approved version, runs only when score.draft_mode is on, and every output then says
     "DRAFT — NOT APPROVED FOR OPERATIONAL USE". Selects the top of the cohort by capacity; gives
     token, rank, calibrated risk (%), band, reasons and protective factors (LightGBM contributions
     through the feature registry), sources holding the child with last record dates, model version
     and approval. Writes outputs/risk_lists/<model>/risk_list.{csv,xlsx,html} and appends the list's
-    hash to the hash-chained score.audit_log.
+    hash to the keyed, hash-chained outputs/audit.jsonl; the files appear only once that entry is
+    written and anchored (no ledger key or a broken log: no list, exit 1).
     """
+    from ethics.ledger_store import LedgerError
+    from pipeline.core.tracking import TrackingError
     from pipeline.lists.release import NotApprovedError
     from pipeline.lists.stage import AuditLogRefusedError, run_score
 
-    cfg = load_config(params).score
+    config = load_config(params)
     try:
-        issued = run_score(cfg, project_paths(root), model)
+        issued = run_score(config.score, project_paths(root), model, govern=config.govern)
     except NotApprovedError as exc:
         console.print(f"[red]No list issued:[/red] {exc}")
         raise typer.Exit(1) from None
+    except TrackingError as exc:
+        console.print(f"[red]No list issued, MLflow error:[/red] {exc}")
+        raise typer.Exit(1) from None
     except AuditLogRefusedError as exc:
-        console.print(f"[red]Audit log refused the entry:[/red] {exc}")
+        console.print(f"[red]Audit log refused the entry:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    except LedgerError as exc:
+        console.print(f"[red]No list issued, ledger failure:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
     state = "[red]DRAFT - NOT APPROVED[/red]" if issued.draft else "[green]approved[/green]"
     console.print(f"{state} risk list of {issued.rows:,} from {issued.people_scored:,} people -> {issued.out_dir}; "

@@ -165,7 +165,6 @@ class GovernParams(Section):
         None, description="pre-registered thresholds YAML; None = the packaged ethics/thresholds.yaml"
     )
     contexts_dir: Path | None = Field(None, description="per-model context YAMLs; None = packaged ethics/contexts")
-    signoff_log: Path = Field(Path("ethics/signoffs.jsonl"), description="hash-chained sign-off log (append-only)")
     organisation: str | None = Field(None, description="the council, for the ATRS record")
 
 
@@ -181,7 +180,6 @@ class ScoreParams(Section):
         default_factory=lambda: {"very high": 10.0, "high": 5.0, "raised": 2.0},
         description="band name -> minimum risk as a multiple of the test-year base rate",
     )
-    audit_log: Path = Field(Path("outputs/audit.jsonl"), description="hash-chained log of every list issued")
 
 
 class FeaturesParams(Section):

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,33 @@ def atomic_path(path: Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def staging_folder(target: Path) -> Iterator[Path]:
+    """Yield an empty hidden folder beside the folder ``target``; it and anything left in it go at the end.
+
+    Files are written here first and moved into ``target`` with :func:`move_into` only once they may
+    exist (a risk list only after its audit-log entry is written).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".staging"))
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def move_into(files: list[Path], target: Path) -> list[Path]:
+    """Move ``files`` into the folder ``target`` (same file system: each move is one atomic rename)."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    moved = []
+    for file in files:
+        os.replace(file, target / Path(file).name)
+        moved.append(target / Path(file).name)
+    return moved
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> Path:
@@ -119,12 +147,13 @@ def read_lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
-def append_line_locked(path: Path, make_line: Any) -> str:
+def append_line_locked(path: Path, make_line: Any, after_write: Any = None) -> str:
     """Append one line to ``path`` under an exclusive lock; return it.
 
     ``make_line(existing_lines) -> str`` builds the new line from the file as it is *inside*
     the lock, so two writers of a hash-chained log can never chain to the same predecessor.
-    The line is flushed and fsynced before the lock is released.
+    The line is flushed and fsynced before ``after_write(all_lines)`` (if given: e.g. anchoring the
+    log's new length elsewhere) runs, still inside the lock, so anchors are written in append order.
     """
     import fcntl
 
@@ -141,6 +170,9 @@ def append_line_locked(path: Path, make_line: Any) -> str:
             fh.write(line + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+            if after_write is not None:
+                fh.seek(0)
+                after_write(fh.read().splitlines())
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
     return line

@@ -2,6 +2,9 @@
 
 Paths are relative to the project root (the directory holding ``params.yaml``) unless
 a caller passes another root, so that tests can run the pipeline in a temporary folder.
+
+The ledger (the sign-off and list-issue logs, their anchors and key) lies at fixed places, never
+parameters: a release path whose record could be pointed at another file could be bypassed.
 """
 
 from __future__ import annotations
@@ -59,6 +62,29 @@ class ProjectPaths:
     @property
     def secrets(self) -> Path:
         return self.root / ".secrets"
+
+    @property
+    def signoff_log(self) -> Path:
+        """ethics/signoffs.jsonl: the keyed hash chain of human sign-offs (committed with the code)."""
+        return self.root / "ethics" / "signoffs.jsonl"
+
+    @property
+    def audit_log(self) -> Path:
+        """outputs/audit.jsonl: the keyed hash chain of every risk list issued."""
+        return self.outputs / "audit.jsonl"
+
+    @property
+    def ledger_key(self) -> Path:
+        """.secrets/ledger.key: the HMAC key of both logs (``riskpipe keygen --ledger``; $RISKPIPE_LEDGER_KEY wins)."""
+        return self.secrets / "ledger.key"
+
+    @property
+    def ledger_anchors(self) -> Path:
+        """reports/ledger/: one ``<log>.anchor.json`` per log (entry count and head hash), beside the lineage."""
+        return self.reports / "ledger"
+
+    def ledger_anchor(self, log_name: str) -> Path:
+        return self.ledger_anchors / f"{log_name}.anchor.json"
 
     def staged_table(self, table: str) -> Path:
         return self.staged / f"{table}.parquet"

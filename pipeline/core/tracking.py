@@ -73,16 +73,48 @@ def _flatten_params(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]
 
 
 def typical_feature_row(X: pd.DataFrame) -> pd.DataFrame:
-    """One row of median numbers and modal categories: an input example that is nobody's record."""
+    """One row of median numbers and modal categories, typed as ``X``: an input example that is nobody's record.
+
+    Each column keeps ``X``'s dtype (integer medians rounded), so the example passes the same schema
+    check as the features file it stands for.
+    """
     row = {}
     for column in X.columns:
         values = X[column].dropna()
         if pd.api.types.is_numeric_dtype(X[column]) and not pd.api.types.is_bool_dtype(X[column]):
-            row[column] = float(values.median()) if len(values) else float("nan")
+            median = float(values.median()) if len(values) else float("nan")
+            row[column] = round(median) if pd.api.types.is_integer_dtype(X[column]) and len(values) else median
+        elif pd.api.types.is_bool_dtype(X[column]):
+            row[column] = bool(values.mode().iloc[0]) if len(values) else None
         else:
             row[column] = str(values.mode().iloc[0]) if len(values) else None
-    # numbers as doubles, so the signature accepts missing values in any numeric column
-    return pd.DataFrame([row])
+    return pd.DataFrame([row]).astype(X.dtypes.to_dict())
+
+
+def _is_nullable_integer(dtype) -> bool:
+    return isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(dtype)
+
+
+def model_input_schema(X: pd.DataFrame):
+    """The MLflow input schema of a model fitted on ``X``, typed exactly as the features file types ``X``.
+
+    Inferred from :func:`schema_rows`, so a column may be missing wherever the training rows had a gap.
+    MLflow cannot check a pandas nullable integer column (``Int64``: ``age_months``, blank when the month
+    of birth is unknown): declared ``long`` it casts to numpy ``int64`` and fails on a blank, declared
+    ``double`` it refuses ``Int64`` outright. Such columns are declared ``any`` (optional); the model's
+    own ``FeatureFrameCaster`` turns them into numbers.
+
+    Returns:
+        ``mlflow.types.Schema`` with one named column per column of ``X``, in order.
+    """
+    from mlflow.models import infer_signature
+    from mlflow.types.schema import AnyType, ColSpec, Schema
+
+    inferred = infer_signature(schema_rows(X)).inputs
+    return Schema([
+        ColSpec(AnyType(), spec.name, required=False) if _is_nullable_integer(X[spec.name].dtype) else spec
+        for spec in inferred.inputs
+    ])
 
 
 def schema_rows(X: pd.DataFrame) -> pd.DataFrame:
@@ -162,13 +194,14 @@ def log_training_run(
     """
     import mlflow
     import mlflow.sklearn
-    from mlflow.models import infer_signature
+    from mlflow.models import ModelSignature, infer_signature
     from mlflow.tracking import MlflowClient
 
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(experiment_name(model_name))
     example = typical_feature_row(X_train)
-    signature = infer_signature(example, model.predict_proba(example))
+    outputs = infer_signature(example, model.predict_proba(example)).outputs
+    signature = ModelSignature(model_input_schema(X_train), outputs)
     registered = registered_model_name(model_name)
     with mlflow.start_run(run_name=f"train-{model_name}", tags=dict(tags or {})) as run:
         mlflow.log_params({**_flatten_params(spec, "spec."), **_flatten_params(params)})
@@ -224,6 +257,23 @@ def load_model(model_uri: str, uri: str):
 APPROVED_ALIAS = "approved"
 
 
+class TrackingError(RuntimeError):
+    """An MLflow call on the release path failed: the command stops (fail closed), never warns and goes on."""
+
+
+def _fail_closed(what: str, exc: Exception) -> TrackingError:
+    return TrackingError(f"MLflow could not {what}: {type(exc).__name__}: {exc}")
+
+
+def _not_found(exc: Exception) -> bool:
+    """Whether an MLflow error only says the model, version or alias does not exist (no other failure)."""
+    from mlflow.exceptions import MlflowException
+
+    code = getattr(exc, "error_code", "")
+    return isinstance(exc, MlflowException) and code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE") \
+        and "not found" in str(exc)
+
+
 def _client(uri: str | None = None):
     import mlflow
     from mlflow.tracking import MlflowClient
@@ -234,30 +284,81 @@ def _client(uri: str | None = None):
 
 
 def load_sklearn_model(model_uri: str, uri: str | None = None):
-    """The logged scikit-learn model itself (``predict_proba``, LightGBM inside for contributions)."""
+    """The logged scikit-learn model itself (``predict_proba``, LightGBM inside for contributions).
+
+    Raises:
+        TrackingError: MLflow could not load it.
+    """
     import mlflow.sklearn
 
-    _client(uri)
-    return mlflow.sklearn.load_model(model_uri)
+    try:
+        _client(uri)
+        return mlflow.sklearn.load_model(model_uri)
+    except Exception as exc:
+        raise _fail_closed(f"load {model_uri}", exc) from exc
+
+
+def model_version_exists(name: str, version: str | int, uri: str | None = None) -> bool:
+    """Whether registered model ``name`` has version ``version`` (False for a missing model or version).
+
+    Raises:
+        TrackingError: MLflow failed for any other reason (it cannot say the version exists).
+    """
+    if not str(version).isdigit():
+        return False
+    try:
+        _client(uri).get_model_version(name, str(int(version)))
+    except Exception as exc:
+        if _not_found(exc):
+            return False
+        raise _fail_closed(f"look up {name} version {version}", exc) from exc
+    return True
 
 
 def tag_model_version(name: str, version: str | int, tags: Mapping[str, str], uri: str | None = None) -> None:
-    """Set tags on a registered model version (sign-offs, governance status)."""
-    client = _client(uri)
-    for key, value in tags.items():
-        client.set_model_version_tag(name, str(version), key, str(value))
+    """Set tags on a registered model version (sign-offs, governance status).
+
+    Raises:
+        TrackingError: any tag could not be set.
+    """
+    try:
+        client = _client(uri)
+        for key, value in tags.items():
+            client.set_model_version_tag(name, str(version), key, str(value))
+    except Exception as exc:
+        raise _fail_closed(f"tag {name} version {version}", exc) from exc
 
 
 def approved_model_version(name: str, uri: str | None = None) -> dict | None:
-    """``{"version", "approval_ref"}`` of the version holding alias ``approved``, or None."""
-    from mlflow.exceptions import MlflowException
+    """``{"version", "approval_ref"}`` of the version holding alias ``approved``, or None when none holds it.
 
-    client = _client(uri)
+    Raises:
+        TrackingError: MLflow failed for a reason other than "no such model or alias".
+    """
     try:
-        version = client.get_model_version_by_alias(name, APPROVED_ALIAS)
-    except MlflowException:
-        return None
+        version = _client(uri).get_model_version_by_alias(name, APPROVED_ALIAS)
+    except Exception as exc:
+        if _not_found(exc):
+            return None
+        raise _fail_closed(f"read the `{APPROVED_ALIAS}` alias of {name}", exc) from exc
     return {"version": str(version.version), "approval_ref": (version.tags or {}).get("governance.approval_ref", "")}
+
+
+def revoke_approval(name: str, version: str | int, reason: str, uri: str | None = None) -> bool:
+    """Remove alias ``approved`` from ``version`` (if it holds it) and tag why; True when it was removed.
+
+    Raises:
+        TrackingError: the alias could not be read, removed or the version tagged.
+    """
+    holder = approved_model_version(name, uri)
+    if holder is None or holder["version"] != str(version):
+        return False
+    try:
+        _client(uri).delete_registered_model_alias(name, APPROVED_ALIAS)
+    except Exception as exc:
+        raise _fail_closed(f"remove the `{APPROVED_ALIAS}` alias from {name} version {version}", exc) from exc
+    tag_model_version(name, version, {"governance.status": "revoked", "governance.revoked": reason[:500]}, uri)
+    return True
 
 
 def record_governance(name: str, version: str | int, run_id: str | None, result: Mapping[str, Any],
@@ -265,32 +366,66 @@ def record_governance(name: str, version: str | int, run_id: str | None, result:
     """Tag the version with the gate's decision; move alias ``approved`` only when it approved.
 
     A blocked version that held ``approved`` loses it, so a list can never be issued from it.
-    """
-    from mlflow.exceptions import MlflowException
 
-    client = _client(uri)
+    Raises:
+        TrackingError: any of it failed (a tag, the alias moved or removed, the artifact logged).
+    """
     status = str(result.get("status"))
     tags = {"governance.status": status, "governance.decided_at": str(result.get("decided_at", ""))}
     if status == "approved":
         tags["governance.approval_ref"] = str(result.get("approval_ref", ""))
     tag_model_version(name, version, tags, uri)
     if status == "approved":
-        client.set_registered_model_alias(name, APPROVED_ALIAS, str(version))
-    else:
         try:
-            holder = client.get_model_version_by_alias(name, APPROVED_ALIAS)
-        except MlflowException:
-            holder = None
-        if holder is not None and str(holder.version) == str(version):
-            client.delete_registered_model_alias(name, APPROVED_ALIAS)
-    if run_id:
-        log_run_artifacts(run_id, files, "governance", uri)
+            _client(uri).set_registered_model_alias(name, APPROVED_ALIAS, str(version))
+        except Exception as exc:
+            raise _fail_closed(f"set the `{APPROVED_ALIAS}` alias on {name} version {version}", exc) from exc
+    else:
+        revoke_approval(name, version, "; ".join(result.get("reasons", [])) or status, uri)
+    log_run_artifacts(run_id, files, "governance", uri)
 
 
 def log_run_artifacts(run_id: str | None, files: list[Path], artifact_path: str, uri: str | None = None) -> None:
-    """Attach files to an existing run (governance.json, model card)."""
+    """Attach files to an existing run (governance.json, model card).
+
+    Raises:
+        TrackingError: a file could not be logged.
+    """
     if not run_id:
         return
+    try:
+        client = _client(uri)
+        for file in files:
+            client.log_artifact(run_id, str(file), artifact_path)
+    except Exception as exc:
+        raise _fail_closed(f"log {artifact_path} files to run {run_id}", exc) from exc
+
+
+LEDGER_EXPERIMENT = "riskpipe-ledger"
+
+
+def _ledger_tag(log_name: str) -> str:
+    return f"ledger.{log_name}.anchor"
+
+
+def record_ledger_anchor(log_name: str, anchor: Mapping[str, Any], uri: str | None = None) -> None:
+    """Tag experiment ``riskpipe-ledger`` with a log's anchor (entry count, head hash, keyed MAC) as JSON.
+
+    Raises:
+        MlflowException: the tag could not be set (callers treat that as a ledger failure).
+    """
+    import json
+
     client = _client(uri)
-    for file in files:
-        client.log_artifact(run_id, str(file), artifact_path)
+    experiment = client.get_experiment_by_name(LEDGER_EXPERIMENT)
+    experiment_id = experiment.experiment_id if experiment else client.create_experiment(LEDGER_EXPERIMENT)
+    client.set_experiment_tag(experiment_id, _ledger_tag(log_name), json.dumps(dict(anchor), sort_keys=True))
+
+
+def ledger_anchor(log_name: str, uri: str | None = None) -> dict | None:
+    """The anchor last recorded by :func:`record_ledger_anchor` for ``log_name``, or None if there is none."""
+    import json
+
+    experiment = _client(uri).get_experiment_by_name(LEDGER_EXPERIMENT)
+    tag = (experiment.tags or {}).get(_ledger_tag(log_name)) if experiment else None
+    return json.loads(tag) if tag else None

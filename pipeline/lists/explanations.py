@@ -2,7 +2,9 @@
 
 Reasons are the features that pushed a person's score up most, protective factors those that pulled
 it down most; each reads ``description: value`` through the feature registry. They are associations
-in the model, not causes.
+in the model, not causes. A feature registered with ``show_on_list=False`` (special-category detail:
+self-harm and other sensitive diagnoses, the abuse category of a child protection plan) is never
+named: lists are read by council staff who are not entitled to that detail.
 """
 
 from __future__ import annotations
@@ -45,12 +47,14 @@ def explain_rows(
         contributions: one row per person, one column per feature, LightGBM ``pred_contrib`` values in
             log-odds (bias column removed); same index as ``values``.
         values: the feature values the model saw.
-        registry: feature name -> ``{"description", "kind"}`` from the feature registry.
+        registry: feature name -> ``{"description", "kind", "show_on_list"}`` from the feature registry
+            (``show_on_list`` False: never named, whatever its contribution; missing = shown).
 
     Returns:
         Same index: ``reasons`` and ``protective_factors`` ("; "-joined ``description: value``).
     """
     names = np.asarray(contributions.columns)
+    shown = np.array([registry.get(n, {}).get("show_on_list", True) is not False for n in names], dtype=bool)
     matrix = contributions.to_numpy(dtype=float)
     order = np.argsort(-matrix, axis=1, kind="stable")
     reasons, protective = [], []
@@ -61,8 +65,8 @@ def explain_rows(
             text = feature_label(entry.get("description") or names[j].replace("_", " "), kind)
             return f"{text}: {describe_value(values.iloc[_i][names[j]], kind, str(names[j]))}"
 
-        up = [j for j in row_order if matrix[i, j] > 0][:max_reasons]
-        down = [j for j in row_order[::-1] if matrix[i, j] < 0][:max_protective]
+        up = [j for j in row_order if matrix[i, j] > 0 and shown[j]][:max_reasons]
+        down = [j for j in row_order[::-1] if matrix[i, j] < 0 and shown[j]][:max_protective]
         reasons.append("; ".join(phrase(j) for j in up) or "no single factor stands out")
         protective.append("; ".join(phrase(j) for j in down) or "none found")
     return pd.DataFrame({"reasons": reasons, "protective_factors": protective}, index=contributions.index)

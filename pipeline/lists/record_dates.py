@@ -1,8 +1,10 @@
 """Which sources hold each listed person, and when each last recorded them before the index date.
 
-A child with no health record is not a child at low health risk: the model simply saw nothing. The
-sources, their order, display names and the tables and date columns that date their records all come
-from the source registry (``Source.record_dates``, keyed by ``Source.person_key_token``).
+A child with no health record is not a child at low health risk: the model simply saw nothing. Dates
+on a list are shown to the month (``LIST_DATE_FORMAT``): enough to judge how recent a record is, no
+day that narrows down an event. The sources, their order, display names and the tables and date
+columns that date their records all come from the source registry (``Source.record_dates``, keyed by
+``Source.person_key_token``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from pipeline.sources.registry import Source, person_sources
+
+# how a date reads on a risk list: year and month only
+LIST_DATE_FORMAT = "%Y-%m"
 
 
 def record_date_columns(sources: Sequence[Source] | None = None) -> list[tuple[str, str, str, str]]:
@@ -63,10 +68,15 @@ def last_record_dates(events: pd.DataFrame, person_index: pd.DataFrame, index_da
 
 
 def describe_sources(coverage: pd.DataFrame, sources: Sequence[Source] | None = None) -> pd.Series:
-    """'school (last 2025-01-16); no health record; ...' per row of :func:`last_record_dates` output."""
+    """'school (last 2025-01); no health record; ...' per row of :func:`last_record_dates` output."""
     parts = []
     for source in person_sources() if sources is None else sources:
         dates = coverage[f"{source.name}_last_record"]
         label = source.display_name
-        parts.append(dates.dt.strftime(f"{label} (last %Y-%m-%d)").fillna(f"no {label} record"))
+        parts.append(dates.dt.strftime(f"{label} (last {LIST_DATE_FORMAT})").fillna(f"no {label} record"))
     return pd.concat(parts, axis=1).agg("; ".join, axis=1)
+
+
+def format_list_dates(dates: pd.Series, missing: str = "no record") -> pd.Series:
+    """Dates as they read on a list: ``YYYY-MM`` (``LIST_DATE_FORMAT``), ``missing`` where there is none."""
+    return dates.dt.strftime(LIST_DATE_FORMAT).fillna(missing)

@@ -1,14 +1,17 @@
 """Which model version a risk list comes from and on whose authority, and what every list must say.
 
-A list is issued from the version holding the ``approved`` alias; with none, only as a DRAFT from the
-candidate, and only when ``score.draft_mode`` is on. Every list carries the standing caveats (and,
-when a draft, the DRAFT banner first); its CSV's SHA-256 goes into the hash-chained audit log.
+A list is issued from the version holding the ``approved`` alias, and only while that approval still
+stands when the list is made (its sign-offs, re-read then, all approve and governance.json backs it:
+the alias alone is never enough); with no alias, only as a DRAFT from the candidate, and only when
+``score.draft_mode`` is on. A version whose approval was withdrawn issues nothing, draft or not.
+Every list carries the standing caveats (and, when a draft, the DRAFT banner first); its CSV's
+SHA-256 goes into the hash-chained audit log.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -28,6 +31,10 @@ class NotApprovedError(RuntimeError):
     """No approved model version and draft mode is off: no list may be produced."""
 
 
+class ApprovalWithdrawnError(NotApprovedError):
+    """A version holds the ``approved`` alias but its approval no longer stands: no list may be produced."""
+
+
 @dataclass(frozen=True)
 class Release:
     """Which version a list comes from and on whose authority."""
@@ -37,15 +44,24 @@ class Release:
     approval: str
 
 
-def decide_release(approved: Mapping[str, str] | None, candidate_version: str, draft_mode: bool) -> Release:
-    """Use the ``approved`` alias's version; without one, a DRAFT from the candidate, if draft mode is on.
+def decide_release(approved: Mapping[str, str] | None, candidate_version: str, draft_mode: bool, *,
+                   withdrawn: Sequence[str]) -> Release:
+    """Use the ``approved`` alias's version while its approval stands; without one, a DRAFT if draft mode is on.
 
     Args:
         approved: ``{"version", "approval_ref"}`` of the version holding the ``approved`` alias, or None.
+        withdrawn: why that version's approval no longer stands, read when the list is made
+            (:func:`ethics.govern_stage.approval_problems`); empty when it stands.
 
     Raises:
+        ApprovalWithdrawnError: a version holds the alias but ``withdrawn`` is not empty (fail closed:
+            no list, not even a draft, until ``riskpipe govern`` has removed the alias).
         NotApprovedError: nothing approved and draft mode off.
     """
+    if approved and withdrawn:
+        raise ApprovalWithdrawnError(
+            f"v{approved['version']} holds the `approved` alias but its approval no longer stands: "
+            f"{'; '.join(withdrawn)}. Run `riskpipe govern` (it removes the alias) before any list is issued")
     if approved:
         return Release(draft=False, version=str(approved["version"]), approval=str(approved["approval_ref"]))
     if not draft_mode:

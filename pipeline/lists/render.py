@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from pipeline.lists.record_dates import describe_sources
+from pipeline.lists.record_dates import describe_sources, format_list_dates
 from pipeline.lists.release import DRAFT_BANNER, Release
 from pipeline.sources.registry import Source, person_sources
 
@@ -34,7 +34,7 @@ def build_risk_list(
 
     Returns:
         ``status, rank, person_token, risk_percent, band, reasons, protective_factors, sources_seen,
-        <source>_last_record (text), model, model_version, approval``.
+        <source>_last_record (``YYYY-MM`` text or "no record"), model, model_version, approval``.
     """
     sources = person_sources() if sources is None else sources
     out = top[["rank", "person_id", "risk", "band"]].join(explanations[["reasons", "protective_factors"]])
@@ -42,7 +42,7 @@ def build_risk_list(
     out["sources_seen"] = describe_sources(out, sources)
     for source in sources:
         column = f"{source.name}_last_record"
-        out[column] = out[column].dt.strftime("%Y-%m-%d").fillna("no record")
+        out[column] = format_list_dates(out[column])
     out = out.rename(columns={"person_id": "person_token"}).assign(
         risk_percent=(out["risk"] * 100).round(1), model=model, model_version=release.version,
         approval=release.approval, status="DRAFT" if release.draft else "APPROVED")

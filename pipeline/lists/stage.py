@@ -2,8 +2,10 @@
 
 Reads the model's run and metrics, the features, the pseudonymised record-date tables and the person
 index; asks MLflow (through ``pipeline.core.tracking``) for the approved version and its model; writes
-``outputs/risk_lists/<model>/risk_list.{csv,xlsx,html}`` and appends the list's hash to the hash-chained
-``score.audit_log``. Every computation is a pure function in this package.
+``outputs/risk_lists/<model>/risk_list.{csv,xlsx,html}`` and appends the list's hash to the keyed hash
+chain ``outputs/audit.jsonl`` (:mod:`ethics.ledger_store`). The files are written to a staging folder first
+and moved into place only after their log entry is written and anchored, so no list exists without its
+entry. Every computation is a pure function in this package.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from ethics.ledger import append_chained_record, list_issue_record
-from pipeline.core.config import Params, ScoreParams
+from ethics.ledger import list_issue_record
+from ethics.ledger_store import AUDIT_LOG, LedgerError, append_to_ledger, ledger_key
+from pipeline.core.config import GovernParams, Params, ScoreParams
 from pipeline.core.io import (
     file_sha256,
+    move_into,
     read_csv_table,
     read_json,
     read_parquet,
+    staging_folder,
     write_bytes,
     write_csv,
     write_text,
@@ -45,8 +50,8 @@ from pipeline.privacy.reidentify import NOT_HELD, ReidentifyError, reidentify_li
 from pipeline.sources.registry import person_sources
 
 
-class AuditLogRefusedError(RuntimeError):
-    """The audit log would not take the list's entry (its chain fails verification); the list was written."""
+class AuditLogRefusedError(LedgerError):
+    """The audit log would not take the list's entry (no key, a broken chain or anchor); no list was written."""
 
 
 class OutputRefusedError(ValueError):
@@ -87,26 +92,41 @@ def read_record_date_tables(paths: ProjectPaths) -> dict[str, pd.DataFrame]:
 
 
 def feature_phrasebook() -> dict[str, dict[str, str]]:
-    """Feature name -> ``{"description", "kind"}`` from the feature registry, for explanations."""
+    """Feature name -> ``{"description", "kind", "show_on_list"}`` from the feature registry, for explanations."""
     from features.registry import FEATURES
 
-    return {n: {"description": f.description, "kind": f.kind} for n, f in FEATURES.items()}
+    return {n: {"description": f.description, "kind": f.kind, "show_on_list": f.show_on_list}
+            for n, f in FEATURES.items()}
 
 
-def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str) -> IssuedList:
+def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: GovernParams) -> IssuedList:
     """Issue the risk list for the latest cohort from the approved version (or a DRAFT); see ``riskpipe score``.
 
+    Args:
+        govern: where the sign-off log and checklist are, to re-judge the approved version now.
+
     Raises:
+        ApprovalWithdrawnError: the version holding ``approved`` no longer has every sign-off, or
+            governance.json does not back it (nothing written).
         NotApprovedError: no approved version and draft mode off (nothing written).
-        AuditLogRefusedError: the list was written but the audit log refused its entry.
+        TrackingError: MLflow failed to say which version is approved or to load it (nothing written).
+        AuditLogRefusedError: no ledger key, or the audit log refused or could not anchor the list's entry
+            (no list file written).
     """
+    from ethics.govern_stage import approval_problems
     from pipeline.core.tracking import approved_model_version, load_sklearn_model, tracking_uri
 
+    try:  # before any work: without the ledger key no list may be issued
+        key = ledger_key(paths)
+    except LedgerError as exc:
+        raise AuditLogRefusedError(str(exc)) from None
     uri = tracking_uri(paths.root)
     reports, model_dir = paths.model_reports(model), paths.model_artifacts(model)
     run, metrics = read_json(model_dir / "run.json"), read_json(reports / "metrics.json")
     name = f"riskpipe-{model}"
-    release = decide_release(approved_model_version(name, uri), str(run["model_version"]), cfg.draft_mode)
+    approved = approved_model_version(name, uri)
+    withdrawn = approval_problems(govern, paths, model, approved["version"]) if approved else []
+    release = decide_release(approved, str(run["model_version"]), cfg.draft_mode, withdrawn=withdrawn)
     model_uri = run["model_uri"] if release.draft else f"models:/{name}@approved"
     feature_columns = list(run["feature_columns"])
     cohort = read_scoring_cohort(paths, model)
@@ -130,23 +150,24 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str) -> IssuedList:
     out_dir = paths.outputs / "risk_lists" / model
     csv_bytes = risk_list_csv(risk_list)
     banner = draft_title_rows(caveats, release)
-    files = [
-        write_bytes(csv_bytes, out_dir / "risk_list.csv"),
-        write_xlsx_sheets({"risk list": risk_list, "caveats": caveats}, out_dir / "risk_list.xlsx",
-                          title_rows={"risk list": banner, "caveats": banner}, percent_columns=PERCENT_COLUMNS,
-                          wrap_columns=WRAP_COLUMNS),
-        write_text(render_risk_list_html(risk_list, caveats, release, f"{name} risk list, cohort {index_date.date()}"),
-                   out_dir / "risk_list.html"),
-    ]
-    record = list_issue_record(model=model, model_version=release.version, approval=release.approval,
-                               list_sha256=list_sha256(csv_bytes), rows=len(risk_list),
-                               files=[f.name for f in files], draft=release.draft)
-    audit_path = paths.root / cfg.audit_log
-    broken = f"{audit_path} fails verification; the list was written but not logged"
-    try:
-        entry = append_chained_record(audit_path, record, broken_message=broken)
-    except ValueError as exc:
-        raise AuditLogRefusedError(str(exc)) from None
+    with staging_folder(out_dir) as staging:
+        files = [
+            write_bytes(csv_bytes, staging / "risk_list.csv"),
+            write_xlsx_sheets({"risk list": risk_list, "caveats": caveats}, staging / "risk_list.xlsx",
+                              title_rows={"risk list": banner, "caveats": banner}, percent_columns=PERCENT_COLUMNS,
+                              wrap_columns=WRAP_COLUMNS),
+            write_text(render_risk_list_html(risk_list, caveats, release,
+                                             f"{name} risk list, cohort {index_date.date()}"),
+                       staging / "risk_list.html"),
+        ]
+        record = list_issue_record(model=model, model_version=release.version, approval=release.approval,
+                                   list_sha256=list_sha256(csv_bytes), rows=len(risk_list),
+                                   files=[f.name for f in files], draft=release.draft)
+        try:
+            entry = append_to_ledger(paths, AUDIT_LOG, record, key)
+        except LedgerError as exc:
+            raise AuditLogRefusedError(f"{exc}; no list was issued") from None
+        move_into(files, out_dir)
     return IssuedList(draft=release.draft, rows=len(risk_list), people_scored=len(cohort), out_dir=out_dir,
                       audit_hash=entry["hash"])
 

@@ -1,17 +1,21 @@
-"""The pseudonymisation key: made once by ``riskpipe keygen``, loaded by every stage that makes tokens.
+"""The two secret keys: made once by ``riskpipe keygen``, loaded by the stages that need them.
+
+* the **pseudonymisation key** turns identifiers into tokens (``RISKPIPE_PSEUDO_KEY`` or
+  ``pseudonymise.key_file``);
+* the **ledger key** keys the HMAC chains of the sign-off and list-issue logs
+  (``RISKPIPE_LEDGER_KEY`` or ``.secrets/ledger.key``, made by ``riskpipe keygen --ledger``). It is held
+  apart from the pseudonymisation key: whoever may make tokens must not thereby be able to rewrite the
+  record of who approved what, so the same bytes in both roles are refused.
 
 A key is 32 random bytes (256 bits) stored as 64 lowercase hex characters plus a newline, in a file
-readable by its owner only (0600, in a 0700 folder). ``RISKPIPE_PSEUDO_KEY`` overrides the file so a
+readable by its owner only (0600, in a 0700 folder). The environment variable overrides the file so a
 council can hold the key in a secrets manager instead. Either source may be hex or base64 (standard or
 URL-safe); it must decode to at least 32 bytes.
 
-The key value never appears in logs, exceptions, reprs or reports: it travels as
-:class:`PseudonymisationKey`, a ``bytes`` whose ``repr``/``str`` hide it, and error messages name only
-where the key was looked for. :attr:`PseudonymisationKey.key_id` is a one-way fingerprint safe to
+A key value never appears in logs, exceptions, reprs or reports: it travels as a :class:`SecretKey`
+(:class:`PseudonymisationKey` or :class:`LedgerKey`), a ``bytes`` whose ``repr``/``str`` hide it, and error
+messages name only where the key was looked for. :attr:`SecretKey.key_id` is a one-way fingerprint safe to
 record in reports, so a reader can tell whether two outputs were made with the same key.
-
-:class:`TokenMaker` turns values into tokens under a key: HMAC-SHA256 over
-``b"riskpipe/v1/<domain>\\x00" + value``, lowercase hex cut to 32 characters.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.core.io import write_bytes
@@ -32,24 +37,33 @@ from pipeline.core.io import write_bytes
 log = logging.getLogger(__name__)
 
 KEY_ENV_VAR = "RISKPIPE_PSEUDO_KEY"
+LEDGER_KEY_ENV_VAR = "RISKPIPE_LEDGER_KEY"
 KEY_BYTES = 32
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _KEY_ID_MESSAGE = b"riskpipe/v1/key-id\x00"
 _URLSAFE = str.maketrans("-_", "+/")
 
 
-class PseudonymisationKeyError(KeyError):
-    """No usable pseudonymisation key. The message says where it was looked for, never its value."""
+class SecretKeyError(KeyError):
+    """No usable key. The message says where it was looked for, never its value."""
 
     def __str__(self) -> str:  # KeyError would repr() the message, quoting it
-        return str(self.args[0]) if self.args else "pseudonymisation key unavailable"
+        return str(self.args[0]) if self.args else "key unavailable"
 
 
-class PseudonymisationKey(bytes):
+class PseudonymisationKeyError(SecretKeyError):
+    """No usable pseudonymisation key."""
+
+
+class LedgerKeyError(SecretKeyError):
+    """No usable ledger key, or the same bytes as the pseudonymisation key."""
+
+
+class SecretKey(bytes):
     """Key bytes that refuse to show themselves in ``repr``, ``str`` or f-strings."""
 
     def __repr__(self) -> str:
-        return f"PseudonymisationKey(<hidden>, key_id={self.key_id})"
+        return f"{type(self).__name__}(<hidden>, key_id={self.key_id})"
 
     __str__ = __repr__
 
@@ -62,7 +76,31 @@ class PseudonymisationKey(bytes):
         return hmac.new(bytes(self), _KEY_ID_MESSAGE, hashlib.sha256).hexdigest()[:12]
 
 
-def generate_key(path: Path, *, force: bool = False) -> None:
+class PseudonymisationKey(SecretKey):
+    """The key tokens are made with."""
+
+
+class LedgerKey(SecretKey):
+    """The key the hash-chained logs are made with."""
+
+
+@dataclass(frozen=True)
+class KeyRole:
+    """What a key is for: its name in messages, environment variable, keygen command, type and error."""
+
+    noun: str
+    env_var: str
+    keygen: str
+    key_type: type[SecretKey]
+    error: type[SecretKeyError]
+
+
+PSEUDONYMISATION = KeyRole("pseudonymisation", KEY_ENV_VAR, "riskpipe keygen", PseudonymisationKey,
+                           PseudonymisationKeyError)
+LEDGER = KeyRole("ledger", LEDGER_KEY_ENV_VAR, "riskpipe keygen --ledger", LedgerKey, LedgerKeyError)
+
+
+def generate_key(path: Path, *, force: bool = False, role: KeyRole = PSEUDONYMISATION) -> None:
     """Write a new random 256-bit key to ``path`` as hex, owner-only (file 0600, folder 0700).
 
     Raises:
@@ -77,14 +115,17 @@ def generate_key(path: Path, *, force: bool = False) -> None:
     # write_bytes writes through mkstemp (created 0600) and renames, so the key is never world-readable
     write_bytes(secrets.token_bytes(KEY_BYTES).hex().encode("ascii") + b"\n", path)
     path.chmod(0o600)
-    log.info("Wrote a new pseudonymisation key to %s (owner-only permissions)", path)
+    log.info("Wrote a new %s key to %s (owner-only permissions)", role.noun, path)
 
 
-def decode_key(text: str, source: str) -> PseudonymisationKey:
+def decode_key(text: str, source: str, role: KeyRole = PSEUDONYMISATION) -> SecretKey:
     """Decode a hex or base64 key held as text; ``source`` names where it came from, for errors.
 
+    Returns:
+        The key as ``role.key_type`` (:class:`PseudonymisationKey` by default).
+
     Raises:
-        PseudonymisationKeyError: not hex/base64, or shorter than 32 bytes.
+        PseudonymisationKeyError (``role.error``): not hex/base64, or shorter than 32 bytes.
     """
     text = text.strip()
     raw: bytes | None = None
@@ -96,41 +137,68 @@ def decode_key(text: str, source: str) -> PseudonymisationKey:
         except (binascii.Error, ValueError, UnicodeEncodeError):
             raw = None
     if raw is None:
-        raise PseudonymisationKeyError(f"the key in {source} is neither hex nor base64")
+        raise role.error(f"the {role.noun} key in {source} is neither hex nor base64")
     if len(raw) < KEY_BYTES:
-        raise PseudonymisationKeyError(
-            f"the key in {source} is {len(raw)} bytes; at least {KEY_BYTES} are required "
-            "(make one with `riskpipe keygen`)"
+        raise role.error(
+            f"the {role.noun} key in {source} is {len(raw)} bytes; at least {KEY_BYTES} are required "
+            f"(make one with `{role.keygen}`)"
         )
-    return PseudonymisationKey(raw)
+    return role.key_type(raw)
 
 
-def load_key(key_file: Path | None, env: Mapping[str, str] = os.environ) -> PseudonymisationKey:
-    """Load the key from ``RISKPIPE_PSEUDO_KEY`` (takes precedence) or from ``key_file``.
+def load_key(key_file: Path | None, env: Mapping[str, str] = os.environ, *,
+             role: KeyRole = PSEUDONYMISATION) -> SecretKey:
+    """Load a key from its environment variable (takes precedence) or from ``key_file``.
+
+    Args:
+        key_file: the key file, or None where only the environment may hold the key.
+        env: the environment to read ``role.env_var`` from.
+        role: which key (:data:`PSEUDONYMISATION`, the default, or :data:`LEDGER`).
 
     Raises:
-        PseudonymisationKeyError: neither source holds a key, or the key is invalid or too short.
+        PseudonymisationKeyError (``role.error``): neither source holds a key, or the key is invalid or too short.
     """
-    if env.get(KEY_ENV_VAR, "").strip():
-        log.debug("Using the pseudonymisation key from $%s", KEY_ENV_VAR)
-        return decode_key(env[KEY_ENV_VAR], f"${KEY_ENV_VAR}")
+    if env.get(role.env_var, "").strip():
+        log.debug("Using the %s key from $%s", role.noun, role.env_var)
+        return decode_key(env[role.env_var], f"${role.env_var}", role)
     if key_file is None:
-        raise PseudonymisationKeyError(
-            f"no pseudonymisation key: set ${KEY_ENV_VAR} or pseudonymise.key_file in params"
-        )
+        raise role.error(f"no {role.noun} key: set ${role.env_var} or make a key file with `{role.keygen}`")
     key_file = Path(key_file)
     try:
         text = key_file.read_text(encoding="ascii")
     except FileNotFoundError:
-        raise PseudonymisationKeyError(
-            f"no pseudonymisation key: {key_file} does not exist and ${KEY_ENV_VAR} is not set "
-            f"(run `riskpipe keygen --out {key_file}`)"
+        raise role.error(
+            f"no {role.noun} key: {key_file} does not exist and ${role.env_var} is not set "
+            f"(run `{role.keygen} --out {key_file}`)"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        problem = f"cannot read the key file {key_file} ({type(exc).__name__})"
-        raise PseudonymisationKeyError(problem) from None
+        raise role.error(f"cannot read the {role.noun} key file {key_file} ({type(exc).__name__})") from None
     if key_file.stat().st_mode & 0o077:
         log.warning("Key file %s is readable by others; run `chmod 600 %s`", key_file, key_file)
-    key = decode_key(text, str(key_file))
-    log.debug("Using the pseudonymisation key from %s (key_id %s)", key_file, key.key_id)
+    key = decode_key(text, str(key_file), role)
+    log.debug("Using the %s key from %s (key_id %s)", role.noun, key_file, key.key_id)
     return key
+
+
+def load_ledger_key(key_file: Path, pseudo_key_file: Path | None, env: Mapping[str, str] = os.environ) -> LedgerKey:
+    """Load the ledger key and make sure it is not the pseudonymisation key.
+
+    Args:
+        key_file: the ledger key file (``$RISKPIPE_LEDGER_KEY`` takes precedence).
+        pseudo_key_file: the pseudonymisation key file to compare against (``$RISKPIPE_PSEUDO_KEY`` takes
+            precedence); where no pseudonymisation key is found there is nothing to compare.
+
+    Raises:
+        LedgerKeyError: no usable ledger key, or the same bytes as the pseudonymisation key.
+    """
+    key = load_key(key_file, env, role=LEDGER)
+    try:
+        pseudo = load_key(pseudo_key_file, env, role=PSEUDONYMISATION)
+    except PseudonymisationKeyError:
+        pseudo = None
+    if pseudo is not None and hmac.compare_digest(bytes(key), bytes(pseudo)):
+        raise LedgerKeyError(
+            "the ledger key is the pseudonymisation key; the two must be held apart "
+            f"(make a ledger key with `{LEDGER.keygen}`)"
+        )
+    return LedgerKey(key)

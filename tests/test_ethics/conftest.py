@@ -24,11 +24,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from ethics.checklist import CHECKLIST_FILE, THRESHOLDS_FILE
+from pipeline.core import config as core_config
+from pipeline.core.tracking import TrackingError
 from pipeline.privacy.tokens import make_tokens
 
 MODEL = "m1"
 FEATURES = ["absence_rate_test", "cin_referrals_test"]
 KEY = bytes(range(32))
+LEDGER_KEY = bytes(range(32, 64))  # held apart from the pseudonymisation key, as riskpipe requires
 
 
 def _training_data() -> tuple[pd.DataFrame, pd.Series, int]:
@@ -125,8 +128,12 @@ def write_project(root: Path) -> dict:
                   "referral_date": pd.Timestamp("2024-06-01")}).to_parquet(root / "data/pseudo/cin_episode.parquet")
     (root / ".secrets").mkdir()
     (root / ".secrets/pseudo.key").write_text(KEY.hex() + "\n")
-    params = {"govern": {"checklist_file": "ethics/checklist.yaml", "thresholds_file": "ethics/thresholds.yaml",
-                         "contexts_dir": "ethics/contexts", "signoff_log": "ethics/signoffs.jsonl"},
+    (root / ".secrets/ledger.key").write_text(LEDGER_KEY.hex() + "\n")
+    for key_file in (root / ".secrets").iterdir():
+        key_file.chmod(0o600)
+    params = {"models": [MODEL],
+              "govern": {"checklist_file": "ethics/checklist.yaml", "thresholds_file": "ethics/thresholds.yaml",
+                         "contexts_dir": "ethics/contexts"},
               "score": {"draft_mode": True}}
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     return {"root": root, "params": root / "params.yaml", "model": model, "upns": upns, "child_ids": child_ids,
@@ -134,31 +141,69 @@ def write_project(root: Path) -> dict:
 
 
 class FakeTracking(types.ModuleType):
-    """In-memory stand-in for pipeline.core.tracking: tags, the `approved` alias, artifacts, the model."""
+    """In-memory stand-in for pipeline.core.tracking: tags, the `approved` alias, artifacts, the model.
+
+    The registry holds versions ``versions`` of ``riskpipe-m1``; ``failing`` names the calls that raise
+    :class:`TrackingError` (as the real module does when MLflow fails).
+    """
+
+    TrackingError = TrackingError
 
     def __init__(self, model) -> None:
         super().__init__("pipeline.core.tracking")
         self.model, self.tags, self.aliases, self.artifacts = model, {}, {}, []
+        self.versions, self.failing = {"1", "2", "3"}, set()
+        self.ledger_anchors = {}  # log name -> anchor, as tags of the MLflow experiment riskpipe-ledger
+
+    def _maybe_fail(self, call):
+        if call in self.failing:
+            raise TrackingError(f"MLflow could not {call}: ConnectionError: fake outage")
 
     def tracking_uri(self, root="."):
         return "memory"
 
+    def registered_model_name(self, model):
+        return f"riskpipe-{model}"
+
+    def model_version_exists(self, name, version, uri=None):
+        self._maybe_fail("model_version_exists")
+        return name == f"riskpipe-{MODEL}" and str(version) in self.versions
+
     def tag_model_version(self, name, version, tags, uri=None):
+        self._maybe_fail("tag_model_version")
         self.tags.setdefault((name, str(version)), {}).update(tags)
+
+    def revoke_approval(self, name, version, reason, uri=None):
+        self._maybe_fail("revoke_approval")
+        if self.aliases.get((name, "approved"), {}).get("version") != str(version):
+            return False
+        del self.aliases[(name, "approved")]
+        self.tag_model_version(name, version, {"governance.status": "revoked"})
+        return True
 
     def record_governance(self, name, version, run_id, result, files, uri=None):
         self.tag_model_version(name, version, {"governance.status": result["status"]})
         if result["status"] == "approved":
             self.aliases[(name, "approved")] = {"version": str(version), "approval_ref": result["approval_ref"]}
-        elif self.aliases.get((name, "approved"), {}).get("version") == str(version):
-            del self.aliases[(name, "approved")]
+        else:
+            self.revoke_approval(name, version, "blocked")
         self.artifacts += [Path(f).name for f in files]
 
     def log_run_artifacts(self, run_id, files, artifact_path, uri=None):
+        self._maybe_fail("log_run_artifacts")
         self.artifacts += [Path(f).name for f in files]
 
     def approved_model_version(self, name, uri=None):
+        self._maybe_fail("approved_model_version")
         return self.aliases.get((name, "approved"))
+
+    def record_ledger_anchor(self, log_name, anchor, uri=None):
+        self._maybe_fail("record_ledger_anchor")
+        self.ledger_anchors[log_name] = dict(anchor)
+
+    def ledger_anchor(self, log_name, uri=None):
+        self._maybe_fail("ledger_anchor")
+        return self.ledger_anchors.get(log_name)
 
     def load_sklearn_model(self, model_uri, uri=None):
         return self.model
@@ -166,7 +211,15 @@ class FakeTracking(types.ModuleType):
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
+    # the keys come from the project's own .secrets/ files, never from the environment running the tests
+    monkeypatch.delenv("RISKPIPE_PSEUDO_KEY", raising=False)
+    monkeypatch.delenv("RISKPIPE_LEDGER_KEY", raising=False)
     handles = write_project(tmp_path)
+    # params.yaml lists m1 under models:, which needs a spec file by that name
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / f"{MODEL}.yaml").write_text("name: m1\n")
+    monkeypatch.setattr(core_config, "MODEL_SPECS_DIR", specs)
     fake = FakeTracking(handles["model"])
     monkeypatch.setitem(sys.modules, "pipeline.core.tracking", fake)
     import pipeline

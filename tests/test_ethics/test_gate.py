@@ -7,8 +7,15 @@ import pytest
 
 from ethics.checklist import CHECKLIST_FILE, THRESHOLDS_FILE, parse_checklist
 from ethics.fairness_checks import largest_gap, link_rate_gaps
-from ethics.gate import evaluate_gate
+from ethics.gate import approval_disagreements, evaluate_gate, review_approved_version
 from ethics.gate_evidence import GateEvidence
+from ethics.signoff import (
+    SignOffError,
+    check_one_role_per_person,
+    make_signoff,
+    role_conflicts,
+    withdrawn_approvals,
+)
 from ethics.thresholds import Thresholds, model_thresholds, thresholds_sha256
 from pipeline.core.io import read_yaml
 from pipeline.sources.registry import link_rate_directions
@@ -114,3 +121,69 @@ def test_a_model_without_its_own_thresholds_gets_the_defaults_and_directions_are
     assert model_thresholds(data, "care_entry").max_fnr_gap == data["models"]["care_entry"]["max_fnr_gap"]
     with pytest.raises(ValueError, match="link_rate_directions"):
         model_thresholds({**data, "defaults": {**data["defaults"], "link_rate_directions": ["a_to_b"]}}, "neet18")
+
+
+def _signed(item, role, by, user, decision="approve", version="1"):
+    return {"event": "signoff", "time": "2026-01-01T00:00:00+00:00", "model": "neet18", "version": version,
+            "item": item, "by": by, "user": user, "role": role, "decision": decision, "evidence": "E"}
+
+
+def _all_signed(version="1"):
+    checklist = parse_checklist(read_yaml(CHECKLIST_FILE))
+    return checklist, [_signed(i.id, i.role, f"Person {i.role}", f"user_{i.role}", version=version)
+                       for i in checklist.items if i.kind == "human"]
+
+
+def test_make_signoff_records_the_os_identity_and_refuses_an_unknown_one():
+    checklist = parse_checklist(read_yaml(CHECKLIST_FILE))
+    record = make_signoff(checklist, model="neet18", version="1", item="dpia", by=" Dana  Price ", role="dpo",
+                          decision="approve", evidence="DPIA-1", user="dprice")
+    assert record["user"] == "dprice" and record["by"] == "Dana Price" and record["role"] == "DPO"
+    for user in ("unknown", " "):
+        with pytest.raises(SignOffError, match="operating-system identity"):
+            make_signoff(checklist, model="neet18", version="1", item="dpia", by="D", role="DPO",
+                         decision="approve", evidence="E", user=user)
+
+
+def test_one_person_one_role_per_version_by_name_or_os_identity():
+    entries = [_signed("dpia", "DPO", "Dana Price", "dprice")]
+    check_one_role_per_person(entries, _signed("retention", "DPO", "Dana Price", "dprice"))  # same role: fine
+    check_one_role_per_person(entries, _signed("equality_impact", "SIRO", "Dana Price", "dprice", version="2"))
+    with pytest.raises(SignOffError, match="name 'dana price' already signed riskpipe-neet18 v1 as the DPO"):
+        check_one_role_per_person(entries, _signed("equality_impact", "SIRO", "DANA  price", "other"))
+    with pytest.raises(SignOffError, match="OS user 'dprice' already signed"):
+        check_one_role_per_person(entries, _signed("equality_impact", "SIRO", "Sam Iro", "DPrice"))
+    twice = [*entries, _signed("equality_impact", "SIRO", "dana price", "siro")]
+    assert role_conflicts(twice, "neet18", "1") == [
+        "name 'dana price' signed riskpipe-neet18 v1 in 2 roles (DPO, SIRO); one person may hold only one signing "
+        "role per model version"]
+
+
+def test_withdrawn_approvals_and_the_review_of_the_approved_version():
+    checklist, entries = _all_signed()
+    assert withdrawn_approvals(checklist, entries, "neet18", "1") == []
+    kept = review_approved_version(checklist, entries, [], model="neet18", version="1", decided_at="T")
+    assert kept == {"version": "1", "status": "approved", "reasons": [], "decided_at": "T"}
+    rejected = [*entries, _signed("dpia", "DPO", "Person DPO", "user_DPO", decision="reject")]
+    assert withdrawn_approvals(checklist, rejected, "neet18", "1") == [
+        "dpia: rejected by Person DPO (DPO) on 2026-01-01: E"]
+    revoked = review_approved_version(checklist, rejected, [], model="neet18", version="1", decided_at="T")
+    assert revoked["status"] == "revoked" and revoked["reasons"][0].startswith("dpia: rejected")
+    # a missing sign-off or a log that fails verification withdraws it too
+    unsigned = withdrawn_approvals(checklist, entries[1:], "neet18", "1")
+    assert unsigned == [f"{entries[0]['item']}: no sign-off by the {entries[0]['role']} for v1"]
+    broken = review_approved_version(checklist, entries, ["log broken"], model="neet18", version="1", decided_at="T")
+    assert broken["status"] == "revoked" and broken["reasons"] == ["log broken"]
+
+
+def test_governance_json_must_back_the_version_holding_the_alias():
+    assert approval_disagreements({"version": "3", "status": "approved"}, "3") == []
+    assert approval_disagreements(None, "3") == ["no governance.json: `riskpipe govern` has not judged v3"]
+    assert approval_disagreements({"version": "3", "status": "blocked", "reasons": ["r"]}, "3") == [
+        "governance.json: v3 is blocked", "r"]
+    newer = {"version": "4", "status": "blocked", "approved_version_review": {"version": "3", "status": "approved"}}
+    assert approval_disagreements(newer, "3") == []
+    revoked = {**newer, "approved_version_review": {"version": "3", "status": "revoked", "reasons": ["dpia: x"]}}
+    assert approval_disagreements(revoked, "3") == ["governance.json: v3 was revoked", "dpia: x"]
+    assert approval_disagreements({"version": "4", "status": "approved"}, "3")[0].startswith(
+        "governance.json judged v4, not v3")

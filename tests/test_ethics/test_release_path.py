@@ -1,4 +1,8 @@
-"""The whole release path through the CLI: sign-offs -> gate -> `approved` alias -> non-draft list."""
+"""The whole release path through the CLI: sign-offs -> gate -> `approved` alias -> non-draft list.
+
+MLflow is the in-memory stand-in of conftest.py (``project["tracking"]``); the same path against a real
+SQLite MLflow is tests/test_ethics/test_release_path_mlflow.py.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +12,53 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from ethics.checklist import CHECKLIST_FILE, parse_checklist
-from ethics.ledger import canonical_json, chain_entry, last_hash, parse_log
+from ethics.ledger_store import SIGNOFF_LOG, append_to_ledger, ledger_key
 from ethics.signoff import make_signoff
 from pipeline.cli import app
-from pipeline.core.io import append_line_locked, read_yaml
+from pipeline.core.io import read_yaml
+from pipeline.core.paths import project_paths
 
 runner = CliRunner()
+# one person per signing role: (name given with --by, operating-system identity)
+SIGNERS = {"DPO": ("Dana Price", "dprice"), "Caldicott Guardian": ("Cal Guardian", "cguard"),
+           "SIRO": ("Sam Iro", "siro"), "service lead": ("Lee Service", "lservice"),
+           "lead data scientist": ("Dee Scientist", "dscience")}
+
+
+def _said(result) -> str:
+    """What the command printed, on one line (the console wraps long messages)."""
+    return " ".join(result.output.split())
 
 
 def _run(project, *args):
     return runner.invoke(app, [*args, "--params", str(project["params"]), "--root", str(project["root"])])
 
 
-def _sign_all(project, via_cli=False):
-    """Approve every human item: through the CLI, or (faster) through the same record functions."""
-    checklist = parse_checklist(read_yaml(CHECKLIST_FILE))
-    log = project["root"] / "ethics/signoffs.jsonl"
-    for item in (i for i in checklist.items if i.kind == "human"):
-        if via_cli:
-            result = _run(project, "signoff", "--model", "m1", "--version", "3", "--item", item.id, "--by",
-                          "A Reviewer", "--role", item.role, "--decision", "approve", "--evidence", f"DOC-{item.id}")
+def _signoff(project, monkeypatch, item, role, *, version="3", decision="approve", by=None, user=None, model="m1"):
+    """``riskpipe signoff`` as the person holding ``role`` (or as ``by``/``user``), from their own OS account."""
+    name, os_user = SIGNERS[role]
+    monkeypatch.setattr("ethics.govern_stage.current_user", lambda: user or os_user)
+    return _run(project, "signoff", "--model", model, "--version", version, "--item", item, "--by", by or name,
+                "--role", role, "--decision", decision, "--evidence", f"DOC-{item}")
+
+
+def _append(project, *, item, role, by, user, version="3", decision="approve"):
+    """A sign-off written straight into the log (past the CLI's checks), as an insider with the key could."""
+    paths = project_paths(project["root"])
+    record = make_signoff(parse_checklist(read_yaml(CHECKLIST_FILE)), model="m1", version=version, item=item,
+                          by=by, role=role, decision=decision, evidence=f"DOC-{item}", user=user)
+    append_to_ledger(paths, SIGNOFF_LOG, record, ledger_key(paths))
+
+
+def _sign_all(project, monkeypatch=None, version="3"):
+    """Approve every human item, one person per role: through the CLI, or (faster) straight into the log."""
+    for item in (i for i in parse_checklist(read_yaml(CHECKLIST_FILE)).items if i.kind == "human"):
+        if monkeypatch is not None:
+            result = _signoff(project, monkeypatch, item.id, item.role, version=version)
             assert result.exit_code == 0, result.output
-            continue
-        record = make_signoff(checklist, model="m1", version="3", item=item.id, by="A Reviewer", role=item.role,
-                              decision="approve", evidence=f"DOC-{item.id}")
-        append_line_locked(log, lambda lines, r=record: canonical_json(chain_entry(r, last_hash(parse_log(lines)))))
+        else:
+            name, user = SIGNERS[item.role]
+            _append(project, item=item.id, role=item.role, by=name, user=user, version=version)
 
 
 def _governance(project):
@@ -50,8 +76,8 @@ def test_unsigned_model_is_blocked_with_each_unsigned_item_listed(project):
     assert project["tracking"].approved_model_version("riskpipe-m1") is None
 
 
-def test_full_signoff_path_approves_and_issues_a_non_draft_list(project):
-    _sign_all(project, via_cli=True)
+def test_full_signoff_path_approves_and_issues_a_non_draft_list(project, monkeypatch):
+    _sign_all(project, monkeypatch)
     assert _run(project, "govern", "--model", "m1").exit_code == 0
     gov = _governance(project)
     assert gov["status"] == "approved", gov["reasons"]
@@ -70,8 +96,8 @@ def test_full_signoff_path_approves_and_issues_a_non_draft_list(project):
 def test_a_later_reject_withdraws_approval(project):
     _sign_all(project)
     _run(project, "govern", "--model", "m1")
-    _run(project, "signoff", "--model", "m1", "--version", "3", "--item", "dpia", "--by", "B", "--role", "DPO",
-         "--decision", "reject", "--evidence", "DPIA-v2")
+    _run(project, "signoff", "--model", "m1", "--version", "3", "--item", "dpia", "--by", "Dana Price", "--role",
+         "DPO", "--decision", "reject", "--evidence", "DPIA-v2")
     _run(project, "govern", "--model", "m1")
     assert _governance(project)["status"] == "blocked"
     assert project["tracking"].approved_model_version("riskpipe-m1") is None
@@ -132,7 +158,115 @@ def test_tampered_signoff_log_blocks_the_gate(project):
     lines = log.read_text().splitlines()
     lines[0] = lines[0].replace('"approve"', '"reject"')
     log.write_text("\n".join(lines) + "\n")
-    assert _run(project, "audit-log", "verify", "--log", str(log)).exit_code == 1
+    assert _run(project, "audit-log", "verify", "--log", "signoffs").exit_code == 1
     _run(project, "govern", "--model", "m1")
     gov = _governance(project)
     assert gov["status"] == "blocked" and "fails verification" in gov["reasons"][0]
+
+
+def _score(project):
+    return _run(project, "score", "--model", "m1")
+
+
+def _new_version(project, version):
+    """``riskpipe train`` registered ``version``: run.json now names it (its evaluation outputs are the fixture's)."""
+    project["tracking"].versions.add(version)
+    run_file = project["root"] / "data/models/m1/run.json"
+    run_file.write_text(json.dumps({**json.loads(run_file.read_text()), "model_version": version}))
+
+
+def test_one_person_cannot_hold_two_signing_roles_by_name_or_os_identity(project, monkeypatch):
+    assert _signoff(project, monkeypatch, "dpia", "DPO").exit_code == 0
+    by_name = _signoff(project, monkeypatch, "equality_impact", "SIRO", by="  dana PRICE ", user="another")
+    assert by_name.exit_code == 2
+    assert "already signed riskpipe-m1 v3 as the DPO" in _said(by_name) and "name 'dana price'" in _said(by_name)
+    by_user = _signoff(project, monkeypatch, "equality_impact", "SIRO", by="Someone Else", user="DPRICE")
+    assert by_user.exit_code == 2 and "OS user 'dprice'" in _said(by_user)
+    # the same person may sign another item of their own role, and another version in another role
+    assert _signoff(project, monkeypatch, "retention", "DPO").exit_code == 0
+    project["tracking"].versions.add("4")
+    assert _signoff(project, monkeypatch, "equality_impact", "SIRO", by="Dana Price", user="dprice",
+                    version="4").exit_code == 0
+    entries = [json.loads(x) for x in (project["root"] / "ethics/signoffs.jsonl").read_text().splitlines()]
+    assert [e["user"] for e in entries] == ["dprice", "dprice", "dprice"]
+
+
+def test_two_roles_written_straight_into_the_log_block_the_gate(project):
+    _sign_all(project)
+    _append(project, item="equality_impact", role="SIRO", by="DANA PRICE", user="siro")
+    _run(project, "govern", "--model", "m1")
+    gov = _governance(project)
+    assert gov["status"] == "blocked"
+    assert any("'dana price' signed riskpipe-m1 v3 in 2 roles (DPO, SIRO)" in r for r in gov["reasons"])
+
+
+def test_signoff_refuses_unknown_models_and_versions(project, monkeypatch):
+    unknown_model = _signoff(project, monkeypatch, "dpia", "DPO", model="neet99")
+    assert unknown_model.exit_code == 2
+    assert "unknown model 'neet99': params.yaml models: lists m1" in _said(unknown_model)
+    for version in ("9", "v3", "3.0"):
+        unknown = _signoff(project, monkeypatch, "dpia", "DPO", version=version)
+        assert unknown.exit_code == 2 and f"riskpipe-m1 has no version '{version}'" in _said(unknown)
+    assert not (project["root"] / "ethics/signoffs.jsonl").exists()
+
+
+def test_signoff_fails_closed_on_mlflow_errors(project, monkeypatch):
+    project["tracking"].failing = {"model_version_exists"}
+    unreachable = _signoff(project, monkeypatch, "dpia", "DPO")
+    assert unreachable.exit_code == 1 and "Sign-off not recorded, MLflow error" in _said(unreachable)
+    assert not (project["root"] / "ethics/signoffs.jsonl").exists()
+    project["tracking"].failing = {"tag_model_version"}
+    untagged = _signoff(project, monkeypatch, "dpia", "DPO")
+    assert untagged.exit_code == 1 and "recorded in the log" in _said(untagged) and "but not tagged" in _said(untagged)
+
+
+def test_a_reject_of_the_approved_older_version_revokes_it_whatever_newer_versions_exist(project):
+    _sign_all(project)
+    assert _run(project, "govern", "--model", "m1").exit_code == 0
+    _new_version(project, "4")
+    assert _run(project, "govern", "--model", "m1").exit_code == 0
+    gov = _governance(project)
+    assert gov["version"] == "4" and gov["status"] == "blocked"
+    assert gov["approved_version_review"] == {**gov["approved_version_review"], "version": "3", "status": "approved"}
+    assert _score(project).exit_code == 0  # v3 still approved: its list is issued
+    _append(project, item="dpia", role="DPO", by="Dana Price", user="dprice", decision="reject")
+    refused = _score(project)  # at once, before anyone runs govern
+    assert refused.exit_code == 1
+    withdrawn = "v3 holds the `approved` alias but its approval no longer stands: dpia: rejected by Dana Price"
+    assert withdrawn in _said(refused)
+    assert _run(project, "govern", "--model", "m1").exit_code == 0
+    review = _governance(project)["approved_version_review"]
+    assert review["status"] == "revoked" and review["reasons"][0].startswith("dpia: rejected by Dana Price (DPO)")
+    assert project["tracking"].approved_model_version("riskpipe-m1") is None
+    assert project["tracking"].tags[("riskpipe-m1", "3")]["governance.status"] == "revoked"
+
+
+def test_a_failed_alias_removal_is_an_error_and_no_list_flows_from_the_blocked_version(project):
+    _sign_all(project)
+    _run(project, "govern", "--model", "m1")
+    thresholds = project["root"] / "ethics/thresholds.yaml"
+    thresholds.write_text(thresholds.read_text().replace("max_fnr_gap: 0.15", "max_fnr_gap: 0.30"))
+    project["tracking"].failing = {"revoke_approval"}
+    failed = _run(project, "govern", "--model", "m1")
+    assert failed.exit_code == 1 and "MLflow failed; nothing may be released" in _said(failed)
+    assert project["tracking"].approved_model_version("riskpipe-m1")["version"] == "3"  # the alias stayed
+    project["tracking"].failing = set()
+    refused = _score(project)
+    assert refused.exit_code == 1 and "governance.json: v3 is blocked" in _said(refused)
+    assert not (project["root"] / "outputs/risk_lists/m1/risk_list.csv").exists()
+
+
+def test_an_alias_set_by_hand_issues_no_list(project):
+    _sign_all(project)
+    project["tracking"].aliases[("riskpipe-m1", "approved")] = {"version": "3", "approval_ref": "forged"}
+    refused = _score(project)
+    assert refused.exit_code == 1 and "no governance.json" in _said(refused)
+
+
+def test_govern_and_card_fail_closed_on_mlflow_errors(project):
+    project["tracking"].failing = {"approved_model_version"}
+    assert _run(project, "govern", "--model", "m1").exit_code == 1
+    assert _score(project).exit_code == 1  # score reads the alias too: an error, not a silent draft
+    project["tracking"].failing = {"log_run_artifacts"}
+    card = _run(project, "card", "--model", "m1")
+    assert card.exit_code == 1 and "not logged to MLflow" in _said(card)

@@ -113,12 +113,15 @@ class ToyProject:
 
 # the stages choose model inputs through the feature registry, which calls exclusions "suspensions"
 REGISTRY_NAMES = {"exclusions_12m": "suspensions_12m"}
+# registry inputs typed as the features stage types them: age in months as nullable Int64 (blank when the
+# month of birth is unknown), a binary flag as int8; MLflow's schema check once rejected the Int64 column
+REGISTRY_EXTRA = ("age_months", "fsm_now")
 
 
 def registry_spec_raw() -> dict:
     """``SPEC`` with feature names the registry knows (what ``models/specs/toy.yaml`` would hold)."""
     raw = yaml.safe_load(yaml.safe_dump(SPEC))
-    raw["features"]["include"] = [REGISTRY_NAMES.get(n, n) for n in FEATURES]
+    raw["features"]["include"] = [REGISTRY_NAMES.get(n, n) for n in FEATURES] + list(REGISTRY_EXTRA)
     for criterion in raw["learners"]["rule"]["criteria"]:
         criterion["feature"] = REGISTRY_NAMES.get(criterion["feature"], criterion["feature"])
     return raw
@@ -134,7 +137,14 @@ def write_toy_spec(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def registry_features(toy_features) -> pd.DataFrame:
     """The toy features frame as the features stage would write it for ``registry_spec_raw``."""
-    return toy_features.drop(columns="p_true").rename(columns=REGISTRY_NAMES)
+    frame = toy_features.drop(columns="p_true").rename(columns=REGISTRY_NAMES)
+    rng = np.random.default_rng(1)
+    age = pd.array(rng.integers(156, 168, len(frame)), dtype="Int64")
+    age[rng.random(len(frame)) < 0.02] = pd.NA
+    fsm = frame["fair_fsm"].astype("int8").to_numpy()
+    return frame.assign(age_months=age, fsm_now=fsm)[
+        [*frame.columns[:frame.columns.get_loc("fair_sex")], "age_months", "fsm_now",
+         *frame.columns[frame.columns.get_loc("fair_sex"):]]]
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -78,3 +79,19 @@ def test_a_split_without_outcomes_stops_training_and_writes_nothing(tmp_path, mo
         run_train("toy", TrainParams(), paths, params_file=tmp_path / "p.yaml", thresholds_file=tmp_path / "t.yaml",
                   choose_inputs=feature_columns)
     assert not paths.model_artifacts("toy").exists()
+
+
+def test_the_registered_candidate_loads_and_predicts_on_the_features_file_as_it_is(toy_project):
+    """``models:/riskpipe-<m>@candidate`` from the SQLite registry predicts on the features file's own dtypes."""
+    import mlflow.pyfunc
+
+    run = toy_project.trained.run
+    features = pd.read_parquet(toy_project.paths.features_table("toy"))
+    df = features[run["feature_columns"]]
+    assert str(df["age_months"].dtype) == "Int64" and df["age_months"].isna().any()
+    mlflow.set_tracking_uri(run["tracking_uri"])
+    loaded = mlflow.pyfunc.load_model("models:/riskpipe-toy@candidate")
+    predicted = loaded.predict(df)
+    assert predicted.shape == (len(df), 2)
+    direct = mlflow.sklearn.load_model(run["model_uri"]).predict_proba(df)
+    np.testing.assert_allclose(np.asarray(predicted), direct)

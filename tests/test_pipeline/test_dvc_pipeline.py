@@ -95,7 +95,7 @@ def pipeline_run(tmp_path_factory) -> PipelineRun:
     add_model_by_copy(work, params, COPIED_FROM, ADDED_MODEL)
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1",
-           "RISKPIPE_PSEUDO_KEY": "ab" * 32}
+           "RISKPIPE_PSEUDO_KEY": "ab" * 32, "RISKPIPE_LEDGER_KEY": "cd" * 32}
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
                 ["git", "-c", "user.email=t@example.org", "-c", "user.name=t", "commit", "-qm", "x"]):
         subprocess.run(cmd, cwd=work, check=True, env=env, capture_output=True)

@@ -13,7 +13,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from pipeline.lists.explanations import explain_rows
 from pipeline.lists.record_dates import last_record_dates
-from pipeline.lists.release import DRAFT_BANNER, NotApprovedError, decide_release
+from pipeline.lists.release import DRAFT_BANNER, ApprovalWithdrawnError, NotApprovedError, decide_release
 from pipeline.lists.scoring import score_with_contributions
 from pipeline.lists.selection import band_risk, select_top_by_capacity
 
@@ -55,11 +55,19 @@ def test_last_record_dates_only_before_the_index_date():
 
 
 def test_release_decision():
-    assert decide_release({"version": "4", "approval_ref": "ok"}, "5", draft_mode=True).draft is False
-    draft = decide_release(None, "5", draft_mode=True)
+    assert decide_release({"version": "4", "approval_ref": "ok"}, "5", draft_mode=True, withdrawn=[]).draft is False
+    draft = decide_release(None, "5", draft_mode=True, withdrawn=[])
     assert draft.draft and draft.version == "5" and draft.approval == DRAFT_BANNER
     with pytest.raises(NotApprovedError):
-        decide_release(None, "5", draft_mode=False)
+        decide_release(None, "5", draft_mode=False, withdrawn=[])
+
+
+def test_a_withdrawn_approval_issues_nothing_not_even_a_draft():
+    for draft_mode in (True, False):
+        with pytest.raises(ApprovalWithdrawnError, match="v4 holds the `approved` alias but its approval no longer "
+                                                         "stands: dpia: rejected"):
+            decide_release({"version": "4", "approval_ref": "ok"}, "5", draft_mode=draft_mode,
+                           withdrawn=["dpia: rejected by D (DPO) on 2026-01-01: E"])
 
 
 def test_contributions_are_lightgbms_own_and_add_up_to_its_log_odds():
@@ -99,13 +107,36 @@ def test_list_columns_and_record_dates_follow_the_source_registry():
     assert ("nccis", "nccis_activity", "ccis_id_tok", "date_ascertained") in record_date_columns()
     coverage = pd.DataFrame({"person_id": ["P1"], **{f"{s}_last_record": pd.Series([pd.NaT], dtype="datetime64[us]")
                                                       for s in sources}})
-    coverage["nccis_last_record"] = pd.Timestamp("2024-05-01")
+    coverage["nccis_last_record"] = pd.Timestamp("2024-05-17")
+    # to the month: no day on a list
     assert describe_sources(coverage).iloc[0] == ("no school record; no social care record; no health record; "
-                                                  "NCCIS (last 2024-05-01)")
+                                                  "NCCIS (last 2024-05)")
     top = pd.DataFrame({"rank": [1], "person_id": ["P1"], "risk": [0.5], "band": ["high"]})
     explanations = pd.DataFrame({"reasons": ["r"], "protective_factors": ["p"]})
     listed = build_risk_list(top, explanations, coverage, Release(draft=True, version="1", approval="DRAFT"), "m")
     assert list(listed.columns) == ["status", "rank", "person_token", "risk_percent", "band", "reasons",
                                     "protective_factors", "sources_seen", *[f"{s}_last_record" for s in sources],
                                     "model", "model_version", "approval"]
-    assert listed.loc[0, "nccis_last_record"] == "2024-05-01" and listed.loc[0, "school_last_record"] == "no record"
+    assert listed.loc[0, "nccis_last_record"] == "2024-05" and listed.loc[0, "school_last_record"] == "no record"
+    assert not listed.astype("str").apply(lambda c: c.str.contains(r"\d{4}-\d{2}-\d{2}")).any().any()
+
+
+def test_special_category_detail_is_never_a_reason_on_a_list():
+    from features.registry import FEATURES
+    from pipeline.lists.stage import feature_phrasebook
+
+    hidden = sorted(n for n, f in FEATURES.items() if not f.show_on_list)
+    assert {"admissions_self_harm_ever", "cp_category_latest"} <= set(hidden)
+    shown = ["referrals_12m", "fsm_now"]
+    # the hidden features push hardest both ways; every other one is small
+    contributions = pd.DataFrame([[3.0] * len(hidden) + [0.2, 0.1], [-3.0] * len(hidden) + [-0.2, -0.1]],
+                                 columns=hidden + shown)
+    values = pd.DataFrame([[1] * len(hidden) + [2, 1]] * 2, columns=hidden + shown)
+    values["cp_category_latest"] = "SAB"
+    out = explain_rows(contributions, values, feature_phrasebook(), max_reasons=5, max_protective=3)
+    text = " ".join(out["reasons"]) + " " + " ".join(out["protective_factors"])
+    assert "self-harm" not in text and "abuse" not in text.lower() and "SAB" not in text
+    for name in hidden:
+        assert FEATURES[name].description.split(":")[0] not in text
+    assert out.loc[0, "reasons"].startswith(FEATURES["referrals_12m"].description)
+    assert out.loc[1, "protective_factors"].startswith(FEATURES["referrals_12m"].description)

@@ -12,7 +12,18 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.privacy.keys import KEY_ENV_VAR, PseudonymisationKey, PseudonymisationKeyError, generate_key, load_key
+from pipeline.privacy.keys import (
+    KEY_ENV_VAR,
+    LEDGER,
+    LEDGER_KEY_ENV_VAR,
+    LedgerKey,
+    LedgerKeyError,
+    PseudonymisationKey,
+    PseudonymisationKeyError,
+    generate_key,
+    load_key,
+    load_ledger_key,
+)
 from pipeline.privacy.tokens import TokenMaker
 
 FILE_KEY = bytes(range(32))
@@ -106,6 +117,54 @@ def test_cli_keygen_writes_key_and_refuses_overwrite(tmp_path):
     assert out.read_text().strip() == key_hex
     forced = runner.invoke(app, ["keygen", "--out", str(out), "--force"])
     assert forced.exit_code == 0 and out.read_text().strip() != key_hex
+
+
+# --- the ledger key: the same functions, another role, never the pseudonymisation key's bytes ---------
+
+
+def test_ledger_key_loads_from_its_own_file_or_variable_and_hides_itself(tmp_path):
+    ledger_file, pseudo_file = tmp_path / "ledger.key", tmp_path / "pseudo.key"
+    generate_key(ledger_file, role=LEDGER)
+    generate_key(pseudo_file)
+    assert stat.S_IMODE(ledger_file.stat().st_mode) == 0o600
+    key = load_ledger_key(ledger_file, pseudo_file, env={})
+    assert isinstance(key, LedgerKey) and bytes(key) == bytes.fromhex(ledger_file.read_text().strip())
+    assert ledger_file.read_text().strip() not in repr(key) + str(key) + f"{key}" and "hidden" in repr(key)
+    assert bytes(load_ledger_key(ledger_file, pseudo_file, env={LEDGER_KEY_ENV_VAR: ENV_KEY.hex()})) == ENV_KEY
+    # the pseudonymisation variable never stands in for the ledger key
+    with pytest.raises(LedgerKeyError) as err:
+        load_ledger_key(tmp_path / "absent.key", None, env={KEY_ENV_VAR: ENV_KEY.hex()})
+    assert LEDGER_KEY_ENV_VAR in str(err.value) and "keygen --ledger" in str(err.value)
+
+
+def test_the_same_bytes_in_both_roles_are_refused(tmp_path):
+    pseudo_file = tmp_path / "pseudo.key"
+    pseudo_file.write_text(FILE_KEY.hex())
+    same = tmp_path / "ledger.key"
+    same.write_text(base64.b64encode(FILE_KEY).decode())  # the same bytes, however written
+    for env, ledger_file in (({}, same), ({LEDGER_KEY_ENV_VAR: FILE_KEY.hex()}, tmp_path / "none"),
+                             ({LEDGER_KEY_ENV_VAR: ENV_KEY.hex(), KEY_ENV_VAR: ENV_KEY.hex()}, same)):
+        with pytest.raises(LedgerKeyError, match="the two must be held apart") as err:
+            load_ledger_key(ledger_file, pseudo_file, env=env)
+        assert FILE_KEY.hex() not in str(err.value) and ENV_KEY.hex() not in str(err.value)
+
+
+def test_cli_keygen_ledger_writes_its_own_file_and_never_over_the_pseudonymisation_key(tmp_path):
+    runner = CliRunner()
+    pseudo = runner.invoke(app, ["keygen", "--root", str(tmp_path), "--params", str(tmp_path / "none.yaml")])
+    assert pseudo.exit_code == 0, pseudo.output
+    ledger = runner.invoke(app, ["keygen", "--ledger", "--root", str(tmp_path), "--params", str(tmp_path / "x")])
+    assert ledger.exit_code == 0, ledger.output
+    pseudo_file, ledger_file = tmp_path / ".secrets/pseudo.key", tmp_path / ".secrets/ledger.key"
+    assert pseudo_file.read_text() != ledger_file.read_text()
+    assert stat.S_IMODE(ledger_file.stat().st_mode) == 0o600 and ledger_file.read_text().strip() not in ledger.output
+    before = pseudo_file.read_text()
+    over = runner.invoke(app, ["keygen", "--ledger", "--force", "--out", str(pseudo_file), "--root", str(tmp_path),
+                               "--params", str(tmp_path / "x")])
+    assert over.exit_code == 1 and "held apart" in over.output and pseudo_file.read_text() == before
+    back = runner.invoke(app, ["keygen", "--force", "--out", str(ledger_file), "--root", str(tmp_path),
+                               "--params", str(tmp_path / "x")])
+    assert back.exit_code == 1
 
 
 # --- TokenMaker: the same tokens as the standard library's HMAC, however they are asked for ---------

@@ -1,0 +1,189 @@
+"""The IO of the ledger: the two keyed logs, their anchor files and MLflow anchors, at fixed places.
+
+``signoffs`` is ``ethics/signoffs.jsonl`` (human sign-offs) and ``audit`` is ``outputs/audit.jsonl``
+(risk lists issued); both are chained under the ledger key (:func:`pipeline.privacy.keys.load_ledger_key`)
+and anchored, after every append, in ``reports/ledger/<log>.anchor.json`` and as a tag of the MLflow
+experiment ``riskpipe-ledger``. The locations are :class:`pipeline.core.paths.ProjectPaths` properties,
+never parameters. Any failure here raises :class:`LedgerError`: on the release path it is an error,
+never a warning. The chain and anchor logic itself is pure, in :mod:`ethics.ledger`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ethics.ledger import (
+    ChainVerification,
+    anchor_problems,
+    make_anchor,
+    next_chained_line,
+    prefix_problems,
+    utc_now,
+    verify_chain,
+)
+from pipeline.core.io import append_line_locked, read_lines, write_json
+from pipeline.core.paths import ProjectPaths
+from pipeline.privacy.keys import LedgerKey, LedgerKeyError, load_ledger_key
+
+SIGNOFF_LOG = "signoffs"
+AUDIT_LOG = "audit"
+LEDGER_LOGS = (AUDIT_LOG, SIGNOFF_LOG)
+
+
+class LedgerError(RuntimeError):
+    """The ledger cannot be read or written as it must be (no key, a broken chain, an anchor that disagrees)."""
+
+
+def ledger_path(paths: ProjectPaths, log_name: str) -> Path:
+    """Where log ``log_name`` (``signoffs`` or ``audit``) lies."""
+    return {SIGNOFF_LOG: paths.signoff_log, AUDIT_LOG: paths.audit_log}[log_name]
+
+
+def ledger_key(paths: ProjectPaths, pseudo_key_file: Path | None = None) -> LedgerKey:
+    """The ledger key ($RISKPIPE_LEDGER_KEY or ``.secrets/ledger.key``), refused if it is the pseudonymisation key.
+
+    Args:
+        pseudo_key_file: the configured pseudonymisation key file to compare against; None = the default
+            ``.secrets/pseudo.key`` ($RISKPIPE_PSEUDO_KEY takes precedence either way).
+
+    Raises:
+        LedgerError: no usable ledger key, or the same bytes as the pseudonymisation key.
+    """
+    try:
+        return load_ledger_key(paths.ledger_key, pseudo_key_file or paths.secrets / "pseudo.key")
+    except LedgerKeyError as exc:
+        raise LedgerError(str(exc)) from None
+
+
+def read_anchor_file(path: Path) -> Any:
+    """The anchor file's record, None if there is none, or the text "unreadable" (an anchor problem)."""
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return "unreadable"
+
+
+def read_mlflow_anchor(paths: ProjectPaths, log_name: str) -> Any:
+    """The log's MLflow anchor, None if there is none.
+
+    Raises:
+        LedgerError: MLflow could not be read (the anchor cannot be checked, so nothing may be trusted).
+    """
+    try:
+        from pipeline.core.tracking import ledger_anchor, tracking_uri
+
+        return ledger_anchor(log_name, tracking_uri(paths.root))
+    except Exception as exc:  # noqa: BLE001 - any MLflow failure is reported as a ledger failure
+        raise LedgerError(f"cannot read the MLflow anchor of the {log_name} log ({type(exc).__name__})") from None
+
+
+@dataclass(frozen=True)
+class LedgerReport:
+    """One log checked against its chain and anchors: ``problems`` empty means intact; ``lines`` as checked."""
+
+    name: str
+    path: Path
+    exists: bool
+    chain: ChainVerification
+    problems: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_lines(paths: ProjectPaths, log_name: str, lines: list[str], exists: bool, key: LedgerKey,
+                mlflow_anchor: Any) -> LedgerReport:
+    """Check ``lines`` (log ``log_name`` as read) against the chain, the anchor file and ``mlflow_anchor``."""
+    check = verify_chain(lines, key)
+    problems = list(check.problems)
+    anchors = (("the anchor file", read_anchor_file(paths.ledger_anchor(log_name))),
+               ("the MLflow anchor", mlflow_anchor))
+    for where, anchor in anchors:
+        problems += anchor_problems(log_name, exists=exists, check=check, anchor=anchor, where=where, key=key)
+    return LedgerReport(log_name, ledger_path(paths, log_name), exists, check, problems, lines)
+
+
+def governance_anchor_problems(paths: ProjectPaths, lines: list[str]) -> list[str]:
+    """The sign-off log against the count and head each ``reports/<model>/governance.json`` recorded."""
+    problems = []
+    for governance in sorted(paths.reports.glob("*/governance.json")):
+        recorded = read_anchor_file(governance)
+        anchor = recorded.get("signoff_log") if isinstance(recorded, dict) else None
+        if isinstance(anchor, dict) and {"entries", "head"} <= anchor.keys():
+            where = f"{governance.parent.name}/governance.json"
+            problems += prefix_problems(lines, int(anchor["entries"]), str(anchor["head"]), where)
+    return problems
+
+
+def verify_ledger(paths: ProjectPaths, log_name: str, key: LedgerKey) -> LedgerReport:
+    """Check one log: its keyed chain, its anchor file, its MLflow anchor (and governance.json for sign-offs).
+
+    A missing MLflow anchor is a problem like any other, and an MLflow that cannot be read at all is
+    reported as one rather than skipped.
+    """
+    path = ledger_path(paths, log_name)
+    lines = read_lines(path)
+    try:
+        report = check_lines(paths, log_name, lines, path.exists(), key, read_mlflow_anchor(paths, log_name))
+        problems = list(report.problems)
+    except LedgerError as exc:  # unreadable MLflow: say so, rather than also calling the entries unanchored there
+        report = check_lines(paths, log_name, lines, path.exists(), key, None)
+        problems = [p for p in report.problems if "MLflow anchor" not in p] + [str(exc)]
+    if log_name == SIGNOFF_LOG:
+        problems += governance_anchor_problems(paths, lines)
+    return LedgerReport(report.name, report.path, report.exists, report.chain, problems, lines)
+
+
+def require_intact(report: LedgerReport) -> None:
+    """Raise :class:`LedgerError` naming the log and its first problems unless ``report`` is intact."""
+    if not report.ok:
+        shown = "; ".join(report.problems[:3])
+        raise LedgerError(f"the {report.name} log ({report.path}) fails verification: {shown} "
+                          "(run `riskpipe audit-log verify`)")
+
+
+def write_anchors(paths: ProjectPaths, log_name: str, lines: list[str], key: LedgerKey) -> dict[str, Any]:
+    """Anchor the log as it now is: the anchor file, then the MLflow tag; return the anchor.
+
+    Raises:
+        LedgerError: either could not be written (the entry is in the log but not anchored).
+    """
+    anchor = make_anchor(log_name, verify_chain(lines, key), utc_now(), key)
+    try:
+        write_json(anchor, paths.ledger_anchor(log_name))
+        from pipeline.core.tracking import record_ledger_anchor, tracking_uri
+
+        record_ledger_anchor(log_name, anchor, tracking_uri(paths.root))
+    except Exception as exc:  # noqa: BLE001 - any failure to anchor is a ledger failure
+        raise LedgerError(f"the {log_name} log entry was written but not anchored ({type(exc).__name__}: {exc})"
+                          ) from None
+    return anchor
+
+
+def append_to_ledger(paths: ProjectPaths, log_name: str, record: dict[str, Any], key: LedgerKey) -> dict[str, Any]:
+    """Append ``record`` to log ``log_name`` and anchor the new head; return the chained entry.
+
+    The log is checked (chain, anchor file, MLflow anchor) first outside the lock, so a broken log is
+    never touched, then again inside it; appending to a truncated or rewritten log would otherwise
+    re-anchor, and so hide, the damage.
+
+    Raises:
+        LedgerError: the log fails verification (nothing appended) or the new head could not be anchored.
+    """
+    path = ledger_path(paths, log_name)
+    require_intact(check_lines(paths, log_name, read_lines(path), path.exists(), key,
+                               read_mlflow_anchor(paths, log_name)))
+
+    def make_line(lines: list[str]) -> str:
+        require_intact(check_lines(paths, log_name, lines, path.exists(), key, read_mlflow_anchor(paths, log_name)))
+        return next_chained_line(lines, record, key)
+
+    line = append_line_locked(path, make_line, lambda lines: write_anchors(paths, log_name, lines, key))
+    return json.loads(line)
