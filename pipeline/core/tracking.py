@@ -29,6 +29,23 @@ PIP_REQUIREMENTS = ["scikit-learn", "lightgbm", "pandas", "numpy", "skops"]
 TRUSTED_TYPE_PREFIXES = ("sklearn.", "lightgbm.", "models.", "numpy.", "scipy.", "collections.OrderedDict")
 
 
+def _use_tracking_uri(uri: str) -> None:
+    """Point MLflow at ``uri`` without changing ``$MLFLOW_TRACKING_URI``.
+
+    ``mlflow.set_tracking_uri`` also exports the URI to the environment "so subprocesses inherit it";
+    riskpipe reads that variable as the user's choice, so a second project run in the same process (or
+    a subprocess started later, such as `dvc repro`) would silently use the first project's store.
+    """
+    import mlflow
+
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
+
 def tracking_uri(root: Path | str = ".") -> str:
     """``$MLFLOW_TRACKING_URI`` if set, else ``sqlite:///<root>/mlflow.db`` (absolute)."""
     env = os.environ.get("MLFLOW_TRACKING_URI")
@@ -197,7 +214,7 @@ def log_training_run(
     from mlflow.models import ModelSignature, infer_signature
     from mlflow.tracking import MlflowClient
 
-    mlflow.set_tracking_uri(uri)
+    _use_tracking_uri(uri)
     mlflow.set_experiment(experiment_name(model_name))
     example = typical_feature_row(X_train)
     outputs = infer_signature(example, model.predict_proba(example)).outputs
@@ -236,7 +253,7 @@ def log_evaluation(*, uri: str, run_id: str, metrics: Mapping[str, Any], artifac
     """
     import mlflow
 
-    mlflow.set_tracking_uri(uri)
+    _use_tracking_uri(uri)
     flat = flatten_metrics(metrics)
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics(flat)
@@ -250,7 +267,7 @@ def load_model(model_uri: str, uri: str):
     import mlflow
     import mlflow.pyfunc
 
-    mlflow.set_tracking_uri(uri)
+    _use_tracking_uri(uri)
     return mlflow.pyfunc.load_model(model_uri)
 
 
@@ -275,11 +292,10 @@ def _not_found(exc: Exception) -> bool:
 
 
 def _client(uri: str | None = None):
-    import mlflow
     from mlflow.tracking import MlflowClient
 
     uri = uri or tracking_uri()
-    mlflow.set_tracking_uri(uri)
+    _use_tracking_uri(uri)
     return MlflowClient(tracking_uri=uri)
 
 

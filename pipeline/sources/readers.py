@@ -44,7 +44,9 @@ def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
                 file, f"has a UTF-8 byte-order mark but byte {exc.start} is not UTF-8"
             ) from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+        text = _as_utf16(data)
+        if text is not None:
+            return text, "utf-16"
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -53,6 +55,22 @@ def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as exc:
         raise IngestError(file, f"undecodable: byte {exc.start} is neither UTF-8 nor cp1252") from None
+
+
+def _as_utf16(data: bytes) -> str | None:
+    """The text of a file starting with a UTF-16 byte-order mark, or None when it is not UTF-16.
+
+    A cp1252 file may itself start with "ÿþ" or "þÿ" (the same two bytes); a real UTF-16 extract has
+    a body of whole code units, most of them Latin-1 (delimiters, digits and headers are).
+    """
+    body = data[2:]
+    if not body or len(body) % 2:
+        return None
+    try:
+        text = data.decode("utf-16")
+    except UnicodeDecodeError:
+        return None
+    return text if sum(ch < "\u0100" for ch in text) * 2 >= len(text) else None
 
 
 def repeated_text(value: str | None, index: pd.Index) -> pd.Series:

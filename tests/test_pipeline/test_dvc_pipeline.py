@@ -96,6 +96,7 @@ def pipeline_run(tmp_path_factory) -> PipelineRun:
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1",
            "RISKPIPE_PSEUDO_KEY": "ab" * 32, "RISKPIPE_LEDGER_KEY": "cd" * 32}
+    env.pop("MLFLOW_TRACKING_URI", None)  # the copy's own mlflow.db, as on a fresh machine
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
                 ["git", "-c", "user.email=t@example.org", "-c", "user.name=t", "commit", "-qm", "x"]):
         subprocess.run(cmd, cwd=work, check=True, env=env, capture_output=True)

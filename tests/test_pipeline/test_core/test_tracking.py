@@ -101,3 +101,18 @@ def test_input_example_is_a_typical_row_not_a_record():
     X = pd.DataFrame({"a": [1.0, 2.0, 30.0], "b": pd.Series(["x", "y", "y"], dtype="str")})
     row = typical_feature_row(X)
     assert row.to_dict("records") == [{"a": 2.0, "b": "y"}]
+
+
+def test_pointing_mlflow_at_a_project_leaves_the_environment_as_the_user_set_it(tmp_path, monkeypatch):
+    import os
+
+    from pipeline.core import tracking
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    first = tracking.tracking_uri(tmp_path / "a")
+    tracking._use_tracking_uri(first)
+    assert "MLFLOW_TRACKING_URI" not in os.environ  # mlflow itself would have exported it
+    assert tracking.tracking_uri(tmp_path / "b") != first
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///chosen.db")
+    tracking._use_tracking_uri(first)
+    assert os.environ["MLFLOW_TRACKING_URI"] == "sqlite:///chosen.db"
