@@ -1,4 +1,4 @@
-"""MLflow through pipeline/core/tracking.py: a real `mlflow server` on 127.0.0.1, model round trip, alias."""
+"""MLflow through pipeline/core/tracking/: a real `mlflow server` on 127.0.0.1, model round trip, alias."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def test_input_example_is_a_typical_row_not_a_record():
 def test_pointing_mlflow_at_a_project_leaves_the_environment_as_the_user_set_it(tmp_path, monkeypatch):
     import os
 
-    from pipeline.core import tracking
+    from pipeline.core.tracking import runs as tracking
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     first = tracking.tracking_uri(tmp_path / "a")
