@@ -209,7 +209,8 @@ def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, models: Sequence[s
         if problems:
             raise LedgerError(f"{problems[0]} (run `riskpipe audit-log verify`)")
         check_one_role_per_person(entries, record)
-        entry = append_to_ledger(paths, SIGNOFF_LOG, record, ledger_key(paths))
+        entry = append_to_ledger(paths, SIGNOFF_LOG, record, ledger_key(paths),
+                                 admit=lambda logged: check_one_role_per_person(logged, record))
     except LedgerError as exc:
         raise SignOffNotRecordedError(str(exc)) from None
     try:

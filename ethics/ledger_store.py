@@ -11,6 +11,7 @@ never a warning. The chain and anchor logic itself is pure, in :mod:`ethics.ledg
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from ethics.ledger import (
     anchor_problems,
     make_anchor,
     next_chained_line,
+    parse_log,
     prefix_problems,
     utc_now,
     verify_chain,
@@ -167,12 +169,15 @@ def write_anchors(paths: ProjectPaths, log_name: str, lines: list[str], key: Led
     return anchor
 
 
-def append_to_ledger(paths: ProjectPaths, log_name: str, record: dict[str, Any], key: LedgerKey) -> dict[str, Any]:
+def append_to_ledger(paths: ProjectPaths, log_name: str, record: dict[str, Any], key: LedgerKey, *,
+                     admit: Callable[[list[dict[str, Any]]], None] | None = None) -> dict[str, Any]:
     """Append ``record`` to log ``log_name`` and anchor the new head; return the chained entry.
 
     The log is checked (chain, anchor file, MLflow anchor) first outside the lock, so a broken log is
     never touched, then again inside it; appending to a truncated or rewritten log would otherwise
-    re-anchor, and so hide, the damage.
+    re-anchor, and so hide, the damage. ``admit`` (if given) sees the entries already in the log while
+    the lock is held and raises to refuse the record, so a rule about earlier entries (one signing
+    role per person) cannot be raced by two commands at once.
 
     Raises:
         LedgerError: the log fails verification (nothing appended) or the new head could not be anchored.
@@ -183,6 +188,8 @@ def append_to_ledger(paths: ProjectPaths, log_name: str, record: dict[str, Any],
 
     def make_line(lines: list[str]) -> str:
         require_intact(check_lines(paths, log_name, lines, path.exists(), key, read_mlflow_anchor(paths, log_name)))
+        if admit is not None:
+            admit(parse_log(lines))
         return next_chained_line(lines, record, key)
 
     line = append_line_locked(path, make_line, lambda lines: write_anchors(paths, log_name, lines, key))

@@ -191,6 +191,17 @@ def test_one_person_cannot_hold_two_signing_roles_by_name_or_os_identity(project
     assert [e["user"] for e in entries] == ["dprice", "dprice", "dprice"]
 
 
+def test_the_one_role_rule_is_checked_again_under_the_log_lock(project, monkeypatch):
+    """Two sign-offs at once: the second command's early read missed the first, the locked append does not."""
+    import ethics.govern_stage as govern_stage
+
+    assert _signoff(project, monkeypatch, "dpia", "DPO").exit_code == 0
+    monkeypatch.setattr(govern_stage, "read_signoff_entries", lambda paths: ([], []))  # a stale early read
+    raced = _signoff(project, monkeypatch, "equality_impact", "SIRO", by="Dana Price", user="another")
+    assert raced.exit_code == 2 and "already signed riskpipe-m1 v3 as the DPO" in _said(raced)
+    assert len((project["root"] / "ethics/signoffs.jsonl").read_text().splitlines()) == 1
+
+
 def test_two_roles_written_straight_into_the_log_block_the_gate(project):
     _sign_all(project)
     _append(project, item="equality_impact", role="SIRO", by="DANA PRICE", user="siro")
