@@ -8,6 +8,8 @@ that does not exist fails at load.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +24,10 @@ THRESHOLDS_FILE = ETHICS_DIR / "thresholds.yaml"
 CONTEXTS_DIR = ETHICS_DIR / "contexts"
 TEMPLATES_DIR = ETHICS_DIR / "templates"
 ROLES = ("DPO", "Caldicott Guardian", "SIRO", "service lead", "lead data scientist")
+# human items no configured checklist may drop (govern.checklist_file): lawful basis, DPIA, human review of
+# every entry and the equality impact assessment; every automatic check in ethics.auto_checks.CHECKS is
+# mandatory too (mandatory_items_missing)
+MANDATORY_HUMAN_ITEMS = ("lawful_basis", "dpia", "human_review", "equality_impact")
 
 
 class _Strict(BaseModel):
@@ -77,3 +83,25 @@ def parse_checklist(data: dict) -> Checklist:
     if bad:
         raise ValueError(f"checklist names thresholds that do not exist: {bad}")
     return checklist
+
+
+def mandatory_items_missing(checklist: Checklist) -> list[str]:
+    """What a checklist lacks of the mandatory set (empty when complete).
+
+    Mandatory: an auto item running each check in :data:`ethics.auto_checks.CHECKS`, and a human item for
+    each of :data:`MANDATORY_HUMAN_ITEMS`. A configuration (``govern.checklist_file``) may add items, never
+    remove these, so a checklist with no items can never approve anything.
+    """
+    run = {i.check for i in checklist.items if i.kind == "auto"}
+    human = {i.id for i in checklist.items if i.kind == "human"}
+    return ([f"auto check {name}" for name in CHECKS if name not in run]
+            + [f"human item {item}" for item in MANDATORY_HUMAN_ITEMS if item not in human])
+
+
+def checklist_sha256(checklist: Checklist) -> str:
+    """SHA-256 of the checklist's content (canonical JSON of its items): pre-registered, and named by a release.
+
+    Comments and key order in the YAML do not change it; any item, question, role or threshold key does.
+    """
+    text = json.dumps(checklist.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

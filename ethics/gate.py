@@ -1,7 +1,9 @@
 """The governance gate: auto checks plus human sign-offs -> ``approved`` or ``blocked``.
 
-A version is approved only when every checklist item passes: each auto check returns ``pass``
-and each human item's latest sign-off for that exact version is ``approve`` by its role, no person
+A release (:mod:`ethics.release`: a model version bound to its model files, features, pre-registered
+thresholds, checklist and evaluation outputs by digests) is approved only when every checklist item
+passes: each auto check returns ``pass`` and each human item's latest sign-off naming that exact
+release digest is ``approve`` by its role, no person
 signed it in two roles and the sign-off log is intact. Blocked is a normal, reportable state, never
 an error. An approval is not final: the version holding the ``approved`` alias is re-judged by every
 ``govern`` (:func:`review_approved_version`) and at every ``score`` (:func:`approval_disagreements`),
@@ -96,28 +98,37 @@ def stamp_decision(result: dict[str, Any], log_problems: list[str], decided_at: 
 
 def review_approved_version(
     checklist: Checklist, entries: list[dict[str, Any]], log_problems: list[str], *, model: str, version: str,
-    decided_at: str,
+    release: str, decided_at: str,
 ) -> dict[str, Any]:
     """Re-judge the version holding ``approved`` when it is not the one just gated (a newer version exists).
 
     Its evaluation outputs are no longer on disk, so only what can change after approval is judged:
-    the latest sign-off per human item (a reject or a missing one withdraws it), one person in two
-    roles, and the sign-off log itself (a log that fails verification can vouch for nothing).
+    the latest sign-off per human item for its release (a reject or a missing one withdraws it), one
+    person in two roles, and the logs themselves (a log that fails verification can vouch for nothing).
+
+    Args:
+        release: the release digest the alias was set for (tag ``governance.release_digest``; empty when
+            the alias was not set by ``govern``, which revokes it).
+        log_problems: why the logs cannot be trusted, and why the release cannot be found (each revokes).
 
     Returns:
-        ``{"version", "status": "approved"|"revoked", "reasons": [...], "decided_at"}`` (recorded in
-        governance.json as ``approved_version_review``).
+        ``{"version", "release_digest", "status": "approved"|"revoked", "reasons": [...], "decided_at"}``
+        (recorded in governance.json as ``approved_version_review``).
     """
-    reasons = [*log_problems, *withdrawn_approvals(checklist, entries, model, version)]
-    return {"version": str(version), "status": "revoked" if reasons else "approved", "reasons": reasons,
-            "decided_at": decided_at}
+    if not release:
+        reasons = [*log_problems, f"v{version} holds `approved` but names no release (the alias was not set by "
+                   "`riskpipe govern`)"]
+    else:
+        reasons = [*log_problems, *withdrawn_approvals(checklist, entries, model, version, release)]
+    return {"version": str(version), "release_digest": release, "status": "revoked" if reasons else "approved",
+            "reasons": reasons, "decided_at": decided_at}
 
 
-def approval_disagreements(governance: dict[str, Any] | None, version: str) -> list[str]:
-    """Why governance.json does not back the version holding ``approved`` (empty when it does).
+def approval_disagreements(governance: dict[str, Any] | None, version: str, release: str) -> list[str]:
+    """Why governance.json does not back the release holding ``approved`` (empty when it does).
 
-    It backs it when it approved that version, or (a newer version was gated since) its
-    ``approved_version_review`` of that version still approves. Anything else - no governance.json,
+    It backs it when it approved that release of that version, or (a newer version was gated since)
+    its ``approved_version_review`` of that release still approves. Anything else - no governance.json,
     a blocked or revoked decision, a decision about other versions only - means the alias alone
     speaks for the version, and the alias alone is never enough (a failed alias removal, a hand-set alias).
     """
@@ -125,11 +136,17 @@ def approval_disagreements(governance: dict[str, Any] | None, version: str) -> l
     if not governance:
         return [f"no governance.json: `riskpipe govern` has not judged v{version}"]
     if str(governance.get("version")) == version:
+        if governance.get("release_digest") != release:
+            return [f"governance.json judged release {str(governance.get('release_digest'))[:12]} of v{version}, not "
+                    f"release {release[:12]} named by the `approved` alias"]
         status = governance.get("status")
         return [] if status == "approved" else [f"governance.json: v{version} is {status}",
                                                  *governance.get("reasons", [])]
     review = governance.get("approved_version_review") or {}
     if str(review.get("version")) == version:
+        if review.get("release_digest") != release:
+            return [f"governance.json reviewed release {str(review.get('release_digest'))[:12]} of v{version}, not "
+                    f"release {release[:12]} named by the `approved` alias"]
         return [] if review.get("status") == "approved" else [f"governance.json: v{version} was {review.get('status')}",
                                                                *review.get("reasons", [])]
     return [f"governance.json judged v{governance.get('version')}, not v{version}, the version holding `approved`"]

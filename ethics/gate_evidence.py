@@ -33,7 +33,10 @@ class GateEvidence:
         group_metrics: ``reports/<model>/group_metrics.csv`` (``attribute, group, n, fnr, oe_ratio,
             suppressed`` and the other rate columns).
         run: ``data/models/<model>/run.json`` (``feature_columns``, ``thresholds_sha256``, ...).
-        thresholds_sha256: hash of the thresholds file as it is now.
+        thresholds_sha256: digest of the model's thresholds as they are now
+            (:func:`ethics.thresholds.model_thresholds_sha256`).
+        registered_thresholds_sha256: the same digest as first pre-registered for the model
+            (``ethics/preregistration.jsonl``), or None when it never was.
         split_years: ``split, index_year`` pairs from ``scores.parquet``.
         linkage: ``reports/linkage.json`` or None.
         features_report: ``reports/<model>/features.json`` or None.
@@ -53,6 +56,7 @@ class GateEvidence:
     fairness_features: frozenset[str] = frozenset()
     context: dict[str, Any] = field(default_factory=dict)
     link_rate_directions: tuple[str, ...] = ()
+    registered_thresholds_sha256: str | None = None
 
 
 def metrics_of_test_year(ev: GateEvidence) -> dict[str, Any]:

@@ -1,11 +1,12 @@
 """The IO of the governance stage: ``riskpipe govern``, ``signoff`` and ``audit-log verify``.
 
-Reads the evaluation outputs, the ethics files and the hash-chained sign-off log; writes
-``reports/<model>/governance.json`` and appends sign-offs; records both in MLflow (through
-``pipeline.core.tracking``). The files are the record, but the ``approved`` alias is what ``score``
+Reads the evaluation outputs, the ethics files, the model's pre-registration and the hash-chained
+sign-off log; writes ``reports/<model>/release.json`` (the release judged, :mod:`ethics.release_store`)
+and ``governance.json`` and appends sign-offs, each naming a release digest; records them in MLflow
+(through ``pipeline.core.tracking``). The files are the record, but the ``approved`` alias is what ``score``
 starts from, so an MLflow failure here is an error (:class:`pipeline.core.tracking.TrackingError`),
 never a warning. The decisions themselves are pure functions in :mod:`ethics.gate`,
-:mod:`ethics.auto_checks` and :mod:`ethics.signoff`.
+:mod:`ethics.auto_checks`, :mod:`ethics.release` and :mod:`ethics.signoff`.
 """
 
 from __future__ import annotations
@@ -15,16 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ethics.gate import approval_disagreements, evaluate_gate, review_approved_version, stamp_decision
+from ethics.checklist import checklist_sha256
+from ethics.gate import evaluate_gate, review_approved_version, stamp_decision
 from ethics.gate_evidence import GateEvidence
-from ethics.inputs import (
-    read_checklist,
-    read_context,
-    read_numeric_csv,
-    read_optional_json,
-    read_thresholds,
-    thresholds_file,
-)
+from ethics.inputs import read_checklist, read_context, read_numeric_csv, read_optional_json, read_thresholds
 from ethics.ledger import current_user, last_hash, parse_log, utc_now
 from ethics.ledger_store import (
     LEDGER_LOGS,
@@ -35,15 +30,22 @@ from ethics.ledger_store import (
     ledger_key,
     verify_ledger,
 )
+from ethics.release import checklist_registration_problems
+from ethics.release_store import (
+    build_current_release,
+    mandatory_problems,
+    read_registration,
+    record_release,
+    resolve_release,
+)
 from ethics.signoff import (
     SignOffError,
     check_one_role_per_person,
     latest_signoffs,
     make_signoff,
     role_conflicts,
-    withdrawn_approvals,
 )
-from ethics.thresholds import thresholds_sha256
+from ethics.thresholds import Thresholds, model_thresholds_sha256
 from pipeline.core.config import GovernParams
 from pipeline.core.io import read_json, read_parquet, write_json
 from pipeline.core.paths import ProjectPaths
@@ -89,8 +91,14 @@ def signoff_log_anchor(entries: list[dict[str, Any]], problems: list[str]) -> di
     return None if problems else {"entries": len(entries), "head": last_hash(entries)}
 
 
-def read_gate_evidence(paths: ProjectPaths, cfg: GovernParams, model: str) -> GateEvidence:
-    """Everything the auto checks read, from the contract files (:class:`ethics.gate_evidence.GateEvidence`)."""
+def read_gate_evidence(paths: ProjectPaths, cfg: GovernParams, model: str, thresholds: Thresholds,
+                       registered: dict[str, Any] | None) -> GateEvidence:
+    """Everything the auto checks read, from the contract files (:class:`ethics.gate_evidence.GateEvidence`).
+
+    Args:
+        thresholds: the model's thresholds as they are now.
+        registered: the model's first pre-registration (:func:`ethics.release_store.read_registration`).
+    """
     from features.registry import FEATURES
 
     reports, model_dir = paths.model_reports(model), paths.model_artifacts(model)
@@ -99,7 +107,8 @@ def read_gate_evidence(paths: ProjectPaths, cfg: GovernParams, model: str) -> Ga
         metrics=read_json(reports / "metrics.json"),
         group_metrics=read_numeric_csv(reports / "group_metrics.csv"),
         run=read_json(model_dir / "run.json"),
-        thresholds_sha256=thresholds_sha256(thresholds_file(paths, cfg).read_bytes()),
+        thresholds_sha256=model_thresholds_sha256(thresholds),
+        registered_thresholds_sha256=(registered or {}).get("thresholds_sha256"),
         split_years=scores.drop_duplicates().reset_index(drop=True),
         linkage=read_optional_json(paths.reports / "linkage.json"),
         features_report=read_optional_json(reports / "features.json"),
@@ -110,62 +119,76 @@ def read_gate_evidence(paths: ProjectPaths, cfg: GovernParams, model: str) -> Ga
 
 
 def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str) -> GateDecision:
-    """Run the gate for the model's latest trained version and write governance.json; see ``riskpipe govern``.
+    """Build the release of the latest trained version, gate it and write governance.json; see ``riskpipe govern``.
 
-    The version holding ``approved``, when it is not the latest, is re-judged too
-    (:func:`ethics.gate.review_approved_version`, recorded as ``approved_version_review``): a withdrawn
-    sign-off there removes the alias at once. governance.json is written before MLflow is touched, so
-    when MLflow then fails the decision still stands and ``score`` refuses what it blocks or revokes.
+    The release (:func:`ethics.release_store.build_current_release`) is recorded in the release log and
+    ``reports/<model>/release.json`` first; only sign-offs naming its digest count. The thresholds are
+    judged against the model's first pre-registration, and a checklist that lacks a mandatory item, or is
+    not the one pre-registered, blocks. The release holding ``approved``, when it is not this version,
+    is re-judged too (:func:`ethics.gate.review_approved_version`, recorded as ``approved_version_review``):
+    a withdrawn sign-off there removes the alias at once. governance.json is written before MLflow is
+    touched, so when MLflow then fails the decision still stands and ``score`` refuses what it blocks or revokes.
 
     The sign-off log's entry count and head hash as read are recorded in governance.json
     (``signoff_log``), an anchor ``audit-log verify`` checks the log against later.
 
     Raises:
-        TrackingError: MLflow failed to read or move the alias, tag the version or take the artifact.
-        LedgerError: no usable ledger key (nothing written).
+        TrackingError: MLflow failed to read the model files, read or move the alias, tag the version or
+            take the artifact.
+        LedgerError: no usable ledger key, or the pre-registration or release log fails verification.
     """
-    from pipeline.core.tracking import approved_model_version, record_governance, revoke_approval, tracking_uri
+    from pipeline.core.tracking import (
+        approved_model_version,
+        model_version_run_id,
+        record_governance,
+        revoke_approval,
+        tracking_uri,
+    )
 
     checklist = read_checklist(paths, cfg)
     thresholds = read_thresholds(paths, cfg, model)
-    evidence = read_gate_evidence(paths, cfg, model)
+    registered = read_registration(paths, model)
+    evidence = read_gate_evidence(paths, cfg, model, thresholds, registered)
     version = str(evidence.run.get("model_version"))
-    entries, log_problems = read_signoff_entries(paths)
-    result = evaluate_gate(checklist, thresholds, evidence, latest_signoffs(entries, model, version),
-                           model=model, version=version)
-    result = stamp_decision(result, [*log_problems, *role_conflicts(entries, model, version)], utc_now())
     name, uri = f"riskpipe-{model}", tracking_uri(paths.root)
+    release = build_current_release(paths, model, run=evidence.run, metrics=evidence.metrics, checklist=checklist,
+                                    registered=registered, thresholds_now=evidence.thresholds_sha256)
+    record_release(paths, release)
+    digest = release["release_digest"]
+    registered_run = model_version_run_id(name, version, uri)
+    run_problems = [] if registered_run == release["run_id"] else [
+        f"run.json names run {release['run_id']} but MLflow's v{version} was logged from run {registered_run}"]
+    run_problems += [f"metrics.json gives no {field} for the release" for field in ("capacity", "base_rate")
+                     if release[field] is None]
+    entries, log_problems = read_signoff_entries(paths)
+    result = evaluate_gate(checklist, thresholds, evidence, latest_signoffs(entries, model, digest),
+                           model=model, version=version)
+    result = {**result, "release_digest": digest, "release": release}
+    integrity = [*log_problems, *mandatory_problems(checklist), *run_problems,
+                 *checklist_registration_problems(registered, checklist_sha256(checklist)),
+                 *role_conflicts(entries, model, version, digest)]
+    result = stamp_decision(result, integrity, utc_now())
     held = approved_model_version(name, uri)
     review = None
     if held is not None and held["version"] != version:
         review = review_approved_version(checklist, entries, log_problems, model=model, version=held["version"],
-                                         decided_at=result["decided_at"])
+                                         release=held.get("release_digest", ""), decided_at=result["decided_at"])
         result = {**result, "approved_version_review": review}
     result = {**result, "signoff_log": signoff_log_anchor(entries, log_problems)}
     out = paths.model_reports(model) / "governance.json"
     write_json(result, out)
     if review is not None and review["status"] == "revoked":
         revoke_approval(name, review["version"], "; ".join(review["reasons"]), uri)
-    record_governance(name, version, evidence.run.get("run_id"), result, [out], uri)
+    record_governance(name, version, evidence.run.get("run_id"), result,
+                      [out, paths.model_reports(model) / "release.json"], uri)
     return GateDecision(result=result, version=version, path=out)
 
 
-def approval_problems(cfg: GovernParams, paths: ProjectPaths, model: str, version: str) -> list[str]:
-    """Why the version holding ``approved`` may not issue a list now; empty when it may.
-
-    Read at score time, so nothing between ``govern`` and ``score`` is trusted: the sign-off log is
-    verified and read again (every human item's latest sign-off must still approve that version, no
-    one in two roles), and governance.json must back that version
-    (:func:`ethics.gate.approval_disagreements`).
-    """
-    entries, log_problems = read_signoff_entries(paths)
-    governance = read_optional_json(paths.model_reports(model) / "governance.json")
-    return [*log_problems, *withdrawn_approvals(read_checklist(paths, cfg), entries, model, version),
-            *approval_disagreements(governance, version)]
-
-
-def check_known_version(models: Sequence[str], model: str, version: str, uri: str) -> None:
+def check_known_version(models: Sequence[str], model: str, version: str | None, uri: str) -> None:
     """Refuse a sign-off for a model params.yaml does not list, or a version the MLflow registry does not hold.
+
+    Args:
+        version: None to check the model only.
 
     Raises:
         SignOffError: unknown model or version.
@@ -176,34 +199,68 @@ def check_known_version(models: Sequence[str], model: str, version: str, uri: st
     if model not in models:
         listed = ", ".join(models) or "none"
         raise SignOffError(f"unknown model {model!r}: params.yaml models: lists {listed}")
-    if not model_version_exists(registered_model_name(model), version, uri):
+    if version is not None and not model_version_exists(registered_model_name(model), version, uri):
         raise SignOffError(f"{registered_model_name(model)} has no version {version!r} in the MLflow registry; "
                            "sign the version `riskpipe train` registered (data/models/<model>/run.json)")
 
 
-def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, models: Sequence[str], model: str, version: str,
-                   item: str, by: str, role: str, decision: str, evidence: str, note: str = "") -> dict[str, Any]:
-    """Append one human sign-off to the sign-off log and tag the MLflow model version; see ``riskpipe signoff``.
+def resolve_signed_release(paths: ProjectPaths, model: str, version: str | None, release: str | None) -> dict[str, Any]:
+    """The recorded release a sign-off names: by ``release`` digest, or ``version``'s latest release.
+
+    Raises:
+        SignOffError: neither given, an unknown release digest, no release recorded for the version, or a
+            digest and a version that do not match.
+        LedgerError: the release log fails verification.
+    """
+    if not release and not version:
+        raise SignOffError("name the release signed: --release <release_digest> (reports/<model>/release.json) "
+                           "or --version <registered version>")
+    found = resolve_release(paths, model, digest=release or None, version=None if release else version)
+    if found is None and release:
+        raise SignOffError(f"unknown release {release!r} of riskpipe-{model}: sign a release digest `riskpipe govern` "
+                           "recorded (reports/<model>/release.json, ethics/releases.jsonl)")
+    if found is None:
+        raise SignOffError(f"riskpipe-{model} v{version} has no recorded release yet: run `riskpipe govern` first "
+                           "(it writes reports/<model>/release.json), then sign its release digest")
+    if version and str(found["version"]) != str(version):
+        raise SignOffError(f"release {found['release_digest'][:12]} is of riskpipe-{model} v{found['version']}, "
+                           f"not v{version}")
+    return found
+
+
+def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, models: Sequence[str], model: str, version: str | None,
+                   item: str, by: str, role: str, decision: str, evidence: str, note: str = "",
+                   release: str | None = None) -> dict[str, Any]:
+    """Append a human sign-off of one release to the sign-off log and tag its MLflow version; see ``riskpipe signoff``.
 
     Args:
         models: the models params.yaml lists (``models:``); any other is refused.
+        version: the registered version; alone, it names that version's latest recorded release.
+        release: the release digest signed; the log records it and its version either way.
 
     Returns:
         The chained log entry (the sign-off record, with the OS ``user``, plus ``prev_hash`` and ``hash``).
 
     Raises:
-        SignOffError: the sign-off must not be recorded (unknown model, version or item, automatic item,
-            wrong role, the signer already holds another role for this version ...).
-        SignOffNotRecordedError: the log fails verification, so nothing was appended.
+        SignOffError: the sign-off must not be recorded (unknown model, version, release or item, automatic
+            item, wrong role, the signer already holds another role for this release ...).
+        SignOffNotRecordedError: a log fails verification, so nothing was appended.
         SignOffNotTaggedError: appended, but MLflow failed to tag the version.
         TrackingError: MLflow could not confirm the version exists (nothing was appended).
     """
     from pipeline.core.tracking import TrackingError, tag_model_version, tracking_uri
 
     uri = tracking_uri(paths.root)
-    record = make_signoff(read_checklist(paths, cfg), model=model, version=version, item=item, by=by, role=role,
-                          decision=decision, evidence=evidence, user=current_user(), note=note)
+    checklist = read_checklist(paths, cfg)
+    check_known_version(models, model, version or None, uri)
+    try:
+        signed = resolve_signed_release(paths, model, version, release)
+    except LedgerError as exc:
+        raise SignOffNotRecordedError(str(exc)) from None
+    version = str(signed["version"])
     check_known_version(models, model, version, uri)
+    record = make_signoff(checklist, model=model, version=version, release=signed["release_digest"], item=item, by=by,
+                          role=role, decision=decision, evidence=evidence, user=current_user(), note=note)
     try:
         entries, problems = read_signoff_entries(paths)
         if problems:
@@ -214,7 +271,8 @@ def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, models: Sequence[s
     except LedgerError as exc:
         raise SignOffNotRecordedError(str(exc)) from None
     try:
-        tag_model_version(f"riskpipe-{model}", version, {f"signoff.{item}": f"{decision} by {record['role']}"}, uri)
+        tag = f"{decision} by {record['role']} (release {record['release'][:12]})"
+        tag_model_version(f"riskpipe-{model}", version, {f"signoff.{item}": tag}, uri)
     except TrackingError as exc:
         raise SignOffNotTaggedError(f"recorded in the log (entry {entry['hash'][:12]}) but not tagged: {exc}") from exc
     return entry

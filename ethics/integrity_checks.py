@@ -1,8 +1,8 @@
 """Auto checks that a version was built and judged as pre-registered.
 
 Out-of-time validation, no event on or after the index date, no fairness attribute among the inputs
-(unless an exception is recorded), thresholds unchanged since training, and the people-written context
-complete. Each is ``check(evidence, thresholds) -> CheckResult``.
+(unless an exception is recorded), thresholds as first pre-registered (ethics/preregistration.jsonl),
+and the people-written context complete. Each is ``check(evidence, thresholds) -> CheckResult``.
 """
 
 from __future__ import annotations
@@ -87,13 +87,14 @@ def check_protected_attributes_not_inputs(ev: GateEvidence, th: Thresholds) -> C
 
 
 def check_thresholds_unchanged(ev: GateEvidence, th: Thresholds) -> CheckResult:
-    recorded = ev.run.get("thresholds_sha256")
-    if not recorded:
-        return CheckResult("not_evaluable", "run.json records no thresholds_sha256")
-    if recorded != ev.thresholds_sha256:
-        return CheckResult("fail", "thresholds changed after results were seen (hash at training "
-                           f"{recorded[:12]}, now {ev.thresholds_sha256[:12]})")
-    return CheckResult("pass", f"thresholds hash {recorded[:12]} unchanged since training")
+    registered = ev.registered_thresholds_sha256
+    if not registered:
+        return CheckResult("not_evaluable", "no pre-registration of this model's thresholds "
+                           "(ethics/preregistration.jsonl; `riskpipe train` registers them before evaluation)")
+    if registered != ev.thresholds_sha256:
+        return CheckResult("fail", "thresholds changed after they were pre-registered (registered "
+                           f"{registered[:12]}, now {ev.thresholds_sha256[:12]}); the first registration holds")
+    return CheckResult("pass", f"thresholds {registered[:12]} as pre-registered before the first evaluation")
 
 
 def check_documentation_complete(ev: GateEvidence, th: Thresholds) -> CheckResult:

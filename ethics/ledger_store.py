@@ -1,11 +1,12 @@
-"""The IO of the ledger: the two keyed logs, their anchor files and MLflow anchors, at fixed places.
+"""The IO of the ledger: the keyed logs, their anchor files and MLflow anchors, at fixed places.
 
-``signoffs`` is ``ethics/signoffs.jsonl`` (human sign-offs) and ``audit`` is ``outputs/audit.jsonl``
-(risk lists issued); both are chained under the ledger key (:func:`pipeline.privacy.keys.load_ledger_key`)
-and anchored, after every append, in ``reports/ledger/<log>.anchor.json`` and as a tag of the MLflow
-experiment ``riskpipe-ledger``. The locations are :class:`pipeline.core.paths.ProjectPaths` properties,
-never parameters. Any failure here raises :class:`LedgerError`: on the release path it is an error,
-never a warning. The chain and anchor logic itself is pure, in :mod:`ethics.ledger`.
+``signoffs`` is ``ethics/signoffs.jsonl`` (human sign-offs), ``audit`` is ``outputs/audit.jsonl``
+(risk lists issued), ``preregistration`` and ``releases`` lie beside the sign-offs (:func:`ledger_path`);
+all are chained under the ledger key (:func:`pipeline.privacy.keys.load_ledger_key`) and anchored, after
+every append, in ``reports/ledger/<log>.anchor.json`` and as a tag of the MLflow experiment
+``riskpipe-ledger``. The locations are fixed (:func:`ledger_path`), never parameters. Any failure here
+raises :class:`LedgerError`: on the release path it is an error, never a warning. The chain and anchor
+logic itself is pure, in :mod:`ethics.ledger`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from pipeline.privacy.keys import LedgerKey, LedgerKeyError, load_ledger_key
 
 SIGNOFF_LOG = "signoffs"
 AUDIT_LOG = "audit"
-LEDGER_LOGS = (AUDIT_LOG, SIGNOFF_LOG)
+PREREGISTRATION_LOG = "preregistration"
+RELEASE_LOG = "releases"
+LEDGER_LOGS = (AUDIT_LOG, SIGNOFF_LOG, PREREGISTRATION_LOG, RELEASE_LOG)
 
 
 class LedgerError(RuntimeError):
@@ -40,8 +43,15 @@ class LedgerError(RuntimeError):
 
 
 def ledger_path(paths: ProjectPaths, log_name: str) -> Path:
-    """Where log ``log_name`` (``signoffs`` or ``audit``) lies."""
-    return {SIGNOFF_LOG: paths.signoff_log, AUDIT_LOG: paths.audit_log}[log_name]
+    """Where log ``log_name`` lies: fixed places, never parameters.
+
+    ``preregistration`` (``ethics/preregistration.jsonl``: each model's thresholds and checklist, registered
+    before its first evaluation) and ``releases`` (``ethics/releases.jsonl``: every release the gate judged,
+    :mod:`ethics.release`) are committed beside the sign-off log.
+    """
+    return {SIGNOFF_LOG: paths.signoff_log, AUDIT_LOG: paths.audit_log,
+            PREREGISTRATION_LOG: paths.root / "ethics" / "preregistration.jsonl",
+            RELEASE_LOG: paths.root / "ethics" / "releases.jsonl"}[log_name]
 
 
 def ledger_key(paths: ProjectPaths, pseudo_key_file: Path | None = None) -> LedgerKey:

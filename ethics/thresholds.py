@@ -9,6 +9,7 @@ not a threshold: the source registry declares them (``Source.link_rates_to``).
 from __future__ import annotations
 
 import hashlib
+import json
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,3 +58,13 @@ def thresholds_sha256(text: bytes) -> str:
     a version was trained under is exactly the file it is judged by.
     """
     return hashlib.sha256(text).hexdigest()
+
+
+def model_thresholds_sha256(thresholds: Thresholds) -> str:
+    """SHA-256 of one model's thresholds (defaults merged with its overrides, as canonical JSON).
+
+    This is what is pre-registered per model (:mod:`ethics.release_store`) and named by a release: editing
+    a value that applies to the model changes it; a comment or another model's override does not.
+    """
+    text = json.dumps(thresholds.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

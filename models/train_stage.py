@@ -81,7 +81,8 @@ def log_trained_models(trained: TrainedModels, features: pd.DataFrame, spec: Mod
 
 
 def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_file: Path, thresholds_file: Path,
-              choose_inputs: Callable[[ModelSpec], list[str]]) -> TrainRun:
+              choose_inputs: Callable[[ModelSpec], list[str]],
+              preregister: Callable[[str], object] | None = None) -> TrainRun:
     """Train, calibrate and score one model spec; write its artefacts and log the run to MLflow.
 
     Args:
@@ -93,6 +94,9 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
             compares it) is recorded in run.json, or null when the file does not exist.
         choose_inputs: the model-input columns of a spec (``features.registry.feature_columns``;
             passed in because models/ does not import features/, which imports ``models.spec``).
+        preregister: called with the model's name before anything is trained, to register its thresholds
+            and checklist before any evaluation (``ethics.release_store.preregister``, passed in because
+            models/ does not import ethics/); its errors stop training.
 
     Returns:
         :class:`TrainRun`; ``run`` adds ``feature_columns``, ``calibration`` and ``thresholds_sha256`` to
@@ -107,6 +111,8 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
     features_file = paths.features_table(model)
     if not features_file.exists():
         raise FeaturesMissing(features_file)
+    if preregister is not None:
+        preregister(model)
     features = read_parquet(features_file)
     columns = choose_inputs(spec)
     try:

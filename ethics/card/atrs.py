@@ -54,6 +54,9 @@ def build_atrs_record(card: ModelCard, *, organisation: str | None = None) -> di
             "tool_specification": {"model": card.details.get("Model"),
                                    "version": card.details.get("Registered version"),
                                    "method": card.method, "performance": card.evaluation.model_dump(),
+                                   # the card's first-screen figures, so the run's MLflow artefacts hold them
+                                   "performance_in_words": card.headline.sentences,
+                                   "performance_at_capacity": card.headline.model_dump(exclude={"sentences"}),
                                    "disaggregated_performance": card.disaggregated.model_dump(),
                                    "inputs": card.method.get("Inputs"),
                                    "sensitive_attributes": card.sensitive_attributes},

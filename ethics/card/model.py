@@ -4,7 +4,10 @@
 group_metrics.csv, linkage.json, run.json, governance.json), every statement about inputs, sources,
 proxies and phase from the release's feature list and the feature registry (``ethics.card.disclosure``),
 every sentence about purpose and use from the per-model context YAML written by people. No machine path
-is shown: the tracking URI becomes its backend kind. Small groups are suppressed here too.
+is shown: the tracking URI becomes its backend kind. Small groups are suppressed by one rule
+(``ethics.card.tables.suppressed_groups``) in every table and chart, and the card states that rule.
+
+The first screen (``headline``, ``gate``) comes from ``ethics.card.headline``.
 """
 
 from __future__ import annotations
@@ -24,27 +27,28 @@ from ethics.card.disclosure import (
     describe_proxies,
     disclose_inputs,
 )
+from ethics.card.headline import GateSummary, Headline, headline_performance, plain_evidence, summarise_gate
+from ethics.card.tables import (
+    AttributeResults,
+    Table,
+    attribute_results,
+    describe_suppression,
+    disaggregated_table,
+    evaluation_table,
+    format_value,
+    linkage_table,
+)
 from features.feature import Feature
-
-METRIC_LABELS = {
-    "auc": "AUROC", "average_precision": "Average precision", "brier": "Brier score", "ece": "ECE",
-    "oe_ratio": "Observed/expected", "calibration_slope": "Calibration slope",
-    "precision_at_capacity": "Precision at capacity", "recall_at_capacity": "Recall at capacity",
-    "lift_at_capacity": "Lift at capacity", "prevalence": "Prevalence", "n": "n",
-}
-GROUP_COLUMNS = ("n", "prevalence", "selection_rate", "tpr", "fnr", "fpr", "ppv", "auc", "oe_ratio")
-SUPPRESSED = "suppressed"
-
-
-class Table(BaseModel):
-    columns: list[str]
-    rows: list[list[str]]
 
 
 class Figure(BaseModel):
+    """One embedded chart; ``section`` says where it goes (calibration, fairness or performance)."""
+
     title: str
     png_base64: str
     alt: str
+    section: str = "performance"
+    attribute: str | None = None  # the fairness attribute a fairness chart is about
 
 
 class ChecklistRow(BaseModel):
@@ -64,6 +68,11 @@ class ModelCard(BaseModel):
     draft_notice: str
     governance_status: str
     phase: str
+    outcome: str
+    headline: Headline
+    gate: GateSummary
+    suppression_rule: str
+    release: dict[str, str]
     details: dict[str, str]
     intended_uses: list[str]
     out_of_scope_uses: list[str]
@@ -75,6 +84,7 @@ class ModelCard(BaseModel):
     sensitive_attributes: str
     evaluation: Table
     disaggregated: Table
+    fairness: list[AttributeResults]
     figures: list[Figure]
     ethical_considerations: list[str]
     caveats: list[str]
@@ -125,65 +135,6 @@ def describe_model_uri(uri: Any) -> str:
     return f"stored model ({scheme or 'file'})"
 
 
-def format_value(value: Any, digits: int = 3) -> str:
-    """A number for people: integers with separators, floats to ``digits`` places, CIs as ranges."""
-    if isinstance(value, list | tuple) and len(value) == 2:
-        return f"{format_value(value[0], digits)}-{format_value(value[1], digits)}"
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "-"
-    if isinstance(value, bool | str):
-        return str(value)
-    if float(value).is_integer() and abs(value) >= 10:
-        return f"{int(value):,}"
-    return f"{float(value):.{digits}f}"
-
-
-def evaluation_table(metrics: dict[str, Any]) -> Table:
-    """Test-year metrics of the model beside the logistic, rule-score and oracle baselines."""
-    blocks = {"model (test year)": metrics.get("test") or {},
-              "model (validation year)": metrics.get("validation") or {}}
-    for name, block in (metrics.get("baselines") or {}).items():
-        blocks[f"{name} baseline" if name != "oracle" else "oracle (true probabilities, synthetic only)"] = block
-    keys = [k for k in METRIC_LABELS if any(k in b for b in blocks.values())]
-    rows = []
-    for name, block in blocks.items():
-        if block:
-            cells = [format_value(block.get(k)) + (f" ({format_value(block.get(k + '_ci'))})"
-                                                   if block.get(k + "_ci") else "") for k in keys]
-            rows.append([name, *cells])
-    return Table(columns=["", *[METRIC_LABELS[k] for k in keys]], rows=rows)
-
-
-def disaggregated_table(group_metrics: pd.DataFrame, min_group_size: int) -> Table:
-    """Per-group results; groups under ``min_group_size`` (or flagged) show no figures at all.
-
-    Args:
-        group_metrics: ``attribute, group, n, suppressed`` and rate columns of group_metrics.csv.
-    """
-    columns = [c for c in GROUP_COLUMNS if c in group_metrics]
-    rows = []
-    for rec in group_metrics.to_dict("records"):
-        n = pd.to_numeric(rec.get("n"), errors="coerce")
-        hidden = str(rec.get("suppressed")).lower() in ("true", "1") or pd.isna(n) or n < min_group_size
-        cells = [f"< {min_group_size}" if c == "n" else SUPPRESSED for c in columns] if hidden else [
-            format_value(rec.get(c)) for c in columns]
-        rows.append([str(rec.get("attribute")), str(rec.get("group")), *cells])
-    return Table(columns=["attribute", "group", *columns], rows=rows)
-
-
-def linkage_table(linkage: dict[str, Any] | None, min_group_size: int) -> Table:
-    """Link rates by direction and group (groups under ``min_group_size`` records suppressed)."""
-    rows = []
-    for direction, block in ((linkage or {}).get("link_rates") or {}).items():
-        rows.append([direction, "overall", format_value(block.get("overall")), format_value(block.get("records"))])
-        for attribute, groups in (block.get("by_group") or {}).items():
-            for group, g in groups.items():
-                small = g.get("records", 0) < min_group_size
-                rows.append([direction, f"{attribute}={group}", SUPPRESSED if small else format_value(g.get("rate")),
-                             f"< {min_group_size}" if small else format_value(g.get("records"))])
-    return Table(columns=["direction", "group", "link rate", "records"], rows=rows)
-
-
 def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
@@ -218,9 +169,9 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Cohort": describe_settings(spec.get("cohort")),
         "Label definition": describe_label(outcome),
         "What the label really measures": str(ctx.get("label_meaning") or outcome.get("label_note") or "-"),
-        "Linkage quality": (f"pairwise precision {format_value(truth.get('precision'), 4)}, recall "
+        "Linkage quality": (f"Pairwise precision {format_value(truth.get('precision'), 4)}, recall "
                             f"{format_value(truth.get('recall'), 4)} against synthetic ground truth")
-        if truth else "no ground truth: see the clerical review sample",
+        if truth else "No ground truth: see the clerical review sample",
         "Test index date": str(inputs.metrics.get("test_index_date", "-")),
         "Capacity (list length)": format_value(inputs.metrics.get("capacity")),
     }
@@ -228,44 +179,130 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Learner": "LightGBM gradient boosting, calibrated on the validation year "
                    f"({', '.join((spec.get('calibration') or {}).get('methods', [])) or '-'})",
         "Baselines": "logistic regression; the council's additive rule score; oracle (synthetic only)",
-        "Split": f"out of time: {describe_settings(spec.get('split'))}",
+        "Split": describe_split(spec.get("split")),
         "Inputs": describe_inputs(disclosure),
         "Proxies for protected characteristics": describe_proxies(disclosure),
         "Fairness attributes": describe_audit_attributes(disclosure),
         "Explanations": "LightGBM per-row contributions (TreeSHAP), mapped to plain English by the registry",
     }
-    checklist = [ChecklistRow(**{k: i.get(k) for k in ChecklistRow.model_fields}) for i in gov.get("items", [])]
+    checklist = [ChecklistRow(**{k: i.get(k) for k in ChecklistRow.model_fields} | {
+        "evidence": plain_evidence(i.get("evidence", ""))}) for i in gov.get("items", [])]
     return ModelCard(
         model=inputs.model, title=str(ctx.get("title") or spec.get("title") or inputs.model),
         draft_notice="" if status == "approved" else "NOT APPROVED: blocked at the governance gate",
-        governance_status=status, phase=phase, details=details, purpose=str(ctx.get("purpose", "-")),
+        governance_status=status, phase=phase, outcome=describe_label(outcome),
+        headline=headline_performance(inputs.metrics, outcome_phrase(outcome)), gate=summarise_gate(gov),
+        suppression_rule=describe_suppression(inputs.min_group_size), release=describe_release(gov.get("release")),
+        details=details, purpose=str(ctx.get("purpose", "-")),
         intended_uses=_as_list(ctx.get("intended_uses")), out_of_scope_uses=_as_list(ctx.get("out_of_scope_uses")),
         data=data, linkage=linkage_table(inputs.linkage, inputs.min_group_size), method=method,
         proxy_inputs=Table(columns=["input", "what it records", "stands in for"],
                            rows=[[p.name, p.description, ", ".join(p.proxy_for)] for p in disclosure.proxies]),
         sensitive_attributes=f"{describe_proxies(disclosure)} {describe_audit_attributes(disclosure)}",
         evaluation=evaluation_table(inputs.metrics),
-        disaggregated=disaggregated_table(inputs.group_metrics, inputs.min_group_size), figures=inputs.figures,
+        disaggregated=disaggregated_table(inputs.group_metrics, inputs.min_group_size),
+        fairness=attribute_results(inputs.group_metrics, inputs.min_group_size), figures=inputs.figures,
         ethical_considerations=_as_list(ctx.get("ethical_considerations")), caveats=_as_list(ctx.get("caveats")),
         checklist=checklist, reasons_blocked=list(gov.get("reasons", [])),
     )
 
 
 def describe_settings(settings: Any) -> str:
-    """A spec section for people: ``kind: year9_on_roll; nc_year: 9`` rather than a Python dict."""
+    """A spec section for people: ``kind: year9 on roll; nc year: 9`` rather than a Python dict or list."""
     if not isinstance(settings, dict) or not settings:
         return str(settings or "-")
-    return "; ".join(f"{key.replace('_', ' ')}: {value}" for key, value in settings.items() if value is not None)
+    return "; ".join(f"{key.replace('_', ' ')}: {_words(value)}" for key, value in settings.items()
+                     if value is not None)
+
+
+def _words(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_words(v) for v in value)
+    if isinstance(value, dict):
+        return describe_settings(value)
+    return str(value).replace("_", " ")
+
+
+def describe_split(split: Any) -> str:
+    """'out of time: trained on 2014-2023, calibrated on 2024, tested on 2025; lists scored for 2026'."""
+    if not isinstance(split, dict) or not split.get("train_years"):
+        return f"out of time: {describe_settings(split)}"
+    years = sorted(int(y) for y in split["train_years"])
+    trained = f"{years[0]}-{years[-1]}" if years == list(range(years[0], years[-1] + 1)) else _words(years)
+    parts = [f"trained on index years {trained}"]
+    for key, verb in (("validation_year", "calibrated on"), ("test_year", "tested on"),
+                      ("score_year", "lists scored for")):
+        if split.get(key) is not None:
+            parts.append(f"{verb} {split[key]}")
+    return "out of time: " + ", ".join(parts)
+
+
+RELEASE_LABELS = {"release_digest": "Release digest (sign-offs name this)", "model_sha256": "Model files SHA-256",
+                  "run_id": "MLflow run", "feature_columns": "Inputs", "thresholds_sha256": "Thresholds SHA-256",
+                  "checklist_sha256": "Checklist SHA-256", "metrics_sha256": "Evaluation outputs SHA-256",
+                  "capacity": "Capacity (list length)", "base_rate": "Base rate (test-year prevalence)"}
+
+
+def describe_release(release: Any) -> dict[str, str]:
+    """governance.json's ``release`` block (when the gate records one) as labelled lines; {} when absent.
+
+    The digest comes first; a list (the feature columns) is shown as its length, the names being under Method.
+    """
+    if not isinstance(release, dict):
+        return {}
+    keys = sorted(release, key=lambda k: k != "release_digest")
+    lines = {}
+    for key in keys:
+        value = release[key]
+        if value in (None, "", [], {}):
+            continue
+        label = RELEASE_LABELS.get(key, str(key).replace("_", " ").capitalize())
+        if isinstance(value, list | tuple):
+            lines[label] = f"{len(value)} (listed under Method and inputs)"
+        elif isinstance(value, float):
+            lines[label] = format_value(value, 4)
+        else:
+            lines[label] = _words(value) if isinstance(value, dict) else str(value)
+    return lines
+
+
+def _outcome_window(outcome: dict) -> str:
+    if outcome.get("horizon_months"):
+        return f"within {outcome['horizon_months']} months"
+    if outcome.get("from_academic_age") is not None and outcome.get("until_birthday") is not None:
+        return f"between academic age {outcome['from_academic_age']} and their {outcome['until_birthday']}th birthday"
+    return "within the window the spec sets"
+
+
+def outcome_phrase(outcome: dict) -> str:
+    """What having the outcome means, to follow "would": "enter care within 12 months".
+
+    Built from this model's own ``outcome`` spec: a field that belongs to another outcome kind (the NEET
+    ``definition`` on a care-entry spec, where it is only a default) is never shown.
+    """
+    kind = str(outcome.get("kind", ""))
+    window = _outcome_window(outcome)
+    if kind == "care_entry":
+        return f"enter care {window}"
+    if kind == "nccis_neet":
+        counted = " or with activity not known" if outcome.get("definition") == "neet_or_not_known" else ""
+        return f"be recorded NEET{counted} {window}"
+    return f"have the outcome ({kind.replace('_', ' ') or 'as the spec defines it'}) {window}"
 
 
 def describe_label(outcome: dict) -> str:
-    """What counts as the outcome and over which window, from the spec's ``outcome`` section."""
+    """What counts as the outcome and over which window, from this model's own ``outcome`` spec."""
     kind = str(outcome.get("kind", "-"))
-    definition = f" ({outcome['definition'].replace('_', ' ')})" if outcome.get("definition") else ""
-    if outcome.get("horizon_months"):
-        window = f"within {outcome['horizon_months']} months after the index date"
-    elif outcome.get("from_academic_age") is not None and outcome.get("until_birthday") is not None:
-        window = f"from academic age {outcome['from_academic_age']} until the {outcome['until_birthday']}th birthday"
+    if kind == "care_entry":
+        text = "a looked-after episode (SSDA903) starting"
+    elif kind == "nccis_neet":
+        counted = ("NEET or activity not known" if outcome.get("definition") == "neet_or_not_known"
+                   else "NEET (not known is not counted)")
+        code_550 = "" if outcome.get("code_550_is_neet", True) else "; code 550 not counted"
+        text = f"any NCCIS activity recorded as {counted}{code_550},"
     else:
-        window = "window set by the spec"
-    return f"{kind.replace('_', ' ')}{definition}, {window}"
+        text = f"{kind.replace('_', ' ')},"
+    window = _outcome_window(outcome)
+    if outcome.get("horizon_months"):
+        window += " after the index date"
+    return f"{text} {window}"

@@ -16,7 +16,10 @@ from pipeline.core.paths import project_paths
 @app.command()
 def signoff(
     model: str = ModelOption,
-    version: str = typer.Option(..., "--version", help="Registered model version being signed."),
+    release: str = typer.Option("", "--release", help="Release digest being signed (reports/<model>/release.json "
+                                "release_digest)."),
+    version: str = typer.Option("", "--version", help="Registered model version: alone, signs its latest recorded "
+                                "release; with --release, must be that release's version."),
     item: str = typer.Option(..., "--item", help="Checklist item id (a human item)."),
     by: str = typer.Option(..., "--by", help="Name of the person signing."),
     role: str = typer.Option(..., "--role", help="DPO, Caldicott Guardian, SIRO, service lead, lead data scientist."),
@@ -26,13 +29,17 @@ def signoff(
     params: Path = ParamsOption,
     root: Path = RootOption,
 ) -> None:
-    """Record a human sign-off of one checklist item for one model version.
+    """Record a human sign-off of one checklist item for one release.
 
-    Appends to the keyed, hash-chained, append-only sign-off log (ethics/signoffs.jsonl), with your
-    operating-system identity beside --by, and tags the MLflow model version. Refused for a model
-    params.yaml does not list, a version the MLflow registry does not hold, or a person (by name or
-    OS identity) who already signed this version in another role. The latest decision per item and
-    version counts; run `riskpipe govern` next. Any MLflow failure ends with exit code 1.
+    A release (written by `riskpipe govern` to reports/<model>/release.json) binds the registered
+    version to its model files, run, features, pre-registered thresholds, checklist and evaluation
+    outputs by digests; only sign-offs naming its release_digest count for it. Appends to the keyed,
+    hash-chained, append-only sign-off log (ethics/signoffs.jsonl) the release digest and its version,
+    with your operating-system identity beside --by, and tags the MLflow model version. Refused for a
+    model params.yaml does not list, a version the MLflow registry does not hold, a release digest
+    govern never recorded, or a person (by name or OS identity) who already signed this release in
+    another role. The latest decision per item and release counts; run `riskpipe govern` next. Any
+    MLflow failure ends with exit code 1.
     """
     from ethics.govern_stage import SignOffNotRecordedError, SignOffNotTaggedError, record_signoff
     from ethics.signoff import SignOffError
@@ -40,8 +47,9 @@ def signoff(
 
     config = load_config(params)
     try:
-        entry = record_signoff(config.govern, project_paths(root), models=config.models, model=model, version=version,
-                               item=item, by=by, role=role, decision=decision, evidence=evidence, note=note)
+        entry = record_signoff(config.govern, project_paths(root), models=config.models, model=model,
+                               version=version or None, release=release or None, item=item, by=by, role=role,
+                               decision=decision, evidence=evidence, note=note)
     except SignOffError as exc:
         console.print(f"[red]Sign-off refused:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -54,16 +62,20 @@ def signoff(
     except TrackingError as exc:
         console.print(f"[red]Sign-off not recorded, MLflow error:[/red] {exc}")
         raise typer.Exit(1) from None
-    console.print(f"[green]Sign-off recorded[/green]: {item} {decision} for riskpipe-{model} v{version} "
-                  f"(log entry {entry['hash'][:12]})")
+    console.print(f"[green]Sign-off recorded[/green]: {item} {decision} for riskpipe-{model} v{entry['version']} "
+                  f"release {entry['release']} (log entry {entry['hash'][:12]})", soft_wrap=True)
 
 
 @app.command()
 def govern(model: str = ModelOption, params: Path = ParamsOption, root: Path = RootOption) -> None:
-    """Run the governance gate for the model's latest trained version: approved or blocked.
+    """Run the governance gate for the release of the model's latest trained version: approved or blocked.
 
-    Runs the auto checks on the evaluation outputs against ethics/thresholds.yaml, reads the
-    sign-off log, writes reports/<model>/governance.json, tags the MLflow model version and moves
+    Builds the release (model files' SHA-256 from MLflow, run, features, pre-registered thresholds,
+    checklist, evaluation outputs, capacity, base rate), records it in ethics/releases.jsonl and
+    writes reports/<model>/release.json: sign-offs name its release_digest. Runs the auto checks on
+    the evaluation outputs against the thresholds as first pre-registered for the model (a checklist
+    lacking a mandatory item, or not the one pre-registered, blocks), reads the sign-off log (only
+    sign-offs of this release count), writes reports/<model>/governance.json, tags the MLflow model version and moves
     the `approved` alias only when every item passes (a blocked version loses it). When an older
     version holds `approved`, re-judges its sign-offs too and removes the alias at once if any
     was withdrawn. Logs governance.json to the version's MLflow run. Blocked is a normal state:
@@ -84,7 +96,8 @@ def govern(model: str = ModelOption, params: Path = ParamsOption, root: Path = R
         raise typer.Exit(1) from None
     result = decision.result
     colour = "green" if result["status"] == "approved" else "yellow"
-    console.print(f"[{colour}]riskpipe-{model} v{decision.version}: {result['status']}[/{colour}] -> {decision.path}")
+    console.print(f"[{colour}]riskpipe-{model} v{decision.version}: {result['status']}[/{colour}] -> {decision.path}; "
+                  f"release {result['release_digest']}", soft_wrap=True)
     unsigned = unsigned_human_items(result)
     if unsigned:
         console.print(f"Unsigned human items ({len(unsigned)}): {', '.join(unsigned)}")
@@ -124,8 +137,9 @@ app.add_typer(audit_app, name="audit-log")
 
 @audit_app.command("verify")
 def audit_log_verify(
-    logs: list[str] | None = typer.Option(None, "--log", help="Which log: audit (outputs/audit.jsonl) or signoffs "
-                                          "(ethics/signoffs.jsonl) [default: both]."),
+    logs: list[str] | None = typer.Option(None, "--log", help="Which log: audit (outputs/audit.jsonl), signoffs "
+                                          "(ethics/signoffs.jsonl), preregistration (ethics/preregistration.jsonl) "
+                                          "or releases (ethics/releases.jsonl) [default: all]."),
     params: Path = ParamsOption,
     root: Path = RootOption,
 ) -> None:

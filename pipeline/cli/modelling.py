@@ -64,18 +64,29 @@ def train(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
     each learner on the validation year (isotonic or sigmoid by cross-fitted log-loss), scores every
     row, and logs the run to MLflow (experiment riskpipe-<model>; spec, params, input hashes, the
     calibrated LightGBM pipeline registered as riskpipe-<model> with alias `candidate`). Writes
-    data/models/<model>/scores.parquet, run.json and train_summary.json.
+    data/models/<model>/scores.parquet, run.json and train_summary.json. Before training, registers the
+    model's thresholds and checklist in ethics/preregistration.jsonl (once: the first registration holds,
+    and the gate judges every later version against it).
     """
     from ethics.checklist import THRESHOLDS_FILE
+    from ethics.ledger_store import LedgerError
+    from ethics.release_store import ChecklistIncompleteError, preregister
     from features.registry import feature_columns
     from models.spec import ModelSpecError
     from models.train_stage import FeaturesMissing, TrainingStopped, run_train
 
     cfg = load_config(params)
+    paths = project_paths(root)
     try:
-        trained = run_train(model, cfg.train, project_paths(root), params_file=params,
+        trained = run_train(model, cfg.train, paths, params_file=params,
                             thresholds_file=ethics_file_path(root, cfg.govern.thresholds_file, THRESHOLDS_FILE),
-                            choose_inputs=feature_columns)
+                            choose_inputs=feature_columns, preregister=lambda m: preregister(paths, cfg.govern, m))
+    except LedgerError as exc:
+        console.print(f"[red]Thresholds and checklist not pre-registered, ledger failure:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    except ChecklistIncompleteError as exc:
+        console.print(f"[red]Not trained:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
     except ModelSpecError as exc:
         console.print(f"[red]Model spec error:[/red] {exc}")
         raise typer.Exit(2) from None

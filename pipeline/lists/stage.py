@@ -33,7 +33,13 @@ from pipeline.core.io import (
 from pipeline.core.paths import ProjectPaths
 from pipeline.lists.explanations import explain_rows
 from pipeline.lists.record_dates import collect_source_events, last_record_dates, record_date_columns
-from pipeline.lists.release import caveats_table, decide_release, list_sha256
+from pipeline.lists.release import (
+    ApprovalWithdrawnError,
+    caveats_table,
+    decide_release,
+    list_sha256,
+    scoring_inputs,
+)
 from pipeline.lists.render import (
     PERCENT_COLUMNS,
     WRAP_COLUMNS,
@@ -103,18 +109,20 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
     """Issue the risk list for the latest cohort from the approved version (or a DRAFT); see ``riskpipe score``.
 
     Args:
-        govern: where the sign-off log and checklist are, to re-judge the approved version now.
+        govern: where the checklist and thresholds are, to re-judge the approved release now.
 
     Raises:
-        ApprovalWithdrawnError: the version holding ``approved`` no longer has every sign-off, or
-            governance.json does not back it (nothing written).
+        ApprovalWithdrawnError: the release holding ``approved`` is not recorded, a digest of it differs
+            from the disk or MLflow now (model files, run, thresholds, checklist, evaluation outputs), a
+            sign-off was withdrawn, or governance.json does not back it (nothing written).
         NotApprovedError: no approved version and draft mode off (nothing written).
         TrackingError: MLflow failed to say which version is approved or to load it (nothing written).
+        LedgerError: the sign-off, release or pre-registration log fails verification (nothing written).
         AuditLogRefusedError: no ledger key, or the audit log refused or could not anchor the list's entry
             (no list file written).
     """
-    from ethics.govern_stage import approval_problems
-    from pipeline.core.tracking import approved_model_version, load_sklearn_model, tracking_uri
+    from ethics.release_store import approved_release_problems
+    from pipeline.core.tracking import approved_model_version, load_model_files, load_sklearn_model, tracking_uri
 
     try:  # before any work: without the ledger key no list may be issued
         key = ledger_key(paths)
@@ -124,16 +132,23 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
     reports, model_dir = paths.model_reports(model), paths.model_artifacts(model)
     run, metrics = read_json(model_dir / "run.json"), read_json(reports / "metrics.json")
     name = f"riskpipe-{model}"
-    approved = approved_model_version(name, uri)
-    withdrawn = approval_problems(govern, paths, model, approved["version"]) if approved else []
+    approved, fitted, approved_release, withdrawn = approved_model_version(name, uri), None, None, []
+    if approved:  # the files hashed are the files that score
+        fitted, model_sha256 = load_model_files(f"models:/{name}/{approved['version']}", uri)
+        withdrawn, approved_release = approved_release_problems(govern, paths, model, approved, model_sha256)
     release = decide_release(approved, str(run["model_version"]), cfg.draft_mode, withdrawn=withdrawn)
-    model_uri = run["model_uri"] if release.draft else f"models:/{name}@approved"
-    feature_columns = list(run["feature_columns"])
+    inputs = scoring_inputs(release, approved_release, run, metrics)
+    if release.draft:
+        fitted = load_sklearn_model(run["model_uri"], uri)
+    feature_columns = inputs.feature_columns
     cohort = read_scoring_cohort(paths, model)
-    risk, contributions = score_with_contributions(load_sklearn_model(model_uri, uri), cohort[feature_columns])
+    missing = [c for c in feature_columns if c not in cohort.columns]
+    if missing:
+        raise ApprovalWithdrawnError(f"the features file lacks inputs of the release being scored: {missing}")
+    risk, contributions = score_with_contributions(fitted, cohort[feature_columns])
     scored = cohort[["person_id", "index_date"]].assign(risk=risk)
-    top = select_top_by_capacity(scored, int(metrics["capacity"]))
-    top["band"] = band_risk(top["risk"], float(metrics["test"]["prevalence"]), cfg.band_multiples)
+    top = select_top_by_capacity(scored, inputs.capacity)
+    top["band"] = band_risk(top["risk"], inputs.base_rate, cfg.band_multiples)
     keep = rank_by_risk(scored).index[: len(top)]
     explanations = explain_rows(contributions.loc[keep].reset_index(drop=True),
                                 cohort.loc[keep, feature_columns].reset_index(drop=True), feature_phrasebook(),
@@ -146,6 +161,8 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
                "cohort index date": str(index_date.date()), "people scored": f"{len(cohort):,}",
                "list length (capacity)": f"{len(risk_list):,}",
                "person index sha256": file_sha256(paths.person_index)[:16]}
+    if not release.draft:
+        lineage["release digest"] = release.release_digest
     caveats = caveats_table(release, lineage)
     out_dir = paths.outputs / "risk_lists" / model
     csv_bytes = risk_list_csv(risk_list)

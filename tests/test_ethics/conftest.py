@@ -143,8 +143,10 @@ def write_project(root: Path) -> dict:
 class FakeTracking(types.ModuleType):
     """In-memory stand-in for pipeline.core.tracking: tags, the `approved` alias, artifacts, the model.
 
-    The registry holds versions ``versions`` of ``riskpipe-m1``; ``failing`` names the calls that raise
-    :class:`TrackingError` (as the real module does when MLflow fails).
+    The registry holds versions ``versions`` of ``riskpipe-m1``, each logged from run ``run_ids[version]``
+    (default ``r1``) with model files whose SHA-256 is ``model_sha256`` (change it to stand for other
+    files); ``failing`` names the calls that raise :class:`TrackingError` (as the real module does when
+    MLflow fails).
     """
 
     TrackingError = TrackingError
@@ -153,6 +155,7 @@ class FakeTracking(types.ModuleType):
         super().__init__("pipeline.core.tracking")
         self.model, self.tags, self.aliases, self.artifacts = model, {}, {}, []
         self.versions, self.failing = {"1", "2", "3"}, set()
+        self.run_ids, self.model_sha256 = {}, "f" * 64
         self.ledger_anchors = {}  # log name -> anchor, as tags of the MLflow experiment riskpipe-ledger
 
     def _maybe_fail(self, call):
@@ -181,10 +184,30 @@ class FakeTracking(types.ModuleType):
         self.tag_model_version(name, version, {"governance.status": "revoked"})
         return True
 
+    def model_version_run_id(self, name, version, uri=None):
+        self._maybe_fail("model_version_run_id")
+        return self.run_ids.get(str(version), "r1")
+
+    def model_artifact_sha256(self, model_uri, uri=None):
+        self._maybe_fail("model_artifact_sha256")
+        return self.model_sha256
+
+    def load_model_files(self, model_uri, uri=None):
+        self._maybe_fail("load_model_files")
+        return self.model, self.model_sha256
+
+    def set_alias_by_hand(self, version, release_digest=""):
+        """``set_registered_model_alias`` called directly (with, if given, a copied release digest tag)."""
+        self.aliases[(f"riskpipe-{MODEL}", "approved")] = {
+            "version": str(version), "approval_ref": "forged", "release_digest": release_digest,
+            "run_id": self.run_ids.get(str(version), "r1")}
+
     def record_governance(self, name, version, run_id, result, files, uri=None):
         self.tag_model_version(name, version, {"governance.status": result["status"]})
         if result["status"] == "approved":
-            self.aliases[(name, "approved")] = {"version": str(version), "approval_ref": result["approval_ref"]}
+            self.aliases[(name, "approved")] = {"version": str(version), "approval_ref": result["approval_ref"],
+                                                "release_digest": result["release_digest"],
+                                                "run_id": self.run_ids.get(str(version), "r1")}
         else:
             self.revoke_approval(name, version, "blocked")
         self.artifacts += [Path(f).name for f in files]
@@ -225,4 +248,16 @@ def project(tmp_path, monkeypatch):
     import pipeline
 
     monkeypatch.setattr(pipeline, "tracking", fake, raising=False)
+    preregister_fixture(tmp_path)
     return {**handles, "tracking": fake}
+
+
+def preregister_fixture(root: Path) -> dict:
+    """What ``riskpipe train`` does first: register m1's thresholds and checklist (ethics/preregistration.jsonl)."""
+    from ethics.release_store import preregister
+    from pipeline.core.config import GovernParams
+    from pipeline.core.paths import project_paths
+
+    cfg = GovernParams(checklist_file="ethics/checklist.yaml", thresholds_file="ethics/thresholds.yaml",
+                       contexts_dir="ethics/contexts")
+    return preregister(project_paths(root), cfg, MODEL)

@@ -5,6 +5,7 @@ Skips locally when Debian `chromium` is absent; in CI (CI=true, where .ci/run in
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -39,6 +40,15 @@ def test_risk_list_and_card_render_in_chromium(project, tmp_path_factory):
     assert listed.count("<tr>") == 1 + 20  # header + capacity rows, as the browser built the table
     assert 'id="draft-banner"' in listed and "DRAFT — NOT APPROVED FOR OPERATIONAL USE" in listed
     card = _dump_dom(project["root"] / "reports/m1/model_card.html", profile)
-    for section in ("details", "intended-use", "data", "method", "evaluation", "ethics", "caveats", "checklist"):
+    for section in ("evaluation", "calibration", "fairness", "linkage", "data", "method", "caveats", "checklist",
+                    "details"):
         assert f'<section id="{section}">' in card
-    assert "Governance gate: BLOCKED" in card
+    # the first screen, as the browser built it: use, the gate's decision and blockers, headline counts
+    first = card.split('<section id="first-screen"', 1)[1].split("</section>", 1)[0]
+    assert "Governance gate: BLOCKED" in first and 'id="gate-checks"' in first and 'id="gate-signoffs"' in first
+    assert "What it is for" in first and "What it must not be used for" in first
+    metrics = json.loads((project["root"] / "reports/m1/metrics.json").read_text())
+    flagged = min(metrics["capacity"], metrics["test"]["n"])
+    found = metrics["test"]["precision_at_capacity"] * flagged
+    assert f"Of the {flagged} children the model would flag in the test year, about {round(found)} would" in first
+    assert "{'" not in card and "['" not in card and str(project["root"]) not in card

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from html import unescape
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
+from ethics.card.render import render_model_card_html, render_model_card_markdown
 from pipeline.cli import app
 from pipeline.privacy.scan_pii import scan_paths
 
@@ -19,22 +22,142 @@ def _run(project, *args):
     return result
 
 
+def _first_screen(html: str) -> str:
+    return html.split('<section id="first-screen"', 1)[1].split("</section>", 1)[0]
+
+
+def _expected_headline(metrics: dict) -> dict:
+    """The first screen's counts, computed here from metrics.json independently of ethics.card."""
+    from scipy.stats import binomtest
+
+    test, rule = metrics["test"], metrics["baselines"]["rule"]
+    flagged = min(metrics["capacity"], test["n"])
+    found = test["precision_at_capacity"] * flagged
+    ci = binomtest(round(found), flagged).proportion_ci(method="wilson")
+    rule_found = rule["precision_at_capacity"] * flagged
+    rule_ci = binomtest(round(rule_found), flagged).proportion_ci(method="wilson")
+    return {"flagged": flagged, "found": found, "low": ci.low * flagged, "high": ci.high * flagged,
+            "random": test["prevalence"] * flagged, "rule": rule_found, "rule_low": rule_ci.low * flagged,
+            "rule_high": rule_ci.high * flagged}
+
+
+def _about(x: float) -> str:
+    return f"{round(x):,}" if x >= 5 else f"{x:.1f}".removesuffix(".0")
+
+
 def test_card_has_every_section_suppresses_small_groups_and_atrs_marks_gaps(project):
     _run(project, "govern", "--model", "m1")
     _run(project, "card", "--model", "m1")
     reports = project["root"] / "reports/m1"
     html = (reports / "model_card.html").read_text(encoding="utf-8")
-    for section in ("details", "intended-use", "data", "method", "evaluation", "disaggregated", "ethics",
-                    "caveats", "checklist"):
+    for section in ("first-screen", "gate", "headline", "intended-use", "not-for", "evaluation", "calibration",
+                    "fairness", "suppression", "linkage", "data", "method", "ethics", "caveats", "checklist",
+                    "details"):
         assert f'id="{section}"' in html
-    assert "BLOCKED" in html and html.count("data:image/png;base64,") >= 2 and "http" not in html.split("<body>")[1]
+    assert "BLOCKED" in html and "http" not in html.split("<body>")[1]
+    # each figure once: calibration, one chart per attribute with a group shown; none of the evaluation
+    # stage's duplicates of them
+    assert html.count("data:image/png;base64,") == 3
+    assert html.count('alt="Observed outcome rate against mean predicted risk') == 1
+    assert 'id="fairness-sex"' in html and 'id="fairness-ethnicity_group"' in html
     markdown = (reports / "model_card.md").read_text(encoding="utf-8")
-    other_row = next(line for line in markdown.splitlines() if line.startswith("| ethnicity_group | Other"))
-    assert "suppressed" in other_row and "12" not in other_row  # n=12 < 50: no figure shown at all
+    ethnicity = markdown.split("### ethnicity group", 1)[1].split("###", 1)[0]
+    assert "Groups suppressed (no figures shown): Other." in ethnicity
+    assert not any(line.startswith("| Other") for line in ethnicity.splitlines())  # n=12 < 50: no figure at all
+    assert "fewer than 50 children" in markdown and "fewer than 50 children" in html
     atrs = json.loads((reports / "atrs.json").read_text())
     assert "tier_2.risks_mitigations_and_impact_assessments.dpia" in atrs["fields_to_complete"]
     assert atrs["tier_1"]["contact_email"] == "team@example.org"
     assert {"governance.json", "model_card.html", "atrs.json"} <= set(project["tracking"].artifacts)
+
+
+def test_first_screen_states_use_gate_blockers_and_headline_counts_from_metrics(project):
+    _run(project, "govern", "--model", "m1")
+    _run(project, "card", "--model", "m1")
+    reports = project["root"] / "reports/m1"
+    first = _first_screen((reports / "model_card.html").read_text(encoding="utf-8"))
+    metrics = json.loads((reports / "metrics.json").read_text())
+    governance = json.loads((reports / "governance.json").read_text())
+    want = _expected_headline(metrics)
+    assert (f"Of the {want['flagged']} children the model would flag in the test year, about {_about(want['found'])} "
+            f"would have the outcome" in first)
+    assert f"(95% interval {_about(want['low'])} to {_about(want['high'])})" in first
+    assert f"picked at random would hold about {_about(want['random'])}." in first
+    assert (f"rule score, on a list of the same length, finds about {_about(want['rule'])} (95% interval "
+            f"{_about(want['rule_low'])} to {_about(want['rule_high'])})") in first
+    # what it is for and not for, from the context YAML
+    assert "What it is for" in first and "testing" in first and "must not be used for" in first and "decisions" in first
+    # exactly what blocks it: every failing automatic check, every unsigned item under its role
+    assert "Governance gate: BLOCKED" in first
+    for item in governance["items"]:
+        words = item["id"].replace("_", " ")
+        if item["status"] in ("fail", "not_evaluable") and item["kind"] != "human":
+            assert words.capitalize() in first or words.upper() in first, item["id"]
+        if item["kind"] == "human" and item["status"] == "unsigned":
+            role_line = first.split(f"<strong>{item['role']}:</strong>", 1)[1].split("</li>", 1)[0]
+            assert words.lower() in role_line.lower(), item["id"]
+    assert "{'" not in first and "['" not in first
+    # the same figures go to MLflow: atrs.json (logged to the run with the card) holds them
+    atrs = json.loads((reports / "atrs.json").read_text())
+    spec = atrs["tier_2"]["tool_specification"]
+    assert spec["performance_at_capacity"]["found"] == pytest.approx(want["found"])
+    assert all(sentence in unescape(first) for sentence in spec["performance_in_words"])
+    assert "atrs.json" in project["tracking"].artifacts
+
+
+def test_headline_counts_and_intervals_match_an_independent_computation():
+    from ethics.card.headline import headline_performance
+
+    metrics = {"capacity": 200, "test": {"n": 30000, "prevalence": 0.0095, "precision_at_capacity": 0.05,
+                                         "recall_at_capacity": 0.035},
+               "baselines": {"rule": {"precision_at_capacity": 0.04}}}
+    headline = headline_performance(metrics, "enter care within 12 months")
+    want = _expected_headline(metrics)
+    assert headline.flagged == 200 and headline.found == pytest.approx(10) and headline.random == pytest.approx(1.9)
+    assert (headline.found_low, headline.found_high) == pytest.approx((want["low"], want["high"]))
+    assert headline.rule == pytest.approx(8)
+    assert headline.sentences[0] == ("Of the 200 children the model would flag in the test year, about 10 would "
+                                     f"enter care within 12 months (95% interval {_about(want['low'])} to "
+                                     f"{_about(want['high'])}).")
+    assert "about 8 (95% interval" in " ".join(headline.sentences) and "about 1.9." in " ".join(headline.sentences)
+    # a year with fewer children than the capacity flags them all
+    few = headline_performance({**metrics, "test": {**metrics["test"], "n": 120}}, "x")
+    assert few.flagged == 120
+
+
+def test_label_line_comes_from_the_models_own_outcome_spec():
+    from models.spec import OutcomeSpec
+
+    care = OutcomeSpec(kind="care_entry", horizon_months=12).model_dump(mode="json")  # definition defaults to neet
+    neet = OutcomeSpec(kind="nccis_neet", definition="neet_or_not_known").model_dump(mode="json")
+    for outcome, says, never in [(care, "looked-after episode", "neet"), (neet, "NEET or activity not known", "care")]:
+        card = _card_of(["referrals_12m"], spec={"title": "M1", "outcome": outcome})
+        texts = [render_model_card_html(card), render_model_card_markdown(card)]
+        for text in texts:
+            assert says in text
+            label = card.data["Label definition"]
+            assert never not in label.lower() and never not in card.outcome.lower()
+    assert "(neet)" not in _card_of(["referrals_12m"], spec={"outcome": care}).data["Label definition"]
+
+
+def test_card_shows_no_raw_dict_or_list_and_a_release_only_when_governance_has_one():
+    spec = {"title": "M1", "cohort": {"kind": "year9_on_roll", "nc_year": 9},
+            "split": {"train_years": [2015, 2016, 2017], "validation_year": 2018, "test_year": 2019}}
+    governance = {"status": "blocked", "reasons": ["documentation_complete: fail - x"],
+                  "items": [{"id": "documentation_complete", "kind": "auto", "status": "fail",
+                             "evidence": "marked TO COMPLETE: ['owner', 'contact']"}]}
+    card = _card_of(["referrals_12m"], spec=spec, governance=governance)
+    assert card.method["Split"] == "out of time: trained on index years 2015-2017, calibrated on 2018, tested on 2019"
+    for text in (render_model_card_html(card), render_model_card_markdown(card)):
+        assert "{'" not in text and "['" not in text and "[2015" not in text
+        assert "marked TO COMPLETE: owner, contact" in text
+        assert "Release digest" not in text
+    release = {"release_digest": "ab" * 32, "model": "m1", "version": "2", "feature_columns": ["a", "b"],
+               "capacity": 20, "base_rate": 0.0123456}
+    released = _card_of(["referrals_12m"], spec=spec, governance={**governance, "release": release})
+    html = render_model_card_html(released)
+    assert 'id="release"' in html and "ab" * 32 in html and "2 (listed under Method and inputs)" in html
+    assert released.release["Base rate (test-year prevalence)"] == "0.0123"
 
 
 def test_no_identifier_in_any_card_or_list(project):
@@ -90,7 +213,8 @@ def test_reidentify_tokenises_as_the_source_declares_its_person_key(project, tmp
     assert unknown.exit_code == 2 and "unknown source 'reference'" in unknown.output
 
 
-def _card_of(feature_columns, tracking_uri="sqlite:////tmp/pytest-of-someone/project/mlflow.db", status="blocked"):
+def _card_of(feature_columns, tracking_uri="sqlite:////tmp/pytest-of-someone/project/mlflow.db", status="blocked",
+             spec=None, governance=None):
     """A card built straight from its inputs, for a release with ``feature_columns`` (registry names)."""
     from ethics.card.model import CardInputs, build_model_card
 
@@ -98,9 +222,9 @@ def _card_of(feature_columns, tracking_uri="sqlite:////tmp/pytest-of-someone/pro
            "feature_columns": list(feature_columns), "thresholds_sha256": "0" * 64}
     metrics = {"capacity": 20, "test": {"auc": 0.8}, "baselines": {"oracle": {"auc": 0.9}}}
     group_metrics = pd.DataFrame({"attribute": ["fair_sex"], "group": ["F"], "n": [100], "suppressed": [False]})
-    return build_model_card(CardInputs(model="m1", spec={"title": "M1"}, context={"purpose": "p"}, metrics=metrics,
-                                       group_metrics=group_metrics, run=run, governance={"status": status},
-                                       min_group_size=50))
+    return build_model_card(CardInputs(model="m1", spec=spec or {"title": "M1"}, context={"purpose": "p"},
+                                       metrics=metrics, group_metrics=group_metrics, run=run,
+                                       governance=governance or {"status": status}, min_group_size=50))
 
 
 def test_card_and_atrs_state_the_releases_proxy_inputs_from_the_feature_registry():

@@ -16,7 +16,7 @@ from ethics.signoff import (
     role_conflicts,
     withdrawn_approvals,
 )
-from ethics.thresholds import Thresholds, model_thresholds, thresholds_sha256
+from ethics.thresholds import Thresholds, model_thresholds, model_thresholds_sha256, thresholds_sha256
 from pipeline.core.io import read_yaml
 from pipeline.sources.registry import link_rate_directions
 
@@ -42,6 +42,9 @@ def test_link_rate_gaps_by_hand():
     assert link_rate_gaps(linkage, ["d"], ["sex"], 50) == {"d/sex": pytest.approx(0.1)}
 
 
+NEET18_THRESHOLDS = model_thresholds_sha256(model_thresholds(read_yaml(THRESHOLDS_FILE), "neet18"))
+
+
 def _evidence(**changes) -> GateEvidence:
     block = {"auc_ci": [0.75, 0.8], "precision_at_capacity": 0.4, "lift_at_capacity": 5.0,
              "calibration_slope": 1.0, "oe_ratio": 1.0}
@@ -51,7 +54,6 @@ def _evidence(**changes) -> GateEvidence:
                                     auc=[0.8, 0.8, 0.8, 0.8, None, 0.8]),
         run={"feature_columns": ["absence_rate_12m"],
              "thresholds_sha256": thresholds_sha256(THRESHOLDS_FILE.read_bytes())},
-        thresholds_sha256=thresholds_sha256(THRESHOLDS_FILE.read_bytes()),
         split_years=pd.DataFrame({"split": ["train", "validation", "test"], "index_year": [2020, 2021, 2022]}),
         linkage={"truth": {"precision": 0.99, "recall": 0.99}, "link_rates": {"social_care_to_school": {"by_group": {
             "sex": {"F": {"rate": 0.9, "records": 100}, "M": {"rate": 0.91, "records": 100}}}}}},
@@ -60,6 +62,8 @@ def _evidence(**changes) -> GateEvidence:
         context={k: "x" for k in ("owner", "purpose", "intended_uses", "out_of_scope_uses", "label_meaning",
                                   "human_review", "challenge_route", "contact")},
         link_rate_directions=tuple(link_rate_directions(gated_only=True)),
+        thresholds_sha256=NEET18_THRESHOLDS,
+        registered_thresholds_sha256=NEET18_THRESHOLDS,
     )
     return GateEvidence(**{**base, **changes})
 
@@ -86,6 +90,7 @@ def test_everything_met_and_signed_is_approved():
     ({"group_metrics": GROUPS.assign(suppressed=False)}, "small_cell_suppression"),
     ({"linkage": None}, "linkage_rate_gap"),
     ({"thresholds_sha256": "f" * 64}, "thresholds_unchanged"),
+    ({"registered_thresholds_sha256": None}, "thresholds_unchanged"),
 ])
 def test_each_failing_check_blocks(changes, item):
     result = _gate(_evidence(**changes))
@@ -123,9 +128,40 @@ def test_a_model_without_its_own_thresholds_gets_the_defaults_and_directions_are
         model_thresholds({**data, "defaults": {**data["defaults"], "link_rate_directions": ["a_to_b"]}}, "neet18")
 
 
-def _signed(item, role, by, user, decision="approve", version="1"):
+RELEASES = {"1": "a" * 64, "2": "b" * 64}  # a release digest per version
+
+
+def _signed(item, role, by, user, decision="approve", version="1", release=None):
     return {"event": "signoff", "time": "2026-01-01T00:00:00+00:00", "model": "neet18", "version": version,
-            "item": item, "by": by, "user": user, "role": role, "decision": decision, "evidence": "E"}
+            "release": release or RELEASES[version], "item": item, "by": by, "user": user, "role": role,
+            "decision": decision, "evidence": "E"}
+
+
+def test_thresholds_are_judged_against_their_pre_registration():
+    edited = _gate(_evidence(thresholds_sha256="f" * 64))
+    item = {i["id"]: i for i in edited["items"]}["thresholds_unchanged"]
+    assert item["status"] == "fail"
+    assert item["evidence"] == ("thresholds changed after they were pre-registered (registered "
+                                f"{NEET18_THRESHOLDS[:12]}, now ffffffffffff); the first registration holds")
+    never = {i["id"]: i for i in _gate(_evidence(registered_thresholds_sha256=None))["items"]}["thresholds_unchanged"]
+    assert never["status"] == "not_evaluable" and "no pre-registration" in never["evidence"]
+    # a comment or another model's override is not a change of this model's thresholds
+    data = read_yaml(THRESHOLDS_FILE)
+    data["models"]["care_entry"]["max_fnr_gap"] = 0.99
+    assert model_thresholds_sha256(model_thresholds(data, "neet18")) == NEET18_THRESHOLDS
+    data["defaults"]["max_fnr_gap"] = 0.99
+    assert model_thresholds_sha256(model_thresholds(data, "neet18")) != NEET18_THRESHOLDS
+    assert thresholds_sha256(b"x") != thresholds_sha256(b"y")
+
+
+def test_a_sign_off_counts_only_for_the_release_it_names():
+    checklist, entries = _all_signed()
+    assert withdrawn_approvals(checklist, entries, "neet18", "1", RELEASES["1"]) == []
+    rebuilt = "c" * 64  # a rebuilt registry's v1: the same number, another release
+    missing = withdrawn_approvals(checklist, entries, "neet18", "1", rebuilt)
+    assert len(missing) == len(entries) and missing[0].endswith(f"for v1 (release {rebuilt[:12]})")
+    assert withdrawn_approvals(checklist, [{k: v for k, v in e.items() if k != "release"} for e in entries],
+                               "neet18", "1", "")  # naming no release never counts
 
 
 def _all_signed(version="1"):
@@ -136,16 +172,17 @@ def _all_signed(version="1"):
 
 def test_make_signoff_records_the_os_identity_and_refuses_an_unknown_one():
     checklist = parse_checklist(read_yaml(CHECKLIST_FILE))
-    record = make_signoff(checklist, model="neet18", version="1", item="dpia", by=" Dana  Price ", role="dpo",
-                          decision="approve", evidence="DPIA-1", user="dprice")
+    record = make_signoff(checklist, model="neet18", version="1", release="a" * 64, item="dpia", by=" Dana  Price ",
+                          role="dpo", decision="approve", evidence="DPIA-1", user="dprice")
     assert record["user"] == "dprice" and record["by"] == "Dana Price" and record["role"] == "DPO"
+    assert record["release"] == "a" * 64 and record["version"] == "1"
     for user in ("unknown", " "):
         with pytest.raises(SignOffError, match="operating-system identity"):
-            make_signoff(checklist, model="neet18", version="1", item="dpia", by="D", role="DPO",
+            make_signoff(checklist, model="neet18", version="1", release="a" * 64, item="dpia", by="D", role="DPO",
                          decision="approve", evidence="E", user=user)
 
 
-def test_one_person_one_role_per_version_by_name_or_os_identity():
+def test_one_person_one_role_per_release_by_name_or_os_identity():
     entries = [_signed("dpia", "DPO", "Dana Price", "dprice")]
     check_one_role_per_person(entries, _signed("retention", "DPO", "Dana Price", "dprice"))  # same role: fine
     check_one_role_per_person(entries, _signed("equality_impact", "SIRO", "Dana Price", "dprice", version="2"))
@@ -154,36 +191,47 @@ def test_one_person_one_role_per_version_by_name_or_os_identity():
     with pytest.raises(SignOffError, match="OS user 'dprice' already signed"):
         check_one_role_per_person(entries, _signed("equality_impact", "SIRO", "Sam Iro", "DPrice"))
     twice = [*entries, _signed("equality_impact", "SIRO", "dana price", "siro")]
-    assert role_conflicts(twice, "neet18", "1") == [
-        "name 'dana price' signed riskpipe-neet18 v1 in 2 roles (DPO, SIRO); one person may hold only one signing "
-        "role per model version"]
+    assert role_conflicts(twice, "neet18", "1", RELEASES["1"]) == [
+        "name 'dana price' signed riskpipe-neet18 v1 in 2 roles (DPO, SIRO) for release aaaaaaaaaaaa; one person may "
+        "hold only one signing role per release"]
 
 
 def test_withdrawn_approvals_and_the_review_of_the_approved_version():
     checklist, entries = _all_signed()
-    assert withdrawn_approvals(checklist, entries, "neet18", "1") == []
-    kept = review_approved_version(checklist, entries, [], model="neet18", version="1", decided_at="T")
-    assert kept == {"version": "1", "status": "approved", "reasons": [], "decided_at": "T"}
+    assert withdrawn_approvals(checklist, entries, "neet18", "1", RELEASES["1"]) == []
+    kept = review_approved_version(checklist, entries, [], model="neet18", version="1", release=RELEASES["1"],
+                                   decided_at="T")
+    assert kept == {"version": "1", "release_digest": RELEASES["1"], "status": "approved", "reasons": [],
+                    "decided_at": "T"}
     rejected = [*entries, _signed("dpia", "DPO", "Person DPO", "user_DPO", decision="reject")]
-    assert withdrawn_approvals(checklist, rejected, "neet18", "1") == [
+    assert withdrawn_approvals(checklist, rejected, "neet18", "1", RELEASES["1"]) == [
         "dpia: rejected by Person DPO (DPO) on 2026-01-01: E"]
-    revoked = review_approved_version(checklist, rejected, [], model="neet18", version="1", decided_at="T")
+    revoked = review_approved_version(checklist, rejected, [], model="neet18", version="1", release=RELEASES["1"],
+                                      decided_at="T")
     assert revoked["status"] == "revoked" and revoked["reasons"][0].startswith("dpia: rejected")
     # a missing sign-off or a log that fails verification withdraws it too
-    unsigned = withdrawn_approvals(checklist, entries[1:], "neet18", "1")
-    assert unsigned == [f"{entries[0]['item']}: no sign-off by the {entries[0]['role']} for v1"]
-    broken = review_approved_version(checklist, entries, ["log broken"], model="neet18", version="1", decided_at="T")
+    unsigned = withdrawn_approvals(checklist, entries[1:], "neet18", "1", RELEASES["1"])
+    assert unsigned == [f"{entries[0]['item']}: no sign-off by the {entries[0]['role']} for v1 (release aaaaaaaaaaaa)"]
+    broken = review_approved_version(checklist, entries, ["log broken"], model="neet18", version="1",
+                                     release=RELEASES["1"], decided_at="T")
     assert broken["status"] == "revoked" and broken["reasons"] == ["log broken"]
+    by_hand = review_approved_version(checklist, entries, [], model="neet18", version="1", release="", decided_at="T")
+    assert by_hand["status"] == "revoked" and "names no release" in by_hand["reasons"][0]
 
 
-def test_governance_json_must_back_the_version_holding_the_alias():
-    assert approval_disagreements({"version": "3", "status": "approved"}, "3") == []
-    assert approval_disagreements(None, "3") == ["no governance.json: `riskpipe govern` has not judged v3"]
-    assert approval_disagreements({"version": "3", "status": "blocked", "reasons": ["r"]}, "3") == [
-        "governance.json: v3 is blocked", "r"]
-    newer = {"version": "4", "status": "blocked", "approved_version_review": {"version": "3", "status": "approved"}}
-    assert approval_disagreements(newer, "3") == []
-    revoked = {**newer, "approved_version_review": {"version": "3", "status": "revoked", "reasons": ["dpia: x"]}}
-    assert approval_disagreements(revoked, "3") == ["governance.json: v3 was revoked", "dpia: x"]
-    assert approval_disagreements({"version": "4", "status": "approved"}, "3")[0].startswith(
+def test_governance_json_must_back_the_release_holding_the_alias():
+    r3 = "3" * 64
+    assert approval_disagreements({"version": "3", "status": "approved", "release_digest": r3}, "3", r3) == []
+    assert approval_disagreements(None, "3", r3) == ["no governance.json: `riskpipe govern` has not judged v3"]
+    assert approval_disagreements({"version": "3", "status": "blocked", "reasons": ["r"], "release_digest": r3},
+                                  "3", r3) == ["governance.json: v3 is blocked", "r"]
+    other = approval_disagreements({"version": "3", "status": "approved", "release_digest": "9" * 64}, "3", r3)
+    assert other == ["governance.json judged release 999999999999 of v3, not release 333333333333 named by the "
+                     "`approved` alias"]
+    review = {"version": "3", "status": "approved", "release_digest": r3}
+    newer = {"version": "4", "status": "blocked", "approved_version_review": review}
+    assert approval_disagreements(newer, "3", r3) == []
+    revoked = {**newer, "approved_version_review": {**review, "status": "revoked", "reasons": ["dpia: x"]}}
+    assert approval_disagreements(revoked, "3", r3) == ["governance.json: v3 was revoked", "dpia: x"]
+    assert approval_disagreements({"version": "4", "status": "approved"}, "3", r3)[0].startswith(
         "governance.json judged v4, not v3")

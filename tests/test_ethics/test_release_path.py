@@ -42,16 +42,27 @@ def _signoff(project, monkeypatch, item, role, *, version="3", decision="approve
                 "--role", role, "--decision", decision, "--evidence", f"DOC-{item}")
 
 
-def _append(project, *, item, role, by, user, version="3", decision="approve"):
+def _release(project) -> str:
+    """The release digest `riskpipe govern` last wrote (reports/m1/release.json)."""
+    return json.loads((project["root"] / "reports/m1/release.json").read_text())["release_digest"]
+
+
+def _append(project, *, item, role, by, user, version="3", decision="approve", release=None):
     """A sign-off written straight into the log (past the CLI's checks), as an insider with the key could."""
     paths = project_paths(project["root"])
-    record = make_signoff(parse_checklist(read_yaml(CHECKLIST_FILE)), model="m1", version=version, item=item,
-                          by=by, role=role, decision=decision, evidence=f"DOC-{item}", user=user)
+    record = make_signoff(parse_checklist(read_yaml(CHECKLIST_FILE)), model="m1", version=version,
+                          release=release or _release(project), item=item, by=by, role=role, decision=decision,
+                          evidence=f"DOC-{item}", user=user)
     append_to_ledger(paths, SIGNOFF_LOG, record, ledger_key(paths))
 
 
 def _sign_all(project, monkeypatch=None, version="3"):
-    """Approve every human item, one person per role: through the CLI, or (faster) straight into the log."""
+    """Approve every human item of the current release, one person per role: through the CLI, or straight into the log.
+
+    ``riskpipe govern`` runs first when no release has been recorded yet (sign-offs name a release digest).
+    """
+    if not (project["root"] / "reports/m1/release.json").exists():
+        assert _run(project, "govern", "--model", "m1").exit_code == 0
     for item in (i for i in parse_checklist(read_yaml(CHECKLIST_FILE)).items if i.kind == "human"):
         if monkeypatch is not None:
             result = _signoff(project, monkeypatch, item.id, item.role, version=version)
@@ -122,7 +133,8 @@ def test_editing_thresholds_after_evaluation_blocks(project):
     _run(project, "govern", "--model", "m1")
     gov = _governance(project)
     assert gov["status"] == "blocked"
-    assert any("thresholds changed after results were seen" in r for r in gov["reasons"])
+    assert any(r.startswith("thresholds_unchanged: fail - thresholds changed after they were pre-registered")
+               for r in gov["reasons"]), gov["reasons"]
 
 
 def test_draft_list_says_draft_everywhere_and_is_refused_without_draft_mode(project):
@@ -144,11 +156,14 @@ def test_draft_list_says_draft_everywhere_and_is_refused_without_draft_mode(proj
 
 
 def test_signoff_refuses_wrong_role_and_auto_items(project):
+    assert _run(project, "govern", "--model", "m1").exit_code == 0  # a release to sign
     wrong_role = _run(project, "signoff", "--model", "m1", "--version", "3", "--item", "dpia", "--by", "X",
                       "--role", "SIRO", "--decision", "approve", "--evidence", "E")
     auto_item = _run(project, "signoff", "--model", "m1", "--version", "3", "--item", "leakage_guard", "--by", "X",
                      "--role", "DPO", "--decision", "approve", "--evidence", "E")
     assert wrong_role.exit_code == 2 and auto_item.exit_code == 2
+    assert "'dpia' is signed by the DPO, not the SIRO" in _said(wrong_role)
+    assert "'leakage_guard' is an automatic check" in _said(auto_item)
     assert not (project["root"] / "ethics/signoffs.jsonl").exists()
 
 
@@ -176,15 +191,17 @@ def _new_version(project, version):
 
 
 def test_one_person_cannot_hold_two_signing_roles_by_name_or_os_identity(project, monkeypatch):
+    assert _run(project, "govern", "--model", "m1").exit_code == 0
     assert _signoff(project, monkeypatch, "dpia", "DPO").exit_code == 0
     by_name = _signoff(project, monkeypatch, "equality_impact", "SIRO", by="  dana PRICE ", user="another")
     assert by_name.exit_code == 2
     assert "already signed riskpipe-m1 v3 as the DPO" in _said(by_name) and "name 'dana price'" in _said(by_name)
     by_user = _signoff(project, monkeypatch, "equality_impact", "SIRO", by="Someone Else", user="DPRICE")
     assert by_user.exit_code == 2 and "OS user 'dprice'" in _said(by_user)
-    # the same person may sign another item of their own role, and another version in another role
+    # the same person may sign another item of their own role, and another release in another role
     assert _signoff(project, monkeypatch, "retention", "DPO").exit_code == 0
-    project["tracking"].versions.add("4")
+    _new_version(project, "4")
+    assert _run(project, "govern", "--model", "m1").exit_code == 0
     assert _signoff(project, monkeypatch, "equality_impact", "SIRO", by="Dana Price", user="dprice",
                     version="4").exit_code == 0
     entries = [json.loads(x) for x in (project["root"] / "ethics/signoffs.jsonl").read_text().splitlines()]
@@ -195,6 +212,7 @@ def test_the_one_role_rule_is_checked_again_under_the_log_lock(project, monkeypa
     """Two sign-offs at once: the second command's early read missed the first, the locked append does not."""
     import ethics.govern_stage as govern_stage
 
+    assert _run(project, "govern", "--model", "m1").exit_code == 0
     assert _signoff(project, monkeypatch, "dpia", "DPO").exit_code == 0
     monkeypatch.setattr(govern_stage, "read_signoff_entries", lambda paths: ([], []))  # a stale early read
     raced = _signoff(project, monkeypatch, "equality_impact", "SIRO", by="Dana Price", user="another")
@@ -226,6 +244,8 @@ def test_signoff_fails_closed_on_mlflow_errors(project, monkeypatch):
     unreachable = _signoff(project, monkeypatch, "dpia", "DPO")
     assert unreachable.exit_code == 1 and "Sign-off not recorded, MLflow error" in _said(unreachable)
     assert not (project["root"] / "ethics/signoffs.jsonl").exists()
+    project["tracking"].failing = set()
+    assert _run(project, "govern", "--model", "m1").exit_code == 0
     project["tracking"].failing = {"tag_model_version"}
     untagged = _signoff(project, monkeypatch, "dpia", "DPO")
     assert untagged.exit_code == 1 and "recorded in the log" in _said(untagged) and "but not tagged" in _said(untagged)
@@ -234,13 +254,14 @@ def test_signoff_fails_closed_on_mlflow_errors(project, monkeypatch):
 def test_a_reject_of_the_approved_older_version_revokes_it_whatever_newer_versions_exist(project):
     _sign_all(project)
     assert _run(project, "govern", "--model", "m1").exit_code == 0
+    v3_release = _release(project)
     _new_version(project, "4")
     assert _run(project, "govern", "--model", "m1").exit_code == 0
     gov = _governance(project)
     assert gov["version"] == "4" and gov["status"] == "blocked"
     assert gov["approved_version_review"] == {**gov["approved_version_review"], "version": "3", "status": "approved"}
     assert _score(project).exit_code == 0  # v3 still approved: its list is issued
-    _append(project, item="dpia", role="DPO", by="Dana Price", user="dprice", decision="reject")
+    _append(project, item="dpia", role="DPO", by="Dana Price", user="dprice", decision="reject", release=v3_release)
     refused = _score(project)  # at once, before anyone runs govern
     assert refused.exit_code == 1
     withdrawn = "v3 holds the `approved` alias but its approval no longer stands: dpia: rejected by Dana Price"
@@ -269,9 +290,15 @@ def test_a_failed_alias_removal_is_an_error_and_no_list_flows_from_the_blocked_v
 
 def test_an_alias_set_by_hand_issues_no_list(project):
     _sign_all(project)
-    project["tracking"].aliases[("riskpipe-m1", "approved")] = {"version": "3", "approval_ref": "forged"}
+    project["tracking"].set_alias_by_hand("3")
     refused = _score(project)
-    assert refused.exit_code == 1 and "no governance.json" in _said(refused)
+    assert refused.exit_code == 1
+    assert "v3 holds `approved` but names no release (the alias was not set by `riskpipe govern`)" in _said(refused)
+    # with the signed release's digest copied onto the tag: governance.json (written before the sign-offs) blocked it
+    project["tracking"].set_alias_by_hand("3", _release(project))
+    copied = _score(project)
+    assert copied.exit_code == 1 and "governance.json: v3 is blocked" in _said(copied)
+    assert not (project["root"] / "outputs/risk_lists/m1/risk_list.csv").exists()
 
 
 def test_govern_and_card_fail_closed_on_mlflow_errors(project):

@@ -1,9 +1,11 @@
 """The release path end to end against a real SQLite MLflow, and each bypass of it refused.
 
-train -> evaluate -> every human item signed (one person per role) -> govern -> `approved` -> score
-issues a non-draft list; then a newer version, a withdrawn sign-off on the approved one, a hand-set
-alias, sign-offs for models and versions that do not exist, one person in two roles and MLflow
-failures on the release path are each refused with the message a user sees.
+train (pre-registers thresholds and checklist) -> evaluate -> govern records the release -> every human
+item signed for its release digest (one person per role) -> govern -> `approved` -> score issues a
+non-draft list; then a newer version (another release), v1's release digest copied onto v2 with the
+alias, a withdrawn sign-off on the approved one, a hand-set alias, sign-offs for models, versions and
+releases that do not exist, one person in two roles and MLflow failures on the release path are each
+refused with the message a user sees.
 """
 
 from __future__ import annotations
@@ -95,14 +97,17 @@ def _write_feature_report(root: Path, features: pd.DataFrame) -> None:
 
 
 def _train_and_evaluate(paths, root: Path) -> None:
+    from ethics.release_store import preregister
     from features.populations import CHILDREN
     from features.registry import feature_columns
     from models.evaluate_stage import run_evaluate
     from models.train_stage import run_train
-    from pipeline.core.config import EvaluateParams, TrainParams
+    from pipeline.core.config import EvaluateParams, GovernParams, TrainParams
 
+    govern = GovernParams(thresholds_file="ethics/thresholds.yaml", contexts_dir="ethics/contexts")
     run_train(MODEL, TrainParams(lightgbm_threads=1), paths, params_file=root / "params.yaml",
-              thresholds_file=root / "ethics" / "thresholds.yaml", choose_inputs=feature_columns)
+              thresholds_file=root / "ethics" / "thresholds.yaml", choose_inputs=feature_columns,
+              preregister=lambda model: preregister(paths, govern, model))
     run_evaluate(MODEL, EvaluateParams(n_boot=20), paths, key_file=root / "no.key",
                  fairness_attributes=CHILDREN.audited_attributes())
 
@@ -141,11 +146,18 @@ def _run(project, *args):
                                str(project["root"])])
 
 
-def _sign(project, monkeypatch, item, role, *, version="1", decision="approve", by=None, user=None, model=MODEL):
+def _sign(project, monkeypatch, item, role, *, version="1", decision="approve", by=None, user=None, model=MODEL,
+          release=None):
+    """``riskpipe signoff`` naming ``release`` (a digest) or, without one, ``version`` (its latest release)."""
     name, os_user = SIGNERS[role]
     monkeypatch.setattr("ethics.govern_stage.current_user", lambda: user or os_user)
-    return _run(project, "signoff", "--model", model, "--version", version, "--item", item, "--by", by or name,
+    names = ["--release", release] if release else ["--version", version]
+    return _run(project, "signoff", "--model", model, *names, "--item", item, "--by", by or name,
                 "--role", role, "--decision", decision, "--evidence", f"DOC-{item}")
+
+
+def _release(project) -> dict:
+    return json.loads((project["root"] / "reports" / MODEL / "release.json").read_text())
 
 
 def _alias(project, alias="approved"):
@@ -178,18 +190,32 @@ def test_release_path_and_each_bypass_against_real_mlflow(release_project, monke
     assert unknown_version.exit_code == 2 and "has no version '7' in the MLflow registry" in _said(unknown_version)
     assert not (project["root"] / "ethics" / "signoffs.jsonl").exists()
 
-    # every human item signed by its own person; govern approves and moves the alias; a non-draft list
+    # train pre-registered the thresholds and checklist; govern records the release it judges
+    registrations = (project["root"] / "ethics" / "preregistration.jsonl").read_text().splitlines()
+    assert len(registrations) == 1  # trained twice would still be one: the first registration holds
+    assert _run(project, "govern", "--model", MODEL).exit_code == 0
+    release = _release(project)
+    assert release["version"] == "1" and release["run_id"] == _governance(project)["release"]["run_id"]
+    assert len(release["model_sha256"]) == 64 and release["feature_columns"]
+    unknown_release = _sign(project, monkeypatch, "dpia", "DPO", release="0" * 64)
+    assert unknown_release.exit_code == 2 and f"unknown release '{'0' * 64}' of riskpipe-toy" in _said(unknown_release)
+
+    # every human item signed by its own person, naming the release digest; govern approves; a non-draft list
     for item in HUMAN_ITEMS:
-        result = _sign(project, monkeypatch, item.id, item.role)
+        result = _sign(project, monkeypatch, item.id, item.role, release=release["release_digest"])
         assert result.exit_code == 0, result.output
     entries = [json.loads(x) for x in (project["root"] / "ethics" / "signoffs.jsonl").read_text().splitlines()]
     assert {e["user"] for e in entries} == {u for _, u in SIGNERS.values()}
+    assert {e["release"] for e in entries} == {release["release_digest"]} and {e["version"] for e in entries} == {"1"}
     assert _run(project, "govern", "--model", MODEL).exit_code == 0
     assert _governance(project)["status"] == "approved", _governance(project)["reasons"]
     assert _alias(project) == "1"
+    client = MlflowClient(tracking_uri=f"sqlite:///{project['root'] / 'mlflow.db'}")
+    assert client.get_model_version(REGISTERED, "1").tags["governance.release_digest"] == release["release_digest"]
     issued = _run(project, "score", "--model", MODEL)
     assert issued.exit_code == 0, issued.output
-    assert set(pd.read_csv(out / "risk_list.csv")["status"]) == {"APPROVED"}
+    listed = pd.read_csv(out / "risk_list.csv")
+    assert set(listed["status"]) == {"APPROVED"} and len(listed) == release["capacity"]
 
     # one person cannot take a second signing role for the same version, by name or by OS identity
     by_name = _sign(project, monkeypatch, "equality_impact", "SIRO", by="dana  PRICE", user="someone-else")
@@ -204,7 +230,19 @@ def test_release_path_and_each_bypass_against_real_mlflow(release_project, monke
     gov = _governance(project)
     assert gov["version"] == "2" and gov["status"] == "blocked"
     assert gov["approved_version_review"]["status"] == "approved" and _alias(project) == "1"
+    assert gov["release_digest"] != release["release_digest"]  # v2 is another release: v1's sign-offs do not count
+    assert all(i["status"] == "unsigned" for i in gov["items"] if i["kind"] == "human")
     assert _run(project, "score", "--model", MODEL).exit_code == 0
+
+    # v1's release digest copied onto v2 and the alias moved there by hand: v2's run and model files are not v1's
+    client.set_model_version_tag(REGISTERED, "2", "governance.release_digest", release["release_digest"])
+    client.set_registered_model_alias(REGISTERED, "approved", "2")
+    moved = _run(project, "score", "--model", MODEL)
+    assert moved.exit_code == 1 and "version of the approved release is 1, now 2" in _said(moved)
+    assert "run_id of the approved release is" in _said(moved)
+    assert "model_sha256 of the approved release" in _said(moved)
+    client.delete_model_version_tag(REGISTERED, "2", "governance.release_digest")
+    client.set_registered_model_alias(REGISTERED, "approved", "1")
 
     # the DPO rejects v1's DPIA: score refuses at once, before anyone runs govern (the log is re-read)
     assert _sign(project, monkeypatch, "dpia", "DPO", decision="reject").exit_code == 0
@@ -219,7 +257,6 @@ def test_release_path_and_each_bypass_against_real_mlflow(release_project, monke
     assert "no model version holds the `approved` alias" in _said(_run(project, "score", "--model", MODEL))
 
     # the alias set back by hand: the alias alone issues nothing
-    client = MlflowClient(tracking_uri=f"sqlite:///{project['root'] / 'mlflow.db'}")
     client.set_registered_model_alias(REGISTERED, "approved", "1")
     by_hand = _run(project, "score", "--model", MODEL)
     assert by_hand.exit_code == 1 and "approval no longer stands" in _said(by_hand)

@@ -6,6 +6,8 @@ the command stops; it never warns and goes on.
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,8 @@ from typing import Any
 from pipeline.core.tracking.runs import _use_tracking_uri, tracking_uri
 
 APPROVED_ALIAS = "approved"
+# written by MLflow into a registered model's downloaded folder (its name and version), not part of the model
+_REGISTRY_META_FILES = frozenset({"registered_model_meta"})
 
 
 class TrackingError(RuntimeError):
@@ -55,6 +59,56 @@ def load_sklearn_model(model_uri: str, uri: str | None = None):
         raise _fail_closed(f"load {model_uri}", exc) from exc
 
 
+def model_files_sha256(folder: Path) -> str:
+    """SHA-256 over a downloaded model's files: each file's relative path and SHA-256, sorted by path."""
+    lines = []
+    for file in sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.name not in _REGISTRY_META_FILES):
+        lines.append(f"{file.relative_to(folder).as_posix()}\t{hashlib.sha256(file.read_bytes()).hexdigest()}")
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def model_artifact_sha256(model_uri: str, uri: str | None = None) -> str:
+    """SHA-256 of the logged model's files (:func:`model_files_sha256`), e.g. of ``models:/<name>/<version>``.
+
+    Raises:
+        TrackingError: MLflow could not download it.
+    """
+    return load_model_files(model_uri, uri, load=False)[1]
+
+
+def load_model_files(model_uri: str, uri: str | None = None, *, load: bool = True) -> tuple[Any, str]:
+    """Download a logged model once; return the scikit-learn model loaded from exactly those files and their SHA-256.
+
+    So what is hashed (and compared with an approved release's ``model_sha256``) is what scores.
+
+    Raises:
+        TrackingError: MLflow could not download or load it.
+    """
+    import mlflow.artifacts
+    import mlflow.sklearn
+
+    try:
+        _client(uri)
+        with tempfile.TemporaryDirectory(prefix="riskpipe-model-") as tmp:
+            folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp))
+            digest = model_files_sha256(folder)
+            return (mlflow.sklearn.load_model(str(folder)) if load else None), digest
+    except Exception as exc:
+        raise _fail_closed(f"download {model_uri}", exc) from exc
+
+
+def model_version_run_id(name: str, version: str | int, uri: str | None = None) -> str:
+    """The id of the run registered model ``name`` version ``version`` was logged from.
+
+    Raises:
+        TrackingError: MLflow could not say (a missing version included).
+    """
+    try:
+        return str(_client(uri).get_model_version(name, str(version)).run_id)
+    except Exception as exc:
+        raise _fail_closed(f"look up the run of {name} version {version}", exc) from exc
+
+
 def model_version_exists(name: str, version: str | int, uri: str | None = None) -> bool:
     """Whether registered model ``name`` has version ``version`` (False for a missing model or version).
 
@@ -87,7 +141,10 @@ def tag_model_version(name: str, version: str | int, tags: Mapping[str, str], ur
 
 
 def approved_model_version(name: str, uri: str | None = None) -> dict | None:
-    """``{"version", "approval_ref"}`` of the version holding alias ``approved``, or None when none holds it.
+    """``{"version", "approval_ref", "release_digest", "run_id"}`` of the version holding ``approved``, or None.
+
+    ``release_digest`` is the tag ``governance.release_digest`` that ``govern`` set with the alias (empty
+    when the alias was set some other way); ``run_id`` is the run MLflow says the version came from.
 
     Raises:
         TrackingError: MLflow failed for a reason other than "no such model or alias".
@@ -98,7 +155,9 @@ def approved_model_version(name: str, uri: str | None = None) -> dict | None:
         if _not_found(exc):
             return None
         raise _fail_closed(f"read the `{APPROVED_ALIAS}` alias of {name}", exc) from exc
-    return {"version": str(version.version), "approval_ref": (version.tags or {}).get("governance.approval_ref", "")}
+    tags = version.tags or {}
+    return {"version": str(version.version), "approval_ref": tags.get("governance.approval_ref", ""),
+            "release_digest": tags.get("governance.release_digest", ""), "run_id": str(version.run_id or "")}
 
 
 def revoke_approval(name: str, version: str | int, reason: str, uri: str | None = None) -> bool:
@@ -131,6 +190,7 @@ def record_governance(name: str, version: str | int, run_id: str | None, result:
     tags = {"governance.status": status, "governance.decided_at": str(result.get("decided_at", ""))}
     if status == "approved":
         tags["governance.approval_ref"] = str(result.get("approval_ref", ""))
+        tags["governance.release_digest"] = str(result.get("release_digest", ""))
     tag_model_version(name, version, tags, uri)
     if status == "approved":
         try:

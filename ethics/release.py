@@ -1,0 +1,123 @@
+"""What an approval covers: a *release*, bound to its content by digests; and the pre-registration it is judged by.
+
+A release names the model, its registered version and run, the SHA-256 of the logged model's files,
+its feature list, the digests of the pre-registered thresholds, of the checklist and of the evaluation
+outputs (``metrics.json`` and ``group_metrics.csv``), its capacity and its base rate (the test year's
+prevalence). Its ``release_digest`` is the SHA-256 of the rest as canonical JSON: sign-offs name it, so a
+rebuilt registry's new "v3", a retrained model, a re-run evaluation or edited thresholds make another
+release that no earlier sign-off covers. The model card is not part of it: the card is rendered from the
+gate's decision, after it, so it cannot be an input of what the gate approves.
+
+Pre-registration: per model, the first record of its thresholds and checklist digests (written at
+``riskpipe train``, before any evaluation) is the one every later gate compares against.
+Everything here is pure; the ledgers are read and written by :mod:`ethics.release_store`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ethics.ledger import canonical_json
+
+RELEASE_EVENT = "release"
+REGISTRATION_EVENT = "preregistration"
+# the digests and values a release binds, in the order they are shown
+RELEASE_FIELDS = ("model", "version", "run_id", "model_sha256", "feature_columns", "thresholds_sha256",
+                  "checklist_sha256", "metrics_sha256", "capacity", "base_rate")
+
+
+def metrics_sha256(metrics_json: bytes, group_metrics_csv: bytes) -> str:
+    """SHA-256 over the evaluation outputs a release is judged on (each file's SHA-256, in a fixed order)."""
+    parts = [hashlib.sha256(metrics_json).hexdigest(), hashlib.sha256(group_metrics_csv).hexdigest()]
+    return hashlib.sha256("\n".join(parts).encode("ascii")).hexdigest()
+
+
+def release_digest(release: Mapping[str, Any]) -> str:
+    """SHA-256 of a release's fields (everything but ``release_digest`` itself) as canonical JSON."""
+    return hashlib.sha256(canonical_json({k: release[k] for k in RELEASE_FIELDS}).encode("utf-8")).hexdigest()
+
+
+def build_release(*, model: str, version: str, run_id: str, model_sha256: str, feature_columns: Sequence[str],
+                  thresholds_sha256: str, checklist_sha256: str, metrics_sha256: str, capacity: int | None,
+                  base_rate: float | None) -> dict[str, Any]:
+    """The release record (``reports/<model>/release.json``), with its ``release_digest``.
+
+    ``capacity`` or ``base_rate`` is None when metrics.json lacks it; the gate then blocks (its checks
+    cannot be evaluated), so such a release never issues a list.
+    """
+    release = {"model": model, "version": str(version), "run_id": str(run_id), "model_sha256": model_sha256,
+               "feature_columns": list(feature_columns), "thresholds_sha256": thresholds_sha256,
+               "checklist_sha256": checklist_sha256, "metrics_sha256": metrics_sha256,
+               "capacity": None if capacity is None else int(capacity),
+               "base_rate": None if base_rate is None else float(base_rate)}
+    return {**release, "release_digest": release_digest(release)}
+
+
+def release_record_problems(release: Mapping[str, Any] | None, digest: str) -> list[str]:
+    """Why a stored release record is not the release ``digest`` names (empty when its content hashes to it)."""
+    if not release:
+        return [f"no release {digest[:12]} in the release log (ethics/releases.jsonl)"]
+    if any(k not in release for k in RELEASE_FIELDS) or release_digest(release) != digest:
+        return [f"the recorded release {digest[:12]} does not hash to its digest (edited)"]
+    return []
+
+
+def release_disagreements(release: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """One message per field of ``release`` that differs from what ``now`` finds on disk and in MLflow.
+
+    Args:
+        now: the same fields as read now (only the ones given are compared).
+    """
+    return [f"{field} of the approved release is {_short(release.get(field))}, now {_short(value)}"
+            for field, value in now.items() if release.get(field) != value]
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text[:12] if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else text[:80]
+
+
+def release_entry(release: Mapping[str, Any]) -> dict[str, Any]:
+    """The release log record for ``release``."""
+    return {"event": RELEASE_EVENT, "model": release["model"], "version": str(release["version"]),
+            "release_digest": release["release_digest"], "release": dict(release)}
+
+
+def find_release(entries: Sequence[Mapping[str, Any]], model: str, *, digest: str | None = None,
+                 version: str | None = None) -> dict[str, Any] | None:
+    """The release of ``model`` with ``digest`` (or, given a version, that version's latest release), or None."""
+    found = None
+    for entry in entries:
+        if entry.get("event") != RELEASE_EVENT or entry.get("model") != model:
+            continue
+        if digest is not None and entry.get("release_digest") == digest:
+            return dict(entry["release"])
+        if digest is None and version is not None and str(entry.get("version")) == str(version):
+            found = dict(entry["release"])
+    return found
+
+
+def registration_record(model: str, *, thresholds_sha256: str, thresholds: Mapping[str, Any],
+                        checklist_sha256: str, checklist_items: Sequence[str]) -> dict[str, Any]:
+    """The pre-registration log record of one model's thresholds and checklist."""
+    return {"event": REGISTRATION_EVENT, "model": model, "thresholds_sha256": thresholds_sha256,
+            "thresholds": dict(thresholds), "checklist_sha256": checklist_sha256,
+            "checklist_items": list(checklist_items)}
+
+
+def first_registration(entries: Sequence[Mapping[str, Any]], model: str) -> dict[str, Any] | None:
+    """The model's first pre-registration (the one that holds), or None."""
+    return next((dict(e) for e in entries if e.get("event") == REGISTRATION_EVENT and e.get("model") == model), None)
+
+
+def checklist_registration_problems(registered: Mapping[str, Any] | None, checklist_sha256: str) -> list[str]:
+    """Why the checklist now is not the one pre-registered for the model (empty when it is)."""
+    if registered is None:
+        return ["no pre-registration of thresholds and checklist for this model (`riskpipe train` registers "
+                "them before the first evaluation)"]
+    if registered["checklist_sha256"] != checklist_sha256:
+        return [f"checklist changed since it was pre-registered (registered {registered['checklist_sha256'][:12]}, "
+                f"now {checklist_sha256[:12]})"]
+    return []

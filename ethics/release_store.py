@@ -1,0 +1,202 @@
+"""The IO of releases and pre-registration: the ``preregistration`` and ``releases`` logs and ``release.json``.
+
+Both logs are keyed, anchored ledgers at fixed places (:mod:`ethics.ledger_store`). ``riskpipe train``
+registers each model's thresholds and checklist before its first evaluation (:func:`preregister`; the
+first registration holds for good). ``riskpipe govern`` builds the release it judges
+(:func:`build_current_release`), records it in the release log and writes ``reports/<model>/release.json``.
+``riskpipe score`` checks the approved release against the disk and MLflow again
+(:func:`approved_release_problems`) and takes its feature list, capacity and base rate from it. The
+decisions are pure, in :mod:`ethics.release`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ethics.checklist import Checklist, checklist_sha256, mandatory_items_missing
+from ethics.gate import approval_disagreements
+from ethics.inputs import read_checklist, read_optional_json, read_thresholds
+from ethics.ledger import parse_log
+from ethics.ledger_store import (
+    PREREGISTRATION_LOG,
+    RELEASE_LOG,
+    SIGNOFF_LOG,
+    LedgerError,
+    append_to_ledger,
+    ledger_key,
+    ledger_path,
+    verify_ledger,
+)
+from ethics.release import (
+    build_release,
+    find_release,
+    first_registration,
+    metrics_sha256,
+    registration_record,
+    release_disagreements,
+    release_entry,
+    release_record_problems,
+)
+from ethics.signoff import withdrawn_approvals
+from ethics.thresholds import model_thresholds_sha256
+from pipeline.core.config import GovernParams
+from pipeline.core.io import read_json, write_json
+from pipeline.core.paths import ProjectPaths
+
+
+class ChecklistIncompleteError(ValueError):
+    """The configured checklist lacks mandatory items: nothing is registered or approved under it."""
+
+
+def read_ledger_entries(paths: ProjectPaths, log_name: str) -> list[dict[str, Any]]:
+    """Entries of one keyed log, checked against its chain and anchors.
+
+    Raises:
+        LedgerError: no usable key, or the log fails verification (it can vouch for nothing).
+    """
+    report = verify_ledger(paths, log_name, ledger_key(paths))
+    if not report.ok:
+        shown = ledger_path(paths, log_name).relative_to(paths.root)
+        raise LedgerError(f"{shown} fails verification: {'; '.join(report.problems[:3])} "
+                          "(run `riskpipe audit-log verify`)")
+    return parse_log(report.lines)
+
+
+def mandatory_problems(checklist: Checklist) -> list[str]:
+    """One reason when the configured checklist lacks mandatory items (it then blocks everything)."""
+    missing = mandatory_items_missing(checklist)
+    return [f"checklist lacks mandatory items: {', '.join(missing)} (govern.checklist_file may add items, "
+            "never remove these)"] if missing else []
+
+
+def preregister(paths: ProjectPaths, cfg: GovernParams, model: str) -> dict[str, Any]:
+    """Register the model's thresholds and checklist, unless registered already; return the registration that holds.
+
+    Called by ``riskpipe train`` before anything is evaluated. A later call never replaces the first
+    registration, so thresholds edited afterwards fail ``thresholds_unchanged`` at the gate.
+
+    Raises:
+        LedgerError: no usable ledger key, or the log fails verification or could not be anchored.
+        ChecklistIncompleteError: the checklist lacks mandatory items (nothing is registered).
+    """
+    checklist = read_checklist(paths, cfg)
+    problems = mandatory_problems(checklist)
+    if problems:
+        raise ChecklistIncompleteError(problems[0])
+    registered = first_registration(read_ledger_entries(paths, PREREGISTRATION_LOG), model)
+    if registered is not None:
+        return registered
+    thresholds = read_thresholds(paths, cfg, model)
+    record = registration_record(model, thresholds_sha256=model_thresholds_sha256(thresholds),
+                                 thresholds=thresholds.model_dump(mode="json"),
+                                 checklist_sha256=checklist_sha256(checklist),
+                                 checklist_items=[i.id for i in checklist.items])
+    key = ledger_key(paths)
+    entry = append_to_ledger(paths, PREREGISTRATION_LOG, record, key,
+                             admit=lambda logged: _refuse_second_registration(logged, model))
+    return entry
+
+
+def _refuse_second_registration(entries: list[dict[str, Any]], model: str) -> None:
+    if first_registration(entries, model) is not None:  # registered by a command running at the same time
+        raise LedgerError(f"{model} was registered meanwhile; the first registration holds")
+
+
+def read_registration(paths: ProjectPaths, model: str) -> dict[str, Any] | None:
+    """The model's first pre-registration, or None (raises :class:`LedgerError` when the log fails verification)."""
+    return first_registration(read_ledger_entries(paths, PREREGISTRATION_LOG), model)
+
+
+def disk_metrics_sha256(paths: ProjectPaths, model: str) -> str:
+    """:func:`ethics.release.metrics_sha256` of ``reports/<model>/metrics.json`` and ``group_metrics.csv``."""
+    reports = paths.model_reports(model)
+    return metrics_sha256((reports / "metrics.json").read_bytes(), (reports / "group_metrics.csv").read_bytes())
+
+
+def build_current_release(paths: ProjectPaths, model: str, *, run: Mapping[str, Any], metrics: Mapping[str, Any],
+                          checklist: Checklist, registered: Mapping[str, Any] | None,
+                          thresholds_now: str) -> dict[str, Any]:
+    """The release of the model's latest trained version, from run.json, the evaluation outputs and MLflow.
+
+    Args:
+        registered: the model's pre-registration (its thresholds digest is the release's); None when there
+            is none, and then the thresholds as they are now (``thresholds_now``) are named (the gate blocks).
+
+    Raises:
+        TrackingError: MLflow could not download the version's model files.
+    """
+    from pipeline.core.tracking import model_artifact_sha256, registered_model_name, tracking_uri
+
+    version = str(run.get("model_version"))
+    model_sha256 = model_artifact_sha256(f"models:/{registered_model_name(model)}/{version}", tracking_uri(paths.root))
+    return build_release(
+        model=model, version=version, run_id=str(run.get("run_id")), model_sha256=model_sha256,
+        feature_columns=list(run.get("feature_columns") or []),
+        thresholds_sha256=(registered or {}).get("thresholds_sha256") or thresholds_now,
+        checklist_sha256=checklist_sha256(checklist), metrics_sha256=disk_metrics_sha256(paths, model),
+        capacity=metrics.get("capacity"), base_rate=(metrics.get("test") or {}).get("prevalence"))
+
+
+def record_release(paths: ProjectPaths, release: Mapping[str, Any]) -> None:
+    """Add the release to the release log (once per digest) and write ``reports/<model>/release.json``.
+
+    Raises:
+        LedgerError: the release log fails verification or could not be written and anchored.
+    """
+    digest = release["release_digest"]
+    if find_release(read_ledger_entries(paths, RELEASE_LOG), release["model"], digest=digest) is None:
+        append_to_ledger(paths, RELEASE_LOG, release_entry(release), ledger_key(paths))
+    write_json(dict(release), paths.model_reports(release["model"]) / "release.json")
+
+
+def resolve_release(paths: ProjectPaths, model: str, *, digest: str | None, version: str | None) -> dict | None:
+    """The recorded release named by ``digest`` (or ``version``'s latest), or None when the release log has none."""
+    return find_release(read_ledger_entries(paths, RELEASE_LOG), model, digest=digest, version=version)
+
+
+def approved_release_problems(cfg: GovernParams, paths: ProjectPaths, model: str, approved: Mapping[str, Any],
+                              model_sha256: str) -> tuple[list[str], dict[str, Any] | None]:
+    """Why the release holding ``approved`` may not issue a list now, and that release (None when unknown).
+
+    Read at score time, so nothing between ``govern`` and ``score`` is trusted: the alias must name a
+    recorded release whose content hashes to its digest; its version, run and model files
+    (``model_sha256``, of the files about to score) must be MLflow's now; its thresholds must be the
+    pre-registered ones and still the ones on disk; its checklist the one configured now (with every
+    mandatory item); its evaluation outputs the ones on disk while run.json still names its version;
+    every human item's latest sign-off for that release must approve, and governance.json must back it.
+
+    Raises:
+        LedgerError: a log fails verification or there is no ledger key.
+    """
+    version, digest = str(approved["version"]), str(approved.get("release_digest") or "")
+    if not digest:
+        return [f"v{version} holds `approved` but names no release (the alias was not set by `riskpipe govern`)"], None
+    release = find_release(read_ledger_entries(paths, RELEASE_LOG), model, digest=digest)
+    problems = release_record_problems(release, digest)
+    if problems:
+        return problems, None
+    checklist = read_checklist(paths, cfg)
+    registered = read_registration(paths, model)
+    now = {"version": version, "run_id": str(approved.get("run_id")), "model_sha256": model_sha256,
+           "thresholds_sha256": (registered or {}).get("thresholds_sha256"),
+           "checklist_sha256": checklist_sha256(checklist)}
+    run = read_optional_json(paths.model_artifacts(model) / "run.json") or {}
+    if str(run.get("model_version")) == version:  # its evaluation outputs are still the ones on disk
+        now["metrics_sha256"] = disk_metrics_sha256(paths, model)
+    problems = [*mandatory_problems(checklist), *release_disagreements(release, now)]
+    thresholds_now = model_thresholds_sha256(read_thresholds(paths, cfg, model))
+    if registered and thresholds_now != registered["thresholds_sha256"]:
+        problems.append(f"thresholds changed after they were pre-registered (registered "
+                        f"{registered['thresholds_sha256'][:12]}, now {thresholds_now[:12]})")
+    entries = read_ledger_entries(paths, SIGNOFF_LOG)
+    governance = read_optional_json(paths.model_reports(model) / "governance.json")
+    problems += [*withdrawn_approvals(checklist, entries, model, version, digest),
+                 *approval_disagreements(governance, version, digest)]
+    return problems, release
+
+
+def read_release_file(paths: ProjectPaths, model: str) -> dict[str, Any] | None:
+    """``reports/<model>/release.json``, or None when ``govern`` has not written one."""
+    path = paths.model_reports(model) / "release.json"
+    return read_json(path) if path.exists() else None
