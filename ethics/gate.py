@@ -13,20 +13,26 @@ whatever newer versions exist, and a withdrawn sign-off revokes it.
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from typing import Any
 
 from ethics.auto_checks import CHECKS
 from ethics.checklist import Checklist
 from ethics.gate_evidence import GateEvidence
 from ethics.ledger import canonical_json
-from ethics.signoff import withdrawn_approvals
+from ethics.signoff import lapsed_on, utc_today, withdrawn_approvals
 from ethics.thresholds import Thresholds
 
 
-def human_item_result(item_id: str, role: str, signoff: dict[str, Any] | None) -> dict[str, Any]:
-    """Status of one human item from its latest sign-off (``unsigned`` when there is none)."""
+def human_item_result(item_id: str, role: str, signoff: dict[str, Any] | None, today: date) -> dict[str, Any]:
+    """Status of one human item from its latest sign-off (``unsigned`` when there is none, ``fail`` once an
+    approval's ``expires`` date has passed)."""
     if signoff is None:
         return {"status": "unsigned", "evidence": f"awaiting sign-off by the {role}", "signed_by": None}
+    expired = lapsed_on(signoff, today) if signoff["decision"] == "approve" else None
+    if expired:
+        return {"status": "fail", "evidence": f"approval by {signoff['by']} ({signoff['role']}) expired on {expired}; "
+                f"sign again", "signed_by": signoff["by"], "signed_at": signoff["time"]}
     status = "pass" if signoff["decision"] == "approve" else "fail"
     verb = "approved" if status == "pass" else "rejected"
     evidence = f"{verb} by {signoff['by']} ({signoff['role']}) on {signoff['time'][:10]}: {signoff['evidence']}"
@@ -41,8 +47,11 @@ def evaluate_gate(
     *,
     model: str,
     version: str,
+    today: date | None = None,
 ) -> dict[str, Any]:
     """Run every checklist item and decide the release status of one model version.
+
+    ``today`` (default: today, UTC) decides whether an approval with an ``expires`` date still stands.
 
     Args:
         signoffs: latest sign-off per item for this version (:func:`ethics.signoff.latest_signoffs`).
@@ -57,7 +66,7 @@ def evaluate_gate(
             result = CHECKS[item.check](evidence, thresholds)
             row = {"status": result.status, "evidence": result.evidence, "signed_by": None}
         else:
-            row = human_item_result(item.id, item.role, signoffs.get(item.id))
+            row = human_item_result(item.id, item.role, signoffs.get(item.id), today or utc_today())
         items.append({"id": item.id, "kind": item.kind, "role": item.role, "question": item.question,
                       "references": item.references, **row})
     reasons = [f"{i['id']}: {i['status'].replace('_', ' ')} - {i['evidence']}" for i in items if i["status"] != "pass"]

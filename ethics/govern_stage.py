@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -230,7 +231,7 @@ def resolve_signed_release(paths: ProjectPaths, model: str, version: str | None,
 
 def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, models: Sequence[str], model: str, version: str | None,
                    item: str, by: str, role: str, decision: str, evidence: str, note: str = "",
-                   release: str | None = None) -> dict[str, Any]:
+                   release: str | None = None, expires: date | None = None) -> dict[str, Any]:
     """Append a human sign-off of one release to the sign-off log and tag its MLflow version; see ``riskpipe signoff``.
 
     Args:
@@ -260,7 +261,8 @@ def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, models: Sequence[s
     version = str(signed["version"])
     check_known_version(models, model, version, uri)
     record = make_signoff(checklist, model=model, version=version, release=signed["release_digest"], item=item, by=by,
-                          role=role, decision=decision, evidence=evidence, user=current_user(), note=note)
+                          role=role, decision=decision, evidence=evidence, user=current_user(), note=note,
+                          expires=expires)
     try:
         entries, problems = read_signoff_entries(paths)
         if problems:

@@ -13,6 +13,7 @@ release, so the DPO cannot also sign as Caldicott Guardian or SIRO.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from ethics.checklist import Checklist
@@ -31,7 +32,7 @@ UNKNOWN_USER = "unknown"
 
 def make_signoff(
     checklist: Checklist, *, model: str, version: str, release: str, item: str, by: str, role: str,
-    decision: str, evidence: str, user: str, note: str = "",
+    decision: str, evidence: str, user: str, note: str = "", expires: date | None = None, today: date | None = None,
 ) -> dict[str, Any]:
     """Build a sign-off record after checking it against the checklist.
 
@@ -39,6 +40,8 @@ def make_signoff(
         version: the registry version the release was built from (recorded beside it, for people).
         release: the release digest signed (``reports/<model>/release.json`` ``release_digest``).
         user: the operating-system identity running the sign-off (:func:`ethics.ledger.current_user`).
+        expires: the last day the approval stands (a DPIA review date, say); None = until withdrawn.
+        today: the date the sign-off is made (default: today, UTC).
 
     Raises:
         SignOffError: the item does not exist, is automatic, the role is not the item's signing
@@ -57,6 +60,8 @@ def make_signoff(
         raise SignOffError("decision must be approve or reject")
     if not by.strip() or not evidence.strip():
         raise SignOffError("--by and --evidence must not be empty")
+    if expires is not None and expires <= (today or utc_today()):
+        raise SignOffError(f"--expires {expires.isoformat()} is not after today: the sign-off would never stand")
     if not user.strip() or user.strip() == UNKNOWN_USER:
         raise SignOffError("the operating-system identity of whoever signs cannot be determined; "
                            "a sign-off must record who made it")
@@ -64,8 +69,19 @@ def make_signoff(
         "event": "signoff", "time": utc_now(), "model": model, "version": str(version), "release": release,
         "item": item,
         "by": " ".join(by.split()), "user": user.strip(), "role": entry.role, "decision": decision,
-        "evidence": evidence.strip(), "note": note,
+        "evidence": evidence.strip(), "note": note, "expires": expires.isoformat() if expires else None,
     }
+
+
+def utc_today() -> date:
+    """Today's date in UTC (sign-off times are recorded in UTC)."""
+    return datetime.now(UTC).date()
+
+
+def lapsed_on(signoff: dict[str, Any], today: date) -> str | None:
+    """The expiry date (ISO) of an approval that no longer stands on ``today``, else None."""
+    expires = signoff.get("expires")
+    return expires if expires and date.fromisoformat(expires) < today else None
 
 
 def _person_keys(entry: dict[str, Any]) -> list[tuple[str, str]]:
@@ -123,18 +139,23 @@ def latest_signoffs(entries: list[dict[str, Any]], model: str, release: str) -> 
 
 
 def withdrawn_approvals(checklist: Checklist, entries: list[dict[str, Any]], model: str, version: str,
-                        release: str) -> list[str]:
+                        release: str, *, today: date | None = None) -> list[str]:
     """Why one release's human sign-offs no longer all approve (empty when every human item's latest is approve).
 
     Used to re-judge the release holding the ``approved`` alias, whatever newer versions exist: a
-    reject or a missing sign-off on any human item, or one person in two roles, withdraws its approval.
+    reject, an approval past its ``expires`` date or a missing sign-off on any human item, or one person
+    in two roles, withdraws its approval.
     """
+    today = today or utc_today()
     latest = latest_signoffs(entries, model, release)
     reasons = []
     for item in (i for i in checklist.items if i.kind == "human"):
         signed = latest.get(item.id)
         if signed is None:
             reasons.append(f"{item.id}: no sign-off by the {item.role} for v{version} (release {release[:12]})")
+        elif signed["decision"] == "approve" and lapsed_on(signed, today):
+            reasons.append(f"{item.id}: approval by {signed['by']} ({signed['role']}) expired on "
+                           f"{signed['expires']}")
         elif signed["decision"] != "approve":
             reasons.append(f"{item.id}: {signed['decision']}ed by {signed['by']} ({signed['role']}) on "
                            f"{str(signed['time'])[:10]}: {signed['evidence']}")

@@ -5,6 +5,7 @@ Each parses its options and calls the stage in :mod:`ethics.govern_stage` or :mo
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -26,6 +27,9 @@ def signoff(
     decision: str = typer.Option(..., "--decision", help="approve or reject."),
     evidence: str = typer.Option(..., "--evidence", help="Reference to the evidence (document, minute, link)."),
     note: str = typer.Option("", "--note", help="Optional note."),
+    expires: datetime | None = typer.Option(None, "--expires", formats=["%Y-%m-%d"], help="Last day the approval "
+                                            "stands (YYYY-MM-DD, e.g. the DPIA's review date); after it the "
+                                            "release is blocked and any approval from it is revoked."),
     params: Path = ParamsOption,
     root: Path = RootOption,
 ) -> None:
@@ -49,7 +53,8 @@ def signoff(
     try:
         entry = record_signoff(config.govern, project_paths(root), models=config.models, model=model,
                                version=version or None, release=release or None, item=item, by=by, role=role,
-                               decision=decision, evidence=evidence, note=note)
+                               decision=decision, evidence=evidence, note=note,
+                               expires=expires.date() if expires else None)
     except SignOffError as exc:
         console.print(f"[red]Sign-off refused:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -308,3 +308,33 @@ def test_govern_and_card_fail_closed_on_mlflow_errors(project):
     project["tracking"].failing = {"log_run_artifacts"}
     card = _run(project, "card", "--model", "m1")
     assert card.exit_code == 1 and "not logged to MLflow" in _said(card)
+
+
+def test_an_approval_past_its_expiry_date_revokes_the_release_at_once(project, monkeypatch):
+    import datetime as dt
+
+    import ethics.gate
+    import ethics.signoff
+
+    _sign_all(project)
+    tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+    dpia = _signoff(project, monkeypatch, "dpia", "DPO")  # re-signed with a review date: the latest counts
+    assert dpia.exit_code == 0
+    past = _run(project, "signoff", "--model", "m1", "--version", "3", "--item", "dpia", "--by", "Dana Price",
+                "--role", "DPO", "--decision", "approve", "--evidence", "DOC", "--expires", "2020-01-01")
+    assert past.exit_code == 2 and "is not after today" in _said(past)
+    expiring = _run(project, "signoff", "--model", "m1", "--version", "3", "--item", "dpia", "--by", "Dana Price",
+                    "--role", "DPO", "--decision", "approve", "--evidence", "DPIA-v2", "--expires", tomorrow)
+    assert expiring.exit_code == 0, expiring.output
+    assert _run(project, "govern", "--model", "m1").exit_code == 0
+    assert _governance(project)["status"] == "approved" and _score(project).exit_code == 0
+    # two days on, the DPIA's review date has passed: no list, and govern revokes the alias
+    later = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)
+    monkeypatch.setattr(ethics.signoff, "utc_today", lambda: later)
+    monkeypatch.setattr(ethics.gate, "utc_today", lambda: later)
+    refused = _score(project)
+    assert refused.exit_code == 1 and f"dpia: approval by Dana Price (DPO) expired on {tomorrow}" in _said(refused)
+    assert _run(project, "govern", "--model", "m1").exit_code == 0
+    gov = _governance(project)
+    assert gov["status"] == "blocked" and any("expired on" in r for r in gov["reasons"])
+    assert project["tracking"].approved_model_version("riskpipe-m1") is None
