@@ -1,13 +1,8 @@
-"""The only package that imports MLflow: experiments, runs, lineage, models and the registry.
+"""The only package that imports MLflow; callers import from ``pipeline.core.tracking``.
 
-The tracking URI is always set explicitly: ``$MLFLOW_TRACKING_URI`` when set (so a real
-``mlflow server`` works unchanged), else a SQLite file ``mlflow.db`` in the project root. One
-experiment per model spec (``riskpipe-<model>``); the calibrated model is logged as a scikit-learn
-model whose pyfunc ``predict`` returns ``predict_proba`` (column 1 = P(outcome)), registered as
-``riskpipe-<model>`` with alias ``candidate``. Nothing logged here may hold identifiers: the input
-example is one synthetic "typical" row, and datasets are logged by schema and digest only.
-(``runs``: runs and the logged model; ``registry``: the registry, aliases and governance records,
-failing closed; ``ledger_anchors``: the ledgers' anchors.) Callers import from ``pipeline.core.tracking``.
+``runs``: the tracking URI, experiments, training and evaluation runs, the logged model;
+``registry``: the model registry, aliases and governance records, failing closed on the release path;
+``ledger_anchors``: each ledger's entry count and head, kept in MLflow outside the log file.
 """
 
 from pipeline.core.tracking.ledger_anchors import LEDGER_EXPERIMENT, ledger_anchor, record_ledger_anchor
