@@ -72,8 +72,6 @@ def coverage_features() -> tuple[Feature, ...]:
     )
 
 
-COVERAGE_FEATURES = coverage_features()
-
 DEMOGRAPHIC_FEATURES = (
     Feature("age_months", "Age in months on the index date (from month of birth)", "derived", "now", "numeric",
             "model", "demographics", proxy_for=("age",)),
@@ -101,9 +99,6 @@ FAIRNESS_FEATURES = (
 def context_features() -> tuple[Feature, ...]:
     """Every feature of this module, coverage built from the source registry as it stands now."""
     return (*coverage_features(), *DEMOGRAPHIC_FEATURES, *FAIRNESS_FEATURES)
-
-
-CONTEXT_FEATURES = context_features()
 
 
 def age_in_months(index_date: pd.Series, birth_year: pd.Series, birth_month: pd.Series) -> pd.Series:

@@ -134,18 +134,19 @@ def source_columns() -> dict[str, list[str]]:
     return out
 
 
-def attach_person_id(table: pd.DataFrame, name: str, person_index: pd.DataFrame) -> pd.DataFrame:
+def attach_person_id(table: pd.DataFrame, name: str, person_index: pd.DataFrame, source: str, key: str
+                     ) -> pd.DataFrame:
     """Add ``person_id`` to a person-keyed table from the person index; unlinked rows are dropped.
 
     Args:
-        table: a pseudonymised table holding its source's person key token (``record_keys()``).
-        name: the table's name (e.g. ``cla_episode``).
+        table: a pseudonymised table holding its source's person key token.
+        name: the table's name (e.g. ``cla_episode``), for the log.
         person_index: ``table, record_key_tok, person_id``.
+        source, key: the table's source in the person index and its person key token column (``record_keys()``).
 
     Returns:
         ``table`` with a ``person_id`` (str) column; rows whose key is not in the index are dropped.
     """
-    source, key = record_keys()[name]
     keys = person_index.loc[person_index["table"] == source, ["record_key_tok", "person_id"]]
     keys = keys.astype({"record_key_tok": "str", "person_id": "str"}).drop_duplicates("record_key_tok")
     out = table.merge(keys, left_on=key, right_on="record_key_tok", how="inner").drop(columns="record_key_tok")
@@ -186,7 +187,7 @@ def link_tables(
             if name not in tables:
                 raise KeyError(f"features need table {name!r}, which is not among the tables given")
             if name in keys:
-                linked[name] = attach_person_id(tables[name], name, person_index)
+                linked[name] = attach_person_id(tables[name], name, person_index, *keys[name])
             elif name in through:
                 parent = link(through[name].parent)
                 linked[name] = attach_parent_person(tables[name], parent, through[name].on)

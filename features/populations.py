@@ -42,10 +42,6 @@ class Population:
         # read-only, so a caller cannot change the audit of every model of this population
         object.__setattr__(self, "fairness_attributes", MappingProxyType(dict(self.fairness_attributes)))
 
-    def audited_attributes(self) -> dict[str, list[str]]:
-        """``fairness_attributes`` as evaluation's group metrics take them (attribute -> column list)."""
-        return {name: list(columns) for name, columns in self.fairness_attributes.items()}
-
 
 CHILDREN = Population(
     name="children",

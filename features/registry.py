@@ -91,8 +91,8 @@ def feature_columns(spec: ModelSpec) -> list[str]:
     include = set(spec.features.include)
     fair_inputs = set(spec.features.fairness_inputs) if spec.features.allow_fairness_inputs else set()
     chosen = []
-    for f in FEATURES.values():
-        if f.name in spec.features.exclude or f.group not in allowed:
+    for f in population_features(spec.population).values():
+        if f.name in spec.features.exclude:
             continue
         wanted = not include or f.name in include or f.group in include
         if (f.role == "model" and wanted) or (f.role == "fairness_only" and f.name in fair_inputs):

@@ -9,8 +9,9 @@ with the names that would work instead of after the event frames are built.
 from __future__ import annotations
 
 from features.cohorts import COHORT_KINDS, INDEX_DATE_KINDS
+from features.kinds import UnknownKindError
 from features.outcomes import OUTCOME_KINDS
-from features.populations import POPULATIONS
+from features.populations import get_population
 from features.registry import feature_columns
 from models.spec import ModelSpec, ModelSpecError
 
@@ -20,15 +21,15 @@ def spec_problems(spec: ModelSpec) -> list[str]:
     problems = []
     for registry, kind in ((COHORT_KINDS, spec.cohort.kind), (INDEX_DATE_KINDS, spec.index_dates.kind),
                            (OUTCOME_KINDS, spec.outcome.kind)):
-        if kind not in registry:
-            problems.append(f"unknown {registry.section}.kind {kind!r}; known kinds: {', '.join(registry.kinds())}")
-    if spec.population not in POPULATIONS:
-        problems.append(f"unknown population {spec.population!r}; known populations: {', '.join(POPULATIONS)}")
-    else:
         try:
-            feature_columns(spec)
-        except ValueError as exc:
+            registry.get(kind)
+        except UnknownKindError as exc:
             problems.append(str(exc))
+    try:
+        get_population(spec.population)
+        feature_columns(spec)
+    except ValueError as exc:  # UnknownPopulationError is a ValueError, as are unknown feature names
+        problems.append(str(exc))
     return problems
 
 

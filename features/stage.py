@@ -57,14 +57,16 @@ class FeaturesWritten:
     leakage_check_passed: bool
 
 
-def missing_pseudo_tables(paths: ProjectPaths) -> list[str]:
-    """Pseudonymised tables that features read and that are not under ``data/pseudo``."""
-    return [t for t in source_columns() if not paths.pseudo_table(t).exists()]
+def missing_pseudo_tables(paths: ProjectPaths, columns: Mapping[str, list[str]]) -> list[str]:
+    """Pseudonymised tables that features read (``columns``: ``source_columns()``) and that are not under
+    ``data/pseudo``."""
+    return [t for t in columns if not paths.pseudo_table(t).exists()]
 
 
-def read_feature_inputs(paths: ProjectPaths) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The columns of each pseudonymised table that features use, and ``table, record_key_tok, person_id``."""
-    tables = {t: read_parquet(paths.pseudo_table(t), columns=cols) for t, cols in source_columns().items()}
+def read_feature_inputs(paths: ProjectPaths, columns: Mapping[str, list[str]]
+                        ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The ``columns`` of each pseudonymised table that features use, and ``table, record_key_tok, person_id``."""
+    tables = {t: read_parquet(paths.pseudo_table(t), columns=cols) for t, cols in columns.items()}
     return tables, read_parquet(paths.person_index, columns=PERSON_INDEX_COLUMNS)
 
 
@@ -94,14 +96,16 @@ def run_features(model_names: list[str], params: FeaturesParams, paths: ProjectP
         FeatureInputsMissing: ``data/pseudo`` tables or the person index are missing.
     """
     specs = [check_spec_kinds(load_model_spec(name)) for name in model_names]
-    missing = missing_pseudo_tables(paths)
+    columns = source_columns()
+    missing = missing_pseudo_tables(paths, columns)
     if missing or not paths.person_index.exists():
         raise FeatureInputsMissing(str(missing or paths.person_index))
-    return _build_each(specs, params, paths)
+    return _build_each(specs, params, paths, columns)
 
 
-def _build_each(specs: list[ModelSpec], params: FeaturesParams, paths: ProjectPaths) -> Iterator[FeaturesWritten]:
-    tables, person_index = read_feature_inputs(paths)
+def _build_each(specs: list[ModelSpec], params: FeaturesParams, paths: ProjectPaths,
+                columns: Mapping[str, list[str]]) -> Iterator[FeaturesWritten]:
+    tables, person_index = read_feature_inputs(paths, columns)
     events = build_events(tables, person_index)
     del tables  # the event frames hold what features need; the raw tables can go before the first model
     con = connect_duckdb(params.duckdb_threads, params.duckdb_memory_limit)

@@ -45,7 +45,7 @@ from pipeline.privacy.keys import PseudonymisationKeyError, load_key
 log = logging.getLogger(__name__)
 
 KEYS = ["person_id", "index_date"]
-FAIRNESS_MODELS = ("lightgbm", "logistic", "rule")  # the oracle is a yardstick, not a model anyone would use
+FAIRNESS_MODELS = tuple(m for m in MODEL_SCORES if m != "oracle")  # the oracle is a yardstick, not a model
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,9 @@ def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
     test = labelled_rows(scores, "test")
     tables = fairness_tables(test, capacity, params, attributes)
     metrics["fairness"] = {name: fairness_summary(table) for name, table in tables.items()}
-    by_ethnicity = calibration_by_group(test, "score_lightgbm", "fair_ethnicity_group", min_n=params.min_group_n,
+    ethnicity = next(iter(attributes.get("ethnicity_group", ())), None)  # not every population audits it
+    by_ethnicity = calibration_by_group(test if ethnicity else test.assign(_all="all"), "score_lightgbm",
+                                        ethnicity or "_all", min_n=params.min_group_n,
                                         min_positives=params.min_group_positives)
     return Evaluation(metrics, suppress_small_cells(tables["lightgbm"]),
                       calibration_curves(scores, "test", params.reliability_bins), roc_table(scores), by_ethnicity)

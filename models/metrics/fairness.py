@@ -184,10 +184,10 @@ def group_metrics(
         table = by_group.reset_index(names="group")
         totals = np.array([len(y), y.sum(), s.sum(), (s * y).sum(), (s * (1 - y)).sum(), ((p - y) ** 2).sum(),
                            p.sum()])
-        overallrates_from_sums = rates_from_sums(totals[None, :])
+        overall_rates = rates_from_sums(totals[None, :])
         for metric in COMPARED:
             group_value = table[metric].to_numpy()
-            whole = float(overallrates_from_sums[metric][0])
+            whole = float(overall_rates[metric][0])
             boot_group = replicates[metric][:, :-1]
             boot_whole = replicates[metric][:, -1:]
             with np.errstate(invalid="ignore", divide="ignore"):

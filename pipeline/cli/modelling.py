@@ -117,7 +117,7 @@ def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path =
     population = get_population(load_model_spec(model).population)
     evaluated = run_evaluate(model, cfg.evaluate, project_paths(root),
                              key_file=key_file_path(root, cfg.pseudonymise.key_file),
-                             fairness_attributes=population.audited_attributes())
+                             fairness_attributes=population.fairness_attributes)
     metrics = evaluated.metrics
     t, rule = metrics["test"], metrics["baselines"]["rule"]
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from benchmarks.run import ALL_STAGES, MODEL_STAGES, stage_commands
 from pipeline.core.config import load_params
+from pipeline.core.io import read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,5 +24,7 @@ def test_other_stages_run_once_and_synth_gets_the_county_size():
 def test_the_shipped_params_list_drives_every_model_stage():
     models = load_params(ROOT / "params.yaml").models
     assert models
+    dvc_stages = read_yaml(ROOT / "dvc.yaml")["stages"]
     for stage in MODEL_STAGES & set(ALL_STAGES):
+        assert dvc_stages[stage]["foreach"] == "${models}"  # dvc.yaml runs the same list
         assert [name for name, _ in stage_commands(stage, 10, models)] == [f"{stage}:{m}" for m in models]

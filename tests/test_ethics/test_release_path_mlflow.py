@@ -109,7 +109,7 @@ def _train_and_evaluate(paths, root: Path) -> None:
               thresholds_file=root / "ethics" / "thresholds.yaml", choose_inputs=feature_columns,
               preregister=lambda model: preregister(paths, govern, model))
     run_evaluate(MODEL, EvaluateParams(n_boot=20), paths, key_file=root / "no.key",
-                 fairness_attributes=CHILDREN.audited_attributes())
+                 fairness_attributes=CHILDREN.fairness_attributes)
 
 
 @pytest.fixture(scope="module")

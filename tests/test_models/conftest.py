@@ -176,5 +176,5 @@ def toy_project(tmp_path_factory, registry_features) -> ToyProject:
         trained = run_train("toy", TrainParams(), paths, params_file=root / "params.yaml",
                             thresholds_file=thresholds_file, choose_inputs=feature_columns)
         evaluated = run_evaluate("toy", EvaluateParams(n_boot=20), paths, key_file=root / "no.key",
-                                 fairness_attributes=CHILDREN.audited_attributes())
+                                 fairness_attributes=CHILDREN.fairness_attributes)
     return ToyProject(paths, specs_dir, thresholds_file, trained, evaluated)

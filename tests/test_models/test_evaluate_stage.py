@@ -10,7 +10,6 @@ import pytest
 
 from features.populations import CHILDREN
 from models.evaluate_stage import (
-    FAIRNESS_MODELS,
     attach_fairness_attributes,
     attach_truth_probabilities,
     evaluate_scores,
@@ -20,7 +19,7 @@ from pipeline.core.config import EvaluateParams
 from pipeline.core.paths import project_paths
 
 PARAMS = EvaluateParams(n_boot=0, min_group_n=30, min_group_positives=3)
-ATTRIBUTES = CHILDREN.audited_attributes()
+ATTRIBUTES = CHILDREN.fairness_attributes
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +54,10 @@ def test_published_group_table_blanks_small_cells(scores, toy_spec):
 
 def test_fairness_summaries_cover_the_usable_models_only(scores, toy_spec):
     evaluation = evaluate_scores(scores, toy_spec.capacity_per_year, PARAMS, ATTRIBUTES)
-    assert set(evaluation.metrics["fairness"]) == set(FAIRNESS_MODELS)
-    assert "oracle" not in FAIRNESS_MODELS
+    assert set(evaluation.metrics["fairness"]) == {"lightgbm", "logistic", "rule"}
+    with_oracle = evaluate_scores(scores.assign(p_true=scores["score_lightgbm"]), toy_spec.capacity_per_year,
+                                  PARAMS, ATTRIBUTES)
+    assert "oracle" in with_oracle.metrics["baselines"] and "oracle" not in with_oracle.metrics["fairness"]
 
 
 def test_calibration_by_ethnicity_leaves_out_small_groups(scores, toy_spec):

@@ -71,7 +71,7 @@ def test_evaluate_models_blocks_and_oracle(trained, toy_features):
 
 def test_fairness_table_covers_every_attribute(trained, toy_features):
     rows = labelled_rows(trained.scores.join(toy_features.filter(like="fair_")), "test")
-    table = fairness_table(rows, "score_lightgbm", "score_lightgbm", 40, attributes=CHILDREN.audited_attributes(),
+    table = fairness_table(rows, "score_lightgbm", "score_lightgbm", 40, attributes=CHILDREN.fairness_attributes,
                            n_boot=20)
     assert set(table["attribute"]) == {"sex", "ethnicity_group", "sen", "fsm", "imd_quintile", "sex_x_ethnicity"}
     assert (table.groupby("attribute")["n"].sum() == len(rows)).all()
