@@ -50,6 +50,7 @@ from ethics.thresholds import Thresholds, model_thresholds_sha256
 from pipeline.core.config import GovernParams
 from pipeline.core.io import read_json, read_parquet, write_json
 from pipeline.core.paths import ProjectPaths
+from pipeline.privacy.keys import LedgerKey
 from pipeline.sources.registry import link_rate_directions
 
 
@@ -70,17 +71,20 @@ class GateDecision:
     path: Path
 
 
-def read_signoff_entries(paths: ProjectPaths) -> tuple[list[dict[str, Any]], list[str]]:
+def read_signoff_entries(paths: ProjectPaths, key: LedgerKey | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Entries of the sign-off log, or none and the reasons it cannot be trusted.
 
     The log (``ethics/signoffs.jsonl``, a fixed place) is checked against its keyed chain and its
     anchors (:func:`ethics.ledger_store.verify_ledger`): an edited, truncated, deleted or rewritten log
     yields no entries, so nothing it held can approve anything.
 
+    Args:
+        key: the ledger key the command loaded (:func:`ethics.ledger_store.ledger_key`); None loads it.
+
     Raises:
         LedgerError: no usable ledger key (the log cannot be judged at all).
     """
-    report = verify_ledger(paths, SIGNOFF_LOG, ledger_key(paths))
+    report = verify_ledger(paths, SIGNOFF_LOG, key or ledger_key(paths))
     if not report.ok:
         return [], [f"sign-off log {paths.signoff_log.relative_to(paths.root)} fails verification: {p}"
                     for p in report.problems]
@@ -119,7 +123,8 @@ def read_gate_evidence(paths: ProjectPaths, cfg: GovernParams, model: str, thres
     )
 
 
-def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str) -> GateDecision:
+def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str, *,
+               pseudo_key_file: Path | None = None) -> GateDecision:
     """Build the release of the latest trained version, gate it and write governance.json; see ``riskpipe govern``.
 
     The release (:func:`ethics.release_store.build_current_release`) is recorded in the release log and
@@ -133,6 +138,10 @@ def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str) -> GateDecisi
     The sign-off log's entry count and head hash as read are recorded in governance.json
     (``signoff_log``), an anchor ``audit-log verify`` checks the log against later.
 
+    Args:
+        pseudo_key_file: the configured pseudonymisation key file (:func:`ethics.ledger_store.ledger_key`); the
+            ledger key is loaded once, for every log read.
+
     Raises:
         TrackingError: MLflow failed to read the model files, read or move the alias, tag the version or
             take the artifact.
@@ -142,26 +151,28 @@ def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str) -> GateDecisi
         approved_model_version,
         model_version_run_id,
         record_governance,
+        registered_model_name,
         revoke_approval,
         tracking_uri,
     )
 
     checklist = read_checklist(paths, cfg)
     thresholds = read_thresholds(paths, cfg, model)
-    registered = read_registration(paths, model)
+    key = ledger_key(paths, pseudo_key_file)
+    registered = read_registration(paths, model, key)
     evidence = read_gate_evidence(paths, cfg, model, thresholds, registered)
     version = str(evidence.run.get("model_version"))
-    name, uri = f"riskpipe-{model}", tracking_uri(paths.root)
+    name, uri = registered_model_name(model), tracking_uri(paths.root)
     release = build_current_release(paths, model, run=evidence.run, metrics=evidence.metrics, checklist=checklist,
                                     registered=registered, thresholds_now=evidence.thresholds_sha256)
-    record_release(paths, release)
+    record_release(paths, release, key)
     digest = release["release_digest"]
     registered_run = model_version_run_id(name, version, uri)
     run_problems = [] if registered_run == release["run_id"] else [
         f"run.json names run {release['run_id']} but MLflow's v{version} was logged from run {registered_run}"]
     run_problems += [f"metrics.json gives no {field} for the release" for field in ("capacity", "base_rate")
                      if release[field] is None]
-    entries, log_problems = read_signoff_entries(paths)
+    entries, log_problems = read_signoff_entries(paths, key)
     result = evaluate_gate(checklist, thresholds, evidence, latest_signoffs(entries, model, digest),
                            model=model, version=version)
     result = {**result, "release_digest": digest, "release": release}
@@ -205,7 +216,8 @@ def check_known_version(models: Sequence[str], model: str, version: str | None, 
                            "sign the version `riskpipe train` registered (data/models/<model>/run.json)")
 
 
-def resolve_signed_release(paths: ProjectPaths, model: str, version: str | None, release: str | None) -> dict[str, Any]:
+def resolve_signed_release(paths: ProjectPaths, model: str, version: str | None, release: str | None,
+                           key: LedgerKey | None = None) -> dict[str, Any]:
     """The recorded release a sign-off names: by ``release`` digest, or ``version``'s latest release.
 
     Raises:
@@ -216,7 +228,7 @@ def resolve_signed_release(paths: ProjectPaths, model: str, version: str | None,
     if not release and not version:
         raise SignOffError("name the release signed: --release <release_digest> (reports/<model>/release.json) "
                            "or --version <registered version>")
-    found = resolve_release(paths, model, digest=release or None, version=None if release else version)
+    found = resolve_release(paths, model, digest=release or None, version=None if release else version, key=key)
     if found is None and release:
         raise SignOffError(f"unknown release {release!r} of riskpipe-{model}: sign a release digest `riskpipe govern` "
                            "recorded (reports/<model>/release.json, ethics/releases.jsonl)")
@@ -231,13 +243,15 @@ def resolve_signed_release(paths: ProjectPaths, model: str, version: str | None,
 
 def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, models: Sequence[str], model: str, version: str | None,
                    item: str, by: str, role: str, decision: str, evidence: str, note: str = "",
-                   release: str | None = None, expires: date | None = None) -> dict[str, Any]:
+                   release: str | None = None, expires: date | None = None,
+                   pseudo_key_file: Path | None = None) -> dict[str, Any]:
     """Append a human sign-off of one release to the sign-off log and tag its MLflow version; see ``riskpipe signoff``.
 
     Args:
         models: the models params.yaml lists (``models:``); any other is refused.
         version: the registered version; alone, it names that version's latest recorded release.
         release: the release digest signed; the log records it and its version either way.
+        pseudo_key_file: the configured pseudonymisation key file (:func:`ethics.ledger_store.ledger_key`).
 
     Returns:
         The chained log entry (the sign-off record, with the OS ``user``, plus ``prev_hash`` and ``hash``).
@@ -249,32 +263,31 @@ def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, models: Sequence[s
         SignOffNotTaggedError: appended, but MLflow failed to tag the version.
         TrackingError: MLflow could not confirm the version exists (nothing was appended).
     """
-    from pipeline.core.tracking import TrackingError, tag_model_version, tracking_uri
+    from pipeline.core.tracking import TrackingError, registered_model_name, tag_model_version, tracking_uri
 
     uri = tracking_uri(paths.root)
     checklist = read_checklist(paths, cfg)
     check_known_version(models, model, version or None, uri)
     try:
-        signed = resolve_signed_release(paths, model, version, release)
+        key = ledger_key(paths, pseudo_key_file)
+        signed = resolve_signed_release(paths, model, version, release, key)
     except LedgerError as exc:
         raise SignOffNotRecordedError(str(exc)) from None
-    version = str(signed["version"])
-    check_known_version(models, model, version, uri)
+    checked, version = bool(version), str(signed["version"])
+    if not checked:  # a --version was checked above, and resolve_signed_release holds the release to it
+        check_known_version(models, model, version, uri)
     record = make_signoff(checklist, model=model, version=version, release=signed["release_digest"], item=item, by=by,
                           role=role, decision=decision, evidence=evidence, user=current_user(), note=note,
                           expires=expires)
-    try:
-        entries, problems = read_signoff_entries(paths)
-        if problems:
-            raise LedgerError(f"{problems[0]} (run `riskpipe audit-log verify`)")
-        check_one_role_per_person(entries, record)
-        entry = append_to_ledger(paths, SIGNOFF_LOG, record, ledger_key(paths),
-                                 admit=lambda logged: check_one_role_per_person(logged, record))
+    try:  # append_to_ledger verifies the log (chain, anchors, governance.json heads) and the one-role rule
+        entry = append_to_ledger(paths, SIGNOFF_LOG, record, key,
+                                 admit=lambda logged: check_one_role_per_person(logged, record),
+                                 check_governance=True)
     except LedgerError as exc:
         raise SignOffNotRecordedError(str(exc)) from None
     try:
         tag = f"{decision} by {record['role']} (release {record['release'][:12]})"
-        tag_model_version(f"riskpipe-{model}", version, {f"signoff.{item}": tag}, uri)
+        tag_model_version(registered_model_name(model), version, {f"signoff.{item}": tag}, uri)
     except TrackingError as exc:
         raise SignOffNotTaggedError(f"recorded in the log (entry {entry['hash'][:12]}) but not tagged: {exc}") from exc
     return entry

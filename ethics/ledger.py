@@ -118,9 +118,9 @@ def verify_chain(lines: list[str], key: bytes) -> ChainVerification:
     return ChainVerification(entries=len(lines), ok=not problems, last_hash=prev, problems=problems)
 
 
-def next_chained_line(lines: list[str], record: dict[str, Any], key: bytes) -> str:
-    """The line that appends ``record`` to the (already verified) chain held in ``lines``."""
-    return canonical_json(chain_entry(record, last_hash(parse_log(lines)), key))
+def chained_line(prev_hash: str, record: dict[str, Any], key: bytes) -> str:
+    """The line that appends ``record`` to a (verified) chain whose head hash is ``prev_hash``."""
+    return canonical_json(chain_entry(record, prev_hash, key))
 
 
 def parse_log(lines: list[str]) -> list[dict[str, Any]]:

@@ -20,8 +20,8 @@ from typing import Any
 from ethics.ledger import (
     ChainVerification,
     anchor_problems,
+    chained_line,
     make_anchor,
-    next_chained_line,
     parse_log,
     prefix_problems,
     utc_now,
@@ -122,6 +122,25 @@ def check_lines(paths: ProjectPaths, log_name: str, lines: list[str], exists: bo
     return LedgerReport(log_name, ledger_path(paths, log_name), exists, check, problems, lines)
 
 
+def check_log(paths: ProjectPaths, log_name: str, lines: list[str], exists: bool, key: LedgerKey, *,
+              governance: bool = True) -> LedgerReport:
+    """Check ``lines`` (log ``log_name`` as read) against the chain, every anchor and, for the sign-off log
+    (unless ``governance`` is false), the heads each governance.json recorded (:func:`governance_anchor_problems`).
+
+    An MLflow that cannot be read at all is reported as one problem, rather than also calling the entries
+    unanchored there.
+    """
+    try:
+        report = check_lines(paths, log_name, lines, exists, key, read_mlflow_anchor(paths, log_name))
+        problems = list(report.problems)
+    except LedgerError as exc:
+        report = check_lines(paths, log_name, lines, exists, key, None)
+        problems = [p for p in report.problems if "MLflow anchor" not in p] + [str(exc)]
+    if governance and log_name == SIGNOFF_LOG:
+        problems += governance_anchor_problems(paths, lines)
+    return LedgerReport(report.name, report.path, report.exists, report.chain, problems, lines)
+
+
 def governance_anchor_problems(paths: ProjectPaths, lines: list[str]) -> list[str]:
     """The sign-off log against the count and head each ``reports/<model>/governance.json`` recorded."""
     problems = []
@@ -134,40 +153,44 @@ def governance_anchor_problems(paths: ProjectPaths, lines: list[str]) -> list[st
     return problems
 
 
-def verify_ledger(paths: ProjectPaths, log_name: str, key: LedgerKey) -> LedgerReport:
+def verify_ledger(paths: ProjectPaths, log_name: str, key: LedgerKey, *, governance: bool = True) -> LedgerReport:
     """Check one log: its keyed chain, its anchor file, its MLflow anchor (and governance.json for sign-offs).
 
     A missing MLflow anchor is a problem like any other, and an MLflow that cannot be read at all is
     reported as one rather than skipped.
     """
     path = ledger_path(paths, log_name)
-    lines = read_lines(path)
-    try:
-        report = check_lines(paths, log_name, lines, path.exists(), key, read_mlflow_anchor(paths, log_name))
-        problems = list(report.problems)
-    except LedgerError as exc:  # unreadable MLflow: say so, rather than also calling the entries unanchored there
-        report = check_lines(paths, log_name, lines, path.exists(), key, None)
-        problems = [p for p in report.problems if "MLflow anchor" not in p] + [str(exc)]
-    if log_name == SIGNOFF_LOG:
-        problems += governance_anchor_problems(paths, lines)
-    return LedgerReport(report.name, report.path, report.exists, report.chain, problems, lines)
+    return check_log(paths, log_name, read_lines(path), path.exists(), key, governance=governance)
 
 
-def require_intact(report: LedgerReport) -> None:
-    """Raise :class:`LedgerError` naming the log and its first problems unless ``report`` is intact."""
+def require_intact(paths: ProjectPaths, report: LedgerReport) -> None:
+    """Raise :class:`LedgerError` naming the log (by its path under the root) and its first problems unless
+    ``report`` is intact."""
     if not report.ok:
         shown = "; ".join(report.problems[:3])
-        raise LedgerError(f"the {report.name} log ({report.path}) fails verification: {shown} "
+        raise LedgerError(f"{report.path.relative_to(paths.root)} fails verification: {shown} "
                           "(run `riskpipe audit-log verify`)")
 
 
-def write_anchors(paths: ProjectPaths, log_name: str, lines: list[str], key: LedgerKey) -> dict[str, Any]:
-    """Anchor the log as it now is: the anchor file, then the MLflow tag; return the anchor.
+def read_verified_entries(paths: ProjectPaths, log_name: str, key: LedgerKey) -> list[dict[str, Any]]:
+    """Entries of one keyed log, checked against its chain and anchors.
+
+    Raises:
+        LedgerError: the log fails verification (it can vouch for nothing).
+    """
+    report = verify_ledger(paths, log_name, key)
+    require_intact(paths, report)
+    return parse_log(report.lines)
+
+
+def write_anchors(paths: ProjectPaths, log_name: str, head: ChainVerification, key: LedgerKey) -> dict[str, Any]:
+    """Anchor the log at ``head`` (its verified entry count and head hash): the anchor file, then the MLflow tag;
+    return the anchor.
 
     Raises:
         LedgerError: either could not be written (the entry is in the log but not anchored).
     """
-    anchor = make_anchor(log_name, verify_chain(lines, key), utc_now(), key)
+    anchor = make_anchor(log_name, head, utc_now(), key)
     try:
         write_json(anchor, paths.ledger_anchor(log_name))
         from pipeline.core.tracking import record_ledger_anchor, tracking_uri
@@ -180,27 +203,35 @@ def write_anchors(paths: ProjectPaths, log_name: str, lines: list[str], key: Led
 
 
 def append_to_ledger(paths: ProjectPaths, log_name: str, record: dict[str, Any], key: LedgerKey, *,
-                     admit: Callable[[list[dict[str, Any]]], None] | None = None) -> dict[str, Any]:
+                     admit: Callable[[list[dict[str, Any]]], None] | None = None,
+                     check_governance: bool = False) -> dict[str, Any]:
     """Append ``record`` to log ``log_name`` and anchor the new head; return the chained entry.
 
-    The log is checked (chain, anchor file, MLflow anchor) first outside the lock, so a broken log is
+    The log is checked (chain, anchor file, MLflow anchor and, with ``check_governance``, the sign-off
+    log against the heads each governance.json recorded) first outside the lock, so a broken log is
     never touched, then again inside it; appending to a truncated or rewritten log would otherwise
-    re-anchor, and so hide, the damage. ``admit`` (if given) sees the entries already in the log while
-    the lock is held and raises to refuse the record, so a rule about earlier entries (one signing
-    role per person) cannot be raced by two commands at once.
+    re-anchor, and so hide, the damage. The new line chains to the head that check verified, and the
+    anchor records the new line's hash, so the chain is not re-verified after the write. ``admit`` (if
+    given) sees the entries already in the log while the lock is held and raises to refuse the record, so
+    a rule about earlier entries (one signing role per person) cannot be raced by two commands at once.
+    ``check_governance`` is for sign-offs (:func:`ethics.govern_stage.record_signoff`): a sign-off log that
+    no longer holds what a governance.json judged takes no new entry.
 
     Raises:
         LedgerError: the log fails verification (nothing appended) or the new head could not be anchored.
     """
     path = ledger_path(paths, log_name)
-    require_intact(check_lines(paths, log_name, read_lines(path), path.exists(), key,
-                               read_mlflow_anchor(paths, log_name)))
+    require_intact(paths, verify_ledger(paths, log_name, key, governance=check_governance))
+    heads: list[ChainVerification] = []
 
     def make_line(lines: list[str]) -> str:
-        require_intact(check_lines(paths, log_name, lines, path.exists(), key, read_mlflow_anchor(paths, log_name)))
+        report = check_log(paths, log_name, lines, path.exists(), key, governance=check_governance)
+        require_intact(paths, report)
         if admit is not None:
             admit(parse_log(lines))
-        return next_chained_line(lines, record, key)
+        line = chained_line(report.chain.last_hash, record, key)
+        heads.append(ChainVerification(report.chain.entries + 1, True, json.loads(line)["hash"]))
+        return line
 
-    line = append_line_locked(path, make_line, lambda lines: write_anchors(paths, log_name, lines, key))
+    line = append_line_locked(path, make_line, lambda _lines: write_anchors(paths, log_name, heads[-1], key))
     return json.loads(line)

@@ -12,12 +12,12 @@ decisions are pure, in :mod:`ethics.release`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ethics.checklist import Checklist, checklist_sha256, mandatory_items_missing
 from ethics.gate import approval_disagreements
 from ethics.inputs import read_checklist, read_optional_json, read_thresholds
-from ethics.ledger import parse_log
 from ethics.ledger_store import (
     PREREGISTRATION_LOG,
     RELEASE_LOG,
@@ -25,8 +25,7 @@ from ethics.ledger_store import (
     LedgerError,
     append_to_ledger,
     ledger_key,
-    ledger_path,
-    verify_ledger,
+    read_verified_entries,
 )
 from ethics.release import (
     build_release,
@@ -41,26 +40,25 @@ from ethics.release import (
 from ethics.signoff import withdrawn_approvals
 from ethics.thresholds import model_thresholds_sha256
 from pipeline.core.config import GovernParams
-from pipeline.core.io import read_json, write_json
+from pipeline.core.io import write_json
 from pipeline.core.paths import ProjectPaths
+from pipeline.privacy.keys import LedgerKey
 
 
 class ChecklistIncompleteError(ValueError):
     """The configured checklist lacks mandatory items: nothing is registered or approved under it."""
 
 
-def read_ledger_entries(paths: ProjectPaths, log_name: str) -> list[dict[str, Any]]:
-    """Entries of one keyed log, checked against its chain and anchors.
+def read_ledger_entries(paths: ProjectPaths, log_name: str, key: LedgerKey | None = None) -> list[dict[str, Any]]:
+    """Entries of one keyed log, checked against its chain and anchors (:func:`ethics.ledger_store.require_intact`).
+
+    Args:
+        key: the ledger key the command loaded (:func:`ethics.ledger_store.ledger_key`); None loads it.
 
     Raises:
         LedgerError: no usable key, or the log fails verification (it can vouch for nothing).
     """
-    report = verify_ledger(paths, log_name, ledger_key(paths))
-    if not report.ok:
-        shown = ledger_path(paths, log_name).relative_to(paths.root)
-        raise LedgerError(f"{shown} fails verification: {'; '.join(report.problems[:3])} "
-                          "(run `riskpipe audit-log verify`)")
-    return parse_log(report.lines)
+    return read_verified_entries(paths, log_name, key or ledger_key(paths))
 
 
 def mandatory_problems(checklist: Checklist) -> list[str]:
@@ -70,11 +68,15 @@ def mandatory_problems(checklist: Checklist) -> list[str]:
             "never remove these)"] if missing else []
 
 
-def preregister(paths: ProjectPaths, cfg: GovernParams, model: str) -> dict[str, Any]:
+def preregister(paths: ProjectPaths, cfg: GovernParams, model: str, *,
+                pseudo_key_file: Path | None = None) -> dict[str, Any]:
     """Register the model's thresholds and checklist, unless registered already; return the registration that holds.
 
     Called by ``riskpipe train`` before anything is evaluated. A later call never replaces the first
     registration, so thresholds edited afterwards fail ``thresholds_unchanged`` at the gate.
+
+    Args:
+        pseudo_key_file: the configured pseudonymisation key file (:func:`ethics.ledger_store.ledger_key`).
 
     Raises:
         LedgerError: no usable ledger key, or the log fails verification or could not be anchored.
@@ -84,7 +86,8 @@ def preregister(paths: ProjectPaths, cfg: GovernParams, model: str) -> dict[str,
     problems = mandatory_problems(checklist)
     if problems:
         raise ChecklistIncompleteError(problems[0])
-    registered = first_registration(read_ledger_entries(paths, PREREGISTRATION_LOG), model)
+    key = ledger_key(paths, pseudo_key_file)
+    registered = first_registration(read_ledger_entries(paths, PREREGISTRATION_LOG, key), model)
     if registered is not None:
         return registered
     thresholds = read_thresholds(paths, cfg, model)
@@ -92,7 +95,6 @@ def preregister(paths: ProjectPaths, cfg: GovernParams, model: str) -> dict[str,
                                  thresholds=thresholds.model_dump(mode="json"),
                                  checklist_sha256=checklist_sha256(checklist),
                                  checklist_items=[i.id for i in checklist.items])
-    key = ledger_key(paths)
     entry = append_to_ledger(paths, PREREGISTRATION_LOG, record, key,
                              admit=lambda logged: _refuse_second_registration(logged, model))
     return entry
@@ -103,9 +105,9 @@ def _refuse_second_registration(entries: list[dict[str, Any]], model: str) -> No
         raise LedgerError(f"{model} was registered meanwhile; the first registration holds")
 
 
-def read_registration(paths: ProjectPaths, model: str) -> dict[str, Any] | None:
+def read_registration(paths: ProjectPaths, model: str, key: LedgerKey | None = None) -> dict[str, Any] | None:
     """The model's first pre-registration, or None (raises :class:`LedgerError` when the log fails verification)."""
-    return first_registration(read_ledger_entries(paths, PREREGISTRATION_LOG), model)
+    return first_registration(read_ledger_entries(paths, PREREGISTRATION_LOG, key), model)
 
 
 def disk_metrics_sha256(paths: ProjectPaths, model: str) -> str:
@@ -138,25 +140,27 @@ def build_current_release(paths: ProjectPaths, model: str, *, run: Mapping[str, 
         capacity=metrics.get("capacity"), base_rate=(metrics.get("test") or {}).get("prevalence"))
 
 
-def record_release(paths: ProjectPaths, release: Mapping[str, Any]) -> None:
+def record_release(paths: ProjectPaths, release: Mapping[str, Any], key: LedgerKey | None = None) -> None:
     """Add the release to the release log (once per digest) and write ``reports/<model>/release.json``.
 
     Raises:
         LedgerError: the release log fails verification or could not be written and anchored.
     """
-    digest = release["release_digest"]
-    if find_release(read_ledger_entries(paths, RELEASE_LOG), release["model"], digest=digest) is None:
-        append_to_ledger(paths, RELEASE_LOG, release_entry(release), ledger_key(paths))
+    digest, key = release["release_digest"], key or ledger_key(paths)
+    if find_release(read_ledger_entries(paths, RELEASE_LOG, key), release["model"], digest=digest) is None:
+        append_to_ledger(paths, RELEASE_LOG, release_entry(release), key)
     write_json(dict(release), paths.model_reports(release["model"]) / "release.json")
 
 
-def resolve_release(paths: ProjectPaths, model: str, *, digest: str | None, version: str | None) -> dict | None:
+def resolve_release(paths: ProjectPaths, model: str, *, digest: str | None, version: str | None,
+                    key: LedgerKey | None = None) -> dict | None:
     """The recorded release named by ``digest`` (or ``version``'s latest), or None when the release log has none."""
-    return find_release(read_ledger_entries(paths, RELEASE_LOG), model, digest=digest, version=version)
+    return find_release(read_ledger_entries(paths, RELEASE_LOG, key), model, digest=digest, version=version)
 
 
 def approved_release_problems(cfg: GovernParams, paths: ProjectPaths, model: str, approved: Mapping[str, Any],
-                              model_sha256: str) -> tuple[list[str], dict[str, Any] | None]:
+                              model_sha256: str,
+                              key: LedgerKey | None = None) -> tuple[list[str], dict[str, Any] | None]:
     """Why the release holding ``approved`` may not issue a list now, and that release (None when unknown).
 
     Read at score time, so nothing between ``govern`` and ``score`` is trusted: the alias must name a
@@ -172,12 +176,13 @@ def approved_release_problems(cfg: GovernParams, paths: ProjectPaths, model: str
     version, digest = str(approved["version"]), str(approved.get("release_digest") or "")
     if not digest:
         return [f"v{version} holds `approved` but names no release (the alias was not set by `riskpipe govern`)"], None
-    release = find_release(read_ledger_entries(paths, RELEASE_LOG), model, digest=digest)
+    key = key or ledger_key(paths)
+    release = find_release(read_ledger_entries(paths, RELEASE_LOG, key), model, digest=digest)
     problems = release_record_problems(release, digest)
     if problems:
         return problems, None
     checklist = read_checklist(paths, cfg)
-    registered = read_registration(paths, model)
+    registered = read_registration(paths, model, key)
     now = {"version": version, "run_id": str(approved.get("run_id")), "model_sha256": model_sha256,
            "thresholds_sha256": (registered or {}).get("thresholds_sha256"),
            "checklist_sha256": checklist_sha256(checklist)}
@@ -189,14 +194,9 @@ def approved_release_problems(cfg: GovernParams, paths: ProjectPaths, model: str
     if registered and thresholds_now != registered["thresholds_sha256"]:
         problems.append(f"thresholds changed after they were pre-registered (registered "
                         f"{registered['thresholds_sha256'][:12]}, now {thresholds_now[:12]})")
-    entries = read_ledger_entries(paths, SIGNOFF_LOG)
+    entries = read_ledger_entries(paths, SIGNOFF_LOG, key)
     governance = read_optional_json(paths.model_reports(model) / "governance.json")
     problems += [*withdrawn_approvals(checklist, entries, model, version, digest),
                  *approval_disagreements(governance, version, digest)]
     return problems, release
 
-
-def read_release_file(paths: ProjectPaths, model: str) -> dict[str, Any] | None:
-    """``reports/<model>/release.json``, or None when ``govern`` has not written one."""
-    path = paths.model_reports(model) / "release.json"
-    return read_json(path) if path.exists() else None

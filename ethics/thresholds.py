@@ -51,14 +51,6 @@ def model_thresholds(data: dict, model: str) -> Thresholds:
     return Thresholds.model_validate({**parsed.defaults, **parsed.models.get(model, {})})
 
 
-def thresholds_sha256(text: bytes) -> str:
-    """SHA-256 of the thresholds file's bytes: recorded at training, compared at the gate.
-
-    Any edit (values or comments) after training changes it: pre-registration means the file
-    a version was trained under is exactly the file it is judged by.
-    """
-    return hashlib.sha256(text).hexdigest()
-
 
 def model_thresholds_sha256(thresholds: Thresholds) -> str:
     """SHA-256 of one model's thresholds (defaults merged with its overrides, as canonical JSON).

@@ -35,7 +35,7 @@ from features.event_registry import (
     declared_builders,
     declared_linked_through,
 )
-from pipeline.sources.registry import all_sources, all_tables, person_keyed_tables, table_spec
+from pipeline.sources.registry import all_sources, all_tables, person_keyed_tables, source_of_table
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,6 @@ def source_feature_modules() -> list[ModuleType]:
     return found
 
 
-def _source_of(table: str) -> str:
-    return table_spec(table).source
-
-
 def event_builders() -> list[EventBuilder]:
     """Every event builder of a registered source: sources in registry order, each source's builders in
     the order its module declares them.
@@ -77,7 +73,7 @@ def event_builders() -> list[EventBuilder]:
         if b.module != f"features.{b.source}":
             raise EventRegistryError(f"event builder {b.domain!r} of source {b.source!r} is declared in {b.module}; "
                                      f"a source's builders live in features/{b.source}.py")
-        foreign = [t for t in b.tables if _source_of(t) != b.source]
+        foreign = [t for t in b.tables if source_of_table(t).name != b.source]
         if foreign:
             raise EventRegistryError(f"event builder {b.domain!r} of {b.source!r} reads other sources' tables: "
                                      f"{foreign}")

@@ -20,9 +20,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipeline.core.config import MODEL_NAME_PATTERN, MODEL_SPECS_DIR
+from pipeline.core.config import list_model_specs as _list_model_specs
 from pipeline.core.io import read_yaml
 
-SPECS_DIR = Path(__file__).resolve().parent / "specs"
+SPECS_DIR = MODEL_SPECS_DIR  # models/specs; a module attribute, so tests may point it elsewhere
 
 
 class SpecSection(BaseModel):
@@ -174,7 +176,7 @@ class CalibrationSpec(SpecSection):
 class ModelSpec(SpecSection):
     """One predictive model, as declared in ``models/specs/<name>.yaml``."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=MODEL_NAME_PATTERN)
     title: str
     description: str
     population: str = Field("children", description="who the model is about (features.populations): "
@@ -216,7 +218,7 @@ def spec_path(name: str, specs_dir: Path | None = None) -> Path:
 
 def list_model_specs(specs_dir: Path | None = None) -> list[str]:
     """Names of every model spec under ``specs_dir`` (default ``models/specs``), sorted."""
-    return sorted(p.stem for p in (specs_dir or SPECS_DIR).glob("*.yaml"))
+    return _list_model_specs(specs_dir or SPECS_DIR)
 
 
 def parse_model_spec(raw: dict[str, Any], source: str = "<spec>") -> ModelSpec:

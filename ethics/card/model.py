@@ -158,7 +158,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Phase": phase,
         "MLflow run": str(run.get("run_id", "-")), "Model URI": describe_model_uri(run.get("model_uri")),
         "Tracking": describe_tracking(run.get("tracking_uri")), "Owner": str(ctx.get("owner", "-")),
-        "Contact": str(ctx.get("contact", "-")), "Thresholds SHA-256": str(run.get("thresholds_sha256", "-")),
+        "Contact": str(ctx.get("contact", "-")),
+        "Thresholds file SHA-256 (at training)": str(run.get("thresholds_sha256", "-")),
         "Governance status": status,
         **{f"Input {name}": digest for name, digest in sorted(inputs.input_hashes.items())},
     }
@@ -238,7 +239,8 @@ def describe_split(split: Any) -> str:
 
 
 RELEASE_LABELS = {"release_digest": "Release digest (sign-offs name this)", "model_sha256": "Model files SHA-256",
-                  "run_id": "MLflow run", "feature_columns": "Inputs", "thresholds_sha256": "Thresholds SHA-256",
+                  "run_id": "MLflow run", "feature_columns": "Inputs",
+                  "thresholds_sha256": "Pre-registered thresholds SHA-256",
                   "checklist_sha256": "Checklist SHA-256", "metrics_sha256": "Evaluation outputs SHA-256",
                   "capacity": "Capacity (list length)", "base_rate": "Base rate (test-year prevalence)"}
 

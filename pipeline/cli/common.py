@@ -8,6 +8,8 @@ start-up: each command imports its stage code (MLflow, LightGBM, Splink, pandas)
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -64,8 +66,24 @@ def key_file_path(root: Path, key_file: Path) -> Path:
     return under_root(root, key_file)
 
 
-def ethics_file_path(root: Path, configured: Path | None, packaged: Path) -> Path:
-    """A configured ethics file (checklist, thresholds, contexts) under the root, else the packaged one."""
-    if configured is None:
-        return packaged
-    return under_root(root, configured)
+ErrorTypes = type[Exception] | tuple[type[Exception], ...]
+
+
+@contextmanager
+def exits_on(*cases: tuple[ErrorTypes, str, int] | tuple[ErrorTypes, str, int, bool]) -> Iterator[None]:
+    """End the command on an expected error: print ``[red]<label>:[/red] <error>`` and exit with ``code``.
+
+    Each case is ``(error types, label, exit code)``, optionally with ``soft_wrap`` (True: long paths and
+    digests are not broken across lines); the first case the error matches applies, and any other error
+    (or a ``typer.Exit`` already raised) passes through.
+    """
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        for types, label, code, *soft_wrap in cases:
+            if isinstance(exc, types):
+                console.print(f"[red]{label}:[/red] {exc}", soft_wrap=bool(soft_wrap and soft_wrap[0]))
+                raise typer.Exit(code) from None
+        raise

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from pipeline.cli.common import ParamsOption, RootOption, app, console, key_file_path, load_config
+from pipeline.cli.common import ParamsOption, RootOption, app, console, exits_on, key_file_path, load_config
 from pipeline.core.paths import project_paths
 
 
@@ -72,11 +72,8 @@ def keygen(
         console.print(f"[red]Refused:[/red] {path} holds the {'pseudonymisation' if ledger else 'ledger'} key; "
                       "the two keys must be held apart")
         raise typer.Exit(1)
-    try:
+    with exits_on((FileExistsError, "Not overwritten", 1)):
         generate_key(path, force=force, role=role)
-    except FileExistsError as exc:
-        console.print(f"[red]Not overwritten:[/red] {exc}")
-        raise typer.Exit(1) from None
     console.print(f"[green]{role.noun.capitalize()} key written[/green] to {path} (mode 0600).")
 
 
@@ -95,12 +92,9 @@ def pseudonymise(params: Path = ParamsOption, root: Path = RootOption) -> None:
 
     cfg = load_config(params).pseudonymise
     paths = project_paths(root)
-    try:
+    with exits_on(((PseudonymisationKeyError, PseudonymisationError), "Pseudonymisation stopped", 2)):
         key = load_key(key_file_path(root, cfg.key_file))
         report = run_pseudonymise(paths, key)
-    except (PseudonymisationKeyError, PseudonymisationError) as exc:
-        console.print(f"[red]Pseudonymisation stopped:[/red] {exc}")
-        raise typer.Exit(2) from None
     if report["failed"]:
         console.print(
             f"[red]{len(report['failed'])} table(s) not pseudonymised[/red] (no output written): "

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli.common import ModelOption, ParamsOption, RootOption, app, console, key_file_path, load_config
+from pipeline.cli.common import (
+    ModelOption,
+    ParamsOption,
+    RootOption,
+    app,
+    console,
+    exits_on,
+    key_file_path,
+    load_config,
+)
 from pipeline.core.paths import project_paths
 
 
@@ -50,23 +59,20 @@ def signoff(
     from pipeline.core.tracking import TrackingError
 
     config = load_config(params)
-    try:
-        entry = record_signoff(config.govern, project_paths(root), models=config.models, model=model,
-                               version=version or None, release=release or None, item=item, by=by, role=role,
-                               decision=decision, evidence=evidence, note=note,
-                               expires=expires.date() if expires else None)
-    except SignOffError as exc:
-        console.print(f"[red]Sign-off refused:[/red] {exc}")
-        raise typer.Exit(2) from None
-    except SignOffNotRecordedError as exc:
-        console.print(f"[red]Sign-off not recorded:[/red] {exc}")
-        raise typer.Exit(2) from None
-    except SignOffNotTaggedError as exc:
-        console.print(f"[red]MLflow error:[/red] sign-off {exc}")
-        raise typer.Exit(1) from None
-    except TrackingError as exc:
-        console.print(f"[red]Sign-off not recorded, MLflow error:[/red] {exc}")
-        raise typer.Exit(1) from None
+    with exits_on(
+        (SignOffError, "Sign-off refused", 2),
+        (SignOffNotRecordedError, "Sign-off not recorded", 2),
+        (TrackingError, "Sign-off not recorded, MLflow error", 1),
+    ):
+        try:
+            entry = record_signoff(config.govern, project_paths(root), models=config.models, model=model,
+                                   version=version or None, release=release or None, item=item, by=by, role=role,
+                                   decision=decision, evidence=evidence, note=note,
+                                   expires=expires.date() if expires else None,
+                                   pseudo_key_file=key_file_path(root, config.pseudonymise.key_file))
+        except SignOffNotTaggedError as exc:
+            console.print(f"[red]MLflow error:[/red] sign-off {exc}")
+            raise typer.Exit(1) from None
     console.print(f"[green]Sign-off recorded[/green]: {item} {decision} for riskpipe-{model} v{entry['version']} "
                   f"release {entry['release']} (log entry {entry['hash'][:12]})", soft_wrap=True)
 
@@ -91,14 +97,13 @@ def govern(model: str = ModelOption, params: Path = ParamsOption, root: Path = R
     from ethics.ledger_store import LedgerError
     from pipeline.core.tracking import TrackingError
 
-    try:
-        decision = run_govern(load_config(params).govern, project_paths(root), model)
-    except LedgerError as exc:
-        console.print(f"[red]No governance decision, ledger failure:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(2) from None
-    except TrackingError as exc:
-        console.print(f"[red]Governance decision written but MLflow failed; nothing may be released:[/red] {exc}")
-        raise typer.Exit(1) from None
+    with exits_on(
+        (LedgerError, "No governance decision, ledger failure", 2, True),
+        (TrackingError, "Governance decision written but MLflow failed; nothing may be released", 1),
+    ):
+        config = load_config(params)
+        decision = run_govern(config.govern, project_paths(root), model,
+                              pseudo_key_file=key_file_path(root, config.pseudonymise.key_file))
     result = decision.result
     colour = "green" if result["status"] == "approved" else "yellow"
     console.print(f"[{colour}]riskpipe-{model} v{decision.version}: {result['status']}[/{colour}] -> {decision.path}; "
@@ -128,11 +133,8 @@ def card(model: str = ModelOption, params: Path = ParamsOption, root: Path = Roo
     from ethics.card.stage import run_card
     from pipeline.core.tracking import TrackingError
 
-    try:
+    with exits_on((TrackingError, "Model card written but not logged to MLflow", 1)):
         html, _, atrs = run_card(load_config(params).govern, project_paths(root), model)
-    except TrackingError as exc:
-        console.print(f"[red]Model card written but not logged to MLflow:[/red] {exc}")
-        raise typer.Exit(1) from None
     console.print(f"[green]Model card[/green] {html} (+ .md) and ATRS record {atrs}")
 
 
@@ -164,12 +166,9 @@ def audit_log_verify(
         console.print(f"[red]Unknown log(s) {', '.join(unknown)}:[/red] choose from {', '.join(LEDGER_LOGS)}")
         raise typer.Exit(2)
     paths = project_paths(root)
-    try:
+    with exits_on((LedgerError, "Ledger not verified", 2, True)):
         reports = verify_ledger_logs(paths, logs or LEDGER_LOGS,
                                      pseudo_key_file=key_file_path(root, load_config(params).pseudonymise.key_file))
-    except LedgerError as exc:
-        console.print(f"[red]Ledger not verified:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(2) from None
     for report in reports:
         shown = report.path.relative_to(paths.root)
         if report.ok and not report.exists:

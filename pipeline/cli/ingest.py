@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli.common import ParamsOption, RootOption, app, console, load_config
+from pipeline.cli.common import ParamsOption, RootOption, app, console, exits_on, load_config
 from pipeline.core.paths import project_paths
 
 
@@ -41,7 +41,7 @@ def ingest(
 
     cfg = load_config(params).ingest
     paths = project_paths(root)
-    try:
+    with exits_on((IngestError, "Ingest error", 1)):
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("ingest", total=None)
 
@@ -49,9 +49,6 @@ def ingest(
                 progress.update(task, description=f"ingest {name}", total=total, advance=1)
 
             summary = run_ingest(cfg, paths, tables=table, on_table=advance, workers=workers)
-    except IngestError as exc:
-        console.print(f"[red]Ingest error:[/red] {exc}")
-        raise typer.Exit(1) from None
     totals = summary["totals"]
     console.print(
         f"[green]Ingested[/green] {totals['rows_read']:,} rows: {totals['rows_accepted']:,} accepted, "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli.common import ParamsOption, RootOption, app, console, key_file_path, load_config
+from pipeline.cli.common import ParamsOption, RootOption, app, console, exits_on, key_file_path, load_config
 from pipeline.core.paths import project_paths
 
 
@@ -30,20 +30,13 @@ def link(params: Path = ParamsOption, root: Path = RootOption) -> None:
 
     cfg = load_config(params)
     paths = project_paths(root)
-    try:
+    with exits_on(
+        (LinkInputError, "Nothing to link", 2),
+        (SourceRegistryError, "Configuration error", 2),
+        (PseudonymisationKeyError, "Cannot tokenise truth for evaluation", 2),
+        (LinkageBackendError, "Linkage backend unavailable", 2),
+    ):
         result = run_link(paths, cfg.link, key_file_path(root, cfg.pseudonymise.key_file))
-    except LinkInputError as exc:
-        console.print(f"[red]Nothing to link:[/red] {exc}")
-        raise typer.Exit(2) from None
-    except SourceRegistryError as exc:
-        console.print(f"[red]Configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    except PseudonymisationKeyError as exc:
-        console.print(f"[red]Cannot tokenise truth for evaluation:[/red] {exc}")
-        raise typer.Exit(2) from None
-    except LinkageBackendError as exc:
-        console.print(f"[red]Linkage backend unavailable:[/red] {exc}")
-        raise typer.Exit(2) from None
     console.print(f"[green]Person index written[/green] to {paths.person_index}: {summarise_link(result)}")
 
 
@@ -76,13 +69,10 @@ def link_pair_command(
     from pipeline.privacy.keys import PseudonymisationKeyError
 
     cfg = load_config(params)
-    try:
+    with exits_on(((ValueError, PseudonymisationKeyError, FileNotFoundError), "link-pair stopped", 2)):
         pairs = link_pair_files(
             left, right, out, id_left=id_left, id_right=id_right, mapping=mapping, map_right=map_right,
             dob_format=dob_format, pseudonymised=pseudonymised,
             key_file=key_file_path(root, cfg.pseudonymise.key_file), threshold=threshold, params=cfg.link,
         )
-    except (ValueError, PseudonymisationKeyError, FileNotFoundError) as exc:
-        console.print(f"[red]link-pair stopped:[/red] {exc}")
-        raise typer.Exit(2) from None
     console.print(f"[green]{len(pairs):,} pairs[/green] written to {out}")

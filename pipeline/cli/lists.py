@@ -9,7 +9,16 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli.common import ModelOption, ParamsOption, RootOption, app, console, load_config
+from pipeline.cli.common import (
+    ModelOption,
+    ParamsOption,
+    RootOption,
+    app,
+    console,
+    exits_on,
+    key_file_path,
+    load_config,
+)
 from pipeline.core.paths import project_paths
 
 
@@ -34,20 +43,14 @@ def score(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
     from pipeline.lists.stage import AuditLogRefusedError, run_score
 
     config = load_config(params)
-    try:
-        issued = run_score(config.score, project_paths(root), model, govern=config.govern)
-    except NotApprovedError as exc:
-        console.print(f"[red]No list issued:[/red] {exc}")
-        raise typer.Exit(1) from None
-    except TrackingError as exc:
-        console.print(f"[red]No list issued, MLflow error:[/red] {exc}")
-        raise typer.Exit(1) from None
-    except AuditLogRefusedError as exc:
-        console.print(f"[red]Audit log refused the entry:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(1) from None
-    except LedgerError as exc:
-        console.print(f"[red]No list issued, ledger failure:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(1) from None
+    with exits_on(
+        (NotApprovedError, "No list issued", 1),
+        (TrackingError, "No list issued, MLflow error", 1),
+        (AuditLogRefusedError, "Audit log refused the entry", 1, True),
+        (LedgerError, "No list issued, ledger failure", 1, True),
+    ):
+        issued = run_score(config.score, project_paths(root), model, govern=config.govern,
+                           pseudo_key_file=key_file_path(root, config.pseudonymise.key_file))
     state = "[red]DRAFT - NOT APPROVED[/red]" if issued.draft else "[green]approved[/green]"
     console.print(f"{state} risk list of {issued.rows:,} from {issued.people_scored:,} people -> {issued.out_dir}; "
                   f"audit entry {issued.audit_hash[:12]}")
@@ -75,13 +78,10 @@ def reidentify(
     from pipeline.privacy.reidentify import ReidentifyError
 
     cfg = load_config(params)
-    try:
+    with exits_on(
+        (OutputRefusedError, "Refused", 2),
+        ((PseudonymisationKeyError, ReidentifyError), "reidentify stopped", 2),
+    ):
         result = run_reidentify(cfg, project_paths(root), risk_list=risk_list, extract=extract, source=source,
                                 id_column=id_column, out=out, force=force)
-    except OutputRefusedError as exc:
-        console.print(f"[red]Refused:[/red] {exc}")
-        raise typer.Exit(2) from None
-    except (PseudonymisationKeyError, ReidentifyError) as exc:
-        console.print(f"[red]reidentify stopped:[/red] {exc}")
-        raise typer.Exit(2) from None
     console.print(f"[green]{result.held:,} of {result.rows:,} list rows[/green] matched to your IDs -> {result.out}")

@@ -12,7 +12,7 @@ from pipeline.cli.common import (
     RootOption,
     app,
     console,
-    ethics_file_path,
+    exits_on,
     key_file_path,
     load_config,
 )
@@ -37,14 +37,12 @@ def features(
     from models.spec import ModelSpecError
 
     cfg = load_config(params).features
-    try:
-        built = run_features(model, cfg, project_paths(root))
-    except ModelSpecError as exc:
-        console.print(f"[red]Model spec error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    except FeatureInputsMissing as exc:
-        console.print(f"[red]Missing inputs[/red] (run pseudonymise and link): {exc}")
-        raise typer.Exit(2) from None
+    with exits_on((ModelSpecError, "Model spec error", 2)):
+        try:
+            built = run_features(model, cfg, project_paths(root))
+        except FeatureInputsMissing as exc:
+            console.print(f"[red]Missing inputs[/red] (run pseudonymise and link): {exc}")
+            raise typer.Exit(2) from None
     for written in built:
         console.print(
             f"[green]{written.model}[/green]: {written.rows:,} rows -> {written.frame_file}; "
@@ -68,7 +66,7 @@ def train(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
     model's thresholds and checklist in ethics/preregistration.jsonl (once: the first registration holds,
     and the gate judges every later version against it).
     """
-    from ethics.checklist import THRESHOLDS_FILE
+    from ethics.inputs import thresholds_file
     from ethics.ledger_store import LedgerError
     from ethics.release_store import ChecklistIncompleteError, preregister
     from features.registry import feature_columns
@@ -77,25 +75,21 @@ def train(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
 
     cfg = load_config(params)
     paths = project_paths(root)
-    try:
-        trained = run_train(model, cfg.train, paths, params_file=params,
-                            thresholds_file=ethics_file_path(root, cfg.govern.thresholds_file, THRESHOLDS_FILE),
-                            choose_inputs=feature_columns, preregister=lambda m: preregister(paths, cfg.govern, m))
-    except LedgerError as exc:
-        console.print(f"[red]Thresholds and checklist not pre-registered, ledger failure:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(2) from None
-    except ChecklistIncompleteError as exc:
-        console.print(f"[red]Not trained:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(2) from None
-    except ModelSpecError as exc:
-        console.print(f"[red]Model spec error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    except FeaturesMissing as exc:
-        console.print(f"[red]No features[/red] at {exc.path}; run `riskpipe features --model {model}`.")
-        raise typer.Exit(2) from None
-    except TrainingStopped as exc:
-        console.print(f"[red]Training stopped:[/red] {exc}")
-        raise typer.Exit(1) from None
+    pseudo_key_file = key_file_path(root, cfg.pseudonymise.key_file)
+    with exits_on(
+        (LedgerError, "Thresholds and checklist not pre-registered, ledger failure", 2, True),
+        (ChecklistIncompleteError, "Not trained", 2, True),
+        (ModelSpecError, "Model spec error", 2),
+        (TrainingStopped, "Training stopped", 1),
+    ):
+        try:
+            trained = run_train(model, cfg.train, paths, params_file=params,
+                                thresholds_file=thresholds_file(paths, cfg.govern), choose_inputs=feature_columns,
+                                preregister=lambda m: preregister(paths, cfg.govern, m,
+                                                                  pseudo_key_file=pseudo_key_file))
+        except FeaturesMissing as exc:
+            console.print(f"[red]No features[/red] at {exc.path}; run `riskpipe features --model {model}`.")
+            raise typer.Exit(2) from None
     console.print(f"[green]Trained[/green] {model}: riskpipe-{model} v{trained.run['model_version']} (candidate), "
                   f"scores -> {trained.scores_file}")
 
@@ -154,12 +148,9 @@ def audit(
     from models.external_scores_stage import AuditStopped, run_audit
 
     ev = load_config(params).evaluate if params.exists() else None
-    try:
+    with exits_on((AuditStopped, "Audit stopped", 2)):
         written = run_audit(scores, label=label, score=score, groups=group, out=out, threshold=threshold,
                             top_k=top_k, top_frac=top_frac, params=ev)
-    except AuditStopped as exc:
-        console.print(f"[red]Audit stopped:[/red] {exc}")
-        raise typer.Exit(2) from None
     o = written.result["overall"]
     auc = f"{o['auc']:.3f}" if o.get("auc") is not None else "n/a"
     console.print(f"[green]Audited[/green] {written.result['rows']:,} rows: AUROC {auc}, selection rate "

@@ -15,9 +15,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 # Model specs ship beside this package (models/specs/<name>.yaml). They are found by path: pipeline.core
-# sits below models/ and must not import it.
+# sits below models/ and must not import it; models.spec takes these from here.
 MODEL_SPECS_DIR = Path(__file__).resolve().parents[2] / "models" / "specs"
 MODEL_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+def list_model_specs(specs_dir: Path | None = None) -> list[str]:
+    """Names of every model spec under ``specs_dir`` (default ``models/specs``), sorted."""
+    return sorted(p.stem for p in (specs_dir or MODEL_SPECS_DIR).glob("*.yaml"))
 
 
 class Section(BaseModel):
@@ -239,7 +244,7 @@ class Params(Section):
             raise ValueError(f"models listed more than once: {twice}")
         missing = [n for n in names if not (MODEL_SPECS_DIR / f"{n}.yaml").is_file()]
         if missing:
-            known = ", ".join(sorted(p.stem for p in MODEL_SPECS_DIR.glob("*.yaml"))) or "none"
+            known = ", ".join(list_model_specs()) or "none"
             raise ValueError(f"no model spec for {missing} (models/specs/<name>.yaml); known specs: {known}")
         return names
 

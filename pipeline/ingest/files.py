@@ -23,7 +23,7 @@ from pipeline.sources.layout import (
     infer_collection_year,
 )
 from pipeline.sources.readers import decode_bytes, parse_dates, parse_xml, read_csv_text
-from pipeline.sources.registry import all_sources, all_tables
+from pipeline.sources.registry import all_sources
 from pipeline.sources.spec import TableSpec
 from pipeline.sources.ssda903 import flag_sex_code_year, flatten_903_xml
 
@@ -59,12 +59,16 @@ def plan_ingest(cfg, root: Path, only: list[str] | None = None) -> list[TablePla
     for name, source in sources.items():
         section = cfg.sources.get(name, IngestSource())
         specs = source.tables
+        own = {s.name for s in specs}
         enabled = section.tables if section.tables is not None else [s.name for s in specs]
-        unknown = sorted(set(enabled) - {s.name for s in specs}) + sorted(
-            set(section.files) - set(all_tables())
-        )
+        # a files entry naming another source's table would be silently ignored: only this source's count
+        unknown = sorted(set(enabled) - own) + sorted(set(section.files) - own)
         if unknown:
-            raise IngestError("params.yaml", f"ingest.sources.{name} names unknown table(s): {', '.join(unknown)}")
+            raise IngestError(
+                "params.yaml",
+                f"ingest.sources.{name} names unknown table(s): {', '.join(unknown)}; "
+                f"source {name!r} has: {', '.join(s.name for s in specs)}",
+            )
         raw_dir = Path(section.raw_dir or source.raw_dir)
         raw_dir = raw_dir if raw_dir.is_absolute() else root / raw_dir
         plans += [

@@ -32,20 +32,19 @@ def tokenise_truth_keys(person_map: pd.DataFrame, key: bytes) -> pd.DataFrame:
     Returns:
         ``source``, ``record_key_tok``, ``true_person_id``.
     """
-    from pipeline.privacy.match_keys import column_outputs
+    from pipeline.privacy.reidentify import tokenise_local_ids
 
     parts = []
     for source in person_sources():
         rows = person_map[person_map[TRUTH_SOURCE] == source.name]
         if rows.empty:
             continue
-        privacy = source.table(source.persons.table).column(source.person_key).privacy
-        outputs = column_outputs(rows[TRUTH_RECORD_KEY], privacy, source.person_key, key)
+        tokens = tokenise_local_ids(rows[TRUTH_RECORD_KEY], source.person_key, source.person_key_privacy, key)
         parts.append(
             pd.DataFrame(
                 {
                     "source": source.name,
-                    "record_key_tok": outputs[source.person_key_token].to_numpy(),
+                    "record_key_tok": tokens.to_numpy(),
                     "true_person_id": rows[TRUTH_PERSON].astype("string").to_numpy(),
                 }
             )

@@ -11,6 +11,7 @@ and IMD decile come from that table's row for the chosen person row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 import numpy as np
@@ -99,24 +100,33 @@ def build_source_persons(source: Source, tables: dict[str, pd.DataFrame]) -> pd.
     return _conform(latest, source.name, key, columns)
 
 
-def build_person_records(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def person_tables_expected() -> str:
+    """The person tables of every person source, comma-joined: what a "none found" error names."""
+    return ", ".join(s.persons.table for s in person_sources())
+
+
+def build_person_records(tables: dict[str, pd.DataFrame], *, sources: Iterable[Source] | None = None) -> pd.DataFrame:
     """Stack the person records of every person source whose person table is present.
 
     Args:
         tables: pseudonymised table name -> frame; each person source's ``persons.table`` (and its
             ``address_table``) where present.
+        sources: the person sources to build, in this order (default: every person source, in
+            registry order); those whose person table is absent from ``tables`` are skipped.
 
     Returns:
         ``person_columns()``, one row per (source, record_key_tok), sources in registry order.
+
+    Raises:
+        ValueError: none of ``sources`` has its person table in ``tables``.
     """
     parts = [
         _person_dtypes(build_source_persons(source, tables))
-        for source in person_sources()
+        for source in (person_sources() if sources is None else sources)
         if source.persons.table in tables
     ]
     if not parts:
-        expected = ", ".join(s.persons.table for s in person_sources())
-        raise ValueError(f"no person source table found ({expected})")
+        raise ValueError(f"no person source table found ({person_tables_expected()})")
     return pd.concat(parts, ignore_index=True)
 
 

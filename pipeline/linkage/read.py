@@ -21,6 +21,7 @@ from pipeline.linkage.persons import (
     count_records_without_key,
     person_input_columns,
     person_source_tables,
+    person_tables_expected,
 )
 from pipeline.privacy.keys import load_key
 from pipeline.sources.registry import person_sources
@@ -47,19 +48,19 @@ def read_person_records(paths: ProjectPaths) -> tuple[pd.DataFrame, dict[str, in
     Raises:
         LinkInputError: no person source's pseudonymised table exists.
     """
+    present = [s for s in person_sources() if paths.pseudo_table(s.persons.table).exists()]
+    if not present:
+        raise LinkInputError(
+            f"no pseudonymised person tables ({person_tables_expected()}) under {paths.pseudo}; run pseudonymise"
+        )
     columns = person_input_columns()
     parts, without_key = [], {}
-    for source in person_sources():
-        if not paths.pseudo_table(source.persons.table).exists():
-            continue
+    for source in present:  # one source's tables in memory at a time
         tables = read_person_tables(paths, person_source_tables(source), columns)
-        parts.append(build_person_records(tables))
+        parts.append(build_person_records(tables, sources=[source]))
         without_key.update(count_records_without_key(tables))
         del tables
         release_unused_memory()
-    if not parts:
-        expected = ", ".join(s.persons.table for s in person_sources())
-        raise LinkInputError(f"no pseudonymised person tables ({expected}) under {paths.pseudo}; run pseudonymise")
     return pd.concat(parts, ignore_index=True), without_key
 
 

@@ -3,7 +3,8 @@
 Link rates are the numbers a reader needs to judge linkage bias: if one ethnic group's
 social-care records link to school records less often, every school-derived feature is missing
 more often for that group, and downstream models inherit the gap. The directions reported are
-those the source registry declares (``Source.link_rates_to``; ``link_rate_directions``).
+those the source registry declares (``Source.link_rates_to``; ``registry.link_rate_pairs``, named
+``<from>_to_<to>`` as ``registry.link_rate_directions`` lists them).
 """
 
 from __future__ import annotations
@@ -14,14 +15,6 @@ import pandas as pd
 
 from pipeline.linkage.evaluation import GROUP_COLUMNS
 from pipeline.sources import registry
-
-
-def link_rate_pairs() -> list[tuple[str, str]]:
-    """(records of, linked to) for every declared link-rate direction, sources in registry order.
-
-    Named ``<from>_to_<to>`` in reports, as ``registry.link_rate_directions()`` lists them.
-    """
-    return [(s.name, target) for s in registry.all_sources().values() for target in s.link_rates_to]
 
 
 def summarise_sources(index: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -77,7 +70,7 @@ def cluster_sizes(index: pd.DataFrame, max_records: dict[str, int]) -> dict:
 
 def link_rates(index: pd.DataFrame) -> dict:
     """Share of each source's records whose person also has a record in the target source, for each
-    declared direction (``link_rate_pairs``).
+    declared direction (``registry.link_rate_pairs``).
 
     Args:
         index: ``table``, ``person_id`` and ``GROUP_COLUMNS`` (the record's own attributes).
@@ -87,7 +80,7 @@ def link_rates(index: pd.DataFrame) -> dict:
     """
     holds = sources_held(index)
     rates = {}
-    for source, target in link_rate_pairs():
+    for source, target in registry.link_rate_pairs():
         rows = index[index["table"] == source]
         if rows.empty:
             continue

@@ -105,11 +105,14 @@ def feature_phrasebook() -> dict[str, dict[str, str]]:
             for n, f in FEATURES.items()}
 
 
-def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: GovernParams) -> IssuedList:
+def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: GovernParams,
+              pseudo_key_file: Path | None = None) -> IssuedList:
     """Issue the risk list for the latest cohort from the approved version (or a DRAFT); see ``riskpipe score``.
 
     Args:
         govern: where the checklist and thresholds are, to re-judge the approved release now.
+        pseudo_key_file: the configured pseudonymisation key file, which the ledger key must differ from
+            (:func:`ethics.ledger_store.ledger_key`; None = the default).
 
     Raises:
         ApprovalWithdrawnError: the release holding ``approved`` is not recorded, a digest of it differs
@@ -122,20 +125,26 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
             (no list file written).
     """
     from ethics.release_store import approved_release_problems
-    from pipeline.core.tracking import approved_model_version, load_model_files, load_sklearn_model, tracking_uri
+    from pipeline.core.tracking import (
+        approved_model_version,
+        load_model_files,
+        load_sklearn_model,
+        registered_model_name,
+        tracking_uri,
+    )
 
-    try:  # before any work: without the ledger key no list may be issued
-        key = ledger_key(paths)
+    try:  # before any work: without the ledger key no list may be issued; loaded once, for every log read
+        key = ledger_key(paths, pseudo_key_file)
     except LedgerError as exc:
         raise AuditLogRefusedError(str(exc)) from None
     uri = tracking_uri(paths.root)
     reports, model_dir = paths.model_reports(model), paths.model_artifacts(model)
     run, metrics = read_json(model_dir / "run.json"), read_json(reports / "metrics.json")
-    name = f"riskpipe-{model}"
+    name = registered_model_name(model)
     approved, fitted, approved_release, withdrawn = approved_model_version(name, uri), None, None, []
     if approved:  # the files hashed are the files that score
         fitted, model_sha256 = load_model_files(f"models:/{name}/{approved['version']}", uri)
-        withdrawn, approved_release = approved_release_problems(govern, paths, model, approved, model_sha256)
+        withdrawn, approved_release = approved_release_problems(govern, paths, model, approved, model_sha256, key)
     release = decide_release(approved, str(run["model_version"]), cfg.draft_mode, withdrawn=withdrawn)
     inputs = scoring_inputs(release, approved_release, run, metrics)
     if release.draft:
@@ -199,7 +208,7 @@ def person_key_of(source: str) -> tuple[str, Privacy]:
     if source not in sources:
         raise ReidentifyError(f"unknown source {source!r}; one of {sorted(sources)}")
     found = sources[source]
-    return found.person_key, found.table(found.persons.table).column(found.person_key).privacy
+    return found.person_key, found.person_key_privacy
 
 
 def check_reidentified_output(paths: ProjectPaths, out: Path, force: bool) -> None:

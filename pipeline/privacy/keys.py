@@ -125,7 +125,8 @@ def decode_key(text: str, source: str, role: KeyRole = PSEUDONYMISATION) -> Secr
         The key as ``role.key_type`` (:class:`PseudonymisationKey` by default).
 
     Raises:
-        PseudonymisationKeyError (``role.error``): not hex/base64, or shorter than 32 bytes.
+        SecretKeyError: ``role.error`` (:class:`PseudonymisationKeyError`, or :class:`LedgerKeyError` for the
+            ledger key): not hex/base64, or shorter than 32 bytes.
     """
     text = text.strip()
     raw: bytes | None = None
@@ -156,7 +157,8 @@ def load_key(key_file: Path | None, env: Mapping[str, str] = os.environ, *,
         role: which key (:data:`PSEUDONYMISATION`, the default, or :data:`LEDGER`).
 
     Raises:
-        PseudonymisationKeyError (``role.error``): neither source holds a key, or the key is invalid or too short.
+        SecretKeyError: ``role.error`` (:class:`PseudonymisationKeyError`, or :class:`LedgerKeyError` for the
+            ledger key): neither source holds a key, or the key is invalid or too short.
     """
     if env.get(role.env_var, "").strip():
         log.debug("Using the %s key from $%s", role.noun, role.env_var)
@@ -201,4 +203,4 @@ def load_ledger_key(key_file: Path, pseudo_key_file: Path | None, env: Mapping[s
             "the ledger key is the pseudonymisation key; the two must be held apart "
             f"(make a ledger key with `{LEDGER.keygen}`)"
         )
-    return LedgerKey(key)
+    return key  # a LedgerKey already (LEDGER.key_type)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from pipeline.privacy.actions import Privacy, PseudonymisationError
+from pipeline.privacy.actions import CLEAR_PRIVACY, Privacy, PseudonymisationError
 from pipeline.privacy.normalise import (
     normalise_name,
     normalise_nhs_number,
@@ -92,7 +92,7 @@ def column_outputs(
     Tokenised outputs are built once per distinct value and mapped back to the rows (a missing
     value gives missing outputs), since identifier columns repeat each value many times.
     """
-    if privacy in (Privacy.KEEP, Privacy.ETHNICITY):  # the ethnicity group is added by pseudonymise_table
+    if privacy in CLEAR_PRIVACY:  # the ethnicity group is added by pseudonymise_table
         return {column: values}
     if privacy is Privacy.DROP:
         return {}

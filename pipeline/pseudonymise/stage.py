@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.core.io import read_parquet, write_json, write_parquet
+from pipeline.core.io import read_csv_table, read_parquet, write_json, write_parquet
 from pipeline.core.paths import ProjectPaths
 from pipeline.core.progress import make_progress
 from pipeline.core.workers import worker_pool
@@ -28,22 +28,25 @@ from pipeline.sources.spec import TableSpec
 
 log = logging.getLogger(__name__)
 
-REFERENCE_TABLES = ("postcode_lsoa", "lsoa_imd")  # places, not people: read for the lookup, not output
+REFERENCE_SOURCE = "reference"  # places, not people: its tables are read for the IMD lookup, not output
 
 
 def load_imd_by_postcode(paths: ProjectPaths) -> pd.Series | None:
-    """The IMD lookup from the staged reference tables, else from ``data/raw/reference/*.csv``.
+    """The IMD lookup from the staged reference tables, else from the reference source's raw files.
 
-    Returns None, with a warning, when neither is there: deciles are then NA, not an error.
+    The tables (``postcode_lsoa``, ``lsoa_imd``), their files and their raw folder are the reference
+    source's in the registry. Returns None, with a warning, when neither is there: deciles are then
+    NA, not an error.
     """
-    staged = [paths.staged_table(name) for name in REFERENCE_TABLES]
-    if all(p.exists() for p in staged):
-        return build_imd_by_postcode(*(read_parquet(p) for p in staged))
-    raw = [paths.raw / "reference" / f"{name}.csv" for name in REFERENCE_TABLES]
-    if all(p.exists() for p in raw):
-        # pipeline/core/io.py has no CSV reader yet: move this read there when it has one
-        return build_imd_by_postcode(*(pd.read_csv(p, dtype="str") for p in raw))
-    log.warning("IMD lookup (%s) not found: lsoa_imd_decile will be empty", ", ".join(REFERENCE_TABLES))
+    reference = get_source(REFERENCE_SOURCE)
+    staged = {spec.name: paths.staged_table(spec.name) for spec in reference.tables}
+    raw = {spec.name: paths.root / reference.raw_dir / spec.files for spec in reference.tables}
+    # build_imd_by_postcode's parameters are named after the tables (postcode_lsoa, lsoa_imd)
+    if all(p.exists() for p in staged.values()):
+        return build_imd_by_postcode(**{name: read_parquet(p) for name, p in staged.items()})
+    if all(p.exists() for p in raw.values()):
+        return build_imd_by_postcode(**{name: read_csv_table(p) for name, p in raw.items()})
+    log.warning("IMD lookup (%s) not found: lsoa_imd_decile will be empty", ", ".join(staged))
     return None
 
 

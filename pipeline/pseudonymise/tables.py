@@ -121,7 +121,8 @@ def pseudonymise_table(
             made = column_outputs(df[col.name], col.privacy, col.name, maker)
             if col.privacy is Privacy.ETHNICITY:
                 group = f"{col.name}_group" if col.name != "ethnicity" else "ethnicity_group"
-                made[group] = derive_ethnicity_group(df[col.name])
+                if group not in df.columns:  # ingest adds ethnicity_group; it then passes through as derived
+                    made[group] = derive_ethnicity_group(df[col.name])
             if col.privacy is Privacy.POSTCODE:
                 decile_name = "lsoa_imd_decile" if col.name == "postcode" else f"{col.name}_lsoa_imd_decile"
                 made[decile_name] = imd_deciles(df[col.name], imd_by_postcode)
@@ -131,9 +132,6 @@ def pseudonymise_table(
             problem = f"{spec.name}.{col.name}: {type(exc).__name__} while building outputs"
             raise PseudonymisationError(problem) from None
         clash = set(made) & set(outputs)
-        if col.privacy is Privacy.ETHNICITY and "ethnicity_group" in df.columns:
-            made.pop("ethnicity_group", None)
-            clash.discard("ethnicity_group")
         if clash:
             raise PseudonymisationError(f"{spec.name}.{col.name}: output columns clash: {sorted(clash)}")
         outputs |= made

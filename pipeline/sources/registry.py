@@ -19,6 +19,7 @@ import pkgutil
 from dataclasses import dataclass
 from functools import cache
 
+from pipeline.privacy.actions import Privacy
 from pipeline.sources.spec import TableSpec
 
 
@@ -130,6 +131,13 @@ class Source:
         return f"{self.person_key}_tok" if self.person_key else None
 
     @property
+    def person_key_privacy(self) -> Privacy | None:
+        """The privacy action of the person key column in the persons table (how its token is made), or None."""
+        if self.persons is None or self.person_key is None:
+            return None
+        return self.table(self.persons.table).column(self.person_key).privacy
+
+    @property
     def holds_people(self) -> bool:
         return self.persons is not None
 
@@ -223,11 +231,19 @@ def person_keyed_tables() -> dict[str, Source]:
     }
 
 
-def link_rate_directions(*, gated_only: bool = False) -> list[str]:
-    """``<from>_to_<to>`` for every declared link-rate direction (only the gated ones if asked), sources in order."""
+def link_rate_pairs(*, gated_only: bool = False) -> list[tuple[str, str]]:
+    """(records of, linked to) for every declared link-rate direction (only the gated ones if asked).
+
+    Sources in registry order; ``link_rate_directions`` names each pair ``<from>_to_<to>``.
+    """
     return [
-        f"{s.name}_to_{target}"
+        (s.name, target)
         for s in all_sources().values()
         if s.link_rates_gated or not gated_only
         for target in s.link_rates_to
     ]
+
+
+def link_rate_directions(*, gated_only: bool = False) -> list[str]:
+    """``<from>_to_<to>`` for every declared link-rate direction (only the gated ones if asked), sources in order."""
+    return [f"{source}_to_{target}" for source, target in link_rate_pairs(gated_only=gated_only)]

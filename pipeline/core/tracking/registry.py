@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.io import file_sha256
 from pipeline.core.tracking.runs import _use_tracking_uri, tracking_uri
 
 APPROVED_ALIAS = "approved"
@@ -63,7 +64,7 @@ def model_files_sha256(folder: Path) -> str:
     """SHA-256 over a downloaded model's files: each file's relative path and SHA-256, sorted by path."""
     lines = []
     for file in sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.name not in _REGISTRY_META_FILES):
-        lines.append(f"{file.relative_to(folder).as_posix()}\t{hashlib.sha256(file.read_bytes()).hexdigest()}")
+        lines.append(f"{file.relative_to(folder).as_posix()}\t{file_sha256(file)}")
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
 

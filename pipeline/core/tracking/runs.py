@@ -261,11 +261,3 @@ def log_evaluation(*, uri: str, run_id: str, metrics: Mapping[str, Any], artifac
             mlflow.log_artifact(str(artifact), artifact_path="evaluation")
     return len(flat)
 
-
-def load_model(model_uri: str, uri: str):
-    """The logged model as an MLflow pyfunc (``predict(df)`` -> probabilities, column 1 = P(outcome))."""
-    import mlflow
-    import mlflow.pyfunc
-
-    _use_tracking_uri(uri)
-    return mlflow.pyfunc.load_model(model_uri)

@@ -11,11 +11,11 @@ from pipeline.linkage.clusters import build_person_index, record_limits
 from pipeline.linkage.deterministic import find_deterministic_links
 from pipeline.linkage.persons import build_person_records, count_records_without_key, person_input_columns
 from pipeline.linkage.read import read_person_records
-from pipeline.linkage.report import link_rate_pairs, link_rates
+from pipeline.linkage.report import link_rates
 from pipeline.privacy.actions import Privacy
 from pipeline.privacy.tokens import make_tokens
 from pipeline.sources import registry
-from pipeline.sources.registry import Identifier, PersonRecords, Source, SourceRegistryError
+from pipeline.sources.registry import Identifier, PersonRecords, Source, SourceRegistryError, link_rate_pairs
 from pipeline.sources.spec import Column, Kind, TableSpec
 
 GP_PATIENT = TableSpec(

@@ -58,8 +58,8 @@ def test_every_table_is_declared_by_exactly_one_source_which_it_names():
 def test_person_keys_are_tokenised_and_identifiers_are_tokens_of_person_table_columns():
     for source in person_sources():
         person_table = source.table(source.persons.table)
-        key = person_table.column(source.person_key)
-        assert key.privacy not in (*CLEAR_PRIVACY, P.DROP), source.name
+        assert source.person_key_privacy is person_table.column(source.person_key).privacy
+        assert source.person_key_privacy not in (*CLEAR_PRIVACY, P.DROP), source.name
         token_sources = {f"{c.name}_tok" for c in person_table.columns if c.privacy not in (*CLEAR_PRIVACY, P.DROP)}
         for identifier in source.identifiers:
             assert identifier.column in token_sources, (source.name, identifier.column)
@@ -126,6 +126,8 @@ def test_link_rate_directions_and_which_the_gate_judges():
         "school_to_health", "social_care_to_school", "health_to_school", "nccis_to_school"]
     assert registry.link_rate_directions(gated_only=True) == [
         "school_to_health", "social_care_to_school", "health_to_school"]
+    assert registry.link_rate_pairs(gated_only=True) == [
+        ("school", "health"), ("social_care", "school"), ("health", "school")]
 
 
 def test_sources_are_immutable_declarations():
