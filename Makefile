@@ -25,7 +25,7 @@ install: $(STAMP)
 .secrets/pseudo.key: | $(STAMP)
 	$(BIN)/riskpipe keygen --out .secrets/pseudo.key
 
-# the ledger key (HMAC of ethics/signoffs.jsonl and outputs/audit.jsonl) is held apart from the pseudonymisation key
+# the ledger key (HMAC of ethics/ledger/signoffs.jsonl and outputs/audit.jsonl) is held apart from the pseudonymisation key
 .secrets/ledger.key: | $(STAMP) .secrets/pseudo.key
 	$(BIN)/riskpipe keygen --ledger --out .secrets/ledger.key
 

@@ -36,7 +36,7 @@ class GateEvidence:
         thresholds_sha256: digest of the model's thresholds as they are now
             (:func:`ethics.thresholds.model_thresholds_sha256`).
         registered_thresholds_sha256: the same digest as first pre-registered for the model
-            (``ethics/preregistration.jsonl``), or None when it never was.
+            (``ethics/ledger/preregistration.jsonl``), or None when it never was.
         split_years: ``split, index_year`` pairs from ``scores.parquet``.
         linkage: ``reports/linkage.json`` or None.
         features_report: ``reports/<model>/features.json`` or None.

@@ -74,7 +74,7 @@ class GateDecision:
 def read_signoff_entries(paths: ProjectPaths, key: LedgerKey | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Entries of the sign-off log, or none and the reasons it cannot be trusted.
 
-    The log (``ethics/signoffs.jsonl``, a fixed place) is checked against its keyed chain and its
+    The log (``ethics/ledger/signoffs.jsonl``, a fixed place) is checked against its keyed chain and its
     anchors (:func:`ethics.ledger_store.verify_ledger`): an edited, truncated, deleted or rewritten log
     yields no entries, so nothing it held can approve anything.
 
@@ -163,7 +163,7 @@ def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str, *,
     evidence = read_gate_evidence(paths, cfg, model, thresholds, registered)
     version = str(evidence.run.get("model_version"))
     name, uri = registered_model_name(model), tracking_uri(paths.root)
-    release = build_current_release(paths, model, run=evidence.run, metrics=evidence.metrics, checklist=checklist,
+    release = build_current_release(paths, cfg, model, run=evidence.run, metrics=evidence.metrics, checklist=checklist,
                                     registered=registered, thresholds_now=evidence.thresholds_sha256)
     record_release(paths, release, key)
     digest = release["release_digest"]
@@ -231,7 +231,7 @@ def resolve_signed_release(paths: ProjectPaths, model: str, version: str | None,
     found = resolve_release(paths, model, digest=release or None, version=None if release else version, key=key)
     if found is None and release:
         raise SignOffError(f"unknown release {release!r} of riskpipe-{model}: sign a release digest `riskpipe govern` "
-                           "recorded (reports/<model>/release.json, ethics/releases.jsonl)")
+                           "recorded (reports/<model>/release.json, ethics/ledger/releases.jsonl)")
     if found is None:
         raise SignOffError(f"riskpipe-{model} v{version} has no recorded release yet: run `riskpipe govern` first "
                            "(it writes reports/<model>/release.json), then sign its release digest")

@@ -1,7 +1,7 @@
 """Auto checks that a version was built and judged as pre-registered.
 
 Out-of-time validation, no event on or after the index date, no fairness attribute among the inputs
-(unless an exception is recorded), thresholds as first pre-registered (ethics/preregistration.jsonl),
+(unless an exception is recorded), thresholds as first pre-registered (ethics/ledger/preregistration.jsonl),
 and the people-written context complete. Each is ``check(evidence, thresholds) -> CheckResult``.
 """
 
@@ -90,7 +90,7 @@ def check_thresholds_unchanged(ev: GateEvidence, th: Thresholds) -> CheckResult:
     registered = ev.registered_thresholds_sha256
     if not registered:
         return CheckResult("not_evaluable", "no pre-registration of this model's thresholds "
-                           "(ethics/preregistration.jsonl; `riskpipe train` registers them before evaluation)")
+                           "(ethics/ledger/preregistration.jsonl; `riskpipe train` registers them before evaluation)")
     if registered != ev.thresholds_sha256:
         return CheckResult("fail", "thresholds changed after they were pre-registered (registered "
                            f"{registered[:12]}, now {ev.thresholds_sha256[:12]}); the first registration holds")

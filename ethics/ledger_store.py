@@ -1,6 +1,6 @@
 """The IO of the ledger: the keyed logs, their anchor files and MLflow anchors, at fixed places.
 
-``signoffs`` is ``ethics/signoffs.jsonl`` (human sign-offs), ``audit`` is ``outputs/audit.jsonl``
+``signoffs`` is ``ethics/ledger/signoffs.jsonl`` (human sign-offs), ``audit`` is ``outputs/audit.jsonl``
 (risk lists issued), ``preregistration`` and ``releases`` lie beside the sign-offs (:func:`ledger_path`);
 all are chained under the ledger key (:func:`pipeline.privacy.keys.load_ledger_key`) and anchored, after
 every append, in ``reports/ledger/<log>.anchor.json`` and as a tag of the MLflow experiment
@@ -45,13 +45,13 @@ class LedgerError(RuntimeError):
 def ledger_path(paths: ProjectPaths, log_name: str) -> Path:
     """Where log ``log_name`` lies: fixed places, never parameters.
 
-    ``preregistration`` (``ethics/preregistration.jsonl``: each model's thresholds and checklist, registered
-    before its first evaluation) and ``releases`` (``ethics/releases.jsonl``: every release the gate judged,
-    :mod:`ethics.release`) are committed beside the sign-off log.
+    ``preregistration`` (``ethics/ledger/preregistration.jsonl``: each model's thresholds and checklist, registered
+    before its first evaluation) and ``releases`` (``ethics/ledger/releases.jsonl``: every release the gate judged,
+    :mod:`ethics.release`) lie beside the sign-off log, in ``ethics/ledger/`` (git-ignored: see its README).
     """
     return {SIGNOFF_LOG: paths.signoff_log, AUDIT_LOG: paths.audit_log,
-            PREREGISTRATION_LOG: paths.root / "ethics" / "preregistration.jsonl",
-            RELEASE_LOG: paths.root / "ethics" / "releases.jsonl"}[log_name]
+            PREREGISTRATION_LOG: paths.root / "ethics" / "ledger" / "preregistration.jsonl",
+            RELEASE_LOG: paths.root / "ethics" / "ledger" / "releases.jsonl"}[log_name]
 
 
 def ledger_key(paths: ProjectPaths, pseudo_key_file: Path | None = None) -> LedgerKey:

@@ -3,10 +3,11 @@
 A release names the model, its registered version and run, the SHA-256 of the logged model's files,
 its feature list, the digests of the pre-registered thresholds, of the checklist and of the evaluation
 outputs (``metrics.json`` and ``group_metrics.csv``), its capacity and its base rate (the test year's
-prevalence). Its ``release_digest`` is the SHA-256 of the rest as canonical JSON: sign-offs name it, so a
-rebuilt registry's new "v3", a retrained model, a re-run evaluation or edited thresholds make another
-release that no earlier sign-off covers. The model card is not part of it: the card is rendered from the
-gate's decision, after it, so it cannot be an input of what the gate approves.
+prevalence), and the digest of the model card's evidence (:mod:`ethics.card.evidence`: the card the
+reviewers read, without the gate's decision, which the sign-offs themselves change). Its
+``release_digest`` is the SHA-256 of the rest as canonical JSON: sign-offs name it, so a rebuilt
+registry's new "v3", a retrained model, a re-run evaluation, edited thresholds or an edited card make
+another release that no earlier sign-off covers.
 
 Pre-registration: per model, the first record of its thresholds and checklist digests (written at
 ``riskpipe train``, before any evaluation) is the one every later gate compares against.
@@ -25,7 +26,7 @@ RELEASE_EVENT = "release"
 REGISTRATION_EVENT = "preregistration"
 # the digests and values a release binds, in the order they are shown
 RELEASE_FIELDS = ("model", "version", "run_id", "model_sha256", "feature_columns", "thresholds_sha256",
-                  "checklist_sha256", "metrics_sha256", "capacity", "base_rate")
+                  "checklist_sha256", "metrics_sha256", "card_sha256", "capacity", "base_rate")
 
 
 def metrics_sha256(metrics_json: bytes, group_metrics_csv: bytes) -> str:
@@ -40,8 +41,8 @@ def release_digest(release: Mapping[str, Any]) -> str:
 
 
 def build_release(*, model: str, version: str, run_id: str, model_sha256: str, feature_columns: Sequence[str],
-                  thresholds_sha256: str, checklist_sha256: str, metrics_sha256: str, capacity: int | None,
-                  base_rate: float | None) -> dict[str, Any]:
+                  thresholds_sha256: str, checklist_sha256: str, metrics_sha256: str, card_sha256: str,
+                  capacity: int | None, base_rate: float | None) -> dict[str, Any]:
     """The release record (``reports/<model>/release.json``), with its ``release_digest``.
 
     ``capacity`` or ``base_rate`` is None when metrics.json lacks it; the gate then blocks (its checks
@@ -49,7 +50,7 @@ def build_release(*, model: str, version: str, run_id: str, model_sha256: str, f
     """
     release = {"model": model, "version": str(version), "run_id": str(run_id), "model_sha256": model_sha256,
                "feature_columns": list(feature_columns), "thresholds_sha256": thresholds_sha256,
-               "checklist_sha256": checklist_sha256, "metrics_sha256": metrics_sha256,
+               "checklist_sha256": checklist_sha256, "metrics_sha256": metrics_sha256, "card_sha256": card_sha256,
                "capacity": None if capacity is None else int(capacity),
                "base_rate": None if base_rate is None else float(base_rate)}
     return {**release, "release_digest": release_digest(release)}
@@ -58,7 +59,7 @@ def build_release(*, model: str, version: str, run_id: str, model_sha256: str, f
 def release_record_problems(release: Mapping[str, Any] | None, digest: str) -> list[str]:
     """Why a stored release record is not the release ``digest`` names (empty when its content hashes to it)."""
     if not release:
-        return [f"no release {digest[:12]} in the release log (ethics/releases.jsonl)"]
+        return [f"no release {digest[:12]} in the release log (ethics/ledger/releases.jsonl)"]
     if any(k not in release for k in RELEASE_FIELDS) or release_digest(release) != digest:
         return [f"the recorded release {digest[:12]} does not hash to its digest (edited)"]
     return []

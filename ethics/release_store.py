@@ -87,6 +87,7 @@ def preregister(paths: ProjectPaths, cfg: GovernParams, model: str, *,
     if problems:
         raise ChecklistIncompleteError(problems[0])
     key = ledger_key(paths, pseudo_key_file)
+    start_signoff_log(paths)
     registered = first_registration(read_ledger_entries(paths, PREREGISTRATION_LOG, key), model)
     if registered is not None:
         return registered
@@ -98,6 +99,18 @@ def preregister(paths: ProjectPaths, cfg: GovernParams, model: str, *,
     entry = append_to_ledger(paths, PREREGISTRATION_LOG, record, key,
                              admit=lambda logged: _refuse_second_registration(logged, model))
     return entry
+
+
+def start_signoff_log(paths: ProjectPaths) -> None:
+    """Create the empty sign-off log when there is none: ``govern`` depends on it in dvc.yaml, before anyone signs.
+
+    An empty log verifies as "no entries"; a log that had entries and is now missing still fails, since its
+    anchors record them.
+    """
+    log = paths.signoff_log
+    if not log.exists():
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.touch()
 
 
 def _refuse_second_registration(entries: list[dict[str, Any]], model: str) -> None:
@@ -116,8 +129,8 @@ def disk_metrics_sha256(paths: ProjectPaths, model: str) -> str:
     return metrics_sha256((reports / "metrics.json").read_bytes(), (reports / "group_metrics.csv").read_bytes())
 
 
-def build_current_release(paths: ProjectPaths, model: str, *, run: Mapping[str, Any], metrics: Mapping[str, Any],
-                          checklist: Checklist, registered: Mapping[str, Any] | None,
+def build_current_release(paths: ProjectPaths, cfg: GovernParams, model: str, *, run: Mapping[str, Any],
+                          metrics: Mapping[str, Any], checklist: Checklist, registered: Mapping[str, Any] | None,
                           thresholds_now: str) -> dict[str, Any]:
     """The release of the model's latest trained version, from run.json, the evaluation outputs and MLflow.
 
@@ -128,6 +141,7 @@ def build_current_release(paths: ProjectPaths, model: str, *, run: Mapping[str, 
     Raises:
         TrackingError: MLflow could not download the version's model files.
     """
+    from ethics.card.evidence import card_sha256
     from pipeline.core.tracking import model_artifact_sha256, registered_model_name, tracking_uri
 
     version = str(run.get("model_version"))
@@ -137,7 +151,8 @@ def build_current_release(paths: ProjectPaths, model: str, *, run: Mapping[str, 
         feature_columns=list(run.get("feature_columns") or []),
         thresholds_sha256=(registered or {}).get("thresholds_sha256") or thresholds_now,
         checklist_sha256=checklist_sha256(checklist), metrics_sha256=disk_metrics_sha256(paths, model),
-        capacity=metrics.get("capacity"), base_rate=(metrics.get("test") or {}).get("prevalence"))
+        card_sha256=card_sha256(paths, cfg, model), capacity=metrics.get("capacity"),
+        base_rate=(metrics.get("test") or {}).get("prevalence"))
 
 
 def record_release(paths: ProjectPaths, release: Mapping[str, Any], key: LedgerKey | None = None) -> None:
@@ -187,8 +202,11 @@ def approved_release_problems(cfg: GovernParams, paths: ProjectPaths, model: str
            "thresholds_sha256": (registered or {}).get("thresholds_sha256"),
            "checklist_sha256": checklist_sha256(checklist)}
     run = read_optional_json(paths.model_artifacts(model) / "run.json") or {}
-    if str(run.get("model_version")) == version:  # its evaluation outputs are still the ones on disk
+    if str(run.get("model_version")) == version:  # its evaluation outputs (and so its card) are still on disk
+        from ethics.card.evidence import card_sha256
+
         now["metrics_sha256"] = disk_metrics_sha256(paths, model)
+        now["card_sha256"] = card_sha256(paths, cfg, model)
     problems = [*mandatory_problems(checklist), *release_disagreements(release, now)]
     thresholds_now = model_thresholds_sha256(read_thresholds(paths, cfg, model))
     if registered and thresholds_now != registered["thresholds_sha256"]:

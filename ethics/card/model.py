@@ -242,6 +242,7 @@ RELEASE_LABELS = {"release_digest": "Release digest (sign-offs name this)", "mod
                   "run_id": "MLflow run", "feature_columns": "Inputs",
                   "thresholds_sha256": "Pre-registered thresholds SHA-256",
                   "checklist_sha256": "Checklist SHA-256", "metrics_sha256": "Evaluation outputs SHA-256",
+                  "card_sha256": "Model card evidence SHA-256",
                   "capacity": "Capacity (list length)", "base_rate": "Base rate (test-year prevalence)"}
 
 

@@ -47,7 +47,7 @@ def signoff(
     A release (written by `riskpipe govern` to reports/<model>/release.json) binds the registered
     version to its model files, run, features, pre-registered thresholds, checklist and evaluation
     outputs by digests; only sign-offs naming its release_digest count for it. Appends to the keyed,
-    hash-chained, append-only sign-off log (ethics/signoffs.jsonl) the release digest and its version,
+    hash-chained, append-only sign-off log (ethics/ledger/signoffs.jsonl) the release digest and its version,
     with your operating-system identity beside --by, and tags the MLflow model version. Refused for a
     model params.yaml does not list, a version the MLflow registry does not hold, a release digest
     govern never recorded, or a person (by name or OS identity) who already signed this release in
@@ -82,7 +82,7 @@ def govern(model: str = ModelOption, params: Path = ParamsOption, root: Path = R
     """Run the governance gate for the release of the model's latest trained version: approved or blocked.
 
     Builds the release (model files' SHA-256 from MLflow, run, features, pre-registered thresholds,
-    checklist, evaluation outputs, capacity, base rate), records it in ethics/releases.jsonl and
+    checklist, evaluation outputs, capacity, base rate), records it in ethics/ledger/releases.jsonl and
     writes reports/<model>/release.json: sign-offs name its release_digest. Runs the auto checks on
     the evaluation outputs against the thresholds as first pre-registered for the model (a checklist
     lacking a mandatory item, or not the one pre-registered, blocks), reads the sign-off log (only
@@ -128,12 +128,16 @@ def card(model: str = ModelOption, params: Path = ParamsOption, root: Path = Roo
     Reads metrics.json, group_metrics.csv, calibration.csv, plots/*.png, governance.json, run.json,
     linkage.json, the model spec and ethics/contexts/<model>.yaml. Writes reports/<model>/
     model_card.html, model_card.md and atrs.json, and logs them to the version's MLflow run
-    (an MLflow failure there is an error with exit code 1).
+    (an MLflow failure there is an error with exit code 1). The card's evidence (everything but the gate's
+    decision) must be the one the gate's release names: a context, spec, metric or template changed since
+    `riskpipe govern` is refused (exit 1) until govern records the new card in a new release.
     """
+    from ethics.card.evidence import CardMismatchError
     from ethics.card.stage import run_card
     from pipeline.core.tracking import TrackingError
 
-    with exits_on((TrackingError, "Model card written but not logged to MLflow", 1)):
+    with exits_on((TrackingError, "Model card written but not logged to MLflow", 1),
+                  (CardMismatchError, "Model card not written", 1)):
         html, _, atrs = run_card(load_config(params).govern, project_paths(root), model)
     console.print(f"[green]Model card[/green] {html} (+ .md) and ATRS record {atrs}")
 
@@ -145,8 +149,9 @@ app.add_typer(audit_app, name="audit-log")
 @audit_app.command("verify")
 def audit_log_verify(
     logs: list[str] | None = typer.Option(None, "--log", help="Which log: audit (outputs/audit.jsonl), signoffs "
-                                          "(ethics/signoffs.jsonl), preregistration (ethics/preregistration.jsonl) "
-                                          "or releases (ethics/releases.jsonl) [default: all]."),
+                                          "(ethics/ledger/signoffs.jsonl), preregistration "
+                                          "(ethics/ledger/preregistration.jsonl) or releases "
+                                          "(ethics/ledger/releases.jsonl) [default: all]."),
     params: Path = ParamsOption,
     root: Path = RootOption,
 ) -> None:

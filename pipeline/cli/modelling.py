@@ -63,7 +63,7 @@ def train(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
     row, and logs the run to MLflow (experiment riskpipe-<model>; spec, params, input hashes, the
     calibrated LightGBM pipeline registered as riskpipe-<model> with alias `candidate`). Writes
     data/models/<model>/scores.parquet, run.json and train_summary.json. Before training, registers the
-    model's thresholds and checklist in ethics/preregistration.jsonl (once: the first registration holds,
+    model's thresholds and checklist in ethics/ledger/preregistration.jsonl (once: the first registration holds,
     and the gate judges every later version against it).
     """
     from ethics.inputs import thresholds_file

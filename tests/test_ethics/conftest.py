@@ -88,7 +88,8 @@ def write_project(root: Path) -> dict:
     (mdir / "run.json").write_text(json.dumps(run))
     block = {"auc": 0.8, "auc_ci": [0.76, 0.84], "precision_at_capacity": 0.35, "lift_at_capacity": 4.0,
              "calibration_slope": 1.02, "oe_ratio": 0.97, "prevalence": 0.08, "n": 100, "brier": 0.07}
-    metrics = {"capacity": 20, "test_index_date": "2023-01-19", "test": block, "validation": block,
+    metrics = {"capacity": 20, "test_index_date": "2023-01-19", "selection": {"tie_break_seed": 7}, "test": block,
+               "validation": block,
                "baselines": {"rule": {**block, "precision_at_capacity": 0.20}, "logistic": block}}
     reports = root / "reports" / MODEL
     reports.mkdir(parents=True)
@@ -253,7 +254,7 @@ def project(tmp_path, monkeypatch):
 
 
 def preregister_fixture(root: Path) -> dict:
-    """What ``riskpipe train`` does first: register m1's thresholds and checklist (ethics/preregistration.jsonl)."""
+    """What ``riskpipe train`` does first: register m1's thresholds and checklist (the preregistration log)."""
     from ethics.release_store import preregister
     from pipeline.core.config import GovernParams
     from pipeline.core.paths import project_paths

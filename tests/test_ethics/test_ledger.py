@@ -148,7 +148,7 @@ def test_intact_logs_verify_and_every_append_is_anchored(logged):
     result = _verify(logged)
     assert result.exit_code == 0, result.output
     assert "outputs/audit.jsonl: 3 entries, chain and anchors intact" in _text(result)
-    assert "ethics/signoffs.jsonl: no log yet" in _text(result)
+    assert "ethics/ledger/releases.jsonl: no log yet" in _text(result)
     assert LEDGER_KEY.hex() not in result.output and KEY.hex() not in result.output
 
 
@@ -240,7 +240,7 @@ def test_governance_json_pins_the_signoff_log_it_judged(project):
     append_to_ledger(paths, SIGNOFF_LOG, _record(0), key)
     result = _verify(project, "--log", "signoffs")
     assert result.exit_code == 1
-    assert "ethics/signoffs.jsonl: 1 entries but m1/governance.json recorded 2 (entries removed: truncated)" in \
+    assert "ethics/ledger/signoffs.jsonl: 1 entries but m1/governance.json recorded 2 (entries removed: truncated)" in \
         _text(result)
 
 

@@ -19,7 +19,16 @@ from ethics.release_store import ChecklistIncompleteError, preregister, read_reg
 from pipeline.core.config import GovernParams
 from pipeline.core.io import read_yaml
 from pipeline.core.paths import project_paths
-from tests.test_ethics.test_release_path import _governance, _new_version, _release, _run, _said, _sign_all, _signoff
+from tests.test_ethics.test_release_path import (
+    _governance,
+    _new_version,
+    _release,
+    _run,
+    _said,
+    _sign_all,
+    _signoff,
+    _signoffs_logged,
+)
 
 
 def _approve(project) -> str:
@@ -37,13 +46,14 @@ def _no_drafts(project) -> None:
 
 def test_the_release_binds_every_digest_and_its_digest_is_its_content():
     fields = dict(model="m1", version="3", run_id="r1", model_sha256="f" * 64, feature_columns=["a", "b"],
-                  thresholds_sha256="1" * 64, checklist_sha256="2" * 64, metrics_sha256="3" * 64, capacity=20,
+                  thresholds_sha256="1" * 64, checklist_sha256="2" * 64, metrics_sha256="3" * 64,
+                  card_sha256="4" * 64, capacity=20,
                   base_rate=0.08)
     release = build_release(**fields)
     assert release["release_digest"] == release_digest(release)
     for name, other in [("version", "4"), ("run_id", "r9"), ("model_sha256", "e" * 64), ("feature_columns", ["a"]),
                         ("thresholds_sha256", "9" * 64), ("checklist_sha256", "9" * 64),
-                        ("metrics_sha256", "9" * 64), ("capacity", 21), ("base_rate", 0.09)]:
+                        ("metrics_sha256", "9" * 64), ("card_sha256", "9" * 64), ("capacity", 21), ("base_rate", 0.09)]:
         assert build_release(**{**fields, name: other})["release_digest"] != release["release_digest"], name
 
 
@@ -55,7 +65,7 @@ def test_govern_writes_the_release_and_sign_offs_name_its_digest(project, monkey
     assert release["thresholds_sha256"] == read_registration(project_paths(project["root"]), "m1")["thresholds_sha256"]
     assert _governance(project)["release_digest"] == release["release_digest"]
     assert _signoff(project, monkeypatch, "dpia", "DPO").exit_code == 0  # --version 3: its latest release
-    entry = json.loads((project["root"] / "ethics/signoffs.jsonl").read_text().splitlines()[-1])
+    entry = json.loads((project["root"] / "ethics/ledger/signoffs.jsonl").read_text().splitlines()[-1])
     assert entry["release"] == release["release_digest"] and entry["version"] == "3"
 
 
@@ -68,7 +78,7 @@ def test_an_unknown_release_digest_is_refused(project, monkeypatch):
     mismatch = _run(project, "signoff", "--model", "m1", "--release", _release(project), "--version", "2", "--item",
                     "dpia", "--by", "Dana", "--role", "DPO", "--decision", "approve", "--evidence", "E")
     assert mismatch.exit_code == 2 and "is of riskpipe-m1 v3, not v2" in _said(mismatch)
-    assert not (project["root"] / "ethics/signoffs.jsonl").exists()
+    assert _signoffs_logged(project) == 0
 
 
 def test_a_rebuilt_registrys_v3_does_not_inherit_the_old_v3s_approvals(project):
@@ -151,7 +161,7 @@ def test_thresholds_edited_after_registration_block_even_after_retraining(projec
     thresholds.write_text(thresholds.read_text().replace("max_fnr_gap: 0.15", "max_fnr_gap: 0.30"))
     cfg = GovernParams(checklist_file="ethics/checklist.yaml", thresholds_file="ethics/thresholds.yaml")
     assert preregister(paths, cfg, "m1") == first  # `dvc repro` retrains: the first registration holds
-    assert len((project["root"] / "ethics/preregistration.jsonl").read_text().splitlines()) == 1
+    assert len((project["root"] / "ethics/ledger/preregistration.jsonl").read_text().splitlines()) == 1
     assert _run(project, "govern", "--model", "m1").exit_code == 0
     gov = _governance(project)
     assert gov["status"] == "blocked"
@@ -160,7 +170,7 @@ def test_thresholds_edited_after_registration_block_even_after_retraining(projec
 
 
 def test_a_model_never_pre_registered_is_blocked(project):
-    (project["root"] / "ethics/preregistration.jsonl").unlink()
+    (project["root"] / "ethics/ledger/preregistration.jsonl").unlink()
     (project["root"] / "reports/ledger/preregistration.anchor.json").unlink()
     project["tracking"].ledger_anchors.pop("preregistration")
     assert _run(project, "govern", "--model", "m1").exit_code == 0
@@ -170,9 +180,9 @@ def test_a_model_never_pre_registered_is_blocked(project):
 
 
 def test_a_deleted_pre_registration_log_stops_govern(project):
-    (project["root"] / "ethics/preregistration.jsonl").unlink()
+    (project["root"] / "ethics/ledger/preregistration.jsonl").unlink()
     deleted = _run(project, "govern", "--model", "m1")
-    assert deleted.exit_code == 2 and "ethics/preregistration.jsonl fails verification" in _said(deleted)
+    assert deleted.exit_code == 2 and "ethics/ledger/preregistration.jsonl fails verification" in _said(deleted)
 
 
 def _checklist_without(project, dropped: set[str]) -> None:
@@ -237,3 +247,24 @@ def test_a_release_without_capacity_or_base_rate_is_blocked(project):
     gov = _governance(project)
     assert gov["status"] == "blocked" and "metrics.json gives no capacity for the release" in gov["reasons"]
     assert gov["release"]["capacity"] is None
+
+
+def test_the_release_binds_the_card_reviewers_read(project):
+    digest = _approve(project)
+    release = json.loads((project["root"] / "reports/m1/release.json").read_text())
+    assert release["release_digest"] == digest and len(release["card_sha256"]) == 64
+    assert _run(project, "card", "--model", "m1").exit_code == 0
+    card = (project["root"] / "reports/m1/model_card.md").read_text()
+    assert release["card_sha256"] in card  # the lineage names the card evidence the sign-offs cover
+    context = project["root"] / "ethics/contexts/m1.yaml"
+    context.write_text(context.read_text().replace("Test directorate", "Another directorate"))
+    rendered = _run(project, "card", "--model", "m1")
+    assert rendered.exit_code == 1
+    assert f"is not the card release {digest[:12]} names ({release['card_sha256'][:12]})" in _said(rendered)
+    assert "Test directorate" in (project["root"] / "reports/m1/model_card.md").read_text()  # not rewritten
+    listed = _run(project, "score", "--model", "m1")
+    assert listed.exit_code == 1
+    assert f"card_sha256 of the approved release is {release['card_sha256'][:12]}" in _said(listed)
+    assert not (project["root"] / "outputs/risk_lists/m1/risk_list.csv").exists()
+    assert _run(project, "govern", "--model", "m1").exit_code == 0  # a new release, which nobody has signed
+    assert _governance(project)["status"] == "blocked" and _release(project) != digest

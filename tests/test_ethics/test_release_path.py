@@ -72,6 +72,12 @@ def _sign_all(project, monkeypatch=None, version="3"):
             _append(project, item=item.id, role=item.role, by=name, user=user, version=version)
 
 
+def _signoffs_logged(project) -> int:
+    """Sign-offs in the log (train starts it empty, so a refused sign-off leaves 0 lines, not no file)."""
+    log = project["root"] / "ethics/ledger/signoffs.jsonl"
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
 def _governance(project):
     return json.loads((project["root"] / "reports/m1/governance.json").read_text())
 
@@ -164,12 +170,12 @@ def test_signoff_refuses_wrong_role_and_auto_items(project):
     assert wrong_role.exit_code == 2 and auto_item.exit_code == 2
     assert "'dpia' is signed by the DPO, not the SIRO" in _said(wrong_role)
     assert "'leakage_guard' is an automatic check" in _said(auto_item)
-    assert not (project["root"] / "ethics/signoffs.jsonl").exists()
+    assert _signoffs_logged(project) == 0
 
 
 def test_tampered_signoff_log_blocks_the_gate(project):
     _sign_all(project)
-    log = project["root"] / "ethics/signoffs.jsonl"
+    log = project["root"] / "ethics/ledger/signoffs.jsonl"
     lines = log.read_text().splitlines()
     lines[0] = lines[0].replace('"approve"', '"reject"')
     log.write_text("\n".join(lines) + "\n")
@@ -204,7 +210,7 @@ def test_one_person_cannot_hold_two_signing_roles_by_name_or_os_identity(project
     assert _run(project, "govern", "--model", "m1").exit_code == 0
     assert _signoff(project, monkeypatch, "equality_impact", "SIRO", by="Dana Price", user="dprice",
                     version="4").exit_code == 0
-    entries = [json.loads(x) for x in (project["root"] / "ethics/signoffs.jsonl").read_text().splitlines()]
+    entries = [json.loads(x) for x in (project["root"] / "ethics/ledger/signoffs.jsonl").read_text().splitlines()]
     assert [e["user"] for e in entries] == ["dprice", "dprice", "dprice"]
 
 
@@ -217,7 +223,7 @@ def test_the_one_role_rule_is_checked_again_under_the_log_lock(project, monkeypa
     monkeypatch.setattr(govern_stage, "read_signoff_entries", lambda paths: ([], []))  # a stale early read
     raced = _signoff(project, monkeypatch, "equality_impact", "SIRO", by="Dana Price", user="another")
     assert raced.exit_code == 2 and "already signed riskpipe-m1 v3 as the DPO" in _said(raced)
-    assert len((project["root"] / "ethics/signoffs.jsonl").read_text().splitlines()) == 1
+    assert len((project["root"] / "ethics/ledger/signoffs.jsonl").read_text().splitlines()) == 1
 
 
 def test_two_roles_written_straight_into_the_log_block_the_gate(project):
@@ -236,14 +242,14 @@ def test_signoff_refuses_unknown_models_and_versions(project, monkeypatch):
     for version in ("9", "v3", "3.0"):
         unknown = _signoff(project, monkeypatch, "dpia", "DPO", version=version)
         assert unknown.exit_code == 2 and f"riskpipe-m1 has no version '{version}'" in _said(unknown)
-    assert not (project["root"] / "ethics/signoffs.jsonl").exists()
+    assert _signoffs_logged(project) == 0
 
 
 def test_signoff_fails_closed_on_mlflow_errors(project, monkeypatch):
     project["tracking"].failing = {"model_version_exists"}
     unreachable = _signoff(project, monkeypatch, "dpia", "DPO")
     assert unreachable.exit_code == 1 and "Sign-off not recorded, MLflow error" in _said(unreachable)
-    assert not (project["root"] / "ethics/signoffs.jsonl").exists()
+    assert _signoffs_logged(project) == 0
     project["tracking"].failing = set()
     assert _run(project, "govern", "--model", "m1").exit_code == 0
     project["tracking"].failing = {"tag_model_version"}
@@ -284,7 +290,10 @@ def test_a_failed_alias_removal_is_an_error_and_no_list_flows_from_the_blocked_v
     assert project["tracking"].approved_model_version("riskpipe-m1")["version"] == "3"  # the alias stayed
     project["tracking"].failing = set()
     refused = _score(project)
-    assert refused.exit_code == 1 and "governance.json: v3 is blocked" in _said(refused)
+    # the edited thresholds file is also an input the card shows, so govern judged another release
+    assert refused.exit_code == 1 and "thresholds changed after they were pre-registered" in _said(refused)
+    assert "governance.json judged release" in _said(refused)
+    assert "card_sha256 of the approved release" in _said(refused)
     assert not (project["root"] / "outputs/risk_lists/m1/risk_list.csv").exists()
 
 

@@ -188,10 +188,10 @@ def test_release_path_and_each_bypass_against_real_mlflow(release_project, monke
     assert unknown_model.exit_code == 2 and "unknown model 'neet99'" in _said(unknown_model)
     unknown_version = _sign(project, monkeypatch, "dpia", "DPO", version="7")
     assert unknown_version.exit_code == 2 and "has no version '7' in the MLflow registry" in _said(unknown_version)
-    assert not (project["root"] / "ethics" / "signoffs.jsonl").exists()
+    assert (project["root"] / "ethics" / "ledger" / "signoffs.jsonl").read_text() == ""  # started empty by train
 
     # train pre-registered the thresholds and checklist; govern records the release it judges
-    registrations = (project["root"] / "ethics" / "preregistration.jsonl").read_text().splitlines()
+    registrations = (project["root"] / "ethics" / "ledger" / "preregistration.jsonl").read_text().splitlines()
     assert len(registrations) == 1  # trained twice would still be one: the first registration holds
     assert _run(project, "govern", "--model", MODEL).exit_code == 0
     release = _release(project)
@@ -204,7 +204,8 @@ def test_release_path_and_each_bypass_against_real_mlflow(release_project, monke
     for item in HUMAN_ITEMS:
         result = _sign(project, monkeypatch, item.id, item.role, release=release["release_digest"])
         assert result.exit_code == 0, result.output
-    entries = [json.loads(x) for x in (project["root"] / "ethics" / "signoffs.jsonl").read_text().splitlines()]
+    log = project["root"] / "ethics" / "ledger" / "signoffs.jsonl"
+    entries = [json.loads(x) for x in log.read_text().splitlines()]
     assert {e["user"] for e in entries} == {u for _, u in SIGNERS.values()}
     assert {e["release"] for e in entries} == {release["release_digest"]} and {e["version"] for e in entries} == {"1"}
     assert _run(project, "govern", "--model", MODEL).exit_code == 0
