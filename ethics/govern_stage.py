@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,29 +20,24 @@ from ethics.checklist import checklist_sha256
 from ethics.gate import evaluate_gate, review_approved_version, stamp_decision
 from ethics.gate_evidence import GateEvidence
 from ethics.inputs import read_checklist, read_context, read_numeric_csv, read_optional_json, read_thresholds
-from ethics.ledger import current_user, last_hash, parse_log, utc_now
+from ethics.ledger import last_hash, parse_log, utc_now
 from ethics.ledger_store import (
     LEDGER_LOGS,
     SIGNOFF_LOG,
-    LedgerError,
     LedgerReport,
-    append_to_ledger,
     ledger_key,
     verify_ledger,
 )
-from ethics.release import checklist_registration_problems
+from ethics.release import checklist_registration_problems, describe_registration
 from ethics.release_store import (
     build_current_release,
     mandatory_problems,
     read_registration,
     record_release,
-    resolve_release,
+    registration_changed_since,
 )
 from ethics.signoff import (
-    SignOffError,
-    check_one_role_per_person,
     latest_signoffs,
-    make_signoff,
     role_conflicts,
 )
 from ethics.thresholds import Thresholds, model_thresholds_sha256
@@ -52,14 +46,6 @@ from pipeline.core.io import read_json, read_parquet, write_json
 from pipeline.core.paths import ProjectPaths
 from pipeline.privacy.keys import LedgerKey
 from pipeline.sources.registry import link_rate_directions
-
-
-class SignOffNotRecordedError(RuntimeError):
-    """A valid sign-off the log would not take (its chain fails verification)."""
-
-
-class SignOffNotTaggedError(RuntimeError):
-    """The sign-off is in the log, but MLflow failed to tag the model version with it."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +88,8 @@ def read_gate_evidence(paths: ProjectPaths, cfg: GovernParams, model: str, thres
 
     Args:
         thresholds: the model's thresholds as they are now.
-        registered: the model's first pre-registration (:func:`ethics.release_store.read_registration`).
+        registered: the registration in force when the version was trained (run.json's ``registration``;
+            :func:`ethics.release_store.read_registration`).
     """
     from features.registry import FEATURES
 
@@ -129,7 +116,8 @@ def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str, *,
 
     The release (:func:`ethics.release_store.build_current_release`) is recorded in the release log and
     ``reports/<model>/release.json`` first; only sign-offs naming its digest count. The thresholds are
-    judged against the model's first pre-registration, and a checklist that lacks a mandatory item, or is
+    judged against the registration in force when the version was trained (a re-registration since then
+    blocks it: the next version is judged under the new one), and a checklist that lacks a mandatory item, or is
     not the one pre-registered, blocks. The release holding ``approved``, when it is not this version,
     is re-judged too (:func:`ethics.gate.review_approved_version`, recorded as ``approved_version_review``):
     a withdrawn sign-off there removes the alias at once. governance.json is written before MLflow is
@@ -159,7 +147,8 @@ def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str, *,
     checklist = read_checklist(paths, cfg)
     thresholds = read_thresholds(paths, cfg, model)
     key = ledger_key(paths, pseudo_key_file)
-    registered = read_registration(paths, model, key)
+    run = read_optional_json(paths.model_artifacts(model) / "run.json") or {}
+    registered = read_registration(paths, model, key, named=run.get("registration"))
     evidence = read_gate_evidence(paths, cfg, model, thresholds, registered)
     version = str(evidence.run.get("model_version"))
     name, uri = registered_model_name(model), tracking_uri(paths.root)
@@ -175,10 +164,12 @@ def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str, *,
     entries, log_problems = read_signoff_entries(paths, key)
     result = evaluate_gate(checklist, thresholds, evidence, latest_signoffs(entries, model, digest),
                            model=model, version=version)
-    result = {**result, "release_digest": digest, "release": release}
+    result = {**result, "release_digest": digest, "release": release,
+              "registration": describe_registration(registered)}
     integrity = [*log_problems, *mandatory_problems(checklist), *run_problems,
                  *checklist_registration_problems(registered, checklist_sha256(checklist)),
-                 *role_conflicts(entries, model, version, digest)]
+                 *role_conflicts(entries, model, version, digest),
+                 *registration_changed_since(paths, model, registered, key)]
     result = stamp_decision(result, integrity, utc_now())
     held = approved_model_version(name, uri)
     review = None
@@ -194,103 +185,6 @@ def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str, *,
     record_governance(name, version, evidence.run.get("run_id"), result,
                       [out, paths.model_reports(model) / "release.json"], uri)
     return GateDecision(result=result, version=version, path=out)
-
-
-def check_known_version(models: Sequence[str], model: str, version: str | None, uri: str) -> None:
-    """Refuse a sign-off for a model params.yaml does not list, or a version the MLflow registry does not hold.
-
-    Args:
-        version: None to check the model only.
-
-    Raises:
-        SignOffError: unknown model or version.
-        TrackingError: MLflow could not say (fail closed: nothing is signed).
-    """
-    from pipeline.core.tracking import model_version_exists, registered_model_name
-
-    if model not in models:
-        listed = ", ".join(models) or "none"
-        raise SignOffError(f"unknown model {model!r}: params.yaml models: lists {listed}")
-    if version is not None and not model_version_exists(registered_model_name(model), version, uri):
-        raise SignOffError(f"{registered_model_name(model)} has no version {version!r} in the MLflow registry; "
-                           "sign the version `riskpipe train` registered (data/models/<model>/run.json)")
-
-
-def resolve_signed_release(paths: ProjectPaths, model: str, version: str | None, release: str | None,
-                           key: LedgerKey | None = None) -> dict[str, Any]:
-    """The recorded release a sign-off names: by ``release`` digest, or ``version``'s latest release.
-
-    Raises:
-        SignOffError: neither given, an unknown release digest, no release recorded for the version, or a
-            digest and a version that do not match.
-        LedgerError: the release log fails verification.
-    """
-    if not release and not version:
-        raise SignOffError("name the release signed: --release <release_digest> (reports/<model>/release.json) "
-                           "or --version <registered version>")
-    found = resolve_release(paths, model, digest=release or None, version=None if release else version, key=key)
-    if found is None and release:
-        raise SignOffError(f"unknown release {release!r} of riskpipe-{model}: sign a release digest `riskpipe govern` "
-                           "recorded (reports/<model>/release.json, ethics/ledger/releases.jsonl)")
-    if found is None:
-        raise SignOffError(f"riskpipe-{model} v{version} has no recorded release yet: run `riskpipe govern` first "
-                           "(it writes reports/<model>/release.json), then sign its release digest")
-    if version and str(found["version"]) != str(version):
-        raise SignOffError(f"release {found['release_digest'][:12]} is of riskpipe-{model} v{found['version']}, "
-                           f"not v{version}")
-    return found
-
-
-def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, models: Sequence[str], model: str, version: str | None,
-                   item: str, by: str, role: str, decision: str, evidence: str, note: str = "",
-                   release: str | None = None, expires: date | None = None,
-                   pseudo_key_file: Path | None = None) -> dict[str, Any]:
-    """Append a human sign-off of one release to the sign-off log and tag its MLflow version; see ``riskpipe signoff``.
-
-    Args:
-        models: the models params.yaml lists (``models:``); any other is refused.
-        version: the registered version; alone, it names that version's latest recorded release.
-        release: the release digest signed; the log records it and its version either way.
-        pseudo_key_file: the configured pseudonymisation key file (:func:`ethics.ledger_store.ledger_key`).
-
-    Returns:
-        The chained log entry (the sign-off record, with the OS ``user``, plus ``prev_hash`` and ``hash``).
-
-    Raises:
-        SignOffError: the sign-off must not be recorded (unknown model, version, release or item, automatic
-            item, wrong role, the signer already holds another role for this release ...).
-        SignOffNotRecordedError: a log fails verification, so nothing was appended.
-        SignOffNotTaggedError: appended, but MLflow failed to tag the version.
-        TrackingError: MLflow could not confirm the version exists (nothing was appended).
-    """
-    from pipeline.core.tracking import TrackingError, registered_model_name, tag_model_version, tracking_uri
-
-    uri = tracking_uri(paths.root)
-    checklist = read_checklist(paths, cfg)
-    check_known_version(models, model, version or None, uri)
-    try:
-        key = ledger_key(paths, pseudo_key_file)
-        signed = resolve_signed_release(paths, model, version, release, key)
-    except LedgerError as exc:
-        raise SignOffNotRecordedError(str(exc)) from None
-    checked, version = bool(version), str(signed["version"])
-    if not checked:  # a --version was checked above, and resolve_signed_release holds the release to it
-        check_known_version(models, model, version, uri)
-    record = make_signoff(checklist, model=model, version=version, release=signed["release_digest"], item=item, by=by,
-                          role=role, decision=decision, evidence=evidence, user=current_user(), note=note,
-                          expires=expires)
-    try:  # append_to_ledger verifies the log (chain, anchors, governance.json heads) and the one-role rule
-        entry = append_to_ledger(paths, SIGNOFF_LOG, record, key,
-                                 admit=lambda logged: check_one_role_per_person(logged, record),
-                                 check_governance=True)
-    except LedgerError as exc:
-        raise SignOffNotRecordedError(str(exc)) from None
-    try:
-        tag = f"{decision} by {record['role']} (release {record['release'][:12]})"
-        tag_model_version(registered_model_name(model), version, {f"signoff.{item}": tag}, uri)
-    except TrackingError as exc:
-        raise SignOffNotTaggedError(f"recorded in the log (entry {entry['hash'][:12]}) but not tagged: {exc}") from exc
-    return entry
 
 
 def verify_ledger_logs(paths: ProjectPaths, names: Sequence[str] = LEDGER_LOGS, *,

@@ -214,7 +214,7 @@ def append_to_ledger(paths: ProjectPaths, log_name: str, record: dict[str, Any],
     anchor records the new line's hash, so the chain is not re-verified after the write. ``admit`` (if
     given) sees the entries already in the log while the lock is held and raises to refuse the record, so
     a rule about earlier entries (one signing role per person) cannot be raced by two commands at once.
-    ``check_governance`` is for sign-offs (:func:`ethics.govern_stage.record_signoff`): a sign-off log that
+    ``check_governance`` is for sign-offs (:func:`ethics.signoff_stage.record_signoff`): a sign-off log that
     no longer holds what a governance.json judged takes no new entry.
 
     Raises:

@@ -9,8 +9,12 @@ reviewers read, without the gate's decision, which the sign-offs themselves chan
 registry's new "v3", a retrained model, a re-run evaluation, edited thresholds or an edited card make
 another release that no earlier sign-off covers.
 
-Pre-registration: per model, the first record of its thresholds and checklist digests (written at
-``riskpipe train``, before any evaluation) is the one every later gate compares against.
+Pre-registration: per model, the first record of its thresholds and checklist digests is written at
+``riskpipe train``, before any evaluation. It holds until a deliberate **re-registration** (``riskpipe
+preregister``: a named person in an information-governance role, a reason, the OS identity), itself a
+line of the same keyed log. Each version is judged against the registration in force when it was trained
+(run.json names it), so a re-registration never rescues a version already trained and evaluated: the
+next version is judged under it.
 Everything here is pure; the ledgers are read and written by :mod:`ethics.release_store`.
 """
 
@@ -24,6 +28,10 @@ from ethics.ledger import canonical_json
 
 RELEASE_EVENT = "release"
 REGISTRATION_EVENT = "preregistration"
+REREGISTRATION_EVENT = "reregistration"
+REGISTRATION_EVENTS = (REGISTRATION_EVENT, REREGISTRATION_EVENT)
+# who may move a model's pre-registered thresholds: the information-governance roles of the checklist
+REREGISTRATION_ROLES = ("DPO", "SIRO", "Caldicott Guardian")
 # the digests and values a release binds, in the order they are shown
 RELEASE_FIELDS = ("model", "version", "run_id", "model_sha256", "feature_columns", "thresholds_sha256",
                   "checklist_sha256", "metrics_sha256", "card_sha256", "capacity", "base_rate")
@@ -109,8 +117,73 @@ def registration_record(model: str, *, thresholds_sha256: str, thresholds: Mappi
 
 
 def first_registration(entries: Sequence[Mapping[str, Any]], model: str) -> dict[str, Any] | None:
-    """The model's first pre-registration (the one that holds), or None."""
+    """The model's first pre-registration, or None."""
     return next((dict(e) for e in entries if e.get("event") == REGISTRATION_EVENT and e.get("model") == model), None)
+
+
+def registrations(entries: Sequence[Mapping[str, Any]], model: str) -> list[dict[str, Any]]:
+    """The model's registrations in log order: the first, then each re-registration."""
+    first = first_registration(entries, model)
+    if first is None:
+        return []
+    return [first, *(dict(e) for e in entries if e.get("event") == REREGISTRATION_EVENT and e.get("model") == model)]
+
+
+def registration_in_force(entries: Sequence[Mapping[str, Any]], model: str, *,
+                          named: str | None = None) -> dict[str, Any] | None:
+    """The registration a version is judged against: the one ``named`` (its entry hash), or the latest.
+
+    Args:
+        named: the ``hash`` of the registration in force when the version was trained (run.json's
+            ``registration``); None (a run from before re-registration existed) means the first.
+
+    Returns:
+        The registration entry, or None when the model has none (or none with that hash).
+    """
+    found = registrations(entries, model)
+    if not found:
+        return None
+    if named is None:
+        return found[0]
+    return next((r for r in found if r.get("hash") == named), None)
+
+
+def reregistration_record(model: str, *, thresholds_sha256: str, thresholds: Mapping[str, Any],
+                          checklist_sha256: str, checklist_items: Sequence[str], supersedes: str, by: str,
+                          role: str, user: str, reason: str, at: str) -> dict[str, Any]:
+    """A deliberate re-registration: new thresholds or checklist for the model's *next* versions."""
+    return {**registration_record(model, thresholds_sha256=thresholds_sha256, thresholds=thresholds,
+                                  checklist_sha256=checklist_sha256, checklist_items=checklist_items),
+            "event": REREGISTRATION_EVENT, "supersedes": supersedes, "by": by, "role": role, "user": user,
+            "reason": reason, "at": at}
+
+
+def reregistration_problems(current: Mapping[str, Any] | None, *, thresholds_sha256: str, checklist_sha256: str,
+                            role: str, by: str, reason: str) -> list[str]:
+    """Why a re-registration must not be recorded (empty when it may)."""
+    problems = []
+    if current is None:
+        problems.append("the model was never pre-registered: `riskpipe train` registers it first")
+    elif current["thresholds_sha256"] == thresholds_sha256 and current["checklist_sha256"] == checklist_sha256:
+        problems.append("the thresholds and checklist are the ones already registered: nothing to re-register")
+    if role not in REREGISTRATION_ROLES:
+        problems.append(f"role {role!r} may not re-register thresholds (one of: {', '.join(REREGISTRATION_ROLES)})")
+    if not by.strip():
+        problems.append("--by must name the person re-registering")
+    if len(reason.strip()) < 10:
+        problems.append("--reason must say why the thresholds change (it is shown on every later card)")
+    return problems
+
+
+def describe_registration(registration: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What governance.json and the card say about the registration a version was judged against."""
+    if registration is None:
+        return None
+    if registration.get("event") != REREGISTRATION_EVENT:
+        return {"kind": "first registration", "thresholds_sha256": registration["thresholds_sha256"]}
+    return {"kind": "re-registration", "thresholds_sha256": registration["thresholds_sha256"],
+            "by": registration["by"], "role": registration["role"], "at": registration["at"],
+            "reason": registration["reason"]}
 
 
 def checklist_registration_problems(registered: Mapping[str, Any] | None, checklist_sha256: str) -> list[str]:

@@ -32,10 +32,14 @@ from ethics.release import (
     find_release,
     first_registration,
     metrics_sha256,
+    registration_in_force,
     registration_record,
+    registrations,
     release_disagreements,
     release_entry,
     release_record_problems,
+    reregistration_problems,
+    reregistration_record,
 )
 from ethics.signoff import withdrawn_approvals
 from ethics.thresholds import model_thresholds_sha256
@@ -43,6 +47,10 @@ from pipeline.core.config import GovernParams
 from pipeline.core.io import write_json
 from pipeline.core.paths import ProjectPaths
 from pipeline.privacy.keys import LedgerKey
+
+
+class ReregistrationRefused(ValueError):
+    """A re-registration that must not be recorded (the message says why)."""
 
 
 class ChecklistIncompleteError(ValueError):
@@ -88,9 +96,9 @@ def preregister(paths: ProjectPaths, cfg: GovernParams, model: str, *,
         raise ChecklistIncompleteError(problems[0])
     key = ledger_key(paths, pseudo_key_file)
     start_signoff_log(paths)
-    registered = first_registration(read_ledger_entries(paths, PREREGISTRATION_LOG, key), model)
-    if registered is not None:
-        return registered
+    registered = registrations(read_ledger_entries(paths, PREREGISTRATION_LOG, key), model)
+    if registered:
+        return registered[-1]
     thresholds = read_thresholds(paths, cfg, model)
     record = registration_record(model, thresholds_sha256=model_thresholds_sha256(thresholds),
                                  thresholds=thresholds.model_dump(mode="json"),
@@ -118,9 +126,58 @@ def _refuse_second_registration(entries: list[dict[str, Any]], model: str) -> No
         raise LedgerError(f"{model} was registered meanwhile; the first registration holds")
 
 
-def read_registration(paths: ProjectPaths, model: str, key: LedgerKey | None = None) -> dict[str, Any] | None:
-    """The model's first pre-registration, or None (raises :class:`LedgerError` when the log fails verification)."""
-    return first_registration(read_ledger_entries(paths, PREREGISTRATION_LOG, key), model)
+def read_registration(paths: ProjectPaths, model: str, key: LedgerKey | None = None, *,
+                      named: str | None = None) -> dict[str, Any] | None:
+    """The registration a version is judged against (:func:`ethics.release.registration_in_force`), or None.
+
+    Raises:
+        LedgerError: the log fails verification.
+    """
+    return registration_in_force(read_ledger_entries(paths, PREREGISTRATION_LOG, key), model, named=named)
+
+
+def registration_changed_since(paths: ProjectPaths, model: str, registered: Mapping[str, Any] | None,
+                               key: LedgerKey | None = None) -> list[str]:
+    """One reason when the model was re-registered after the version judged against ``registered`` was trained."""
+    found = registrations(read_ledger_entries(paths, PREREGISTRATION_LOG, key), model)
+    if registered is None or not found or found[-1].get("hash") == registered.get("hash"):
+        return []
+    latest = found[-1]
+    return [f"thresholds were re-registered after this version was trained (by {latest['by']}, {latest['role']}, "
+            f"{latest['at'][:10]}: {latest['reason']}); train a new version to be judged under them"]
+
+
+def reregister(paths: ProjectPaths, cfg: GovernParams, model: str, *, by: str, role: str, reason: str, user: str,
+               pseudo_key_file: Path | None = None) -> dict[str, Any]:
+    """Record a re-registration of the model's thresholds and checklist as they are now (``riskpipe preregister``).
+
+    Raises:
+        ReregistrationRefused: nothing changed, a role that may not, no name or reason, never registered, or a
+            checklist without its mandatory items.
+        LedgerError: no usable ledger key, or the log fails verification or could not be anchored.
+    """
+    from ethics.ledger import utc_now
+
+    checklist = read_checklist(paths, cfg)
+    key = ledger_key(paths, pseudo_key_file)
+    thresholds = read_thresholds(paths, cfg, model)
+    digest, items = model_thresholds_sha256(thresholds), checklist_sha256(checklist)
+
+    def admit(entries: list[dict[str, Any]]) -> None:
+        found = registrations(entries, model)
+        problems = [*mandatory_problems(checklist), *reregistration_problems(
+            found[-1] if found else None, thresholds_sha256=digest, checklist_sha256=items, role=role, by=by,
+            reason=reason)]
+        if problems:
+            raise ReregistrationRefused("; ".join(problems))
+
+    admit(read_ledger_entries(paths, PREREGISTRATION_LOG, key))
+    current = registrations(read_ledger_entries(paths, PREREGISTRATION_LOG, key), model)[-1]
+    record = reregistration_record(model, thresholds_sha256=digest, thresholds=thresholds.model_dump(mode="json"),
+                                   checklist_sha256=items, checklist_items=[i.id for i in checklist.items],
+                                   supersedes=current["hash"], by=by.strip(), role=role, user=user,
+                                   reason=reason.strip(), at=utc_now())
+    return append_to_ledger(paths, PREREGISTRATION_LOG, record, key, admit=admit)
 
 
 def disk_metrics_sha256(paths: ProjectPaths, model: str) -> str:
@@ -197,7 +254,10 @@ def approved_release_problems(cfg: GovernParams, paths: ProjectPaths, model: str
     if problems:
         return problems, None
     checklist = read_checklist(paths, cfg)
-    registered = read_registration(paths, model, key)
+    found = registrations(read_ledger_entries(paths, PREREGISTRATION_LOG, key), model)
+    # the registration the release was judged against: the one with its thresholds digest (else the first)
+    registered = next((r for r in reversed(found) if r["thresholds_sha256"] == release["thresholds_sha256"]),
+                      found[0] if found else None)
     now = {"version": version, "run_id": str(approved.get("run_id")), "model_sha256": model_sha256,
            "thresholds_sha256": (registered or {}).get("thresholds_sha256"),
            "checklist_sha256": checklist_sha256(checklist)}

@@ -38,6 +38,14 @@ from ethics.card.tables import (
     format_value,
     linkage_table,
 )
+from ethics.card.wording import (
+    describe_label,
+    describe_registration,
+    describe_release,
+    describe_settings,
+    describe_split,
+    outcome_phrase,
+)
 from features.feature import Feature
 
 
@@ -193,7 +201,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         draft_notice="" if status == "approved" else "NOT APPROVED: blocked at the governance gate",
         governance_status=status, phase=phase, outcome=describe_label(outcome),
         headline=headline_performance(inputs.metrics, outcome_phrase(outcome)), gate=summarise_gate(gov),
-        suppression_rule=describe_suppression(inputs.min_group_size), release=describe_release(gov.get("release")),
+        suppression_rule=describe_suppression(inputs.min_group_size),
+        release={**describe_release(gov.get("release")), **describe_registration(gov.get("registration"))},
         details=details, purpose=str(ctx.get("purpose", "-")),
         intended_uses=_as_list(ctx.get("intended_uses")), out_of_scope_uses=_as_list(ctx.get("out_of_scope_uses")),
         data=data, linkage=linkage_table(inputs.linkage, inputs.min_group_size), method=method,
@@ -206,106 +215,3 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         ethical_considerations=_as_list(ctx.get("ethical_considerations")), caveats=_as_list(ctx.get("caveats")),
         checklist=checklist, reasons_blocked=list(gov.get("reasons", [])),
     )
-
-
-def describe_settings(settings: Any) -> str:
-    """A spec section for people: ``kind: year9 on roll; nc year: 9`` rather than a Python dict or list."""
-    if not isinstance(settings, dict) or not settings:
-        return str(settings or "-")
-    return "; ".join(f"{key.replace('_', ' ')}: {_words(value)}" for key, value in settings.items()
-                     if value is not None)
-
-
-def _words(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(_words(v) for v in value)
-    if isinstance(value, dict):
-        return describe_settings(value)
-    return str(value).replace("_", " ")
-
-
-def describe_split(split: Any) -> str:
-    """'out of time: trained on 2014-2023, calibrated on 2024, tested on 2025; lists scored for 2026'."""
-    if not isinstance(split, dict) or not split.get("train_years"):
-        return f"out of time: {describe_settings(split)}"
-    years = sorted(int(y) for y in split["train_years"])
-    trained = f"{years[0]}-{years[-1]}" if years == list(range(years[0], years[-1] + 1)) else _words(years)
-    parts = [f"trained on index years {trained}"]
-    for key, verb in (("validation_year", "calibrated on"), ("test_year", "tested on"),
-                      ("score_year", "lists scored for")):
-        if split.get(key) is not None:
-            parts.append(f"{verb} {split[key]}")
-    return "out of time: " + ", ".join(parts)
-
-
-RELEASE_LABELS = {"release_digest": "Release digest (sign-offs name this)", "model_sha256": "Model files SHA-256",
-                  "run_id": "MLflow run", "feature_columns": "Inputs",
-                  "thresholds_sha256": "Pre-registered thresholds SHA-256",
-                  "checklist_sha256": "Checklist SHA-256", "metrics_sha256": "Evaluation outputs SHA-256",
-                  "card_sha256": "Model card evidence SHA-256",
-                  "capacity": "Capacity (list length)", "base_rate": "Base rate (test-year prevalence)"}
-
-
-def describe_release(release: Any) -> dict[str, str]:
-    """governance.json's ``release`` block (when the gate records one) as labelled lines; {} when absent.
-
-    The digest comes first; a list (the feature columns) is shown as its length, the names being under Method.
-    """
-    if not isinstance(release, dict):
-        return {}
-    keys = sorted(release, key=lambda k: k != "release_digest")
-    lines = {}
-    for key in keys:
-        value = release[key]
-        if value in (None, "", [], {}):
-            continue
-        label = RELEASE_LABELS.get(key, str(key).replace("_", " ").capitalize())
-        if isinstance(value, list | tuple):
-            lines[label] = f"{len(value)} (listed under Method and inputs)"
-        elif isinstance(value, float):
-            lines[label] = format_value(value, 4)
-        else:
-            lines[label] = _words(value) if isinstance(value, dict) else str(value)
-    return lines
-
-
-def _outcome_window(outcome: dict) -> str:
-    if outcome.get("horizon_months"):
-        return f"within {outcome['horizon_months']} months"
-    if outcome.get("from_academic_age") is not None and outcome.get("until_birthday") is not None:
-        return f"between academic age {outcome['from_academic_age']} and their {outcome['until_birthday']}th birthday"
-    return "within the window the spec sets"
-
-
-def outcome_phrase(outcome: dict) -> str:
-    """What having the outcome means, to follow "would": "enter care within 12 months".
-
-    Built from this model's own ``outcome`` spec: a field that belongs to another outcome kind (the NEET
-    ``definition`` on a care-entry spec, where it is only a default) is never shown.
-    """
-    kind = str(outcome.get("kind", ""))
-    window = _outcome_window(outcome)
-    if kind == "care_entry":
-        return f"enter care {window}"
-    if kind == "nccis_neet":
-        counted = " or with activity not known" if outcome.get("definition") == "neet_or_not_known" else ""
-        return f"be recorded NEET{counted} {window}"
-    return f"have the outcome ({kind.replace('_', ' ') or 'as the spec defines it'}) {window}"
-
-
-def describe_label(outcome: dict) -> str:
-    """What counts as the outcome and over which window, from this model's own ``outcome`` spec."""
-    kind = str(outcome.get("kind", "-"))
-    if kind == "care_entry":
-        text = "a looked-after episode (SSDA903) starting"
-    elif kind == "nccis_neet":
-        counted = ("NEET or activity not known" if outcome.get("definition") == "neet_or_not_known"
-                   else "NEET (not known is not counted)")
-        code_550 = "" if outcome.get("code_550_is_neet", True) else "; code 550 not counted"
-        text = f"any NCCIS activity recorded as {counted}{code_550},"
-    else:
-        text = f"{kind.replace('_', ' ')},"
-    window = _outcome_window(outcome)
-    if outcome.get("horizon_months"):
-        window += " after the index date"
-    return f"{text} {window}"

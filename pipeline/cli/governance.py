@@ -1,6 +1,7 @@
-"""Governance commands: signoff, govern (the gate), card (model card and ATRS) and audit-log verify.
+"""Governance commands: signoff, preregister, govern (the gate), card (model card and ATRS), audit-log verify.
 
-Each parses its options and calls the stage in :mod:`ethics.govern_stage` or :mod:`ethics.card.stage`.
+Each parses its options and calls the stage in :mod:`ethics.signoff_stage`, :mod:`ethics.govern_stage` or
+:mod:`ethics.card.stage`.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def signoff(
     another role. The latest decision per item and release counts; run `riskpipe govern` next. Any
     MLflow failure ends with exit code 1.
     """
-    from ethics.govern_stage import SignOffNotRecordedError, SignOffNotTaggedError, record_signoff
     from ethics.signoff import SignOffError
+    from ethics.signoff_stage import SignOffNotRecordedError, SignOffNotTaggedError, record_signoff
     from pipeline.core.tracking import TrackingError
 
     config = load_config(params)
@@ -75,6 +76,44 @@ def signoff(
             raise typer.Exit(1) from None
     console.print(f"[green]Sign-off recorded[/green]: {item} {decision} for riskpipe-{model} v{entry['version']} "
                   f"release {entry['release']} (log entry {entry['hash'][:12]})", soft_wrap=True)
+
+
+@app.command()
+def preregister(
+    model: str = ModelOption,
+    by: str = typer.Option(..., "--by", help="Name of the person re-registering."),
+    role: str = typer.Option(..., "--role", help="DPO, SIRO or Caldicott Guardian."),
+    reason: str = typer.Option(..., "--reason", help="Why the thresholds or checklist change (shown on every "
+                               "later card and governance.json)."),
+    params: Path = ParamsOption,
+    root: Path = RootOption,
+) -> None:
+    """Re-register a model's thresholds and checklist, as they are now, for its next versions.
+
+    `riskpipe train` registers each model's thresholds (ethics/thresholds.yaml, or govern.thresholds_file)
+    and checklist once, before the first evaluation, in the keyed log ethics/ledger/preregistration.jsonl;
+    editing them afterwards blocks every version ("thresholds changed after they were pre-registered").
+    This command is the deliberate way to change them: it appends a re-registration naming you (with your
+    operating-system identity), your role and your reason. It applies to versions trained after it: a
+    version trained before it stays judged against the registration it was trained under, and is
+    blocked while the thresholds on disk differ from those. Refused when nothing changed, for a role
+    other than DPO, SIRO or Caldicott Guardian, without a reason, or for a checklist without its
+    mandatory items.
+    """
+    from ethics.ledger_store import LedgerError
+    from ethics.release_store import ReregistrationRefused
+    from ethics.signoff import SignOffError
+    from ethics.signoff_stage import record_reregistration
+
+    config = load_config(params)
+    with exits_on((SignOffError, "Re-registration refused", 2), (ReregistrationRefused, "Re-registration refused", 2),
+                  (LedgerError, "Re-registration not recorded", 2, True)):
+        entry = record_reregistration(config.govern, project_paths(root), models=config.models, model=model, by=by,
+                                      role=role, reason=reason,
+                                      pseudo_key_file=key_file_path(root, config.pseudonymise.key_file))
+    console.print(f"[green]Re-registered[/green] riskpipe-{model}: thresholds {entry['thresholds_sha256'][:12]}, "
+                  f"checklist {entry['checklist_sha256'][:12]} (log entry {entry['hash'][:12]}); versions trained "
+                  "from now on are judged against them", soft_wrap=True)
 
 
 @app.command()

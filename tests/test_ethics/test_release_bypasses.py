@@ -71,7 +71,7 @@ def test_govern_writes_the_release_and_sign_offs_name_its_digest(project, monkey
 
 def test_an_unknown_release_digest_is_refused(project, monkeypatch):
     assert _run(project, "govern", "--model", "m1").exit_code == 0
-    monkeypatch.setattr("ethics.govern_stage.current_user", lambda: "dprice")
+    monkeypatch.setattr("ethics.signoff_stage.current_user", lambda: "dprice")
     forged = _run(project, "signoff", "--model", "m1", "--release", "ab" * 32, "--item", "dpia", "--by", "Dana",
                   "--role", "DPO", "--decision", "approve", "--evidence", "E")
     assert forged.exit_code == 2 and f"unknown release '{'ab' * 32}' of riskpipe-m1" in _said(forged)

@@ -37,7 +37,7 @@ def _run(project, *args):
 def _signoff(project, monkeypatch, item, role, *, version="3", decision="approve", by=None, user=None, model="m1"):
     """``riskpipe signoff`` as the person holding ``role`` (or as ``by``/``user``), from their own OS account."""
     name, os_user = SIGNERS[role]
-    monkeypatch.setattr("ethics.govern_stage.current_user", lambda: user or os_user)
+    monkeypatch.setattr("ethics.signoff_stage.current_user", lambda: user or os_user)
     return _run(project, "signoff", "--model", model, "--version", version, "--item", item, "--by", by or name,
                 "--role", role, "--decision", decision, "--evidence", f"DOC-{item}")
 

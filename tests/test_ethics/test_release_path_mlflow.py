@@ -150,7 +150,7 @@ def _sign(project, monkeypatch, item, role, *, version="1", decision="approve", 
           release=None):
     """``riskpipe signoff`` naming ``release`` (a digest) or, without one, ``version`` (its latest release)."""
     name, os_user = SIGNERS[role]
-    monkeypatch.setattr("ethics.govern_stage.current_user", lambda: user or os_user)
+    monkeypatch.setattr("ethics.signoff_stage.current_user", lambda: user or os_user)
     names = ["--release", release] if release else ["--version", version]
     return _run(project, "signoff", "--model", model, *names, "--item", item, "--by", by or name,
                 "--role", role, "--decision", decision, "--evidence", f"DOC-{item}")
