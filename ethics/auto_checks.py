@@ -20,11 +20,13 @@ from ethics.fairness_checks import (
 from ethics.gate_evidence import CheckResult, GateEvidence
 from ethics.integrity_checks import (
     check_documentation_complete,
+    check_enough_outcomes,
     check_leakage_guard,
     check_out_of_time_validation,
     check_protected_attributes_not_inputs,
     check_thresholds_unchanged,
 )
+from ethics.monitor_checks import check_recording_practice
 from ethics.performance_checks import (
     check_auc_lower_ci,
     check_beats_rule_score,
@@ -44,8 +46,10 @@ CHECKS: dict[str, Callable[[GateEvidence, Thresholds], CheckResult]] = {
     "linkage_quality": check_linkage_quality,
     "link_rate_gap": check_link_rate_gap,
     "out_of_time_validation": check_out_of_time_validation,
+    "enough_outcomes": check_enough_outcomes,
     "leakage_guard": check_leakage_guard,
     "protected_attributes_not_inputs": check_protected_attributes_not_inputs,
     "thresholds_unchanged": check_thresholds_unchanged,
+    "recording_practice": check_recording_practice,
     "documentation_complete": check_documentation_complete,
 }

@@ -44,6 +44,8 @@ class GateEvidence:
         context: the per-model context YAML written by people.
         link_rate_directions: ``<from>_to_<to>`` link-rate directions the source registry declares
             (:func:`pipeline.sources.registry.link_rate_directions`), compared by the link-rate check.
+        monitor: ``reports/monitor.json`` (recording-practice breaks, ``riskpipe monitor``) or None.
+        input_sources: the registry sources the version's inputs are read from (features' ``group``).
     """
 
     metrics: dict[str, Any]
@@ -57,6 +59,8 @@ class GateEvidence:
     context: dict[str, Any] = field(default_factory=dict)
     link_rate_directions: tuple[str, ...] = ()
     registered_thresholds_sha256: str | None = None
+    monitor: dict[str, Any] | None = None
+    input_sources: tuple[str, ...] = ()
 
 
 def metrics_of_test_year(ev: GateEvidence) -> dict[str, Any]:

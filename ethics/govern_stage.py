@@ -28,6 +28,7 @@ from ethics.ledger_store import (
     ledger_key,
     verify_ledger,
 )
+from ethics.monitor_checks import input_sources
 from ethics.release import checklist_registration_problems, describe_registration
 from ethics.release_store import (
     build_current_release,
@@ -95,10 +96,11 @@ def read_gate_evidence(paths: ProjectPaths, cfg: GovernParams, model: str, thres
 
     reports, model_dir = paths.model_reports(model), paths.model_artifacts(model)
     scores = read_parquet(model_dir / "scores.parquet", columns=["split", "index_year"])
+    run = read_json(model_dir / "run.json")
     return GateEvidence(
         metrics=read_json(reports / "metrics.json"),
         group_metrics=read_numeric_csv(reports / "group_metrics.csv"),
-        run=read_json(model_dir / "run.json"),
+        run=run,
         thresholds_sha256=model_thresholds_sha256(thresholds),
         registered_thresholds_sha256=(registered or {}).get("thresholds_sha256"),
         split_years=scores.drop_duplicates().reset_index(drop=True),
@@ -107,6 +109,8 @@ def read_gate_evidence(paths: ProjectPaths, cfg: GovernParams, model: str, thres
         fairness_features=frozenset(n for n, f in FEATURES.items() if f.role != "model"),
         context=read_context(paths, cfg, model),
         link_rate_directions=tuple(link_rate_directions(gated_only=True)),
+        monitor=read_optional_json(paths.reports / "monitor.json"),
+        input_sources=input_sources(run.get("feature_columns") or [], FEATURES),
     )
 
 

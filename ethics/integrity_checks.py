@@ -104,3 +104,38 @@ def check_documentation_complete(ev: GateEvidence, th: Thresholds) -> CheckResul
         return CheckResult("fail", f"context missing {missing or 'nothing'}; marked {INCOMPLETE_MARK}: "
                            f"{incomplete or 'nothing'}")
     return CheckResult("pass", f"all {len(CONTEXT_REQUIRED)} required context fields filled")
+
+
+def evaluation_year_outcomes(ev: GateEvidence) -> dict[str, dict[str, int]]:
+    """Positives in the spec's validation and test years: from run.json ``evaluation_outcomes`` (the train
+    stage counts them), else from features.json (``split`` and ``rows_by_index_year``); {} when neither has them."""
+    counted = ev.run.get("evaluation_outcomes")
+    if isinstance(counted, dict) and counted:
+        return {name: {"year": int(v["year"]), "positives": int(v["positives"])} for name, v in counted.items()}
+    report = ev.features_report or {}
+    split, by_year = report.get("split") or {}, report.get("rows_by_index_year") or {}
+    out = {}
+    for name in ("validation", "test"):
+        year = split.get(f"{name}_year")
+        if year is not None:
+            out[name] = {"year": int(year), "positives": int(by_year.get(str(year), {}).get("outcome_positives", 0))}
+    return out
+
+
+def check_enough_outcomes(ev: GateEvidence, th: Thresholds) -> CheckResult:
+    """Too few outcomes in the validation or test year (a small county) means the model cannot be judged:
+    every figure on the card would rest on a handful of children."""
+    years = evaluation_year_outcomes(ev)
+    if set(years) != {"validation", "test"}:
+        return CheckResult("not_evaluable", "no outcome counts for the validation and test years "
+                           "(run.json evaluation_outcomes or features.json split)")
+    minimum = th.min_outcomes_per_evaluation_year
+    counts = ", ".join(f"{name} year {years[name]['year']}: {years[name]['positives']}"
+                       for name in ("validation", "test"))
+    short = [name for name, v in years.items() if v["positives"] < minimum]
+    fallback = ev.run.get("fallback_reason")
+    if short or fallback:
+        why = (f"too few outcomes to judge the model ({counts}; at least {minimum} needed in each): the county "
+               "is too small for this model")
+        return CheckResult("fail", why + (f"; {fallback}" if fallback else ""))
+    return CheckResult("pass", f"outcomes per evaluation year {counts} (at least {minimum} in each)")

@@ -34,6 +34,8 @@ class Thresholds(_Strict):
     min_linkage_recall: float = Field(ge=0, le=1)
     max_link_rate_gap: float = Field(ge=0, le=1)
     link_rate_attributes: list[str]
+    # fewer positive outcomes than this in the validation or test year: the model cannot be judged
+    min_outcomes_per_evaluation_year: int = Field(20, ge=1)
 
 
 class ThresholdsFile(_Strict):

@@ -158,5 +158,9 @@ def build_features(
     out["index_year"] = out["index_year"].astype("int64")
     out["outcome"] = out["outcome"].astype("Int8")
     report["rows_written"] = len(out)
+    counts = report["row_reconciliation"]
+    counts["reconciled"] = bool(counts["reconciled"] and counts["kept"] == len(out))
+    if not counts["reconciled"]:
+        raise ValueError(f"{spec.name}: cohort rows do not reconcile with excluded + censored + written: {counts}")
     report["missingness"] = {c: round(float(out[c].isna().mean()), 4) for c in feature_names + fair_columns}
     return FeatureBuild(out, report)

@@ -108,12 +108,56 @@ def build_known_cohort(events: Events, spec: ModelSpec, index_dates: list[pd.Tim
     return _finish(pd.concat(parts, ignore_index=True), person)
 
 
+# statutory social care, by event domain: the column ending an open episode, plan or period
+STATUTORY_DOMAINS = {"referral": "closure_date", "cp_plan": "cpp_end", "care": "end_date"}
+
+
+def open_on_index(events: Events, cohort: pd.DataFrame, domains: Mapping[str, str]) -> pd.Series:
+    """Whether each cohort row has a span of any of ``domains`` open on its index date: started
+    strictly before it and not ended by it (a null end = still open), as ``cin_open_now`` reads it.
+
+    Args:
+        events: the ``domains`` frames (``person_id, event_date`` and each domain's end column).
+        cohort: ``person_id, index_date``.
+        domains: event domain -> the column ending its spans.
+
+    Returns:
+        A boolean Series aligned with ``cohort``.
+    """
+    open_ = pd.Series(False, index=cohort.index)
+    for index_date, rows in cohort.groupby("index_date"):
+        ids: set[str] = set()
+        for domain, end in domains.items():
+            ev = events[domain]
+            live = ev[(ev["event_date"] < index_date) & (ev[end].isna() | (ev[end] > index_date))]
+            ids.update(live["person_id"].astype("str"))
+        open_.loc[rows.index] = rows["person_id"].astype("str").isin(ids).to_numpy()
+    return open_
+
+
+def mark_open_to_social_care(cohort: pd.DataFrame, events: Events) -> pd.DataFrame:
+    """``exclusion = 'open_to_social_care_on_index'`` for rows not already excluded whose child has an open
+    child-in-need episode, child protection plan or looked-after episode on the index date.
+
+    An early help list is for children *not* open to statutory social care: those have a social worker.
+    Decided from what was open on the index date only, so it is known when the list is made.
+    """
+    open_ = open_on_index(events, cohort, STATUTORY_DOMAINS)
+    out = cohort.copy()
+    out["exclusion"] = out["exclusion"].mask(open_ & out["exclusion"].isna(), "open_to_social_care_on_index")
+    return out
+
+
 def build_cohort(events: Events, spec: ModelSpec) -> pd.DataFrame:
     """The spec's cohort: ``row_id, person_id, person_key, index_date, index_year, birth_year, birth_month,
-    exclusion``, from the builders its ``index_dates.kind`` and ``cohort.kind`` name.
+    exclusion``, from the builders its ``index_dates.kind`` and ``cohort.kind`` name, with the spec's
+    ``open_to_social_care_on_index`` exclusion marked whatever the cohort kind.
 
     Raises:
         UnknownKindError: no builder is registered for the spec's index-date or cohort kind.
     """
     index_dates = INDEX_DATE_KINDS.get(spec.index_dates.kind)(events, spec)
-    return COHORT_KINDS.get(spec.cohort.kind)(events, spec, index_dates)
+    cohort = COHORT_KINDS.get(spec.cohort.kind)(events, spec, index_dates)
+    if spec.exclusions.open_to_social_care_on_index:
+        cohort = mark_open_to_social_care(cohort, events)
+    return cohort

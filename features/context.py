@@ -21,18 +21,20 @@ from pipeline.sources.registry import Source, person_sources
 
 
 def build_record_spans(events: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Every record any source holds: ``person_id, event_date (start), end_date, source``.
+    """Every record any source holds: ``person_id, event_date (start), end_date, source, domain``.
 
     The records are the event domains whose builders say so (``features.events.record_domains``).
     Point events have ``end_date = event_date``; open spans (e.g. a CIN episode) have a null end.
+    ``domain`` lets an outcome's exclusion and censoring rules leave out the outcome's own records.
     """
     frames = []
     for domain, (source, end_col) in record_domains().items():
         ev = events[domain]
         end = ev[end_col] if end_col else ev["event_date"]
         frames.append(pd.DataFrame({"person_id": ev["person_id"], "event_date": ev["event_date"],
-                                    "end_date": end, "source": source}))
-    return pd.concat(frames, ignore_index=True)
+                                    "end_date": end, "source": source, "domain": domain}))
+    out = pd.concat(frames, ignore_index=True)
+    return out.astype({"domain": "category"})
 
 
 def build_address_events(events: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""``reports/<model>/features.json``: rows, prevalence, exclusions, censoring and the leakage proof.
+"""``reports/<model>/features.json``: rows, prevalence, exclusions, censoring, capacity and the leakage proof.
 
 Counts only: no identifiers, no dates of individual people. Exclusions and censoring are counted by
 the fairness attributes of the spec's population (``features.populations``).
@@ -15,6 +15,7 @@ import pandas as pd
 
 from features.populations import get_population
 from models.spec import ModelSpec
+from models.split import capacity_share
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,15 @@ def leakage_proof(frame: pd.DataFrame, latest: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def reconcile_rows(frame: pd.DataFrame) -> dict[str, Any]:
+    """Cohort rows = excluded + censored + kept, as counts; ``reconciled`` says the sum holds."""
+    excluded = int(frame["exclusion"].notna().sum())
+    censored = int((frame["exclusion"].isna() & frame["censoring"].notna()).sum())
+    kept = int((frame["exclusion"].isna() & frame["censoring"].isna()).sum())
+    return {"cohort_rows": len(frame), "excluded": excluded, "censored": censored, "kept": kept,
+            "reconciled": excluded + censored + kept == len(frame)}
+
+
 def summarise_features(frame: pd.DataFrame, latest: pd.DataFrame, spec: ModelSpec, extract_date: date) -> dict:
     """The features report for one model (see module docstring)."""
     kept = frame[frame["exclusion"].isna() & frame["censoring"].isna()]
@@ -111,8 +121,13 @@ def summarise_features(frame: pd.DataFrame, latest: pd.DataFrame, spec: ModelSpe
         "cohort_rows": len(frame),
         "rows_by_index_year": by_year,
         "split_years_immature_rows": immature,
+        "row_reconciliation": reconcile_rows(frame),
+        "exclusion_rules": spec.exclusions.rules_on(),
+        "censoring_rules": spec.censoring.rules_on(),
         "exclusions": reasons_report(frame, "exclusion", attributes),
         "censoring": reasons_report(frame[frame["exclusion"].isna()], "censoring", attributes),
+        "split": spec.split.model_dump(),
+        "capacity": capacity_share(spec, {int(y): v["rows"] for y, v in by_year.items()}),
         "max_event_date_before_index": leakage,
         "leakage_check_passed": all(v["all_strictly_before_index"] for v in leakage.values()),
     }

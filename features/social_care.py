@@ -52,10 +52,18 @@ def build_cp_plan_events(plans: pd.DataFrame) -> pd.DataFrame:
 @event_builder("care", source="social_care", record=True, end_column="end_date", tables={
     "cla_episode": ("collection_year", "start_date", "rne", "end_date")})
 def build_care_events(episodes: pd.DataFrame) -> pd.DataFrame:
-    """Looked-after episodes: ``person_id, event_date (start), end_date, new_period (RNE = S)``."""
+    """Looked-after episodes: ``person_id, event_date (start), end_date, new_period``.
+
+    ``new_period`` is 1 when the episode starts a new period of care: the SSDA903 reason for new episode
+    is ``S``, or it is missing and no earlier episode of the child ends on the day this one starts (an
+    episode that only changes placement or legal status, RNE P L T U B, continues the period).
+    """
     out = episodes.sort_values("collection_year").drop_duplicates(["person_id", "start_date"], keep="last")
     out = out.rename(columns={"start_date": "event_date"}).dropna(subset=["event_date"])
-    out["new_period"] = (out["rne"].astype("str") == "S").astype("int8")
+    rne = out["rne"].astype("str").str.strip().str.upper().where(out["rne"].notna())
+    ends = pd.MultiIndex.from_frame(out.dropna(subset=["end_date"])[["person_id", "end_date"]])
+    continues = pd.MultiIndex.from_frame(out[["person_id", "event_date"]]).isin(ends)
+    out["new_period"] = ((rne == "S") | (rne.isna() & ~continues)).astype("int8")
     return out[["person_id", "event_date", "end_date", "new_period"]]
 
 

@@ -125,3 +125,37 @@ def rows_with_span_overlapping(
     finally:
         con.unregister("_spans")
         con.unregister("_cohort")
+
+
+def activity_in_force(
+    con: duckdb.DuckDBPyConnection,
+    cohort: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    since: str,
+    at: str,
+    value: str,
+) -> pd.DataFrame:
+    """The latest event in ``[since, at)`` of each cohort row: the spell still in force at ``at`` when spells
+    run from one event to the next (NCCIS activities). Same-day ties go to the largest ``value``, so reruns agree.
+
+    Args:
+        cohort: ``row_id, person_key`` and the date columns ``since`` and ``at``.
+        events: ``person_key, event_date`` and ``value``.
+
+    Returns:
+        ``row_id`` and ``value`` for rows with any event in ``[since, at)``.
+    """
+    con.register("_cohort", cohort[["row_id", "person_key", since, at]])
+    con.register("_events", events[["person_key", "event_date", value]])
+    query = f"""
+        SELECT c.row_id, max(struct_pack(d := e.event_date, v := e."{value}")).v AS "{value}"
+        FROM _cohort c JOIN _events e
+          ON e.person_key = c.person_key AND e.event_date >= c."{since}" AND e.event_date < c."{at}"
+        GROUP BY c.row_id
+    """
+    try:
+        return con.execute(query).df()
+    finally:
+        con.unregister("_events")
+        con.unregister("_cohort")

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from models.evaluation import (
+    GENERATOR,
     MODEL_SCORES,
     calibration_curves,
     evaluate_models,
@@ -45,7 +46,7 @@ from pipeline.privacy.keys import PseudonymisationKeyError, load_key
 log = logging.getLogger(__name__)
 
 KEYS = ["person_id", "index_date"]
-FAIRNESS_MODELS = tuple(m for m in MODEL_SCORES if m != "oracle")  # the oracle is a yardstick, not a model
+FAIRNESS_MODELS = tuple(m for m in MODEL_SCORES if m != GENERATOR)  # the generator is a yardstick, not a model
 
 
 @dataclass(frozen=True)
@@ -90,33 +91,36 @@ def attach_fairness_attributes(scores: pd.DataFrame, attributes: pd.DataFrame) -
 
 
 def fairness_tables(test: pd.DataFrame, capacity: int, params: EvaluateParams,
-                    attributes: Mapping[str, Sequence[str]]) -> dict[str, pd.DataFrame]:
+                    attributes: Mapping[str, Sequence[str]], tie_seed: int) -> dict[str, pd.DataFrame]:
     """Each model's ``fairness_table`` at capacity on the test rows (bootstrap CIs for LightGBM only), by
-    ``attributes`` (audited attribute -> ``fair_*`` columns: the spec's population's)."""
+    ``attributes`` (audited attribute -> ``fair_*`` columns: the spec's population's); ties at the cut
+    broken with ``tie_seed`` (the spec's seed)."""
     tables = {}
     for name in FAIRNESS_MODELS:
         score_col, prob_col = MODEL_SCORES[name]
-        tables[name] = fairness_table(test, score_col, prob_col, capacity, attributes=attributes,
+        tables[name] = fairness_table(test, score_col, prob_col, capacity, attributes=attributes, tie_seed=tie_seed,
                                       n_boot=params.n_boot if name == "lightgbm" else 0, seed=params.seed,
                                       min_n=params.min_group_n, min_positives=params.min_group_positives)
     return tables
 
 
 def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
-                    attributes: Mapping[str, Sequence[str]]) -> Evaluation:
+                    attributes: Mapping[str, Sequence[str]], *, tie_seed: int) -> Evaluation:
     """Discrimination, the operating point at ``capacity``, calibration and fairness of every model.
 
     Args:
         scores: scores.parquet columns (``person_id, index_date, split, outcome, score_*,
-            probability_rule``), the ``fair_*`` attributes and, with synthetic truth, ``p_true``.
+            probability_rule, margin_*``), the ``fair_*`` attributes and, with synthetic truth, ``p_true``.
         capacity: people the service can help each year (the spec's ``capacity_per_year``).
         params: the ``evaluate`` section of params.yaml.
         attributes: audited attribute -> ``fair_*`` columns (the population's ``fairness_attributes``).
+        tie_seed: the spec's seed: ties at the capacity cut are broken by a draw seeded with it, as the
+            issued list breaks them (:mod:`models.selection`).
     """
-    metrics = evaluate_models(scores, capacity, n_boot=params.n_boot, seed=params.seed,
+    metrics = evaluate_models(scores, capacity, tie_seed=tie_seed, n_boot=params.n_boot, seed=params.seed,
                               n_bins=params.reliability_bins)
     test = labelled_rows(scores, "test")
-    tables = fairness_tables(test, capacity, params, attributes)
+    tables = fairness_tables(test, capacity, params, attributes, tie_seed)
     metrics["fairness"] = {name: fairness_summary(table) for name, table in tables.items()}
     ethnicity = next(iter(attributes.get("ethnicity_group", ())), None)  # not every population audits it
     by_ethnicity = calibration_by_group(test if ethnicity else test.assign(_all="all"), "score_lightgbm",
@@ -151,9 +155,9 @@ def attach_truth_probabilities(scores: pd.DataFrame, model: str, paths: ProjectP
     """``scores`` with ``p_true`` from synthetic truth (evaluation only), or unchanged when there is none.
 
     Truth's clear record keys are tokenised with the pseudonymisation key to find each linked person's
-    true person; without a key the oracle baseline is skipped with a warning.
+    true person; without a key the generator-probability baseline is skipped with a warning.
     """
-    # imported here: the pipeline.linkage package loads Splink, which only the oracle baseline needs
+    # imported here: the pipeline.linkage package loads Splink, which only the generator baseline needs
     from pipeline.linkage.evaluation import tokenise_truth_keys
 
     outcome_file, map_file = paths.truth / f"outcome_{model}.parquet", paths.truth / "person_map.parquet"
@@ -162,7 +166,7 @@ def attach_truth_probabilities(scores: pd.DataFrame, model: str, paths: ProjectP
     try:
         key = load_key(key_file)
     except PseudonymisationKeyError as exc:
-        log.warning("Oracle baseline skipped (cannot tokenise truth): %s", exc)
+        log.warning("Generator-probability baseline skipped (cannot tokenise truth): %s", exc)
         return scores
     person_map = linked_to_true_person(read_parquet(paths.person_index),
                                        tokenise_truth_keys(read_parquet(map_file), key))
@@ -187,14 +191,14 @@ def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key
         params: the ``evaluate`` section of params.yaml.
         paths: the project's locations.
         key_file: the pseudonymisation key file (``$RISKPIPE_PSEUDO_KEY`` wins), used only to match
-            synthetic truth to linked persons for the oracle baseline.
+            synthetic truth to linked persons for the generator-probability baseline.
         fairness_attributes: audited attribute -> ``fair_*`` columns of the spec's population
             (``features.populations``, looked up by the caller: models does not import features).
     """
     spec = load_model_spec(model)
     reports = paths.model_reports(model)
     scores = attach_truth_probabilities(read_scores_with_attributes(model, paths), model, paths, key_file)
-    evaluation = evaluate_scores(scores, spec.capacity_per_year, params, fairness_attributes)
+    evaluation = evaluate_scores(scores, spec.capacity_per_year, params, fairness_attributes, tie_seed=spec.seed)
     files = write_evaluation(evaluation, render_evaluation_plots(scores, evaluation), reports)
     run = read_json(paths.model_artifacts(model) / "run.json")
     logged = log_evaluation(uri=tracking_uri(paths.root), run_id=run["run_id"], metrics=evaluation.metrics,

@@ -1,10 +1,16 @@
 """The metrics block: one function computes every figure that metrics.json and MLflow show.
 
 Each block (one model's scores on one year) has discrimination with bootstrap CIs, the operating
-point at capacity and in the top 0.5%/1%/5%, and calibration. Scores that are points (the rule)
-rank rows for discrimination and the operating point; their calibrated probability is used for
-calibration. Fairness is audited by the attributes of the spec's population, which the caller passes
-in (``features.populations``: models does not import features).
+point at capacity (with percentile bootstrap intervals for precision, recall and lift) and in the top
+0.5%/1%/5%, and calibration (O/E and slope with intervals). Rows are selected by
+:mod:`models.selection` (uncalibrated margin, ties by a draw seeded with the spec's seed), the rule the
+issued list uses; calibration uses each model's calibrated probability. Fairness is audited by the
+attributes of the spec's population, which the caller passes in (``features.populations``: models does
+not import features).
+
+With synthetic truth, every model is also judged against the generator's own probability ``p_true``
+on the rows that have one: its *expected* precision at capacity (mean ``p_true`` of the rows it
+selects: no draw of the outcome decides it) and its calibration against ``p_true``.
 """
 
 from __future__ import annotations
@@ -14,54 +20,93 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from models.metrics.calibration import calibration_metrics, reliability_table
-from models.metrics.discrimination import discrimination_with_ci
+from models.metrics.bootstrap import INTERVAL_METHOD, decision_replicates, intervals
+from models.metrics.calibration import against_generator, calibration_metrics, reliability_table
+from models.metrics.discrimination import discrimination_with_ci, percentile_interval
 from models.metrics.fairness import group_gaps, group_metrics
-from models.metrics.operating_point import operating_point_metrics, selection_weights
+from models.metrics.operating_point import operating_point_metrics
+from models.selection import select_top, selection_order
 
-MODEL_SCORES = {  # model -> (ranking score column, probability column)
-    "lightgbm": ("score_lightgbm", "score_lightgbm"),
-    "logistic": ("score_logistic", "score_logistic"),
+MODEL_SCORES = {  # model -> (ranking column: the uncalibrated margin, probability column)
+    "lightgbm": ("margin_lightgbm", "score_lightgbm"),
+    "logistic": ("margin_logistic", "score_logistic"),
     "rule": ("score_rule", "probability_rule"),
-    "oracle": ("p_true", "p_true"),
+    "generator": ("p_true", "p_true"),
 }
+GENERATOR = "generator"  # the synthetic generator's own probability of the outcome: a yardstick, not a model
+CI_LEVEL = 0.95
 
 
-def metrics_blocks(y_true, scores: dict[str, tuple], capacity: int, *, n_boot: int = 200, seed: int = 0,
-                   n_bins: int = 10) -> dict[str, dict]:
+def metrics_blocks(y_true, scores: dict[str, tuple], capacity: int, *, person_id, tie_seed: int, n_boot: int = 1000,
+                   seed: int = 0, n_bins: int = 10, p_true=None) -> dict[str, dict]:
     """Every headline metric of several sets of scores of the same rows on one year.
 
-    The scores share one set of bootstrap draws (the same resampled rows), as separate calls with
-    one seed would draw anyway.
+    The scores share one set of bootstrap draws (the same resampled rows), so differences between them
+    are paired (see :func:`replicates_of_blocks`).
 
     Args:
         y_true: observed outcome (0/1) per row.
-        scores: name -> ``(ranking score, probability)`` arrays aligned with ``y_true``.
+        scores: name -> ``(margin, probability)`` arrays aligned with ``y_true``.
+        person_id: person token per row (the tie-breaking draw).
+        tie_seed: the spec's seed (ties at the cut), as the issued list uses.
+        seed: the bootstrap's seed.
+        p_true: optional generator probability per row; adds ``against_generator`` to each block.
 
     Returns:
         Per name: ``n, prevalence, auc, auc_ci, average_precision, average_precision_ci, brier, ece,
-        oe_ratio, calibration_slope, calibration_intercept, precision/recall/lift_at_capacity`` and
-        ``precision/recall/lift_top_{0_5pct,1pct,5pct}``.
+        oe_ratio(_ci), calibration_slope(_ci), calibration_intercept, precision/recall/lift_at_capacity``
+        with ``_ci``, ``precision/recall/lift_top_{0_5pct,1pct,5pct}`` and, with ``p_true``,
+        ``against_generator``.
     """
+    return replicates_of_blocks(y_true, scores, capacity, person_id=person_id, tie_seed=tie_seed, n_boot=n_boot,
+                                seed=seed, n_bins=n_bins, p_true=p_true)[0]
+
+
+def replicates_of_blocks(y_true, scores: dict[str, tuple], capacity: int, *, person_id, tie_seed: int,
+                         n_boot: int = 1000, seed: int = 0, n_bins: int = 10, p_true=None
+                         ) -> tuple[dict[str, dict], dict[str, dict[str, np.ndarray]]]:
+    """:func:`metrics_blocks` and the bootstrap replicates of its decision metrics (name -> metric -> array)."""
     y = np.asarray(y_true, dtype=np.int64)
-    discrimination = discrimination_with_ci(y, [score for score, _ in scores.values()], n_boot=n_boot, seed=seed)
-    return {
-        name: {
-            "n": int(len(y)),
-            "prevalence": float(y.mean()) if len(y) else None,
-            **ranked,
-            **calibration_metrics(y, probability, n_bins),
-            **operating_point_metrics(y, score, capacity),
-        }
-        for (name, (score, probability)), ranked in zip(scores.items(), discrimination, strict=True)
-    }
+    people = np.asarray(person_id)
+    margins = {name: np.asarray(margin, dtype=np.float64) for name, (margin, _) in scores.items()}
+    probabilities = {name: np.asarray(p, dtype=np.float64) for name, (_, p) in scores.items()}
+    orders = {name: selection_order(m, people, tie_seed) for name, m in margins.items()}
+    expected = None if p_true is None else np.asarray(p_true, dtype=np.float64)
+    discrimination = discrimination_with_ci(y, list(margins.values()), n_boot=n_boot, seed=seed, level=CI_LEVEL)
+    replicates = decision_replicates(y, {name: (orders[name], probabilities[name]) for name in scores}, capacity,
+                                     n_boot=n_boot, seed=seed, expected=expected)
+    blocks = {}
+    for (name, order), ranked in zip(orders.items(), discrimination, strict=True):
+        block = {"n": int(len(y)), "prevalence": float(y.mean()) if len(y) else None, **ranked,
+                 **calibration_metrics(y, probabilities[name], n_bins), **operating_point_metrics(y, order, capacity)}
+        cis = intervals(replicates[name], CI_LEVEL)
+        if expected is not None:
+            chosen = order[:capacity]
+            block["against_generator"] = {
+                "expected_precision_at_capacity": float(expected[chosen].mean()) if len(chosen) else None,
+                "expected_precision_at_capacity_ci": cis.pop("expected_precision_at_capacity_ci"),
+                **against_generator(expected, probabilities[name]),
+            }
+        blocks[name] = {**block, **cis}
+    return blocks, replicates
 
 
-def metrics_block(y_true, score, probability, capacity: int, *, n_boot: int = 200, seed: int = 0,
-                  n_bins: int = 10) -> dict:
-    """Every headline metric of one set of scores on one year (``metrics_blocks`` of one score)."""
-    return metrics_blocks(y_true, {"one": (score, probability)}, capacity, n_boot=n_boot, seed=seed,
-                          n_bins=n_bins)["one"]
+def paired_difference(replicates: Mapping[str, Mapping[str, np.ndarray]], blocks: Mapping[str, Mapping], metric: str,
+                      first: str, second: str) -> dict:
+    """``first``'s ``metric`` minus ``second``'s, and a percentile interval from the same replicates."""
+    a, b = blocks[first].get(metric), blocks[second].get(metric)
+    point = a - b if a is not None and b is not None else None
+    return {"value": point, "ci": percentile_interval(replicates[first][metric] - replicates[second][metric],
+                                                       CI_LEVEL)}
+
+
+def paired_ratio(replicates, blocks, first: str, second: str) -> dict:
+    """Ratio of two models' expected precision at capacity, with a paired percentile interval."""
+    key = "expected_precision_at_capacity"
+    a, b = blocks[first]["against_generator"][key], blocks[second]["against_generator"][key]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = replicates[first][key] / replicates[second][key]
+    return {"value": a / b if a is not None and b else None, "ci": percentile_interval(ratio, CI_LEVEL)}
 
 
 def labelled_rows(scores: pd.DataFrame, split: str) -> pd.DataFrame:
@@ -69,38 +114,83 @@ def labelled_rows(scores: pd.DataFrame, split: str) -> pd.DataFrame:
     return scores[(scores["split"] == split) & scores["outcome"].notna()]
 
 
-def evaluate_models(scores: pd.DataFrame, capacity: int, *, n_boot: int = 200, seed: int = 0,
+def generator_comparison(rows: pd.DataFrame, capacity: int, *, tie_seed: int, n_boot: int, seed: int, n_bins: int
+                         ) -> tuple[dict[str, dict], dict]:
+    """Every model beside the generator's probability, on the rows that have one.
+
+    The generator's full block (judged against the recorded label, like the models) and LightGBM's on the
+    same rows are computed in full; every model gets ``against_generator`` (expected precision at capacity
+    with its interval, calibration against ``p_true``). All replicates are of the same resampled rows.
+
+    Returns:
+        ``(blocks, summary)``: per model, ``{"against_generator": ...}`` (for the generator and LightGBM,
+        the full block on these rows); ``summary`` = ``rows, coverage`` and LightGBM's expected
+        precision at capacity as a ratio to the generator's and to the rule's (``value``, paired ``ci``).
+    """
+    same = rows[rows["p_true"].notna()]
+    scores = {m: (same[score], same[prob]) for m, (score, prob) in MODEL_SCORES.items()}
+    people, p_true = same["person_id"].to_numpy(), same["p_true"].to_numpy(dtype=np.float64)
+    full = {m: scores[m] for m in ("lightgbm", GENERATOR)}
+    blocks, replicates = replicates_of_blocks(same["outcome"], full, capacity, person_id=people, tie_seed=tie_seed,
+                                              n_boot=n_boot, seed=seed, n_bins=n_bins, p_true=p_true)
+    others = {m: (selection_order(np.asarray(margin, dtype=np.float64), people, tie_seed), np.asarray(prob))
+              for m, (margin, prob) in scores.items() if m not in full}
+    replicates.update(decision_replicates(same["outcome"], others, capacity, n_boot=n_boot, seed=seed,
+                                          expected=p_true, calibration=False))
+    for name, (order, probability) in others.items():
+        key = "expected_precision_at_capacity"
+        blocks[name] = {"against_generator": {
+            key: float(p_true[order[:capacity]].mean()) if len(order) and capacity > 0 else None,
+            f"{key}_ci": percentile_interval(replicates[name][key], CI_LEVEL),
+            **against_generator(p_true, probability)}}
+    summary = {"rows": int(len(same)), "coverage": len(same) / len(rows) if len(rows) else None,
+               "lightgbm_to_generator": paired_ratio(replicates, blocks, "lightgbm", GENERATOR),
+               "lightgbm_to_rule": paired_ratio(replicates, blocks, "lightgbm", "rule")}
+    return blocks, summary
+
+
+def evaluate_models(scores: pd.DataFrame, capacity: int, *, tie_seed: int, n_boot: int = 1000, seed: int = 0,
                     n_bins: int = 10) -> dict:
     """The ``metrics.json`` tree for every model and baseline on the test and validation years.
 
     Args:
-        scores: ``scores.parquet`` columns (``split, outcome, index_date, score_*``,
+        scores: ``scores.parquet`` columns (``person_id, split, outcome, index_date, score_*, margin_*``,
             ``probability_rule``) plus ``p_true`` where synthetic truth is attached (NaN where a
-            row has no true probability; the oracle block then covers only rows that have one and
-            ``lightgbm_same_rows`` repeats LightGBM on exactly those rows).
+            row has no true probability: the generator comparison covers only rows that have one).
+        tie_seed: the spec's seed, which breaks ties at the capacity cut as the issued list does.
+        n_boot, seed: bootstrap replicates and their seed.
 
     Returns:
-        ``{"capacity", "test_index_date", "test", "validation", "baselines": {"logistic", "rule",
-        "oracle"?}, "validation_baselines": {...}}``.
+        ``{"capacity", "test_index_date", "selection", "bootstrap", "test", "validation", "baselines":
+        {"logistic", "rule", "generator"?}, "validation_baselines": {...}, "generator_comparison"?:
+        {"test", "validation"}}``. ``test`` has ``precision_gain_over_rule`` (paired). With truth, each
+        model's block (and the generator's) has ``against_generator``, from the rows that have ``p_true``.
     """
     out: dict = {"capacity": int(capacity)}
     test = labelled_rows(scores, "test")
     out["test_index_date"] = str(pd.Timestamp(test["index_date"].max()).date()) if len(test) else None
+    out["selection"] = {"ranked_by": "uncalibrated margin (LightGBM raw score, logistic decision function, rule "
+                                      "points, generator probability)",
+                        "ties": "seeded random draw per person (SipHash of the token keyed by the seed)",
+                        "tie_break_seed": int(tie_seed)}
+    out["bootstrap"] = {"replicates": int(n_boot), "interval": INTERVAL_METHOD, "level": CI_LEVEL, "seed": int(seed)}
+    truth = "p_true" in scores.columns and scores["p_true"].notna().any()
     for split, main_key, baselines_key in (("test", "test", "baselines"),
                                            ("validation", "validation", "validation_baselines")):
         rows = labelled_rows(scores, split)
-        models = {model: (rows[score_col], rows[prob_col]) for model, (score_col, prob_col) in MODEL_SCORES.items()
-                  if model != "oracle"}
-        blocks = metrics_blocks(rows["outcome"], models, capacity, n_boot=n_boot, seed=seed, n_bins=n_bins)
-        if "p_true" in rows.columns and rows["p_true"].notna().sum() > 0:
-            same = rows[rows["p_true"].notna()]
-            oracle = metrics_blocks(same["outcome"], {"oracle": (same["p_true"], same["p_true"]),
-                                                      "lightgbm_same_rows": (same["score_lightgbm"],
-                                                                             same["score_lightgbm"])},
-                                    capacity, n_boot=n_boot, seed=seed, n_bins=n_bins)
-            blocks["oracle"] = oracle["oracle"]
-            blocks["oracle"]["coverage"] = len(same) / len(rows) if len(rows) else None
-            blocks["oracle"]["lightgbm_same_rows"] = oracle["lightgbm_same_rows"]
+        models = {m: (rows[score], rows[prob]) for m, (score, prob) in MODEL_SCORES.items() if m != GENERATOR}
+        blocks, replicates = replicates_of_blocks(rows["outcome"], models, capacity, person_id=rows["person_id"],
+                                                  tie_seed=tie_seed, n_boot=n_boot, seed=seed, n_bins=n_bins)
+        blocks["lightgbm"]["precision_gain_over_rule"] = paired_difference(
+            replicates, blocks, "precision_at_capacity", "lightgbm", "rule")
+        if truth and rows["p_true"].notna().any():
+            same_rows, summary = generator_comparison(rows, capacity, tie_seed=tie_seed, n_boot=n_boot, seed=seed,
+                                                      n_bins=n_bins)
+            for name, block in blocks.items():
+                block["against_generator"] = same_rows[name]["against_generator"]
+            blocks[GENERATOR] = {**same_rows[GENERATOR], "coverage": summary["coverage"],
+                                 "lightgbm_same_rows": same_rows["lightgbm"]}
+            out.setdefault("generator_comparison", {})[split] = summary
         out[main_key] = blocks.pop("lightgbm")
         out[baselines_key] = blocks
     return out
@@ -124,21 +214,22 @@ def calibration_curves(scores: pd.DataFrame, split: str = "test", n_bins: int = 
 
 
 def fairness_table(rows: pd.DataFrame, score_col: str, prob_col: str, capacity: int, *,
-                   attributes: Mapping[str, Sequence[str]], n_boot: int = 200, seed: int = 0, min_n: int = 10,
-                   min_positives: int = 5) -> pd.DataFrame:
+                   attributes: Mapping[str, Sequence[str]], tie_seed: int, n_boot: int = 1000, seed: int = 0,
+                   min_n: int = 10, min_positives: int = 5) -> pd.DataFrame:
     """``group_metrics`` of one model's flags at capacity on ``rows`` (one year, labelled).
 
-    The rows flagged are the top ``capacity`` by score; where the capacity cut falls inside a tie,
-    rows are flagged in proportion (see ``selection_weights``).
+    The rows flagged are those :func:`models.selection.select_top` picks by ``score_col`` (the margin):
+    the rows the issued list would hold.
 
     Args:
         attributes: audited attribute -> ``fair_*`` columns (the population's ``fairness_attributes``);
             an attribute whose columns ``rows`` lacks is left out.
+        tie_seed: the spec's seed.
     """
     attributes = {k: list(v) for k, v in attributes.items() if all(c in rows.columns for c in v)}
-    selected = selection_weights(rows[score_col].to_numpy(), capacity)
-    return group_metrics(rows["outcome"].astype("int64"), selected, rows[prob_col], rows, attributes,
-                         n_boot=n_boot, seed=seed, min_n=min_n, min_positives=min_positives,
+    selected = select_top(rows[score_col].to_numpy(), rows["person_id"].to_numpy(), capacity, tie_seed)
+    return group_metrics(rows["outcome"].astype("int64"), selected.astype(np.float64), rows[prob_col], rows,
+                         attributes, n_boot=n_boot, seed=seed, min_n=min_n, min_positives=min_positives,
                          ranking=rows[score_col].to_numpy())
 
 

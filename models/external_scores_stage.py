@@ -14,6 +14,13 @@ import pandas as pd
 from models.external_scores import audit_scores, render_audit_html
 from pipeline.core.config import EvaluateParams
 from pipeline.core.io import read_csv_table, read_parquet, write_json, write_text
+from pipeline.core.paths import ProjectPaths
+from pipeline.privacy.clear_outputs import (
+    ClearOutputRefused,
+    identifier_columns,
+    identifier_like_group,
+    refuse_clear_output,
+)
 
 
 class AuditStopped(ValueError):
@@ -42,9 +49,33 @@ def audit_settings(params: EvaluateParams | None) -> dict:
             "min_positives": params.min_group_positives}
 
 
+def check_audit_privacy(frame: pd.DataFrame, groups: list[str], out: Path, paths: ProjectPaths | None) -> None:
+    """Refuse identifier-like groups, and clear inputs audited into the project's data folders.
+
+    Raises:
+        AuditStopped: a group column identifies people (every NHS number would be a row of the HTML), or
+            the file holds clear identifiers and ``out`` lies inside data/, reports/ or outputs/ of ``paths``.
+    """
+    for group in groups:
+        if group in frame.columns:
+            why = identifier_like_group(group, frame[group])
+            if why:
+                raise AuditStopped(f"--group {group} refused: {why}; an audit compares groups of people "
+                                   "(sex, ethnicity, area), never individuals")
+    if paths is None:
+        return
+    clear = identifier_columns(frame)
+    if clear:
+        try:
+            refuse_clear_output(out, paths, command="audit",
+                                why=f"the scored file holds clear identifiers (columns {sorted(clear)})")
+        except ClearOutputRefused as exc:
+            raise AuditStopped(str(exc)) from None
+
+
 def run_audit(scores_file: Path, *, label: str, score: str, groups: list[str], out: Path,
               threshold: float | None = None, top_k: int | None = None, top_frac: float | None = None,
-              params: EvaluateParams | None = None) -> AuditWritten:
+              params: EvaluateParams | None = None, paths: ProjectPaths | None = None) -> AuditWritten:
     """Audit one scored file and write ``out/audit.json`` and ``out/audit.html``.
 
     Args:
@@ -54,11 +85,15 @@ def run_audit(scores_file: Path, *, label: str, score: str, groups: list[str], o
             the ``top_k`` highest scores, or the highest fraction ``top_frac``.
         out: folder for the two files (made if missing).
         params: the ``evaluate`` section (bootstrap and small-cell suppression); None = the audit's defaults.
+        paths: the project whose data/, reports/ and outputs/ a file with clear identifiers may not be
+            audited into (None: no project).
 
     Raises:
-        AuditStopped: a named column is missing or not exactly one flagging rule is set; nothing is written.
+        AuditStopped: a named column is missing, not exactly one flagging rule is set, a group column
+            identifies people, or clear identifiers would be audited into the project; nothing is written.
     """
     frame = read_scored_file(scores_file)
+    check_audit_privacy(frame, groups, out, paths)
     try:
         result = audit_scores(frame, label=label, score=score, groups=groups, threshold=threshold,
                               top_k=top_k, top_frac=top_frac, **audit_settings(params))

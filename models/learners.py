@@ -114,3 +114,36 @@ def make_logistic_pipeline(feature_columns: list[str], categorical: list[str], p
         ("columns", columns),
         ("logistic", LogisticRegression(**settings)),
     ])
+
+
+def find_lightgbm(model) -> tuple:
+    """``(preprocess, lgbm)`` inside a (calibrated) pipeline: walks CalibratedClassifierCV, FrozenEstimator, Pipeline.
+
+    ``preprocess`` is the pipeline before the LightGBM step (or None); raises TypeError if none is found.
+    """
+    obj = model
+    for _ in range(8):
+        if isinstance(obj, lgb.LGBMClassifier):
+            return None, obj
+        if isinstance(obj, Pipeline) and isinstance(obj.steps[-1][1], lgb.LGBMClassifier):
+            return (obj[:-1] if len(obj.steps) > 1 else None), obj.steps[-1][1]
+        if isinstance(obj, Pipeline):
+            obj = obj.steps[-1][1]
+        elif getattr(obj, "calibrated_classifiers_", None):
+            obj = obj.calibrated_classifiers_[0].estimator
+        elif hasattr(obj, "estimator"):
+            obj = obj.estimator
+        else:
+            break
+    raise TypeError(f"no LightGBM classifier found inside {type(model).__name__}")
+
+
+def lightgbm_margin(model, features: pd.DataFrame) -> np.ndarray:
+    """LightGBM's raw score (log-odds before calibration) of each row: what rows are ranked by.
+
+    Calibration is monotone, so this ranks as the calibrated risk does, without the ties that isotonic
+    calibration makes. ``model`` is the fitted pipeline or a calibrated wrapper of it.
+    """
+    preprocess, lgbm = find_lightgbm(model)
+    prepared = preprocess.transform(features) if preprocess is not None else features
+    return np.asarray(lgbm.predict(prepared, raw_score=True), dtype=np.float64)

@@ -2,7 +2,9 @@
 
 Truth is keyed by the TRUE person; the pipeline knows only linked persons. Each linked person takes
 the true person most of its records belong to (ties: the smallest id), so linkage errors show up
-as an oracle that is slightly worse than perfect, as they would in a real county.
+as a generator-probability baseline that is slightly worse than perfect, as they would in a real county.
+The probability is the generator's for the true outcome; evaluation judges it against the recorded label,
+as it judges the models.
 """
 
 from __future__ import annotations

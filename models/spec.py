@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 from pipeline.core.config import MODEL_NAME_PATTERN, MODEL_SPECS_DIR
 from pipeline.core.config import list_model_specs as _list_model_specs
@@ -31,6 +31,12 @@ class SpecSection(BaseModel):
     """Base of every spec section: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def rules_on(self) -> dict[str, str]:
+        """The yes/no rules this section switches on, each as its description says it (the sentence the
+        features report and model card state), with this section's numbers filled in."""
+        fields, values = type(self).model_fields, self.model_dump()
+        return {name: str(fields[name].description).format(**values) for name, value in self if value is True}
 
 
 class CohortSpec(SpecSection):
@@ -75,8 +81,8 @@ class OutcomeSpec(SpecSection):
 
     ``nccis_neet``: any NCCIS NEET activity from academic age ``from_academic_age`` to the
     ``until_birthday``-th birthday. ``definition`` chooses ``neet`` or ``neet_or_not_known``;
-    ``code_550_is_neet`` decides code 550. ``care_entry``: a looked-after episode starting within
-    ``horizon_months`` of the index date (first entry or re-entry).
+    ``code_550_is_neet`` decides code 550; custody (710) is never NEET. ``care_entry``: a new period
+    of care (SSDA903 RNE ``S``) starting within ``horizon_months`` of the index date (first entry or re-entry).
     """
 
     kind: str = Field(description="outcome builder, e.g. nccis_neet or care_entry")
@@ -89,16 +95,50 @@ class OutcomeSpec(SpecSection):
 
 
 class ExclusionsSpec(SpecSection):
-    """Rows removed from the cohort before modelling; each reason is counted by group in the report."""
+    """Rows removed from the cohort before modelling; each reason is counted by group in the report.
 
-    no_nccis_record: bool = Field(False, description="no NCCIS record at all (moved away): excluded")
-    looked_after_on_index: bool = Field(False, description="looked after on the index date: excluded")
+    Every rule is decided without looking at the label: a rule that removes a row removes it whether
+    its outcome is 0 or 1 (a rule keyed on the outcome's own records would remove only rows that are
+    negative by construction, and flatter the test year). Each field's description is what the model
+    card says about the rule (``ethics.card.disclosure.describe_exclusions``).
+    """
+
+    looked_after_on_index: bool = Field(
+        False, description="children looked after on the index date are not scored: they are already in care")
+    open_to_social_care_on_index: bool = Field(
+        False, description="children open to children's social care on the index date (an open child-in-need "
+                           "episode, a child protection plan, or looked after) are not scored: they have a "
+                           "social worker")
+    custody_in_window: bool = Field(
+        False, description="young people recorded in custody (NCCIS 710) during the outcome window are out of "
+                           "the NEET denominator, whatever else is recorded for them")
+    left_before_window: bool = Field(
+        False, description="young people seen in no source other than the outcome's own in the "
+                           "{months_before_window} months before the outcome window are treated as having moved "
+                           "away and are not evaluated, whatever the outcome's source holds for them")
+    months_before_window: int = Field(12, gt=0, description="how far before the window left_before_window looks")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_label_keyed_rules(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and "no_nccis_record" in raw:
+            raise ValueError("no_nccis_record was removed: it excluded only rows with no NCCIS record, which are "
+                             "negative by construction; use left_before_window (decided from other sources)")
+        return raw
 
 
 class CensoringSpec(SpecSection):
-    """Rows whose outcome cannot be observed: left all sources before the window ended."""
+    """Rows whose outcome cannot be observed: no sign of the child in any source other than the outcome's own.
 
-    left_all_sources: bool = Field(False, description="censor children with no record after the index date")
+    The rule is applied to every row whatever its outcome (a child who entered care but was seen nowhere
+    else is censored too), and judged only from records that are not the outcome (for care entry, every
+    record except the SSDA903 episodes themselves).
+    """
+
+    left_all_sources: bool = Field(
+        False, description="children seen in no source other than the outcome's own from the index date to "
+                           "{months_without_record} months after the outcome window are censored as having left, "
+                           "whatever their outcome")
     months_without_record: int = Field(
         12, gt=0, description="no record in any source in the window and none after it = left"
     )
@@ -189,6 +229,9 @@ class ModelSpec(SpecSection):
     features: FeaturesSpec
     split: SplitSpec
     capacity_per_year: int = Field(gt=0, description="families early help can work with per year")
+    capacity_by_year: dict[int, PositiveInt] = Field(
+        default_factory=dict, description="the council's capacity for named index years (e.g. {2026: 180}), "
+                                          "overriding capacity_per_year for those years")
     seed: int = 20260331
     learners: LearnersSpec = LearnersSpec()
     calibration: CalibrationSpec = CalibrationSpec()
@@ -203,6 +246,12 @@ class ModelSpec(SpecSection):
         if outside:
             raise ValueError(f"split years {outside} are outside index_dates {low}..{high}")
         return self
+
+    def capacity_in(self, year: int | None) -> int:
+        """Families early help can work with in index year ``year``: ``capacity_by_year`` where the council
+        named that year, else ``capacity_per_year``."""
+        return int(self.capacity_by_year.get(int(year), self.capacity_per_year)) if year is not None \
+            else self.capacity_per_year
 
 
 class ModelSpecError(ValueError):

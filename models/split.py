@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -28,3 +31,26 @@ def assign_split(features: pd.DataFrame, split) -> pd.Series:
         np.isin(year, score_years) if score_years else year > split.test_year,
     ]
     return pd.Series(np.select(conditions, SPLITS, default="unused"), index=features.index, name="split")
+
+
+def capacity_share(spec, rows_by_year: Mapping[int, int]) -> dict[str, Any]:
+    """The list's length against the cohort it is drawn from, in the score year and the test year.
+
+    Args:
+        spec: a ``ModelSpec`` (``capacity_per_year``, ``capacity_by_year``, ``split``).
+        rows_by_year: index year -> rows scored that year (after exclusions and censoring).
+
+    Returns:
+        ``{"capacity_per_year", "capacity_by_year", "score_year": {...}, "test_year": {...}}``; each year
+        block has ``year, capacity`` (``spec.capacity_in``), ``cohort_rows`` and ``share`` (capacity /
+        cohort rows; None without rows). A year the spec does not name is left out.
+    """
+    out: dict[str, Any] = {"capacity_per_year": spec.capacity_per_year,
+                           "capacity_by_year": {str(y): n for y, n in sorted(spec.capacity_by_year.items())}}
+    for key, year in (("score_year", spec.split.score_year), ("test_year", spec.split.test_year)):
+        if year is None:
+            continue
+        rows, capacity = int(rows_by_year.get(int(year), 0)), spec.capacity_in(year)
+        out[key] = {"year": int(year), "capacity": capacity, "cohort_rows": rows,
+                    "share": round(capacity / rows, 5) if rows else None}
+    return out

@@ -8,18 +8,26 @@ Called by ``riskpipe train``. Reads ``data/features/<model>.parquet`` through ``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from models.spec import ModelSpec, load_model_spec, spec_path
+from models.spec import ModelSpec, SplitSpec, load_model_spec, spec_path
+from models.split import capacity_share
 from models.training import TrainedModels, train_models
 from pipeline.core.config import TrainParams
 from pipeline.core.io import file_sha256, read_parquet, write_json, write_parquet
 from pipeline.core.paths import ProjectPaths
 from pipeline.core.tracking import log_training_run, tracking_uri
+
+log = logging.getLogger(__name__)
+
+# calibration on a year needs at least this many rows of each outcome (models.calibration)
+MIN_EACH_OUTCOME_TO_CALIBRATE = 2
 
 
 class FeaturesMissing(FileNotFoundError):
@@ -54,6 +62,80 @@ def training_rows(features: pd.DataFrame, scores: pd.DataFrame) -> pd.Series:
                      index=features.index)
 
 
+def outcomes_by_year(features: pd.DataFrame) -> pd.DataFrame:
+    """Labelled rows and positives per index year (``index_year`` -> ``labelled, positives, negatives``)."""
+    labelled = features.dropna(subset=["outcome"])
+    counts = labelled.groupby("index_year")["outcome"].agg(labelled="size", positives="sum")
+    return counts.assign(negatives=counts["labelled"] - counts["positives"]).astype("int64")
+
+
+def evaluation_outcomes(features: pd.DataFrame, split: SplitSpec) -> dict[str, dict[str, int]]:
+    """Outcomes in the years the model is judged on: ``{"validation"|"test": {"year", "labelled", "positives",
+    "negatives"}}``. The governance gate blocks a release with too few (``ethics.integrity_checks``)."""
+    counts = outcomes_by_year(features)
+    out = {}
+    for name, year in (("validation", split.validation_year), ("test", split.test_year)):
+        row = counts.loc[year] if year in counts.index else pd.Series({"labelled": 0, "positives": 0, "negatives": 0})
+        out[name] = {"year": int(year), **{k: int(row[k]) for k in ("labelled", "positives", "negatives")}}
+    return out
+
+
+def fallback_split(features: pd.DataFrame, split: SplitSpec) -> SplitSpec | None:
+    """A split that can still be fitted when the spec's validation year cannot calibrate (too few outcomes):
+    the latest train year with enough of each outcome becomes the validation year, the train years before
+    it (holding both outcomes) stay train years; test and score years are unchanged. None if there is none.
+
+    Such a model is only ever a draft: its validation year is not the one pre-registered, and the gate
+    blocks a release whose evaluation years hold too few outcomes.
+    """
+    counts = outcomes_by_year(features)
+    enough = counts[(counts["positives"] >= MIN_EACH_OUTCOME_TO_CALIBRATE)
+                    & (counts["negatives"] >= MIN_EACH_OUTCOME_TO_CALIBRATE)].index
+    for year in sorted((y for y in split.train_years if y in enough), reverse=True):
+        earlier = [y for y in split.train_years if y < year]
+        held = counts.reindex(earlier).fillna(0)
+        if earlier and held["positives"].sum() > 0 and held["negatives"].sum() > 0:
+            return SplitSpec(train_years=earlier, validation_year=year, test_year=split.test_year,
+                             score_year=split.score_year)
+    return None
+
+
+def train_or_fall_back(features: pd.DataFrame, spec: ModelSpec, columns: list[str], params: TrainParams
+                       ) -> tuple[TrainedModels, dict[str, Any]]:
+    """``train_models`` on the spec's split; when that fails because the validation year has too few of an
+    outcome to calibrate (a small county), once more on :func:`fallback_split`, so the later stages still
+    have a model to evaluate and a card to say why it is blocked.
+
+    Returns:
+        The trained models and ``{"fitted_split": the split used, "fallback_reason": why (None = the spec's)}``.
+
+    Raises:
+        TrainingStopped: training failed for another reason, or no fallback split exists.
+    """
+    try:
+        trained = train_models(features, spec, columns, lightgbm_threads=params.lightgbm_threads,
+                               calibration_folds=params.calibration_folds)
+        return trained, {"fitted_split": spec.split.model_dump(), "fallback_reason": None}
+    except (ValueError, KeyError) as exc:
+        validation = evaluation_outcomes(features, spec.split)["validation"]
+        # a validation year with no labelled rows is a spec error (immature years), not a small county
+        short = 0 < validation["labelled"] and min(validation["positives"], validation["negatives"]) \
+            < MIN_EACH_OUTCOME_TO_CALIBRATE
+        shifted = fallback_split(features, spec.split) if short else None
+        if shifted is None:
+            raise TrainingStopped(str(exc)) from exc
+        reason = (f"validation year {validation['year']} has {validation['positives']} positive and "
+                  f"{validation['negatives']:,} negative outcomes, too few to calibrate: fitted with validation "
+                  f"year {shifted.validation_year} instead (a draft that cannot be released)")
+        log.warning("%s: %s", spec.name, reason)
+    try:
+        trained = train_models(features, spec.model_copy(update={"split": shifted}), columns,
+                               lightgbm_threads=params.lightgbm_threads, calibration_folds=params.calibration_folds)
+    except (ValueError, KeyError) as exc:
+        raise TrainingStopped(f"{reason}; that failed too: {exc}") from exc
+    return trained, {"fitted_split": shifted.model_dump(), "fallback_reason": reason}
+
+
 def lineage_digests(files: list[Path]) -> dict[str, str]:
     """SHA-256 of each input file that exists, keyed by its path as given."""
     return {str(p): file_sha256(p) for p in files if p.exists()}
@@ -82,7 +164,7 @@ def log_trained_models(trained: TrainedModels, features: pd.DataFrame, spec: Mod
 
 def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_file: Path, thresholds_file: Path,
               choose_inputs: Callable[[ModelSpec], list[str]],
-              preregister: Callable[[str], object] | None = None) -> TrainRun:
+              preregister: Callable[[str], dict | None] | None = None) -> TrainRun:
     """Train, calibrate and score one model spec; write its artefacts and log the run to MLflow.
 
     Args:
@@ -96,11 +178,15 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
             passed in because models/ does not import features/, which imports ``models.spec``).
         preregister: called with the model's name before anything is trained, to register its thresholds
             and checklist before any evaluation (``ethics.release_store.preregister``, passed in because
-            models/ does not import ethics/); its errors stop training.
+            models/ does not import ethics/); its errors stop training. It returns the registration in
+            force, whose ``hash`` run.json records as ``registration``.
 
     Returns:
-        :class:`TrainRun`; ``run`` adds ``feature_columns``, ``calibration`` and ``thresholds_sha256`` to
-        the MLflow run's ids.
+        :class:`TrainRun`; ``run`` adds ``feature_columns``, ``calibration``, ``evaluation_outcomes``
+        (positives and negatives in the validation and test years), ``capacity`` (the list's share of the
+        cohort in the score and test years, ``models.split.capacity_share``), ``fallback_reason`` (None, or why the
+        validation year was moved: see :func:`train_or_fall_back`) and ``thresholds_sha256`` to the MLflow
+        run's ids.
 
     Raises:
         ModelSpecError: the spec does not exist or is invalid.
@@ -111,21 +197,22 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
     features_file = paths.features_table(model)
     if not features_file.exists():
         raise FeaturesMissing(features_file)
-    if preregister is not None:
-        preregister(model)
+    registration = preregister(model) if preregister is not None else None
     features = read_parquet(features_file)
     columns = choose_inputs(spec)
-    try:
-        trained = train_models(features, spec, columns, lightgbm_threads=params.lightgbm_threads,
-                               calibration_folds=params.calibration_folds)
-    except (ValueError, KeyError) as exc:
-        raise TrainingStopped(str(exc)) from exc
+    trained, fitted = train_or_fall_back(features, spec, columns, params)
+    trained.summary.update({"evaluation_outcomes": evaluation_outcomes(features, spec.split), **fitted})
     model_dir = paths.model_artifacts(model)
     scores_file = write_parquet(trained.scores, model_dir / "scores.parquet")
     summary_file = write_json(trained.summary, model_dir / "train_summary.json")
     lineage = lineage_digests([features_file, paths.person_index, spec_path(model), params_file])
     run = log_trained_models(trained, features, spec, params, lineage, summary_file, paths)
     run.update({"feature_columns": columns, "calibration": trained.summary["calibration"],
-                "thresholds_sha256": file_sha256(thresholds_file) if thresholds_file.exists() else None})
+                "evaluation_outcomes": trained.summary["evaluation_outcomes"],
+                "capacity": capacity_share(spec, features.groupby("index_year").size().to_dict()),
+                "fallback_reason": trained.summary["fallback_reason"],
+                "thresholds_sha256": file_sha256(thresholds_file) if thresholds_file.exists() else None,
+                # the pre-registration in force at training: the gate judges this version against it
+                "registration": registration.get("hash") if isinstance(registration, dict) else None})
     run_file = write_json(run, model_dir / "run.json")
     return TrainRun(run, scores_file, run_file)

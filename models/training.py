@@ -13,6 +13,7 @@ from models.learners import (
     EARLY_STOPPING_ROUNDS,
     fit_lightgbm,
     fit_logistic,
+    lightgbm_margin,
     make_lightgbm_pipeline,
     make_logistic_pipeline,
 )
@@ -22,7 +23,7 @@ from models.split import assign_split
 
 log = logging.getLogger(__name__)
 SCORE_COLUMNS = ["person_id", "index_date", "index_year", "split", "outcome", "score_lightgbm", "score_logistic",
-                 "score_rule", "probability_rule"]
+                 "score_rule", "probability_rule", "margin_lightgbm", "margin_logistic"]
 
 
 @dataclass
@@ -30,8 +31,10 @@ class TrainedModels:
     """The calibrated learners of one spec and every row's scores.
 
     ``scores`` has ``person_id, index_date, index_year, split, outcome, score_lightgbm,
-    score_logistic`` (calibrated probabilities), ``score_rule`` (points) and ``probability_rule``
-    (points calibrated on the validation year, for calibration metrics only).
+    score_logistic`` (calibrated probabilities), ``score_rule`` (points), ``probability_rule``
+    (points calibrated on the validation year, for calibration metrics only) and ``margin_lightgbm,
+    margin_logistic`` (uncalibrated: LightGBM's raw score, the logistic decision function), which rank
+    rows at capacity (``models.selection``; the rule ranks by its points).
     """
 
     lightgbm: object
@@ -96,6 +99,8 @@ def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, li
     scores["score_logistic"] = calibrated["logistic"].predict_proba(features)[:, 1]
     scores["score_rule"] = rule.decision_function(features)
     scores["probability_rule"] = calibrated["rule"].predict_proba(features)[:, 1]
+    scores["margin_lightgbm"] = lightgbm_margin(lightgbm, features)
+    scores["margin_logistic"] = logistic.decision_function(features)
     counts = scores.groupby("split")["outcome"].agg(rows="size", labelled="count", positives="sum")
     summary = {
         "rows": {s: {k: int(v) for k, v in row.items()} for s, row in counts.iterrows()},

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from features.feature import Feature
+from models.spec import CensoringSpec, ExclusionsSpec
 
 # a feature's ``source`` that names no source system (built from others, e.g. age from month of birth)
 DERIVED_SOURCE = "derived"
@@ -117,3 +118,36 @@ def describe_phase(governance_status: str, synthetic: bool) -> str:
     phase = ("pilot: approved at the governance gate, every list entry reviewed by a practitioner"
              if governance_status == "approved" else "development: not approved for operational use")
     return phase + (" (synthetic data)" if synthetic else "")
+
+
+def describe_exclusions(spec: Mapping[str, object]) -> list[str]:
+    """One sentence per exclusion or censoring rule the model's spec switches on, in the spec's own words
+    (``models.spec`` ``rules_on``), e.g. "Children open to children's social care on the index date (...) are
+    not scored: they have a social worker."; [] when the spec switches none on.
+
+    Args:
+        spec: the model spec as recorded with the run (``ModelSpec.model_dump``).
+    """
+    sentences = []
+    for key, section in (("exclusions", ExclusionsSpec), ("censoring", CensoringSpec)):
+        for text in section.model_validate(spec.get(key) or {}).rules_on().values():
+            sentences.append(text[:1].upper() + text[1:] + ".")
+    return sentences
+
+
+def describe_capacity_share(capacity: Mapping[str, object] | None) -> str:
+    """'200 a year in 2026: 1.5% of the 13,613 children scored (test year 2025: 1.5% of 13,134)' from
+    features.json ``capacity``; '-' without it."""
+    if not isinstance(capacity, Mapping):
+        return "-"
+    parts = []
+    for key in ("score_year", "test_year"):
+        block = capacity.get(key)
+        if isinstance(block, Mapping) and block.get("share") is not None:
+            parts.append((key, f"{float(block['share']):.1%} of the {int(block['cohort_rows']):,} children "
+                               f"in {block['year']}", block))
+    if not parts:
+        return "-"
+    (_, first, block), rest = parts[0], parts[1:]
+    text = f"{block['capacity']} a year: {first}"
+    return text + "".join(f" (test year: {words})" for _, words, _ in rest)

@@ -53,6 +53,17 @@ def count_interval(hits: float, flagged: int) -> tuple[float, float]:
     return ci.low * flagged, ci.high * flagged
 
 
+def found_interval(block: dict[str, Any], found: float | None, flagged: int | None) -> tuple:
+    """95% interval for the children with the outcome among ``flagged``: the bootstrap interval of precision
+    at capacity (metrics.json) where there is one, else :func:`count_interval`."""
+    if found is None or not flagged:
+        return None, None
+    ci = block.get("precision_at_capacity_ci") or []
+    if len(ci) == 2 and all(isinstance(v, int | float) for v in ci):
+        return ci[0] * flagged, ci[1] * flagged
+    return count_interval(found, flagged)
+
+
 def about(count: float | None) -> str:
     """A count of children for people: whole numbers from 5 up, one decimal below (0.3 is not 'about 0')."""
     if count is None:
@@ -82,10 +93,12 @@ def headline_performance(metrics: dict[str, Any], outcome_phrase: str) -> Headli
     flagged = int(min(capacity, n)) if capacity and n else None
     precision, prevalence = _number(test, "precision_at_capacity"), _number(test, "prevalence")
     found = precision * flagged if precision is not None and flagged else None
-    found_ci = count_interval(found, flagged) if found is not None else (None, None)
+    found_ci = found_interval(test, found, flagged)
     rule_precision = _number(rule, "precision_at_capacity")
     rule_found = rule_precision * flagged if rule_precision is not None and flagged else None
-    rule_ci = count_interval(rule_found, flagged) if rule_found is not None else (None, None)
+    rule_ci = found_interval(rule, rule_found, flagged)
+    gain = test.get("precision_gain_over_rule") or {}
+    gain_ci = gain.get("ci") or [None, None]
     random = prevalence * flagged if prevalence is not None and flagged else None
     cases = prevalence * n if prevalence is not None and n else None
     recall = _number(test, "recall_at_capacity")
@@ -101,6 +114,10 @@ def headline_performance(metrics: dict[str, Any], outcome_phrase: str) -> Headli
     if rule_found is not None:
         sentences.append(f"The council's existing rule score, on a list of the same length, finds about "
                          f"{about(rule_found)} (95% interval {about(rule_ci[0])} to {about(rule_ci[1])}).")
+        if found is not None and all(isinstance(v, int | float) for v in gain_ci):
+            sentences.append(f"Compared on the same children, the model's list holds {found - rule_found:+.1f} "
+                             f"children with the outcome against the rule's (95% interval of the paired difference "
+                             f"{gain_ci[0] * flagged:+.1f} to {gain_ci[1] * flagged:+.1f}).")
     if cases is not None and cases_found is not None:
         sentences.append(f"Of the {int(n):,} children scored in the test year, about {about(cases)} went on to "
                          f"{outcome_phrase}; the list would have included about {about(cases_found)} of them.")

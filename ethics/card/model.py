@@ -28,6 +28,7 @@ from ethics.card.disclosure import (
     disclose_inputs,
 )
 from ethics.card.headline import GateSummary, Headline, headline_performance, plain_evidence, summarise_gate
+from ethics.card.recording import recording_section
 from ethics.card.tables import (
     AttributeResults,
     Table,
@@ -46,6 +47,7 @@ from ethics.card.wording import (
     describe_split,
     outcome_phrase,
 )
+from ethics.monitor_checks import input_sources
 from features.feature import Feature
 
 
@@ -87,6 +89,8 @@ class ModelCard(BaseModel):
     purpose: str
     data: dict[str, str]
     linkage: Table
+    recording_summary: str
+    recording: Table
     method: dict[str, str]
     proxy_inputs: Table
     sensitive_attributes: str
@@ -113,6 +117,7 @@ class CardInputs:
     governance: dict[str, Any]
     min_group_size: int
     linkage: dict[str, Any] | None = None
+    monitor: dict[str, Any] | None = None
     input_hashes: dict[str, str] = field(default_factory=dict)
     figures: list[Figure] = field(default_factory=list)
     # None = the project's registry (features.registry.FEATURES); tests pass their own
@@ -159,7 +164,7 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
     else:
         registry = inputs.feature_registry
     disclosure = disclose_inputs(list(run.get("feature_columns") or []), registry)
-    synthetic = bool(truth) or "oracle" in (inputs.metrics.get("baselines") or {})
+    synthetic = bool(truth) or "generator" in (inputs.metrics.get("baselines") or {})
     phase = describe_phase(status, synthetic)
     details = {
         "Model": f"riskpipe-{inputs.model}", "Registered version": str(run.get("model_version", "-")),
@@ -187,13 +192,15 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
     method = {
         "Learner": "LightGBM gradient boosting, calibrated on the validation year "
                    f"({', '.join((spec.get('calibration') or {}).get('methods', [])) or '-'})",
-        "Baselines": "logistic regression; the council's additive rule score; oracle (synthetic only)",
+        "Baselines": "logistic regression; the council's additive rule score; generator probability (synthetic only)",
         "Split": describe_split(spec.get("split")),
         "Inputs": describe_inputs(disclosure),
         "Proxies for protected characteristics": describe_proxies(disclosure),
         "Fairness attributes": describe_audit_attributes(disclosure),
         "Explanations": "LightGBM per-row contributions (TreeSHAP), mapped to plain English by the registry",
     }
+    recording_summary, recording = recording_section(
+        inputs.monitor, input_sources(list(run.get("feature_columns") or []), registry), ctx)
     checklist = [ChecklistRow(**{k: i.get(k) for k in ChecklistRow.model_fields} | {
         "evidence": plain_evidence(i.get("evidence", ""))}) for i in gov.get("items", [])]
     return ModelCard(
@@ -206,6 +213,7 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         details=details, purpose=str(ctx.get("purpose", "-")),
         intended_uses=_as_list(ctx.get("intended_uses")), out_of_scope_uses=_as_list(ctx.get("out_of_scope_uses")),
         data=data, linkage=linkage_table(inputs.linkage, inputs.min_group_size), method=method,
+        recording_summary=recording_summary, recording=recording,
         proxy_inputs=Table(columns=["input", "what it records", "stands in for"],
                            rows=[[p.name, p.description, ", ".join(p.proxy_for)] for p in disclosure.proxies]),
         sensitive_attributes=f"{describe_proxies(disclosure)} {describe_audit_attributes(disclosure)}",

@@ -62,5 +62,6 @@ def read_card_inputs(paths: ProjectPaths, cfg: GovernParams, model: str, *, gove
         group_metrics=group_metrics, run=read_json(paths.model_artifacts(model) / "run.json"),
         governance=governance or read_optional_json(reports / "governance.json") or GOVERNANCE_NOT_RUN,
         min_group_size=min_group_size, linkage=read_optional_json(paths.reports / "linkage.json"),
+        monitor=read_optional_json(paths.reports / "monitor.json"),
         input_hashes=input_hashes(paths, cfg, model), figures=figures,
     )

@@ -16,7 +16,12 @@ METRIC_LABELS = {
     "oe_ratio": "Observed/expected", "calibration_slope": "Calibration slope",
     "precision_at_capacity": "Precision at capacity", "recall_at_capacity": "Recall at capacity",
     "lift_at_capacity": "Lift at capacity", "prevalence": "Prevalence", "n": "n",
+    # judged against the synthetic generator's own probabilities (no draw of the outcome decides these)
+    "generator.expected_precision_at_capacity": "Expected precision at capacity (generator probability)",
+    "generator.calibration_slope": "Calibration slope against the generator probability",
+    "generator.mean_ratio": "Mean predicted / mean generator probability",
 }
+BASELINE_LABELS = {"generator": "generator probability (synthetic only)"}
 GROUP_COLUMNS = ("n", "prevalence", "selection_rate", "tpr", "fnr", "fpr", "ppv", "auc", "oe_ratio")
 SUPPRESSED = "suppressed"
 
@@ -47,12 +52,21 @@ def format_value(value: Any, digits: int = 3) -> str:
     return f"{float(value):.{digits}f}"
 
 
+def _with_generator_figures(block: dict[str, Any]) -> dict[str, Any]:
+    """``block`` with its ``against_generator`` figures as ``generator.<key>`` entries."""
+    against = block.get("against_generator") or {}
+    return {**block, **{f"generator.{k}": v for k, v in against.items()}}
+
+
 def evaluation_table(metrics: dict[str, Any]) -> Table:
-    """Test-year metrics of the model beside the logistic, rule-score and oracle baselines."""
-    blocks = {"model (test year)": metrics.get("test") or {},
-              "model (validation year)": metrics.get("validation") or {}}
+    """Test-year metrics of the model beside the logistic, rule-score and generator-probability baselines.
+
+    Figures with a bootstrap interval show it in brackets (95%, percentile; metrics.json ``bootstrap``).
+    """
+    blocks = {"model (test year)": _with_generator_figures(metrics.get("test") or {}),
+              "model (validation year)": _with_generator_figures(metrics.get("validation") or {})}
     for name, block in (metrics.get("baselines") or {}).items():
-        blocks[f"{name} baseline" if name != "oracle" else "oracle (true probabilities, synthetic only)"] = block
+        blocks[BASELINE_LABELS.get(name, f"{name} baseline")] = _with_generator_figures(block)
     keys = [k for k in METRIC_LABELS if any(k in b for b in blocks.values())]
     rows = []
     for name, block in blocks.items():

@@ -87,3 +87,121 @@ def calibration_metrics(y_true, probability, n_bins: int = 10) -> dict:
         "oe_ratio": observed_expected_ratio(y, p),
         **calibration_slope_intercept(y, p),
     }
+
+
+def against_generator(p_true, probability) -> dict:
+    """Calibration judged against the generator's probabilities instead of one draw of the outcome.
+
+    The slope is ``b`` in ``logit p_true ~ a + b logit(prediction)``, fitted as a logistic regression
+    on the soft label ``p_true`` (its expected log-likelihood: the outcome-based slope in expectation);
+    the ratio is mean prediction / mean ``p_true`` (1 = right on average; the inverse of an expected O/E).
+
+    Returns:
+        ``{"calibration_slope", "mean_ratio"}``; None when there are no rows.
+    """
+    target = np.asarray(p_true, dtype=np.float64)
+    raw = np.asarray(probability, dtype=np.float64)
+    p = np.clip(raw, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+    if len(target) == 0 or target.sum() <= 0:
+        return {"calibration_slope": None, "mean_ratio": None}
+    z = logit(p)
+    if np.ptp(z) == 0:
+        slope = None
+    else:
+        slope = float(_newton_logistic(np.column_stack([np.ones(len(z)), z]), target, np.zeros(len(z)))[1])
+    return {"calibration_slope": slope, "mean_ratio": float(np.mean(raw) / np.mean(target))}
+
+
+SLOPE_LEVELS = 4096  # replicate slopes are fitted on the log-odds rounded to this many levels
+
+
+def pooled_log_odds(y: np.ndarray, z: np.ndarray, levels: int = SLOPE_LEVELS) -> tuple[np.ndarray, np.ndarray,
+                                                                                       np.ndarray, np.ndarray]:
+    """Rows pooled into cells of equal outcome and (rounded) log-odds, for fitting many replicates cheaply.
+
+    The log-odds range is cut into ``levels`` equal steps; a cell's ``z`` is the mean of its rows'. With
+    4,096 levels a row's ``z`` moves by under 1/8,000 of the range, which changes a slope by far less
+    than the third decimal; predictions with few distinct values (the rule's) are pooled exactly.
+
+    Returns:
+        ``(row_order, starts, cell_y, cell_z)``: rows sorted by cell, where each cell starts in that
+        order, and each cell's outcome and mean log-odds.
+    """
+    distinct = np.unique(z)
+    if len(distinct) <= levels:
+        level = np.searchsorted(distinct, z)
+    else:
+        width = (z.max() - z.min()) / (levels - 1)
+        level = np.round((z - z.min()) / width).astype(np.int64)
+    key = level * 2 + y.astype(np.int64)
+    row_order = np.argsort(key, kind="stable")
+    sorted_key = key[row_order]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    sizes = np.diff(np.r_[starts, len(key)])
+    cell_z = np.add.reduceat(z[row_order], starts) / sizes
+    return row_order, starts, y[row_order][starts], cell_z
+
+
+def bootstrap_slope(counts: np.ndarray, y: np.ndarray, probability, start: tuple[float, float],
+                    iterations: int = 30, tolerance: float = 1e-7) -> np.ndarray:
+    """Calibration slope of each replicate (rows weighted by how often they were drawn).
+
+    Rows are pooled first (:func:`pooled_log_odds`), so a replicate is a few thousand weighted cells
+    however many rows there are. Every replicate's ``logit P(y) = a + b z`` is then fitted at once by
+    Newton-Raphson from the full-data fit ``start``, which is near every replicate's own; each step works
+    only on the replicates not yet converged and solves their 2x2 systems in closed form.
+
+    Args:
+        counts: (replicates, rows) times each row was drawn.
+        y: outcome (0/1) per row.
+        probability: prediction per row.
+        start: ``(intercept, slope)`` of the full-data fit.
+
+    Returns:
+        The slope per replicate; NaN where a replicate has one class or does not converge.
+    """
+    z_rows = logit(np.clip(np.asarray(probability, dtype=np.float64), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR))
+    row_order, starts, y_cells, z = pooled_log_odds(np.asarray(y), z_rows)
+    cells = np.add.reduceat(counts[:, row_order], starts, axis=1)
+    positives, rows = cells @ y_cells, cells.sum(axis=1)
+    wy, wyz = positives, cells @ (y_cells * z)
+    a = np.full(len(counts), float(start[0]))
+    b = np.full(len(counts), float(start[1]))
+    active = np.flatnonzero((positives > 0) & (positives < rows))
+    converged = np.zeros(len(counts), dtype=bool)
+    for _ in range(iterations):
+        if not len(active):
+            break
+        w = cells[active]
+        mu = expit(a[active, None] + b[active, None] * z[None, :])
+        wmu = w * mu
+        v = wmu * (1 - mu)
+        g0, g1 = wy[active] - wmu.sum(axis=1), wyz[active] - wmu @ z
+        h00, h01, h11 = v.sum(axis=1), v @ z, v @ (z * z)
+        det = h00 * h11 - h01 * h01
+        with np.errstate(invalid="ignore", divide="ignore"):
+            da, db = (h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det
+        finite = np.isfinite(da) & np.isfinite(db)
+        a[active[finite]] += da[finite]
+        b[active[finite]] += db[finite]
+        done = finite & (np.abs(db) < tolerance) & (np.abs(da) < tolerance)
+        converged[active[done]] = True
+        active = active[finite & ~done]
+    return np.where(converged, b, np.nan)
+
+
+def bootstrap_calibration(counts: np.ndarray, y: np.ndarray, probability, start: tuple[float, float]
+                          ) -> dict[str, np.ndarray]:
+    """O/E ratio and calibration slope of each bootstrap replicate (``counts``: replicates x rows)."""
+    p = np.asarray(probability, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        oe = (counts @ y) / (counts @ p)
+    return {"oe_ratio": oe, "calibration_slope": bootstrap_slope(counts, y, p, start)}
+
+
+def recalibration_fit(y_true, probability) -> tuple[float, float]:
+    """``(a, b)`` of ``logit P(y) = a + b logit(prediction)`` (the start of :func:`bootstrap_slope`)."""
+    y = np.asarray(y_true, dtype=np.float64)
+    z = logit(np.clip(np.asarray(probability, dtype=np.float64), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR))
+    a, b = _newton_logistic(np.column_stack([np.ones(len(y)), z]), y, np.zeros(len(y)))
+    return float(a), float(b)

@@ -76,9 +76,10 @@ def compress_rows(y_true, selected, groups: pd.Series) -> pd.DataFrame:
     """Rows counted by (group, outcome, selected): at most four rows per group.
 
     fairlearn's ``MetricFrame`` loops in Python over the rows it is given; counts with
-    ``sample_weight`` give the same confusion-matrix metrics at any county size. A row selected
-    with a chance ``w`` (a tie shared at the capacity cut, see ``selection_weights``) counts ``w``
-    as selected and ``1 - w`` as not, so group figures are expected values, as the overall ones are.
+    ``sample_weight`` give the same confusion-matrix metrics at any county size. The models' rows are
+    selected 0/1 (``models.selection``: the rows the list holds); a row selected with a chance ``w``
+    (an external score's tie shared at the cut, ``selection_weights``) counts ``w`` as selected and
+    ``1 - w`` as not.
 
     Returns:
         Columns ``group, y, selected, weight``.

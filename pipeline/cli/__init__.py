@@ -25,6 +25,7 @@ from pipeline.cli import ingest  # noqa: F401  ingest
 from pipeline.cli import governance  # noqa: F401  signoff, govern, card, audit-log verify
 from pipeline.cli import lists  # noqa: F401  score, reidentify
 from pipeline.cli import modelling  # noqa: F401  features, train, evaluate, audit
+from pipeline.cli import monitor  # noqa: F401  monitor
 # isort: on
 
 __all__ = ["app"]

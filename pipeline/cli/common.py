@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from pipeline.core.config import ConfigError, Params, load_params
+from pipeline.core.paths import missing_input_message, producing_command
 
 app = typer.Typer(
     name="riskpipe",
@@ -75,7 +76,8 @@ def exits_on(*cases: tuple[ErrorTypes, str, int] | tuple[ErrorTypes, str, int, b
 
     Each case is ``(error types, label, exit code)``, optionally with ``soft_wrap`` (True: long paths and
     digests are not broken across lines); the first case the error matches applies, and any other error
-    (or a ``typer.Exit`` already raised) passes through.
+    (or a ``typer.Exit`` already raised) passes through, except a missing file that a stage writes
+    (``run.json``, ``data/pseudo``), which ends with exit code 2 and the command that makes it.
     """
     try:
         yield
@@ -86,4 +88,8 @@ def exits_on(*cases: tuple[ErrorTypes, str, int] | tuple[ErrorTypes, str, int, b
             if isinstance(exc, types):
                 console.print(f"[red]{label}:[/red] {exc}", soft_wrap=bool(soft_wrap and soft_wrap[0]))
                 raise typer.Exit(code) from None
+        missing = getattr(exc, "filename", None) if isinstance(exc, FileNotFoundError) else None
+        if missing and producing_command(missing) is not None:  # a stage's input: say which stage makes it
+            console.print(f"[red]Input missing:[/red] {missing_input_message(missing)}", soft_wrap=True)
+            raise typer.Exit(2) from None
         raise

@@ -54,12 +54,15 @@ def keygen(
     """Make a new random 256-bit pseudonymisation key, or with --ledger the ledger key (hex, owner-only).
 
     The two keys are held apart: the ledger key may not be written over the pseudonymisation key's
-    file or the other way round. Refuses to overwrite an existing key unless --force: tokens made
+    file or the other way round. Refuses a path inside data/, reports/, outputs/ or any folder DVC
+    tracks (the key would travel with the data). A missing folder is made owner-only (0700); an
+    existing folder's permissions are left as they are. Refuses to overwrite an existing key unless --force: tokens made
     with a lost or replaced key can never be matched with new ones, and a replaced ledger key no
     longer verifies the logs chained under the old one. The key is never printed.
     """
     from pipeline.core.config import PseudonymiseParams
-    from pipeline.privacy.keys import LEDGER, PSEUDONYMISATION, generate_key
+    from pipeline.core.paths import dvc_tracked_folders
+    from pipeline.privacy.keys import LEDGER, PSEUDONYMISATION, KeyLocationError, generate_key, refuse_key_location
 
     # a fresh folder with no params.yaml yet gets the default key file (keygen is often the first command)
     pseudo_cfg = load_config(params).pseudonymise if params.exists() else PseudonymiseParams()
@@ -72,9 +75,35 @@ def keygen(
         console.print(f"[red]Refused:[/red] {path} holds the {'pseudonymisation' if ledger else 'ledger'} key; "
                       "the two keys must be held apart")
         raise typer.Exit(1)
-    with exits_on((FileExistsError, "Not overwritten", 1)):
+    project = project_paths(root)
+    forbidden = {"the data folder": project.data, "the reports folder": project.reports,
+                 "the outputs folder": project.outputs,
+                 **{f"tracked by DVC: {p.relative_to(root)}": p for p in dvc_tracked_folders(root)}}
+    with exits_on((KeyLocationError, "Refused", 2, True), (FileExistsError, "Not overwritten", 1)):
+        refuse_key_location(path, forbidden)
         generate_key(path, force=force, role=role)
     console.print(f"[green]{role.noun.capitalize()} key written[/green] to {path} (mode 0600).")
+
+
+@app.command("key-fingerprint")
+def key_fingerprint(params: Path = ParamsOption, root: Path = RootOption) -> None:
+    """Write the current pseudonymisation key's fingerprint to data/key_in_use.json (never the key).
+
+    Run by `dvc repro` before pseudonymise on every repro (stage `key`, always changed): when the key
+    is replaced the file changes, so pseudonymise and every stage after it run again; with the same key
+    the file is the same and nothing re-runs.
+    """
+    from pipeline.core.io import write_json
+    from pipeline.privacy.fingerprint import key_record
+    from pipeline.privacy.keys import PseudonymisationKeyError, load_key
+
+    cfg = load_config(params).pseudonymise
+    paths = project_paths(root)
+    with exits_on((PseudonymisationKeyError, "No key", 2)):
+        key = load_key(key_file_path(root, cfg.key_file))
+    record = {k: v for k, v in key_record(key, complete=True).items() if k != "complete"}
+    write_json(record, paths.key_in_use)
+    console.print(f"Pseudonymisation key fingerprint {record['key_id']} -> {paths.key_in_use}")
 
 
 @app.command()

@@ -34,6 +34,7 @@ def ingest(
     With --workers above 1 (the default on a machine with two or more cores), tables are ingested
     in parallel processes; the outputs are the same.
     """
+    from rich.markup import escape
     from rich.progress import Progress
 
     from pipeline.ingest.stage import run_ingest
@@ -54,7 +55,14 @@ def ingest(
         f"[green]Ingested[/green] {totals['rows_read']:,} rows: {totals['rows_accepted']:,} accepted, "
         f"{totals['rows_quarantined']:,} quarantined -> {paths.staged}; report {paths.reports / 'ingest.md'}"
     )
+    ignored = summary["files"]["ignored"]
+    if ignored:  # each is in the log above and in the report
+        console.print(f"[yellow]{len(ignored)} file(s) ignored[/yellow] (listed in the report)")
+    for warning in summary["warnings"]:
+        console.print(f"[yellow]Warning[/yellow] {escape(warning)}")
     for name in summary["tables_failed"]:
-        console.print(f"[red]File-level error[/red] in {name}: {summary['tables'][name]['error']}")
+        entry = summary["tables"][name]
+        label = "Missing extract" if entry["status"] == "missing" else "File-level error"
+        console.print(f"[red]{label}[/red] in {name}: {escape(entry['error'])}")
     if summary["tables_failed"]:
         raise typer.Exit(1)

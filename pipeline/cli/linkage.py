@@ -25,12 +25,14 @@ def link(params: Path = ParamsOption, root: Path = RootOption) -> None:
     from pipeline.linkage.engine import LinkageBackendError
     from pipeline.linkage.read import LinkInputError
     from pipeline.linkage.stage import run_link, summarise_link
+    from pipeline.privacy.fingerprint import KeyFingerprintMismatch
     from pipeline.privacy.keys import PseudonymisationKeyError
     from pipeline.sources.registry import SourceRegistryError
 
     cfg = load_config(params)
     paths = project_paths(root)
     with exits_on(
+        (KeyFingerprintMismatch, "Key mismatch, nothing linked", 2),
         (LinkInputError, "Nothing to link", 2),
         (SourceRegistryError, "Configuration error", 2),
         (PseudonymisationKeyError, "Cannot tokenise truth for evaluation", 2),
@@ -63,12 +65,18 @@ def link_pair_command(
 
     Clear tables are pseudonymised on the fly with the configured key (only tokens reach the
     linkage engine); --pseudonymised tables are used as they are. Writes one row per scored pair
-    at or above the threshold.
+    at or above the threshold. The pairs of clear tables hold both tables' clear IDs, so --out may then
+    not lie inside the project's data/, reports/ or outputs/.
     """
     from pipeline.linkage.pair import link_pair_files
+    from pipeline.privacy.clear_outputs import ClearOutputRefused, refuse_clear_output
     from pipeline.privacy.keys import PseudonymisationKeyError
 
     cfg = load_config(params)
+    if not pseudonymised:  # the pairs would tie clear local IDs to clear IDs of another organisation
+        with exits_on((ClearOutputRefused, "Refused", 2)):
+            refuse_clear_output(out, project_paths(root), command="link-pair",
+                                why="the tables are clear (not --pseudonymised), so the pairs tie their clear IDs")
     with exits_on(((ValueError, PseudonymisationKeyError, FileNotFoundError), "link-pair stopped", 2)):
         pairs = link_pair_files(
             left, right, out, id_left=id_left, id_right=id_right, mapping=mapping, map_right=map_right,

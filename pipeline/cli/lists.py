@@ -41,6 +41,7 @@ def score(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
     from pipeline.core.tracking import TrackingError
     from pipeline.lists.release import NotApprovedError
     from pipeline.lists.stage import AuditLogRefusedError, run_score
+    from pipeline.privacy.keys import PseudonymisationKeyError
 
     config = load_config(params)
     with exits_on(
@@ -48,6 +49,7 @@ def score(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
         (TrackingError, "No list issued, MLflow error", 1),
         (AuditLogRefusedError, "Audit log refused the entry", 1, True),
         (LedgerError, "No list issued, ledger failure", 1, True),
+        (PseudonymisationKeyError, "No list issued, pseudonymisation key", 1, True),
     ):
         issued = run_score(config.score, project_paths(root), model, govern=config.govern,
                            pseudo_key_file=key_file_path(root, config.pseudonymise.key_file))

@@ -16,7 +16,18 @@ from pipeline.cli.common import (
     key_file_path,
     load_config,
 )
-from pipeline.core.paths import project_paths
+from pipeline.core.paths import StageInputMissing, project_paths, require_input
+
+
+def check_token_key(paths, key_file: Path) -> None:
+    """Refuse tokens made under another key than the configured one (see pipeline/privacy/fingerprint.py).
+
+    Raises:
+        KeyFingerprintMismatch: data/pseudo or the person index was made with another key, or is incomplete.
+    """
+    from pipeline.privacy.fingerprint import optional_key, verify_pseudo_key
+
+    verify_pseudo_key(paths, optional_key(key_file), linked=True)
 
 
 @app.command()
@@ -35,11 +46,15 @@ def features(
     """
     from features.stage import FeatureInputsMissing, run_features
     from models.spec import ModelSpecError
+    from pipeline.privacy.keys import PseudonymisationKeyError
 
-    cfg = load_config(params).features
-    with exits_on((ModelSpecError, "Model spec error", 2)):
+    config = load_config(params)
+    cfg, paths = config.features, project_paths(root)
+    with exits_on((ModelSpecError, "Model spec error", 2),
+                  (PseudonymisationKeyError, "Key mismatch, no features built", 2)):
+        check_token_key(paths, key_file_path(root, config.pseudonymise.key_file))
         try:
-            built = run_features(model, cfg, project_paths(root))
+            built = run_features(model, cfg, paths)
         except FeatureInputsMissing as exc:
             console.print(f"[red]Missing inputs[/red] (run pseudonymise and link): {exc}")
             raise typer.Exit(2) from None
@@ -72,6 +87,7 @@ def train(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
     from features.registry import feature_columns
     from models.spec import ModelSpecError
     from models.train_stage import FeaturesMissing, TrainingStopped, run_train
+    from pipeline.core.tracking import TrainingInterrupted
 
     cfg = load_config(params)
     paths = project_paths(root)
@@ -81,6 +97,7 @@ def train(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
         (ChecklistIncompleteError, "Not trained", 2, True),
         (ModelSpecError, "Model spec error", 2),
         (TrainingStopped, "Training stopped", 1),
+        (TrainingInterrupted, "Training interrupted", 1),
     ):
         try:
             trained = run_train(model, cfg.train, paths, params_file=params,
@@ -106,12 +123,21 @@ def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path =
     from features.populations import get_population
     from models.evaluate_stage import run_evaluate
     from models.spec import load_model_spec
+    from pipeline.privacy.keys import PseudonymisationKeyError
 
     cfg = load_config(params)
     population = get_population(load_model_spec(model).population)
-    evaluated = run_evaluate(model, cfg.evaluate, project_paths(root),
-                             key_file=key_file_path(root, cfg.pseudonymise.key_file),
-                             fairness_attributes=population.fairness_attributes)
+    paths = project_paths(root)
+    with exits_on((PseudonymisationKeyError, "Key mismatch, not evaluated", 2),
+                  (StageInputMissing, "Input missing", 2, True)):
+        # every input before any output: a train killed before run.json must not leave half an evaluation
+        for needed in (paths.features_table(model), paths.model_artifacts(model) / "scores.parquet",
+                       paths.model_artifacts(model) / "run.json"):
+            require_input(needed, root)
+        check_token_key(paths, key_file_path(root, cfg.pseudonymise.key_file))
+        evaluated = run_evaluate(model, cfg.evaluate, project_paths(root),
+                                 key_file=key_file_path(root, cfg.pseudonymise.key_file),
+                                 fairness_attributes=population.fairness_attributes)
     metrics = evaluated.metrics
     t, rule = metrics["test"], metrics["baselines"]["rule"]
 
@@ -138,19 +164,22 @@ def audit(
     top_frac: float | None = typer.Option(None, "--top-frac", help="Flag the highest fraction F of scores."),
     out: Path = typer.Option(..., "--out", help="Folder for audit.json and audit.html."),
     params: Path = ParamsOption,
+    root: Path = RootOption,
 ) -> None:
     """Audit any scored file (a vendor tool, a rule score): discrimination, calibration, fairness by group.
 
     Exactly one of --threshold, --top-k, --top-frac says how the tool flags people. Writes
     DIR/audit.json and DIR/audit.html; groups below evaluate.min_group_n people or
-    evaluate.min_group_positives outcomes are suppressed.
+    evaluate.min_group_positives outcomes are suppressed. A --group column that identifies people (NHS
+    number, IDs, names, one group per person) is refused; a file holding clear identifiers is never
+    audited into the project's data/, reports/ or outputs/.
     """
     from models.external_scores_stage import AuditStopped, run_audit
 
     ev = load_config(params).evaluate if params.exists() else None
     with exits_on((AuditStopped, "Audit stopped", 2)):
         written = run_audit(scores, label=label, score=score, groups=group, out=out, threshold=threshold,
-                            top_k=top_k, top_frac=top_frac, params=ev)
+                            top_k=top_k, top_frac=top_frac, params=ev, paths=project_paths(root))
     o = written.result["overall"]
     auc = f"{o['auc']:.3f}" if o.get("auc") is not None else "n/a"
     console.print(f"[green]Audited[/green] {written.result['rows']:,} rows: AUROC {auc}, selection rate "

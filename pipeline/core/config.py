@@ -50,6 +50,22 @@ class MeasurementBias(Section):
     nccis_not_known_base: float = Field(0.025, ge=0, le=1)
 
 
+class RecordingBreak(Section):
+    """A planted change in recording practice (synthetic only; the monitor and the gate must find it).
+
+    From ``start`` on, ``code`` in ``table.column`` is recorded ``factor`` times as often as it happens:
+    0 = it stops being recorded (those rows get ``recorded_as`` instead), 2 = other rows of the table are
+    recorded as it, so it appears twice as often (the Hackney FGM lesson).
+    """
+
+    table: str = Field(description="staged table name, e.g. ae_attendance")
+    column: str = Field(description="staged column name, e.g. diagnosis")
+    code: str = Field(description="the code, or its prefix (T74 matches T741)")
+    start: date
+    factor: float = Field(ge=0)
+    recorded_as: str = Field("", description="what the code is recorded as once it stops (factor 0)")
+
+
 class IdentifierNoise(Section):
     """Error rates for identifiers recorded by each source (DOMAIN.md 'Linkage realities')."""
 
@@ -83,6 +99,7 @@ class SynthParams(Section):
     neighbourhoods: int = Field(0, ge=0, description="number of LSOAs; 0 = one per ~150 children")
     measurement_bias: MeasurementBias = MeasurementBias()
     identifier_noise: IdentifierNoise = IdentifierNoise()
+    recording_breaks: list[RecordingBreak] = Field(default_factory=list, description="planted recording changes")
 
 
 class PseudonymiseParams(Section):
@@ -144,6 +161,8 @@ class IngestSource(Section):
     files: dict[str, str] = Field(
         default_factory=dict, description="table -> file glob under raw_dir, replacing the default layout"
     )
+    optional: bool = Field(False, description="its extracts may be absent this run (else no files = error)")
+    optional_tables: list[str] = Field(default_factory=list, description="its tables whose files may be absent")
 
 
 class IngestParams(Section):
@@ -207,11 +226,22 @@ class TrainParams(Section):
 class EvaluateParams(Section):
     """`riskpipe evaluate --model M` and `riskpipe audit`: bootstrap, reliability bins, small-cell suppression."""
 
-    n_boot: int = Field(200, ge=0, description="bootstrap replicates for 95% CIs (0 = no CIs)")
+    n_boot: int = Field(1000, ge=0, description="bootstrap replicates for 95% percentile CIs (0 = no CIs; the "
+                                                "gate needs them)")
     seed: int = Field(20260331, description="seed of the bootstrap")
     reliability_bins: int = Field(10, ge=2, description="equal-frequency bins of the reliability curve and ECE")
     min_group_n: int = Field(10, ge=1, description="groups with fewer people are suppressed in published outputs")
     min_group_positives: int = Field(5, ge=0, description="groups with fewer outcomes are suppressed")
+
+
+class MonitorParams(Section):
+    """`riskpipe monitor`: breaks in recording practice (each watched code's monthly rate, allowing for age)."""
+
+    alpha: float = Field(1e-3, gt=0, lt=1, description="largest p-value reported as a break (family-wise per column)")
+    min_ratio: float = Field(1.5, gt=1, description="smallest change in a code's rate, up or down, reported")
+    min_coded: int = Field(20, ge=1, description="fewest expected coded rows in the shorter segment")
+    min_segment: int = Field(6, ge=2, description="fewest months on each side of a break")
+    min_rows: int = Field(200, ge=1, description="fewest rows a group needs over the whole series to be tested")
 
 
 class Params(Section):
@@ -232,6 +262,7 @@ class Params(Section):
     score: ScoreParams = ScoreParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
+    monitor: MonitorParams = MonitorParams()
 
     @field_validator("models")
     @classmethod

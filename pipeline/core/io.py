@@ -56,6 +56,21 @@ def staging_folder(target: Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def clear_staging_leftovers(target: Path) -> list[Path]:
+    """Remove staging folders of ``target`` left by a run that was killed outright (no ``finally`` ran)."""
+    target = Path(target)
+    leftovers = sorted(target.parent.glob(f".{target.name}.*.staging"))
+    for leftover in leftovers:
+        shutil.rmtree(leftover, ignore_errors=True)
+    return leftovers
+
+
+def remove_files(files: list[Path]) -> None:
+    """Delete ``files`` where they exist (stale outputs a failed run must not leave for the next stage)."""
+    for file in files:
+        Path(file).unlink(missing_ok=True)
+
+
 def move_into(files: list[Path], target: Path) -> list[Path]:
     """Move ``files`` into the folder ``target`` (same file system: each move is one atomic rename)."""
     target = Path(target)

@@ -68,7 +68,7 @@ class ProjectPaths:
 
     @property
     def signoff_log(self) -> Path:
-        """ethics/ledger/signoffs.jsonl: the keyed hash chain of human sign-offs (an installation record, not in git)."""
+        """ethics/ledger/signoffs.jsonl: the keyed chain of human sign-offs (an installation record, not in git)."""
         return self.root / "ethics" / "ledger" / "signoffs.jsonl"
 
     @property
@@ -159,7 +159,8 @@ def producing_command(path: Path | str, root: Path | str = ".") -> str | None:
     except ValueError:
         relative = Path(path).as_posix()
     for pattern, command in _PRODUCERS:
-        found = re.fullmatch(pattern, relative)
+        # anchored at a path component: a root other than ``root`` still names data/models/<model>/run.json
+        found = re.search(rf"(?:^|/)(?:{pattern})$", relative)
         if found:
             model = next((v for k, v in found.groupdict().items() if v), "<model>")
             return command.format(m=model)
@@ -175,6 +176,9 @@ def missing_input_message(path: Path | str, root: Path | str = ".") -> str:
     command = producing_command(path, root)
     if command is None:
         return f"{path} not found"
+    if command == "synth":
+        return (f"{path} not found: copy the extracts into data/raw/ (docs/own_extracts.md), or run `riskpipe synth` "
+                "for the synthetic county")
     return f"{path} not found: run `riskpipe {command}` first (or `dvc repro`)"
 
 

@@ -7,7 +7,7 @@ token or a record token: the linkage review sample loses its token columns and r
 ``person_token`` on load.
 
 Synthetic ground truth (``data/truth/``) does not exist in a council's own data. Every function
-that depends on it returns ``None`` (or leaves the oracle row out) when it is absent, and the
+that depends on it returns ``None`` (or leaves the generator-probability row out) when it is absent, and the
 notebooks say so.
 """
 

@@ -54,7 +54,8 @@ def linkage_truth_table(report: dict[str, Any]) -> pd.DataFrame | None:
 
     Returns:
         ``attribute``, ``group``, ``precision``, ``recall``, ``true_pairs``, ``missed_pairs``
-        (true pairs the linkage did not join).
+        (true pairs the linkage did not join). ``recall`` is NaN for a group with no true pairs (nothing to
+        find), ``precision`` for a group where no pair was joined.
     """
     truth = report.get("truth")
     if not truth:
@@ -63,7 +64,8 @@ def linkage_truth_table(report: dict[str, Any]) -> pd.DataFrame | None:
              "true_pairs": v["true_pairs"]}
             for attribute, groups in truth["by_group"].items() for group, v in groups.items()]
     out = pd.DataFrame(rows).astype({"precision": "float64", "recall": "float64"})
-    return out.assign(missed_pairs=(out["true_pairs"] * (1 - out["recall"])).round().astype("int64"))
+    # a group with no true pairs has no recall (NaN), and nothing to miss
+    return out.assign(missed_pairs=(out["true_pairs"] * (1 - out["recall"].fillna(1.0))).round().astype("int64"))
 
 
 def linkage_headline(report: dict[str, Any]) -> pd.DataFrame:

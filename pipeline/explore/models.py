@@ -52,8 +52,8 @@ def load_model_reports(root: Path, model: str) -> ModelReports:
 
 
 def has_ground_truth(metrics: dict[str, Any]) -> bool:
-    """True when evaluation had synthetic true probabilities (the ``oracle`` baseline)."""
-    return "oracle" in metrics.get("baselines", {})
+    """True when evaluation had synthetic true probabilities (the ``generator`` probability baseline)."""
+    return "generator" in metrics.get("baselines", {})
 
 
 def headline_table(metrics: dict[str, Any], split: str = "test",
@@ -64,7 +64,7 @@ def headline_table(metrics: dict[str, Any], split: str = "test",
         metrics: ``metrics.json``; ``split`` is ``test`` or ``validation``.
 
     Returns:
-        Index = model (``lightgbm``, ``logistic``, ``rule``, ``oracle`` where present), one column per
+        Index = model (``lightgbm``, ``logistic``, ``rule``, ``generator`` where present), one column per
         metric; ``auc_ci`` becomes ``auc_low`` and ``auc_high``. Undefined metrics are NaN.
     """
     baselines_key = "baselines" if split == "test" else f"{split}_baselines"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-MODELS_IN_ORDER = ("lightgbm", "logistic", "rule", "oracle")
+MODELS_IN_ORDER = ("lightgbm", "logistic", "rule", "generator")
 HEADLINE_METRICS = ("n", "prevalence", "auc", "auc_ci", "average_precision", "brier", "ece", "oe_ratio",
                     "calibration_slope", "calibration_intercept", "precision_at_capacity", "recall_at_capacity",
                     "lift_at_capacity", "lift_top_0_5pct")

@@ -1,9 +1,11 @@
-"""Find and read the raw files of each staged table: the only place ingest touches data/raw.
+"""Plan each staged table and read its raw files (with ``pipeline.ingest.inventory``, which lists
+them, the only place ingest touches data/raw).
 
-Each file becomes one text frame (source column names, ``_source_file``, ``_source_row``, the
-columns its path implies) for ``pipeline.ingest.tables.ingest_table``. ``_source_file`` is the path
-relative to the source's raw folder (``ssda903/2024/header.csv``), so files sharing a name in
-different year folders stay distinguishable and no machine path is recorded.
+Each file becomes one text frame (source column names, ``_source_file``, ``_source_row`` = the real
+line, ``_reader_flags`` from the cell checks of ``pipeline.ingest.cells``, the columns its path implies)
+for ``pipeline.ingest.tables.ingest_table``. ``_source_file`` is the path relative to the source's
+raw folder (``ssda903/2024/header.csv``), so files sharing a name in different year folders stay
+distinguishable and no machine path is recorded.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.core.config import IngestSource
+from pipeline.ingest.cells import check_cells
+from pipeline.ingest.inventory import check_inside, matches, raw_files
 from pipeline.sources.cin_census import cin_collection_year, flatten_cin, validate_cin
+from pipeline.sources.encoding import decode_bytes, encoding_evidence
 from pipeline.sources.errors import IngestError
 from pipeline.sources.layout import (
     add_path_columns,
@@ -22,8 +27,8 @@ from pipeline.sources.layout import (
     collection_year_from_path,
     infer_collection_year,
 )
-from pipeline.sources.readers import decode_bytes, parse_dates, parse_xml, read_csv_text
-from pipeline.sources.registry import all_sources
+from pipeline.sources.readers import parse_dates, parse_xml, read_csv_text
+from pipeline.sources.registry import all_sources, all_tables
 from pipeline.sources.spec import TableSpec
 from pipeline.sources.ssda903 import flag_sex_code_year, flatten_903_xml
 
@@ -32,21 +37,25 @@ MAX_LISTED_SCHEMA_ERRORS = 200
 
 @dataclass(frozen=True)
 class TablePlan:
-    """One enabled table: its spec, the raw folder of its source and the glob of its files."""
+    """One enabled table: its spec, the raw folder of its source, the glob of its files, and whether
+    params let its files be absent in this run (``ingest.sources.<source>.optional``/``optional_tables``)."""
 
     spec: TableSpec
     raw_dir: Path
     pattern: str
+    optional: bool = False
 
     def files(self) -> list[Path]:
-        return sorted(p for p in self.raw_dir.glob(self.pattern) if p.is_file())
+        """Files under ``raw_dir`` matching ``pattern``, case-insensitively (see :func:`matches`)."""
+        return [self.raw_dir / rel for rel in raw_files(self.raw_dir) if matches(rel, self.pattern)]
 
 
 def plan_ingest(cfg, root: Path, only: list[str] | None = None) -> list[TablePlan]:
     """Enabled tables from the ``ingest`` params section, in source order.
 
     Raises:
-        IngestError: params name a table that does not exist.
+        IngestError: params (or ``only``, from ``--table``) name a table that does not exist or is
+            not enabled.
     """
     sources = all_sources()
     unknown_sources = sorted(set(cfg.sources) - set(sources))
@@ -62,7 +71,8 @@ def plan_ingest(cfg, root: Path, only: list[str] | None = None) -> list[TablePla
         own = {s.name for s in specs}
         enabled = section.tables if section.tables is not None else [s.name for s in specs]
         # a files entry naming another source's table would be silently ignored: only this source's count
-        unknown = sorted(set(enabled) - own) + sorted(set(section.files) - own)
+        named = (enabled, section.files, section.optional_tables)
+        unknown = [t for group in named for t in sorted(set(group) - own)]
         if unknown:
             raise IngestError(
                 "params.yaml",
@@ -72,11 +82,32 @@ def plan_ingest(cfg, root: Path, only: list[str] | None = None) -> list[TablePla
         raw_dir = Path(section.raw_dir or source.raw_dir)
         raw_dir = raw_dir if raw_dir.is_absolute() else root / raw_dir
         plans += [
-            TablePlan(s, raw_dir, section.files.get(s.name, s.files)) for s in specs if s.name in enabled
+            TablePlan(
+                s,
+                raw_dir,
+                section.files.get(s.name, s.files),
+                optional=section.optional or s.name in section.optional_tables,
+            )
+            for s in specs
+            if s.name in enabled
         ]
     if only:
+        names = [p.spec.name for p in plans]
+        missing = sorted(set(only) - set(names))
+        if missing:
+            known = set(all_tables())
+            why = "not a table" if not set(missing) & known else "not enabled in params.yaml ingest.sources"
+            raise IngestError(
+                "--table", f"{', '.join(missing)}: {why}; enabled tables: {', '.join(names)}"
+            )
         plans = [p for p in plans if p.spec.name in only]
     return plans
+
+
+def _declared(frame: pd.DataFrame, spec: TableSpec) -> list[str]:
+    """The columns of ``frame`` the spec declares (matched case-insensitively, as ingest matches them)."""
+    declared = {c.source.lower() for c in spec.columns}
+    return [c for c in frame.columns if str(c).lower() in declared]
 
 
 def _read_bytes(path: Path, file: str) -> bytes:
@@ -135,7 +166,8 @@ def _read_xml(
     frames, year, fmt, schema, errors = cache[path]
     if spec.name not in frames:
         raise IngestError(file, f"is a {fmt} file, which holds no {spec.name} table")
-    frame = add_path_columns(frames[spec.name], spec.from_path, census_date=None, collection_year=year)
+    frame = check_cells(frames[spec.name], _declared(frames[spec.name], spec), header_rows=False)
+    frame = add_path_columns(frame, spec.from_path, census_date=None, collection_year=year)
     if spec.name in ("cla_header", "cla_uasc"):
         frame = flag_sex_code_year(frame, year)
     frame.attrs = {"file": file, "format": fmt, "collection_year": year, "schema": schema}
@@ -150,9 +182,12 @@ def _read_xml(
 def _read_csv(
     spec: TableSpec, path: Path, file: str, raw_dir: Path, default_year: int | None
 ) -> pd.DataFrame:
-    text, encoding = decode_bytes(_read_bytes(path, file), file)
+    data = _read_bytes(path, file)
+    text, encoding = decode_bytes(data, file)
     frame = read_csv_text(text, file)
-    attrs = {**frame.attrs, "encoding": encoding, "format": "csv"}
+    frame = check_cells(frame, _declared(frame, spec))
+    evidence = encoding_evidence(data, encoding)
+    attrs = {**frame.attrs, "encoding": encoding, "encoding_evidence": evidence, "format": "csv"}
     census_date = year = None
     if "census_date" in spec.from_path:
         census_date = census_date_from_name(path.name)
@@ -187,12 +222,14 @@ def read_table_frames(
         cache: shared between tables so one XML file is parsed and schema-validated once.
 
     Raises:
-        IngestError: a file is unreadable, undecodable, empty, malformed or of the wrong kind.
+        IngestError: a file is unreadable, undecodable, empty, malformed, of the wrong kind, or a
+            symbolic link leading outside ``raw_dir``.
     """
     cache = {} if cache is None else cache
     frames = []
     for path in files:
         file = path.relative_to(raw_dir).as_posix() if path.is_relative_to(raw_dir) else path.name
+        check_inside(path, raw_dir, file)
         if path.suffix.lower() == ".xml":
             frames.append(_read_xml(spec, path, file, raw_dir, collection_year, cache))
         else:

@@ -6,16 +6,18 @@ from __future__ import annotations
 from datetime import date
 
 
-def summarise_ingest(reports: list[dict], extract_date: date) -> dict:
+def summarise_ingest(reports: list[dict], extract_date: date, files: dict | None = None) -> dict:
     """Combine per-table reports into ``reports/ingest.json``.
 
     Args:
         reports: one ``IngestResult.report`` per table, or a failure/no-input entry
             (``table``, ``source``, ``status``, ``error``).
         extract_date: the extract date the run used.
+        files: ``pipeline.ingest.files.file_inventory``: every file taken and every file ignored.
 
     Returns:
-        dict with ``extract_date``, ``totals`` (read, accepted, quarantined; reconciled) and ``tables``.
+        dict with ``extract_date``, ``totals`` (read, accepted, quarantined; reconciled), ``tables_failed``
+        (file-level failures and missing extracts), ``warnings``, ``files`` and ``tables``.
 
     Raises:
         AssertionError: a table's read count is not accepted + quarantined.
@@ -27,9 +29,13 @@ def summarise_ingest(reports: list[dict], extract_date: date) -> dict:
         assert rep["rows_read"] == rep["rows_accepted"] + rep["rows_quarantined"], rep["table"]
         for key in totals:
             totals[key] += rep[key]
-    failed = [r["table"] for r in reports if r.get("status") == "failed"]
+    failed = [r["table"] for r in reports if r.get("status") in ("failed", "missing")]
+    warnings = [f"{r['table']}: {w}" for r in reports for w in r.get("warnings", [])]
+    warnings += [f"{r['table']}: {r['error']}" for r in reports if r.get("status") == "no_input"]
     return {
         "extract_date": extract_date.isoformat(),
+        "files": files or {"taken": [], "ignored": []},
+        "warnings": warnings,
         "totals": totals,
         "reconciled": totals["rows_read"] == totals["rows_accepted"] + totals["rows_quarantined"],
         "tables_failed": failed,
@@ -40,7 +46,8 @@ def summarise_ingest(reports: list[dict], extract_date: date) -> dict:
 def _table_section(rep: dict) -> list[str]:
     lines = [f"## {rep['table']} ({rep['source']})", ""]
     if rep["status"] != "ok":
-        label = "**FAILED** (file-level error)" if rep["status"] == "failed" else "no input files"
+        labels = {"failed": "**FAILED** (file-level error)", "missing": "**MISSING** (no extract)"}
+        label = labels.get(rep["status"], "no input files (optional)")
         lines += [f"{label}: {rep.get('error', '')}", ""]
         return lines
     lines += [
@@ -103,6 +110,22 @@ def render_ingest_markdown(summary: dict) -> str:
         else:
             lines.append(f"| {rep['table']} | | | | {rep['status']} |")
     lines.append("")
+    if summary.get("warnings"):
+        lines += ["## Warnings", "", *[f"- {w}" for w in summary["warnings"]], ""]
     for rep in summary["tables"].values():
         lines += _table_section(rep)
+    lines += _files_section(summary.get("files", {}))
     return "\n".join(lines)
+
+
+def _files_section(files: dict) -> list[str]:
+    """Every ignored file by name; taken files counted per table (each is named in ingest.json)."""
+    lines = ["## Files", ""]
+    lines += [f"- **ignored**: {f['file']} ({f['reason']})" for f in files.get("ignored", [])]
+    by_table: dict[str, list[str]] = {}
+    for f in files.get("taken", []):
+        by_table.setdefault(f["table"], []).append(f["file"])
+    for table, names in by_table.items():
+        shown = names[0] if len(names) == 1 else f"{names[0]} … {names[-1]}"
+        lines.append(f"- taken by {table}: {len(names)} file(s) ({shown})")
+    return [*lines, ""]

@@ -19,6 +19,8 @@ from datetime import date
 
 import pandas as pd
 
+from pipeline.ingest.cells import FIELD_RULES, ROW_RULES, ROW_RULES_WITH_COLUMN
+from pipeline.ingest.date_formats import check_date_formats
 from pipeline.privacy.actions import Privacy
 from pipeline.sources.codes import derive_ethnicity_group
 from pipeline.sources.coerce import coerce_columns
@@ -31,7 +33,7 @@ from pipeline.sources.validators import INFORMATIONAL_RULES
 __all__ = ["IngestError", "IngestResult", "ingest_table", "rename_to_canonical"]
 log = logging.getLogger(__name__)
 TRACE = ["_source_file", "_source_row"]
-READER_RULE_PREFIXES = ("xsd_", "sex_code_other_year")
+READER_RULE_PREFIXES = ("xsd_", "sex_code_other_year", *FIELD_RULES)
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,12 @@ def rename_to_canonical(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
 
 
 def reader_problems(raw: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    """Problems the reader attached to rows (``_reader_flags``, ``element:rule``), as field-level."""
+    """Problems the reader attached to rows (``_reader_flags``, ``element:rule``).
+
+    Most are field-level notes (schema errors, code era, a stray BOM removed); the cell and record
+    checks of ``pipeline.ingest.cells`` (NUL byte, over-long cell, short or truncated record, repeated
+    header) are row-level, named after the column where there is one (``nul_byte_in_forename``).
+    """
     flags = raw["_reader_flags"].dropna().str.split(";").explode().dropna()
     flags = flags[flags != ""]
     if flags.empty:
@@ -78,12 +85,16 @@ def reader_problems(raw: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     parts = flags.str.split(":", n=1, expand=True)
     by_source = {c.source.lower(): c.name for c in spec.columns}
     column = parts[0].str.lower().map(by_source).fillna(parts[0])
+    rule = parts[1]
+    is_row = rule.isin(list(ROW_RULES))
+    named = rule.isin(list(ROW_RULES_WITH_COLUMN)) & (column != "")
+    rule = rule.where(~named, rule + "_in_" + column)
     return pd.DataFrame(
         {
             "row": flags.index.astype("int64"),
             "column": column.values,
-            "rule": parts[1].values,
-            "level": "field",
+            "rule": rule.values,
+            "level": is_row.map({True: "row", False: "field"}).values,
         }
     )
 
@@ -138,7 +149,8 @@ def ingest_table(frames: list[pd.DataFrame], spec: TableSpec, extract_date: date
         columns as recorded, ``_source_file``, ``_source_row``, ``reasons``) and ``report``.
 
     Raises:
-        IngestError: a file lacks a required column.
+        IngestError: a file lacks a required column, or a date column of a file is mostly in a
+            format riskpipe does not read (``pipeline.ingest.date_formats``).
     """
     canon = [rename_to_canonical(f, spec) for f in frames]
     columns = [c.name for c in spec.columns]
@@ -146,6 +158,7 @@ def ingest_table(frames: list[pd.DataFrame], spec: TableSpec, extract_date: date
     raw = pd.concat([empty.assign(_source_row=pd.Series(dtype="int64")), *canon], ignore_index=True)
     raw = raw.astype({"_source_row": "int64"})
     typed, parse_problems, value_codes = coerce_columns(raw[columns], spec)
+    check_date_formats(raw, parse_problems, spec)
     schema_problems = find_problems(typed, spec, extract_date)
     unparseable = parse_problems[parse_problems["level"] == "row"]
     shadowed = (
@@ -222,13 +235,15 @@ def ingest_table(frames: list[pd.DataFrame], spec: TableSpec, extract_date: date
 
 
 def _file_summary(frame: pd.DataFrame, canon: pd.DataFrame) -> dict:
-    keys = ("encoding", "delimiter", "format", "schema", "collection_year", "census_date")
+    keys = ("encoding", "encoding_evidence", "delimiter", "format", "schema", "collection_year", "census_date")
     summary = {
         "file": canon.attrs.get("file"),
         "rows": len(frame),
         "undeclared_columns_dropped": canon.attrs.get("undeclared_columns", 0),
     }
     summary.update({k: frame.attrs[k] for k in keys if frame.attrs.get(k) is not None})
+    if frame.attrs.get("lines_exact") is False:  # stray quotes: rows are numbered as header + data row
+        summary["line_numbers"] = "approximate (a stray quote character; lines counted as data rows)"
     if "schema_errors" in frame.attrs:
         summary["schema_errors"] = frame.attrs["schema_errors"]
     return summary

@@ -48,6 +48,7 @@ from pipeline.linkage.report import (
     people_per_source_pair,
     summarise_sources,
 )
+from pipeline.privacy.fingerprint import optional_key, record_linked_key, verify_pseudo_key
 
 log = logging.getLogger(__name__)
 
@@ -198,9 +199,11 @@ def run_link(paths: ProjectPaths, params: LinkParams, key_file: Path) -> Linkage
         LinkInputError: no pseudonymised person table.
         SourceRegistryError: ``link.max_records_per_person`` names a source that holds no people.
         PseudonymisationKeyError: truth exists but the key cannot be loaded.
+        KeyFingerprintMismatch: data/pseudo was made with another key than the current one, or is incomplete.
         LinkageBackendError: the Splink backend is unavailable.
     """
     record_limits(params.max_records_per_person)  # a misnamed source fails before hours of reading
+    verify_pseudo_key(paths, optional_key(key_file))  # before any output: another key's tokens link to nothing
     persons, records_without_key = read_person_records(paths)
     log_memory("reading person records")
     truth = read_truth(paths, key_file)
@@ -217,6 +220,7 @@ def write_link_outputs(result: LinkageResult, paths: ProjectPaths) -> None:
     write_json(result.report, paths.reports / "linkage.json")
     write_text(render_linkage_markdown(result.report), paths.reports / "linkage.md")
     write_csv(result.review, paths.reports / "linkage_review.csv")
+    record_linked_key(paths)  # the index's tokens are data/pseudo's: later stages check they still match
 
 
 def summarise_link(result: LinkageResult) -> str:

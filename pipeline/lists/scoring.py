@@ -1,4 +1,4 @@
-"""Calibrated risk and LightGBM's own per-row contributions, from the registered model."""
+"""Calibrated risk, the uncalibrated margin that ranks it, and LightGBM's per-row contributions."""
 
 from __future__ import annotations
 
@@ -7,30 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
-def find_lightgbm(model: Any) -> tuple[Any, Any]:
-    """``(preprocess, lgbm)`` inside a calibrated pipeline: walks CalibratedClassifierCV, FrozenEstimator, Pipeline.
-
-    ``preprocess`` is the pipeline before the LightGBM step (or None); raises TypeError if none is found.
-    """
-    from lightgbm import LGBMClassifier
-    from sklearn.pipeline import Pipeline
-
-    obj = model
-    for _ in range(8):
-        if isinstance(obj, LGBMClassifier):
-            return None, obj
-        if isinstance(obj, Pipeline) and isinstance(obj.steps[-1][1], LGBMClassifier):
-            return (obj[:-1] if len(obj.steps) > 1 else None), obj.steps[-1][1]
-        if isinstance(obj, Pipeline):
-            obj = obj.steps[-1][1]
-        elif getattr(obj, "calibrated_classifiers_", None):
-            obj = obj.calibrated_classifiers_[0].estimator
-        elif hasattr(obj, "estimator"):
-            obj = obj.estimator
-        else:
-            break
-    raise TypeError(f"no LightGBM classifier found inside {type(model).__name__}")
+from models.learners import find_lightgbm, lightgbm_margin
 
 
 def score_with_contributions(model: Any, features: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
@@ -49,3 +26,11 @@ def score_with_contributions(model: Any, features: pd.DataFrame) -> tuple[pd.Ser
     contrib = np.asarray(lgbm.predict(prepared, pred_contrib=True))
     names = list(getattr(prepared, "columns", features.columns))
     return risk, pd.DataFrame(contrib[:, :-1], index=features.index, columns=names)
+
+
+def score_margin(model: Any, features: pd.DataFrame) -> pd.Series:
+    """LightGBM's uncalibrated margin of each row (``models.learners.lightgbm_margin``), named ``margin``.
+
+    The list ranks by it (:func:`pipeline.lists.selection.select_top_by_capacity`), as evaluation does.
+    """
+    return pd.Series(lightgbm_margin(model, features), index=features.index, name="margin")

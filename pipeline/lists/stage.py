@@ -48,9 +48,16 @@ from pipeline.lists.render import (
     render_risk_list_html,
     risk_list_csv,
 )
-from pipeline.lists.scoring import score_with_contributions
-from pipeline.lists.selection import band_risk, rank_by_risk, select_scoring_cohort, select_top_by_capacity
+from pipeline.lists.scoring import score_margin, score_with_contributions
+from pipeline.lists.selection import (
+    band_risk,
+    rank_by_risk,
+    select_scoring_cohort,
+    select_top_by_capacity,
+    tie_break_seed,
+)
 from pipeline.privacy.actions import Privacy
+from pipeline.privacy.fingerprint import optional_key, verify_pseudo_key
 from pipeline.privacy.keys import load_key
 from pipeline.privacy.reidentify import NOT_HELD, ReidentifyError, reidentify_list
 from pipeline.sources.registry import person_sources
@@ -137,6 +144,7 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
         key = ledger_key(paths, pseudo_key_file)
     except LedgerError as exc:
         raise AuditLogRefusedError(str(exc)) from None
+    verify_pseudo_key(paths, optional_key(pseudo_key_file), linked=True)  # another key's tokens reach nobody
     uri = tracking_uri(paths.root)
     reports, model_dir = paths.model_reports(model), paths.model_artifacts(model)
     run, metrics = read_json(model_dir / "run.json"), read_json(reports / "metrics.json")
@@ -155,10 +163,11 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
     if missing:
         raise ApprovalWithdrawnError(f"the features file lacks inputs of the release being scored: {missing}")
     risk, contributions = score_with_contributions(fitted, cohort[feature_columns])
-    scored = cohort[["person_id", "index_date"]].assign(risk=risk)
-    top = select_top_by_capacity(scored, inputs.capacity)
+    scored = cohort[["person_id", "index_date"]].assign(risk=risk, margin=score_margin(fitted, cohort[feature_columns]))
+    seed = tie_break_seed(metrics)  # ranked and tie-broken exactly as evaluation selected (models.selection)
+    top = select_top_by_capacity(scored, inputs.capacity, seed=seed)
     top["band"] = band_risk(top["risk"], inputs.base_rate, cfg.band_multiples)
-    keep = rank_by_risk(scored).index[: len(top)]
+    keep = rank_by_risk(scored, seed=seed).index[: len(top)]
     explanations = explain_rows(contributions.loc[keep].reset_index(drop=True),
                                 cohort.loc[keep, feature_columns].reset_index(drop=True), feature_phrasebook(),
                                 cfg.max_reasons, cfg.max_protective)
@@ -236,6 +245,7 @@ def run_reidentify(params: Params, paths: ProjectPaths, *, risk_list: Path, extr
     """
     check_reidentified_output(paths, out, force)
     key = load_key(paths.root / params.pseudonymise.key_file)
+    verify_pseudo_key(paths, key, linked=True)  # under another key every token misses: "0 matched" is no answer
     listed, index, own = read_csv_table(risk_list), read_parquet(paths.person_index), read_csv_table(extract)
     key_column, privacy = person_key_of(source)
     result = reidentify_list(listed, index, own, id_column=id_column, source=source, key_column=key_column,

@@ -7,6 +7,12 @@ Detectors (each counts rows, never keeps a value):
   number is not checked against a list: new and synthetic LA numbers must still be caught);
 - ``postcode``: a full UK postcode (districts and sectors alone are not identifiers);
 - ``name_column``: a column named like a person's name holding anything other than tokens;
+- ``local_id``: a council's or trust's own record ID (``LAchildID``, SSDA903 ``CHILD``, ``la_child_id``,
+  ``ccis_id``, ``hes_id``; these carry no check digit, so they are found by their column's name, or in
+  text by their label: ``LAchildID: 123456``, ``<LAchildID>LA1234567</LAchildID>``), any value but a token;
+- ``date_of_birth``: an exact date (with its day) in a column named like a date of birth (``dob``,
+  ``PersonBirthDate``, ``MC_DOB``; not ``dob_year_tok`` or ``birth_year``), or after a label in text
+  (``DOB: 07/03/2012``, ``date of birth 2012-03-07``);
 - ``listed_name``: a whole word from a ``--names`` list (case-insensitive).
 
 Matches must stand alone (no letter or digit on either side), so a 32-hex-character token, which
@@ -33,6 +39,19 @@ NAME_COLUMN_WORDS = ("forename", "surname", "firstname", "lastname", "givenname"
 # (``_tok`` columns stay name columns: a token column holding anything but tokens is a leak)
 ABOUT_A_NAME = frozenset({"level", "gamma", "tf", "bf", "count", "counts", "flag", "flagged", "missing", "valid",
                           "agree", "comparison"})
+# squashed (lower case, letters only) names of columns holding a local person or record ID
+LOCAL_ID_COLUMNS = frozenset({"lachildid", "childid", "localid", "localchildid", "child", "ccisid", "hesid",
+                              "pupilrecordid", "clientid", "caseid", "childref", "personref", "mosaicid", "lcsid",
+                              "patientid", "hospitalnumber", "mrn"})
+_ID_LABEL = (r"(?:la[ _]?child[ _]?id|local[ _]?(?:child[ _]?)?id|child[ _]?id|ccis[ _]id|hes[ _]id"
+             r"|pupil[ _]record[ _]id)")
+LABELLED_LOCAL_ID = (r"(?i)(?<![a-z])" + _ID_LABEL + r"(?![a-z_])[\s:=,\"'|>]{1,4}(?![0-9a-f]{32})"
+                     r"(?:[a-z]{0,4}\d[a-z0-9-]{3,})")
+FULL_DATE = r"(?:\d{4}-\d{2}-\d{2}|\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{1,2} [A-Za-z]{3,9} \d{4})"
+FULL_DATE_VALUE = r"\s*(?:" + FULL_DATE + r"(?:[ T][\d:.]+)?|\d{8})\s*"
+LABELLED_DOB = (r"(?i)(?<![a-z])(?:dob|d\.o\.b\.?|date[ _]of[ _]birth|birth[ _]?date|born(?: on)?)(?![a-z_])"
+                r"[\s:=,\"'|>]{1,4}" + FULL_DATE)
+_NOT_A_DOB = frozenset({"tok", "year", "month", "day", "age", "band", "flag", "missing", "valid", "count"})
 _UPN_VALUE = np.full(256, 0, dtype=np.int64)
 _UPN_VALUE[[ord(c) for c in UPN_ALPHABET]] = np.arange(len(UPN_ALPHABET))
 
@@ -107,6 +126,31 @@ def is_name_column(column: str) -> bool:
     return squashed in {"name", "names"} or any(word in squashed for word in NAME_COLUMN_WORDS)
 
 
+def _words(column: str) -> list[str]:
+    """Lower-case words of a column name: ``PersonBirthDate`` -> person, birth, date; ``MC_DOB`` -> mc, dob."""
+    last = column.rsplit(".", 1)[-1].rsplit("!", 1)[-1]
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", last)
+    return [w for w in re.split(r"[^a-z]+", spaced.lower()) if w]
+
+
+def is_local_id_column(column: str) -> bool:
+    """Whether a column name says it holds a local person or record ID (``LAchildID``, ``CHILD``, ``hes_id``)."""
+    words = _words(column)
+    return "tok" not in words and "".join(words) in LOCAL_ID_COLUMNS
+
+
+def is_dob_column(column: str) -> bool:
+    """Whether a column name says it holds a date of birth (``dob``, ``PersonBirthDate``), not a part of one."""
+    words = set(_words(column))
+    return not words & _NOT_A_DOB and ("dob" in words or {"birth", "date"} <= words or "birthdate" in words
+                                       or "dateofbirth" in "".join(_words(column)))
+
+
+def full_date_mask(values: pd.Series) -> np.ndarray:
+    """Which text values are exact dates (with a day): ``2012-03-07``, ``07/03/2012``, ``20120307``."""
+    return values.str.fullmatch(FULL_DATE_VALUE).to_numpy(dtype=bool)
+
+
 def listed_name_mask(values: pd.Series, names: frozenset[str]) -> np.ndarray:
     """Which text values contain, as a whole word, one of ``names`` (case-folded single words)."""
     if not names or values.empty:
@@ -126,6 +170,10 @@ def scan_value_counts(
     counts = np.asarray(counts, dtype=np.int64)
     if pd.api.types.is_integer_dtype(values):
         hits = {"nhs_number": integer_nhs_number_mask(values)}
+        if is_local_id_column(column):
+            hits["local_id"] = np.ones(len(values), dtype=bool)
+        elif is_dob_column(column):  # 20120307 held as a number
+            hits["date_of_birth"] = full_date_mask(values.astype("str"))
     else:
         values = values.astype("str").reset_index(drop=True)
         # tokens cannot hold a finding (one unbroken run of hex), so skip them: in pseudonymised
@@ -137,7 +185,13 @@ def scan_value_counts(
             "upn": upn_mask(values.str.upper()),
             "postcode": postcode_mask(values),
             "listed_name": listed_name_mask(values, names),
+            "local_id": values.str.contains(LABELLED_LOCAL_ID).to_numpy(dtype=bool),
+            "date_of_birth": values.str.contains(LABELLED_DOB).to_numpy(dtype=bool),
         }
+        if is_local_id_column(column):
+            hits["local_id"] = hits["local_id"] | values.str.strip().str.len().gt(0).to_numpy(dtype=bool)
+        if is_dob_column(column):
+            hits["date_of_birth"] = hits["date_of_birth"] | full_date_mask(values)
         if is_name_column(column):
             # a name has letters: counts and dates in a name-like column (report totals) are not names
             hits["name_column"] = values.str.contains(r"[^\W\d_]", regex=True).to_numpy(dtype=bool)

@@ -10,7 +10,11 @@
 A key is 32 random bytes (256 bits) stored as 64 lowercase hex characters plus a newline, in a file
 readable by its owner only (0600, in a 0700 folder). The environment variable overrides the file so a
 council can hold the key in a secrets manager instead. Either source may be hex or base64 (standard or
-URL-safe); it must decode to at least 32 bytes.
+URL-safe); it must decode to at least 32 bytes, and it must look random: a key with fewer than
+:data:`MIN_DISTINCT_BYTES` distinct byte values (all zeros, one byte repeated, a short pattern repeated)
+is refused wherever it comes from, because tokens made with it could be recomputed by anyone who
+guesses it. Thirty-two random bytes hold about 30 distinct values; fewer than 16 happens by chance
+less than once in 10^20 keys, so no real key is ever refused.
 
 A key value never appears in logs, exceptions, reprs or reports: it travels as a :class:`SecretKey`
 (:class:`PseudonymisationKey` or :class:`LedgerKey`), a ``bytes`` whose ``repr``/``str`` hide it, and error
@@ -39,6 +43,7 @@ log = logging.getLogger(__name__)
 KEY_ENV_VAR = "RISKPIPE_PSEUDO_KEY"
 LEDGER_KEY_ENV_VAR = "RISKPIPE_LEDGER_KEY"
 KEY_BYTES = 32
+MIN_DISTINCT_BYTES = 16
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _KEY_ID_MESSAGE = b"riskpipe/v1/key-id\x00"
 _URLSAFE = str.maketrans("-_", "+/")
@@ -84,6 +89,22 @@ class LedgerKey(SecretKey):
     """The key the hash-chained logs are made with."""
 
 
+def weak_key_reason(raw: bytes) -> str | None:
+    """Why ``raw`` is too weak to be a key (all one byte, a repeated short pattern, few distinct bytes), or None.
+
+    The reason describes the key's shape only, never a byte of it.
+    """
+    distinct = len(set(raw))
+    if distinct <= 1:
+        return "every byte is the same (an all-zero or filler key)"
+    for period in range(1, len(raw) // 2 + 1):
+        if len(raw) % period == 0 and raw == raw[:period] * (len(raw) // period):
+            return f"it is a {period}-byte pattern repeated"
+    if distinct < MIN_DISTINCT_BYTES:
+        return f"it has only {distinct} distinct byte values (a random key has about 30)"
+    return None
+
+
 @dataclass(frozen=True)
 class KeyRole:
     """What a key is for: its name in messages, environment variable, keygen command, type and error."""
@@ -101,7 +122,12 @@ LEDGER = KeyRole("ledger", LEDGER_KEY_ENV_VAR, "riskpipe keygen --ledger", Ledge
 
 
 def generate_key(path: Path, *, force: bool = False, role: KeyRole = PSEUDONYMISATION) -> None:
-    """Write a new random 256-bit key to ``path`` as hex, owner-only (file 0600, folder 0700).
+    """Write a new random 256-bit key to ``path`` as hex, owner-only (file 0600).
+
+    A missing folder is made owner-only (0700); an existing folder's permissions are never changed
+    (it may be shared on purpose, and a key file is 0600 whatever its folder), only warned about when
+    others can list it. Where the key may not lie (inside data/, reports/, outputs/ or a DVC-tracked
+    folder) is the caller's to check: :func:`refuse_key_location`.
 
     Raises:
         FileExistsError: ``path`` exists and ``force`` is false (a lost key makes every token
@@ -110,10 +136,17 @@ def generate_key(path: Path, *, force: bool = False, role: KeyRole = PSEUDONYMIS
     path = Path(path)
     if path.exists() and not force:
         raise FileExistsError(f"{path}: a key already exists; pass --force to replace it")
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.parent.chmod(0o700)
+    if path.parent.exists():
+        if path.parent.stat().st_mode & 0o077:
+            log.warning("%s is open to other users (permissions left as they are); the key file itself is 0600",
+                        path.parent)
+    else:
+        path.parent.mkdir(mode=0o700, parents=True)
+    raw = secrets.token_bytes(KEY_BYTES)
+    while weak_key_reason(raw):  # never in practice (see the module docstring); kept so no weak key is ever written
+        raw = secrets.token_bytes(KEY_BYTES)
     # write_bytes writes through mkstemp (created 0600) and renames, so the key is never world-readable
-    write_bytes(secrets.token_bytes(KEY_BYTES).hex().encode("ascii") + b"\n", path)
+    write_bytes(raw.hex().encode("ascii") + b"\n", path)
     path.chmod(0o600)
     log.info("Wrote a new %s key to %s (owner-only permissions)", role.noun, path)
 
@@ -144,7 +177,30 @@ def decode_key(text: str, source: str, role: KeyRole = PSEUDONYMISATION) -> Secr
             f"the {role.noun} key in {source} is {len(raw)} bytes; at least {KEY_BYTES} are required "
             f"(make one with `{role.keygen}`)"
         )
+    weak = weak_key_reason(raw)
+    if weak:
+        raise role.error(f"the {role.noun} key in {source} is too weak: {weak}; make a random one with "
+                         f"`{role.keygen}`")
     return role.key_type(raw)
+
+
+class KeyLocationError(ValueError):
+    """A key file would lie where data travel (a DVC-tracked folder, reports, outputs)."""
+
+
+def refuse_key_location(path: Path, forbidden: Mapping[str, Path]) -> None:
+    """Refuse a key path inside any of ``forbidden`` (description -> folder), compared after resolving links.
+
+    Raises:
+        KeyLocationError: names the folder and why, never a key.
+    """
+    where = Path(path).resolve()
+    for what, folder in forbidden.items():
+        if where.is_relative_to(Path(folder).resolve()):
+            raise KeyLocationError(
+                f"{path} lies inside {folder} ({what}); a key there would be copied with the data (DVC cache, "
+                f"reports, shared outputs). Keep it outside, e.g. .secrets/ (git-ignored)"
+            )
 
 
 def load_key(key_file: Path | None, env: Mapping[str, str] = os.environ, *,

@@ -1,10 +1,11 @@
 """``riskpipe scan-pii``: find direct identifiers left in files that should hold none.
 
-Reads parquet (column by column, in Arrow), CSV, Excel, JSON, HTML, Markdown, XML and text files and
+Reads parquet (column by column, in Arrow), CSV, Excel, JSON, HTML, Markdown, XML, text and log files
+and Jupyter notebooks (code, printed output, errors and the HTML tables data frames are shown as) and
 runs the detectors of :mod:`pipeline.privacy.identifier_detectors` on them (NHS numbers, UPNs, full
-postcodes, name columns, listed names). Each finding gives file, column, kind and count, never a
-value; a file that cannot be read is itself a finding. The same detectors guard ``pseudonymise``
-before it writes anything.
+postcodes, name columns, local IDs, exact dates of birth, listed names). Each finding gives file,
+column, kind and count, never a value; a file that cannot be read is itself a finding. The same detectors
+guard ``pseudonymise`` before it writes anything.
 """
 
 from __future__ import annotations
@@ -22,11 +23,27 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.privacy.identifier_detectors import HEX_TOKEN, read_names_list, scan_frame, scan_text, scan_value_counts
+from pipeline.privacy.identifier_detectors import (
+    HEX_TOKEN,
+    is_dob_column,
+    is_local_id_column,
+    is_name_column,
+    read_names_list,
+    scan_frame,
+    scan_text,
+    scan_value_counts,
+)
 
 log = logging.getLogger(__name__)
 
-SCANNED_SUFFIXES = (".parquet", ".csv", ".xlsx", ".html", ".htm", ".json", ".md", ".xml", ".txt")
+SCANNED_SUFFIXES = (".parquet", ".csv", ".xlsx", ".html", ".htm", ".json", ".md", ".xml", ".txt", ".log",
+                    ".ipynb")
+# JSON keys that name things (a model, a run, a feature), not people: a value there is a person's name only
+# when it looks like one (two or more capitalised words), so riskpipe's own "name": "neet18" is no finding
+THING_NAME_KEYS = frozenset({"name", "names"})
+PERSON_NAME_SHAPE = r"[A-Z][a-z'’-]+(?: [A-Z][a-z'’-]+)+"
+# kinds found from a table's column names, which free-text scanning of the same document cannot see
+COLUMN_KINDS = frozenset({"name_column", "local_id", "date_of_birth"})
 
 
 @dataclass(frozen=True)
@@ -49,10 +66,16 @@ def _scan_parquet(path: Path, names: frozenset[str]) -> list[tuple[str, str, int
             column = pc.list_flatten(column)
         if pa.types.is_dictionary(column.type):
             column = column.cast(column.type.value_type)
+        if pa.types.is_temporal(column.type):  # a date of birth stored as a date
+            if is_dob_column(field.name) and len(column) - column.null_count:
+                found.append((field.name, "date_of_birth", len(column) - column.null_count))
+            continue
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
                 or pa.types.is_integer(column.type)):
             continue
-        if pa.types.is_integer(column.type):  # only 10-digit integers can be NHS numbers
+        if pa.types.is_integer(column.type) and (is_local_id_column(field.name) or is_dob_column(field.name)):
+            pass  # any integer in a local ID or date-of-birth column is one
+        elif pa.types.is_integer(column.type):  # only 10-digit integers can be NHS numbers
             column = column.filter(pc.and_(pc.greater_equal(column, 10**9), pc.less(column, 10**10)))
         else:  # drop tokens (and nulls) first, in Arrow's RE2: a token column is millions of distinct values
             column = column.filter(pc.invert(pc.match_substring_regex(column, f"^{HEX_TOKEN}$")))
@@ -81,9 +104,59 @@ def _json_columns(obj: object, key: str = "") -> Iterator[tuple[str, object]]:
 def _scan_json(path: Path, names: frozenset[str]) -> list[tuple[str, str, int]]:
     document = json.loads(path.read_text(encoding="utf-8"))
     pairs = pd.DataFrame(_json_columns(document), columns=["key", "value"])
+    pairs["value"] = pairs["value"].astype("str")
+    thing_name = pairs["key"].str.rsplit(".", n=1).str[-1].str.lower().isin(THING_NAME_KEYS)
+    pairs = pairs[~thing_name | pairs["value"].str.fullmatch(PERSON_NAME_SHAPE)]
+    by_name = pairs["key"].map(lambda k: is_name_column(k) or is_local_id_column(k) or is_dob_column(k))
+    # one pass over every value whose key says nothing; only when it finds something is it scanned key by key
+    # (a report holds thousands of keys, and scanning each alone costs seconds)
+    plain = pairs[~by_name.astype(bool)]
+    per_key = pairs if scan_frame(pd.DataFrame({"(json)": plain["value"].to_numpy()}), names) else pairs[by_name]
     found = []
-    for key, group in pairs.groupby("key", sort=True):
-        found += scan_frame(pd.DataFrame({key: group["value"].astype("str").to_numpy()}), names)
+    for key, group in per_key.groupby("key", sort=True):
+        found += scan_frame(pd.DataFrame({key: group["value"].to_numpy()}), names)
+    return found
+
+
+def _notebook_parts(document: dict) -> tuple[str, list[str]]:
+    """A notebook's text (cell sources, printed and plain-text outputs, errors) and its HTML outputs."""
+    text, html = [], []
+
+    def joined(value) -> str:
+        return "".join(value) if isinstance(value, list) else str(value)
+
+    for cell in document.get("cells", []):
+        text.append(joined(cell.get("source", "")))
+        for output in cell.get("outputs", []):
+            text.append(joined(output.get("text", "")))
+            text += [joined(line) for line in output.get("traceback", [])]
+            data = output.get("data", {})
+            text += [joined(v) for k, v in data.items() if k.startswith("text/") and k != "text/html"]
+            text += [json.dumps(v) for k, v in data.items() if k.endswith("json")]
+            if "text/html" in data:
+                html.append(joined(data["text/html"]))
+    return "\n".join(text), html
+
+
+def _scan_html(text: str, names: frozenset[str]) -> list[tuple[str, str, int]]:
+    """Identifiers in an HTML page's text, plus the column kinds of its tables."""
+    found = scan_text(re.sub(r"<[^>]+>", " ", text), names)
+    try:
+        tables = pd.read_html(StringIO(text))
+    except ValueError:  # no tables
+        tables = []
+    for table in tables:
+        table.columns = [" ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in table.columns]
+        found += [f for f in scan_frame(table.astype("str")) if f[1] in COLUMN_KINDS]
+    return found
+
+
+def _scan_notebook(path: Path, names: frozenset[str]) -> list[tuple[str, str, int]]:
+    """A Jupyter notebook: its cells' code and every output (text, errors, HTML tables of data frames)."""
+    text, html = _notebook_parts(json.loads(path.read_text(encoding="utf-8")))
+    found = scan_text(text, names)
+    for page in html:
+        found += _scan_html(page, names)
     return found
 
 
@@ -103,18 +176,12 @@ def _markdown_tables(text: str) -> list[pd.DataFrame]:
 def _scan_document(path: Path, names: frozenset[str]) -> list[tuple[str, str, int]]:
     """HTML/markdown/XML/text: identifiers in the text, plus name columns in HTML and markdown tables."""
     text = path.read_text(encoding="utf-8", errors="replace")
-    found = []
     if path.suffix.lower() in {".html", ".htm"}:
-        found += scan_text(re.sub(r"<[^>]+>", " ", text), names)
-        try:
-            tables = pd.read_html(StringIO(text))
-        except ValueError:  # no tables
-            tables = []
-    else:
-        found += scan_text(text, names)
-        tables = _markdown_tables(text) if path.suffix.lower() == ".md" else []
+        return _scan_html(text, names)
+    found = scan_text(text, names)
+    tables = _markdown_tables(text) if path.suffix.lower() == ".md" else []
     for table in tables:
-        found += [f for f in scan_frame(table.astype("str")) if f[1] == "name_column"]
+        found += [f for f in scan_frame(table.astype("str")) if f[1] in COLUMN_KINDS]
     return found
 
 
@@ -141,6 +208,8 @@ def scan_file(path: Path, names: frozenset[str] = frozenset()) -> list[Finding]:
                      for col, kind, n in scan_frame(frame.rename(columns=str), names)]
         elif suffix == ".json":
             found = _scan_json(path, names)
+        elif suffix == ".ipynb":
+            found = _scan_notebook(path, names)
         else:
             found = _scan_document(path, names)
     except Exception as exc:  # noqa: BLE001 - an unreadable file must not pass as clean

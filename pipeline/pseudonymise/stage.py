@@ -1,6 +1,7 @@
 """The pseudonymise stage end to end: every staged table through its spec, in worker processes, fail closed.
 
-Called by ``riskpipe pseudonymise``; reads ``data/staged/``, writes ``data/pseudo/`` and
+Called by ``riskpipe pseudonymise``; reads ``data/staged/``, writes ``data/pseudo/``,
+``data/pseudo_key.json`` (the key's fingerprint, :mod:`pipeline.privacy.fingerprint`) and
 ``reports/pseudonymise.json`` through ``pipeline.core.io``. Which spec applies to a staged table comes
 from the source registry (the same one ingest uses): a table no source declares is not written.
 """
@@ -20,6 +21,7 @@ from pipeline.core.paths import ProjectPaths
 from pipeline.core.progress import make_progress
 from pipeline.core.workers import worker_pool
 from pipeline.privacy.actions import PseudonymisationError
+from pipeline.privacy.fingerprint import key_record
 from pipeline.privacy.keys import PseudonymisationKey
 from pipeline.privacy.tokens import TokenMaker
 from pipeline.pseudonymise.tables import build_imd_by_postcode, pseudonymise_table, summarise_table
@@ -115,6 +117,9 @@ def run_pseudonymise(paths: ProjectPaths, key: bytes, *, workers: int | None = N
     staged = sorted(paths.staged.glob("*.parquet"))
     if not staged:
         raise PseudonymisationError(f"no staged tables under {paths.staged} (run `riskpipe ingest` first)")
+    # the key's fingerprint, marked unfinished until the last table is written: a run cut short half way
+    # (tables under two keys side by side) is refused by every stage that reads tokens
+    write_json(key_record(key, complete=False), paths.pseudo_key_record)
     specs = all_tables()
     reference = [p for p in staged if p.stem in specs and not get_source(specs[p.stem].source).holds_people]
     staged = [p for p in staged if p not in reference]
@@ -139,4 +144,5 @@ def run_pseudonymise(paths: ProjectPaths, key: bytes, *, workers: int | None = N
     report = {"key_id": PseudonymisationKey(bytes(key)).key_id, "tables": tables, "failed": failed,
               "reference_tables_not_output": [p.stem for p in reference]}
     write_json(report, paths.reports / "pseudonymise.json")
+    write_json(key_record(key, complete=True), paths.pseudo_key_record)
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipeline.privacy.actions import Privacy
 from pipeline.sources import codes
-from pipeline.sources.registry import Identifier, PersonRecords, RecordDates, Source
+from pipeline.sources.registry import Identifier, MonitoredCodes, PersonRecords, RecordDates, Source
 from pipeline.sources.spec import Column, Kind, TableSpec
 
 DATE = Kind.DATE
@@ -81,4 +81,7 @@ SOURCE = Source(
     max_records_per_person=1,
     link_rates_to=("school",),
     record_holder="Hospital (A&E or admitted care)",
+    monitored=(MonitoredCodes("hes_admission", "admission_date", ("admission_method",)),
+               MonitoredCodes("hes_admission", "admission_date", ("diag_01",), prefix=3),
+               MonitoredCodes("ae_attendance", "arrival_date", ("diagnosis",), prefix=3)),
 )

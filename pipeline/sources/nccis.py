@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipeline.privacy.actions import Privacy
 from pipeline.sources import codes
-from pipeline.sources.registry import Identifier, PersonRecords, RecordDates, Source
+from pipeline.sources.registry import Identifier, MonitoredCodes, PersonRecords, RecordDates, Source
 from pipeline.sources.spec import Column, Kind, TableSpec
 
 DATE, INT = Kind.DATE, Kind.INT
@@ -47,4 +47,5 @@ SOURCE = Source(
     # health directions only; gating NCCIS is a threshold change for the next model version
     link_rates_gated=False,
     record_holder="Post-16 tracking (NCCIS)",
+    monitored=(MonitoredCodes("nccis_activity", "date_ascertained", ("activity_code",)),),
 )

@@ -1,8 +1,9 @@
-"""Decode raw extract bytes into text frames, and parse the date formats councils export.
+"""Read decoded extract text into text frames, parse XML safely, and parse the date formats councils export.
 
-Readers take bytes (the CLI reads files) and return all-text DataFrames with the source's own
-column names plus ``_source_file`` and ``_source_row`` (1-based data row). Nothing here guesses
-types: typing and validation happen in ``pipeline.ingest.tables`` against the table's spec.
+Readers return all-text DataFrames with the source's own column names plus ``_source_file`` and
+``_source_row`` (the real line in the file where the record starts, as for XML elements). Decoding
+bytes to text is ``pipeline.sources.encoding``'s. Nothing here guesses types: typing and validation
+happen in ``pipeline.ingest.tables`` against the table's spec.
 """
 
 from __future__ import annotations
@@ -18,59 +19,14 @@ import pyarrow.csv as pacsv
 from lxml import etree
 from pandas.arrays import ArrowStringArray
 
+from pipeline.sources.encoding import line_and_column
 from pipeline.sources.errors import IngestError
 
 DELIMITERS = (",", ";", "\t", "|")
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%Y-%b-%d %H:%M:%S")
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default ``str`` dtype
+_DTD_OR_ENTITY = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ISO_WITH_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
-
-
-def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
-    """Decode an extract: BOM -> utf-8-sig; else UTF-8; else cp1252. Returns (text, encoding).
-
-    Raises:
-        IngestError: the file is empty or is not text in any of those encodings.
-    """
-    # the BOM is a prefix, not a set of bytes: a cp1252 file holding only "»" is not empty
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    if not body.strip(b" \t\r\n\x00"):
-        raise IngestError(file, "empty file")
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data.decode("utf-8-sig"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
-            raise IngestError(
-                file, f"has a UTF-8 byte-order mark but byte {exc.start} is not UTF-8"
-            ) from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = _as_utf16(data)
-        if text is not None:
-            return text, "utf-16"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as exc:
-        raise IngestError(file, f"undecodable: byte {exc.start} is neither UTF-8 nor cp1252") from None
-
-
-def _as_utf16(data: bytes) -> str | None:
-    """The text of a file starting with a UTF-16 byte-order mark, or None when it is not UTF-16.
-
-    A cp1252 file may itself start with "ÿþ" or "þÿ" (the same two bytes); a real UTF-16 extract has
-    a body of whole code units, most of them Latin-1 (delimiters, digits and headers are).
-    """
-    body = data[2:]
-    if not body or len(body) % 2:
-        return None
-    try:
-        text = data.decode("utf-16")
-    except UnicodeDecodeError:
-        return None
-    return text if sum(ch < "\u0100" for ch in text) * 2 >= len(text) else None
 
 
 def repeated_text(value: str | None, index: pd.Index) -> pd.Series:
@@ -147,12 +103,48 @@ def _read_csv_pandas(text: str, delimiter: str, file: str) -> pd.DataFrame:
         raise IngestError(file, "empty file (no header row)") from None
 
 
-def read_csv_text(text: str, file: str) -> pd.DataFrame:
-    """Parse CSV text into an all-text frame with ``_source_file`` and ``_source_row``.
+def record_layout(text: str, delimiter: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Line on which each non-blank CSV record starts, and its number of fields.
 
-    Blank cells become null; surrounding whitespace in headers is removed. ``attrs`` carries
-    ``delimiter`` for the data-quality report. Well-formed files go through Arrow's reader;
-    anything else through pandas', whose handling (and error messages) decide.
+    Quote-aware (a newline or delimiter inside ``"..."`` belongs to the field), so a record holding a
+    multi-line quoted field counts once and the records after it keep their real line numbers. Blank
+    and whitespace-only lines are skipped, as both readers skip them. Vectorised over the positions of
+    newlines, quotes and delimiters only.
+
+    Returns:
+        (lines, fields, longest): 1-based physical start line and field count per record, header
+        included, and the length in bytes of the longest record (no cell can be longer).
+    """
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    quotes = np.flatnonzero(data == ord('"'))
+    newlines = np.flatnonzero(data == ord("\n"))
+    ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]  # newlines outside quotes end records
+    starts = np.concatenate(([0], ends + 1))
+    ends = np.concatenate((ends, [len(data)]))
+    delims = np.flatnonzero(data == ord(delimiter))
+    delims = delims[np.searchsorted(quotes, delims) % 2 == 0]
+    fields = np.searchsorted(delims, ends) - np.searchsorted(delims, starts) + 1
+    blank_bytes = b" \t\r" if delimiter != "\t" else b" \r"
+    # only an empty record or one starting with whitespace can be blank: check just those one by one
+    first = np.append(data, np.uint8(0))[starts]
+    maybe = np.flatnonzero((ends == starts) | np.isin(first, np.frombuffer(blank_bytes, np.uint8)))
+    raw = data.tobytes()
+    blank = np.zeros(len(starts), dtype=bool)
+    blank[maybe] = [not raw[a:b].strip(blank_bytes) for a, b in zip(starts[maybe], ends[maybe], strict=True)]
+    lines = np.searchsorted(newlines, starts) + 1
+    return lines[~blank], fields[~blank], int((ends - starts).max(initial=0))
+
+
+def read_csv_text(text: str, file: str) -> pd.DataFrame:
+    """Parse CSV text into an all-text frame with ``_source_file``, ``_source_row`` and ``_reader_flags``.
+
+    ``_source_row`` is the real line in the file on which the record starts (the header is line 1;
+    blank lines and multi-line quoted fields counted), the number a data manager sees in an editor.
+    A record with fewer fields than the header gets the row-level flag ``short_row`` (or
+    ``truncated_last_line`` when it is the last one and the file ends without a newline): its missing
+    fields would otherwise be read as blanks. Blank cells become null; surrounding whitespace in
+    headers is removed. ``attrs`` carries ``delimiter`` for the data-quality report. Well-formed files
+    go through Arrow's reader; anything else through pandas', whose handling (and error messages) decide.
 
     Raises:
         IngestError: a row has more fields than the header (message gives the line), or the
@@ -163,9 +155,21 @@ def read_csv_text(text: str, file: str) -> pd.DataFrame:
         header = next(csv.reader([first_line(text.lstrip("\r\n"))], delimiter=delimiter))
     except csv.Error:
         header = None  # pandas reads first, so its error (if any) is the one reported
+    lines, fields, longest = record_layout(text, delimiter)
     df = _read_csv_arrow(text, delimiter, len(header)) if header is not None else None
     if df is None:
-        df = _read_csv_pandas(text, delimiter, file)
+        try:
+            df = _read_csv_pandas(text, delimiter, file)
+        except IngestError:
+            # pandas counts lines its own way: name the real line where the layout agrees a row is too wide
+            wide = np.flatnonzero(fields[1:] > len(header)) + 1 if header is not None else []
+            if len(wide):
+                at = wide[0]
+                raise IngestError(
+                    file,
+                    f"malformed CSV (line {lines[at]}: {fields[at]} fields, more than the header's {len(header)})",
+                ) from None
+            raise
     if header is None:
         header = next(csv.reader([first_line(text.lstrip("\r\n"))], delimiter=delimiter))
     names = [name.strip() for name in header]
@@ -175,8 +179,23 @@ def read_csv_text(text: str, file: str) -> pd.DataFrame:
     if len(names) != len(df.columns):
         raise IngestError(file, "header could not be read")
     df.columns = names
-    df = df.assign(_source_file=repeated_text(file, df.index), _source_row=range(1, len(df) + 1))
-    df.attrs = {"file": file, "delimiter": delimiter}
+    flags = repeated_text(None, df.index)
+    if len(lines) == len(df) + 1:
+        rows = lines[1:]
+        short = fields[1:] < len(names)
+        if short.any():
+            last_unterminated = not text.endswith("\n")
+            rule = np.where(short, ":short_row", None).astype(object)
+            if last_unterminated and short[-1]:
+                rule[-1] = ":truncated_last_line"
+            flags = pd.Series(rule, index=df.index, dtype=TEXT)
+        exact = True
+    else:  # stray quotes the readers take literally: fall back to counting data rows
+        rows, exact = np.arange(2, len(df) + 2), False
+    df = df.assign(_source_file=repeated_text(file, df.index), _source_row=rows.astype(np.int64), _reader_flags=flags)
+    # what the cell checks (pipeline.ingest.cells) need not look for, found on the whole text at once
+    hints = {"may_hold_nul": "\x00" in text, "may_hold_bom": "\ufeff" in text, "longest_record": longest}
+    df.attrs = {"file": file, "delimiter": delimiter, "lines_exact": exact, **hints}
     return df
 
 
@@ -214,16 +233,35 @@ def _parse_distinct_dates(values: pd.Series) -> pd.Series:
 
 
 def parse_xml(data: bytes, file: str) -> etree._ElementTree:
-    """Parse XML bytes, keeping line numbers.
+    """Parse XML bytes, keeping line numbers. DTDs and entity declarations are refused.
+
+    A statutory return never needs a DTD; one in an extract can expand entities into gigabytes
+    ("billion laughs") or pull in local files (external entities), and unexpanded entity nodes
+    break flattening, so any ``<!DOCTYPE``/``<!ENTITY`` is a file-level error, never parsed.
 
     Raises:
-        IngestError: the XML is empty, truncated or malformed (message gives line and column).
+        IngestError: the XML is empty, has a DTD or entity, or is truncated or malformed (message
+            gives line and column).
     """
     if not data.strip():
         raise IngestError(file, "empty file")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    declared = _DTD_OR_ENTITY.search(data)
+    if declared:
+        line, col = line_and_column(data, declared.start())
+        kind = declared.group(0).decode("ascii").upper()
+        raise IngestError(
+            file,
+            f"line {line}, column {col}: {kind} declaration refused (DTDs and entities can expand without "
+            "limit or read other files); export the return without a DOCTYPE",
+        )
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True, remove_comments=False
+    )
     try:
-        return etree.parse(io.BytesIO(data), parser)
+        tree = etree.parse(io.BytesIO(data), parser)
     except etree.XMLSyntaxError as exc:
         line, col = exc.position
         raise IngestError(file, f"malformed or truncated XML at line {line}, column {col}") from None
+    if tree.docinfo.doctype:  # a DTD the byte search could not see (e.g. a UTF-16 file)
+        raise IngestError(file, "DOCTYPE declaration refused; export the return without a DOCTYPE")
+    return tree

@@ -52,6 +52,24 @@ class RecordDates:
 
 
 @dataclass(frozen=True)
+class MonitoredCodes:
+    """Coded columns whose recording practice the monitor watches (``riskpipe monitor``).
+
+    Attributes:
+        table: a table of the source holding the person key token.
+        date_column: the date that places each row in a month.
+        columns: coded columns; each code's share of the table's rows per month is one series. A column
+            without a code list (ICD-10 diagnoses) is watched by its first ``prefix`` characters.
+        prefix: characters of a free code kept (3: the ICD-10 category); None keeps the whole code.
+    """
+
+    table: str
+    date_column: str
+    columns: tuple[str, ...]
+    prefix: int | None = None
+
+
+@dataclass(frozen=True)
 class PersonRecords:
     """Where linkage finds a source's people: one row per person key, the latest standing for the person.
 
@@ -94,6 +112,7 @@ class Source:
             groups (``max_link_rate_gap``); a reported-only direction is shown, not gated.
         record_holder: the source as the subject of a sentence about its records, for feature
             descriptions ("A school census" holds a record of the child); blank = the display name.
+        monitored: coded columns whose monthly recording rates ``riskpipe monitor`` watches for breaks.
     """
 
     name: str
@@ -110,6 +129,7 @@ class Source:
     link_rates_to: tuple[str, ...] = ()
     link_rates_gated: bool = True
     record_holder: str = ""
+    monitored: tuple[MonitoredCodes, ...] = ()
 
     def __post_init__(self) -> None:
         wrong = [t.name for t in self.tables if t.source != self.name]
@@ -117,6 +137,7 @@ class Source:
             raise SourceRegistryError(f"source {self.name!r}: tables {wrong} declare another source")
         names = {t.name for t in self.tables}
         used = [r.table for r in self.record_dates] + ([self.persons.table] if self.persons else [])
+        used += [m.table for m in self.monitored]
         if self.persons and self.persons.address_table:
             used.append(self.persons.address_table)
         missing = sorted(set(used) - names)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipeline.privacy.actions import Privacy
 from pipeline.sources import codes
-from pipeline.sources.registry import Identifier, PersonRecords, RecordDates, Source
+from pipeline.sources.registry import Identifier, MonitoredCodes, PersonRecords, RecordDates, Source
 from pipeline.sources.spec import Column, Kind, TableSpec
 
 DATE, INT = Kind.DATE, Kind.INT
@@ -227,4 +227,8 @@ SOURCE = Source(
     max_records_per_person=1,
     link_rates_to=("school",),
     record_holder="Children's social care (incl. early help)",
+    monitored=(MonitoredCodes("cin_episode", "referral_date", ("referral_source", "primary_need")),
+               MonitoredCodes("cin_cp_plan", "cpp_start", ("initial_category",)),
+               MonitoredCodes("cla_episode", "start_date", ("rne", "legal_status", "placement")),
+               MonitoredCodes("early_help", "start_date", ("referral_source",))),
 )

@@ -102,6 +102,9 @@ def _with_plain_path(
 
 
 def _nhs_rule(value: str) -> str | None:
+    # ten equal digits pass mod 11 (the weights sum to 55) but are placeholders, never a person's number
+    if len(set(nhs.compact(value))) == 1 and len(nhs.compact(value)) == 10:
+        return "invalid_nhs_placeholder"
     try:
         nhs.validate(value)
     except stdnum_errors.InvalidChecksum:
@@ -114,7 +117,8 @@ def _nhs_rule(value: str) -> str | None:
 def _nhs_rules_plain(digits: np.ndarray) -> np.ndarray:
     # rows are 10 ASCII digits: only the mod-11 check can fail (weights 10..1, as in stdnum)
     checksum = ((digits - ord("0")).astype(np.int64) @ np.arange(10, 0, -1)) % 11
-    return np.where(checksum != 0, "invalid_nhs_check_digit", None)
+    placeholder = (digits == digits[:, :1]).all(axis=1)
+    return np.select([placeholder, checksum != 0], ["invalid_nhs_placeholder", "invalid_nhs_check_digit"], None)
 
 
 def _upn_rule(value: str) -> str | None:
@@ -153,7 +157,8 @@ def _upn_rules_plain(chars: np.ndarray) -> np.ndarray:
 
 
 def check_nhs_number(values: pd.Series) -> pd.Series:
-    """Rules: ``invalid_nhs_format`` (not 10 digits), ``invalid_nhs_check_digit`` (mod-11 fails)."""
+    """Rules: ``invalid_nhs_format`` (not 10 digits), ``invalid_nhs_check_digit`` (mod-11 fails),
+    ``invalid_nhs_placeholder`` (ten equal digits such as ``0000000000``: they pass mod 11)."""
     return _by_unique(values, _with_plain_path(r"[0-9]{10}", _nhs_rules_plain, _nhs_rule))
 
 
@@ -204,7 +209,10 @@ def check_assessment_factors(values: pd.Series) -> pd.Series:
 
 
 VALIDATORS: dict[str, tuple[Callable[[pd.Series], pd.Series], tuple[str, ...]]] = {
-    "nhs_number": (check_nhs_number, ("invalid_nhs_format", "invalid_nhs_check_digit")),
+    "nhs_number": (
+        check_nhs_number,
+        ("invalid_nhs_format", "invalid_nhs_check_digit", "invalid_nhs_placeholder"),
+    ),
     "upn": (
         check_upn,
         ("invalid_upn_format", "invalid_upn_la_number", "invalid_upn_check_letter", "temporary_upn"),

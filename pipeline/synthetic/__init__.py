@@ -18,6 +18,7 @@ from rich.progress import Progress
 from pipeline.core import io
 from pipeline.core.config import SynthParams
 from pipeline.core.paths import ProjectPaths
+from pipeline.synthetic.recording_breaks import breaks_for_file, check_recording_breaks, plant_recording_break
 
 log = logging.getLogger(__name__)
 
@@ -180,11 +181,14 @@ def run_synth(cfg: SynthParams, paths: ProjectPaths) -> dict:
     """Build the county and write data/raw/ and data/truth/. Returns a summary."""
     from pipeline.core.progress import make_progress
 
+    check_recording_breaks(cfg.recording_breaks)
     with make_progress() as progress:
         children = files = 0
         for kind, rel, obj in generate_county(cfg, progress):
             if kind == "csv":
                 frame, encoding = obj
+                for planted in breaks_for_file(rel, cfg.recording_breaks):
+                    frame = plant_recording_break(frame, planted, np.random.default_rng([cfg.seed, 903]))
                 if encoding == "utf-8-sig":
                     io.write_csv(frame, paths.raw / rel, bom=True)
                 else:

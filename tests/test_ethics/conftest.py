@@ -84,13 +84,19 @@ def write_project(root: Path) -> dict:
     (ethics / "contexts" / "m1.yaml").write_text(yaml.safe_dump(context))
     th_hash = hashlib.sha256((ethics / "thresholds.yaml").read_bytes()).hexdigest()
     run = {"run_id": "r1", "model_uri": "runs:/r1/model", "model_version": "3", "tracking_uri": "memory",
-           "feature_columns": FEATURES, "thresholds_sha256": th_hash}
+           "feature_columns": FEATURES, "thresholds_sha256": th_hash,
+           "evaluation_outcomes": {"validation": {"year": 2022, "positives": 40},
+                                   "test": {"year": 2023, "positives": 40}}}
     (mdir / "run.json").write_text(json.dumps(run))
     block = {"auc": 0.8, "auc_ci": [0.76, 0.84], "precision_at_capacity": 0.35, "lift_at_capacity": 4.0,
-             "calibration_slope": 1.02, "oe_ratio": 0.97, "prevalence": 0.08, "n": 100, "brier": 0.07}
+             "calibration_slope": 1.02, "oe_ratio": 0.97, "prevalence": 0.08, "n": 100, "brier": 0.07,
+             "precision_at_capacity_ci": [0.25, 0.45], "lift_at_capacity_ci": [3.0, 5.0],
+             "calibration_slope_ci": [0.85, 1.15], "oe_ratio_ci": [0.85, 1.1],
+             "precision_gain_over_rule": {"value": 0.15, "ci": [0.05, 0.25]}}
     metrics = {"capacity": 20, "test_index_date": "2023-01-19", "selection": {"tie_break_seed": 7}, "test": block,
                "validation": block,
-               "baselines": {"rule": {**block, "precision_at_capacity": 0.20}, "logistic": block}}
+               "baselines": {"rule": {**block, "precision_at_capacity": 0.20, "precision_at_capacity_ci": [0.1, 0.3]},
+                             "logistic": block}}
     reports = root / "reports" / MODEL
     reports.mkdir(parents=True)
     (reports / "metrics.json").write_text(json.dumps(metrics))
@@ -112,6 +118,9 @@ def write_project(root: Path) -> dict:
     linkage = {"truth": {"precision": 0.99, "recall": 0.98},
                "link_rates": {"social_care_to_school": {"overall": 0.94, "records": 1200, "by_group": rates}}}
     (root / "reports/linkage.json").write_text(json.dumps(linkage))
+    monitor = {"extract_date": "2026-03-31", "series_tested": 120, "breaks": [],
+               "watched": [{"source": "school", "table": "school_exclusion", "columns": ["category"]}]}
+    (root / "reports/monitor.json").write_text(json.dumps(monitor))
     # person index and pseudonymised event tables: half the people are at school, a few known to social care
     upns = pd.Series([f"A{i:012d}" for i in range(n)])
     child_ids = pd.Series([f"C{i}" for i in range(0, n, 4)])

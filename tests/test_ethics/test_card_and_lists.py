@@ -32,13 +32,17 @@ def _expected_headline(metrics: dict) -> dict:
 
     test, rule = metrics["test"], metrics["baselines"]["rule"]
     flagged = min(metrics["capacity"], test["n"])
+    def interval(block, found):  # the bootstrap interval of metrics.json where there is one, else Wilson's
+        if block.get("precision_at_capacity_ci"):
+            return [v * flagged for v in block["precision_at_capacity_ci"]]
+        ci = binomtest(round(found), flagged).proportion_ci(method="wilson")
+        return [ci.low * flagged, ci.high * flagged]
+
     found = test["precision_at_capacity"] * flagged
-    ci = binomtest(round(found), flagged).proportion_ci(method="wilson")
     rule_found = rule["precision_at_capacity"] * flagged
-    rule_ci = binomtest(round(rule_found), flagged).proportion_ci(method="wilson")
-    return {"flagged": flagged, "found": found, "low": ci.low * flagged, "high": ci.high * flagged,
-            "random": test["prevalence"] * flagged, "rule": rule_found, "rule_low": rule_ci.low * flagged,
-            "rule_high": rule_ci.high * flagged}
+    (low, high), (rule_low, rule_high) = interval(test, found), interval(rule, rule_found)
+    return {"flagged": flagged, "found": found, "low": low, "high": high, "random": test["prevalence"] * flagged,
+            "rule": rule_found, "rule_low": rule_low, "rule_high": rule_high}
 
 
 def _about(x: float) -> str:
@@ -220,7 +224,7 @@ def _card_of(feature_columns, tracking_uri="sqlite:////tmp/pytest-of-someone/pro
 
     run = {"run_id": "r1", "model_uri": "models:/m-0123", "model_version": "2", "tracking_uri": tracking_uri,
            "feature_columns": list(feature_columns), "thresholds_sha256": "0" * 64}
-    metrics = {"capacity": 20, "test": {"auc": 0.8}, "baselines": {"oracle": {"auc": 0.9}}}
+    metrics = {"capacity": 20, "test": {"auc": 0.8}, "baselines": {"generator": {"auc": 0.9}}}
     group_metrics = pd.DataFrame({"attribute": ["fair_sex"], "group": ["F"], "n": [100], "suppressed": [False]})
     return build_model_card(CardInputs(model="m1", spec=spec or {"title": "M1"}, context={"purpose": "p"},
                                        metrics=metrics, group_metrics=group_metrics, run=run,

@@ -47,13 +47,17 @@ NEET18_THRESHOLDS = model_thresholds_sha256(model_thresholds(read_yaml(THRESHOLD
 
 def _evidence(**changes) -> GateEvidence:
     block = {"auc_ci": [0.75, 0.8], "precision_at_capacity": 0.4, "lift_at_capacity": 5.0,
-             "calibration_slope": 1.0, "oe_ratio": 1.0}
+             "calibration_slope": 1.0, "oe_ratio": 1.0, "precision_at_capacity_ci": [0.3, 0.5],
+             "lift_at_capacity_ci": [4.0, 6.0], "calibration_slope_ci": [0.9, 1.1], "oe_ratio_ci": [0.9, 1.1],
+             "precision_gain_over_rule": {"value": 0.1, "ci": [0.04, 0.16]}}
     base = dict(
         metrics={"test": block, "baselines": {"rule": {"precision_at_capacity": 0.3}}},
         group_metrics=GROUPS.assign(fnr=[0.30, 0.38, 0.30, 0.36, None, 0.33], oe_ratio=[1, 0.9, 1, 0.95, None, 1],
                                     auc=[0.8, 0.8, 0.8, 0.8, None, 0.8]),
         run={"feature_columns": ["absence_rate_12m"],
-             "thresholds_sha256": file_sha256(THRESHOLDS_FILE)},
+             "thresholds_sha256": file_sha256(THRESHOLDS_FILE),
+             "evaluation_outcomes": {"validation": {"year": 2021, "positives": 60}, "test": {"year": 2022,
+                                                                                         "positives": 55}}},
         split_years=pd.DataFrame({"split": ["train", "validation", "test"], "index_year": [2020, 2021, 2022]}),
         linkage={"truth": {"precision": 0.99, "recall": 0.99}, "link_rates": {"social_care_to_school": {"by_group": {
             "sex": {"F": {"rate": 0.9, "records": 100}, "M": {"rate": 0.91, "records": 100}}}}}},
@@ -64,6 +68,8 @@ def _evidence(**changes) -> GateEvidence:
         link_rate_directions=tuple(link_rate_directions(gated_only=True)),
         thresholds_sha256=NEET18_THRESHOLDS,
         registered_thresholds_sha256=NEET18_THRESHOLDS,
+        monitor={"series_tested": 500, "breaks": []},
+        input_sources=("school",),
     )
     return GateEvidence(**{**base, **changes})
 
@@ -91,6 +97,8 @@ def test_everything_met_and_signed_is_approved():
     ({"linkage": None}, "linkage_rate_gap"),
     ({"thresholds_sha256": "f" * 64}, "thresholds_unchanged"),
     ({"registered_thresholds_sha256": None}, "thresholds_unchanged"),
+    ({"run": {"feature_columns": ["absence_rate_12m"], "evaluation_outcomes": {
+        "validation": {"year": 2021, "positives": 60}, "test": {"year": 2022, "positives": 3}}}}, "enough_outcomes"),
 ])
 def test_each_failing_check_blocks(changes, item):
     result = _gate(_evidence(**changes))

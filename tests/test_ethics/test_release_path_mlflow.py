@@ -86,6 +86,8 @@ def _write_inputs(root: Path) -> tuple[pd.DataFrame, dict]:
         "overall": 0.94, "records": 1200, "by_group": {"sex": {"F": {"rate": 0.94, "records": 600},
                                                                "M": {"rate": 0.95, "records": 600}}}}}}
     (root / "reports" / "linkage.json").write_text(json.dumps(linkage), encoding="utf-8")
+    monitor = {"series_tested": 40, "breaks": []}  # as `riskpipe monitor` writes it when it finds no break
+    (root / "reports" / "monitor.json").write_text(json.dumps(monitor), encoding="utf-8")
     return features, raw
 
 

@@ -21,8 +21,8 @@ def _frame(rows: list[dict], table: str) -> pd.DataFrame:
 
 
 def tiny_tables() -> dict[str, pd.DataFrame]:
-    """P1: pupil (Year 8 in 2019, Year 9 in 2020) known to social care and health; P2: pupil only;
-    P3: a baby known only to hospital."""
+    """P1: pupil (Year 8 in 2019, Year 9 in 2020, Year 11 in 2022) known to social care and health; P2:
+    pupil only (Year 9 in 2020, Year 11 in 2022); P3: a baby known only to hospital."""
     pupil = {"school_id": "S1", "birth_year": 2005, "birth_month": 11, "sex": "M", "entry_date": "2016-09-05",
              "sen_provision": "N", "ethnicity_group": "White"}
     t = {
@@ -33,6 +33,11 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
              "sessions_possible": 150, "nc_year": "9"},
             {**pupil, "census_date": "2020-01-16", "pupil_record_id_tok": "r2", "upn_tok": "u2",
              "sessions_possible": 160, "nc_year": "9", "sex": "F", "birth_month": 3, "birth_year": 2006},
+            # both still on roll in Year 11: evidence (not NCCIS) that they had not moved away before 16
+            {**pupil, "census_date": "2022-01-20", "pupil_record_id_tok": "r1b", "upn_tok": "u1",
+             "sessions_possible": 150, "nc_year": "11"},
+            {**pupil, "census_date": "2022-01-20", "pupil_record_id_tok": "r2b", "upn_tok": "u2",
+             "sessions_possible": 160, "nc_year": "11", "sex": "F", "birth_month": 3, "birth_year": 2006},
         ], "school_pupil"),
         "school_attendance": _frame([
             {"census_date": "2019-01-17", "pupil_record_id_tok": "r1", "reason": "I", "sessions": 40},

@@ -50,6 +50,24 @@ def test_split_must_be_out_of_time():
         spec_with("neet18", split={"train_years": [2020], "validation_year": 2019, "test_year": 2021})
 
 
+def test_label_keyed_exclusion_is_refused_with_its_replacement():
+    with pytest.raises(ModelSpecError, match="negative by construction.*left_before_window"):
+        spec_with("neet18", exclusions={"no_nccis_record": True})
+
+
+def test_care_entry_scores_only_children_not_open_to_social_care():
+    spec = load_model_spec("care_entry")
+    assert spec.exclusions.open_to_social_care_on_index and spec.exclusions.looked_after_on_index
+    assert spec_with("neet18").exclusions.open_to_social_care_on_index is False  # off unless a spec says so
+
+
+def test_capacity_by_year_overrides_the_default_for_named_years():
+    spec = spec_with("care_entry", capacity_per_year=200, capacity_by_year={2026: 180})
+    assert spec.capacity_in(2026) == 180 and spec.capacity_in(2025) == 200 and spec.capacity_in(None) == 200
+    with pytest.raises(ModelSpecError, match="capacity_by_year.2026.*greater than 0"):
+        spec_with("care_entry", capacity_by_year={2026: 0})
+
+
 def test_fairness_input_needs_explicit_permission():
     with pytest.raises(ModelSpecError, match="allow_fairness_inputs"):
         spec_with("neet18", features={"fairness_inputs": ["fair_sex"]})

@@ -23,6 +23,7 @@ from models.metrics.discrimination import (
 from models.metrics.fairness import group_metrics, suppress_small_cells
 from models.metrics.group_bootstrap import bootstrap_group_sums
 from models.metrics.operating_point import operating_point_metrics, precision_recall_at_k, selection_weights
+from models.selection import selection_order
 
 
 @pytest.fixture(scope="module")
@@ -109,25 +110,24 @@ def test_one_class_gives_none_not_an_error():
 def test_precision_at_k_hand_computed():
     y = np.array([1, 0, 1, 0, 0, 1])
     s = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
-    result = precision_recall_at_k(y, s, 3)
+    result = precision_recall_at_k(y, np.argsort(-s), 3)
     assert result["precision"] == pytest.approx(2 / 3)
     assert result["recall"] == pytest.approx(2 / 3)
     assert result["lift"] == pytest.approx((2 / 3) / 0.5)
 
 
-def test_ties_at_the_cut_are_shared_pro_rata():
-    # top-2 of scores [3, 1, 1, 1]: the 3 is in; one of three tied 1s joins it
+def test_external_score_ties_at_the_cut_are_shared_pro_rata():
+    # top-2 of scores [3, 1, 1, 1]: the 3 is in; one of three tied 1s joins it (external scores only:
+    # the models' own rows are selected by models.selection)
     s = np.array([3.0, 1.0, 1.0, 1.0])
     np.testing.assert_allclose(selection_weights(s, 2), [1, 1 / 3, 1 / 3, 1 / 3])
-    y = np.array([0, 1, 0, 0])
-    # expected precision under a random pick among the ties: (0 + 1/3) / 2
-    assert precision_recall_at_k(y, s, 2)["precision"] == pytest.approx(1 / 6)
 
 
 def test_operating_point_top_fractions(scored):
     y, p, _ = scored
-    out = operating_point_metrics(y, p, capacity=30)
-    order = np.argsort(-p, kind="stable")
+    order = selection_order(p, np.arange(len(p)), seed=5)
+    out = operating_point_metrics(y, order, capacity=30)
+    assert (np.diff(p[order]) <= 0).all()
     assert out["precision_at_capacity"] == pytest.approx(y[order[:30]].mean())
     assert out["precision_top_1pct"] == pytest.approx(y[order[:30]].mean())  # 1% of 3000 = 30
     assert out["lift_top_5pct"] == pytest.approx(y[order[:150]].mean() / y.mean())

@@ -81,6 +81,44 @@ def test_a_split_without_outcomes_stops_training_and_writes_nothing(tmp_path, mo
     assert not paths.model_artifacts("toy").exists()
 
 
+def test_too_few_validation_outcomes_fall_back_to_an_earlier_year_and_say_so(tmp_path, monkeypatch,
+                                                                           registry_features):
+    """A small county: one positive in the validation year cannot calibrate. Training carries on with the
+    latest train year that can (so evaluate, govern, card and score still run) and run.json says why."""
+    monkeypatch.setattr(models.spec, "SPECS_DIR", write_toy_spec(tmp_path / "specs"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    paths = project_paths(tmp_path)
+    features = registry_features.copy()
+    validation = features.index[(features["index_year"] == 2018) & (features["outcome"] == 1)]
+    features.loc[validation[1:], "outcome"] = 0
+    write_parquet(features, paths.features_table("toy"))
+    trained = run_train("toy", TrainParams(), paths, params_file=tmp_path / "p.yaml",
+                        thresholds_file=tmp_path / "t.yaml", choose_inputs=feature_columns)
+    run = json.loads(trained.run_file.read_text())
+    assert "validation year 2018 has 1 positive" in run["fallback_reason"]
+    assert run["evaluation_outcomes"]["validation"] == {"year": 2018, "labelled": int((features["index_year"] == 2018)
+                                                        .sum()), "positives": 1,
+                                                        "negatives": int((features["index_year"] == 2018).sum()) - 1}
+    scores = pd.read_parquet(trained.scores_file)
+    assert set(scores.loc[scores["split"] == "validation", "index_year"]) == {2017}
+    assert set(scores.loc[scores["split"] == "test", "index_year"]) == {2019}
+    summary = json.loads((paths.model_artifacts("toy") / "train_summary.json").read_text())
+    assert summary["fitted_split"]["validation_year"] == 2017 and summary["fitted_split"]["train_years"] == [2015, 2016]
+
+
+def test_the_spec_split_is_used_when_it_can_be(toy_project, registry_features, registry_spec):
+    run = toy_project.trained.run
+    assert run["fallback_reason"] is None
+    test = registry_features[registry_features["index_year"] == 2019]
+    assert run["evaluation_outcomes"]["test"] == {"year": 2019, "labelled": int(test["outcome"].notna().sum()),
+                                                  "positives": int((test["outcome"] == 1).sum()),
+                                                  "negatives": int((test["outcome"] == 0).sum())}
+    # the list's share of the cohort it is drawn from, for the card
+    share = run["capacity"]["test_year"]
+    assert share["cohort_rows"] == len(test) and share["capacity"] == registry_spec.capacity_per_year
+    assert share["share"] == round(registry_spec.capacity_per_year / len(test), 5)
+
+
 def test_the_registered_candidate_loads_and_predicts_on_the_features_file_as_it_is(toy_project):
     """``models:/riskpipe-<m>@candidate`` from the SQLite registry predicts on the features file's own dtypes."""
     import mlflow.pyfunc

@@ -36,6 +36,11 @@ def test_trained_scores_follow_the_contract(trained, toy_features):
     assert len(scores) == len(toy_features)
     for column in ("score_lightgbm", "score_logistic", "probability_rule"):
         assert scores[column].between(0, 1).all()
+    # calibration is monotone: ordered by the uncalibrated margin, the calibrated risk never rises
+    for model in ("lightgbm", "logistic"):
+        by_margin = scores.sort_values(f"margin_{model}", ascending=False)[f"score_{model}"].to_numpy()
+        assert (np.diff(by_margin) <= 1e-12).all(), model
+        assert scores[f"margin_{model}"].nunique() > scores[f"score_{model}"].nunique() * 0.9
     assert set(trained.summary["calibration"]["lightgbm"]["log_loss"]) == {"isotonic", "sigmoid"}
 
 
@@ -55,13 +60,13 @@ def test_calibrated_model_predicts_on_raw_frame_with_unseen_category(trained, to
     assert np.isfinite(p).all()
 
 
-def test_evaluate_models_blocks_and_oracle(trained, toy_features):
+def test_evaluate_models_blocks_and_generator(trained, toy_features):
     scores = trained.scores.assign(p_true=toy_features["p_true"].to_numpy())
-    metrics = evaluate_models(scores, capacity=40, n_boot=50, seed=1)
-    assert set(metrics["baselines"]) == {"logistic", "rule", "oracle"}
+    metrics = evaluate_models(scores, capacity=40, tie_seed=3, n_boot=50, seed=1)
+    assert set(metrics["baselines"]) == {"logistic", "rule", "generator"}
     test = labelled_rows(scores, "test")
-    assert metrics["test"]["auc"] == pytest.approx(roc_auc_score(test["outcome"].astype(int), test["score_lightgbm"]))
-    assert metrics["baselines"]["oracle"]["auc"] == pytest.approx(
+    assert metrics["test"]["auc"] == pytest.approx(roc_auc_score(test["outcome"].astype(int), test["margin_lightgbm"]))
+    assert metrics["baselines"]["generator"]["auc"] == pytest.approx(
         roc_auc_score(test["outcome"].astype(int), test["p_true"]))
     assert metrics["test"]["n"] == len(test) and metrics["test_index_date"] == "2019-01-20"
     for key in ("auc_ci", "brier", "ece", "oe_ratio", "calibration_slope", "precision_at_capacity",
@@ -71,8 +76,8 @@ def test_evaluate_models_blocks_and_oracle(trained, toy_features):
 
 def test_fairness_table_covers_every_attribute(trained, toy_features):
     rows = labelled_rows(trained.scores.join(toy_features.filter(like="fair_")), "test")
-    table = fairness_table(rows, "score_lightgbm", "score_lightgbm", 40, attributes=CHILDREN.fairness_attributes,
-                           n_boot=20)
+    table = fairness_table(rows, "margin_lightgbm", "score_lightgbm", 40, attributes=CHILDREN.fairness_attributes,
+                           tie_seed=3, n_boot=20)
     assert set(table["attribute"]) == {"sex", "ethnicity_group", "sen", "fsm", "imd_quintile", "sex_x_ethnicity"}
     assert (table.groupby("attribute")["n"].sum() == len(rows)).all()
 

@@ -2,9 +2,11 @@
 
 ``runs``: the tracking URI, experiments, training and evaluation runs, the logged model;
 ``registry``: the model registry, aliases and governance records, failing closed on the release path;
-``ledger_anchors``: each ledger's entry count and head, kept in MLflow outside the log file.
+``ledger_anchors``: each ledger's entry count and head, kept in MLflow outside the log file;
+``interrupted_runs``: a killed ``train`` leaves no RUNNING run (signals end it FAILED; orphans are ended later).
 """
 
+from pipeline.core.tracking.interrupted_runs import TrainingInterrupted, end_orphaned_runs
 from pipeline.core.tracking.ledger_anchors import ledger_anchor, record_ledger_anchor
 from pipeline.core.tracking.registry import (
     TrackingError,
@@ -32,7 +34,9 @@ from pipeline.core.tracking.runs import (
 
 __all__ = [
     "TrackingError",
+    "TrainingInterrupted",
     "approved_model_version",
+    "end_orphaned_runs",
     "flatten_metrics",
     "frame_digest",
     "ledger_anchor",

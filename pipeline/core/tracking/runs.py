@@ -6,6 +6,11 @@ experiment per model spec (``riskpipe-<model>``); the calibrated model is logged
 model whose pyfunc ``predict`` returns ``predict_proba`` (column 1 = P(outcome)), registered as
 ``riskpipe-<model>`` with alias ``candidate``. Nothing logged here may hold identifiers: the input
 example is one synthetic "typical" row, and datasets are logged by schema and digest only.
+
+A training run never stays RUNNING after its process: an exception, Ctrl-C, ``kill`` (SIGTERM) or a
+closed terminal (SIGHUP) ends it FAILED; a run whose process was killed outright (``kill -9``, a lost
+machine) is ended FAILED by the next ``train`` of the same model, which finds it tagged with a process
+that no longer exists (:mod:`pipeline.core.tracking.interrupted_runs`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from pipeline.core.tracking.interrupted_runs import PROCESS_TAG, end_orphaned_runs, failing_on_signals, this_process
 
 log = logging.getLogger(__name__)
 
@@ -216,11 +223,13 @@ def log_training_run(
 
     _use_tracking_uri(uri)
     mlflow.set_experiment(experiment_name(model_name))
+    end_orphaned_runs(experiment_name(model_name))
     example = typical_feature_row(X_train)
     outputs = infer_signature(example, model.predict_proba(example)).outputs
     signature = ModelSignature(model_input_schema(X_train), outputs)
     registered = registered_model_name(model_name)
-    with mlflow.start_run(run_name=f"train-{model_name}", tags=dict(tags or {})) as run:
+    with failing_on_signals(), mlflow.start_run(run_name=f"train-{model_name}",
+                                                tags={**dict(tags or {}), PROCESS_TAG: this_process()}) as run:
         mlflow.log_params({**_flatten_params(spec, "spec."), **_flatten_params(params)})
         mlflow.log_dict(dict(spec), "spec.json")
         mlflow.log_dict(dict(lineage), "lineage.json")

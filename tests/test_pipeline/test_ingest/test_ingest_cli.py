@@ -52,7 +52,7 @@ def test_cli_ingest_writes_outputs_and_exits_1_on_file_error(tmp_path):
     staged = pd.read_parquet(tmp_path / "data" / "staged" / "csc_person.parquet")
     assert list(staged["la_child_id"]) == ["C1"] and staged.loc[0, "upn_unknown"] == "UN2"
     quarantine = pd.read_csv(tmp_path / "data" / "quarantine" / "csc_person.csv", dtype=str)
-    assert list(quarantine["reasons"]) == ["unparseable_dob"] and list(quarantine["_source_row"]) == ["2"]
+    assert list(quarantine["reasons"]) == ["unparseable_dob"] and list(quarantine["_source_row"]) == ["3"]  # real line
     ks2 = pd.read_parquet(tmp_path / "data" / "staged" / "ks2.parquet")
     assert ks2.loc[0, "mat_mark"] == 130 and "mat_mark:out_of_range" in ks2.loc[0, "_flags"]
     header = pd.read_parquet(tmp_path / "data" / "staged" / "cla_header.parquet")
@@ -69,15 +69,23 @@ def test_cli_ingest_writes_outputs_and_exits_1_on_file_error(tmp_path):
             assert value not in text
 
 
-def test_cli_ingest_clean_run_exits_0(tmp_path):
+def test_cli_ingest_missing_extract_fails_unless_optional(tmp_path):
     make_layout(tmp_path)
     (tmp_path / "raw" / "health" / "nhs_demographics.csv").unlink()
-    result = CliRunner().invoke(
-        app, ["ingest", "--params", str(tmp_path / "params.yaml"), "--root", str(tmp_path)]
-    )
+    args = ["ingest", "--params", str(tmp_path / "params.yaml"), "--root", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert "Missing extract in nhs_patient" in result.output and "optional_tables: [nhs_patient]" in result.output
+    report = json.loads((tmp_path / "reports" / "ingest.json").read_text())
+    assert report["tables"]["nhs_patient"]["status"] == "missing" and report["tables_failed"] == ["nhs_patient"]
+
+    optional = PARAMS.replace("tables: [nhs_patient]", "tables: [nhs_patient], optional: true")
+    (tmp_path / "params.yaml").write_text(optional)
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "reports" / "ingest.json").read_text())
     assert report["tables"]["nhs_patient"]["status"] == "no_input"
+    assert any(w.startswith("nhs_patient: no files match") for w in report["warnings"])
 
 
 def test_cli_ingest_in_parallel_gives_the_same_outputs_and_report(tmp_path):

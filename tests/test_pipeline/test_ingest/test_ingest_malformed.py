@@ -112,7 +112,7 @@ def test_unparseable_dob_is_quarantined(tmp_path):
     result = run(tmp_path, "csc_person", csc_text([{}, {"LAchildID": "C2", "DOB": "31/02/2015"}]), rows=2)
     q = result.quarantined
     assert list(q["reasons"]) == ["unparseable_dob"]
-    assert q.loc[0, "_source_row"] == 2 and q.loc[0, "dob"] == "31/02/2015"  # as recorded, for fixing
+    assert q.loc[0, "_source_row"] == 3 and q.loc[0, "dob"] == "31/02/2015"  # as recorded, for fixing
     assert result.report["quarantine_reasons"] == {"unparseable_dob": 1}
 
 
@@ -188,7 +188,7 @@ def test_upn_unknown_code_moves_to_upn_unknown(tmp_path):
 def test_exact_duplicate_row_is_quarantined(tmp_path):
     result = run(tmp_path, "csc_person", csc_text([{}, {}, {"LAchildID": "C2"}]), rows=3)
     assert list(result.quarantined["reasons"]) == ["duplicate_row"]
-    assert list(result.quarantined["_source_row"]) == [2]
+    assert list(result.quarantined["_source_row"]) == [3]
 
 
 def test_duplicate_key_keeps_first(tmp_path):
@@ -250,7 +250,7 @@ def test_school_census_date_and_pupil_key(tmp_path):
     row = result.accepted.iloc[0]
     assert row["census_date"] == pd.Timestamp(third_thursday_of_january(2025)) == pd.Timestamp("2025-01-16")
     assert row["pupil_record_id"] == "p1" and row["ethnicity_group"] == "White"
-    assert row["_source_file"] == "school_census/2025_spring_pupilonroll.csv" and row["_source_row"] == 1
+    assert row["_source_file"] == "school_census/2025_spring_pupilonroll.csv" and row["_source_row"] == 2
 
 
 CIN_2025 = """<?xml version="1.0"?>

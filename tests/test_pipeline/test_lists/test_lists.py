@@ -18,11 +18,11 @@ from pipeline.lists.scoring import score_with_contributions
 from pipeline.lists.selection import band_risk, select_top_by_capacity
 
 
-def test_top_by_capacity_matches_a_plain_sort():
+def test_top_by_capacity_matches_a_plain_sort_of_the_margin():
     rng = np.random.default_rng(1)
-    scored = pd.DataFrame({"person_id": [f"P{i:03d}" for i in range(50)], "risk": rng.uniform(size=50)})
-    top = select_top_by_capacity(scored, 7)
-    assert top["person_id"].tolist() == scored.nlargest(7, "risk")["person_id"].tolist()
+    scored = pd.DataFrame({"person_id": [f"P{i:03d}" for i in range(50)], "margin": rng.normal(size=50)})
+    top = select_top_by_capacity(scored.assign(risk=1 / (1 + np.exp(-scored["margin"]))), 7, seed=1)
+    assert top["person_id"].tolist() == scored.nlargest(7, "margin")["person_id"].tolist()
     assert top["rank"].tolist() == list(range(1, 8))
 
 

@@ -1,0 +1,65 @@
+"""Refuse a date column that is mostly not in a format riskpipe reads, rather than guess per value.
+
+Riskpipe reads ``dd/mm/yyyy``, ``yyyy-mm-dd`` and ``2025-Feb-16 00:00:00``. A file exported with US
+dates (``mm/dd/yyyy``) is the danger: every date with a day of 12 or less parses, swapped, and only the
+rest fail. A few failures in a column are typing slips (quarantined or nulled row by row); a large
+share (or, in a small file, two or more dates that only read as ``mm/dd/yyyy``) means the whole column
+is in another format, so the file is refused, naming the column, the
+share, the first failing line and, where the failures read as ``mm/dd/yyyy``, saying so.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.sources.errors import IngestError
+from pipeline.sources.spec import Kind, TableSpec
+
+MIN_FAILURES = 3  # fewer failing values in a file's column are slips, handled row by row
+MAX_FAILING_SHARE = 0.10  # above this share of a column's dates failing, the column's format is wrong
+MIN_US_DATES = 2  # this many dates valid only as mm/dd/yyyy (above the share) mark a US column even in a small file
+
+
+def check_date_formats(raw: pd.DataFrame, problems: pd.DataFrame, spec: TableSpec) -> None:
+    """Raise when, in one file, a date column has many values in no format riskpipe reads.
+
+    Args:
+        raw: the table's text frame (canonical column names, ``_source_file``, ``_source_row``).
+        problems: typing problems from ``coerce_columns`` (``row``, ``column``, ``rule``, ``level``).
+        spec: the table's declaration (date columns are ``Kind.DATE``; messages use source names).
+
+    Raises:
+        IngestError: naming the file, the source column, the failing count and share, the first
+            failing line, and how many failures are valid ``mm/dd/yyyy`` (US) dates.
+    """
+    failing = problems[problems["rule"].isin(["unparseable_date", "unparseable_dob"])]
+    if failing.empty:
+        return
+    for col in (c for c in spec.columns if c.kind == Kind.DATE):
+        rows = failing.loc[failing["column"] == col.name, "row"]
+        if len(rows) < MIN_US_DATES:
+            continue
+        present = raw[col.name].str.strip().replace("", None).notna()
+        totals = raw.loc[present, "_source_file"].value_counts()
+        bad = raw.loc[rows]
+        for file, group in bad.groupby("_source_file", sort=True):
+            share = len(group) / totals[file]
+            values = group[col.name].str.strip()
+            us = int(pd.to_datetime(values, format="%m/%d/%Y", errors="coerce").notna().sum())
+            many_failures = len(group) >= MIN_FAILURES and share > MAX_FAILING_SHARE
+            # in a small file two dates that only read as mm/dd are evidence enough
+            us_evidence = us >= MIN_US_DATES and us / totals[file] > MAX_FAILING_SHARE
+            if not (many_failures or us_evidence):
+                continue
+            hint = (
+                f"; {us} of them are valid as mm/dd/yyyy (US dates), so the day-12-or-less dates in this "
+                "column would be read with day and month swapped"
+                if us
+                else ""
+            )
+            raise IngestError(
+                str(file),
+                f"column {col.source}: {len(group)} of {totals[file]} dates ({share:.0%}) are not dd/mm/yyyy, "
+                f"yyyy-mm-dd or yyyy-Mon-dd (first at line {int(group['_source_row'].min())}){hint}; "
+                "re-export the column as dd/mm/yyyy or yyyy-mm-dd",
+            )

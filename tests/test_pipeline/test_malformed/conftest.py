@@ -1,0 +1,235 @@
+"""Small raw files for the malformed-input suite: one good layout per source, broken one way per test.
+
+``ingest_file`` reads and ingests one file of one table (fast, no stage) and checks reconciliation;
+``layout`` writes a tiny raw layout with params for the whole stage (``run_ingest``/``riskpipe ingest``).
+Every value here is made up; NHS numbers are built with a valid check digit so that only the case
+under test is wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.ingest.files import read_table_frames
+from pipeline.ingest.tables import ingest_table
+from pipeline.sources.registry import all_tables
+
+TABLES = all_tables()
+EXTRACT = date(2026, 3, 31)
+UPN = "B801200005001"
+
+
+def nhs_number(i: int) -> str:
+    """A valid NHS number (mod-11 check digit) built from ``i``; never ten equal digits."""
+    n = 943476000 + i
+    while True:
+        digits = f"{n:09d}"
+        check = 11 - sum(int(d) * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11
+        check = 0 if check == 11 else check
+        if check != 10 and len(set(digits + str(check))) > 1:
+            return digits + str(check)
+        n += 1000
+
+
+# table -> (file under the source's raw folder, header, one good row; ``{i}`` varies per row)
+GOOD = {
+    "school_pupil": (
+        "school_census/2024_spring_pupilonroll.csv",
+        "pupilonrolltableid,NativeId,upn,forename,surname,dob,sex,ethnicity,senprovision",
+        "p{i},S1," + UPN + ",Amy,Lee,0{d}/02/2015,F,WBRI,N",
+    ),
+    "school_attendance": (
+        "school_census/2024_spring_termlysessiondetailsonroll.csv",
+        "pupilonrolltableid,NativeId,attendancereason,sessions",
+        "p{i},S1,I,{i}",
+    ),
+    "nccis_activity": (
+        "nccis.csv",
+        "CCIS_ID,UPN,Forename,Surname,DOB,Gender,Postcode,ActivityCode,ActivityStartDate,DateAscertained,AcademicAge",
+        "N{i},,Amy,Lee,0{d}/09/2008,F,AB1 2CD,540,01/09/2024,01/10/2024,16",
+    ),
+    "csc_person": (
+        "csc_persons.csv",
+        "LAchildID,Forename,Surname,DOB,Sex,NHSNumber,UPN,Postcode,Ethnicity",
+        "C{i},Amy,Lee,0{d}/02/2015,F,{nhs}," + UPN + ",AB1 2CD,WBRI",
+    ),
+    "cla_header": ("ssda903/2024/header.csv", "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB", "K{i},2,0{d}/02/2012,WBRI,,,"),
+    "cla_episode": (
+        "ssda903/2024/episodes.csv",
+        "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,HOME_POST,PL_POST,URN",
+        "K{i},0{d}/05/2023,S,C2,N1,U1,PR1,,,,AB1 2CD,AB1 2CD,",
+    ),
+    "nhs_patient": (
+        "nhs_demographics.csv",
+        "PSEUDO_HESID,NHSNumber,Forename,Surname,DOB,Sex,Postcode,EthnicCategory",
+        "H{i},{nhs},Amy,Lee,0{d}/02/2015,F,AB1 2CD,A",
+    ),
+    "hes_admission": (
+        "hes_apc.csv",
+        "EPIKEY,PSEUDO_HESID,NEWNHSNO,ADMIDATE,ADMIMETH,DISDATE,DIAG_4_01",
+        "E{i},H{i},{nhs},0{d}/01/2024,21,0{d}/01/2024,J45X",
+    ),
+    "ae_attendance": (
+        "hes_ae.csv",
+        "AEKEY,PSEUDO_HESID,NEWNHSNO,ARRIVALDATE,DIAGA_01",
+        "A{i},H{i},{nhs},0{d}/03/2024,S01",
+    ),
+    "early_help": (
+        "early_help.csv",
+        "EHEpisodeID,LAchildID,StartDate,EndDate,ReferralSource,LeadAgency,ClosureReason",
+        "E{i},C{i},2024-05-0{d},,school,LA,",
+    ),
+    "postcode_lsoa": ("postcode_lsoa.csv", "postcode,lsoa_code", "AB{i} 2CD,E0100000{i}"),
+    "lsoa_imd": ("lsoa_imd.csv", "lsoa_code,imd_decile", "E0100000{i},{d}"),
+}
+SOURCE_DIR = {
+    "school": "education",
+    "nccis": "education",
+    "social_care": "social_care",
+    "health": "health",
+    "reference": "reference",
+}
+
+
+def good_row(table: str, i: int, **changes: str) -> str:
+    """Row ``i`` (1-based) of ``table``'s good file; ``changes`` replace columns by source name."""
+    _, header, row = GOOD[table]
+    values = row.format(i=i, d=(i - 1) % 9 + 1, nhs=nhs_number(i)).split(",")
+    names = header.split(",")
+    for name, value in changes.items():
+        values[names.index(name)] = value
+    return ",".join(values)
+
+
+def good_text(table: str, rows: int = 3, *, eol: str = "\n", **changes_by_row: dict) -> str:
+    """Header and ``rows`` good rows; ``changes_by_row={"r2": {...}}`` alters row 2."""
+    _, header, _ = GOOD[table]
+    body = [good_row(table, i, **changes_by_row.get(f"r{i}", {})) for i in range(1, rows + 1)]
+    return eol.join([header, *body]) + eol
+
+
+CIN_XML = """<?xml version="1.0" encoding="UTF-8"?>
+{prolog}<Message><Header><CollectionDetails><Collection>CIN</Collection><Year>2025</Year>
+<ReferenceDate>2025-03-31</ReferenceDate></CollectionDetails><Source><SourceLevel>L</SourceLevel>
+<LEA>201</LEA></Source></Header>
+<Children>
+<Child><ChildIdentifiers><LAchildID>{child}</LAchildID><PersonBirthDate>2015-01-01</PersonBirthDate>
+<Sex>F</Sex></ChildIdentifiers><ChildCharacteristics><Ethnicity>WBRI</Ethnicity></ChildCharacteristics>
+<CINdetails><CINreferralDate>2024-06-01</CINreferralDate><ReferralSource>1A</ReferralSource>
+<ReferralNFA>false</ReferralNFA></CINdetails></Child>
+</Children></Message>
+"""
+
+
+def cin_xml(prolog: str = "", child: str = "K1") -> str:
+    return CIN_XML.format(prolog=prolog, child=child)
+
+
+class Ingested:
+    """What ``ingest_file`` returns: the ``IngestResult`` and the file it read."""
+
+    def __init__(self, result, path: Path):
+        self.result, self.path = result, path
+        self.accepted, self.quarantined, self.report = result.accepted, result.quarantined, result.report
+
+    def line(self, number: int) -> str:
+        """Physical line ``number`` of the file as written (to check a reported line is the real one)."""
+        return self.path.read_bytes().decode("utf-8", "replace").split("\n")[number - 1]
+
+
+@pytest.fixture
+def ingest_file(tmp_path):
+    """``ingest_file(table, data, rel=None)``: write one raw file, read and ingest it (reconciled)."""
+
+    def run(table: str, data: str | bytes, rel: str | None = None, encoding: str = "utf-8") -> Ingested:
+        spec = TABLES[table]
+        path = tmp_path / (rel or GOOD.get(table, (spec.files.replace("*", "2024"),))[0])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data if isinstance(data, bytes) else data.encode(encoding))
+        result = ingest_table(read_table_frames(spec, [path], tmp_path), spec, EXTRACT)
+        rep = result.report
+        assert rep["rows_read"] == len(result.accepted) + len(result.quarantined)
+        return Ingested(result, path)
+
+    return run
+
+
+class Layout:
+    """A tiny project: raw folders per source and a params.yaml enabling only ``tables``."""
+
+    def __init__(self, root: Path, tables: list[str], extra: dict[str, str] | None = None):
+        self.root = root
+        self.tables = tables
+        self.source_options = extra or {}
+        by_source: dict[str, list[str]] = {s: [] for s in SOURCE_DIR}
+        for table in tables:
+            by_source[TABLES[table].source].append(table)
+            self.write(table, good_text(table))
+        self.write_params()
+
+    def raw(self, table: str) -> Path:
+        return self.root / "raw" / SOURCE_DIR[TABLES[table].source]
+
+    def path(self, table: str) -> Path:
+        return self.raw(table) / GOOD[table][0]
+
+    def write(self, table: str, data: str | bytes, rel: str | None = None) -> Path:
+        path = self.raw(table) / (rel or GOOD[table][0])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data if isinstance(data, bytes) else data.encode())
+        return path
+
+    def write_params(self) -> None:
+        lines = ["ingest:", "  extract_date: 2026-03-31", "  sources:"]
+        for source, folder in SOURCE_DIR.items():
+            mine = [t for t in self.tables if TABLES[t].source == source]
+            extra = self.source_options.get(source, "")
+            lines.append(f"    {source}: {{raw_dir: raw/{folder}, tables: [{', '.join(mine)}]{extra}}}")
+        (self.root / "params.yaml").write_text("\n".join(lines) + "\n")
+
+    def cli(self, *args: str):
+        """Run ``riskpipe ingest`` here; returns ``exit_code`` and ``output`` (whitespace collapsed)."""
+        from types import SimpleNamespace
+
+        argv = ["ingest", "--params", str(self.root / "params.yaml"), "--root", str(self.root), *args]
+        result = CliRunner().invoke(app, argv)
+        # the console wraps long messages at the terminal width: compare on words
+        return SimpleNamespace(exit_code=result.exit_code, output=" ".join(result.output.split()))
+
+    def staged(self, table: str) -> Path:
+        return self.root / "data" / "staged" / f"{table}.parquet"
+
+    def quarantine(self, table: str) -> Path:
+        return self.root / "data" / "quarantine" / f"{table}.csv"
+
+    def report(self) -> dict:
+        import json
+
+        return json.loads((self.root / "reports" / "ingest.json").read_text())
+
+
+@pytest.fixture
+def layout(tmp_path):
+    """``layout(tables, extra={source: ", optional: true"})`` -> a ``Layout`` under ``tmp_path/project``."""
+
+    def make(tables: list[str], extra: dict[str, str] | None = None) -> Layout:
+        root = tmp_path / "project"
+        root.mkdir(exist_ok=True)
+        return Layout(root, tables, extra)
+
+    return make
+
+
+@pytest.fixture
+def raw():
+    """The file builders above, for tests (test modules cannot import this conftest)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        GOOD=GOOD, good_row=good_row, good_text=good_text, cin_xml=cin_xml, nhs_number=nhs_number, UPN=UPN
+    )
