@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -11,7 +12,15 @@ from pipeline.core.paths import project_paths
 
 
 @app.command()
-def link(params: Path = ParamsOption, root: Path = RootOption) -> None:
+def link(
+    params: Path = ParamsOption,
+    root: Path = RootOption,
+    as_of: datetime | None = typer.Option(
+        None, "--as-of", formats=["%Y-%m-%d"],
+        help="Link only the records that existed before this date (YYYY-MM-DD), as a list made then would "
+             "have, into data/linked_as_of/<date>/; reports/linkage_as_of/<date>.json says how much of the "
+             "full index rests on later records. Needs the full index (run without --as-of first)."),
+) -> None:
     """Link the pseudonymised records of every person source (school, social care, health, NCCIS …)
     into one person index.
 
@@ -24,7 +33,7 @@ def link(params: Path = ParamsOption, root: Path = RootOption) -> None:
     """
     from pipeline.linkage.engine import LinkageBackendError
     from pipeline.linkage.read import LinkInputError
-    from pipeline.linkage.stage import run_link, summarise_link
+    from pipeline.linkage.stage import run_link, run_link_as_of, summarise_link
     from pipeline.privacy.fingerprint import KeyFingerprintMismatch
     from pipeline.privacy.keys import PseudonymisationKeyError
     from pipeline.sources.registry import SourceRegistryError
@@ -38,8 +47,17 @@ def link(params: Path = ParamsOption, root: Path = RootOption) -> None:
         (PseudonymisationKeyError, "Cannot tokenise truth for evaluation", 2),
         (LinkageBackendError, "Linkage backend unavailable", 2),
     ):
-        result = run_link(paths, cfg.link, key_file_path(root, cfg.pseudonymise.key_file))
-    console.print(f"[green]Person index written[/green] to {paths.person_index}: {summarise_link(result)}")
+        if as_of is not None:
+            report = run_link_as_of(paths, cfg.link, key_file_path(root, cfg.pseudonymise.key_file), as_of.date())
+        else:
+            result = run_link(paths, cfg.link, key_file_path(root, cfg.pseudonymise.key_file))
+    if as_of is None:
+        console.print(f"[green]Person index written[/green] to {paths.person_index}: {summarise_link(result)}")
+        return
+    compared = report["compared_with_all_records"]
+    console.print(f"[green]As-of person index[/green] ({report['as_of']}): {report['people']:,} people from "
+                  f"{report['records']:,} records; {compared['share_joined_only_later']:.2%} of these records are "
+                  "joined to others only through records made after that date (reports/linkage_as_of/)")
 
 
 @app.command("link-pair")

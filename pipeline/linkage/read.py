@@ -8,12 +8,14 @@ since a county's school censuses dwarf its person records.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.core.io import parquet_columns, read_parquet
 from pipeline.core.paths import ProjectPaths
+from pipeline.linkage.as_of import existing_keys, records_existing_on
 from pipeline.linkage.evaluation import tokenise_truth_keys
 from pipeline.linkage.memory import release_unused_memory
 from pipeline.linkage.persons import (
@@ -24,7 +26,7 @@ from pipeline.linkage.persons import (
     person_tables_expected,
 )
 from pipeline.privacy.keys import load_key
-from pipeline.sources.registry import person_sources
+from pipeline.sources.registry import Source, person_sources
 
 TRUTH_FILE = "person_map.parquet"  # under data/truth/: written by the synthetic county only
 
@@ -39,8 +41,21 @@ def read_person_tables(paths: ProjectPaths, names: tuple[str, ...], columns: fro
     return {name: read_parquet(f, columns=[c for c in parquet_columns(f) if c in columns]) for name, f in files.items()}
 
 
-def read_person_records(paths: ProjectPaths) -> tuple[pd.DataFrame, dict[str, int]]:
+def read_dated_keys(paths: ProjectPaths, source: Source) -> dict[str, pd.DataFrame]:
+    """Each of a source's ``RecordDates`` tables as ``<person key token>, date`` (those in data/pseudo)."""
+    key, out = source.person_key_token, {}
+    for dated in source.record_dates:
+        path = paths.pseudo_table(dated.table)
+        if path.exists() and key in parquet_columns(path):
+            out[dated.table] = read_parquet(path, columns=[key, dated.column]).rename(columns={dated.column: "date"})
+    return out
+
+
+def read_person_records(paths: ProjectPaths, *, as_of: date | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
     """Person records of every person source whose table is in ``data/pseudo``, and rows without a key.
+
+    Args:
+        as_of: keep only what existed strictly before this date (:mod:`pipeline.linkage.as_of`); None keeps all.
 
     Returns:
         (``build_person_records`` of the present sources, ``count_records_without_key`` of their tables).
@@ -57,6 +72,9 @@ def read_person_records(paths: ProjectPaths) -> tuple[pd.DataFrame, dict[str, in
     parts, without_key = [], {}
     for source in present:  # one source's tables in memory at a time
         tables = read_person_tables(paths, person_source_tables(source), columns)
+        if as_of is not None:
+            keys = existing_keys(read_dated_keys(paths, source), source.person_key_token, as_of)
+            tables = records_existing_on(source, tables, keys, as_of)
         parts.append(build_person_records(tables, sources=[source]))
         without_key.update(count_records_without_key(tables))
         del tables

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from pipeline.core.config import LinkParams
-from pipeline.core.io import write_csv, write_json, write_parquet, write_text
+from pipeline.core.io import read_parquet, write_csv, write_json, write_parquet, write_text
 from pipeline.core.paths import ProjectPaths
+from pipeline.linkage.as_of import compare_indexes
 from pipeline.linkage.clusters import build_person_index, cluster_records, links_to_edges, record_limits
 from pipeline.linkage.deterministic import find_deterministic_links
 from pipeline.linkage.engine import LinkageEngine
@@ -39,7 +41,7 @@ from pipeline.linkage.markdown import render_linkage_markdown
 from pipeline.linkage.memory import log_memory, release_unused_memory
 from pipeline.linkage.persons import add_report_attributes, build_person_records, count_records_without_key
 from pipeline.linkage.probabilistic import accept_probabilistic_pairs, linkage_engine, score_probabilistic_pairs
-from pipeline.linkage.read import read_person_records, read_truth
+from pipeline.linkage.read import LinkInputError, read_person_records, read_truth
 from pipeline.linkage.report import (
     cluster_sizes,
     format_review_sample,
@@ -211,6 +213,37 @@ def run_link(paths: ProjectPaths, params: LinkParams, key_file: Path) -> Linkage
     log_memory("linkage")
     write_link_outputs(result, paths)
     return result
+
+
+def as_of_outputs(paths: ProjectPaths, as_of: date) -> tuple[Path, Path]:
+    """Where ``link --as-of`` writes: ``data/linked_as_of/<date>/person_index.parquet`` and its report."""
+    return (paths.root / "data" / "linked_as_of" / as_of.isoformat() / "person_index.parquet",
+            paths.reports / "linkage_as_of" / f"{as_of.isoformat()}.json")
+
+
+def run_link_as_of(paths: ProjectPaths, params: LinkParams, key_file: Path, as_of: date) -> dict[str, Any]:
+    """Link only the records that existed strictly before ``as_of``, and compare with the full index.
+
+    Writes the as-of person index and ``reports/linkage_as_of/<date>.json``: the as-of linkage's own
+    figures (people, truth precision and recall when truth exists) and :func:`pipeline.linkage.as_of.
+    compare_indexes` against ``data/linked/person_index.parquet`` (run ``riskpipe link`` first).
+
+    Raises:
+        LinkInputError: no pseudonymised person table, or no full person index to compare with.
+        KeyFingerprintMismatch: data/pseudo was made with another key than the current one.
+    """
+    if not paths.person_index.exists():
+        raise LinkInputError(f"{paths.person_index.relative_to(paths.root)} is missing: run `riskpipe link` first")
+    verify_pseudo_key(paths, optional_key(key_file))
+    persons, records_without_key = read_person_records(paths, as_of=as_of)
+    result = link_persons(persons, records_without_key, params, read_truth(paths, key_file))
+    index_file, report_file = as_of_outputs(paths, as_of)
+    write_parquet(result.person_index, index_file)
+    report = {"as_of": as_of.isoformat(), "people": result.report["people"], "records": int(len(result.person_index)),
+              "truth": result.report.get("truth"),
+              "compared_with_all_records": compare_indexes(read_parquet(paths.person_index), result.person_index)}
+    write_json(report, report_file)
+    return report
 
 
 def write_link_outputs(result: LinkageResult, paths: ProjectPaths) -> None:

@@ -1,4 +1,4 @@
-"""Fault injection: a recording break planted in a synthetic county's extract is found, and blocks the gate.
+"""A small synthetic county run as commands: planted recording breaks are found and block the gate; as-of linkage.
 
 The break goes in through the surface a council touches — the raw extract, via ``synth.recording_breaks``
 in params.yaml — and runs through ``ingest``, ``pseudonymise`` and ``monitor`` as commands. A&E diagnosis
@@ -43,10 +43,13 @@ def county(tmp_path_factory):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["synth"] |= {"children": 4000, "recording_breaks": PLANTED}
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    for step in (["synth"], ["keygen"], ["ingest"], ["pseudonymise"], ["monitor"]):
+    for step in (["synth"], ["keygen"], ["ingest"], ["pseudonymise"], ["monitor"], ["link"],
+                 ["link", "--as-of", "2020-01-01"]):
         done = _riskpipe(root, *step)
         assert done.returncode == 0, f"{step}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
-    yield root, done.stdout + done.stderr
+        if step == ["monitor"]:
+            said = done.stdout + done.stderr
+    yield root, said
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -103,3 +106,18 @@ def test_the_gate_blocks_a_model_reading_the_broken_source_until_a_person_review
     assert passed.status == "pass" and "all reviewed" in passed.evidence
     school_only = check_recording_practice(_evidence(root, ["attendance_rate_12m"]), THRESHOLDS)
     assert school_only.status == "pass" and "no break in the sources this model reads (school)" in school_only.evidence
+
+
+def test_linkage_as_of_a_past_date_uses_only_the_records_that_existed_then(county):
+    root, _ = county
+    full = pd.read_parquet(root / "data/linked/person_index.parquet")
+    as_of = pd.read_parquet(root / "data/linked_as_of/2020-01-01/person_index.parquet")
+    assert 0 < len(as_of) < len(full)
+    school = pd.read_parquet(root / "data/pseudo/school_pupil.parquet", columns=["upn_tok", "census_date"])
+    first_census = school.groupby("upn_tok")["census_date"].min()
+    at_school = as_of[as_of["table"] == "school"]["record_key_tok"]
+    assert (first_census.reindex(at_school) < pd.Timestamp("2020-01-01")).all()  # nobody seen only later
+    report = json.loads((root / "reports/linkage_as_of/2020-01-01.json").read_text())
+    compared = report["compared_with_all_records"]
+    assert compared["records_as_of"] == len(as_of) == compared["records_in_both"]
+    assert 0 <= compared["share_joined_only_later"] < 0.05 and report["truth"]["precision"] > 0.99
