@@ -187,7 +187,8 @@ def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key
     """Evaluate one trained model and publish the results (reports/<model>/ and the MLflow training run).
 
     Args:
-        model: the spec's name; its ``capacity_per_year`` sets the operating point.
+        model: the spec's name; its capacity for the score year (``ModelSpec.capacity_in``) sets the
+            operating point, and ``metrics.json`` ``capacity_share`` repeats run.json's ``capacity``.
         params: the ``evaluate`` section of params.yaml.
         paths: the project's locations.
         key_file: the pseudonymisation key file (``$RISKPIPE_PSEUDO_KEY`` wins), used only to match
@@ -198,9 +199,12 @@ def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key
     spec = load_model_spec(model)
     reports = paths.model_reports(model)
     scores = attach_truth_probabilities(read_scores_with_attributes(model, paths), model, paths, key_file)
-    evaluation = evaluate_scores(scores, spec.capacity_per_year, params, fairness_attributes, tie_seed=spec.seed)
-    files = write_evaluation(evaluation, render_evaluation_plots(scores, evaluation), reports)
+    # the council's capacity for the year the list is made (spec capacity_by_year, else capacity_per_year)
+    evaluation = evaluate_scores(scores, spec.capacity_in(spec.split.score_year), params, fairness_attributes,
+                                 tie_seed=spec.seed)
     run = read_json(paths.model_artifacts(model) / "run.json")
+    evaluation.metrics["capacity_share"] = run.get("capacity")  # the list's share of the cohort (train stage)
+    files = write_evaluation(evaluation, render_evaluation_plots(scores, evaluation), reports)
     logged = log_evaluation(uri=tracking_uri(paths.root), run_id=run["run_id"], metrics=evaluation.metrics,
                             artifacts=files)
     return EvaluationRun(evaluation.metrics, files, logged, reports)

@@ -24,7 +24,8 @@ class Headline(BaseModel):
 
     Attributes:
         flagged: children on a list of the capacity's length (capacity, or fewer when the year had fewer).
-        found, found_low, found_high: of those, how many had the outcome, with a 95% Wilson interval.
+        found, found_low, found_high: of those, how many had the outcome, with a 95% interval (the
+            evaluation's bootstrap interval, else Wilson's).
         random: how many a list of the same length drawn at random would hold (prevalence x flagged).
         rule, rule_low, rule_high: the same count for the council's rule score, with its interval.
         cases, cases_found: children in the test year who had the outcome, and how many the list held.

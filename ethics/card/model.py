@@ -22,6 +22,8 @@ from pydantic import BaseModel
 
 from ethics.card.disclosure import (
     describe_audit_attributes,
+    describe_capacity_share,
+    describe_exclusions,
     describe_inputs,
     describe_phase,
     describe_proxies,
@@ -188,6 +190,9 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         if truth else "No ground truth: see the clerical review sample",
         "Test index date": str(inputs.metrics.get("test_index_date", "-")),
         "Capacity (list length)": format_value(inputs.metrics.get("capacity")),
+        "List's share of the cohort": describe_capacity_share(inputs.metrics.get("capacity_share")
+                                                              or run.get("capacity")),
+        "Who is not scored": " ".join(describe_exclusions(spec)) or "-",
     }
     method = {
         "Learner": "LightGBM gradient boosting, calibrated on the validation year "

@@ -88,7 +88,9 @@ def exits_on(*cases: tuple[ErrorTypes, str, int] | tuple[ErrorTypes, str, int, b
             if isinstance(exc, types):
                 console.print(f"[red]{label}:[/red] {exc}", soft_wrap=bool(soft_wrap and soft_wrap[0]))
                 raise typer.Exit(code) from None
-        missing = getattr(exc, "filename", None) if isinstance(exc, FileNotFoundError) else None
+        missing = None
+        if isinstance(exc, FileNotFoundError):  # OSError's filename, or a path given as the only argument
+            missing = exc.filename or (str(exc.args[0]) if len(exc.args) == 1 else None)
         if missing and producing_command(missing) is not None:  # a stage's input: say which stage makes it
             console.print(f"[red]Input missing:[/red] {missing_input_message(missing)}", soft_wrap=True)
             raise typer.Exit(2) from None

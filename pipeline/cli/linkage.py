@@ -44,7 +44,7 @@ def link(
         (KeyFingerprintMismatch, "Key mismatch, nothing linked", 2),
         (LinkInputError, "Nothing to link", 2),
         (SourceRegistryError, "Configuration error", 2),
-        (PseudonymisationKeyError, "Cannot tokenise truth for evaluation", 2),
+        (PseudonymisationKeyError, "Pseudonymisation key unusable", 2),
         (LinkageBackendError, "Linkage backend unavailable", 2),
     ):
         if as_of is not None:

@@ -16,10 +16,10 @@ from pipeline.cli.common import (
     key_file_path,
     load_config,
 )
-from pipeline.core.paths import StageInputMissing, project_paths, require_input
+from pipeline.core.paths import ProjectPaths, StageInputMissing, project_paths, require_input
 
 
-def check_token_key(paths, key_file: Path) -> None:
+def check_token_key(paths: ProjectPaths, key_file: Path) -> None:
     """Refuse tokens made under another key than the configured one (see pipeline/privacy/fingerprint.py).
 
     Raises:
@@ -116,7 +116,7 @@ def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path =
     """Evaluate out of time: discrimination, the operating point, calibration and fairness.
 
     On the test year (and the validation year) for LightGBM, logistic, the rule score and, where
-    synthetic truth exists, the oracle (true probabilities) on the same rows. Writes
+    synthetic truth exists, the generator's own probability on the same rows. Writes
     reports/<model>/metrics.json (for `dvc metrics`), group_metrics.csv (small cells suppressed),
     calibration.csv and plots/*.png, and logs the same metrics dict and files to the training run.
     """
@@ -130,11 +130,11 @@ def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path =
     paths = project_paths(root)
     with exits_on((PseudonymisationKeyError, "Key mismatch, not evaluated", 2),
                   (StageInputMissing, "Input missing", 2, True)):
+        check_token_key(paths, key_file_path(root, cfg.pseudonymise.key_file))
         # every input before any output: a train killed before run.json must not leave half an evaluation
         for needed in (paths.features_table(model), paths.model_artifacts(model) / "scores.parquet",
                        paths.model_artifacts(model) / "run.json"):
             require_input(needed, root)
-        check_token_key(paths, key_file_path(root, cfg.pseudonymise.key_file))
         evaluated = run_evaluate(model, cfg.evaluate, project_paths(root),
                                  key_file=key_file_path(root, cfg.pseudonymise.key_file),
                                  fairness_attributes=population.fairness_attributes)

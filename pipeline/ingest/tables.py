@@ -177,6 +177,9 @@ def ingest_table(frames: list[pd.DataFrame], spec: TableSpec, extract_date: date
         or [empty_problems()],
         ignore_index=True,
     )
+    # a repeated header row is no one's record: its failing dates and codes are not reasons of their own
+    headers = problems.loc[problems["rule"] == "repeated_header", "row"]
+    problems = problems[~problems["row"].isin(headers) | (problems["rule"] == "repeated_header")]
     row_level = problems[problems["level"] == "row"]
     excluded = typed.index.isin(row_level["row"])
     problems = pd.concat(

@@ -17,8 +17,9 @@ import pandas as pd
 from pipeline.core.paths import ProjectPaths
 from pipeline.privacy.identifier_detectors import HEX_TOKEN, is_name_column, scan_frame
 
-# column names that say a column identifies a person or a record (after lower-casing, non-letters removed)
-IDENTIFIER_NAME_WORDS = ("nhsnumber", "nhsno", "upn", "postcode", "dob", "dateofbirth", "birthdate", "personid",
+# column names that say a column identifies a person or a record (after lower-casing, non-letters removed);
+# riskpipe's own ``person_id`` (P00000001, made by link) is pseudonymous and not among them
+IDENTIFIER_NAME_WORDS = ("nhsnumber", "nhsno", "upn", "postcode", "dob", "dateofbirth", "birthdate",
                          "childid", "localid", "patientid", "pupilid", "recordid", "mrn", "hospitalnumber",
                          "address", "email", "phone", "token")
 # a group holding this share of the rows or fewer, on average, is near one person per group

@@ -38,7 +38,7 @@ PASSTHROUGH_COLUMNS = ("_source_file", "_source_row", "_flags", "_reader_flags")
 DERIVED_COLUMNS = ("ethnicity_group",)  # may be added by ingest without a spec entry
 
 
-IDENTIFIER_KINDS = ("nhs_number", "upn", "postcode", "name_column", "listed_name")
+IDENTIFIER_KINDS = ("nhs_number", "upn", "postcode", "name_column", "listed_name", "local_id", "date_of_birth")
 
 
 def build_imd_by_postcode(postcode_lsoa: pd.DataFrame, lsoa_imd: pd.DataFrame) -> pd.Series:

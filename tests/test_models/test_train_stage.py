@@ -117,6 +117,8 @@ def test_the_spec_split_is_used_when_it_can_be(toy_project, registry_features, r
     share = run["capacity"]["test_year"]
     assert share["cohort_rows"] == len(test) and share["capacity"] == registry_spec.capacity_per_year
     assert share["share"] == round(registry_spec.capacity_per_year / len(test), 5)
+    metrics = json.loads((toy_project.paths.model_reports("toy") / "metrics.json").read_text())
+    assert metrics["capacity_share"] == run["capacity"] and metrics["capacity"] == registry_spec.capacity_per_year
 
 
 def test_the_registered_candidate_loads_and_predicts_on_the_features_file_as_it_is(toy_project):

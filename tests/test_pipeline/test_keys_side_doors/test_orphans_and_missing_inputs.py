@@ -180,3 +180,15 @@ def test_notebook_01_runs_when_a_group_has_no_true_pairs(tmp_path):
              for out in cell.get("outputs", [])]
     assert not [t for t in texts if "Traceback" in t]
     assert any("Groups with no true pairs" in t and "Gypsy/Roma" in t for t in texts)
+
+
+def test_govern_without_a_trained_model_says_run_train(tmp_path, monkeypatch):
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)  # MLflow's default store lands in the project, not the repo
+    monkeypatch.setenv("RISKPIPE_PSEUDO_KEY", bytes(range(32)).hex())
+    monkeypatch.setenv("RISKPIPE_LEDGER_KEY", bytes(range(40, 72)).hex())
+    result = CliRunner().invoke(app, ["govern", "--model", "neet18", "--root", str(tmp_path),
+                                      "--params", str(tmp_path / "params.yaml")])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "Input missing:" in text and "run `riskpipe train --model neet18` first" in text

@@ -97,6 +97,7 @@ def test_audit_of_clear_identifiers_outside_the_project_writes_no_identifier(pro
 def test_audit_of_a_pseudonymised_file_may_write_into_reports(project, scored, tmp_path):
     frame = pd.read_csv(scored, dtype="str").drop(columns="NHSNumber")
     frame.insert(0, "person_token", [f"{i:032x}" for i in range(len(frame))])
+    frame.insert(1, "person_id", [f"P{i:08d}" for i in range(len(frame))])  # as link numbers people
     path = tmp_path / "tokens.csv"
     frame.to_csv(path, index=False)
     result = audit(project, path, project / "reports" / "vendor", "sex")

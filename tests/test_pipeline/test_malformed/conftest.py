@@ -48,6 +48,27 @@ GOOD = {
         "pupilonrolltableid,NativeId,attendancereason,sessions",
         "p{i},S1,I,{i}",
     ),
+    "school_exclusion": (
+        "school_census/2024_spring_termlyexclusionsonroll.csv",
+        "pupilonrolltableid,NativeId,startdate,sessions,reason1,category",
+        "p{i},S1,0{d}/10/2023,2,PA,FIXD",
+    ),
+    "school_fsm": (
+        "school_census/2024_spring_fsmperiod.csv",
+        "pupilonrolltableid,NativeId,fsmstartdate,fsmenddate",
+        "p{i},S1,0{d}/09/2022,0{d}/09/2023",
+    ),
+    "school_sen_need": (
+        "school_census/2024_spring_senneeds.csv",
+        "pupilonrolltableid,NativeId,sentype,sentyperank",
+        "p{i},S1,SLCN,1",
+    ),
+    "school_address": (
+        "school_census/2024_spring_addresses.csv",
+        "pupilonrolltableid,NativeId,postcode",
+        "p{i},S1,AB1 2CD",
+    ),
+    "ks2": ("ks2.csv", "UPN,KS2_ACADYR,KS2_READMRK,KS2_MATMRK", UPN + ",{y}/{y1},10{d},10{d}"),
     "nccis_activity": (
         "nccis.csv",
         "CCIS_ID,UPN,Forename,Surname,DOB,Gender,Postcode,ActivityCode,ActivityStartDate,DateAscertained,AcademicAge",
@@ -63,6 +84,12 @@ GOOD = {
         "ssda903/2024/episodes.csv",
         "CHILD,DECOM,RNE,LS,CIN,PLACE,PLACE_PROVIDER,DEC,REC,REASON_PLACE_CHANGE,HOME_POST,PL_POST,URN",
         "K{i},0{d}/05/2023,S,C2,N1,U1,PR1,,,,AB1 2CD,AB1 2CD,",
+    ),
+    "cla_uasc": ("ssda903/2024/uasc.csv", "CHILD,SEX,DOB,DUC", "K{i},1,0{d}/02/2008,0{d}/02/2026"),
+    "cla_missing": (
+        "ssda903/2024/missing.csv",
+        "CHILD,DOB,MISSING,MIS_START,MIS_END",
+        "K{i},0{d}/02/2010,M,0{d}/06/2023,0{d}/07/2023",
     ),
     "nhs_patient": (
         "nhs_demographics.csv",
@@ -99,7 +126,7 @@ SOURCE_DIR = {
 def good_row(table: str, i: int, **changes: str) -> str:
     """Row ``i`` (1-based) of ``table``'s good file; ``changes`` replace columns by source name."""
     _, header, row = GOOD[table]
-    values = row.format(i=i, d=(i - 1) % 9 + 1, nhs=nhs_number(i)).split(",")
+    values = row.format(i=i, d=(i - 1) % 9 + 1, nhs=nhs_number(i), y=2010 + i, y1=2011 + i).split(",")
     names = header.split(",")
     for name, value in changes.items():
         values[names.index(name)] = value
