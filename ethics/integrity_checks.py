@@ -58,19 +58,37 @@ def source_leakage_flags(report: dict[str, Any]) -> dict[str, bool]:
     }
 
 
+def changed_features_text(changed: dict[str, int], shown: int = 5) -> str:
+    """``in_nccis_ever (12 rows), months_since_nccis_record (3 rows)`` — the most-changed first."""
+    items = sorted(changed.items(), key=lambda kv: (-int(kv[1]), kv[0]))
+    text = ", ".join(f"{name} ({int(n)} row{'s' if int(n) != 1 else ''})" for name, n in items[:shown])
+    return text + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
 def check_leakage_guard(ev: GateEvidence, th: Thresholds) -> CheckResult:
-    flags = source_leakage_flags(ev.features_report or {})
-    if flags:
-        late = sorted(s for s, ok in flags.items() if not ok)
-        evidence = (f"{len(flags)} sources checked at every index date; "
-                    f"sources with events on/after index: {late or 'none'}")
-        return CheckResult("fail" if late else "pass", evidence)
-    pairs = event_date_pairs(ev.features_report or {})
-    if not pairs:
-        return CheckResult("not_evaluable", "features.json has no max_event_date_before_index per index date")
-    late = sorted({s for s, index_date, event in pairs if event >= index_date})
-    evidence = f"{len(pairs)} source x index-date maxima checked; sources with events on/after index: {late or 'none'}"
-    return CheckResult("fail" if late else "pass", evidence)
+    """Decided by the features stage's perturbation (features.json ``leakage_perturbation``): a sample of rows
+    rebuilt with every event on or after the index date deleted must keep every feature exactly. The
+    join condition's own proof (``max_event_date_before_index``) can only confirm itself, so it decides
+    nothing on its own; a late event in it still fails."""
+    report = ev.features_report or {}
+    flags = source_leakage_flags(report)
+    late = sorted(s for s, ok in flags.items() if not ok) or sorted(
+        {s for s, index_date, event in event_date_pairs(report) if event >= index_date})
+    if late:
+        return CheckResult("fail", f"features saw events on or after the index date in {late}: they see the future")
+    perturbation = report.get("leakage_perturbation")
+    if not isinstance(perturbation, dict) or not perturbation.get("rows_compared"):
+        return CheckResult("not_evaluable", "features.json has no leakage_perturbation with rows compared (rerun "
+                           "`riskpipe features` with features.leakage_sample_rows above 0)")
+    compared = int(perturbation["rows_compared"])
+    changed = {str(k): int(v) for k, v in (perturbation.get("differing_features") or {}).items() if int(v) > 0}
+    if changed or int(perturbation.get("differing_rows") or 0):
+        return CheckResult("fail", "features changed when events on or after the index date were removed: "
+                           f"{changed_features_text(changed) or 'unnamed features'}, in "
+                           f"{int(perturbation.get('differing_rows') or 0)} of {compared} sampled rows: they see "
+                           "the future")
+    return CheckResult("pass", f"{compared} sampled rows rebuilt with every event on or after their index date "
+                       "deleted: every feature identical")
 
 
 def check_protected_attributes_not_inputs(ev: GateEvidence, th: Thresholds) -> CheckResult:

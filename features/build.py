@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,6 +19,7 @@ from features.cohorts import build_cohort
 from features.context import add_context_features, build_address_events, build_record_spans
 from features.events import build_source_events
 from features.feature import Feature
+from features.leakage import leakage_perturbation
 from features.outcomes import attach_outcome
 from features.populations import get_population
 from features.report import summarise_features
@@ -40,7 +41,13 @@ class FeatureBuild:
 
 def build_events(tables: Mapping[str, pd.DataFrame], person_index: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Every event domain features use, including the cross-source ``record`` and ``address`` frames."""
-    events = build_source_events(tables, person_index)
+    return with_cross_source(build_source_events(tables, person_index))
+
+
+def with_cross_source(events: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Source event frames and ``person`` plus the ``record`` and ``address`` frames built from them, each
+    with ``person_key`` (the leakage perturbation rebuilds its cut-down world with this same function)."""
+    events = dict(events)
     events["record"] = build_record_spans(events)
     events["address"] = build_address_events(events)
     return add_person_keys(events)
@@ -115,6 +122,25 @@ def type_feature(values: pd.Series, kind: str, fill: float | None) -> pd.Series:
     return numeric
 
 
+def features_with_context(con: duckdb.DuckDBPyConnection, cohort: pd.DataFrame, events: Mapping[str, pd.DataFrame],
+                          features: Mapping[str, Feature], age_bands: Sequence[tuple[int, int, str]]
+                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``compute_features`` plus the person attributes, age and ``fair_*`` columns: every feature of a row.
+
+    Args:
+        cohort: ``row_id, person_id, index_date, index_year, birth_year, birth_month`` (others carried through).
+        events: event frames with ``person_key`` (``build_events``).
+
+    Returns:
+        ``(frame, latest)`` as ``compute_features`` returns them, ``frame`` with ``sex, ethnicity_group,
+        age_months`` and the ``fair_*`` columns added.
+    """
+    frame, latest = compute_features(con, cohort, events, features)
+    person = events["person"].set_index("person_key")[["sex", "ethnicity_group"]]
+    frame = frame.join(person, on="person_key")
+    return add_context_features(frame, age_bands), latest
+
+
 def build_features(
     tables: Mapping[str, pd.DataFrame],
     person_index: pd.DataFrame,
@@ -123,6 +149,7 @@ def build_features(
     *,
     con: duckdb.DuckDBPyConnection | None = None,
     events: Mapping[str, pd.DataFrame] | None = None,
+    leakage_sample_rows: int = 300,
 ) -> FeatureBuild:
     """Cohort x index date rows with features, fairness attributes and outcome for one model spec.
 
@@ -133,6 +160,8 @@ def build_features(
         extract_date: the date the extracts were taken; outcome windows ending later are immature.
         con: DuckDB connection (a new in-memory one by default).
         events: pre-built event frames (``build_events``), to share between models.
+        leakage_sample_rows: written rows the leakage perturbation rebuilds with their future deleted
+            (``features.leakage``; sampled with the spec's seed; 0 = none, and the gate cannot pass).
 
     Returns:
         ``FeatureBuild``: ``frame`` = ``person_id, index_date, index_year, outcome``, every feature of
@@ -144,15 +173,20 @@ def build_features(
     cohort = build_cohort(events, spec)
     log.info("%s: %d cohort rows over %d index dates", spec.name, len(cohort), cohort["index_date"].nunique())
     features = registry.population_features(spec.population)
-    frame, latest = compute_features(con, cohort, events, features)
-    person = events["person"].set_index("person_key")[["sex", "ethnicity_group"]]
-    frame = frame.join(person, on="person_key")
-    frame = add_context_features(frame, get_population(spec.population).age_bands)
+    age_bands = get_population(spec.population).age_bands
+    frame, latest = features_with_context(con, cohort, events, features, age_bands)
     frame = attach_outcome(con, frame, events, spec, extract_date)
     report = summarise_features(frame, latest, spec, extract_date)
     kept = frame[frame["exclusion"].isna() & frame["censoring"].isna()]
     feature_names = [f.name for f in features.values() if f.group != "fairness"]
     fair_columns = [f.name for f in features.values() if f.group == "fairness"]
+
+    def rebuild(con_: duckdb.DuckDBPyConnection, cohort_: pd.DataFrame, events_: Mapping[str, pd.DataFrame]
+                ) -> pd.DataFrame:
+        return features_with_context(con_, cohort_, events_, features, age_bands)[0]
+
+    report["leakage_perturbation"] = leakage_perturbation(kept, events, feature_names + fair_columns, rebuild,
+                                                          with_cross_source, con, n=leakage_sample_rows, seed=spec.seed)
     out = kept[KEY_COLUMNS + feature_names + fair_columns].reset_index(drop=True)
     out["person_id"] = out["person_id"].astype("str")
     out["index_year"] = out["index_year"].astype("int64")

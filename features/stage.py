@@ -8,6 +8,7 @@ Called by ``riskpipe features``. Reads ``data/pseudo/*.parquet`` and ``data/link
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from models.spec import ModelSpec, load_model_spec
 from pipeline.core.config import FeaturesParams
 from pipeline.core.io import read_parquet, write_json, write_parquet
 from pipeline.core.paths import ProjectPaths
+
+log = logging.getLogger(__name__)
 
 PERSON_INDEX_COLUMNS = ["table", "record_key_tok", "person_id"]
 
@@ -74,7 +77,12 @@ def write_model_features(spec: ModelSpec, person_index: pd.DataFrame, events: Ma
                          params: FeaturesParams, paths: ProjectPaths, con: duckdb.DuckDBPyConnection
                          ) -> FeaturesWritten:
     """Build one model's features from shared event frames and write its frame and report."""
-    result = build_features({}, person_index, spec, params.extract_date, con=con, events=events)
+    result = build_features({}, person_index, spec, params.extract_date, con=con, events=events,
+                            leakage_sample_rows=params.leakage_sample_rows)
+    changed = result.report["leakage_perturbation"]["differing_features"]
+    if changed:
+        log.warning("%s: features changed when events on or after the index date were removed: %s; the gate's "
+                    "leakage_guard will block release", spec.name, changed)
     frame_file = write_parquet(result.frame, paths.features_table(spec.name))
     report_file = write_json(result.report, paths.model_reports(spec.name) / "features.json")
     labelled = result.frame["outcome"].dropna()

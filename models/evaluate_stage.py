@@ -27,7 +27,7 @@ from models.evaluation import (
     labelled_rows,
 )
 from models.metrics.fairness import suppress_small_cells
-from models.oracle import attach_true_probability, linked_to_true_person
+from models.oracle import attach_true_probability, linked_to_true_person, recorded_label_probability
 from models.plots import (
     calibration_by_group,
     plot_calibration,
@@ -110,15 +110,23 @@ def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
 
     Args:
         scores: scores.parquet columns (``person_id, index_date, split, outcome, score_*,
-            probability_rule, margin_*``), the ``fair_*`` attributes and, with synthetic truth, ``p_true``.
+            probability_rule, margin_*``), the ``fair_*`` attributes and, with synthetic truth, ``p_true``
+            (and ``true_outcome``: then ``p_true`` is first made the probability of the recorded label,
+            :func:`models.oracle.recorded_label_probability`, and ``generator_recording`` says how).
         capacity: people the service can help each year (the spec's ``capacity_per_year``).
         params: the ``evaluate`` section of params.yaml.
         attributes: audited attribute -> ``fair_*`` columns (the population's ``fairness_attributes``).
         tie_seed: the spec's seed: ties at the capacity cut are broken by a draw seeded with it, as the
             issued list breaks them (:mod:`models.selection`).
     """
+    recording = None
+    if "true_outcome" in scores.columns and scores["true_outcome"].notna().any():
+        probability, recording = recorded_label_probability(scores)
+        scores = scores.assign(p_true=probability)
     metrics = evaluate_models(scores, capacity, tie_seed=tie_seed, n_boot=params.n_boot, seed=params.seed,
                               n_bins=params.reliability_bins)
+    if recording is not None:
+        metrics["generator_recording"] = recording
     test = labelled_rows(scores, "test")
     tables = fairness_tables(test, capacity, params, attributes, tie_seed)
     metrics["fairness"] = {name: fairness_summary(table) for name, table in tables.items()}

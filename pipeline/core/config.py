@@ -82,6 +82,18 @@ class IdentifierNoise(Section):
     minority_extra_error: float = Field(
         1.8, ge=1, description="multiplier on name errors for ethnic-minority children"
     )
+    extra_error_by_ethnicity: dict[str, float] = Field(
+        default_factory=dict, description="fault injection: multiplier on one ethnicity group's name errors and "
+        "on its social-care records' missing NHS numbers and UPNs, e.g. {Black: 6.0} (a linkage failure in one group)"
+    )
+
+
+class RiskDecay(Section):
+    """Fault injection: from ``from_year`` on, NEET-by-18 risk depends on a child's circumstances only ``strength``
+    times as much as before, at about the same average risk (the model's relationships decay out of time)."""
+
+    from_year: int | None = Field(None, description="first Year 9 census year affected; None = no decay")
+    strength: float = Field(1.0, ge=0, le=1, description="0 = risk no longer depends on the child; 1 = unchanged")
 
 
 class SynthParams(Section):
@@ -100,6 +112,7 @@ class SynthParams(Section):
     measurement_bias: MeasurementBias = MeasurementBias()
     identifier_noise: IdentifierNoise = IdentifierNoise()
     recording_breaks: list[RecordingBreak] = Field(default_factory=list, description="planted recording changes")
+    risk_decay: RiskDecay = RiskDecay()
 
 
 class PseudonymiseParams(Section):
@@ -214,6 +227,9 @@ class FeaturesParams(Section):
     )
     duckdb_threads: int | None = Field(None, gt=0, description="DuckDB threads (None = all cores)")
     duckdb_memory_limit: str | None = Field("4GB", description="DuckDB memory limit, e.g. 4GB (None = default)")
+    leakage_sample_rows: int = Field(
+        300, ge=0, description="rows rebuilt with every event on or after their index date deleted; their features "
+        "must not change (features.leakage; 0 = no check, and the gate's leakage_guard cannot pass)")
 
 
 class TrainParams(Section):

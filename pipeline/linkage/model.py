@@ -29,6 +29,9 @@ FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "upn": ("upn_tok",),
 }
 IDENTITY_FIELDS = tuple(FIELD_COLUMNS)
+# Optional token columns: a comparison gains a level when they are present (link-pair makes them
+# from clear names; pseudonymised tables do not hold them).
+EDIT_COLUMNS: dict[str, str] = {"forename": "forename_edit_tok", "surname": "surname_edit_tok"}
 
 
 def _null_level(*columns: str) -> dict[str, Any]:
@@ -44,23 +47,32 @@ def _else_level(m: float) -> dict[str, Any]:
     return {"sql_condition": "ELSE", "label_for_charts": "else", "m_probability": m}
 
 
-def name_comparison(field: str) -> dict[str, Any]:
-    """Forename or surname: exact token -> phonetic token -> initial -> else.
+def name_comparison(field: str, *, edits: bool = False, sql_dialect: str = "duckdb") -> dict[str, Any]:
+    """Forename or surname: exact token -> phonetic token -> [one edit] -> initial -> else.
 
     Term-frequency adjustment on the exact level, so a shared common name counts for less than a
-    shared rare one. Needs ``<field>_tok``, ``<field>_phon_tok``, ``<field>_initial_tok``.
+    shared rare one. Needs ``<field>_tok``, ``<field>_phon_tok``, ``<field>_initial_tok``; with
+    ``edits``, also ``<field>_edit_tok`` (``name_edit_tokens``: lists that intersect when the names
+    are one typing error apart), compared with Splink's array-intersection level, whose SQL
+    depends on ``sql_dialect``.
     """
     tok, phon, initial = FIELD_COLUMNS[field]
+    levels = [
+        _null_level(tok),
+        _level(f"{tok}_l = {tok}_r", "exact", 0.88, tf_adjustment_column=tok, tf_adjustment_weight=1.0),
+        _level(f"{phon}_l = {phon}_r", "phonetic", 0.06),
+        _level(f"{initial}_l = {initial}_r", "initial", 0.03),
+        _else_level(0.03),
+    ]
+    if edits:
+        import splink.comparison_level_library as cll
+
+        edit = cll.ArrayIntersectLevel(EDIT_COLUMNS[field], 1).get_comparison_level(sql_dialect).as_dict()
+        levels.insert(3, _level(edit["sql_condition"], "one edit", 0.05))
     return {
         "output_column_name": field,
-        "comparison_description": f"{field}: exact, phonetic, initial, else",
-        "comparison_levels": [
-            _null_level(tok),
-            _level(f"{tok}_l = {tok}_r", "exact", 0.88, tf_adjustment_column=tok, tf_adjustment_weight=1.0),
-            _level(f"{phon}_l = {phon}_r", "phonetic", 0.06),
-            _level(f"{initial}_l = {initial}_r", "initial", 0.03),
-            _else_level(0.03),
-        ],
+        "comparison_description": f"{field}: exact, phonetic, {'one edit, ' if edits else ''}initial, else",
+        "comparison_levels": levels,
     }
 
 
@@ -190,6 +202,17 @@ PREDICTION_BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
     ("nhs_number_tok",),
     ("upn_tok",),
 )
+# link-pair only: single-key rules that catch pairs with errors in several fields at once (FEBRL:
+# a name typo and a wrong day of birth). A county's blocks on one name are far too big, so
+# link-pair takes each of these only where its pair count is within budget (``choose_wide_rules``).
+WIDE_BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
+    ("forename_tok",),
+    ("surname_tok",),
+    ("dob_tok",),
+    ("postcode_tok",),
+    ("forename_phon_tok", "surname_phon_tok"),
+    ("forename_initial_tok", "surname_initial_tok", "dob_year_tok"),
+)
 # EM sessions: each trains the comparisons not used in its rule; together they cover all.
 TRAINING_BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
     ("dob_tok",),
@@ -224,6 +247,9 @@ def build_linkage_settings(
     link_type: str = "link_and_dedupe",
     probability_two_random_records_match: float = 1e-4,
     additional_columns_to_retain: list[str] | None = None,
+    columns: set[str] | None = None,
+    extra_blocking_rules: tuple[tuple[str, ...], ...] = (),
+    sql_dialect: str = "duckdb",
 ) -> dict[str, Any]:
     """Splink settings dict for the given identity fields (backend-independent).
 
@@ -233,6 +259,9 @@ def build_linkage_settings(
         link_type: ``link_and_dedupe`` for the person index, ``link_only`` for link-pair.
         probability_two_random_records_match: prior, re-estimated by training.
         additional_columns_to_retain: columns carried through to predictions.
+        columns: every column of the input tables; optional ones (``EDIT_COLUMNS``) add levels.
+        extra_blocking_rules: prediction rules added after ``PREDICTION_BLOCKING_RULES``.
+        sql_dialect: Splink dialect of the optional levels' SQL (``duckdb`` or ``spark``).
 
     Returns:
         A settings dict accepted by ``splink.Linker``.
@@ -241,12 +270,19 @@ def build_linkage_settings(
     if unknown:
         raise ValueError(f"unknown identity fields {sorted(unknown)}; expected some of {IDENTITY_FIELDS}")
     available = {c for f in fields for c in FIELD_COLUMNS[f]}
+    comparisons = [
+        name_comparison(f, edits=EDIT_COLUMNS[f] in columns, sql_dialect=sql_dialect)
+        if f in EDIT_COLUMNS and columns
+        else COMPARISON_BUILDERS[f]()
+        for f in fields
+    ]
+    rules = rules_for_columns(PREDICTION_BLOCKING_RULES + tuple(extra_blocking_rules), available)
     return {
         "link_type": link_type,
         "unique_id_column_name": "unique_id",
         "probability_two_random_records_match": probability_two_random_records_match,
-        "comparisons": [COMPARISON_BUILDERS[f]() for f in fields],
-        "blocking_rules_to_generate_predictions": rules_for_columns(PREDICTION_BLOCKING_RULES, available),
+        "comparisons": comparisons,
+        "blocking_rules_to_generate_predictions": list(dict.fromkeys(rules)),
         "retain_matching_columns": True,
         "retain_intermediate_calculation_columns": False,
         "additional_columns_to_retain": list(additional_columns_to_retain or []),

@@ -3,10 +3,17 @@
 The tables are mapped onto riskpipe's identity fields (forename, surname, dob, sex, postcode,
 nhs_number, upn; any subset). Clear tables are pseudonymised on the fly with the configured key
 (``pipeline.pseudonymise.tables.identity_match_keys``), so only tokens reach the linkage engine; tables
-already pseudonymised are used as they are. The model is trained on the pair itself: u by random
-sampling (fixed seed), m by EM, with the declared priors kept wherever EM cannot run or drifts
-(see ``repair_trained_parameters``). ``link_pair_files`` is the command end to end: it reads the
-two tables and writes the pairs through ``pipeline.core.io``.
+already pseudonymised are used as they are. Clear tables also give names' one-typo tokens
+(``name_edit_tokens``) and tokens for partial or non-UK postcodes (``postcode_tokens_beyond_uk``).
+
+The data decide the rest. Besides riskpipe's county blocking rules, each wide rule (one name, the
+date of birth, the postcode ...) is used where it yields few enough pairs (``choose_wide_rules``).
+The model is trained on the pair itself: u by random sampling (fixed seed), m by EM, with the
+declared priors kept wherever EM cannot run or drifts (``repair_trained_parameters``); the prior
+match probability is re-estimated from what the trained model says about its own exact rules
+(``rescale_prior_to_model``), and with no ``threshold`` the cut-off is the one with the best F1
+the model expects (``threshold_from_model``). ``link_pair_files`` is the command end to end: it
+reads the two tables and writes the pairs through ``pipeline.core.io``.
 """
 
 from __future__ import annotations
@@ -20,12 +27,23 @@ import pandas as pd
 from pipeline.core.config import LinkParams
 from pipeline.core.io import read_csv_table, read_parquet, write_csv
 from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pairs, release_linker
-from pipeline.linkage.model import FIELD_COLUMNS, IDENTITY_FIELDS, build_linkage_settings, fields_present
-from pipeline.linkage.training import repair_trained_parameters, train_linkage_model
+from pipeline.linkage.model import (
+    EDIT_COLUMNS,
+    FIELD_COLUMNS,
+    IDENTITY_FIELDS,
+    WIDE_BLOCKING_RULES,
+    build_linkage_settings,
+    fields_present,
+)
+from pipeline.linkage.probabilistic import threshold_from_model
+from pipeline.linkage.training import repair_trained_parameters, rescale_prior_to_model, train_linkage_model
 from pipeline.privacy.keys import load_key
 
 log = logging.getLogger(__name__)
 PAIR_COLUMNS = ["left_id", "right_id", "match_probability"]
+ASSUMED_PRIOR_RECALL = 0.7  # first guess at the exact rules' recall; replaced by the model's own
+WIDE_RULE_MAX_PAIRS = 5e6  # a wide blocking rule is used when it yields at most this many pairs
+SCORE_FLOOR = 1e-3  # pairs below this are not fetched (they barely move the threshold choice)
 _SEX_CODES = {"M": "M", "MALE": "M", "1": "M", "F": "F", "FEMALE": "F", "2": "F"}
 
 
@@ -95,14 +113,31 @@ def pair_match_keys(
     else:
         if key is None:
             raise ValueError("a pseudonymisation key is needed to link clear tables")
-        from pipeline.privacy.match_keys import identity_match_keys
-
-        clear = canonical_identity_columns(table, mapping, dob_format)
-        tokens = identity_match_keys(clear, key).reset_index(drop=True)
-        if "sex" in clear and "sex" not in tokens:
-            tokens["sex"] = clear["sex"]
+        tokens = clear_match_keys(canonical_identity_columns(table, mapping, dob_format), key)
     keep = [c for f in IDENTITY_FIELDS for c in FIELD_COLUMNS[f] if c in tokens]
-    return pd.concat([ids.rename("unique_id"), tokens[keep].astype("string")], axis=1)
+    edits = [EDIT_COLUMNS[f] for f in EDIT_COLUMNS if EDIT_COLUMNS[f] in tokens]
+    return pd.concat([ids.rename("unique_id"), tokens[keep].astype("string"), tokens[edits]], axis=1)
+
+
+def clear_match_keys(clear: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """Match keys of canonical clear identity columns, plus link-pair's extra tokens.
+
+    ``identity_match_keys`` (as pseudonymise makes them), then names' one-typo token lists
+    (``<field>_edit_tok``) and, where the postcode is not a full UK one, the partial or as-written
+    postcode tokens; ``sex`` stays clear (M/F/U).
+    """
+    from pipeline.privacy.match_keys import identity_match_keys, name_edit_tokens, postcode_tokens_beyond_uk
+
+    tokens = identity_match_keys(clear, key).reset_index(drop=True)
+    clear = clear.reset_index(drop=True)
+    for field, column in EDIT_COLUMNS.items():
+        if field in clear:
+            tokens[column] = name_edit_tokens(clear[field], key)
+    if "postcode" in clear:
+        tokens = tokens.fillna(postcode_tokens_beyond_uk(clear["postcode"], key))
+    if "sex" in clear and "sex" not in tokens:
+        tokens["sex"] = clear["sex"]
+    return tokens
 
 
 def link_pair(
@@ -115,7 +150,7 @@ def link_pair(
     dob_format: str | None = None,
     pseudonymised: bool = False,
     key: bytes | None = None,
-    threshold: float = 0.9,
+    threshold: float | None = None,
     mapping_right: dict[str, str] | None = None,
     seed: int = 42,
     backend: str = "duckdb",
@@ -130,14 +165,15 @@ def link_pair(
         dob_format: ``strptime`` format of the clear dob column, e.g. ``%Y%m%d``.
         pseudonymised: the tables already hold tokens.
         key: pseudonymisation key (clear tables only).
-        threshold: minimum match probability of a returned pair.
+        threshold: minimum match probability of a returned pair; None: the threshold with the best
+            F1 the fitted model expects (``threshold_from_model``).
         mapping_right: the right table's mapping when its columns are named differently.
         seed: seed for u estimation by random sampling.
         backend: ``duckdb`` or ``spark``.
 
     Returns:
         ``left_id``, ``right_id``, ``match_probability``: one row per scored pair >= threshold,
-        best first.
+        best first. ``attrs["threshold"]`` holds the threshold used.
     """
     sides = {}
     for name, table, id_col, cols in (
@@ -156,17 +192,41 @@ def link_pair(
     model = train_pair_model(sides, fields, seed=seed, engine=engine)
     linker = make_linker(sides, model, engine)
     try:
-        pairs = predict_pairs(linker, threshold)
+        pairs = predict_pairs(linker, SCORE_FLOOR if threshold is None else threshold)
     finally:
         release_linker(linker)
+    if threshold is None:
+        threshold = threshold_from_model(pairs["match_probability"])
+        pairs = pairs[pairs["match_probability"] >= threshold]
     out = pairs.rename(columns={"unique_id_l": "left_id", "unique_id_r": "right_id"})
     flipped = out["source_dataset_l"] != "left_table"
     out.loc[flipped, ["left_id", "right_id"]] = out.loc[flipped, ["right_id", "left_id"]].to_numpy()
     log.info("link-pair: %d pairs at match probability >= %.3f", len(out), threshold)
-    return (
+    out = (
         out[PAIR_COLUMNS]
         .sort_values(["match_probability", "left_id", "right_id"], ascending=[False, True, True])
         .reset_index(drop=True)
+    )
+    out.attrs["threshold"] = float(threshold)
+    return out
+
+
+def rule_pair_count(left: pd.DataFrame, right: pd.DataFrame, columns: tuple[str, ...]) -> int:
+    """Pairs an equi-join blocking rule on ``columns`` yields between two tables (nulls never join)."""
+    counts = [df.dropna(subset=list(columns)).groupby(list(columns)).size() for df in (left, right)]
+    joined = counts[0].to_frame("left").join(counts[1].to_frame("right"), how="inner")
+    return int((joined["left"] * joined["right"]).sum())
+
+
+def choose_wide_rules(
+    left: pd.DataFrame, right: pd.DataFrame, max_pairs: float = WIDE_RULE_MAX_PAIRS
+) -> tuple[tuple[str, ...], ...]:
+    """The ``WIDE_BLOCKING_RULES`` whose columns both tables hold and that yield at most ``max_pairs``."""
+    available = set(left.columns) & set(right.columns)
+    return tuple(
+        rule
+        for rule in WIDE_BLOCKING_RULES
+        if set(rule) <= available and rule_pair_count(left, right, rule) <= max_pairs
     )
 
 
@@ -175,7 +235,14 @@ def train_pair_model(
 ) -> dict[str, Any]:
     """Train a link-only model on the pair itself and return the repaired model dict."""
     n_left, n_right = (len(df) for df in sides.values())
-    settings = build_linkage_settings(fields, link_type="link_only")
+    left, right = sides.values()
+    settings = build_linkage_settings(
+        fields,
+        link_type="link_only",
+        columns=set(left.columns) & set(right.columns),
+        extra_blocking_rules=choose_wide_rules(left, right),
+        sql_dialect=engine.backend,
+    )
     pairs = max(n_left * n_right, 1)
     trained, _ = train_linkage_model(
         sides,
@@ -184,9 +251,10 @@ def train_pair_model(
         n_records=max(n_left, n_right),
         seed=seed,
         u_max_pairs=min(float(pairs), 1e7),
-        prior_recall=0.7,
+        prior_recall=ASSUMED_PRIOR_RECALL,
     )
     model, _ = repair_trained_parameters(trained, settings, u_fallback=1.0 / pairs)
+    model, _ = rescale_prior_to_model(model, sides, ASSUMED_PRIOR_RECALL)
     return model
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline.core.config import LinkParams
@@ -120,3 +121,26 @@ def accept_probabilistic_pairs(pairs: pd.DataFrame, threshold: float, model: dic
         if name in labels:
             evidence |= pairs[f"gamma_{name}"].map(labels[name]).eq("exact")
     return pairs[(pairs["match_probability"] >= threshold) & evidence]
+
+
+def threshold_from_model(probabilities: pd.Series) -> float:
+    """The match-probability threshold with the best F1 the fitted model expects, from its own scores.
+
+    Were the scores calibrated, the pairs at or above a threshold would hold (sum of their
+    probabilities) true matches, out of (sum of all probabilities) true matches in all; keeping
+    the best k pairs then has expected F1 ``2 * S_k / (k + S_all)``. The threshold is the score
+    of the k-th pair at the best k, so it follows the model on each data set rather than a fixed
+    number.
+
+    Args:
+        probabilities: ``match_probability`` of every scored pair (or every pair above a small floor).
+
+    Returns:
+        The chosen threshold (1.0 when nothing is scored).
+    """
+    scores = np.sort(probabilities.dropna().to_numpy(dtype=float))[::-1]
+    if not len(scores) or scores.sum() <= 0:
+        return 1.0
+    found = np.cumsum(scores)
+    expected_f1 = 2 * found / (np.arange(1, len(scores) + 1) + found[-1])
+    return float(scores[int(np.argmax(expected_f1))])

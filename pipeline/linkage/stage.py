@@ -234,7 +234,7 @@ def run_link_as_of(paths: ProjectPaths, params: LinkParams, key_file: Path, as_o
     """
     if not paths.person_index.exists():
         raise LinkInputError(f"{paths.person_index.relative_to(paths.root)} is missing: run `riskpipe link` first")
-    verify_pseudo_key(paths, optional_key(key_file))
+    verify_pseudo_key(paths, optional_key(key_file), linked=True)  # the full index compared with, too
     persons, records_without_key = read_person_records(paths, as_of=as_of)
     result = link_persons(persons, records_without_key, params, read_truth(paths, key_file))
     index_file, report_file = as_of_outputs(paths, as_of)

@@ -16,13 +16,14 @@ import copy
 import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from splink import Linker, block_on
 from splink.internals.exceptions import SplinkException
 
 from pipeline.linkage.engine import LinkageEngine, make_linker, model_as_dict, release_linker
 from pipeline.linkage.memory import log_memory
-from pipeline.linkage.model import DETERMINISTIC_PRIOR_RULES, TRAINING_BLOCKING_RULES
+from pipeline.linkage.model import DETERMINISTIC_PRIOR_RULES, FIELD_COLUMNS, TRAINING_BLOCKING_RULES
 
 log = logging.getLogger(__name__)
 M_FLOOR = 1e-3  # smallest m-probability kept after training (see repair_trained_parameters)
@@ -159,6 +160,60 @@ def estimate_m_from_known_matches(linker: Linker, known_matches: pd.DataFrame) -
         for c in after["comparisons"]
     ]
     return after
+
+
+def model_recall_of_prior_rules(model: dict[str, Any], tables: dict[str, pd.DataFrame]) -> float | None:
+    """Share of true matches the deterministic prior rules find, as the trained model says.
+
+    A rule such as ``forename + surname + dob exact`` finds a true match when every one of its
+    fields is recorded on both records and agrees exactly: the product over its fields of the
+    share recorded on both sides (from ``tables``) and the exact level's m-probability. Rules
+    are taken as independent (the share any of them finds is one less the product of misses).
+
+    Returns:
+        The recall, or None when no rule's comparisons are in the model.
+    """
+    exact_m = {
+        c["output_column_name"]: next(
+            lvl["m_probability"] for lvl in c["comparison_levels"] if lvl.get("label_for_charts") == "exact"
+        )
+        for c in model["comparisons"]
+        if any(lvl.get("label_for_charts") == "exact" for lvl in c["comparison_levels"])
+    }
+    field_of = {columns[0]: field for field, columns in FIELD_COLUMNS.items()}
+    frames = list(tables.values())
+    missed, any_rule = 1.0, False
+    for rule in DETERMINISTIC_PRIOR_RULES:
+        fields = [field_of.get(col) for col in rule]
+        if not all(f in exact_m and all(col in df for df in frames) for f, col in zip(fields, rule, strict=True)):
+            continue
+        recall = 1.0
+        for field, col in zip(fields, rule, strict=True):
+            shares = [float(df[col].notna().mean()) for df in frames]
+            both_recorded = shares[0] * shares[1] if len(shares) == 2 else float(np.mean(shares)) ** 2
+            recall *= both_recorded * exact_m[field]
+        missed *= 1.0 - recall
+        any_rule = True
+    return 1.0 - missed if any_rule else None
+
+
+def rescale_prior_to_model(
+    model: dict[str, Any], tables: dict[str, pd.DataFrame], assumed_recall: float
+) -> tuple[dict[str, Any], list[str]]:
+    """The model with its prior match probability re-estimated from the recall it implies itself.
+
+    The prior was estimated as (pairs the deterministic rules find) / (``assumed_recall`` x all
+    pairs); once m is trained, ``model_recall_of_prior_rules`` says what that recall really is
+    on these data (FEBRL: under half of true pairs agree exactly on both names and the date of
+    birth, where 0.7 was assumed), so the prior is scaled by ``assumed_recall / model recall``.
+    """
+    recall = model_recall_of_prior_rules(model, tables)
+    if recall is None or recall <= 0:
+        return model, []
+    rescaled = copy.deepcopy(model)
+    prior = model["probability_two_random_records_match"] * assumed_recall / recall
+    rescaled["probability_two_random_records_match"] = min(prior, 0.5)
+    return rescaled, [f"prior match probability re-estimated with the model's recall of the exact rules ({recall:.3f})"]
 
 
 def repair_trained_parameters(

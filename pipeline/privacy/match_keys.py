@@ -126,3 +126,53 @@ def identity_match_keys(df: pd.DataFrame, key: bytes | TokenMaker) -> pd.DataFra
         if column in IDENTITY_FIELDS:
             outputs |= column_outputs(df[column], IDENTITY_FIELDS[column], column, maker)
     return pd.DataFrame(outputs, index=df.index)
+
+
+def name_edit_tokens(values: pd.Series, key: bytes | TokenMaker) -> pd.Series:
+    """Tokens of each normalised name and of every string one letter shorter, as a sorted list per row.
+
+    Two names share a token exactly when they are within about one typing error: a letter added,
+    dropped or changed, or two neighbouring letters swapped (``smith``/``smyth`` share ``smth``).
+    Linkage compares the lists by intersection, so a typo counts as evidence without the name
+    ever leaving its token. Each token stands for a name or a name less one letter, in its own
+    domain ``name_edit`` (not comparable with ``name`` tokens); the list length tells the name's
+    length. Missing names give NA.
+    """
+    names = normalise_name(values)
+    variants = names.map(lambda s: sorted({s, *(s[:i] + s[i + 1:] for i in range(len(s)))}), na_action="ignore")
+    flat = variants.explode()
+    tokens = make_tokens(flat, "name_edit", as_token_maker(key))
+    lists = tokens.dropna().groupby(level=0).agg(lambda t: sorted(t))
+    return lists.reindex(values.index).rename(values.name)
+
+
+def postcode_tokens_beyond_uk(values: pd.Series, key: bytes | TokenMaker, column: str = "postcode") -> pd.DataFrame:
+    """Tokens for postcodes that are not full UK postcodes, which :func:`identity_match_keys` leaves NA.
+
+    - A partial UK postcode keeps what it has: ``"AB1 2"`` gives a sector and district token,
+      ``"AB1"`` a district token (same domains as full postcodes, so they meet them there).
+    - Any other code of 3-10 letters and digits (another country's postcode) is tokenised as
+      written, upper-case without spaces, in the ``postcode`` domain; it agrees only with itself.
+
+    Returns:
+        Same index as ``values``: ``<column>_tok``, ``<column>_sector_tok``, ``<column>_district_tok``
+        (NA where a full UK postcode or nothing usable was given).
+    """
+    maker = as_token_maker(key)
+    spaced = values.astype("str").where(values.notna()).str.upper().str.strip().str.replace(r"\s+", " ", regex=True)
+    compact = spaced.str.replace(" ", "", regex=False)
+    is_uk = normalise_postcode(values).notna()
+    # "AB12" alone is read as a district: without the space it cannot be told from "AB1 2"
+    outward = spaced.str.extract(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)(?: ([0-9]))?$")
+    partial = outward[0].notna() & ~is_uk
+    sector = (outward[0] + " " + outward[1]).where(partial & outward[1].notna())
+    district = outward[0].where(partial)
+    foreign = compact.where(~is_uk & ~partial & compact.str.fullmatch(r"[A-Z0-9]{3,10}").fillna(False))
+    return pd.DataFrame(
+        {
+            f"{column}_tok": make_tokens(foreign, "postcode", maker),
+            f"{column}_sector_tok": make_tokens(sector, "postcode_sector", maker),
+            f"{column}_district_tok": make_tokens(district, "postcode_district", maker),
+        },
+        index=values.index,
+    )

@@ -26,8 +26,8 @@ def recorded_identity(
         person_id, forename, surname, dob (datetime64[D]) as the source holds them.
     """
     minority = people["ethnicity_group"].to_numpy() != "White"
-    mult = np.where(minority, noise.minority_extra_error, 1.0) * scale
     group = people["ethnicity_group"].to_numpy()
+    mult = np.where(minority, noise.minority_extra_error, 1.0) * scale * group_error_factor(group, noise)
     fore = people["forename"].to_numpy(dtype=str)
     sur = people["surname"].to_numpy(dtype=str)
     fore = _per_row(rng, fore, noise.forename_variant * mult, identities.apply_forename_variants)
@@ -38,6 +38,11 @@ def recorded_identity(
         rng, people["dob"].to_numpy().astype("datetime64[D]"), noise.dob_day_month_swap * scale, noise.dob_typo * scale
     )
     return pd.DataFrame({"person_id": people["person_id"].to_numpy(), "forename": fore, "surname": sur, "dob": dob})
+
+
+def group_error_factor(group: np.ndarray, noise: IdentifierNoise) -> np.ndarray:
+    """Per row, ``identifier_noise.extra_error_by_ethnicity`` for the row's ethnicity group (1 elsewhere)."""
+    return pd.Series(group).map(noise.extra_error_by_ethnicity).fillna(1.0).to_numpy(dtype=float)
 
 
 def _per_row(rng, values: np.ndarray, rate: np.ndarray, fn) -> np.ndarray:

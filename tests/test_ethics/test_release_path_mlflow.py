@@ -95,7 +95,9 @@ def _write_feature_report(root: Path, features: pd.DataFrame) -> None:
     """reports/toy/features.json as the features stage writes it: every source's events before each index date."""
     dates = sorted(features["index_date"].dt.date.astype(str).unique())
     maxima = {"school": {d: str(pd.Timestamp(d) - pd.Timedelta(days=7))[:10] for d in dates}}
-    (root / "reports" / MODEL / "features.json").write_text(json.dumps({"max_event_date_before_index": maxima}))
+    perturbation = {"sampled": 300, "rows_compared": 300, "differing_rows": 0, "differing_features": {}}
+    (root / "reports" / MODEL / "features.json").write_text(json.dumps({"max_event_date_before_index": maxima,
+                                                                        "leakage_perturbation": perturbation}))
 
 
 def _train_and_evaluate(paths, root: Path) -> None:

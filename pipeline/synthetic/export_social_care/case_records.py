@@ -11,7 +11,7 @@ import pandas as pd
 
 from pipeline.core.config import SynthParams
 from pipeline.synthetic.formatting import format_dates
-from pipeline.synthetic.records import postcode_at
+from pipeline.synthetic.records import group_error_factor, postcode_at
 
 DMY = "%d/%m/%Y"
 
@@ -44,9 +44,11 @@ def csc_persons(
     kid = kids.set_index("person_id").reindex(pid)
     who = ident.set_index("person_id").reindex(pid)
     noise = cfg.identifier_noise
-    nhs = np.where(rng.random(pid.size) < noise.nhs_missing_social_care, "", kid["nhs_number"].to_numpy(dtype=str))
+    extra = group_error_factor(kid["ethnicity_group"].to_numpy(), noise) if noise.extra_error_by_ethnicity else 1.0
+    nhs_missing = rng.random(pid.size) < noise.nhs_missing_social_care * extra
+    nhs = np.where(nhs_missing, "", kid["nhs_number"].to_numpy(dtype=str))
     upn = pupils.set_index("person_id")["upn"].reindex(pid).fillna("").to_numpy(dtype=str)
-    unknown = (upn == "") | (rng.random(pid.size) < noise.upn_missing_social_care)
+    unknown = (upn == "") | (rng.random(pid.size) < noise.upn_missing_social_care * extra)
     un_code = np.where(upn == "", "UN1", rng.choice(["UN2", "UN3", "UN4", "UN5", "UN6", "UN7"], pid.size))
     postcode = postcode_at(
         addresses, kid["household_id"].to_numpy(), last_contact.reindex(pid).to_numpy(), rng, noise.postcode_lag

@@ -7,13 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline.core.config import RiskDecay
 from pipeline.synthetic.lifecourse.calendar import census_day, years_between
 from pipeline.synthetic.lifecourse.cohort import Children, History, YearCohort
 from pipeline.synthetic.lifecourse.risk import sigmoid
 
 
 def simulate_school_year(
-    rng: np.random.Generator, cohort: YearCohort, children: Children, history: History
+    rng: np.random.Generator, cohort: YearCohort, children: Children, history: History,
+    decay: RiskDecay | None = None,
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """The school year whose spring census falls in the cohort's financial year.
 
@@ -88,6 +90,9 @@ def simulate_school_year(
         + 0.4 * history.prev_care[idx[y9]]
         + 0.3 * history.adversity[idx[y9]]
     )
+    if decay is not None and decay.from_year is not None and year >= decay.from_year:
+        # a planted fault: the relationships the model learnt weaken, the average risk stays about the same
+        lp = decay.strength * lp + (1 - decay.strength) * lp.mean()
     p = sigmoid(lp)
     neet = pd.DataFrame({"person_id": idx[y9], "index_date": cday, "p_true": p, "outcome": rng.random(y9.size) < p})
     return pupil_years, neet

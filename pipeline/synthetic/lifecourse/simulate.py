@@ -63,7 +63,7 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
         referrals, cp_plans = simulate_referrals(rng, cohort, children, history, entry)
         care = start_care_periods(rng, cohort, children, history, entry)
         early_help = simulate_early_help(rng, cohort, children)
-        school, neet = simulate_school_year(rng, cohort, children, history)
+        school, neet = simulate_school_year(rng, cohort, children, history, cfg.risk_decay)
         hospital = simulate_hospital_use(rng, cohort, children)
         found = {"care_truth": entry.truth, "referrals": referrals, "cp": cp_plans, "care": care,
                  "eh": early_help, "school": school, "neet": neet, **hospital}
