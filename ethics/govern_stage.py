@@ -11,7 +11,7 @@ never a warning. The decisions themselves are pure functions in :mod:`ethics.gat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,7 +115,7 @@ def read_gate_evidence(paths: ProjectPaths, cfg: GovernParams, model: str, thres
 
 
 def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str, *,
-               pseudo_key_file: Path | None = None) -> GateDecision:
+               card_digest: Callable[[], str], pseudo_key_file: Path | None = None) -> GateDecision:
     """Build the release of the latest trained version, gate it and write governance.json; see ``riskpipe govern``.
 
     The release (:func:`ethics.release_store.build_current_release`) is recorded in the release log and
@@ -131,6 +131,8 @@ def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str, *,
     (``signoff_log``), an anchor ``audit-log verify`` checks the log against later.
 
     Args:
+        card_digest: the digest of the model card's evidence now (:func:`ethics.card.evidence.card_sha256`),
+            which the release binds; passed in so that ethics does not import the card built on it.
         pseudo_key_file: the configured pseudonymisation key file (:func:`ethics.ledger_store.ledger_key`); the
             ledger key is loaded once, for every log read.
 
@@ -156,8 +158,9 @@ def run_govern(cfg: GovernParams, paths: ProjectPaths, model: str, *,
     evidence = read_gate_evidence(paths, cfg, model, thresholds, registered)
     version = str(evidence.run.get("model_version"))
     name, uri = registered_model_name(model), tracking_uri(paths.root)
-    release = build_current_release(paths, cfg, model, run=evidence.run, metrics=evidence.metrics, checklist=checklist,
-                                    registered=registered, thresholds_now=evidence.thresholds_sha256)
+    release = build_current_release(paths, model, card_sha256=card_digest(), run=evidence.run,
+                                    metrics=evidence.metrics, checklist=checklist, registered=registered,
+                                    thresholds_now=evidence.thresholds_sha256)
     record_release(paths, release, key)
     digest = release["release_digest"]
     registered_run = model_version_run_id(name, version, uri)

@@ -16,22 +16,33 @@ from ethics.checklist import CHECKLIST_FILE, CONTEXTS_DIR, THRESHOLDS_FILE, Chec
 from ethics.thresholds import Thresholds, model_thresholds
 from pipeline.core.config import GovernParams
 from pipeline.core.io import read_csv_table, read_json, read_yaml
-from pipeline.core.paths import ProjectPaths
+from pipeline.core.paths import ConfiguredFileMissing, ProjectPaths
 
 
-def ethics_file(paths: ProjectPaths, configured: Path | None, packaged: Path) -> Path:
-    """A configured ethics file (checklist, thresholds, contexts) under the root, else the packaged one."""
-    return packaged if configured is None else paths.root / configured
+def ethics_file(paths: ProjectPaths, configured: Path | None, packaged: Path, *, key: str = "") -> Path:
+    """A configured ethics file (checklist, thresholds, contexts) under the root, else the packaged one.
+
+    Raises:
+        ConfiguredFileMissing: params.yaml names a file (``govern.<key>``) that does not exist.
+    """
+    if configured is None:
+        return packaged
+    path = paths.root / configured
+    if not path.exists():
+        raise ConfiguredFileMissing(f"govern.{key or 'file'} in params.yaml names {configured}, which does not exist "
+                                    f"under the project root; fix the path, or set it to null to use the packaged "
+                                    f"{packaged.relative_to(packaged.parents[1])}")
+    return path
 
 
 def thresholds_file(paths: ProjectPaths, cfg: GovernParams) -> Path:
     """The pre-registered thresholds file in use."""
-    return ethics_file(paths, cfg.thresholds_file, THRESHOLDS_FILE)
+    return ethics_file(paths, cfg.thresholds_file, THRESHOLDS_FILE, key="thresholds_file")
 
 
 def read_checklist(paths: ProjectPaths, cfg: GovernParams) -> Checklist:
     """The checklist in use, validated (:func:`ethics.checklist.parse_checklist`)."""
-    return parse_checklist(read_yaml(ethics_file(paths, cfg.checklist_file, CHECKLIST_FILE)))
+    return parse_checklist(read_yaml(ethics_file(paths, cfg.checklist_file, CHECKLIST_FILE, key="checklist_file")))
 
 
 def read_thresholds(paths: ProjectPaths, cfg: GovernParams, model: str) -> Thresholds:
@@ -41,7 +52,7 @@ def read_thresholds(paths: ProjectPaths, cfg: GovernParams, model: str) -> Thres
 
 def read_context(paths: ProjectPaths, cfg: GovernParams, model: str) -> dict[str, Any]:
     """``<contexts_dir>/<model>.yaml`` written by people; empty when the model has none yet."""
-    path = ethics_file(paths, cfg.contexts_dir, CONTEXTS_DIR) / f"{model}.yaml"
+    path = ethics_file(paths, cfg.contexts_dir, CONTEXTS_DIR, key="contexts_dir") / f"{model}.yaml"
     return (read_yaml(path) or {}) if path.exists() else {}
 
 

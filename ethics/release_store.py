@@ -11,7 +11,7 @@ decisions are pure, in :mod:`ethics.release`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -186,19 +186,20 @@ def disk_metrics_sha256(paths: ProjectPaths, model: str) -> str:
     return metrics_sha256((reports / "metrics.json").read_bytes(), (reports / "group_metrics.csv").read_bytes())
 
 
-def build_current_release(paths: ProjectPaths, cfg: GovernParams, model: str, *, run: Mapping[str, Any],
+def build_current_release(paths: ProjectPaths, model: str, *, run: Mapping[str, Any],
                           metrics: Mapping[str, Any], checklist: Checklist, registered: Mapping[str, Any] | None,
-                          thresholds_now: str) -> dict[str, Any]:
+                          thresholds_now: str, card_sha256: str) -> dict[str, Any]:
     """The release of the model's latest trained version, from run.json, the evaluation outputs and MLflow.
 
     Args:
+        card_sha256: the digest of the model card's evidence (:func:`ethics.card.evidence.card_sha256`,
+            computed by the caller: the card is built from this layer, never the other way round).
         registered: the model's pre-registration (its thresholds digest is the release's); None when there
             is none, and then the thresholds as they are now (``thresholds_now``) are named (the gate blocks).
 
     Raises:
         TrackingError: MLflow could not download the version's model files.
     """
-    from ethics.card.evidence import card_sha256
     from pipeline.core.tracking import model_artifact_sha256, registered_model_name, tracking_uri
 
     version = str(run.get("model_version"))
@@ -208,7 +209,7 @@ def build_current_release(paths: ProjectPaths, cfg: GovernParams, model: str, *,
         feature_columns=list(run.get("feature_columns") or []),
         thresholds_sha256=(registered or {}).get("thresholds_sha256") or thresholds_now,
         checklist_sha256=checklist_sha256(checklist), metrics_sha256=disk_metrics_sha256(paths, model),
-        card_sha256=card_sha256(paths, cfg, model), capacity=metrics.get("capacity"),
+        card_sha256=card_sha256, capacity=metrics.get("capacity"),
         base_rate=(metrics.get("test") or {}).get("prevalence"))
 
 
@@ -231,7 +232,7 @@ def resolve_release(paths: ProjectPaths, model: str, *, digest: str | None, vers
 
 
 def approved_release_problems(cfg: GovernParams, paths: ProjectPaths, model: str, approved: Mapping[str, Any],
-                              model_sha256: str,
+                              model_sha256: str, *, card_digest: Callable[[], str],
                               key: LedgerKey | None = None) -> tuple[list[str], dict[str, Any] | None]:
     """Why the release holding ``approved`` may not issue a list now, and that release (None when unknown).
 
@@ -241,6 +242,10 @@ def approved_release_problems(cfg: GovernParams, paths: ProjectPaths, model: str
     pre-registered ones and still the ones on disk; its checklist the one configured now (with every
     mandatory item); its evaluation outputs the ones on disk while run.json still names its version;
     every human item's latest sign-off for that release must approve, and governance.json must back it.
+
+    Args:
+        card_digest: the card evidence's digest now (:func:`ethics.card.evidence.card_sha256`), called only
+            while run.json still names the approved version.
 
     Raises:
         LedgerError: a log fails verification or there is no ledger key.
@@ -263,10 +268,8 @@ def approved_release_problems(cfg: GovernParams, paths: ProjectPaths, model: str
            "checklist_sha256": checklist_sha256(checklist)}
     run = read_optional_json(paths.model_artifacts(model) / "run.json") or {}
     if str(run.get("model_version")) == version:  # its evaluation outputs (and so its card) are still on disk
-        from ethics.card.evidence import card_sha256
-
         now["metrics_sha256"] = disk_metrics_sha256(paths, model)
-        now["card_sha256"] = card_sha256(paths, cfg, model)
+        now["card_sha256"] = card_digest()
     problems = [*mandatory_problems(checklist), *release_disagreements(release, now)]
     thresholds_now = model_thresholds_sha256(read_thresholds(paths, cfg, model))
     if registered and thresholds_now != registered["thresholds_sha256"]:

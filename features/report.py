@@ -93,6 +93,32 @@ def leakage_proof(frame: pd.DataFrame, latest: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def not_known_by_group(kept: pd.DataFrame, attributes: Sequence[str], min_rows: int = 50) -> dict[str, Any] | None:
+    """Labelled rows whose outcome window holds a "not known" NCCIS activity and no NEET one, by group: their
+    label says "not NEET" because the tracking service lost them, not because they were in education or work.
+
+    Args:
+        kept: ``outcome_neet, outcome_neet_or_not_known`` (Int8, <NA> when immature) and ``attributes``.
+        min_rows: groups with fewer labelled rows are left out of ``highest``.
+
+    Returns:
+        ``overall`` share, ``by_group`` (``counts_by_group``) and, per attribute, the ``highest`` group
+        (``group, rate, of``) among groups of at least ``min_rows``; None when the outcome has no "not known".
+    """
+    if not {"outcome_neet", "outcome_neet_or_not_known"} <= set(kept.columns):
+        return None
+    labelled = kept[kept["outcome_neet"].notna() & kept["outcome_neet_or_not_known"].notna()]
+    flagged = (labelled["outcome_neet_or_not_known"] == 1) & (labelled["outcome_neet"] == 0)
+    by_group = counts_by_group(labelled, flagged, attributes)
+    highest = {}
+    for attr, groups in by_group.items():
+        big = {g: v for g, v in groups.items() if v["of"] >= min_rows and v["rate"] is not None}
+        if big:
+            g = max(big, key=lambda k: big[k]["rate"])
+            highest[attr] = {"group": g, "rate": big[g]["rate"], "of": big[g]["of"]}
+    return {"overall": _rate(int(flagged.sum()), len(labelled)), "by_group": by_group, "highest": highest}
+
+
 def reconcile_rows(frame: pd.DataFrame) -> dict[str, Any]:
     """Cohort rows = excluded + censored + kept, as counts; ``reconciled`` says the sum holds."""
     excluded = int(frame["exclusion"].notna().sum())
@@ -128,6 +154,7 @@ def summarise_features(frame: pd.DataFrame, latest: pd.DataFrame, spec: ModelSpe
         "censoring": reasons_report(frame[frame["exclusion"].isna()], "censoring", attributes),
         "split": spec.split.model_dump(),
         "capacity": capacity_share(spec, {int(y): v["rows"] for y, v in by_year.items()}),
+        "outcome_not_known_by_group": not_known_by_group(kept, attributes),
         "max_event_date_before_index": leakage,
         "leakage_check_passed": all(v["all_strictly_before_index"] for v in leakage.values()),
     }

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from pipeline.core.config import ConfigError, Params, load_params
-from pipeline.core.paths import missing_input_message, producing_command
+from pipeline.core.paths import ConfiguredFileMissing, missing_input_message, producing_command
 
 app = typer.Typer(
     name="riskpipe",
@@ -88,6 +88,9 @@ def exits_on(*cases: tuple[ErrorTypes, str, int] | tuple[ErrorTypes, str, int, b
             if isinstance(exc, types):
                 console.print(f"[red]{label}:[/red] {exc}", soft_wrap=bool(soft_wrap and soft_wrap[0]))
                 raise typer.Exit(code) from None
+        if isinstance(exc, ConfiguredFileMissing):
+            console.print(f"[red]Configuration error:[/red] {exc}", soft_wrap=True)
+            raise typer.Exit(2) from None
         missing = None
         if isinstance(exc, FileNotFoundError):  # OSError's filename, or a path given as the only argument
             missing = exc.filename or (str(exc.args[0]) if len(exc.args) == 1 else None)

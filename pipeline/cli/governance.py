@@ -131,6 +131,7 @@ def govern(model: str = ModelOption, params: Path = ParamsOption, root: Path = R
     was withdrawn. Logs governance.json to the version's MLflow run. Blocked is a normal state:
     the exit code is 0; any MLflow failure is an error with exit code 1.
     """
+    from ethics.card.evidence import card_sha256
     from ethics.gate import unsigned_human_items
     from ethics.govern_stage import run_govern
     from ethics.ledger_store import LedgerError
@@ -140,8 +141,9 @@ def govern(model: str = ModelOption, params: Path = ParamsOption, root: Path = R
         (LedgerError, "No governance decision, ledger failure", 2, True),
         (TrackingError, "Governance decision written but MLflow failed; nothing may be released", 1),
     ):
-        config = load_config(params)
-        decision = run_govern(config.govern, project_paths(root), model,
+        config, paths = load_config(params), project_paths(root)
+        decision = run_govern(config.govern, paths, model,
+                              card_digest=lambda: card_sha256(paths, config.govern, model),
                               pseudo_key_file=key_file_path(root, config.pseudonymise.key_file))
     result = decision.result
     colour = "green" if result["status"] == "approved" else "yellow"

@@ -158,8 +158,9 @@ class LinkParams(Section):
     review_band: tuple[float, float] = Field(
         (0.5, 0.99), description="match-probability band the clerical-review sample is drawn from"
     )
-    pair_threshold_match_probability: float = Field(
-        0.9, gt=0, lt=1, description="link-pair: default minimum match probability of a returned pair"
+    pair_threshold_match_probability: float | None = Field(
+        None, gt=0, lt=1, description="link-pair: default minimum match probability of a returned pair "
+        "(None = the threshold with the best F1 the fitted model expects)",
     )
 
 

@@ -171,6 +171,10 @@ class StageInputMissing(FileNotFoundError):
     """A stage's input is not there; the message says which command makes it."""
 
 
+class ConfiguredFileMissing(FileNotFoundError):
+    """A file params.yaml names (checklist, thresholds, contexts folder) is not there; the message names the key."""
+
+
 def missing_input_message(path: Path | str, root: Path | str = ".") -> str:
     """``<path> not found: run `riskpipe <command>` first`` (or a plain "not found" for a file no stage makes)."""
     command = producing_command(path, root)

@@ -44,6 +44,7 @@ PAIR_COLUMNS = ["left_id", "right_id", "match_probability"]
 ASSUMED_PRIOR_RECALL = 0.7  # first guess at the exact rules' recall; replaced by the model's own
 WIDE_RULE_MAX_PAIRS = 5e6  # a wide blocking rule is used when it yields at most this many pairs
 SCORE_FLOOR = 1e-3  # pairs below this are not fetched (they barely move the threshold choice)
+U_MAX_PAIRS = 2e6  # random pairs for u: enough for levels as rare as one in 10^5 pairs, in a second or two
 _SEX_CODES = {"M": "M", "MALE": "M", "1": "M", "F": "F", "FEMALE": "F", "2": "F"}
 
 
@@ -108,7 +109,8 @@ def pair_match_keys(
     if ids.isna().any() or ids.duplicated().any():
         raise ValueError(f"id column {id_column!r} must be unique and non-missing")
     if pseudonymised:
-        wanted = [c for f in (mapping or IDENTITY_FIELDS) for c in FIELD_COLUMNS[f] if c in table]
+        fields = mapping or IDENTITY_FIELDS
+        wanted = [c for f in fields for c in (*FIELD_COLUMNS[f], EDIT_COLUMNS.get(f)) if c in table]
         tokens = table[wanted].reset_index(drop=True)
     else:
         if key is None:
@@ -250,7 +252,7 @@ def train_pair_model(
         engine=engine,
         n_records=max(n_left, n_right),
         seed=seed,
-        u_max_pairs=min(float(pairs), 1e7),
+        u_max_pairs=min(float(pairs), U_MAX_PAIRS),
         prior_recall=ASSUMED_PRIOR_RECALL,
     )
     model, _ = repair_trained_parameters(trained, settings, u_fallback=1.0 / pairs)
@@ -285,7 +287,8 @@ def link_pair_files(
         out: the CSV of ``left_id``, ``right_id``, ``match_probability`` to write.
         mapping, map_right: the ``--map`` texts (``parse_mapping``); ``map_right`` None: same as left.
         key_file: the pseudonymisation key file (clear tables only; ``$RISKPIPE_PSEUDO_KEY`` wins).
-        threshold: minimum match probability; None: ``params.pair_threshold_match_probability``.
+        threshold: minimum match probability; None: ``params.pair_threshold_match_probability``, and when
+            that is None too, the threshold chosen from the fitted model.
         params: the ``link`` section of params.yaml (seed, backend, default threshold).
         id_left, id_right, dob_format, pseudonymised: as ``link_pair``.
 

@@ -17,7 +17,7 @@ first and refused where a person would hold more records of a source than it all
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from pipeline.linkage.evaluation import (
     precision_recall,
     worst_group_recall,
 )
+from pipeline.linkage.id_store import assign_lasting_ids, record_person_ids, summarise_change
 from pipeline.linkage.markdown import render_linkage_markdown
 from pipeline.linkage.memory import log_memory, release_unused_memory
 from pipeline.linkage.persons import add_report_attributes, build_person_records, count_records_without_key
@@ -211,7 +212,10 @@ def run_link(paths: ProjectPaths, params: LinkParams, key_file: Path) -> Linkage
     truth = read_truth(paths, key_file)
     result = link_persons(persons, records_without_key, params, truth)
     log_memory("linkage")
+    index, id_entry = assign_lasting_ids(result.person_index, paths)  # last run's IDs kept (persistent_ids.py)
+    result = replace(result, person_index=index, report={**result.report, "person_ids": summarise_change(id_entry)})
     write_link_outputs(result, paths)
+    record_person_ids(paths, index, id_entry)  # only once the index it describes is written
     return result
 
 

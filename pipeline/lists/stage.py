@@ -131,6 +131,7 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
         AuditLogRefusedError: no ledger key, or the audit log refused or could not anchor the list's entry
             (no list file written).
     """
+    from ethics.card.evidence import card_sha256
     from ethics.release_store import approved_release_problems
     from pipeline.core.tracking import (
         approved_model_version,
@@ -152,7 +153,9 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
     approved, fitted, approved_release, withdrawn = approved_model_version(name, uri), None, None, []
     if approved:  # the files hashed are the files that score
         fitted, model_sha256 = load_model_files(f"models:/{name}/{approved['version']}", uri)
-        withdrawn, approved_release = approved_release_problems(govern, paths, model, approved, model_sha256, key)
+        withdrawn, approved_release = approved_release_problems(
+            govern, paths, model, approved, model_sha256, card_digest=lambda: card_sha256(paths, govern, model),
+            key=key)
     release = decide_release(approved, str(run["model_version"]), cfg.draft_mode, withdrawn=withdrawn)
     inputs = scoring_inputs(release, approved_release, run, metrics)
     if release.draft:

@@ -34,8 +34,11 @@ def recorded_identity(
     fore = _per_row(rng, fore, noise.name_typo * mult, identities.apply_typos)
     sur = identities.apply_surname_changes(rng, sur, noise.surname_change * scale, group)
     sur = _per_row(rng, sur, noise.name_typo * mult, identities.apply_typos)
+    # a planted group fault also multiplies that group's date-of-birth slips (plain rates otherwise: same draws)
+    extra = group_error_factor(group, noise) if noise.extra_error_by_ethnicity else 1.0
     dob = identities.apply_dob_errors(
-        rng, people["dob"].to_numpy().astype("datetime64[D]"), noise.dob_day_month_swap * scale, noise.dob_typo * scale
+        rng, people["dob"].to_numpy().astype("datetime64[D]"), np.minimum(noise.dob_day_month_swap * scale * extra, 1),
+        np.minimum(noise.dob_typo * scale * extra, 1)
     )
     return pd.DataFrame({"person_id": people["person_id"].to_numpy(), "forename": fore, "surname": sur, "dob": dob})
 
