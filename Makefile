@@ -39,6 +39,7 @@ demo: install key
 	@echo "  raw synthetic extracts     data/raw/            (ground truth, evaluation only: data/truth/)"
 	@echo "  data-quality report        reports/ingest.md"
 	@echo "  linkage report             reports/linkage.md   (clerical review sample: reports/linkage_review.csv)"
+	@echo "  recording-practice monitor reports/monitor.html (breaks in how each source records its codes)"
 	@echo "  models (params.yaml)       $$($(BIN)/python -c 'from pipeline.core.config import load_params; print(*load_params().models)')"
 	@echo "  model evaluation           reports/<model>/   (metrics.json, plots/)"
 	@echo "  model cards                reports/<model>/model_card.html"

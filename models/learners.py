@@ -53,7 +53,7 @@ def make_lightgbm_pipeline(feature_columns: list[str], categorical: list[str], p
 
 def fit_lightgbm(pipeline: Pipeline, X_train: pd.DataFrame, y_train, X_validation: pd.DataFrame, y_validation,
                  early_stopping_rounds: int = EARLY_STOPPING_ROUNDS) -> Pipeline:
-    """Fit with early stopping on the validation year's log-loss; returns the fitted pipeline.
+    """Fit with early stopping on ``X_validation``'s log-loss (the rows held out for it); returns the fitted pipeline.
 
     The caster is fitted once and each frame cast once (``Pipeline.fit`` would cast the training
     rows a second time); the returned pipeline holds both fitted steps.
@@ -64,6 +64,13 @@ def fit_lightgbm(pipeline: Pipeline, X_train: pd.DataFrame, y_train, X_validatio
         eval_X=caster.transform(X_validation), eval_y=y_validation, eval_metric="binary_logloss",
         callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
     )
+    return pipeline
+
+
+def fit_lightgbm_trees(pipeline: Pipeline, X_train: pd.DataFrame, y_train) -> Pipeline:
+    """Fit with the pipeline's own ``n_estimators`` (no early stopping): the refit on every training year."""
+    caster = pipeline.named_steps["features"]
+    pipeline.named_steps["lightgbm"].fit(caster.fit_transform(X_train), y_train)
     return pipeline
 
 

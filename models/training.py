@@ -1,4 +1,8 @@
-"""Training one model spec: split by year, fit three learners, calibrate on the validation year."""
+"""Training one model spec: split by year, fit three learners, calibrate on the validation year.
+
+LightGBM's number of trees is chosen on the latest training year, never on the validation year, which
+calibration alone uses (:func:`fit_lightgbm_apart_from_calibration`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from models.calibration import calibrate_on_validation
 from models.learners import (
     EARLY_STOPPING_ROUNDS,
     fit_lightgbm,
+    fit_lightgbm_trees,
     fit_logistic,
     lightgbm_margin,
     make_lightgbm_pipeline,
@@ -52,6 +57,34 @@ def _labelled(features: pd.DataFrame, split: pd.Series, name: str) -> tuple[pd.D
     return rows, rows["outcome"].astype("int64").to_numpy()
 
 
+def fit_lightgbm_apart_from_calibration(train: pd.DataFrame, y_train: np.ndarray, feature_columns: list[str],
+                                        categorical: list[str], params: dict, seed: int, stopping: int
+                                        ) -> tuple[object, int, str]:
+    """LightGBM whose number of trees was chosen on rows the calibration never sees.
+
+    Early stopping and calibration used to share the validation year, so the calibration was fitted on
+    the very rows that picked the model. Now the number of trees is chosen by early stopping on the
+    latest training year (the trees fitted on the earlier ones), and the model is then refitted on every
+    training year with that many trees; the validation year is left to calibration alone. With one
+    training year (or one without both outcomes) there is nothing to hold out: the spec's
+    ``n_estimators`` is used as it is.
+
+    Returns:
+        ``(fitted pipeline, trees, what the trees were chosen on)``.
+    """
+    years = train["index_year"].astype("int64").to_numpy()
+    held_out = years == years.max()
+    both = (len(np.unique(y_train[held_out])) == 2 and len(np.unique(y_train[~held_out])) == 2)
+    if not both:
+        fitted = fit_lightgbm_trees(make_lightgbm_pipeline(feature_columns, categorical, params, seed), train, y_train)
+        return fitted, int(params.get("n_estimators", 100)), "not used (one training year): the spec's n_estimators"
+    probe = fit_lightgbm(make_lightgbm_pipeline(feature_columns, categorical, params, seed), train[~held_out],
+                         y_train[~held_out], train[held_out], y_train[held_out], stopping)
+    trees = max(int(probe.named_steps["lightgbm"].best_iteration_ or 0), 1)
+    refit = make_lightgbm_pipeline(feature_columns, categorical, {**params, "n_estimators": trees}, seed)
+    return fit_lightgbm_trees(refit, train, y_train), trees, f"index year {int(years.max())} (the latest training year)"
+
+
 def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, lightgbm_threads: int | None = None,
                  calibration_folds: int = 5) -> TrainedModels:
     """Fit LightGBM, logistic and the rule score for ``spec`` and calibrate each on the validation year.
@@ -79,10 +112,9 @@ def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, li
     stopping = int(lgb_params.pop("early_stopping_rounds", EARLY_STOPPING_ROUNDS))
     if lightgbm_threads is not None:
         lgb_params.setdefault("n_jobs", lightgbm_threads)
-    lightgbm = fit_lightgbm(make_lightgbm_pipeline(feature_columns, categorical, lgb_params, seed),
-                            train, y_train, validation, y_validation, stopping)
-    best_iteration = int(lightgbm.named_steps["lightgbm"].best_iteration_ or 0)
-    log.info("LightGBM: best iteration %d", best_iteration)
+    lightgbm, best_iteration, stopped_on = fit_lightgbm_apart_from_calibration(
+        train, y_train, feature_columns, categorical, lgb_params, seed, stopping)
+    log.info("LightGBM: %d trees (early stopping on %s)", best_iteration, stopped_on)
     logistic_params = dict(spec.learners.logistic)
     logistic = fit_logistic(make_logistic_pipeline(feature_columns, categorical, logistic_params, seed), train,
                             y_train, logistic_params.get("max_negatives"), seed)
@@ -105,6 +137,7 @@ def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, li
     summary = {
         "rows": {s: {k: int(v) for k, v in row.items()} for s, row in counts.iterrows()},
         "lightgbm_best_iteration": best_iteration,
+        "lightgbm_early_stopping": stopped_on,
         "calibration": choices,
         "categorical_features": categorical,
     }

@@ -195,7 +195,9 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Who is not scored": " ".join(describe_exclusions(spec)) or "-",
     }
     method = {
-        "Learner": "LightGBM gradient boosting, calibrated on the validation year "
+        "Learner": "LightGBM gradient boosting (its number of trees chosen by early stopping on the latest "
+                   "training year, then refitted on every training year), calibrated on the validation year, "
+                   "which nothing else used "
                    f"({', '.join((spec.get('calibration') or {}).get('methods', [])) or '-'})",
         "Baselines": "logistic regression; the council's additive rule score; generator probability (synthetic only)",
         "Split": describe_split(spec.get("split")),

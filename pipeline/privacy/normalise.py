@@ -109,11 +109,16 @@ def postcode_district(postcodes: pd.Series) -> pd.Series:
 
 @_per_distinct
 def normalise_nhs_number(numbers: pd.Series) -> pd.Series:
-    """Digits only; exactly 10 digits, else NA. Integer columns are accepted."""
+    """Digits only; exactly 10 digits, else NA. Integer columns are accepted.
+
+    Ten equal digits (``0000000000``, ``9999999999``) are placeholders systems write for "unknown", not
+    numbers: they become NA, or every record carrying one would link to every other.
+    """
     if pd.api.types.is_float_dtype(numbers):
         numbers = numbers.round().astype("Int64")
     digits = _as_text(numbers).str.replace(r"\D", "", regex=True)
-    return digits.where(digits.str.len() == 10).astype("str")
+    placeholder = digits.str.fullmatch(r"(\d)\1{9}").fillna(False).astype(bool)
+    return digits.where((digits.str.len() == 10) & ~placeholder).astype("str")
 
 
 @_per_distinct

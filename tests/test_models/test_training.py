@@ -138,3 +138,22 @@ def test_logged_training_dataset_has_the_schema_of_all_rows(toy_features, featur
     assert dataset.schema.to_dict() == _infer_schema(X).to_dict()
     assert dataset.digest == frame_digest(X) != frame_digest(X.assign(exclusions_12m=X["exclusions_12m"] + 1))
     assert dataset.profile["num_rows"] == len(X)
+
+
+def test_lightgbm_never_sees_the_validation_year_calibration_uses(trained, toy_features, toy_spec, feature_names):
+    """The trees are chosen on the latest training year and refitted; scrambling the validation year
+    leaves LightGBM's uncalibrated margins unchanged (only the calibration on top of them moves)."""
+    from models.training import train_models
+
+    assert trained.summary["lightgbm_early_stopping"] == "index year 2017 (the latest training year)"
+    validation = toy_features["index_year"] == 2018
+    rng = np.random.default_rng(3)
+    scrambled = toy_features.copy()
+    for column in feature_names:
+        values = scrambled.loc[validation, column].to_numpy()
+        scrambled.loc[validation, column] = rng.permutation(values)
+    again = train_models(scrambled, toy_spec, feature_names)
+    train_rows = (toy_features["index_year"] <= 2017).to_numpy()
+    assert again.summary["lightgbm_best_iteration"] == trained.summary["lightgbm_best_iteration"]
+    np.testing.assert_array_equal(again.scores["margin_lightgbm"].to_numpy()[train_rows],
+                                  trained.scores["margin_lightgbm"].to_numpy()[train_rows])
