@@ -74,6 +74,12 @@ def reidentify(
     Needs the pseudonymisation key and your own extract; your IDs are tokenised as pseudonymise
     did and matched through the person index. Children not in your extract stay tokens. Writes
     only to --out, which must lie outside the pipeline's data/, reports/ and outputs/ folders.
+
+    The list must come from the current person index (its person_index column). A list made before
+    a re-link is translated through the person ID log (data/person_ids/), each row saying in
+    person_change whether its child was merged, split or is gone since; where the log cannot lead
+    to the current index (no record of the list's index, or a new pseudonymisation key since),
+    nothing is written and the command stops (exit 2): issue a new list.
     """
     from pipeline.lists.stage import OutputRefusedError, run_reidentify
     from pipeline.privacy.keys import PseudonymisationKeyError
@@ -87,3 +93,6 @@ def reidentify(
         result = run_reidentify(cfg, project_paths(root), risk_list=risk_list, extract=extract, source=source,
                                 id_column=id_column, out=out, force=force)
     console.print(f"[green]{result.held:,} of {result.rows:,} list rows[/green] matched to your IDs -> {result.out}")
+    if result.changed:
+        console.print(f"[yellow]{result.changed:,} list rows name a child merged, split or gone since the list was "
+                      "made[/yellow]: see person_change and check them before any contact")

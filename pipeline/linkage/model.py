@@ -68,11 +68,31 @@ def name_comparison(field: str, *, edits: bool = False, sql_dialect: str = "duck
         import splink.comparison_level_library as cll
 
         edit = cll.ArrayIntersectLevel(EDIT_COLUMNS[field], 1).get_comparison_level(sql_dialect).as_dict()
-        levels.insert(3, _level(edit["sql_condition"], "one edit", 0.05))
+        levels.insert(len(levels) - 2, _level(edit["sql_condition"], "one edit", 0.05))
     return {
         "output_column_name": field,
-        "comparison_description": f"{field}: exact, phonetic, {'one edit, ' if edits else ''}initial, else",
+        "comparison_description": f"{field}: " + ", ".join(str(lvl["label_for_charts"]) for lvl in levels[1:]),
         "comparison_levels": levels,
+    }
+
+
+def names_swapped_comparison() -> dict[str, Any]:
+    """Forename and surname recorded the other way round: swapped -> else.
+
+    Both names share one token domain, so a swap shows as the left forename equal to the right
+    surname and vice versa. It is a comparison of its own rather than a level of the forename's:
+    random pairs almost never reach it, and Splink samples u until every level of a comparison
+    has been seen 100 times, which here is cheap only without the name comparisons' other levels.
+    """
+    forename, surname = FIELD_COLUMNS["forename"][0], FIELD_COLUMNS["surname"][0]
+    return {
+        "output_column_name": "names_swapped",
+        "comparison_description": "forename and surname swapped, else",
+        "comparison_levels": [
+            _null_level(forename, surname),
+            _level(f"{forename}_l = {surname}_r AND {surname}_l = {forename}_r", "swapped", 0.01),
+            _else_level(0.99),
+        ],
     }
 
 
@@ -162,11 +182,6 @@ def identifier_comparison(field: str) -> dict[str, Any]:
     }
 
 
-# A probabilistic link needs one of these date-of-birth levels (or an agreeing identifier): two
-# of day, month and year agreeing, or a day/month swap. Siblings share surname, postcode, parents
-# and, with small name pools, sometimes a forename too; those agreements are not independent, so
-# without dob evidence the model's weights can add up past any threshold (see training.py).
-DOB_EVIDENCE_LEVELS = ("exact", "day/month swapped", "day+month (year differs)", "year+month")
 IDENTIFIER_COMPARISONS = ("nhs_number", "upn")
 
 COMPARISON_BUILDERS = {
@@ -180,8 +195,8 @@ COMPARISON_BUILDERS = {
 }
 
 # Blocking rules for prediction: a pair is scored if any rule admits it. A link needs dob evidence
-# (``DOB_EVIDENCE_LEVELS``) or an agreeing identifier, so every rule carries part of the date of
-# birth and a second, independent key: exact dob with a forename initial, a surname initial or a
+# (a dob level the model weighs for a match) or an agreeing identifier, so every rule carries part
+# of the date of birth and a second, independent key: exact dob with a forename initial, a surname initial or a
 # postcode district (a name typo or change, both names wrong but no move); year with both phonetic
 # names (a day/month swap or a day wrong); year+month or day+month with one phonetic name and the
 # other's initial (a day or year wrong, and a name misspelt); birth year at one postcode.
@@ -201,17 +216,6 @@ PREDICTION_BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
     ("postcode_tok", "dob_year_tok"),
     ("nhs_number_tok",),
     ("upn_tok",),
-)
-# link-pair only: single-key rules that catch pairs with errors in several fields at once (FEBRL:
-# a name typo and a wrong day of birth). A county's blocks on one name are far too big, so
-# link-pair takes each of these only where its pair count is within budget (``choose_wide_rules``).
-WIDE_BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
-    ("forename_tok",),
-    ("surname_tok",),
-    ("dob_tok",),
-    ("postcode_tok",),
-    ("forename_phon_tok", "surname_phon_tok"),
-    ("forename_initial_tok", "surname_initial_tok", "dob_year_tok"),
 )
 # EM sessions: each trains the comparisons not used in its rule; together they cover all.
 TRAINING_BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
@@ -250,6 +254,7 @@ def build_linkage_settings(
     columns: set[str] | None = None,
     extra_blocking_rules: tuple[tuple[str, ...], ...] = (),
     sql_dialect: str = "duckdb",
+    retain_matching_columns: bool = True,
 ) -> dict[str, Any]:
     """Splink settings dict for the given identity fields (backend-independent).
 
@@ -262,6 +267,7 @@ def build_linkage_settings(
         columns: every column of the input tables; optional ones (``EDIT_COLUMNS``) add levels.
         extra_blocking_rules: prediction rules added after ``PREDICTION_BLOCKING_RULES``.
         sql_dialect: Splink dialect of the optional levels' SQL (``duckdb`` or ``spark``).
+        retain_matching_columns: carry both sides' token columns into the predictions.
 
     Returns:
         A settings dict accepted by ``splink.Linker``.
@@ -271,11 +277,13 @@ def build_linkage_settings(
         raise ValueError(f"unknown identity fields {sorted(unknown)}; expected some of {IDENTITY_FIELDS}")
     available = {c for f in fields for c in FIELD_COLUMNS[f]}
     comparisons = [
-        name_comparison(f, edits=EDIT_COLUMNS[f] in columns, sql_dialect=sql_dialect)
-        if f in EDIT_COLUMNS and columns
+        name_comparison(f, edits=EDIT_COLUMNS[f] in (columns or ()), sql_dialect=sql_dialect)
+        if f in EDIT_COLUMNS
         else COMPARISON_BUILDERS[f]()
         for f in fields
     ]
+    if {"forename", "surname"} <= set(fields):
+        comparisons.insert(fields.index("surname") + 1, names_swapped_comparison())
     rules = rules_for_columns(PREDICTION_BLOCKING_RULES + tuple(extra_blocking_rules), available)
     return {
         "link_type": link_type,
@@ -283,7 +291,7 @@ def build_linkage_settings(
         "probability_two_random_records_match": probability_two_random_records_match,
         "comparisons": comparisons,
         "blocking_rules_to_generate_predictions": list(dict.fromkeys(rules)),
-        "retain_matching_columns": True,
+        "retain_matching_columns": retain_matching_columns,
         "retain_intermediate_calculation_columns": False,
         "additional_columns_to_retain": list(additional_columns_to_retain or []),
         "em_convergence": 0.0001,

@@ -26,12 +26,12 @@ import pandas as pd
 
 from pipeline.core.config import LinkParams
 from pipeline.core.io import read_csv_table, read_parquet, write_csv
+from pipeline.linkage.blocking import choose_wide_rules
 from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pairs, release_linker
 from pipeline.linkage.model import (
     EDIT_COLUMNS,
     FIELD_COLUMNS,
     IDENTITY_FIELDS,
-    WIDE_BLOCKING_RULES,
     build_linkage_settings,
     fields_present,
 )
@@ -42,9 +42,10 @@ from pipeline.privacy.keys import load_key
 log = logging.getLogger(__name__)
 PAIR_COLUMNS = ["left_id", "right_id", "match_probability"]
 ASSUMED_PRIOR_RECALL = 0.7  # first guess at the exact rules' recall; replaced by the model's own
-WIDE_RULE_MAX_PAIRS = 5e6  # a wide blocking rule is used when it yields at most this many pairs
 SCORE_FLOOR = 1e-3  # pairs below this are not fetched (they barely move the threshold choice)
-U_MAX_PAIRS = 2e6  # random pairs for u: enough for levels as rare as one in 10^5 pairs, in a second or two
+# random pairs for u: Splink samples them in ten chunks and stops once every level of a comparison
+# has been seen 100 times, so most comparisons use a tenth of them
+U_MAX_PAIRS = 2e6
 _SEX_CODES = {"M": "M", "MALE": "M", "1": "M", "F": "F", "FEMALE": "F", "2": "F"}
 
 
@@ -213,25 +214,6 @@ def link_pair(
     return out
 
 
-def rule_pair_count(left: pd.DataFrame, right: pd.DataFrame, columns: tuple[str, ...]) -> int:
-    """Pairs an equi-join blocking rule on ``columns`` yields between two tables (nulls never join)."""
-    counts = [df.dropna(subset=list(columns)).groupby(list(columns)).size() for df in (left, right)]
-    joined = counts[0].to_frame("left").join(counts[1].to_frame("right"), how="inner")
-    return int((joined["left"] * joined["right"]).sum())
-
-
-def choose_wide_rules(
-    left: pd.DataFrame, right: pd.DataFrame, max_pairs: float = WIDE_RULE_MAX_PAIRS
-) -> tuple[tuple[str, ...], ...]:
-    """The ``WIDE_BLOCKING_RULES`` whose columns both tables hold and that yield at most ``max_pairs``."""
-    available = set(left.columns) & set(right.columns)
-    return tuple(
-        rule
-        for rule in WIDE_BLOCKING_RULES
-        if set(rule) <= available and rule_pair_count(left, right, rule) <= max_pairs
-    )
-
-
 def train_pair_model(
     sides: dict[str, pd.DataFrame], fields: list[str], *, seed: int, engine: LinkageEngine
 ) -> dict[str, Any]:
@@ -244,6 +226,7 @@ def train_pair_model(
         columns=set(left.columns) & set(right.columns),
         extra_blocking_rules=choose_wide_rules(left, right),
         sql_dialect=engine.backend,
+        retain_matching_columns=False,  # only ids and probabilities leave link-pair
     )
     pairs = max(n_left * n_right, 1)
     trained, _ = train_linkage_model(

@@ -27,6 +27,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 ID_PREFIX = "P"
@@ -60,9 +61,14 @@ def format_id(number: int) -> str:
     return f"{ID_PREFIX}{number:0{ID_DIGITS}d}"
 
 
+def id_numbers(ids: pd.Series) -> pd.Series:
+    """The numbers in a Series of IDs (vectorised :func:`id_number`)."""
+    return ids.astype("string").str.slice(len(ID_PREFIX)).astype("int64")
+
+
 def highest_id(ids: pd.Series) -> int:
     """The highest number among ``ids`` (0 when empty)."""
-    return int(ids.map(id_number).max()) if len(ids) else 0
+    return int(id_numbers(ids).max()) if len(ids) else 0
 
 
 def inherited_ids(previous: pd.DataFrame, fresh: pd.DataFrame) -> pd.Series:
@@ -94,12 +100,16 @@ def successors(previous: pd.DataFrame, current: pd.DataFrame) -> dict[str, list[
     """
     shared = previous[[*KEYS, "person_id"]].merge(current[[*KEYS, "person_id"]], on=KEYS, how="left",
                                                   suffixes=("", "_new"))
-    out: dict[str, list[str]] = {}
-    for old, news in shared.groupby("person_id", sort=True)["person_id_new"]:
-        held = sorted(set(news.dropna().astype(str)))
-        if held != [str(old)]:
-            out[str(old)] = held
-    return out
+    pairs = shared[["person_id", "person_id_new"]].astype("string").drop_duplicates()
+    # most people are kept whole: one successor, itself; only the others are looked at one by one
+    held = pairs.groupby("person_id")["person_id_new"].agg(["count", "first"])
+    whole = held["count"].eq(1) & held["first"].eq(held.index.to_series())
+    changed = pairs[pairs["person_id"].isin(held.index[~whole])]
+    out: dict[str, list[str]] = {old: [] for old in sorted(map(str, held.index[~whole]))}
+    for old, new in zip(changed["person_id"], changed["person_id_new"], strict=True):
+        if not pd.isna(new):
+            out[str(old)].append(str(new))
+    return {old: sorted(news) for old, news in out.items()}
 
 
 def carry_person_ids(
@@ -140,9 +150,14 @@ def carry_person_ids(
 
 def renumber(fresh_ids: pd.Series, kept: Mapping[str, str], floor: int) -> pd.Series:
     """Fresh IDs -> lasting ones: ``kept`` where given, else new numbers after ``floor`` in fresh-ID order."""
-    others = sorted(set(fresh_ids.astype(str)) - set(kept), key=id_number)
-    mapping = dict(kept) | {fid: format_id(floor + i) for i, fid in enumerate(others, start=1)}
-    return fresh_ids.astype(str).map(mapping).astype("string")
+    kept = {str(k): str(v) for k, v in dict(kept).items()}
+    unique = pd.Series(fresh_ids.astype("string").unique(), dtype="string")
+    others = unique[[u not in kept for u in unique]]  # a dict lookup: Series.isin on strings is far slower
+    others = others.iloc[np.argsort(id_numbers(others).to_numpy(), kind="stable")]
+    numbers = np.arange(floor + 1, floor + 1 + len(others))
+    mapping = pd.concat([pd.Series(kept, dtype="string"),
+                         pd.Series([format_id(int(n)) for n in numbers], index=others.to_numpy(), dtype="string")])
+    return fresh_ids.astype("string").map(mapping).astype("string")
 
 
 def describe_change(index: pd.DataFrame, previous: pd.DataFrame | None, event: str) -> dict[str, Any]:
@@ -155,11 +170,14 @@ def describe_change(index: pd.DataFrame, previous: pd.DataFrame | None, event: s
     old_ids = set(previous["person_id"].astype(str))
     kept = set(index["person_id"].astype(str)) & old_ids
     splits = [{"old": old, "new": new} for old, new in moved.items() if len(new) > 1]
-    into: dict[str, list[str]] = {}
-    for old in sorted(old_ids, key=id_number):
-        for new in moved.get(old, [old]):
+    into: dict[str, list[str]] = {}  # new ID -> the old IDs whose records it holds (only where one moved)
+    for old, news in moved.items():
+        for new in news:
             into.setdefault(new, []).append(old)
-    merges = [{"old": olds, "new": new} for new, olds in sorted(into.items()) if len(olds) > 1]
+    for new, olds in into.items():
+        if new in old_ids and new not in moved:  # an old ID kept whole that took in another's records
+            olds.append(new)
+    merges = [{"old": sorted(olds, key=id_number), "new": new} for new, olds in sorted(into.items()) if len(olds) > 1]
     return {"event": event, "people": int(people), "kept": len(kept), "new": int(people - len(kept)),
             "successors": moved, "splits": splits, "merges": merges,
             "gone": [old for old, new in moved.items() if not new]}

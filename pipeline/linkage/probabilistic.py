@@ -3,7 +3,8 @@
 The model (pipeline/linkage/model.py) is trained with u by seeded random sampling and m by EM, then
 m counted on the deterministic matches (pipeline/linkage/training.py). Pairs at or above
 ``link.cluster_threshold_match_probability`` may join two records only with date-of-birth evidence
-or an agreeing identifier.
+or an agreeing identifier, where the evidence is whatever date-of-birth level the fitted model
+weighs for a match (``dob_evidence_levels``), not a hand-set list.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from pipeline.core.config import LinkParams
 from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pair_table, release_linker
 from pipeline.linkage.memory import log_memory, release_unused_memory
 from pipeline.linkage.model import (
-    DOB_EVIDENCE_LEVELS,
     FIELD_COLUMNS,
     IDENTIFIER_COMPARISONS,
     IDENTITY_FIELDS,
@@ -105,18 +105,37 @@ def score_probabilistic_pairs(
     return scored, model, notes + repairs
 
 
+def dob_evidence_levels(model: dict[str, Any]) -> set[str]:
+    """Date-of-birth levels the fitted model counts as evidence for a match: m above u.
+
+    On the synthetic county the model learns what used to be a hand-set list (exact, day/month
+    swapped, day and month with the year wrong, year and month); on data with other error
+    patterns it learns theirs. A level whose u was never estimated is not evidence.
+    """
+    return {
+        str(lvl.get("label_for_charts"))
+        for c in model["comparisons"]
+        if c["output_column_name"] == "dob"
+        for lvl in c["comparison_levels"]
+        if not lvl.get("is_null_level") and lvl.get("m_probability", 0) > lvl.get("u_probability", 1)
+    }
+
+
 def accept_probabilistic_pairs(pairs: pd.DataFrame, threshold: float, model: dict[str, Any]) -> pd.DataFrame:
     """Scored pairs that may join two records: at or above ``threshold``, with date-of-birth
-    evidence (``DOB_EVIDENCE_LEVELS``) or an agreeing NHS number or UPN.
+    evidence (``dob_evidence_levels``) or an agreeing NHS number or UPN.
+
+    Siblings share surname, postcode, parents and sometimes a forename; those agreements are not
+    independent, so without date-of-birth evidence their weights can add up past any threshold.
 
     Args:
         pairs: Splink predictions with ``match_probability`` and ``gamma_<comparison>`` columns.
-        model: the trained model dict (gives each gamma value its level label).
+        model: the trained model dict (gives each gamma value its level label, and m and u).
     """
     labels = gamma_labels_from_model(model)
     evidence = pd.Series("dob" not in labels, index=pairs.index)
     if "dob" in labels:
-        evidence |= pairs["gamma_dob"].map(labels["dob"]).isin(DOB_EVIDENCE_LEVELS)
+        evidence |= pairs["gamma_dob"].map(labels["dob"]).isin(dob_evidence_levels(model))
     for name in IDENTIFIER_COMPARISONS:
         if name in labels:
             evidence |= pairs[f"gamma_{name}"].map(labels[name]).eq("exact")

@@ -1,7 +1,10 @@
 """The risk list as people read it: one table (CSV, Excel, HTML) plus its caveats sheet.
 
 Columns: ``status, rank, person_token, risk_percent, band, reasons, protective_factors, sources_seen,
-<source>_last_record`` for each person source in registry order, ``model, model_version, approval``.
+<source>_last_record`` for each person source in registry order, ``model, model_version, approval,
+person_index``. ``person_index`` names the person index the tokens come from (``sha256:`` and the first 16
+hex characters of :func:`pipeline.linkage.persistent_ids.person_index_digest`): ``reidentify`` refuses a list whose
+index is not the current one unless the person ID log can translate its tokens.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ WRAP_COLUMNS = ("reasons", "protective_factors", "sources_seen", "caveat")
 
 def build_risk_list(
     top: pd.DataFrame, explanations: pd.DataFrame, coverage: pd.DataFrame, release: Release, model: str,
-    sources: Sequence[Source] | None = None,
+    sources: Sequence[Source] | None = None, *, person_index: str,
 ) -> pd.DataFrame:
     """Assemble the list people read.
 
@@ -31,10 +34,11 @@ def build_risk_list(
         explanations: ``reasons``, ``protective_factors`` aligned with ``top``.
         coverage: :func:`pipeline.lists.record_dates.last_record_dates` output.
         sources: the sources shown (default: the registry's person sources, in order).
+        person_index: names the person index the tokens come from (``sha256:`` and 16 hex characters).
 
     Returns:
         ``status, rank, person_token, risk_percent, band, reasons, protective_factors, sources_seen,
-        <source>_last_record (``YYYY-MM`` text or "no record"), model, model_version, approval``.
+        <source>_last_record (``YYYY-MM`` text or "no record"), model, model_version, approval, person_index``.
     """
     sources = person_sources() if sources is None else sources
     out = top[["rank", "person_id", "risk", "band"]].join(explanations[["reasons", "protective_factors"]])
@@ -45,9 +49,10 @@ def build_risk_list(
         out[column] = format_list_dates(out[column])
     out = out.rename(columns={"person_id": "person_token"}).assign(
         risk_percent=(out["risk"] * 100).round(1), model=model, model_version=release.version,
-        approval=release.approval, status="DRAFT" if release.draft else "APPROVED")
+        approval=release.approval, status="DRAFT" if release.draft else "APPROVED", person_index=person_index)
     columns = ["status", "rank", "person_token", "risk_percent", "band", "reasons", "protective_factors",
-               "sources_seen", *[f"{s.name}_last_record" for s in sources], "model", "model_version", "approval"]
+               "sources_seen", *[f"{s.name}_last_record" for s in sources], "model", "model_version", "approval",
+               "person_index"]
     return out[columns].sort_values("rank").reset_index(drop=True)
 
 

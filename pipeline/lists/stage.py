@@ -19,7 +19,6 @@ from ethics.ledger import list_issue_record
 from ethics.ledger_store import AUDIT_LOG, LedgerError, append_to_ledger, ledger_key
 from pipeline.core.config import GovernParams, Params, ScoreParams
 from pipeline.core.io import (
-    file_sha256,
     move_into,
     read_csv_table,
     read_json,
@@ -31,6 +30,8 @@ from pipeline.core.io import (
     write_xlsx_sheets,
 )
 from pipeline.core.paths import ProjectPaths
+from pipeline.linkage.id_store import read_id_log
+from pipeline.linkage.persistent_ids import PersonIdLogError, person_index_digest, translate_tokens
 from pipeline.lists.explanations import explain_rows
 from pipeline.lists.record_dates import collect_source_events, last_record_dates, record_date_columns
 from pipeline.lists.release import (
@@ -59,7 +60,7 @@ from pipeline.lists.selection import (
 from pipeline.privacy.actions import Privacy
 from pipeline.privacy.fingerprint import optional_key, verify_pseudo_key
 from pipeline.privacy.keys import load_key
-from pipeline.privacy.reidentify import NOT_HELD, ReidentifyError, reidentify_list
+from pipeline.privacy.reidentify import NOT_HELD, SAME_PERSON, ReidentifyError, list_person_index, reidentify_list
 from pipeline.sources.registry import person_sources
 
 
@@ -84,11 +85,13 @@ class IssuedList:
 
 @dataclass(frozen=True)
 class ReidentifiedList:
-    """What ``run_reidentify`` wrote: rows matched to the controller's IDs, of all list rows."""
+    """What ``run_reidentify`` wrote: rows matched to the controller's IDs, of all list rows, and rows whose
+    person changed since the list was made (translated through the person ID log; 0 from the current index)."""
 
     held: int
     rows: int
     out: Path
+    changed: int = 0
 
 
 def read_scoring_cohort(paths: ProjectPaths, model: str) -> pd.DataFrame:
@@ -175,13 +178,16 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
                                 cohort.loc[keep, feature_columns].reset_index(drop=True), feature_phrasebook(),
                                 cfg.max_reasons, cfg.max_protective)
     index_date = cohort["index_date"].max()
-    coverage = last_record_dates(collect_source_events(read_record_date_tables(paths)),
-                                 read_parquet(paths.person_index), index_date)
-    risk_list = build_risk_list(top, explanations, coverage, release, model)
+    person_index = read_parquet(paths.person_index)
+    index_digest = person_index_digest(person_index)  # the list says which index its tokens name
+    # "sha256:" keeps the text a text: a spreadsheet would turn an all-digit or "123e45" digest into a number
+    named_index = f"sha256:{index_digest[:16]}"
+    coverage = last_record_dates(collect_source_events(read_record_date_tables(paths)), person_index, index_date)
+    risk_list = build_risk_list(top, explanations, coverage, release, model, person_index=named_index)
     lineage = {"model": name, "model version": release.version, "approval": release.approval,
                "cohort index date": str(index_date.date()), "people scored": f"{len(cohort):,}",
                "list length (capacity)": f"{len(risk_list):,}",
-               "person index sha256": file_sha256(paths.person_index)[:16]}
+               "person index": named_index}
     if not release.draft:
         lineage["release digest"] = release.release_digest
     caveats = caveats_table(release, lineage)
@@ -201,6 +207,7 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
         record = list_issue_record(model=model, model_version=release.version, approval=release.approval,
                                    list_sha256=list_sha256(csv_bytes), rows=len(risk_list),
                                    files=[f.name for f in files], draft=release.draft)
+        record["person_index_digest"] = index_digest
         try:
             entry = append_to_ledger(paths, AUDIT_LOG, record, key)
         except LedgerError as exc:
@@ -241,17 +248,40 @@ def run_reidentify(params: Params, paths: ProjectPaths, *, risk_list: Path, extr
                    id_column: str, out: Path, force: bool = False) -> ReidentifiedList:
     """Map a list's tokens back to the controller's own IDs and write the result to ``out`` only.
 
+    The list must come from the current person index, or from an earlier one the person ID log leads from
+    (its tokens are then translated: :func:`pipeline.linkage.persistent_ids.translate_tokens`).
+
     Raises:
         OutputRefusedError: ``out`` is not allowed (checked before anything is read).
         PseudonymisationKeyError: no usable key.
-        ReidentifyError: unknown source or a missing column.
+        ReidentifyError: unknown source, a missing column, or a list made from another person index that
+            the ID log cannot translate (no path to the current index, or a re-key on the way).
     """
     check_reidentified_output(paths, out, force)
     key = load_key(paths.root / params.pseudonymise.key_file)
     verify_pseudo_key(paths, key, linked=True)  # under another key every token misses: "0 matched" is no answer
-    listed, index, own = read_csv_table(risk_list), read_parquet(paths.person_index), read_csv_table(extract)
+    listed, index = read_csv_table(risk_list), read_parquet(paths.person_index)
+    translation = list_translation(paths, list_person_index(listed), person_index_digest(index))
+    own = read_csv_table(extract)
     key_column, privacy = person_key_of(source)
     result = reidentify_list(listed, index, own, id_column=id_column, source=source, key_column=key_column,
-                             privacy=privacy, key=key)
+                             privacy=privacy, key=key, translation=translation)
     write_csv(result, out)
-    return ReidentifiedList(held=int((result["local_id"] != NOT_HELD).sum()), rows=len(result), out=out)
+    changed = int((result["person_change"] != SAME_PERSON).sum()) if translation is not None else 0
+    return ReidentifiedList(held=int((result["local_id"] != NOT_HELD).sum()), rows=len(result), out=out,
+                            changed=changed)
+
+
+def list_translation(paths: ProjectPaths, made_from: str, current: str) -> dict[str, list[str]] | None:
+    """None when the list was made from the current person index, else its tokens' translation from the ID log.
+
+    Raises:
+        ReidentifyError: the index differs and the ID log cannot lead from the list's index to it.
+    """
+    if len(made_from) >= 16 and current.startswith(made_from):
+        return None
+    try:
+        return translate_tokens(read_id_log(paths), made_from, current)
+    except PersonIdLogError as exc:
+        raise ReidentifyError(f"this list was made from person index {made_from[:16]}, but the current person index "
+                              f"is {current[:16]} (re-linked since): {exc}") from None

@@ -217,6 +217,30 @@ def test_reidentify_tokenises_as_the_source_declares_its_person_key(project, tmp
     assert unknown.exit_code == 2 and "unknown source 'reference'" in unknown.output
 
 
+def test_a_list_names_its_person_index_and_is_refused_after_a_relink_that_renumbered(project, tmp_path_factory):
+    from pipeline.linkage.persistent_ids import person_index_digest
+
+    _run(project, "score", "--model", "m1")
+    root = project["root"]
+    index = pd.read_parquet(root / "data/linked/person_index.parquet")
+    listed_file = root / "outputs/risk_lists/m1/risk_list.csv"
+    named = f"sha256:{person_index_digest(index)[:16]}"
+    assert (pd.read_csv(listed_file, dtype="str")["person_index"] == named).all()
+    entry = json.loads((root / "outputs/audit.jsonl").read_text().splitlines()[-1])
+    assert entry["person_index_digest"] == person_index_digest(index)
+    # a re-link without lasting IDs: the same records, everyone renumbered (as link did before)
+    order = {p: f"P{n:08d}" for n, p in enumerate(reversed(sorted(index["person_id"].unique())), start=1)}
+    index.assign(person_id=index["person_id"].map(order)).to_parquet(root / "data/linked/person_index.parquet")
+    extract = tmp_path_factory.mktemp("controller") / "csc_persons.csv"
+    pd.DataFrame({"LAchildID": project["child_ids"]}).to_csv(extract, index=False)
+    out = extract.parent / "list_with_ids.csv"
+    refused = runner.invoke(app, ["reidentify", "--list", str(listed_file), "--extract", str(extract), "--source",
+                                  "social_care", "--id-column", "LAchildID", "--out", str(out), "--params",
+                                  str(project["params"]), "--root", str(root)])
+    assert refused.exit_code == 2 and not out.exists()
+    assert "this list was made from person index" in " ".join(refused.output.split())
+
+
 def _card_of(feature_columns, tracking_uri="sqlite:////tmp/pytest-of-someone/project/mlflow.db", status="blocked",
              spec=None, governance=None):
     """A card built straight from its inputs, for a release with ``feature_columns`` (registry names)."""

@@ -3,7 +3,7 @@
 Two 4,000-child counties from the same seed, one clean and one with two planted faults that touch different
 groups and different stages, so they do not mask each other:
 
-- (4) a linkage failure in Black children: ``synth.identifier_noise.extra_error_by_ethnicity: {Black: 6}``
+- (4) a linkage failure in Black children: ``synth.identifier_noise.extra_error_by_ethnicity: {Black: 20}``
   multiplies their name and date-of-birth slips in every source and their missing NHS numbers and UPNs in
   social care. ``reports/linkage.json`` must show Black children's social-care records linking to school far
   less often than in the clean county, the lowest of any group, and the gate's link-rate check must fail on it.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
 
 from ethics.fairness_checks import check_link_rate_gap, link_rate_gaps
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.slow
 
 CHILDREN = 4000
 STEPS = [*map(list, UPSTREAM), ["features", "--model", "neet18"]]
-FAULTS = {"identifier_noise": {"extra_error_by_ethnicity": {"Black": 6.0}},
+FAULTS = {"identifier_noise": {"extra_error_by_ethnicity": {"Black": 20.0}},
           "measurement_bias": {"nccis_not_known_by_ethnicity": {"Black": 1.8, "Other": 2.0, "Mixed": 8.0}}}
 THRESHOLDS = model_thresholds(read_yaml(REPO / "ethics/thresholds.yaml"), "neet18")
 DIRECTION = "social_care_to_school"
@@ -54,8 +55,6 @@ def _rates(root, direction=DIRECTION):
 
 
 def _evidence(root) -> GateEvidence:
-    import pandas as pd
-
     return GateEvidence(metrics={}, group_metrics=pd.DataFrame(), run={}, thresholds_sha256="",
                         split_years=pd.DataFrame(), linkage=read_report(root, "linkage.json"),
                         link_rate_directions=tuple(link_rate_directions(gated_only=True)))
@@ -64,7 +63,7 @@ def _evidence(root) -> GateEvidence:
 def test_black_childrens_social_care_records_link_far_less_often(counties):
     clean, faulted = counties
     before, after = _rates(clean), _rates(faulted)
-    assert before["Black"] - after["Black"] >= 0.10, (before, after)
+    assert before["Black"] - after["Black"] >= 0.20, (before, after)
     assert min(after, key=after.get) == "Black", after
     assert after["White"] - before["White"] == pytest.approx(0, abs=0.02)  # the other groups are untouched
 
@@ -77,7 +76,8 @@ def test_the_gate_fails_the_link_rate_gap_on_the_planted_group(counties):
                                 THRESHOLDS.link_rate_attributes, THRESHOLDS.min_group_size)
     planted = f"{DIRECTION}/ethnicity_group"
     assert gaps[planted] > THRESHOLDS.max_link_rate_gap
-    assert gaps[planted] >= clean_gaps.get(planted, 0) + 0.08
+    assert gaps[planted] >= clean_gaps.get(planted, 0) + 0.20
+    assert max(gaps, key=gaps.get) == planted  # the gate's reason names the planted direction, not another
     result = check_link_rate_gap(_evidence(faulted), THRESHOLDS)
     assert result.status == "fail" and f"({planted})" in result.evidence, result.evidence
 
@@ -86,7 +86,7 @@ def test_linkage_truth_shows_the_lost_links_in_that_group(counties):
     clean, faulted = counties
     recall = {name: read_report(root, "linkage.json")["truth"]["by_group"]["ethnicity_group"]["Black"]["recall"]
               for name, root in (("clean", clean), ("faulted", faulted))}
-    assert recall["faulted"] < recall["clean"] - 0.02, recall
+    assert recall["faulted"] < min(recall["clean"] - 0.15, THRESHOLDS.min_linkage_recall), recall
 
 
 def test_inflated_not_known_shows_in_the_features_report(counties):

@@ -36,8 +36,8 @@ CIN_DAYS = Feature("cin_episode_days", "Days of the longest CIN episode (leaks i
 
 
 def _evidence(report: dict) -> GateEvidence:
-    return GateEvidence(metrics={}, group_metrics=pd.DataFrame(), run={}, thresholds_sha256="", split_years=pd.DataFrame(),
-                        features_report=report)
+    return GateEvidence(metrics={}, group_metrics=pd.DataFrame(), run={}, thresholds_sha256="",
+                        split_years=pd.DataFrame(), features_report=report)
 
 
 def test_the_shipped_features_do_not_change_and_the_gate_passes():

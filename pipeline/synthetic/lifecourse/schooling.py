@@ -91,8 +91,19 @@ def simulate_school_year(
         + 0.3 * history.adversity[idx[y9]]
     )
     if decay is not None and decay.from_year is not None and year >= decay.from_year:
-        # a planted fault: the relationships the model learnt weaken, the average risk stays about the same
-        lp = decay.strength * lp + (1 - decay.strength) * lp.mean()
+        lp = decayed_risk(lp, decay.strength)
     p = sigmoid(lp)
     neet = pd.DataFrame({"person_id": idx[y9], "index_date": cday, "p_true": p, "outcome": rng.random(y9.size) < p})
     return pupil_years, neet
+
+
+def decayed_risk(lp: np.ndarray, strength: float) -> np.ndarray:
+    """A planted fault (``synth.risk_decay``): log-odds that depend on each child's circumstances only ``strength``
+    times as much, shifted so that the mean probability is unchanged (found by bisection on the shift)."""
+    target = sigmoid(lp).mean()
+    shrunk = strength * lp + (1 - strength) * lp.mean()
+    low, high = -10.0, 10.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if sigmoid(shrunk + mid).mean() < target else (low, mid)
+    return shrunk + (low + high) / 2

@@ -13,6 +13,7 @@ from pipeline.linkage.deterministic import find_deterministic_links
 from pipeline.linkage.evaluation import pairwise_counts
 from pipeline.linkage.model import FIELD_COLUMNS, PREDICTION_BLOCKING_RULES, build_linkage_settings
 from pipeline.linkage.persons import person_columns
+from pipeline.linkage.probabilistic import dob_evidence_levels
 from pipeline.linkage.stage import accept_probabilistic_pairs, link_person_records
 
 PARAMS = LinkParams(u_max_pairs=2e5, review_sample_size=20)
@@ -170,6 +171,13 @@ def test_source_limits_allow_several_school_upns():
 
 def test_links_need_dob_evidence_or_an_identifier():
     model = build_linkage_settings(["forename", "surname", "dob", "nhs_number"])
+    # a fitted model: u where a county's dob levels have it, so year-only and else count against
+    u_dob = {"exact": 2e-4, "day/month swapped": 4e-5, "day+month (year differs)": 3e-3, "year+month": 4e-3,
+             "year": 0.04, "else": 0.95}
+    for comparison in model["comparisons"]:
+        for lvl in comparison["comparison_levels"]:
+            if comparison["output_column_name"] == "dob" and not lvl.get("is_null_level"):
+                lvl["u_probability"] = u_dob[lvl["label_for_charts"]]
     # gamma values count down from the best level: dob 5 exact .. 1 year .. 0 else; nhs 1 exact
     pairs = pd.DataFrame(
         {
@@ -180,6 +188,13 @@ def test_links_need_dob_evidence_or_an_identifier():
     )
     accepted = accept_probabilistic_pairs(pairs, 0.95, model)
     assert accepted.index.tolist() == [0, 1, 3]
+    assert dob_evidence_levels(model) == {"exact", "day/month swapped", "day+month (year differs)", "year+month"}
+    # where the fitted model finds year-only agreement common among matches, it becomes evidence
+    next(lvl for c in model["comparisons"] if c["output_column_name"] == "dob"
+         for lvl in c["comparison_levels"] if lvl.get("label_for_charts") == "year")["m_probability"] = 0.2
+    year_only = pd.DataFrame({"match_probability": [0.99], "gamma_dob": [1], "gamma_nhs_number": [-1]})
+    assert len(accept_probabilistic_pairs(year_only, 0.95, model)) == 1
+    assert "year" in dob_evidence_levels(model)
 
 
 def test_person_index_follows_the_contract(linked):

@@ -113,10 +113,11 @@ def test_list_columns_and_record_dates_follow_the_source_registry():
                                                   "NCCIS (last 2024-05)")
     top = pd.DataFrame({"rank": [1], "person_id": ["P1"], "risk": [0.5], "band": ["high"]})
     explanations = pd.DataFrame({"reasons": ["r"], "protective_factors": ["p"]})
-    listed = build_risk_list(top, explanations, coverage, Release(draft=True, version="1", approval="DRAFT"), "m")
+    listed = build_risk_list(top, explanations, coverage, Release(draft=True, version="1", approval="DRAFT"), "m",
+                             person_index="sha256:0123456789abcdef")
     assert list(listed.columns) == ["status", "rank", "person_token", "risk_percent", "band", "reasons",
                                     "protective_factors", "sources_seen", *[f"{s}_last_record" for s in sources],
-                                    "model", "model_version", "approval"]
+                                    "model", "model_version", "approval", "person_index"]
     assert listed.loc[0, "nccis_last_record"] == "2024-05" and listed.loc[0, "school_last_record"] == "no record"
     assert not listed.astype("str").apply(lambda c: c.str.contains(r"\d{4}-\d{2}-\d{2}")).any().any()
 

@@ -1,0 +1,117 @@
+"""Clerical review estimates: strata, sampling, and precision/recall intervals that cover the truth.
+
+A population of scored pairs with a known match status stands in for a council's pairs; "reviewers"
+decide each sampled pair by that status, so the estimates can be checked against the population's own
+precision and recall.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ethics.fairness_checks import check_linkage_quality
+from pipeline.linkage.clerical_review import (
+    ClericalReviewError,
+    draw_sample,
+    estimate_quality,
+    stratify,
+)
+
+LINK_EDGES, NEAR_MISS_EDGES = [0.95, 0.99, 0.999, 1.0], [0.5, 0.8, 0.95]
+
+
+def population(seed: int = 0) -> pd.DataFrame:
+    """3,000 links (a few false, more among the weaker) and 2,000 near-misses (some true matches missed)."""
+    rng = np.random.default_rng(seed)
+    links = pd.DataFrame({"linked": True, "match_probability": np.concatenate(
+        [rng.uniform(0.95, 0.99, 500), rng.uniform(0.99, 0.999, 1000), np.ones(1500)])})
+    links["true_match"] = rng.random(len(links)) < np.where(links["match_probability"] < 0.99, 0.85, 0.995)
+    misses = pd.DataFrame({"linked": False, "match_probability": np.concatenate(
+        [rng.uniform(0.5, 0.8, 1500), rng.uniform(0.8, 0.95, 500), rng.uniform(0.0, 0.5, 300)])})
+    misses["true_match"] = rng.random(len(misses)) < np.where(misses["match_probability"] < 0.8, 0.05, 0.4)
+    pairs = pd.concat([links, misses], ignore_index=True)
+    return pairs.assign(pair_id=[f"pair{i}" for i in range(len(pairs))])
+
+
+def true_quality(pairs: pd.DataFrame) -> tuple[float, float]:
+    scored = pairs[pairs["stratum"].notna()]
+    tp = (scored["linked"] & scored["true_match"]).sum()
+    return tp / scored["linked"].sum(), tp / scored["true_match"].sum()
+
+
+def review(sample: pd.DataFrame) -> pd.DataFrame:
+    return sample.assign(decision=np.where(sample["true_match"], "match", "non-match"), reviewer="a.clerk")
+
+
+def test_strata_split_links_by_probability_and_near_misses_below_the_threshold():
+    pairs = pd.DataFrame({"linked": [True, True, True, False, False, False],
+                          "match_probability": [1.0, 0.995, 0.96, 0.9, 0.6, 0.2]})
+    assert stratify(pairs, LINK_EDGES, NEAR_MISS_EDGES).tolist() == [
+        "link 0.999-1", "link 0.99-0.999", "link 0.95-0.99", "near-miss 0.8-0.95", "near-miss 0.5-0.8", pd.NA]
+
+
+def test_the_sample_takes_each_stratum_and_says_its_size():
+    pairs = population()
+    pairs["stratum"] = stratify(pairs, LINK_EDGES, NEAR_MISS_EDGES)
+    sample = draw_sample(pairs, per_stratum=60, seed=1)
+    assert sample.groupby("stratum").size().eq(60).all() and sample["stratum"].nunique() == 5
+    assert dict(sample.groupby("stratum")["stratum_pairs"].first()) == dict(pairs["stratum"].value_counts())
+    assert sample["pair_id"].tolist() == draw_sample(pairs, per_stratum=60, seed=1)["pair_id"].tolist()
+
+
+def test_a_full_review_gives_the_exact_figures():
+    pairs = population()
+    pairs["stratum"] = stratify(pairs, LINK_EDGES, NEAR_MISS_EDGES)
+    result = estimate_quality(review(draw_sample(pairs, per_stratum=10_000, seed=0)))
+    precision, recall = true_quality(pairs)
+    assert result["precision"] == pytest.approx(precision) and result["recall"] == pytest.approx(recall)
+    assert result["precision_ci"] == pytest.approx([precision, precision])  # every pair seen: nothing to infer
+
+
+def test_intervals_cover_the_populations_precision_and_recall():
+    pairs = population()
+    pairs["stratum"] = stratify(pairs, LINK_EDGES, NEAR_MISS_EDGES)
+    precision, recall = true_quality(pairs)
+    covered = {"precision": 0, "recall": 0}
+    runs = 200
+    for seed in range(runs):
+        result = estimate_quality(review(draw_sample(pairs, per_stratum=40, seed=seed)))
+        for name, truth in (("precision", precision), ("recall", recall)):
+            low, high = result[f"{name}_ci"]
+            covered[name] += low <= truth <= high
+    assert covered["precision"] / runs >= 0.9 and covered["recall"] / runs >= 0.9, covered
+
+
+def test_unsure_pairs_are_counted_and_left_out_and_bad_decisions_are_refused():
+    pairs = population()
+    pairs["stratum"] = stratify(pairs, LINK_EDGES, NEAR_MISS_EDGES)
+    reviewed = review(draw_sample(pairs, per_stratum=20, seed=3))
+    reviewed.loc[reviewed.index[:3], "decision"] = "unsure"
+    result = estimate_quality(reviewed)
+    assert result["unsure"] == 3 and result["reviewers"] == ["a.clerk"] and result["not_evaluable"] is None
+    only_unsure = reviewed.assign(decision=np.where(reviewed["stratum"] == "link 0.95-0.99", "unsure",
+                                                    reviewed["decision"]))
+    assert "link 0.95-0.99" in estimate_quality(only_unsure)["not_evaluable"]
+    typo = reviewed.copy()
+    typo.loc[typo.index[4], "decision"] = "yes"
+    with pytest.raises(ClericalReviewError, match=r"one of match, non-match, unsure: data rows \[5\]"):
+        estimate_quality(typo)
+    anonymous = reviewed.copy()
+    anonymous.loc[anonymous.index[7], "reviewer"] = " "
+    with pytest.raises(ClericalReviewError, match=r"needs a reviewer: data rows \[8\]"):
+        estimate_quality(anonymous)
+
+
+def test_the_gates_linkage_check_reads_a_clerical_review():
+    pairs = population()
+    pairs["stratum"] = stratify(pairs, LINK_EDGES, NEAR_MISS_EDGES)
+    result = estimate_quality(review(draw_sample(pairs, per_stratum=40, seed=0)))
+    strict = SimpleNamespace(min_linkage_precision=0.999, min_linkage_recall=0.999)
+    lenient = SimpleNamespace(min_linkage_precision=0.5, min_linkage_recall=0.5)
+    evidence = SimpleNamespace(linkage={"clerical_review": result})
+    assert check_linkage_quality(evidence, lenient).status == "pass"
+    assert check_linkage_quality(evidence, strict).status == "fail"
