@@ -48,7 +48,10 @@ class FeaturesWritten:
         rows: rows written.
         labelled: rows whose outcome has matured.
         prevalence: mean outcome over labelled rows.
-        leakage_check_passed: every feature saw only events strictly before its index date.
+        leakage_check_passed: every feature saw only events strictly before its index date (the join's own proof).
+        features_seeing_future: features that changed when the leakage perturbation deleted every event on
+            or after the index date of a sample of rows (features.json ``leakage_perturbation``); the gate's
+            ``leakage_guard`` blocks release when there is any. The stage goes on, so the gate can say which.
     """
 
     model: str
@@ -58,6 +61,7 @@ class FeaturesWritten:
     labelled: int
     prevalence: float
     leakage_check_passed: bool
+    features_seeing_future: tuple[str, ...] = ()
 
 
 def missing_pseudo_tables(paths: ProjectPaths, columns: Mapping[str, list[str]]) -> list[str]:
@@ -87,7 +91,7 @@ def write_model_features(spec: ModelSpec, person_index: pd.DataFrame, events: Ma
     report_file = write_json(result.report, paths.model_reports(spec.name) / "features.json")
     labelled = result.frame["outcome"].dropna()
     return FeaturesWritten(spec.name, frame_file, report_file, len(result.frame), len(labelled), labelled.mean(),
-                           bool(result.report["leakage_check_passed"]))
+                           bool(result.report["leakage_check_passed"]), tuple(changed))
 
 
 def run_features(model_names: list[str], params: FeaturesParams, paths: ProjectPaths) -> Iterator[FeaturesWritten]:

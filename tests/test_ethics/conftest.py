@@ -113,7 +113,8 @@ def write_project(root: Path) -> dict:
     (reports / "features.json").write_text(json.dumps(
         {"max_event_date_before_index": {"school": {"2025-01-16": "2025-01-10"},
                                          "health": {"2025-01-16": "2024-12-01"}},
-         "leakage_perturbation": {"sampled": 300, "rows_compared": 300, "differing_rows": 0, "differing_features": {}}}))
+         "leakage_perturbation": {"sampled": 300, "rows_compared": 300, "differing_rows": 0,
+                                  "differing_features": {}}}))
     rates = {"ethnicity_group": {"White": {"rate": 0.95, "records": 900}, "Black": {"rate": 0.93, "records": 300}},
              "sex": {"F": {"rate": 0.94, "records": 600}, "M": {"rate": 0.95, "records": 600}}}
     linkage = {"truth": {"precision": 0.99, "recall": 0.98},

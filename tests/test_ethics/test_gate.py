@@ -62,7 +62,8 @@ def _evidence(**changes) -> GateEvidence:
         linkage={"truth": {"precision": 0.99, "recall": 0.99}, "link_rates": {"social_care_to_school": {"by_group": {
             "sex": {"F": {"rate": 0.9, "records": 100}, "M": {"rate": 0.91, "records": 100}}}}}},
         features_report={"max_event_date_before_index": {"school": {"2022-01-20": "2022-01-19"}},
-                         "leakage_perturbation": {"sampled": 300, "rows_compared": 300, "differing_rows": 0, "differing_features": {}}},
+                         "leakage_perturbation": {"sampled": 300, "rows_compared": 300, "differing_rows": 0,
+                                                  "differing_features": {}}},
         fairness_features=frozenset({"sex"}),
         context={k: "x" for k in ("owner", "purpose", "intended_uses", "out_of_scope_uses", "label_meaning",
                                   "human_review", "challenge_route", "contact")},
