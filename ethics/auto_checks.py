@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ethics.fairness_checks import (
+    check_label_completeness,
     check_link_rate_gap,
     check_linkage_quality,
     check_small_cell_suppression,
@@ -45,6 +46,7 @@ CHECKS: dict[str, Callable[[GateEvidence, Thresholds], CheckResult]] = {
     "small_cell_suppression": check_small_cell_suppression,
     "linkage_quality": check_linkage_quality,
     "link_rate_gap": check_link_rate_gap,
+    "label_completeness": check_label_completeness,
     "out_of_time_validation": check_out_of_time_validation,
     "enough_outcomes": check_enough_outcomes,
     "leakage_guard": check_leakage_guard,

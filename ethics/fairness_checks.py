@@ -76,7 +76,20 @@ def check_small_cell_suppression(ev: GateEvidence, th: Thresholds) -> CheckResul
     return CheckResult("pass" if leaks == 0 else "fail", evidence)
 
 
+def worst_group_recall(truth: dict[str, Any], attribute: str, min_pairs: int) -> tuple[str, float] | None:
+    """The group of ``attribute`` whose true pairs the linkage found least often (groups of ``min_pairs``+)."""
+    groups = ((truth.get("by_group") or {}).get(attribute) or {})
+    recalls = {g: as_number(v.get("recall")) for g, v in groups.items()
+               if (v.get("true_pairs") or 0) >= min_pairs and as_number(v.get("recall")) is not None}
+    if not recalls:
+        return None
+    worst = min(recalls, key=recalls.get)
+    return worst, recalls[worst]
+
+
 def check_linkage_quality(ev: GateEvidence, th: Thresholds) -> CheckResult:
+    """Precision and recall overall, and recall in every ethnic group: a linkage that misses one group's
+    records makes that group's children look lower risk than they are, however good the average."""
     truth = (ev.linkage or {}).get("truth") or (ev.linkage or {}).get("clerical_review")
     if not truth:
         return CheckResult("not_evaluable", "no ground truth or clerical-review result in reports/linkage.json")
@@ -84,8 +97,14 @@ def check_linkage_quality(ev: GateEvidence, th: Thresholds) -> CheckResult:
     if precision is None or recall is None:
         return CheckResult("not_evaluable", "linkage precision/recall missing")
     ok = precision >= th.min_linkage_precision and recall >= th.min_linkage_recall
-    return CheckResult("pass" if ok else "fail", f"pairwise precision {precision:.4f} (minimum "
-                       f"{th.min_linkage_precision}), recall {recall:.4f} (minimum {th.min_linkage_recall})")
+    evidence = (f"pairwise precision {precision:.4f} (minimum {th.min_linkage_precision}), recall {recall:.4f} "
+                f"(minimum {th.min_linkage_recall})")
+    worst = worst_group_recall(truth, "ethnicity_group", th.min_group_size)
+    if worst is not None:
+        group, group_recall = worst
+        ok = ok and group_recall >= th.min_linkage_recall
+        evidence += f"; lowest recall by ethnic group {group_recall:.4f} ({group})"
+    return CheckResult("pass" if ok else "fail", evidence)
 
 
 def link_rate_gaps(linkage: dict[str, Any], directions: list[str] | tuple[str, ...], attributes: list[str],
@@ -110,5 +129,56 @@ def check_link_rate_gap(ev: GateEvidence, th: Thresholds) -> CheckResult:
         return CheckResult("not_evaluable", "no link rates by group to compare")
     worst = max(gaps, key=gaps.get)
     ok = gaps[worst] <= th.max_link_rate_gap
-    return CheckResult("pass" if ok else "fail",
-                       f"largest link-rate gap {gaps[worst]:.3f} ({worst}) vs maximum {th.max_link_rate_gap:.3f}")
+    direction, attribute = worst.split("/", 1)
+    lowest = lowest_linked_group(ev.linkage, direction, attribute, th.min_group_size)
+    named = f"; lowest: {lowest[0]} {lowest[1]:.3f}" if lowest else ""
+    return CheckResult("pass" if ok else "fail", f"largest link-rate gap {gaps[worst]:.3f} ({worst}{named}) "
+                       f"vs maximum {th.max_link_rate_gap:.3f}")
+
+
+def lowest_linked_group(linkage: dict[str, Any], direction: str, attribute: str, min_group_size: int
+                        ) -> tuple[str, float] | None:
+    """The group of ``attribute`` whose records link least often in ``direction`` (groups of ``min_group_size``+)."""
+    groups = (((linkage.get("link_rates") or {}).get(direction) or {}).get("by_group") or {}).get(attribute) or {}
+    rates = {g: v["rate"] for g, v in groups.items()
+             if v.get("records", 0) >= min_group_size and v.get("rate") is not None}
+    if not rates:
+        return None
+    group = min(rates, key=rates.get)
+    return group, float(rates[group])
+
+
+def check_label_completeness(ev: GateEvidence, th: Thresholds) -> CheckResult:
+    """Fail when one group's outcomes go unrecorded far more often than everyone else's.
+
+    NCCIS records a young person it has lost as "not known", and a NEET label counts them as not NEET: a
+    group the tracking service loses more often looks lower risk than it is, and no subgroup error rate can
+    show it (the missed outcomes are missing from the truth the rates are judged on). Judged on the
+    features report's ``outcome_not_known_by_group``: each group of ``min_group_size``+ labelled rows
+    against the rest of its attribute; both the ratio and the gap must be exceeded to fail.
+    """
+    report = (ev.features_report or {}).get("outcome_not_known_by_group")
+    if report is None:
+        return CheckResult("pass", "the outcome has no 'not known' status (every label is recorded or not)")
+    worst = None
+    for attribute, groups in (report.get("by_group") or {}).items():
+        total_n = sum(int(v.get("n") or 0) for v in groups.values())
+        total_of = sum(int(v.get("of") or 0) for v in groups.values())
+        for group, v in groups.items():
+            n, of = int(v.get("n") or 0), int(v.get("of") or 0)
+            rest_of = total_of - of
+            if of < th.min_group_size or rest_of < th.min_group_size:
+                continue
+            rate, rest = n / of, (total_n - n) / rest_of
+            gap, ratio = rate - rest, (rate / rest if rest > 0 else float("inf"))
+            if worst is None or gap > worst[2]:
+                worst = (f"{attribute.removeprefix('fair_')} {group}", rate, gap, ratio, rest)
+    if worst is None:
+        return CheckResult("not_evaluable", "no group large enough to compare 'not known' outcomes")
+    name, rate, gap, ratio, rest = worst
+    evidence = (f"largest share of outcomes recorded only as 'not known': {name} {rate:.1%} against {rest:.1%} for "
+                f"everyone else ({ratio:.1f}x, +{gap:.1%}; maximum {th.max_label_missing_ratio:g}x and "
+                f"+{th.max_label_missing_gap:.0%})")
+    failed = ratio > th.max_label_missing_ratio and gap > th.max_label_missing_gap
+    return CheckResult("fail" if failed else "pass", evidence + (
+        ": their outcomes go unrecorded, so the model under-rates them" if failed else ""))

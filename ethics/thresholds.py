@@ -36,6 +36,9 @@ class Thresholds(_Strict):
     link_rate_attributes: list[str]
     # fewer positive outcomes than this in the validation or test year: the model cannot be judged
     min_outcomes_per_evaluation_year: int = Field(20, ge=1)
+    # a group whose labels are "not known" far more often than everyone else's: its outcomes go unrecorded
+    max_label_missing_ratio: float = Field(2.0, ge=1)
+    max_label_missing_gap: float = Field(0.05, ge=0, le=1)
 
 
 class ThresholdsFile(_Strict):

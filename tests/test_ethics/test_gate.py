@@ -129,6 +129,24 @@ def test_link_rate_gap_is_judged_on_the_directions_the_sources_declare():
     assert {r["id"]: r["status"] for r in undeclared["items"]}["linkage_rate_gap"] == "not_evaluable"
 
 
+def test_the_link_rate_gap_names_the_group_linked_least():
+    declared = _gate(_evidence(linkage=_link_rates("health_to_school", 0.70)))
+    evidence = {r["id"]: r for r in declared["items"]}["linkage_rate_gap"]["evidence"]
+    assert "health_to_school/sex; lowest: M 0.700" in evidence
+
+
+def test_linkage_quality_fails_when_one_ethnic_group_is_missed_however_good_the_average():
+    by_group = {"White": {"recall": 0.99, "true_pairs": 900}, "Black": {"recall": 0.71, "true_pairs": 300},
+                "Other": {"recall": 0.2, "true_pairs": 10}}  # too few pairs to judge
+    missed = _link_rates("health_to_school", 0.95)
+    missed["truth"] = {"precision": 0.999, "recall": 0.98, "by_group": {"ethnicity_group": by_group}}
+    item = {r["id"]: r for r in _gate(_evidence(linkage=missed))["items"]}["linkage_quality"]
+    assert item["status"] == "fail" and "lowest recall by ethnic group 0.7100 (Black)" in item["evidence"]
+    by_group["Black"]["recall"] = 0.97
+    item = {r["id"]: r for r in _gate(_evidence(linkage=missed))["items"]}["linkage_quality"]
+    assert item["status"] == "pass" and "(Black)" in item["evidence"]
+
+
 def test_a_model_without_its_own_thresholds_gets_the_defaults_and_directions_are_not_thresholds():
     data = read_yaml(THRESHOLDS_FILE)
     assert "unlisted_model" not in data["models"]
@@ -244,3 +262,20 @@ def test_governance_json_must_back_the_release_holding_the_alias():
     assert approval_disagreements(revoked, "3", r3) == ["governance.json: v3 was revoked", "dpia: x"]
     assert approval_disagreements({"version": "4", "status": "approved"}, "3", r3)[0].startswith(
         "governance.json judged v4, not v3")
+
+
+def _not_known(black_n: int) -> dict:
+    groups = {"White": {"n": 60, "of": 1000}, "Black": {"n": black_n, "of": 300}, "Other": {"n": 5, "of": 20}}
+    return {"outcome_not_known_by_group": {"by_group": {"fair_ethnicity_group": groups}}}
+
+
+def test_a_group_whose_outcomes_are_lost_to_not_known_blocks_the_release():
+    lost = {r["id"]: r for r in _gate(_evidence(features_report=_not_known(black_n=60)))["items"]}
+    item = lost["label_completeness"]  # Black 20% against 6.4% for the rest (Other, too small to judge on its own, still counts there)
+    assert item["status"] == "fail"
+    assert "ethnicity_group Black 20.0% against 6.4% for everyone else (3.1x" in item["evidence"]
+    assert "the model under-rates them" in item["evidence"]
+    recorded = {r["id"]: r for r in _gate(_evidence(features_report=_not_known(black_n=24)))["items"]}
+    assert recorded["label_completeness"]["status"] == "pass"  # 8% vs 6%: within the pre-registered bounds
+    no_status = {r["id"]: r for r in _gate(_evidence(features_report={}))["items"]}
+    assert no_status["label_completeness"]["status"] == "pass"  # an outcome with no "not known" status
