@@ -13,7 +13,7 @@ from fnmatch import fnmatch
 import numpy as np
 import pandas as pd
 
-from pipeline.core.config import RecordingBreak
+from pipeline.core.synth_params import RecordingBreak
 
 
 def check_recording_breaks(breaks: Sequence[RecordingBreak]) -> None:

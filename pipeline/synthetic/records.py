@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.core.config import IdentifierNoise
+from pipeline.core.synth_params import IdentifierNoise
 from pipeline.synthetic import identities
 
 

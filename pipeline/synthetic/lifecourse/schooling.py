@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.core.config import RiskDecay
+from pipeline.core.synth_params import RiskDecay
 from pipeline.synthetic.lifecourse.calendar import census_day, years_between
 from pipeline.synthetic.lifecourse.cohort import Children, History, YearCohort
 from pipeline.synthetic.lifecourse.risk import sigmoid
