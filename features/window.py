@@ -30,6 +30,17 @@ def connect_duckdb(threads: int | None = None, memory_limit: str | None = None) 
     return con
 
 
+def query_registered(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame], query: str) -> pd.DataFrame:
+    """Run ``query`` with ``frames`` registered under their names, unregistering them however it ends."""
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        return con.execute(query).df()
+    finally:
+        for name in frames:
+            con.unregister(name)
+
+
 def aggregate_before_index(
     con: duckdb.DuckDBPyConnection,
     cohort: pd.DataFrame,
@@ -50,8 +61,6 @@ def aggregate_before_index(
         ``row_id``, one column per expression and ``_max_event_date`` (the latest event seen), for
         cohort rows with at least one event before the index date; other rows are absent.
     """
-    con.register("_cohort", cohort[["row_id", "person_key", "index_date"]])
-    con.register("_events", events.drop(columns="person_id", errors="ignore"))
     selects = ",\n  ".join(f'{sql} AS "{name}"' for name, sql in expressions.items())
     query = f"""
         SELECT c.row_id, {selects},
@@ -60,11 +69,10 @@ def aggregate_before_index(
           ON e.person_key = c.person_key AND e.event_date < c.index_date
         GROUP BY c.row_id, c.index_date
     """
-    try:
-        return con.execute(query).df()
-    finally:
-        con.unregister("_events")
-        con.unregister("_cohort")
+    return query_registered(con, {
+        "_cohort": cohort[["row_id", "person_key", "index_date"]],
+        "_events": events.drop(columns="person_id", errors="ignore"),
+    }, query)
 
 
 def events_in_window(
@@ -88,8 +96,6 @@ def events_in_window(
     Returns:
         ``row_id`` and one column per expression for rows with any event in their window.
     """
-    con.register("_cohort", cohort[["row_id", "person_key", start, end]])
-    con.register("_events", events.drop(columns="person_id", errors="ignore"))
     selects = ", ".join(f'{sql} AS "{name}"' for name, sql in expressions.items())
     query = f"""
         SELECT c.row_id, {selects}
@@ -97,11 +103,10 @@ def events_in_window(
           ON e.person_key = c.person_key AND e.event_date >= c."{start}" AND e.event_date < c."{end}"
         GROUP BY c.row_id
     """
-    try:
-        return con.execute(query).df()
-    finally:
-        con.unregister("_events")
-        con.unregister("_cohort")
+    return query_registered(con, {
+        "_cohort": cohort[["row_id", "person_key", start, end]],
+        "_events": events.drop(columns="person_id", errors="ignore"),
+    }, query)
 
 
 def rows_with_span_overlapping(
@@ -113,18 +118,15 @@ def rows_with_span_overlapping(
         cohort: ``row_id, person_id`` plus the date columns ``start`` and ``end``.
         spans: ``person_id, event_date (span start), end_date``.
     """
-    con.register("_cohort", cohort[["row_id", "person_key", start, end]])
-    con.register("_spans", spans[["person_key", "event_date", "end_date"]])
     query = f"""
         SELECT DISTINCT c.row_id FROM _cohort c JOIN _spans e
           ON e.person_key = c.person_key AND e.event_date < c."{end}"
          AND (e.end_date IS NULL OR e.end_date >= c."{start}")
     """
-    try:
-        return con.execute(query).df()["row_id"]
-    finally:
-        con.unregister("_spans")
-        con.unregister("_cohort")
+    return query_registered(con, {
+        "_cohort": cohort[["row_id", "person_key", start, end]],
+        "_spans": spans[["person_key", "event_date", "end_date"]],
+    }, query)
 
 
 def activity_in_force(
@@ -146,16 +148,13 @@ def activity_in_force(
     Returns:
         ``row_id`` and ``value`` for rows with any event in ``[since, at)``.
     """
-    con.register("_cohort", cohort[["row_id", "person_key", since, at]])
-    con.register("_events", events[["person_key", "event_date", value]])
     query = f"""
         SELECT c.row_id, max(struct_pack(d := e.event_date, v := e."{value}")).v AS "{value}"
         FROM _cohort c JOIN _events e
           ON e.person_key = c.person_key AND e.event_date >= c."{since}" AND e.event_date < c."{at}"
         GROUP BY c.row_id
     """
-    try:
-        return con.execute(query).df()
-    finally:
-        con.unregister("_events")
-        con.unregister("_cohort")
+    return query_registered(con, {
+        "_cohort": cohort[["row_id", "person_key", since, at]],
+        "_events": events[["person_key", "event_date", value]],
+    }, query)
