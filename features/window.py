@@ -126,7 +126,7 @@ def rows_with_span_overlapping(
     return query_registered(con, {
         "_cohort": cohort[["row_id", "person_key", start, end]],
         "_spans": spans[["person_key", "event_date", "end_date"]],
-    }, query)
+    }, query)["row_id"]
 
 
 def activity_in_force(
