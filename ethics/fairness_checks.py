@@ -93,6 +93,8 @@ def check_linkage_quality(ev: GateEvidence, th: Thresholds) -> CheckResult:
     truth = (ev.linkage or {}).get("truth") or (ev.linkage or {}).get("clerical_review")
     if not truth:
         return CheckResult("not_evaluable", "no ground truth or clerical-review result in reports/linkage.json")
+    if truth.get("not_evaluable"):  # a clerical review that cannot be used (stale index, a stratum undecided)
+        return CheckResult("not_evaluable", f"clerical review: {truth['not_evaluable']}")
     precision, recall = as_number(truth.get("precision")), as_number(truth.get("recall"))
     if precision is None or recall is None:
         return CheckResult("not_evaluable", "linkage precision/recall missing")

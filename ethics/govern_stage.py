@@ -45,6 +45,7 @@ from ethics.thresholds import Thresholds, model_thresholds_sha256
 from pipeline.core.config import GovernParams
 from pipeline.core.io import read_json, read_parquet, write_json
 from pipeline.core.paths import ProjectPaths
+from pipeline.linkage.review_stage import gate_linkage_evidence
 from pipeline.privacy.keys import LedgerKey
 from pipeline.sources.registry import link_rate_directions
 
@@ -104,7 +105,7 @@ def read_gate_evidence(paths: ProjectPaths, cfg: GovernParams, model: str, thres
         thresholds_sha256=model_thresholds_sha256(thresholds),
         registered_thresholds_sha256=(registered or {}).get("thresholds_sha256"),
         split_years=scores.drop_duplicates().reset_index(drop=True),
-        linkage=read_optional_json(paths.reports / "linkage.json"),
+        linkage=gate_linkage_evidence(paths, read_optional_json(paths.reports / "linkage.json")),  # + review
         features_report=read_optional_json(reports / "features.json"),
         fairness_features=frozenset(n for n, f in FEATURES.items() if f.role != "model"),
         context=read_context(paths, cfg, model),

@@ -21,6 +21,7 @@ from pipeline.cli.common import app  # noqa: E402
 # Import order is registration order, which is the order `riskpipe --help` lists commands in.
 from pipeline.cli import data  # noqa: F401  synth, keygen, pseudonymise, scan-pii
 from pipeline.cli import linkage  # noqa: F401  link, link-pair
+from pipeline.cli import review  # noqa: F401  review-linkage sample, review-linkage record
 from pipeline.cli import ingest  # noqa: F401  ingest
 from pipeline.cli import governance  # noqa: F401  signoff, govern, card, audit-log verify
 from pipeline.cli import lists  # noqa: F401  score, reidentify

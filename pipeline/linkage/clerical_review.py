@@ -46,7 +46,8 @@ def stratify(pairs: pd.DataFrame, link_edges: Sequence[float], near_miss_edges: 
         pairs: ``linked`` (bool: the two records are one person in the index), ``match_probability``.
         link_edges: ascending band edges for links (e.g. ``[0.95, 0.99, 0.999, 1.0]``); links below the
             first edge fall in the first band, the last edge is inclusive.
-        near_miss_edges: the same for pairs not linked (e.g. ``[0.5, 0.8, 0.95]``).
+        near_miss_edges: the same for pairs not linked (e.g. ``[0.5, 0.8, 0.95, 1.0]``: pairs over the link
+            threshold that clustering refused are near-misses too); a top edge of 1.0 is inclusive.
 
     Returns:
         Stratum label per pair (string; null for a non-link outside the near-miss bands: not reviewed).
@@ -59,29 +60,45 @@ def stratify(pairs: pd.DataFrame, link_edges: Sequence[float], near_miss_edges: 
             probability = probability.clip(lower=edges[0])
         bands = pd.cut(probability, bins=list(edges), right=False, include_lowest=True,
                        labels=[f"{name} {lo:g}-{hi:g}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)])
-        if linked:  # the top edge (1.0) belongs to the top band
+        if linked or edges[-1] >= 1.0:  # a top edge of 1.0 (or the links' top edge) belongs to the top band
             bands = bands.where(probability < edges[-1], bands.cat.categories[-1])
         out.loc[chosen] = bands.astype("string")
     return out
 
 
-def draw_sample(pairs: pd.DataFrame, per_stratum: int, seed: int) -> pd.DataFrame:
+def draw_sample(pairs: pd.DataFrame, per_stratum: int, seed: int, key: str | None = None) -> pd.DataFrame:
     """Up to ``per_stratum`` pairs at random from each stratum, with each stratum's size.
 
+    With ``key`` the draw uses permanent random numbers: each pair's number is a hash of the seed and its
+    ``key`` value, and each stratum takes the pairs with the smallest numbers. That is still a simple
+    random sample of each stratum, but a pair that was drawn last run is drawn again this run unless
+    pairs with smaller numbers joined its stratum or it moved stratum, so earlier decisions carry over.
+
     Args:
-        pairs: ``stratum`` (null: not sampled) and any pair columns.
+        pairs: ``stratum`` (null: not sampled) and any pair columns (``key`` among them when given).
+        key: a column identifying each pair across runs (``pair_id``), or None for a draw by position.
 
     Returns:
         The sampled rows plus ``stratum_pairs`` (pairs in the stratum), ordered by stratum, then at random.
     """
     rng = np.random.default_rng(seed)
     sizes = pairs["stratum"].value_counts()
+    numbers = permanent_random_numbers(pairs[key], seed) if key else None
     picked = []
     for stratum in sorted(sizes.index):
         rows = pairs.index[pairs["stratum"] == stratum]
-        chosen = rng.choice(len(rows), size=min(per_stratum, len(rows)), replace=False)
-        picked.append(pairs.loc[rows[np.sort(chosen)]].assign(stratum_pairs=int(sizes[stratum])))
+        if numbers is None:
+            chosen = np.sort(rng.choice(len(rows), size=min(per_stratum, len(rows)), replace=False))
+        else:
+            chosen = np.argsort(numbers.loc[rows].to_numpy(), kind="stable")[:per_stratum]
+        picked.append(pairs.loc[rows[chosen]].assign(stratum_pairs=int(sizes[stratum])))
     return pd.concat(picked, ignore_index=True) if picked else pairs.head(0).assign(stratum_pairs=0)
+
+
+def permanent_random_numbers(keys: pd.Series, seed: int) -> pd.Series:
+    """A number in [0, 1) per key, fixed by the seed and the key alone (the first 15 hex digits of a SHA-256)."""
+    return keys.astype(str).map(
+        lambda k: int(hashlib.sha256(f"{seed}\0{k}".encode()).hexdigest()[:15], 16) / 16**15)
 
 
 def check_decisions(reviewed: pd.DataFrame) -> None:

@@ -36,11 +36,14 @@ class ScoredPairs:
         over_cluster_threshold: pairs at or above the cluster threshold: ``PAIR_KEYS``,
             ``match_weight``, ``match_probability``, ``gamma_<comparison>``.
         review: the clerical-review sample, every column Splink keeps (``PAIR_KEYS`` names).
+        everything: every scored pair, ``PAIR_KEYS``, ``match_weight``, ``match_probability`` only: the
+            population ``riskpipe review-linkage`` draws its strata from (pipeline/linkage/review_pairs.py).
     """
 
     scored: int
     over_cluster_threshold: pd.DataFrame
     review: pd.DataFrame
+    everything: pd.DataFrame | None = None
 
 
 def fetch_scored_pairs(
@@ -77,7 +80,8 @@ def fetch_scored_pairs(
     )
     scored = int(query_pairs(linker, f"SELECT count(*) AS n FROM {table}")["n"].iloc[0])
     review = fetch_review_pairs(linker, table, keys, review_band, review_size, seed)
-    return ScoredPairs(scored, over, review)
+    everything = query_pairs(linker, f"SELECT {keys}, match_weight, match_probability FROM {table}")
+    return ScoredPairs(scored, over, review, everything)
 
 
 def fetch_review_pairs(

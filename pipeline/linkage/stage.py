@@ -51,6 +51,7 @@ from pipeline.linkage.report import (
     people_per_source_pair,
     summarise_sources,
 )
+from pipeline.linkage.review_pairs import review_population
 from pipeline.privacy.fingerprint import optional_key, record_linked_key, verify_pseudo_key
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class LinkageResult:
     model: dict[str, Any]
     report: dict[str, Any]
     review: pd.DataFrame
+    scored_pairs: pd.DataFrame | None = None  # every scored pair, tokens only (review_pairs.review_population)
 
 
 def link_person_records(
@@ -158,7 +160,8 @@ def link_persons(
         report.update(evaluate_against_truth(annotated, persons, det_links, truth, linkage_engine(params)))
     review = format_review_sample(scored.review, gamma_labels_from_model(model))
     log_memory("truth evaluation and review sample")
-    return LinkageResult(index, model, report, review)
+    everything = review_population(scored.everything, index) if scored.everything is not None else None
+    return LinkageResult(index, model, report, review, everything)
 
 
 def evaluate_against_truth(
@@ -251,12 +254,15 @@ def run_link_as_of(paths: ProjectPaths, params: LinkParams, key_file: Path, as_o
 
 
 def write_link_outputs(result: LinkageResult, paths: ProjectPaths) -> None:
-    """data/linked/person_index.parquet and splink_model.json; reports/linkage.json, .md and _review.csv."""
+    """data/linked/person_index.parquet, splink_model.json and scored_pairs.parquet; reports/linkage.json, .md
+    and _review.csv."""
     write_parquet(result.person_index, paths.person_index)
     write_json(result.model, paths.splink_model)
     write_json(result.report, paths.reports / "linkage.json")
     write_text(render_linkage_markdown(result.report), paths.reports / "linkage.md")
     write_csv(result.review, paths.reports / "linkage_review.csv")
+    if result.scored_pairs is not None:  # what `riskpipe review-linkage` draws its sample from
+        write_parquet(result.scored_pairs, paths.linked / "scored_pairs.parquet")
     record_linked_key(paths)  # the index's tokens are data/pseudo's: later stages check they still match
 
 

@@ -110,8 +110,24 @@ def test_the_gates_linkage_check_reads_a_clerical_review():
     pairs = population()
     pairs["stratum"] = stratify(pairs, LINK_EDGES, NEAR_MISS_EDGES)
     result = estimate_quality(review(draw_sample(pairs, per_stratum=40, seed=0)))
-    strict = SimpleNamespace(min_linkage_precision=0.999, min_linkage_recall=0.999)
-    lenient = SimpleNamespace(min_linkage_precision=0.5, min_linkage_recall=0.5)
+    strict = SimpleNamespace(min_linkage_precision=0.999, min_linkage_recall=0.999, min_group_size=20)
+    lenient = SimpleNamespace(min_linkage_precision=0.5, min_linkage_recall=0.5, min_group_size=20)
     evidence = SimpleNamespace(linkage={"clerical_review": result})
     assert check_linkage_quality(evidence, lenient).status == "pass"
     assert check_linkage_quality(evidence, strict).status == "fail"
+
+
+def test_a_draw_by_permanent_random_numbers_is_random_and_keeps_its_pairs_when_others_join():
+    pairs = population()
+    pairs["stratum"] = stratify(pairs, LINK_EDGES, NEAR_MISS_EDGES)
+    first = draw_sample(pairs, per_stratum=40, seed=7, key="pair_id")
+    assert first.groupby("stratum").size().eq(40).all()
+    grown = pd.concat([pairs, pairs.head(300).assign(pair_id=lambda d: "new" + d["pair_id"])], ignore_index=True)
+    again = draw_sample(grown, per_stratum=40, seed=7, key="pair_id")
+    kept = set(first["pair_id"]) & set(again["pair_id"])
+    assert len(kept) >= 0.8 * len(first)  # only pairs displaced by smaller numbers of the new ones are dropped
+    precision, recall = true_quality(pairs)
+    covered = sum(low <= precision <= high for low, high in (
+        estimate_quality(review(draw_sample(pairs, per_stratum=40, seed=s, key="pair_id")))["precision_ci"]
+        for s in range(100)))
+    assert covered >= 90
