@@ -27,14 +27,9 @@ import pandas as pd
 from pipeline.core.config import LinkParams
 from pipeline.core.io import read_csv_table, read_parquet, write_csv
 from pipeline.linkage.blocking import choose_wide_rules
+from pipeline.linkage.comparisons import EDIT_COLUMNS, FIELD_COLUMNS, IDENTITY_FIELDS
 from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pairs, release_linker
-from pipeline.linkage.model import (
-    EDIT_COLUMNS,
-    FIELD_COLUMNS,
-    IDENTITY_FIELDS,
-    build_linkage_settings,
-    fields_present,
-)
+from pipeline.linkage.model import build_linkage_settings, fields_present
 from pipeline.linkage.probabilistic import threshold_from_model
 from pipeline.linkage.training import repair_trained_parameters, rescale_prior_to_model, train_linkage_model
 from pipeline.privacy.keys import load_key

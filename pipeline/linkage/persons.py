@@ -17,7 +17,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from pipeline.linkage.model import FIELD_COLUMNS
+from pipeline.linkage.comparisons import FIELD_COLUMNS
 from pipeline.sources.registry import Source, person_sources
 
 MATCH_COLUMNS = tuple(c for cols in FIELD_COLUMNS.values() for c in cols)

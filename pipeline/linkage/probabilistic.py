@@ -15,14 +15,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core.config import LinkParams
+from pipeline.linkage.comparisons import FIELD_COLUMNS, IDENTIFIER_COMPARISONS, IDENTITY_FIELDS
 from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pair_table, release_linker
 from pipeline.linkage.memory import log_memory, release_unused_memory
-from pipeline.linkage.model import (
-    FIELD_COLUMNS,
-    IDENTIFIER_COMPARISONS,
-    IDENTITY_FIELDS,
-    build_linkage_settings,
-)
+from pipeline.linkage.model import build_linkage_settings
 from pipeline.linkage.report import gamma_labels_from_model
 from pipeline.linkage.scored_pairs import ScoredPairs, fetch_scored_pairs
 from pipeline.linkage.training import repair_trained_parameters, train_linkage_model

@@ -21,9 +21,10 @@ import pandas as pd
 from splink import Linker, block_on
 from splink.internals.exceptions import SplinkException
 
+from pipeline.linkage.comparisons import FIELD_COLUMNS
 from pipeline.linkage.engine import LinkageEngine, make_linker, model_as_dict, release_linker
 from pipeline.linkage.memory import log_memory
-from pipeline.linkage.model import DETERMINISTIC_PRIOR_RULES, FIELD_COLUMNS, TRAINING_BLOCKING_RULES
+from pipeline.linkage.model import DETERMINISTIC_PRIOR_RULES, TRAINING_BLOCKING_RULES
 
 log = logging.getLogger(__name__)
 M_FLOOR = 1e-3  # smallest m-probability kept after training (see repair_trained_parameters)
