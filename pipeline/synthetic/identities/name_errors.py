@@ -130,6 +130,8 @@ def apply_surname_changes(rng: np.random.Generator, surnames_: np.ndarray, rate:
     old = np.asarray(surnames_, dtype=str)
     group = np.asarray(group, dtype=object)
     hit = np.flatnonzero(rng.random(len(old)) < rate)
+    if not len(hit):  # numpy's string partition cannot size an empty array
+        return old
     new = surnames(rng, group[hit])
     same = np.flatnonzero(np.strings.lower(new) == np.strings.lower(old[hit]))
     while len(same):

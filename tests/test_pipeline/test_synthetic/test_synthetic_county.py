@@ -158,3 +158,9 @@ def test_every_export_parses_back_with_declared_columns_and_codes(tmp_path):
             for rule in rules:
                 assert "code" not in rule or rule == "upn_unknown_code", (name, column, rule)
     assert np.isfinite(totals["rows_read"])
+
+
+def test_a_tiny_county_is_generated(tmp_path):
+    """300 children: some identity errors happen to no one (an empty draw used to crash numpy's partition)."""
+    summary = run_synth(SynthParams(children=300), project_paths(tmp_path))
+    assert summary["children"] == 300 and summary["files"] > 100
