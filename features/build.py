@@ -150,6 +150,8 @@ def build_features(
     con: duckdb.DuckDBPyConnection | None = None,
     events: Mapping[str, pd.DataFrame] | None = None,
     leakage_sample_rows: int = 300,
+    years: Sequence[int] | None = None,
+    outcome_rules: bool = True,
 ) -> FeatureBuild:
     """Cohort x index date rows with features, fairness attributes and outcome for one model spec.
 
@@ -162,6 +164,11 @@ def build_features(
         events: pre-built event frames (``build_events``), to share between models.
         leakage_sample_rows: written rows the leakage perturbation rebuilds with their future deleted
             (``features.leakage``; sampled with the spec's seed; 0 = none, and the gate cannot pass).
+        years: build only these index years (None = every year of the spec); the cohort is cut before any
+            feature is computed, and rows reconcile within these years.
+        outcome_rules: apply the exclusions and censoring decided from records after the index date (the
+            outcome builder's). False keeps only the cohort's own (index-date) exclusions: for a build over an
+            as-of person index, whose later records are missing, the full build decides who is labelled.
 
     Returns:
         ``FeatureBuild``: ``frame`` = ``person_id, index_date, index_year, outcome``, every feature of
@@ -171,11 +178,17 @@ def build_features(
     con = con or connect_duckdb()
     events = events if events is not None else build_events(tables, person_index)
     cohort = build_cohort(events, spec)
+    if years is not None:
+        cohort = cohort[cohort["index_year"].isin(list(years))].reset_index(drop=True)
     log.info("%s: %d cohort rows over %d index dates", spec.name, len(cohort), cohort["index_date"].nunique())
     features = registry.population_features(spec.population)
     age_bands = get_population(spec.population).age_bands
     frame, latest = features_with_context(con, cohort, events, features, age_bands)
+    cohort_exclusion = cohort.set_index("row_id")["exclusion"]
     frame = attach_outcome(con, frame, events, spec, extract_date)
+    if not outcome_rules:
+        frame = frame.assign(exclusion=frame["row_id"].map(cohort_exclusion),
+                             censoring=pd.Series(pd.NA, index=frame.index, dtype="str"))
     report = summarise_features(frame, latest, spec, extract_date)
     kept = frame[frame["exclusion"].isna() & frame["censoring"].isna()]
     feature_names = [f.name for f in features.values() if f.group != "fairness"]

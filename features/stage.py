@@ -9,20 +9,22 @@ Called by ``riskpipe features``. Reads ``data/pseudo/*.parquet`` and ``data/link
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from features.build import build_events, build_features
+from features.as_of import with_full_outcome
+from features.build import FeatureBuild, build_events, build_features
 from features.events import source_columns
 from features.spec_checks import check_spec_kinds
 from features.window import connect_duckdb
 from models.spec import ModelSpec, load_model_spec
 from pipeline.core.config import FeaturesParams
-from pipeline.core.io import read_parquet, write_json, write_parquet
+from pipeline.core.io import file_sha256, read_parquet, write_json, write_parquet
 from pipeline.core.paths import ProjectPaths
 
 log = logging.getLogger(__name__)
@@ -126,3 +128,114 @@ def _build_each(specs: list[ModelSpec], params: FeaturesParams, paths: ProjectPa
         yield written
         if not written.leakage_check_passed:
             return
+
+
+def build_over_index(spec: ModelSpec, person_index: pd.DataFrame, params: FeaturesParams, paths: ProjectPaths,
+                     years: Sequence[int] | None, *, outcome_rules: bool = True) -> FeatureBuild:
+    """``build_features`` for one spec over any person index (the full one or an as-of one), ``years`` only.
+
+    The same builder as the features stage: events attributed to persons through ``person_index``, the
+    leakage perturbation and the row reconciliation (within ``years``) included.
+    """
+    columns = source_columns()
+    missing = missing_pseudo_tables(paths, columns)
+    if missing:
+        raise FeatureInputsMissing(str(missing))
+    tables = {t: read_parquet(paths.pseudo_table(t), columns=cols) for t, cols in columns.items()}
+    events = build_events(tables, person_index)
+    del tables
+    con = connect_duckdb(params.duckdb_threads, params.duckdb_memory_limit)
+    return build_features({}, person_index, spec, params.extract_date, con=con, events=events,
+                          leakage_sample_rows=params.leakage_sample_rows, years=years, outcome_rules=outcome_rules)
+
+
+def run_features_over_index(model: str, params: FeaturesParams, paths: ProjectPaths, *, person_index_file: Path,
+                            years: Sequence[int] | None, out: Path) -> FeaturesWritten:
+    """One model's features built over another person index (e.g. ``data/linked_as_of/<date>/``), written to
+    ``out`` and its report beside it (``<out>.json``). The outcome is the one that index's records give.
+
+    Raises:
+        ModelSpecError: the spec does not exist or is invalid.
+        FeatureInputsMissing: ``data/pseudo`` tables or ``person_index_file`` are missing.
+    """
+    spec = check_spec_kinds(load_model_spec(model))
+    if not person_index_file.exists():
+        raise FeatureInputsMissing(str(person_index_file))
+    result = build_over_index(spec, read_parquet(person_index_file, columns=PERSON_INDEX_COLUMNS), params, paths,
+                              years)
+    changed = result.report["leakage_perturbation"]["differing_features"]
+    frame_file = write_parquet(result.frame, out)
+    report_file = write_json({**result.report, "person_index": str(person_index_file),
+                              "person_index_sha256": file_sha256(person_index_file)}, out.with_suffix(".json"))
+    labelled = result.frame["outcome"].dropna()
+    return FeaturesWritten(spec.name, frame_file, report_file, len(result.frame), len(labelled), labelled.mean(),
+                           bool(result.report["leakage_check_passed"]), tuple(changed))
+
+
+def index_dates_of_year(frame: pd.DataFrame, year: int) -> list[date]:
+    """The index dates of ``year``'s rows in a features frame (``index_date, index_year``): the spring census
+    day for a census cohort, 31 March for an annual one."""
+    dates = pd.to_datetime(frame.loc[frame["index_year"] == year, "index_date"]).drop_duplicates().sort_values()
+    return [d.date() for d in dates]
+
+
+def run_features_as_of(model: str, params: FeaturesParams, paths: ProjectPaths,
+                       link_as_of: Callable[[date], Path]) -> FeaturesWritten:
+    """The test year's rows built over the person index as it stood on each of its index dates.
+
+    For each index date of the spec's test year in ``data/features/<model>.parquet``, ``link_as_of(date)``
+    builds the person index of the records dated before ``date`` (the day after the index date: the records
+    of the index date itself included) and returns its file (``riskpipe link --as-of``); the features are built
+    over it for that year (one builder: :func:`build_over_index`) and the rows on that date kept. Each row's
+    label is the full build's for the same child (:func:`features.as_of.with_full_outcome`): the records
+    defining the outcome mostly did not exist on the index date; so are the exclusions and censoring decided
+    after the index date (a row the full build excluded has no label), while the cohort's own index-date
+    exclusions (open to social care, looked after) are the as-of build's, as the live list would make them. Writes
+    ``data/features_as_of/<model>.parquet`` (``person_id`` of the as-of index, ``person_id_full``) and
+    ``reports/<model>/features_as_of.json``.
+
+    Raises:
+        ModelSpecError: the spec does not exist or is invalid.
+        FeatureInputsMissing: no full features file, person index or pseudonymised tables, or no rows in
+            the test year.
+    """
+    spec = check_spec_kinds(load_model_spec(model))
+    full_file = paths.features_table(model)
+    if not full_file.exists() or not paths.person_index.exists():
+        raise FeatureInputsMissing(str(full_file if not full_file.exists() else paths.person_index))
+    full_frame = read_parquet(full_file, columns=["person_id", "index_date", "index_year", "outcome"])
+    year = spec.split.test_year
+    dates = index_dates_of_year(full_frame, year)
+    if not dates:
+        raise FeatureInputsMissing(f"{full_file} has no rows in the test year {year}")
+    full_index = read_parquet(paths.person_index, columns=PERSON_INDEX_COLUMNS)
+    parts, reports = [], []
+    for day in dates:
+        # records up to and including the index date: the cohort is read from that day's census, so the list
+        # made from it has that census's records (features still read only events strictly before the date)
+        linked_on = day + timedelta(days=1)
+        index_file = link_as_of(linked_on)
+        as_of_index = read_parquet(index_file, columns=PERSON_INDEX_COLUMNS)
+        # exclusions and censoring read records after the index date, which the as-of index lacks: the full
+        # build's decide who is labelled (with_full_outcome); the cohort's index-date exclusions still hold
+        result = build_over_index(spec, as_of_index, params, paths, [year], outcome_rules=False)
+        rows = result.frame[result.frame["index_date"] == pd.Timestamp(day)]
+        labelled, counts = with_full_outcome(rows, as_of_index, full_index, full_frame)
+        parts.append(labelled)
+        reports.append({"index_date": day.isoformat(), "records_before": linked_on.isoformat(),
+                        "person_index": str(index_file.relative_to(paths.root)),
+                        "person_index_sha256": file_sha256(index_file), **counts,
+                        "leakage_check_passed": result.report["leakage_check_passed"],
+                        "leakage_perturbation": result.report["leakage_perturbation"],
+                        "row_reconciliation": result.report["row_reconciliation"]})
+    frame = pd.concat(parts, ignore_index=True)
+    report = {"model": spec.name, "test_year": year, "labels": "the full build's outcome of the same child, "
+              "matched through the records both person indexes hold (majority of the as-of person's records)",
+              "index_dates": reports}
+    frame_file = write_parquet(frame, paths.features_as_of_table(spec.name))
+    report_file = write_json(report, paths.model_reports(spec.name) / "features_as_of.json")
+    changed = sorted({f for r in reports for f in r["leakage_perturbation"]["differing_features"]})
+    labelled = frame["outcome"].dropna()
+    return FeaturesWritten(spec.name, frame_file, report_file, len(frame), len(labelled),
+                           labelled.mean() if len(labelled) else float("nan"),
+                           all(r["leakage_check_passed"] for r in reports), tuple(changed))

@@ -3,7 +3,8 @@
 Called by ``riskpipe evaluate``. :func:`evaluate_scores` and :func:`render_evaluation_plots` are pure
 (frames in, metrics, tables and PNG bytes out); :func:`run_evaluate` reads
 ``data/models/<model>/scores.parquet``, the ``fair_*`` attributes of ``data/features/<model>.parquet``
-and, where synthetic truth exists, ``data/truth/`` (evaluation is the only stage that may read it), then
+and, where synthetic truth exists, ``data/truth/`` (evaluation is the only stage that may read it), and
+``data/features_as_of/<model>.parquet`` when there (scored with the trained model loaded from MLflow), then
 writes ``reports/<model>/`` through ``pipeline.core.io`` and logs the same metrics and files to the
 training run through ``pipeline.core.tracking``.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.as_of_evaluation import as_of_linkage_block, score_rows
 from models.evaluation import (
     GENERATOR,
     MODEL_SCORES,
@@ -36,11 +38,11 @@ from models.plots import (
     plot_roc,
     roc_table,
 )
-from models.spec import load_model_spec
+from models.spec import ModelSpec, load_model_spec
 from pipeline.core.config import EvaluateParams
 from pipeline.core.io import parquet_columns, read_json, read_parquet, write_bytes, write_csv, write_json
 from pipeline.core.paths import ProjectPaths
-from pipeline.core.tracking import log_evaluation, tracking_uri
+from pipeline.core.tracking import load_sklearn_model, log_evaluation, tracking_uri
 from pipeline.privacy.keys import PseudonymisationKeyError, load_key
 
 log = logging.getLogger(__name__)
@@ -190,6 +192,42 @@ def write_evaluation(evaluation: Evaluation, plots: dict[str, bytes], reports: P
     return files + [write_bytes(png, reports / "plots" / f"{name}.png") for name, png in plots.items()]
 
 
+def evaluate_as_of_linkage(spec: ModelSpec, run: Mapping, metrics: Mapping, params: EvaluateParams,
+                           paths: ProjectPaths) -> dict | None:
+    """``metrics.json`` ``test_as_of_linkage``: the trained, calibrated LightGBM (loaded from MLflow as the
+    score stage loads it) scoring ``data/features_as_of/<model>.parquet`` (the test year linked as the records
+    stood on its index date), judged as ``test`` is. None, with a warning, when that file is not there
+    (``riskpipe features --model M --as-of-test`` has not run).
+    """
+    features_file = paths.features_as_of_table(spec.name)
+    report_file = paths.model_reports(spec.name) / "features_as_of.json"
+    if not features_file.exists() or not report_file.exists():
+        log.warning("%s: no as-of-linkage features (%s); the test year is judged on the all-records index only",
+                    spec.name, features_file)
+        return None
+    report = read_json(report_file)
+    if report.get("test_year") != spec.split.test_year:  # built for another split: a stale file, not evidence
+        log.warning("%s: %s is of index year %s, not the test year %s; not used", spec.name, features_file,
+                    report.get("test_year"), spec.split.test_year)
+        return None
+    dates = report["index_dates"]
+    provenance = {
+        "index_date": ", ".join(d["index_date"] for d in dates),
+        "linked_from_records_before": ", ".join(d["records_before"] for d in dates),
+        "person_index": ", ".join(d["person_index"] for d in dates),
+        "person_index_sha256": ", ".join(d["person_index_sha256"] for d in dates),
+        "rows_only_in_full": sum(d["rows_only_in_full"] for d in dates),
+        "rows_without_full_row": sum(d["rows"] - d["rows_matched"] for d in dates),
+        "fragments": sum(d["fragments"] for d in dates),
+        "outcome_differs_as_of_records": sum(d["outcome_differs_as_of_records"] for d in dates),
+    }
+    fitted = load_sklearn_model(run["model_uri"], tracking_uri(paths.root))
+    scored = score_rows(fitted, read_parquet(features_file), list(run["feature_columns"]))
+    return as_of_linkage_block(scored, metrics["test"], int(metrics["capacity"]), tie_seed=spec.seed,
+                               n_boot=params.n_boot, seed=params.seed, n_bins=params.reliability_bins,
+                               provenance=provenance)
+
+
 def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key_file: Path,
                  fairness_attributes: Mapping[str, Sequence[str]]) -> EvaluationRun:
     """Evaluate one trained model and publish the results (reports/<model>/ and the MLflow training run).
@@ -212,6 +250,7 @@ def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key
                                  tie_seed=spec.seed)
     run = read_json(paths.model_artifacts(model) / "run.json")
     evaluation.metrics["capacity_share"] = run.get("capacity")  # the list's share of the cohort (train stage)
+    evaluation.metrics["test_as_of_linkage"] = evaluate_as_of_linkage(spec, run, evaluation.metrics, params, paths)
     files = write_evaluation(evaluation, render_evaluation_plots(scores, evaluation), reports)
     logged = log_evaluation(uri=tracking_uri(paths.root), run_id=run["run_id"], metrics=evaluation.metrics,
                             artifacts=files)

@@ -156,6 +156,24 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
+def describe_as_of_linkage(block: dict[str, Any] | None) -> str:
+    """One sentence from ``metrics.json`` ``test_as_of_linkage``: the test year's list as linked on its index
+    date beside the all-records figure (``models.as_of_evaluation``)."""
+    if not block:
+        return "Not measured: the test year was judged on the person index built from every record"
+    found, full = block.get("found_at_capacity"), block.get("found_at_capacity_full")
+    if found is None or full is None:
+        return f"Linked as the records stood on {block.get('index_date')}: too few labelled rows to say"
+    gap = full - found
+    effect = (f"evaluation with later records flatters it by about {gap:.0f}" if gap >= 0.5 else
+              f"later records do not flatter it (about {-gap:.0f} fewer with all records)" if gap <= -0.5 else
+              "later records make no difference to it")
+    auc = (block.get("difference_from_full") or {}).get("auc")
+    return (f"Linked as the records stood on {block.get('index_date')}, the test year's list would find about "
+            f"{found:.0f} children ({full:.0f} with all records): {effect}"
+            + (f" (AUROC {auc:+.3f} against all records)" if auc is not None else ""))
+
+
 def build_model_card(inputs: CardInputs) -> ModelCard:
     """Assemble the card tree from evaluation outputs, governance result and the people-written context."""
     spec, ctx, gov, run = inputs.spec, inputs.context, inputs.governance, inputs.run
@@ -188,6 +206,7 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Linkage quality": (f"Pairwise precision {format_value(truth.get('precision'), 4)}, recall "
                             f"{format_value(truth.get('recall'), 4)} against synthetic ground truth")
         if truth else "No ground truth: see the clerical review sample",
+        "Linkage as of the test index date": describe_as_of_linkage(inputs.metrics.get("test_as_of_linkage")),
         "Test index date": str(inputs.metrics.get("test_index_date", "-")),
         "Capacity (list length)": format_value(inputs.metrics.get("capacity")),
         "List's share of the cohort": describe_capacity_share(inputs.metrics.get("capacity_share")

@@ -33,6 +33,17 @@ def check_token_key(paths: ProjectPaths, key_file: Path) -> None:
 @app.command()
 def features(
     model: list[str] = typer.Option(..., "--model", help="Model spec name under models/specs (repeatable)."),
+    person_index: Path | None = typer.Option(
+        None, "--person-index", dir_okay=False,
+        help="Build over this person index instead (e.g. data/linked_as_of/<date>/person_index.parquet); "
+             "needs --out and one --model."),
+    years: list[int] | None = typer.Option(None, "--years", help="Only these index years (repeatable; with --out)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the frame here (its report beside it, .json)."),
+    as_of_test: bool = typer.Option(
+        False, "--as-of-test",
+        help="Build the test year's rows over the person index as it stood on each test index date "
+             "(runs `link --as-of` for it) into data/features_as_of/<model>.parquet, labelled with the "
+             "full build's outcome; evaluate reports the difference."),
     params: Path = ParamsOption,
     root: Path = RootOption,
 ) -> None:
@@ -53,6 +64,16 @@ def features(
     with exits_on((ModelSpecError, "Model spec error", 2),
                   (PseudonymisationKeyError, "Key mismatch, no features built", 2)):
         check_token_key(paths, key_file_path(root, config.pseudonymise.key_file))
+        if as_of_test or person_index is not None:
+            if len(model) != 1 or (person_index is not None) == as_of_test or (person_index is not None) != \
+                    (out is not None):
+                console.print("[red]Usage[/red]: one --model, and either --as-of-test or --person-index with --out")
+                raise typer.Exit(2)
+            written = features_elsewhere(model[0], config, paths, person_index, years, out)
+            console.print(f"[green]{written.model}[/green]: {written.rows:,} rows -> {written.frame_file}; "
+                          f"{written.labelled:,} labelled; leakage check "
+                          f"{'passed' if written.leakage_check_passed else 'FAILED'}")
+            raise typer.Exit(0 if written.leakage_check_passed else 1)
         try:
             built = run_features(model, cfg, paths)
         except FeatureInputsMissing as exc:
@@ -66,6 +87,32 @@ def features(
         )
         if not written.leakage_check_passed:
             raise typer.Exit(1)
+
+
+def features_elsewhere(model: str, config, paths: ProjectPaths, person_index: Path | None, years: list[int] | None,
+                       out: Path | None):
+    """``features --as-of-test`` (as-of link of each test index date, then features over it) or
+    ``features --person-index``; errors as ``features`` maps them."""
+    from features.stage import FeatureInputsMissing, run_features_as_of, run_features_over_index
+    from pipeline.linkage.read import LinkInputError
+
+    try:
+        if person_index is not None:
+            return run_features_over_index(model, config.features, paths, person_index_file=person_index,
+                                           years=years or None, out=out)
+        from pipeline.linkage.stage import as_of_outputs, run_link_as_of
+
+        def link_as_of(day):
+            report = run_link_as_of(paths, config.link, key_file_path(paths.root, config.pseudonymise.key_file), day)
+            console.print(f"As-of person index ({day}): {report['people']:,} people, "
+                          f"{report['compared_with_all_records']['share_joined_only_later']:.2%} of records joined "
+                          "to others only through later records")
+            return as_of_outputs(paths, day)[0]
+
+        return run_features_as_of(model, config.features, paths, link_as_of)
+    except (FeatureInputsMissing, LinkInputError) as exc:
+        console.print(f"[red]Missing inputs[/red] (run pseudonymise, link and features): {exc}")
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -152,6 +199,12 @@ def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path =
                   f" slope {shown(t['calibration_slope'], 2)}, O/E {shown(t['oe_ratio'], 2)}; "
                   f"{evaluated.metrics_logged} metrics -> MLflow; "
                   f"{evaluated.reports_dir}")
+    as_of = metrics.get("test_as_of_linkage")
+    if as_of:
+        m = as_of["metrics"]
+        console.print(f"Linked as on {as_of['index_date']}: AUROC {shown(m['auc'])}, "
+                      f"precision@{metrics['capacity']} {shown(m['precision_at_capacity'])} "
+                      f"(all records {shown(t['precision_at_capacity'])}) over {as_of['rows_labelled']:,} rows")
 
 
 @app.command()

@@ -123,6 +123,11 @@ class ProjectPaths:
         """data/features/<model>.parquet: one row per person x index date (the features stage's output)."""
         return self.features / f"{model}.parquet"
 
+    def features_as_of_table(self, model: str) -> Path:
+        """data/features_as_of/<model>.parquet: the test year's rows built over the person index as it stood on
+        the test index date (``riskpipe features --as-of-test``), labelled with the full build's outcome."""
+        return self.data / "features_as_of" / f"{model}.parquet"
+
     def model_artifacts(self, model: str) -> Path:
         """data/models/<model>/: scores.parquet, run.json and train_summary.json (the train stage's outputs)."""
         return self.data / "models" / model
