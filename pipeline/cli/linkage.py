@@ -17,8 +17,9 @@ def link(
     root: Path = RootOption,
     as_of: datetime | None = typer.Option(
         None, "--as-of", formats=["%Y-%m-%d"],
-        help="Link only the records that existed before this date (YYYY-MM-DD), as a list made then would "
-             "have, into data/linked_as_of/<date>/; reports/linkage_as_of/<date>.json says how much of the "
+        help="Link only the records dated strictly before this date (YYYY-MM-DD; give the day after an index "
+             "date to include that day's census), as a list made then would have, into "
+             "data/linked_as_of/<date>/; reports/linkage_as_of/<date>.json says how much of the "
              "full index rests on later records. Needs the full index (run without --as-of first)."),
 ) -> None:
     """Link the pseudonymised records of every person source (school, social care, health, NCCIS …)

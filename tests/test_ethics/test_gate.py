@@ -271,7 +271,7 @@ def _not_known(black_n: int) -> dict:
 
 def test_a_group_whose_outcomes_are_lost_to_not_known_blocks_the_release():
     lost = {r["id"]: r for r in _gate(_evidence(features_report=_not_known(black_n=60)))["items"]}
-    item = lost["label_completeness"]  # Black 20% against 6.4% for the rest (Other, too small to judge on its own, still counts there)
+    item = lost["label_completeness"]  # Black 20% against 6.4% for the rest (small Other counts there)
     assert item["status"] == "fail"
     assert "ethnicity_group Black 20.0% against 6.4% for everyone else (3.1x" in item["evidence"]
     assert "the model under-rates them" in item["evidence"]
