@@ -27,8 +27,9 @@ def recording_section(monitor: Mapping[str, Any] | None, sources: Sequence[str],
     breaks = relevant_breaks(monitor, sources, None)
     reviewed = context.get(REVIEWED_FIELD) or {}
     watched = ", ".join(sources) or "none"
-    summary = (f"{int(monitor.get('series_tested', 0)):,} recording series watched across the sources "
-               f"({monitor.get('method', {}).get('test', 'change-point test')}).")
+    summary = (f"{int(monitor.get('series_tested', 0)):,} recording series watched across the sources: how often "
+               "each code is recorded month by month, against what the ages of the people recorded would predict "
+               "(reports/monitor.html gives the method).")
     if not breaks:
         return summary + f" No break was found in the sources this model reads ({watched}).", Table(columns=[],
                                                                                                    rows=[])
