@@ -22,7 +22,12 @@ import shutil
 import pandas as pd
 import pytest
 
-from ethics.fairness_checks import check_link_rate_gap, link_rate_gaps
+from ethics.fairness_checks import (
+    check_label_completeness,
+    check_link_rate_gap,
+    check_linkage_quality,
+    link_rate_gaps,
+)
 from ethics.gate_evidence import GateEvidence
 from ethics.thresholds import model_thresholds
 from pipeline.core.io import read_yaml
@@ -79,7 +84,7 @@ def test_the_gate_fails_the_link_rate_gap_on_the_planted_group(counties):
     assert gaps[planted] >= clean_gaps.get(planted, 0) + 0.20
     assert max(gaps, key=gaps.get) == planted  # the gate's reason names the planted direction, not another
     result = check_link_rate_gap(_evidence(faulted), THRESHOLDS)
-    assert result.status == "fail" and f"({planted})" in result.evidence, result.evidence
+    assert result.status == "fail" and f"({planted}; lowest: Black" in result.evidence, result.evidence
 
 
 def test_linkage_truth_shows_the_lost_links_in_that_group(counties):
@@ -87,6 +92,10 @@ def test_linkage_truth_shows_the_lost_links_in_that_group(counties):
     recall = {name: read_report(root, "linkage.json")["truth"]["by_group"]["ethnicity_group"]["Black"]["recall"]
               for name, root in (("clean", clean), ("faulted", faulted))}
     assert recall["faulted"] < min(recall["clean"] - 0.15, THRESHOLDS.min_linkage_recall), recall
+    # overall recall alone would pass; the gate judges every ethnic group's recall too
+    result = check_linkage_quality(_evidence(faulted), THRESHOLDS)
+    assert result.status == "fail" and "lowest recall by ethnic group" in result.evidence, result.evidence
+    assert "(Black)" in result.evidence, result.evidence
 
 
 def test_inflated_not_known_shows_in_the_features_report(counties):
@@ -97,6 +106,12 @@ def test_inflated_not_known_shows_in_the_features_report(counties):
     mixed = {name: s["by_group"]["fair_ethnicity_group"]["Mixed"]["rate"] for name, s in shares.items()}
     assert mixed["faulted"] >= 2.5 * mixed["clean"], mixed
     assert shares["faulted"]["highest"]["fair_ethnicity_group"]["group"] == "Mixed", shares["faulted"]["highest"]
+    # the gate's label_completeness check blocks on the faulted county, naming the group
+    judged = {name: check_label_completeness(GateEvidence(
+        metrics={}, group_metrics=pd.DataFrame(), run={}, thresholds_sha256="", split_years=pd.DataFrame(),
+        features_report=read_report(root, "neet18", "features.json")), THRESHOLDS)
+        for name, root in (("clean", clean), ("faulted", faulted))}
+    assert judged["faulted"].status == "fail" and "ethnicity_group Mixed" in judged["faulted"].evidence, judged
 
 
 def test_the_perturbation_ran_on_each_county_and_found_no_leak(counties):
