@@ -73,10 +73,11 @@ def _scan_parquet(path: Path, names: frozenset[str]) -> list[tuple[str, str, int
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
                 or pa.types.is_integer(column.type)):
             continue
-        if pa.types.is_integer(column.type) and (is_local_id_column(field.name) or is_dob_column(field.name)):
-            pass  # any integer in a local ID or date-of-birth column is one
-        elif pa.types.is_integer(column.type):  # only 10-digit integers can be NHS numbers
-            column = column.filter(pc.and_(pc.greater_equal(column, 10**9), pc.less(column, 10**10)))
+        if pa.types.is_integer(column.type):
+            # every integer in a local-ID or date-of-birth column is one; elsewhere only 10-digit integers can be
+            # NHS numbers
+            if not (is_local_id_column(field.name) or is_dob_column(field.name)):
+                column = column.filter(pc.and_(pc.greater_equal(column, 10**9), pc.less(column, 10**10)))
         else:  # drop tokens (and nulls) first, in Arrow's RE2: a token column is millions of distinct values
             column = column.filter(pc.invert(pc.match_substring_regex(column, f"^{HEX_TOKEN}$")))
         counts = pc.value_counts(column.drop_null())
