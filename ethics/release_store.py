@@ -163,20 +163,26 @@ def reregister(paths: ProjectPaths, cfg: GovernParams, model: str, *, by: str, r
     thresholds = read_thresholds(paths, cfg, model)
     digest, items = model_thresholds_sha256(thresholds), checklist_sha256(checklist)
 
-    def admit(entries: list[dict[str, Any]]) -> None:
+    def in_force(entries: list[dict[str, Any]]) -> dict[str, Any]:
+        """The registration this one supersedes, refused when nothing may be re-registered now."""
         found = registrations(entries, model)
         problems = [*mandatory_problems(checklist), *reregistration_problems(
             found[-1] if found else None, thresholds_sha256=digest, checklist_sha256=items, role=role, by=by,
             reason=reason)]
         if problems:
             raise ReregistrationRefused("; ".join(problems))
+        return found[-1]
 
-    admit(read_ledger_entries(paths, PREREGISTRATION_LOG, key))
-    current = registrations(read_ledger_entries(paths, PREREGISTRATION_LOG, key), model)[-1]
+    current = in_force(read_ledger_entries(paths, PREREGISTRATION_LOG, key))
     record = reregistration_record(model, thresholds_sha256=digest, thresholds=thresholds.model_dump(mode="json"),
                                    checklist_sha256=items, checklist_items=[i.id for i in checklist.items],
                                    supersedes=current["hash"], by=by.strip(), role=role, user=user,
                                    reason=reason.strip(), at=utc_now())
+
+    def admit(entries: list[dict[str, Any]]) -> None:  # again under the log's lock
+        if in_force(entries)["hash"] != current["hash"]:
+            raise ReregistrationRefused(f"{model} was re-registered meanwhile; read the log and try again")
+
     return append_to_ledger(paths, PREREGISTRATION_LOG, record, key, admit=admit)
 
 

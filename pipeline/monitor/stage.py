@@ -90,8 +90,14 @@ def watched_rows(paths: ProjectPaths, source: Source, watched: MonitoredCodes) -
 def scan_source(paths: ProjectPaths, source: Source, settings: MonitorSettings) -> tuple[list[dict], int, dict]:
     """Breaks in every watched column of one source; the breaks, series tested, and each break's series."""
     breaks, tested, drawn = [], 0, {}
+    tables: dict[tuple[str, str], pd.DataFrame] = {}  # a table watched under several prefixes is read once
     for watched in source.monitored:
-        rows = watched_rows(paths, source, watched)
+        read_as = (watched.table, watched.date_column)
+        if read_as not in tables:
+            columns = tuple(dict.fromkeys(c for w in source.monitored if (w.table, w.date_column) == read_as
+                                          for c in w.columns))
+            tables[read_as] = watched_rows(paths, source, MonitoredCodes(*read_as, columns))
+        rows = tables[read_as]
         breakdowns = [b for b in BREAKDOWNS if b in rows.columns]
         for column in watched.columns:
             counts = monthly_counts(rows, date_column=watched.date_column, column=column, prefix=watched.prefix,
