@@ -1,6 +1,7 @@
 # riskpipe: the two commands. Everything a fresh machine needs is installed from here.
 #   make demo   build .venv, make the pseudonymisation and ledger keys, run the whole pipeline with DVC
 #   make test   build/refresh .venv with dev extras and run the test suite
+#   make web    start the web app for early help teams and IG reviewers (docs/webapp.md)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export DVC_NO_ANALYTICS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test install key lint bench clean
+.PHONY: demo test install key lint bench clean web
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +50,15 @@ demo: install key
 	@echo "  MLflow runs and models     mlflow.db; open the UI with:"
 	@echo "      $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --port 5000   -> http://127.0.0.1:5000"
 	@echo "  metrics across runs        $(BIN)/dvc metrics show"
+	@echo
+	@$(BIN)/python -m webapp.manage demo_users
+	@echo "  web app (docs/webapp.md)   make web   -> http://127.0.0.1:8000/  (sign in with an account above)"
+
+# the web app on http://127.0.0.1:8000/ (accounts: `make demo`, or `$(BIN)/python -m webapp.manage demo_users`)
+web: install
+	$(BIN)/python -m webapp.manage migrate --verbosity 0
+	@echo "riskpipe web app: http://127.0.0.1:8000/  (stop with Ctrl+C)"
+	$(BIN)/python -m webapp.manage runserver 127.0.0.1:8000
 
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q

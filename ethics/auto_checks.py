@@ -15,6 +15,7 @@ from ethics.fairness_checks import (
     check_link_rate_gap,
     check_linkage_quality,
     check_small_cell_suppression,
+    check_subgroup_calibration,
     check_subgroup_fnr_gap,
     check_subgroup_oe_gap,
 )
@@ -43,6 +44,7 @@ CHECKS: dict[str, Callable[[GateEvidence, Thresholds], CheckResult]] = {
     "beats_rule_score": check_beats_rule_score,
     "subgroup_fnr_gap": check_subgroup_fnr_gap,
     "subgroup_oe_gap": check_subgroup_oe_gap,
+    "subgroup_calibration": check_subgroup_calibration,
     "small_cell_suppression": check_small_cell_suppression,
     "linkage_quality": check_linkage_quality,
     "link_rate_gap": check_link_rate_gap,

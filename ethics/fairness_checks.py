@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ethics.gate_evidence import CheckResult, GateEvidence, as_number
@@ -61,6 +62,53 @@ def check_subgroup_fnr_gap(ev: GateEvidence, th: Thresholds) -> CheckResult:
 
 def check_subgroup_oe_gap(ev: GateEvidence, th: Thresholds) -> CheckResult:
     return _gap_check(ev, "oe_ratio", th.max_oe_gap, th.min_group_size, "observed/expected")
+
+
+def _oe_text(row: pd.Series) -> str:
+    value = {k: as_number(row.get(k)) for k in ("oe_ratio", "oe_ratio_ci_low", "oe_ratio_ci_high", "ratio_oe_ratio",
+                                                 "ratio_oe_ratio_ci_low", "ratio_oe_ratio_ci_high")}
+    own = (f" (95% CI {value['oe_ratio_ci_low']:.2f}-{value['oe_ratio_ci_high']:.2f})"
+           if value["oe_ratio_ci_low"] is not None and value["oe_ratio_ci_high"] is not None else "")
+    group = f"{str(row['attribute']).removeprefix('fair_')} {row['group']}"
+    return (f"{group}: observed/expected {value['oe_ratio']:.2f}{own}, {value['ratio_oe_ratio']:.2f}x everyone's "
+            f"(95% CI {value['ratio_oe_ratio_ci_low']:.2f}-{value['ratio_oe_ratio_ci_high']:.2f})")
+
+
+def check_subgroup_calibration(ev: GateEvidence, th: Thresholds) -> CheckResult:
+    """Fail when one group's risks are miscalibrated against everyone else's, beyond the noise.
+
+    A model can be calibrated on average and still under-rate one group: the outcome is commoner for them
+    than for others with the same records (their circumstances leave no trace in the inputs, or their
+    outcome is recorded differently). Each group of ``min_group_size``+ (not suppressed) is judged on its
+    observed/expected ratio divided by everyone's, both from the same bootstrap replicates
+    (group_metrics.csv ``ratio_oe_ratio`` and its interval): the check fails when that whole 95% interval
+    lies outside ``subgroup_oe_ratio_range``. Everyone's own calibration is the calibration check's.
+    """
+    needed = ("oe_ratio", "ratio_oe_ratio", "ratio_oe_ratio_ci_low", "ratio_oe_ratio_ci_high")
+    if ev.group_metrics is None or any(c not in ev.group_metrics for c in needed):
+        return CheckResult("not_evaluable", "group_metrics.csv has no observed/expected interval per group")
+    rows = comparable_groups(ev.group_metrics, "ratio_oe_ratio", th.min_group_size)
+    if rows.empty:
+        return CheckResult("not_evaluable", f"no groups of at least {th.min_group_size} to judge calibration in")
+    full = ev.group_metrics.loc[rows.index]
+    low, high = (pd.to_numeric(full[c], errors="coerce") for c in ("ratio_oe_ratio_ci_low", "ratio_oe_ratio_ci_high"))
+    lo, hi = th.subgroup_oe_ratio_range
+    under, over = low > hi, high < lo  # under-rated: more outcomes than predicted; over-rated: fewer
+    # the worst group: the one whose interval lies furthest outside the range (on the log scale)
+    distance = pd.concat([np.log(low / hi).where(under), np.log(lo / high).where(over)], axis=1).max(axis=1)
+    bounds = f"range {lo:g}-{hi:g}x everyone's; groups n >= {th.min_group_size}"
+    if distance.notna().any():
+        worst = full.loc[distance.idxmax()]
+        named = sorted(f"{str(a).removeprefix('fair_')} {g} ({'under' if u else 'over'}-rated)" for a, g, u in
+                       full.loc[distance.notna(), ["attribute", "group"]].assign(u=under).itertuples(index=False))
+        why = ("the model under-rates their risk: they have the outcome more often than it predicts"
+               if bool(under.loc[distance.idxmax()]) else
+               "the model over-rates their risk: they have the outcome less often than it predicts")
+        return CheckResult("fail", f"{_oe_text(worst)}: the whole interval is outside the {bounds}; {why} "
+                           f"(groups outside: {', '.join(named)})")
+    ratio = pd.to_numeric(full["ratio_oe_ratio"], errors="coerce")
+    furthest = full.loc[np.abs(np.log(ratio)).idxmax()]
+    return CheckResult("pass", f"every group's interval reaches the {bounds}; furthest: {_oe_text(furthest)}")
 
 
 def check_small_cell_suppression(ev: GateEvidence, th: Thresholds) -> CheckResult:

@@ -11,8 +11,13 @@ logic itself is pure, in :mod:`ethics.ledger`.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import hmac
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,7 @@ from ethics.ledger import (
     ChainVerification,
     anchor_problems,
     chained_line,
+    entry_hash,
     make_anchor,
     parse_log,
     prefix_problems,
@@ -113,13 +119,61 @@ class LedgerReport:
 def check_lines(paths: ProjectPaths, log_name: str, lines: list[str], exists: bool, key: LedgerKey,
                 mlflow_anchor: Any) -> LedgerReport:
     """Check ``lines`` (log ``log_name`` as read) against the chain, the anchor file and ``mlflow_anchor``."""
-    check = verify_chain(lines, key)
+    check = verify_chain_incrementally(ledger_path(paths, log_name), lines, key)
     problems = list(check.problems)
     anchors = (("the anchor file", read_anchor_file(paths.ledger_anchor(log_name))),
                ("the MLflow anchor", mlflow_anchor))
     for where, anchor in anchors:
         problems += anchor_problems(log_name, exists=exists, check=check, anchor=anchor, where=where, key=key)
     return LedgerReport(log_name, ledger_path(paths, log_name), exists, check, problems, lines)
+
+
+# per process, the longest intact chain each log was verified to: (log path, key digest) -> (entries, SHA-256 of
+# those lines, head hash). Verification is a function of the lines and the key alone, so a log whose first
+# lines are byte for byte the ones verified before needs only its new lines checked; an edit, removal or
+# rewrite of any earlier line changes the digest and the whole chain is verified again. Without this every
+# append (each page the web app serves) would re-check every entry ever written, twice.
+_VERIFIED: dict[tuple[str, str], tuple[int, str, str]] = {}
+_VERIFIED_LOCK = threading.Lock()
+
+
+def _lines_digest(lines: list[str]) -> str:
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def _tail_head(lines: list[str], prev: str, key: LedgerKey) -> str | None:
+    """The head hash after ``lines`` when each is a well-formed entry chaining to ``prev`` under ``key``, else None."""
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(entry, dict) or entry.get("prev_hash") != prev or "hash" not in entry:
+            return None
+        if not hmac.compare_digest(entry_hash(entry, key), str(entry["hash"])):
+            return None
+        prev = str(entry["hash"])
+    return prev
+
+
+def verify_chain_incrementally(path: Path, lines: list[str], key: LedgerKey) -> ChainVerification:
+    """:func:`ethics.ledger.verify_chain` of ``lines`` (log ``path`` as read), checking only the lines after the
+    prefix this process last verified intact when that prefix is unchanged; any problem is reported by the full
+    check, with its messages."""
+    ident = (str(path), hashlib.sha256(b"riskpipe/v1/chain-cache\x00" + bytes(key)).hexdigest())
+    with _VERIFIED_LOCK:
+        known = _VERIFIED.get(ident)
+    check = None
+    if known is not None and known[0] <= len(lines) and _lines_digest(lines[:known[0]]) == known[1]:
+        head = _tail_head(lines[known[0]:], known[2], key)
+        if head is not None:
+            check = ChainVerification(entries=len(lines), ok=True, last_hash=head)
+    if check is None:
+        check = verify_chain(lines, key)
+    if check.ok:
+        with _VERIFIED_LOCK:
+            _VERIFIED[ident] = (len(lines), _lines_digest(lines), check.last_hash)
+    return check
 
 
 def check_log(paths: ProjectPaths, log_name: str, lines: list[str], exists: bool, key: LedgerKey, *,
@@ -160,7 +214,29 @@ def verify_ledger(paths: ProjectPaths, log_name: str, key: LedgerKey, *, governa
     reported as one rather than skipped.
     """
     path = ledger_path(paths, log_name)
-    return check_log(paths, log_name, read_lines(path), path.exists(), key, governance=governance)
+    with reading_lock(path):
+        return check_log(paths, log_name, read_lines(path), path.exists(), key, governance=governance)
+
+
+@contextmanager
+def reading_lock(path: Path) -> Iterator[None]:
+    """Hold a shared lock on log ``path`` (if it exists) while it and its anchors are read.
+
+    An append holds the exclusive lock from writing its line until both anchors name it
+    (:func:`pipeline.core.io.append_line_locked`); a reader between the two would see one entry more than
+    the anchors record and call the log tampered with. Concurrent web requests read and append all the
+    time, so readers wait for a whole append instead. A missing log is read without a lock (nothing to
+    lock, and creating the file would change what the check reports).
+    """
+    if not path.exists():
+        yield
+        return
+    with open(path, "rb") as fh:
+        fcntl.flock(fh, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def require_intact(paths: ProjectPaths, report: LedgerReport) -> None:

@@ -16,6 +16,11 @@ Where a point estimate would decide on noise (a list of 50 children: one child m
   the test year cannot confirm calibration (interval reaching outside the range).
 
 A missing interval cannot pass: the check is ``not_evaluable`` unless the point alone already fails.
+
+Which year's figures are judged (:func:`judged_year`): where metrics.json has a deployment-faithful
+``backtest`` that differs from the standard split (``models.backtest``: neet18, whose standard training
+years mature after the test index date), every check here judges the backtest, the figures the live list
+can expect; otherwise the standard test year. A backtest that could not be made is ``not_evaluable``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,21 @@ from collections.abc import Mapping
 
 from ethics.gate_evidence import CheckResult, GateEvidence, as_number, metrics_of_test_year
 from ethics.thresholds import Thresholds
+
+
+def judged_year(ev: GateEvidence) -> tuple[Mapping, Mapping, str] | CheckResult:
+    """``(LightGBM's block, the baselines, a label for the evidence)`` of the year the checks judge, or a
+    ``not_evaluable`` result when metrics.json has a backtest that could not be made."""
+    backtest = ev.metrics.get("backtest")
+    if backtest is None:  # metrics from before the backtest existed: the standard test year
+        return metrics_of_test_year(ev), ev.metrics.get("baselines") or {}, "test"
+    if not backtest.get("test"):
+        return CheckResult("not_evaluable", "the deployment-faithful backtest could not be made: "
+                           f"{backtest.get('reason', 'no backtest figures')}")
+    if backtest.get("differs_from_standard"):
+        gap = (backtest.get("protocol") or {}).get("gap_years")
+        return backtest["test"], backtest.get("baselines") or {}, f"backtest (trained as the live list, gap {gap} y)"
+    return metrics_of_test_year(ev), ev.metrics.get("baselines") or {}, "test"
 
 
 def interval(block: Mapping, key: str) -> tuple[float, float] | None:
@@ -40,11 +60,15 @@ def _ci_text(ci: tuple[float, float] | None, digits: int) -> str:
 
 
 def check_auc_lower_ci(ev: GateEvidence, th: Thresholds) -> CheckResult:
-    ci = interval(metrics_of_test_year(ev), "auc_ci")
+    judged = judged_year(ev)
+    if isinstance(judged, CheckResult):
+        return judged
+    block, _, label = judged
+    ci = interval(block, "auc_ci")
     if ci is None:
-        return CheckResult("not_evaluable", "test auc_ci missing from metrics.json")
+        return CheckResult("not_evaluable", f"{label} auc_ci missing from metrics.json")
     ok = ci[0] >= th.min_auc_lower_ci
-    return CheckResult("pass" if ok else "fail", f"test AUROC 95% CI lower bound {ci[0]:.3f} vs minimum "
+    return CheckResult("pass" if ok else "fail", f"{label} AUROC 95% CI lower bound {ci[0]:.3f} vs minimum "
                        f"{th.min_auc_lower_ci:.3f}")
 
 
@@ -61,18 +85,22 @@ def _lower_bound_check(block: Mapping, key: str, minimum: float, label: str, dig
     return ("pass" if ci[0] >= minimum else "fail"), text
 
 
-def _combine(results: list[tuple[str, str]]) -> CheckResult:
+def _combine(results: list[tuple[str, str]], label: str = "test") -> CheckResult:
     statuses = [status for status, _ in results]
     status = "fail" if "fail" in statuses else "not_evaluable" if "not_evaluable" in statuses else "pass"
-    return CheckResult(status, "; ".join(text for _, text in results))
+    text = "; ".join(text for _, text in results)
+    return CheckResult(status, text if label == "test" else f"{label}: {text}")
 
 
 def check_precision_at_capacity(ev: GateEvidence, th: Thresholds) -> CheckResult:
-    test = metrics_of_test_year(ev)
+    judged = judged_year(ev)
+    if isinstance(judged, CheckResult):
+        return judged
+    test, _, label = judged
     return _combine([
         _lower_bound_check(test, "precision_at_capacity", th.min_precision_at_capacity, "precision at capacity", 3),
         _lower_bound_check(test, "lift_at_capacity", th.min_lift_at_capacity, "lift", 2),
-    ])
+    ], label)
 
 
 def _range_check(block: Mapping, key: str, bounds: tuple[float, float], label: str) -> tuple[str, str]:
@@ -94,21 +122,28 @@ def _range_check(block: Mapping, key: str, bounds: tuple[float, float], label: s
 
 
 def check_calibration(ev: GateEvidence, th: Thresholds) -> CheckResult:
-    test = metrics_of_test_year(ev)
+    judged = judged_year(ev)
+    if isinstance(judged, CheckResult):
+        return judged
+    test, _, label = judged
     return _combine([_range_check(test, "calibration_slope", th.calibration_slope_range, "calibration slope"),
-                     _range_check(test, "oe_ratio", th.oe_ratio_range, "O/E")])
+                     _range_check(test, "oe_ratio", th.oe_ratio_range, "O/E")], label)
 
 
 def check_beats_rule_score(ev: GateEvidence, th: Thresholds) -> CheckResult:
-    test = metrics_of_test_year(ev)
+    judged = judged_year(ev)
+    if isinstance(judged, CheckResult):
+        return judged
+    test, baselines, label = judged
     model = as_number(test.get("precision_at_capacity"))
-    rule = as_number(((ev.metrics.get("baselines") or {}).get("rule") or {}).get("precision_at_capacity"))
+    rule = as_number((baselines.get("rule") or {}).get("precision_at_capacity"))
     if model is None or rule is None:
         return CheckResult("not_evaluable", "model or rule-score precision at capacity missing")
     gain_block = test.get("precision_gain_over_rule") or {}
     gain, ci = model - rule, interval(gain_block, "ci")
     minimum = th.min_precision_gain_over_rule
-    text = (f"precision at capacity {model:.3f} vs rule score {rule:.3f}: gain {gain:+.3f} "
+    text = (f"{'' if label == 'test' else label + ': '}precision at capacity {model:.3f} vs rule score {rule:.3f}: "
+            f"gain {gain:+.3f} "
             f"(paired bootstrap {_ci_text(ci, 3)}; lower bound must reach {minimum:+.3f})")
     if gain < minimum:
         return CheckResult("fail", text)

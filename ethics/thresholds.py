@@ -39,6 +39,8 @@ class Thresholds(_Strict):
     # a group whose labels are "not known" far more often than everyone else's: its outcomes go unrecorded
     max_label_missing_ratio: float = Field(2.0, ge=1)
     max_label_missing_gap: float = Field(0.05, ge=0, le=1)
+    # a group's O/E against everyone's (same bootstrap replicates): fails when the whole 95% interval is outside
+    subgroup_oe_ratio_range: tuple[float, float] = (0.8, 1.25)
 
 
 class ThresholdsFile(_Strict):

@@ -73,3 +73,47 @@ def calibrate_on_validation(model, X_validation: pd.DataFrame, y_validation, met
              ", ".join(f"{m} {v:.5f}" for m, v in losses.items()))
     calibrated = CalibratedClassifierCV(FrozenEstimator(model), method=chosen).fit(X_validation, y)
     return calibrated, {"method": chosen, "log_loss": losses}
+
+
+class CalibratedScore(ClassifierMixin, BaseEstimator):
+    """A fitted model and a calibrator fitted on its scores, as one classifier (``predict_proba``).
+
+    Used where the calibrator was fitted on scores the model itself did not give (out-of-fold scores of
+    models fitted without the row's year, :func:`calibrate_on_scores`); ``estimator`` is the model, so
+    ``models.learners.find_lightgbm`` finds its trees as it does inside ``CalibratedClassifierCV``.
+    """
+
+    def __init__(self, estimator=None, calibrator=None):
+        self.estimator = estimator
+        self.calibrator = calibrator
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.array([0, 1])
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self.calibrator.predict_proba(model_response(self.estimator, X).reshape(-1, 1))
+
+    def predict(self, X) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+def calibrate_on_scores(model, score: np.ndarray, y, methods: list[str], *, folds: int = 5, seed: int = 0
+                        ) -> tuple[CalibratedScore, dict]:
+    """Calibrate ``model`` on scores given in advance (``model_response`` values or out-of-fold ones), the
+    method chosen by cross-fitted log-loss as in :func:`calibrate_on_validation`.
+
+    Returns:
+        The calibrated classifier and ``{"method", "log_loss", "rows", "positives"}``.
+    """
+    y = np.asarray(y, dtype=np.int64)
+    score = np.asarray(score, dtype=np.float64)
+    folds = int(min(folds, y.sum(), len(y) - y.sum()))
+    if folds < 2:
+        raise ValueError("calibration needs at least two positives and two negatives")
+    losses = {m: cross_fitted_log_loss(score, y, m, folds=folds, seed=seed) for m in methods}
+    chosen = min(losses, key=losses.get)
+    column = score.reshape(-1, 1)
+    calibrator = CalibratedClassifierCV(FrozenEstimator(PrecomputedScore().fit(column)), method=chosen).fit(column, y)
+    return CalibratedScore(model, calibrator), {"method": chosen, "log_loss": losses, "rows": int(len(y)),
+                                                "positives": int(y.sum())}

@@ -23,6 +23,7 @@ from models.evaluation import (
     GENERATOR,
     MODEL_SCORES,
     calibration_curves,
+    evaluate_backtest,
     evaluate_models,
     fairness_summary,
     fairness_table,
@@ -107,7 +108,8 @@ def fairness_tables(test: pd.DataFrame, capacity: int, params: EvaluateParams,
 
 
 def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
-                    attributes: Mapping[str, Sequence[str]], *, tie_seed: int) -> Evaluation:
+                    attributes: Mapping[str, Sequence[str]], *, tie_seed: int,
+                    backtest: pd.DataFrame | None = None, backtest_protocol: Mapping | None = None) -> Evaluation:
     """Discrimination, the operating point at ``capacity``, calibration and fairness of every model.
 
     Args:
@@ -120,6 +122,9 @@ def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
         attributes: audited attribute -> ``fair_*`` columns (the population's ``fairness_attributes``).
         tie_seed: the spec's seed: ties at the capacity cut are broken by a draw seeded with it, as the
             issued list breaks them (:mod:`models.selection`).
+        backtest: the deployment-faithful backtest's test-year scores (``backtest_scores.parquet``); with
+            ``backtest_protocol`` (run.json ``backtest``) they add ``metrics["backtest"]``
+            (:func:`models.evaluation.evaluate_backtest`), judged against the same ``p_true``.
     """
     recording = None
     if "true_outcome" in scores.columns and scores["true_outcome"].notna().any():
@@ -129,6 +134,13 @@ def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
                               n_bins=params.reliability_bins)
     if recording is not None:
         metrics["generator_recording"] = recording
+    if backtest is not None and backtest_protocol is not None:
+        truth = [c for c in ("p_true",) if c in scores.columns]
+        rows = backtest.merge(scores[[*KEYS, *truth]], on=KEYS, how="left", validate="one_to_one") if truth \
+            else backtest
+        metrics["backtest"] = evaluate_backtest(rows, backtest_protocol, metrics["test"], capacity,
+                                                tie_seed=tie_seed, n_boot=params.n_boot, seed=params.seed,
+                                                n_bins=params.reliability_bins)
     test = labelled_rows(scores, "test")
     tables = fairness_tables(test, capacity, params, attributes, tie_seed)
     metrics["fairness"] = {name: fairness_summary(table) for name, table in tables.items()}
@@ -246,9 +258,11 @@ def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key
     reports = paths.model_reports(model)
     scores = attach_truth_probabilities(read_scores_with_attributes(model, paths), model, paths, key_file)
     # the council's capacity for the year the list is made (spec capacity_by_year, else capacity_per_year)
-    evaluation = evaluate_scores(scores, spec.capacity_in(spec.split.score_year), params, fairness_attributes,
-                                 tie_seed=spec.seed)
     run = read_json(paths.model_artifacts(model) / "run.json")
+    backtest_file = paths.model_artifacts(model) / "backtest_scores.parquet"
+    backtest = read_parquet(backtest_file) if backtest_file.exists() and run.get("backtest") else None
+    evaluation = evaluate_scores(scores, spec.capacity_in(spec.split.score_year), params, fairness_attributes,
+                                 tie_seed=spec.seed, backtest=backtest, backtest_protocol=run.get("backtest"))
     evaluation.metrics["capacity_share"] = run.get("capacity")  # the list's share of the cohort (train stage)
     evaluation.metrics["test_as_of_linkage"] = evaluate_as_of_linkage(spec, run, evaluation.metrics, params, paths)
     files = write_evaluation(evaluation, render_evaluation_plots(scores, evaluation), reports)

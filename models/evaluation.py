@@ -174,25 +174,66 @@ def evaluate_models(scores: pd.DataFrame, capacity: int, *, tie_seed: int, n_boo
                         "ties": "seeded random draw per person (SipHash of the token keyed by the seed)",
                         "tie_break_seed": int(tie_seed)}
     out["bootstrap"] = {"replicates": int(n_boot), "interval": INTERVAL_METHOD, "level": CI_LEVEL, "seed": int(seed)}
-    truth = "p_true" in scores.columns and scores["p_true"].notna().any()
     for split, main_key, baselines_key in (("test", "test", "baselines"),
                                            ("validation", "validation", "validation_baselines")):
-        rows = labelled_rows(scores, split)
-        models = {m: (rows[score], rows[prob]) for m, (score, prob) in MODEL_SCORES.items() if m != GENERATOR}
-        blocks, replicates = replicates_of_blocks(rows["outcome"], models, capacity, person_id=rows["person_id"],
-                                                  tie_seed=tie_seed, n_boot=n_boot, seed=seed, n_bins=n_bins)
-        blocks["lightgbm"]["precision_gain_over_rule"] = paired_difference(
-            replicates, blocks, "precision_at_capacity", "lightgbm", "rule")
-        if truth and rows["p_true"].notna().any():
-            same_rows, summary = generator_comparison(rows, capacity, tie_seed=tie_seed, n_boot=n_boot, seed=seed,
-                                                      n_bins=n_bins)
-            for name, block in blocks.items():
-                block["against_generator"] = same_rows[name]["against_generator"]
-            blocks[GENERATOR] = {**same_rows[GENERATOR], "coverage": summary["coverage"],
-                                 "lightgbm_same_rows": same_rows["lightgbm"]}
+        out[main_key], out[baselines_key], summary = evaluate_rows(
+            labelled_rows(scores, split), capacity, tie_seed=tie_seed, n_boot=n_boot, seed=seed, n_bins=n_bins)
+        if summary is not None:
             out.setdefault("generator_comparison", {})[split] = summary
-        out[main_key] = blocks.pop("lightgbm")
-        out[baselines_key] = blocks
+    return out
+
+
+def evaluate_rows(rows: pd.DataFrame, capacity: int, *, tie_seed: int, n_boot: int, seed: int, n_bins: int
+                  ) -> tuple[dict, dict, dict | None]:
+    """Every model's block on one year's labelled rows: ``(lightgbm, {logistic, rule, generator?},
+    generator summary or None)``; LightGBM's has ``precision_gain_over_rule`` (paired), and with ``p_true``
+    every block has ``against_generator`` (:func:`generator_comparison`)."""
+    models = {m: (rows[score], rows[prob]) for m, (score, prob) in MODEL_SCORES.items() if m != GENERATOR}
+    blocks, replicates = replicates_of_blocks(rows["outcome"], models, capacity, person_id=rows["person_id"],
+                                              tie_seed=tie_seed, n_boot=n_boot, seed=seed, n_bins=n_bins)
+    blocks["lightgbm"]["precision_gain_over_rule"] = paired_difference(
+        replicates, blocks, "precision_at_capacity", "lightgbm", "rule")
+    summary = None
+    if "p_true" in rows.columns and rows["p_true"].notna().any():
+        same_rows, summary = generator_comparison(rows, capacity, tie_seed=tie_seed, n_boot=n_boot, seed=seed,
+                                                  n_bins=n_bins)
+        for name, block in blocks.items():
+            block["against_generator"] = same_rows[name]["against_generator"]
+        blocks[GENERATOR] = {**same_rows[GENERATOR], "coverage": summary["coverage"],
+                             "lightgbm_same_rows": same_rows["lightgbm"]}
+    return blocks.pop("lightgbm"), blocks, summary
+
+
+BACKTEST_COMPARED = ("auc", "precision_at_capacity", "recall_at_capacity", "lift_at_capacity", "oe_ratio",
+                     "calibration_slope")
+
+
+def evaluate_backtest(rows: pd.DataFrame, protocol: Mapping, standard: Mapping, capacity: int, *, tie_seed: int,
+                      n_boot: int, seed: int, n_bins: int) -> dict:
+    """``metrics.json`` ``backtest``: the test year as the deployment-faithful backtest scored it.
+
+    Args:
+        rows: the backtest's labelled test-year scores (``backtest_scores.parquet``), with ``p_true`` where
+            synthetic truth is attached (the generator's probability is the same as in ``test``).
+        protocol: run.json ``backtest`` (``models.backtest.fit_backtest``).
+        standard: the standard ``test`` block, to report the difference.
+
+    Returns:
+        ``{"protocol", "differs_from_standard", "test", "baselines", "generator_comparison"?,
+        "minus_standard"}`` (LightGBM's backtest figure minus the standard one, per
+        :data:`BACKTEST_COMPARED`); only ``protocol`` and ``reason`` when there is no backtest.
+    """
+    if rows.empty:
+        return {"protocol": dict(protocol), "differs_from_standard": False,
+                "reason": protocol.get("reason", "no backtest scores")}
+    test, baselines, summary = evaluate_rows(rows, capacity, tie_seed=tie_seed, n_boot=n_boot, seed=seed,
+                                             n_bins=n_bins)
+    out = {"protocol": dict(protocol), "differs_from_standard": bool(protocol.get("differs_from_standard")),
+           "test": test, "baselines": baselines,
+           "minus_standard": {k: (test[k] - standard[k] if test.get(k) is not None and standard.get(k) is not None
+                                  else None) for k in BACKTEST_COMPARED}}
+    if summary is not None:
+        out["generator_comparison"] = summary
     return out
 
 

@@ -41,9 +41,38 @@ LOGISTIC_DEFAULTS = {"C": 1.0, "max_iter": 2000}
 LOGISTIC_FIT_KEYS = ("max_negatives",)
 
 
+def monotone_constraints(feature_columns: list[str], directions: dict[str, int]) -> list[int]:
+    """LightGBM's ``monotone_constraints`` (one entry per input, in order) from a spec's ``monotone``.
+
+    Args:
+        feature_columns: the model inputs, in the order the caster passes them.
+        directions: feature -> +1 (risk may only rise with it) or -1 (only fall); others are free.
+
+    Raises:
+        ValueError: a named feature is not a model input, or a direction is not +1 or -1.
+    """
+    unknown = sorted(set(directions) - set(feature_columns))
+    if unknown:
+        raise ValueError(f"learners.lightgbm.monotone names features that are not model inputs: {unknown}")
+    wrong = sorted(name for name, d in directions.items() if d not in (1, -1))
+    if wrong:
+        raise ValueError(f"learners.lightgbm.monotone: directions must be 1 or -1 ({wrong})")
+    return [int(directions.get(c, 0)) for c in feature_columns]
+
+
 def make_lightgbm_pipeline(feature_columns: list[str], categorical: list[str], params: dict, seed: int) -> Pipeline:
-    """Caster (categories) then ``LGBMClassifier``; spec params override the defaults."""
+    """Caster (categories) then ``LGBMClassifier``; spec params override the defaults.
+
+    ``monotone`` (feature -> +1/-1) constrains the risk to rise (+1) or fall (-1) with the features that
+    practitioners read as risk or protection, so the list's reasons never say "fewer suspensions, higher
+    risk" (:func:`monotone_constraints`; LightGBM's ``advanced`` method).
+    """
+    params = dict(params)
+    directions = params.pop("monotone", None)
     settings = {**LIGHTGBM_DEFAULTS, **{k: v for k, v in params.items() if k != "early_stopping_rounds"}}
+    if directions:
+        settings["monotone_constraints"] = monotone_constraints(feature_columns, directions)
+        settings.setdefault("monotone_constraints_method", "advanced")
     settings["random_state"] = seed
     return Pipeline([
         ("features", FeatureFrameCaster(feature_columns, categorical, as_category=True)),

@@ -211,6 +211,9 @@ class CalibrationSpec(SpecSection):
     """Calibration methods tried on the validation year."""
 
     methods: list[Literal["isotonic", "sigmoid"]] = Field(default_factory=lambda: ["isotonic", "sigmoid"])
+    cross_fit_training_years: bool = Field(False, description=(
+        "LightGBM's calibration also uses the training years but the latest, each scored by a model refitted "
+        "without it (out of fold): many more outcomes than the validation year alone"))
 
 
 class ModelSpec(SpecSection):

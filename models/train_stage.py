@@ -2,8 +2,9 @@
 
 Called by ``riskpipe train``. Reads ``data/features/<model>.parquet`` through ``pipeline.core.io``, calls
 ``models.training.train_models`` and writes ``data/models/<model>/scores.parquet``,
-``train_summary.json`` and ``run.json``; the run, the calibrated LightGBM model and its registration
-(alias ``candidate``) go to MLflow through ``pipeline.core.tracking``.
+``backtest_scores.parquet`` (the test year as the deployment-faithful backtest scores it, ``models.backtest``),
+``train_summary.json`` and ``run.json``; the run, the calibrated LightGBM model and its registration (alias
+``candidate``) go to MLflow through ``pipeline.core.tracking``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from models.backtest import fit_backtest
 from models.spec import ModelSpec, SplitSpec, load_model_spec, spec_path
 from models.split import capacity_share
 from models.training import TrainedModels, train_models
@@ -185,8 +187,9 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
         :class:`TrainRun`; ``run`` adds ``feature_columns``, ``calibration``, ``evaluation_outcomes``
         (positives and negatives in the validation and test years), ``capacity`` (the list's share of the
         cohort in the score and test years, ``models.split.capacity_share``), ``fallback_reason`` (None, or why the
-        validation year was moved: see :func:`train_or_fall_back`) and ``thresholds_sha256`` to the MLflow
-        run's ids.
+        validation year was moved: see :func:`train_or_fall_back`), ``backtest`` (the deployment-faithful
+        backtest's years, :func:`models.backtest.fit_backtest`; its test-year scores go to
+        ``backtest_scores.parquet``) and ``thresholds_sha256`` to the MLflow run's ids.
 
     Raises:
         ModelSpecError: the spec does not exist or is invalid.
@@ -204,13 +207,20 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
     trained.summary.update({"evaluation_outcomes": evaluation_outcomes(features, spec.split), **fitted})
     model_dir = paths.model_artifacts(model)
     scores_file = write_parquet(trained.scores, model_dir / "scores.parquet")
+    # the deployment-faithful backtest: one extra fit on the matured years only (models.backtest)
+    backtest_scores, backtest = fit_backtest(features, spec, columns, trained.scores,
+                                             SplitSpec(**fitted["fitted_split"]),
+                                             lightgbm_threads=params.lightgbm_threads,
+                                             calibration_folds=params.calibration_folds)
+    write_parquet(backtest_scores, model_dir / "backtest_scores.parquet")
+    trained.summary["backtest"] = backtest
     summary_file = write_json(trained.summary, model_dir / "train_summary.json")
     lineage = lineage_digests([features_file, paths.person_index, spec_path(model), params_file])
     run = log_trained_models(trained, features, spec, params, lineage, summary_file, paths)
     run.update({"feature_columns": columns, "calibration": trained.summary["calibration"],
                 "evaluation_outcomes": trained.summary["evaluation_outcomes"],
                 "capacity": capacity_share(spec, features.groupby("index_year").size().to_dict()),
-                "fallback_reason": trained.summary["fallback_reason"],
+                "fallback_reason": trained.summary["fallback_reason"], "backtest": backtest,
                 "thresholds_sha256": file_sha256(thresholds_file) if thresholds_file.exists() else None,
                 # the pre-registration in force at training: the gate judges this version against it
                 "registration": registration.get("hash") if isinstance(registration, dict) else None})

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 from pydantic import BaseModel
 
+from ethics.card.backtest import backtest_table, describe_backtest
 from ethics.card.disclosure import (
     describe_audit_attributes,
     describe_capacity_share,
@@ -97,6 +98,8 @@ class ModelCard(BaseModel):
     proxy_inputs: Table
     sensitive_attributes: str
     evaluation: Table
+    backtest_summary: str = ""
+    backtest: Table = Table(columns=[], rows=[])
     disaggregated: Table
     fairness: list[AttributeResults]
     figures: list[Figure]
@@ -120,6 +123,7 @@ class CardInputs:
     min_group_size: int
     linkage: dict[str, Any] | None = None
     monitor: dict[str, Any] | None = None
+    linkage_bias: dict[str, Any] | None = None  # reports/<model>/linkage_bias.json (riskpipe linkage-bias)
     input_hashes: dict[str, str] = field(default_factory=dict)
     figures: list[Figure] = field(default_factory=list)
     # None = the project's registry (features.registry.FEATURES); tests pass their own
@@ -207,6 +211,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
                             f"{format_value(truth.get('recall'), 4)} against synthetic ground truth")
         if truth else "No ground truth: see the clerical review sample",
         "Linkage as of the test index date": describe_as_of_linkage(inputs.metrics.get("test_as_of_linkage")),
+        "Missed links carried to the score": (inputs.linkage_bias or {}).get(
+            "headline", "Not measured: run `riskpipe linkage-bias`"),
         "Test index date": str(inputs.metrics.get("test_index_date", "-")),
         "Capacity (list length)": format_value(inputs.metrics.get("capacity")),
         "List's share of the cohort": describe_capacity_share(inputs.metrics.get("capacity_share")
@@ -244,6 +250,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
                            rows=[[p.name, p.description, ", ".join(p.proxy_for)] for p in disclosure.proxies]),
         sensitive_attributes=f"{describe_proxies(disclosure)} {describe_audit_attributes(disclosure)}",
         evaluation=evaluation_table(inputs.metrics),
+        backtest_summary=describe_backtest(inputs.metrics.get("backtest")),
+        backtest=backtest_table(inputs.metrics.get("backtest")),
         disaggregated=disaggregated_table(inputs.group_metrics, inputs.min_group_size),
         fairness=attribute_results(inputs.group_metrics, inputs.min_group_size), figures=inputs.figures,
         ethical_considerations=_as_list(ctx.get("ethical_considerations")), caveats=_as_list(ctx.get("caveats")),

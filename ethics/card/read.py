@@ -63,5 +63,6 @@ def read_card_inputs(paths: ProjectPaths, cfg: GovernParams, model: str, *, gove
         governance=governance or read_optional_json(reports / "governance.json") or GOVERNANCE_NOT_RUN,
         min_group_size=min_group_size, linkage=read_optional_json(paths.reports / "linkage.json"),
         monitor=read_optional_json(paths.reports / "monitor.json"),
+        linkage_bias=read_optional_json(reports / "linkage_bias.json"),
         input_hashes=input_hashes(paths, cfg, model), figures=figures,
     )

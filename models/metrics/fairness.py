@@ -168,7 +168,8 @@ def group_metrics(
 
     Returns:
         One row per attribute x group: ``attribute, group, n, positives, prevalence, selection_rate,
-        tpr, fnr, fpr, ppv, auc, oe_ratio, brier, suppressed`` and for each compared metric
+        tpr, fnr, fpr, ppv, auc, oe_ratio, brier, suppressed``, ``oe_ratio_ci_low, oe_ratio_ci_high`` (the
+        group's own O/E, percentile bootstrap) and for each compared metric
         ``diff_<m>, diff_<m>_ci_low, diff_<m>_ci_high, ratio_<m>, ratio_<m>_ci_low, ratio_<m>_ci_high``.
     """
     y = np.asarray(y_true, dtype=np.float64)
@@ -186,6 +187,9 @@ def group_metrics(
         totals = np.array([len(y), y.sum(), s.sum(), (s * y).sum(), (s * (1 - y)).sum(), ((p - y) ** 2).sum(),
                            p.sum()])
         overall_rates = rates_from_sums(totals[None, :])
+        # the group's own O/E interval: the gate's subgroup calibration check reads it beside the ratio below
+        table["oe_ratio_ci_low"], table["oe_ratio_ci_high"] = (
+            column_quantile(replicates["oe_ratio"][:, :-1], q) for q in (0.025, 0.975))
         for metric in COMPARED:
             group_value = table[metric].to_numpy()
             whole = float(overall_rates[metric][0])

@@ -32,6 +32,7 @@ def link(
     reports/linkage.md and reports/linkage_review.csv (tokens, never values). When
     data/truth/person_map.parquet exists (synthetic county) it is used for evaluation only.
     """
+    from pipeline.linkage.backends import with_work_dir_under
     from pipeline.linkage.engine import LinkageBackendError
     from pipeline.linkage.read import LinkInputError
     from pipeline.linkage.stage import run_link, run_link_as_of, summarise_link
@@ -41,6 +42,7 @@ def link(
 
     cfg = load_config(params)
     paths = project_paths(root)
+    link_params = with_work_dir_under(cfg.link, root)  # link.spark.work_dir is relative to the project
     with exits_on(
         (KeyFingerprintMismatch, "Key mismatch, nothing linked", 2),
         (LinkInputError, "Nothing to link", 2),
@@ -49,9 +51,9 @@ def link(
         (LinkageBackendError, "Linkage backend unavailable", 2),
     ):
         if as_of is not None:
-            report = run_link_as_of(paths, cfg.link, key_file_path(root, cfg.pseudonymise.key_file), as_of.date())
+            report = run_link_as_of(paths, link_params, key_file_path(root, cfg.pseudonymise.key_file), as_of.date())
         else:
-            result = run_link(paths, cfg.link, key_file_path(root, cfg.pseudonymise.key_file))
+            result = run_link(paths, link_params, key_file_path(root, cfg.pseudonymise.key_file))
     if as_of is None:
         console.print(f"[green]Person index written[/green] to {paths.person_index}: {summarise_link(result)}")
         return
@@ -87,6 +89,7 @@ def link_pair_command(
     at or above the threshold. The pairs of clear tables hold both tables' clear IDs, so --out may then
     not lie inside the project's data/, reports/ or outputs/.
     """
+    from pipeline.linkage.backends import LinkageBackendError, with_work_dir_under
     from pipeline.linkage.pair import link_pair_files
     from pipeline.privacy.clear_outputs import ClearOutputRefused, refuse_clear_output
     from pipeline.privacy.keys import PseudonymisationKeyError
@@ -96,10 +99,12 @@ def link_pair_command(
         with exits_on((ClearOutputRefused, "Refused", 2)):
             refuse_clear_output(out, project_paths(root), command="link-pair",
                                 why="the tables are clear (not --pseudonymised), so the pairs tie their clear IDs")
-    with exits_on(((ValueError, PseudonymisationKeyError, FileNotFoundError), "link-pair stopped", 2)):
+    with exits_on(((ValueError, PseudonymisationKeyError, FileNotFoundError), "link-pair stopped", 2),
+                  (LinkageBackendError, "Linkage backend unavailable", 2)):
         pairs = link_pair_files(
             left, right, out, id_left=id_left, id_right=id_right, mapping=mapping, map_right=map_right,
             dob_format=dob_format, pseudonymised=pseudonymised,
-            key_file=key_file_path(root, cfg.pseudonymise.key_file), threshold=threshold, params=cfg.link,
+            key_file=key_file_path(root, cfg.pseudonymise.key_file), threshold=threshold,
+            params=with_work_dir_under(cfg.link, root),
         )
     console.print(f"[green]{len(pairs):,} pairs[/green] written to {out}")

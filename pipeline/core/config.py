@@ -38,10 +38,31 @@ class PseudonymiseParams(Section):
     )
 
 
+class SparkParams(Section):
+    """Splink on Spark (`link.backend: spark`; docs/spark.md). Ignored on DuckDB."""
+
+    master: str | None = Field(
+        None, description="Spark master, e.g. local[2]; None = the one spark-submit or the managed service gives, "
+        "else local[*]"
+    )
+    shuffle_partitions: int = Field(8, gt=0, description="spark.sql.shuffle.partitions (about 2-3 x the cores)")
+    driver_memory: str | None = Field(
+        "2g", description="spark.driver.memory of a session riskpipe starts (None = Spark's default)"
+    )
+    work_dir: str = Field(
+        "data/.spark", description="checkpoints and local spill, relative to the project root; on a cluster a "
+        "shared URI (hdfs://, s3a://, dbfs:/)"
+    )
+    log_level: Literal["ERROR", "WARN", "INFO", "DEBUG"] = Field("ERROR", description="Spark's own log level")
+
+
 class LinkParams(Section):
     """Linkage into one person index (`riskpipe link`) and ad-hoc linkage (`riskpipe link-pair`)."""
 
-    backend: Literal["duckdb", "spark"] = Field("duckdb", description="Splink backend; spark needs pyspark")
+    backend: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="Splink backend; spark needs `pip install riskpipe[spark]` and Java 17+"
+    )
+    spark: SparkParams = Field(default_factory=SparkParams, description="Spark session settings (backend: spark)")
     threshold_match_probability: float = Field(
         0.5, gt=0, lt=1, description="pairs scored at or above this are kept (review sample, report)"
     )
@@ -125,7 +146,7 @@ class ScoreParams(Section):
     draft_mode: bool = Field(
         False, description="with no approved version, issue DRAFT lists from the candidate (never operational)"
     )
-    max_reasons: int = Field(5, ge=0, le=10, description="reasons per person, from LightGBM contributions")
+    max_reasons: int = Field(3, ge=0, le=10, description="reasons per person, from LightGBM contributions")
     max_protective: int = Field(3, ge=0, le=10, description="protective factors per person")
     band_multiples: dict[str, float] = Field(
         default_factory=lambda: {"very high": 10.0, "high": 5.0, "raised": 2.0},

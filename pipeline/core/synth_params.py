@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Section(BaseModel):
@@ -65,6 +65,17 @@ class IdentifierNoise(Section):
     nhs_missing_hes: float = Field(0.01, ge=0, le=1)
     upn_missing_social_care: float = Field(0.12, ge=0, le=1, description="UN1-UN7 recorded instead")
     temporary_upn: float = Field(0.02, ge=0, le=1)
+    # wider error patterns (issue 15), off by default so the demo county's records stay as they were; drawn from
+    # their own random stream, so switching them on changes no other error
+    names_swapped: float = Field(0.0, ge=0, le=1, description="forename and surname recorded the other way round")
+    forename_missing: float = Field(0.0, ge=0, le=1, description="forename left blank")
+    dob_part_missing: float = Field(0.0, ge=0, le=1, description="day (or day and month) of birth unknown, "
+                                    "recorded as the 1st (or 1 January)")
+    dob_missing: float = Field(0.0, ge=0, le=1, description="date of birth left blank (ingest quarantines the row)")
+    ocr_error: float = Field(0.0, ge=0, le=1, description="a name's letter read as a look-alike (rn/m, cl/d, h/b)")
+    phonetic_respelling: float = Field(0.0, ge=0, le=1, description="a name spelt as it sounds (ph/f, ee/ea, ie/y)")
+    postcode_missing: float = Field(0.0, ge=0, le=1, description="postcode left blank")
+    postcode_partial: float = Field(0.0, ge=0, le=1, description="postcode recorded by its outward code only")
     minority_extra_error: float = Field(
         1.8, ge=1, description="multiplier on name errors for ethnic-minority children"
     )
@@ -80,6 +91,47 @@ class RiskDecay(Section):
 
     from_year: int | None = Field(None, description="first Year 9 census year affected; None = no decay")
     strength: float = Field(1.0, ge=0, le=1, description="0 = risk no longer depends on the child; 1 = unchanged")
+
+
+class AdultsParams(Section):
+    """The whole population (issue #17): adults, older people, carers and households next to the children.
+
+    Off by default: the children's extracts are byte-identical either way (the adults draw from their
+    own random stream). Rates are the DOMAIN_ADULTS.md §3 bands the simulation is calibrated to.
+    """
+
+    enabled: bool = Field(False, description="simulate adults and write their truth and extracts")
+    population: int = Field(
+        0, ge=0, description="everyone resident at the reference date; 0 = sized so 0-17s are ~21% (England)"
+    )
+    start_year: int = Field(2013, description="first financial year simulated (2013 = from 1 April 2012)")
+    emergency_per_1000: dict[str, float] = Field(
+        default_factory=lambda: {"18-44": 62.0, "45-64": 85.0, "65-74": 150.0, "75-84": 280.0, "85+": 500.0},
+        description="emergency admissions per 1,000 person-years by age band (S33-S36)",
+    )
+    persistent_shape: float = Field(2.0, gt=0, description="gamma shape of each person's lasting admission risk")
+    transient_shape: float = Field(0.8, gt=0, description="gamma shape of each year's passing shock")
+    care_home_entry_65: float = Field(
+        0.0095, ge=0, le=1, description="permanent care-home entries per person 65+ per year, all tenures"
+    )
+    care_home_entry_18_64: float = Field(0.000149, ge=0, le=1, description="the same for ages 18-64")
+    self_funder_share_65: float = Field(0.40, ge=0, le=1, description="65+ who would pay for their own care")
+    learning_disability_rate: float = Field(0.026, ge=0, le=1, description="true LD prevalence (all ages)")
+    ld_on_gp_register: float = Field(0.36, ge=0, le=1, description="share of people with LD a GP codes")
+    ld_with_older_parents_per_100k: float = Field(
+        52.0, ge=0, description="adults with LD living with a parent aged 70+ (Mencap: 29,000 in England)"
+    )
+    asc_requests_65: float = Field(0.09, ge=0, le=1, description="people 65+ with a request for support per year")
+    asc_requests_18_64: float = Field(0.012, ge=0, le=1, description="the same for ages 18-64")
+    outpatients_per_year: float = Field(1.2, ge=0, description="outpatient appointments per adult-year (age 50)")
+
+    @field_validator("emergency_per_1000")
+    @classmethod
+    def _every_band(cls, value: dict[str, float]) -> dict[str, float]:
+        bands = {"18-44", "45-64", "65-74", "75-84", "85+"}
+        if set(value) != bands or any(v < 0 for v in value.values()):
+            raise ValueError(f"emergency_per_1000 needs a rate >= 0 for exactly the bands {sorted(bands)}")
+        return value
 
 
 class SynthParams(Section):
@@ -99,3 +151,4 @@ class SynthParams(Section):
     identifier_noise: IdentifierNoise = IdentifierNoise()
     recording_breaks: list[RecordingBreak] = Field(default_factory=list, description="planted recording changes")
     risk_decay: RiskDecay = RiskDecay()
+    adults: AdultsParams = AdultsParams()

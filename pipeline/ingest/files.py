@@ -17,6 +17,7 @@ import pandas as pd
 
 from pipeline.core.config import IngestSource
 from pipeline.ingest.cells import check_cells
+from pipeline.ingest.cld_links import linked_person_rows
 from pipeline.ingest.inventory import check_inside, matches, raw_files
 from pipeline.sources.cin_census import cin_collection_year, flatten_cin, validate_cin
 from pipeline.sources.encoding import decode_bytes, encoding_evidence
@@ -38,7 +39,8 @@ MAX_LISTED_SCHEMA_ERRORS = 200
 @dataclass(frozen=True)
 class TablePlan:
     """One enabled table: its spec, the raw folder of its source, the glob of its files, and whether
-    params let its files be absent in this run (``ingest.sources.<source>.optional``/``optional_tables``)."""
+    params let its files be absent in this run (``ingest.sources.<source>.optional``/``optional_tables``),
+    or its spec declares it an extract many councils lack (``TableSpec.optional``)."""
 
     spec: TableSpec
     raw_dir: Path
@@ -86,7 +88,7 @@ def plan_ingest(cfg, root: Path, only: list[str] | None = None) -> list[TablePla
                 s,
                 raw_dir,
                 section.files.get(s.name, s.files),
-                optional=section.optional or s.name in section.optional_tables,
+                optional=section.optional or s.name in section.optional_tables or s.optional,
             )
             for s in specs
             if s.name in enabled
@@ -185,6 +187,8 @@ def _read_csv(
     data = _read_bytes(path, file)
     text, encoding = decode_bytes(data, file)
     frame = read_csv_text(text, file)
+    if spec.reader == "cld_links":  # one row per CLD linked person (pipeline/ingest/cld_links.py)
+        frame = linked_person_rows(frame, file)
     frame = check_cells(frame, _declared(frame, spec))
     evidence = encoding_evidence(data, encoding)
     attrs = {**frame.attrs, "encoding": encoding, "encoding_evidence": evidence, "format": "csv"}

@@ -1,14 +1,13 @@
 """Splink 5 on a pluggable backend: register tables, predict, cluster (training: training.py).
 
 The settings dict (pipeline/linkage/model.py) is backend-independent; only the database API
-differs. DuckDB is the default (one machine, a county); Spark is the path for national scale and
-is only imported when asked for.
+differs, and pipeline/linkage/backends.py builds it: DuckDB is the default (one machine, a county);
+Spark is the path for national scale and is only imported when asked for.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -16,63 +15,16 @@ from splink import Linker
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 from splink.internals.splink_dataframe import SplinkDataFrame
 
+from pipeline.linkage.backends import (  # noqa: F401  (LinkageBackendError: re-exported for callers)
+    LinkageBackendError,
+    LinkageEngine,
+    make_database_api,
+    register_frame,
+    release_database_api,
+)
+
 log = logging.getLogger(__name__)
-BACKENDS = ("duckdb", "spark")
-
-
-class LinkageBackendError(RuntimeError):
-    """The configured linkage backend cannot be used (unknown, or its library is missing)."""
-
-
-@dataclass(frozen=True)
-class LinkageEngine:
-    """Where Splink runs: the backend and, for DuckDB, its thread and memory limits.
-
-    DuckDB takes 80% of the machine's memory and every core unless told otherwise; a county-sized
-    prediction then grows until the OOM killer stops it, where with a limit DuckDB spills to disk.
-    """
-
-    backend: str = "duckdb"
-    threads: int | None = None
-    memory_limit: str | None = None
-
-    def duckdb_config(self) -> dict[str, Any]:
-        """DuckDB connection settings (insertion order is not needed, and keeping it costs memory)."""
-        config: dict[str, Any] = {"preserve_insertion_order": False}
-        if self.threads is not None:
-            config["threads"] = self.threads
-        if self.memory_limit is not None:
-            config["memory_limit"] = self.memory_limit
-        return config
-
-
 DEFAULT_ENGINE = LinkageEngine()
-
-
-def make_database_api(engine: LinkageEngine = DEFAULT_ENGINE) -> Any:
-    """A Splink database API for ``engine.backend`` (``duckdb`` or ``spark``).
-
-    Raises:
-        LinkageBackendError: unknown backend, or pyspark not installed for ``spark``.
-    """
-    backend = engine.backend
-    if backend == "duckdb":
-        import duckdb
-        from splink import DuckDBAPI
-
-        return DuckDBAPI(duckdb.connect(config=engine.duckdb_config()))
-    if backend == "spark":
-        try:
-            from pyspark.sql import SparkSession
-        except ImportError as exc:
-            raise LinkageBackendError(
-                "link.backend is 'spark' but pyspark is not installed; install pyspark (and Java) "
-                "or set link.backend: duckdb"
-            ) from exc
-        from splink import SparkAPI
-
-        return SparkAPI(spark_session=SparkSession.builder.getOrCreate())
-    raise LinkageBackendError(f"unknown link.backend {backend!r}; expected one of {BACKENDS}")
 
 
 def make_linker(
@@ -87,7 +39,7 @@ def make_linker(
         engine: backend and its limits.
     """
     db_api = make_database_api(engine)
-    registered = [db_api.register(df, dataset_display_name=name) for name, df in tables.items()]
+    registered = [register_frame(db_api, df, name) for name, df in tables.items()]
     return Linker(registered if len(registered) > 1 else registered[0], settings, log_level=logging.WARNING)
 
 
@@ -123,13 +75,7 @@ def release_linker(linker: Linker) -> None:
     runs; a county-sized link would then hold the training and prediction databases at once.
     Spark sessions are shared and left open.
     """
-    _release_database_api(linker._db_api)  # Splink has no public handle on a linker's database
-
-
-def _release_database_api(db_api: Any) -> None:
-    connection = getattr(db_api, "duckdb_con", None)
-    if connection is not None:
-        connection.close()
+    release_database_api(linker._db_api)  # Splink has no public handle on a linker's database
 
 
 def model_as_dict(linker: Linker) -> dict[str, Any]:
@@ -164,8 +110,11 @@ def cluster_connected_components(
     db_api = make_database_api(engine)
     try:
         cc = cluster_pairwise_predictions_at_threshold(
-            nodes[["node_id"]], edges[["node_id_l", "node_id_r"]], db_api=db_api, node_id_column_name="node_id"
+            register_frame(db_api, nodes[["node_id"]], "__riskpipe_nodes"),
+            register_frame(db_api, edges[["node_id_l", "node_id_r"]], "__riskpipe_edges"),
+            db_api=db_api,
+            node_id_column_name="node_id",
         )
         return cc.as_pandas_dataframe()[["node_id", "cluster_id"]]
     finally:
-        _release_database_api(db_api)
+        release_database_api(db_api)

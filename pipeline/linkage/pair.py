@@ -26,6 +26,7 @@ import pandas as pd
 
 from pipeline.core.config import LinkParams
 from pipeline.core.io import read_csv_table, read_parquet, write_csv
+from pipeline.linkage.backends import engine_from_params
 from pipeline.linkage.blocking import choose_wide_rules
 from pipeline.linkage.comparisons import EDIT_COLUMNS, FIELD_COLUMNS, IDENTITY_FIELDS
 from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pairs, release_linker
@@ -151,7 +152,7 @@ def link_pair(
     threshold: float | None = None,
     mapping_right: dict[str, str] | None = None,
     seed: int = 42,
-    backend: str = "duckdb",
+    backend: str | LinkageEngine = "duckdb",
 ) -> pd.DataFrame:
     """Score record pairs between two person tables; keep those at or above ``threshold``.
 
@@ -167,7 +168,7 @@ def link_pair(
             F1 the fitted model expects (``threshold_from_model``).
         mapping_right: the right table's mapping when its columns are named differently.
         seed: seed for u estimation by random sampling.
-        backend: ``duckdb`` or ``spark``.
+        backend: ``duckdb`` or ``spark``, or the engine itself (``engine_from_params``: Spark's settings).
 
     Returns:
         ``left_id``, ``right_id``, ``match_probability``: one row per scored pair >= threshold,
@@ -186,7 +187,7 @@ def link_pair(
     if len(fields) < 2:
         raise ValueError(f"link-pair needs at least two identity fields on both sides; found {fields}")
     sides = {name: df[["unique_id", *sorted(common - {"unique_id"})]] for name, df in sides.items()}
-    engine = LinkageEngine(backend)
+    engine = backend if isinstance(backend, LinkageEngine) else LinkageEngine(backend)
     model = train_pair_model(sides, fields, seed=seed, engine=engine)
     linker = make_linker(sides, model, engine)
     try:
@@ -292,7 +293,7 @@ def link_pair_files(
         key=key,
         threshold=threshold if threshold is not None else params.pair_threshold_match_probability,
         seed=params.seed,
-        backend=params.backend,
+        backend=engine_from_params(params),
     )
     write_csv(pairs, out)
     return pairs

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core.config import LinkParams
+from pipeline.linkage.backends import engine_from_params
 from pipeline.linkage.comparisons import FIELD_COLUMNS, IDENTIFIER_COMPARISONS, IDENTITY_FIELDS
 from pipeline.linkage.engine import LinkageEngine, make_linker, predict_pair_table, release_linker
 from pipeline.linkage.memory import log_memory, release_unused_memory
@@ -25,8 +26,8 @@ from pipeline.linkage.training import repair_trained_parameters, train_linkage_m
 
 
 def linkage_engine(params: LinkParams) -> LinkageEngine:
-    """The Splink backend with the configured DuckDB thread and memory limits."""
-    return LinkageEngine(params.backend, params.duckdb_threads, params.duckdb_memory_limit)
+    """The Splink backend ``params`` configure (pipeline/linkage/backends.py): DuckDB's limits, or Spark's session."""
+    return engine_from_params(params)
 
 
 def linkable_fields(persons: pd.DataFrame) -> list[str]:

@@ -67,14 +67,57 @@ def last_record_dates(events: pd.DataFrame, person_index: pd.DataFrame, index_da
     return latest.astype("datetime64[us]").reset_index()
 
 
-def describe_sources(coverage: pd.DataFrame, sources: Sequence[Source] | None = None) -> pd.Series:
-    """'school (last 2025-01); no health record; ...' per row of :func:`last_record_dates` output."""
+def records_seen(coverage: pd.DataFrame, sources: Sequence[Source] | None = None) -> pd.Series:
+    """'school (last 2025-01); NCCIS (last 2024-05)' per row of :func:`last_record_dates` output: the sources
+    holding a record, with the month of the latest; "none" when no source does."""
     parts = []
     for source in person_sources() if sources is None else sources:
         dates = coverage[f"{source.name}_last_record"]
-        label = source.display_name
-        parts.append(dates.dt.strftime(f"{label} (last {LIST_DATE_FORMAT})").fillna(f"no {label} record"))
-    return pd.concat(parts, axis=1).agg("; ".join, axis=1)
+        parts.append(dates.dt.strftime(f"{source.display_name} (last {LIST_DATE_FORMAT})"))
+    if not parts:
+        return pd.Series("none", index=coverage.index, dtype="str")
+    joined = pd.concat(parts, axis=1).apply(lambda row: "; ".join(row.dropna()), axis=1)
+    return joined.replace("", "none").astype("str")
+
+
+def cannot_see(coverage: pd.DataFrame, sources: Sequence[Source] | None = None) -> pd.Series:
+    """What the model cannot see for each person: "no record in health or NCCIS", or "every linked source
+    holds a record" (per row of :func:`last_record_dates` output)."""
+    sources = person_sources() if sources is None else sources
+    missing = pd.concat([coverage[f"{s.name}_last_record"].isna().rename(s.display_name) for s in sources], axis=1)
+
+    def sentence(row: pd.Series) -> str:
+        names = [name for name, absent in row.items() if absent]
+        if not names:
+            return "every linked source holds a record"
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        return f"no record in {listed}"
+
+    return missing.apply(sentence, axis=1).astype("str")
+
+
+def sources_on_list(feature_columns: Sequence[str], groups: Mapping[str, str], cohort: pd.DataFrame,
+                    sources: Sequence[Source] | None = None) -> tuple[list[Source], list[Source]]:
+    """Which person sources a list speaks of, and which hold no record of anyone scored.
+
+    A source is the model's when one of its inputs is that source's (feature group = source name) or says
+    whether the source holds the person (``in_<source>_ever``); of those, a source holding nobody in the
+    scored cohort (``in_<source>_ever`` all 0: not supplied, or not about this population) is no blind spot
+    of one child but of all, said once in the caveats rather than on every row.
+
+    Args:
+        feature_columns: the model's inputs; groups: feature name -> registry group.
+        cohort: the scored cohort (its ``in_<source>_ever`` columns are read where present).
+
+    Returns:
+        ``(shown, held_by_nobody)``: sources in registry order (every source when no input can be placed).
+    """
+    sources = person_sources() if sources is None else sources
+    used_groups = {groups.get(c) for c in feature_columns}
+    used = [s for s in sources if s.name in used_groups or f"in_{s.name}_ever" in feature_columns]
+    used = used or list(sources)  # inputs the registry cannot place: speak of every source rather than none
+    nobody = [s for s in used if f"in_{s.name}_ever" in cohort and not (cohort[f"in_{s.name}_ever"] == 1).any()]
+    return [s for s in used if s not in nobody], nobody
 
 
 def format_list_dates(dates: pd.Series, missing: str = "no record") -> pd.Series:

@@ -23,6 +23,10 @@ LIST_CAVEATS = (
     "Every entry must be reviewed by a practitioner before any contact; the score never decides anything.",
     "Risk is a calibrated probability for the cohort as a whole; most people on this list will not have the outcome.",
     "Reasons show what pushed this score up in the model; they are associations, not causes.",
+    "County averages are over every child scored for this list, not only those listed.",
+    "Where the model's pull runs against how a fact is read (a suspension or a referral lowering the score, "
+    "attendance above the county average raising it), it is hidden, never shown as protective; the score "
+    "still includes it.",
     "'No record' for a source means the model saw nothing there: it is not evidence of low risk.",
     "Tokens are pseudonymous; only the data controller can re-identify them (riskpipe reidentify).",
     "Do not share this list beyond the early help team; do not tell families they are 'on a list'.",

@@ -77,5 +77,5 @@ def band_risk(risk: pd.Series, base_rate: float, multiples: Mapping[str, float])
     ratio = risk / base_rate if base_rate > 0 else pd.Series(np.inf, index=risk.index)
     band = pd.Series("below the listed bands", index=risk.index, dtype="str")
     for name, minimum in sorted(multiples.items(), key=lambda kv: kv[1]):
-        band = band.mask(ratio >= minimum, f"{name} ({minimum:g}x base rate or more)")
+        band = band.mask(ratio >= minimum, f"{name} (at least {minimum:g} times the average risk)")
     return band

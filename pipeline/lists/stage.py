@@ -2,7 +2,8 @@
 
 Reads the model's run and metrics, the features, the pseudonymised record-date tables and the person
 index; asks MLflow (through ``pipeline.core.tracking``) for the approved version and its model; writes
-``outputs/risk_lists/<model>/risk_list.{csv,xlsx,html}`` and appends the list's hash to the keyed hash
+``outputs/risk_lists/<model>/risk_list.{csv,xlsx,html,parquet}`` (the parquet file: one row per person for
+the web app, docs/contracts.md) and appends the list's hash to the keyed hash
 chain ``outputs/audit.jsonl`` (:mod:`ethics.ledger_store`). The files are written to a staging folder first
 and moved into place only after their log entry is written and anchored, so no list exists without its
 entry. Every computation is a pure function in this package.
@@ -10,6 +11,7 @@ entry. Every computation is a pure function in this package.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,14 +28,20 @@ from pipeline.core.io import (
     staging_folder,
     write_bytes,
     write_csv,
+    write_parquet,
     write_text,
     write_xlsx_sheets,
 )
 from pipeline.core.paths import ProjectPaths
 from pipeline.linkage.id_store import read_id_log
 from pipeline.linkage.persistent_ids import PersonIdLogError, person_index_digest, translate_tokens
-from pipeline.lists.explanations import explain_rows
-from pipeline.lists.record_dates import collect_source_events, last_record_dates, record_date_columns
+from pipeline.lists.explanations import county_averages, explain_rows, feature_phrasebook
+from pipeline.lists.record_dates import (
+    collect_source_events,
+    last_record_dates,
+    record_date_columns,
+    sources_on_list,
+)
 from pipeline.lists.release import (
     ApprovalWithdrawnError,
     caveats_table,
@@ -46,8 +54,10 @@ from pipeline.lists.render import (
     WRAP_COLUMNS,
     build_risk_list,
     draft_title_rows,
+    person_records,
     render_risk_list_html,
     risk_list_csv,
+    risk_list_sheet,
 )
 from pipeline.lists.scoring import score_margin, score_with_contributions
 from pipeline.lists.selection import (
@@ -61,7 +71,7 @@ from pipeline.privacy.actions import Privacy
 from pipeline.privacy.fingerprint import optional_key, verify_pseudo_key
 from pipeline.privacy.keys import load_key
 from pipeline.privacy.reidentify import NOT_HELD, SAME_PERSON, ReidentifyError, list_person_index, reidentify_list
-from pipeline.sources.registry import person_sources
+from pipeline.sources.registry import Source, person_sources
 
 
 class AuditLogRefusedError(LedgerError):
@@ -101,18 +111,11 @@ def read_scoring_cohort(paths: ProjectPaths, model: str) -> pd.DataFrame:
     return select_scoring_cohort(features, scores)
 
 
-def read_record_date_tables(paths: ProjectPaths) -> dict[str, pd.DataFrame]:
-    """The pseudonymised tables that date each source's records (key token and date columns), where present."""
+def read_record_date_tables(paths: ProjectPaths, sources: Sequence[Source] | None = None) -> dict[str, pd.DataFrame]:
+    """The pseudonymised tables that date ``sources``' records (key token and date columns; default: every
+    person source's), where present."""
     return {table: read_parquet(paths.pseudo_table(table), columns=[key, date])
-            for _, table, key, date in record_date_columns() if paths.pseudo_table(table).exists()}
-
-
-def feature_phrasebook() -> dict[str, dict[str, str]]:
-    """Feature name -> ``{"description", "kind", "show_on_list"}`` from the feature registry, for explanations."""
-    from features.registry import FEATURES
-
-    return {n: {"description": f.description, "kind": f.kind, "show_on_list": f.show_on_list}
-            for n, f in FEATURES.items()}
+            for _, table, key, date in record_date_columns(sources) if paths.pseudo_table(table).exists()}
 
 
 def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: GovernParams,
@@ -174,20 +177,28 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
     top = select_top_by_capacity(scored, inputs.capacity, seed=seed)
     top["band"] = band_risk(top["risk"], inputs.base_rate, cfg.band_multiples)
     keep = rank_by_risk(scored, seed=seed).index[: len(top)]
+    phrasebook = feature_phrasebook()
+    # the county comparison: over every person scored now, never a figure written by hand
+    averages = county_averages(cohort[feature_columns], {n: phrasebook.get(n, {}).get("kind", "numeric")
+                                                          for n in feature_columns})
     explanations = explain_rows(contributions.loc[keep].reset_index(drop=True),
-                                cohort.loc[keep, feature_columns].reset_index(drop=True), feature_phrasebook(),
+                                cohort.loc[keep, feature_columns].reset_index(drop=True), phrasebook, averages,
                                 cfg.max_reasons, cfg.max_protective)
     index_date = cohort["index_date"].max()
     person_index = read_parquet(paths.person_index)
     index_digest = person_index_digest(person_index)  # the list says which index its tokens name
     # "sha256:" keeps the text a text: a spreadsheet would turn an all-digit or "123e45" digest into a number
     named_index = f"sha256:{index_digest[:16]}"
-    coverage = last_record_dates(collect_source_events(read_record_date_tables(paths)), person_index, index_date)
-    risk_list = build_risk_list(top, explanations, coverage, release, model, person_index=named_index)
+    shown, held_by_nobody = sources_on_list(feature_columns, {n: e["group"] for n, e in phrasebook.items()}, cohort)
+    coverage = last_record_dates(collect_source_events(read_record_date_tables(paths, shown), shown), person_index,
+                                 index_date, shown)
+    risk_list = build_risk_list(top, explanations, coverage, release, model, shown, person_index=named_index)
     lineage = {"model": name, "model version": release.version, "approval": release.approval,
                "cohort index date": str(index_date.date()), "people scored": f"{len(cohort):,}",
                "list length (capacity)": f"{len(risk_list):,}",
                "person index": named_index}
+    if held_by_nobody:  # a gap for everyone, said once: not a blind spot of one child
+        lineage["sources holding no record of anyone scored"] = ", ".join(s.display_name for s in held_by_nobody)
     if not release.draft:
         lineage["release digest"] = release.release_digest
     caveats = caveats_table(release, lineage)
@@ -197,12 +208,14 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
     with staging_folder(out_dir) as staging:
         files = [
             write_bytes(csv_bytes, staging / "risk_list.csv"),
-            write_xlsx_sheets({"risk list": risk_list, "caveats": caveats}, staging / "risk_list.xlsx",
+            write_xlsx_sheets({"risk list": risk_list_sheet(risk_list), "caveats": caveats},
+                              staging / "risk_list.xlsx",
                               title_rows={"risk list": banner, "caveats": banner}, percent_columns=PERCENT_COLUMNS,
                               wrap_columns=WRAP_COLUMNS),
             write_text(render_risk_list_html(risk_list, caveats, release,
                                              f"{name} risk list, cohort {index_date.date()}"),
                        staging / "risk_list.html"),
+            write_parquet(person_records(risk_list, top, explanations, index_date), staging / "risk_list.parquet"),
         ]
         record = list_issue_record(model=model, model_version=release.version, approval=release.approval,
                                    list_sha256=list_sha256(csv_bytes), rows=len(risk_list),

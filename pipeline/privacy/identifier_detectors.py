@@ -90,6 +90,38 @@ def nhs_number_mask(values: pd.Series) -> np.ndarray:
     return values.index.isin(hits)
 
 
+def snomed_code_mask(values: pd.Series) -> np.ndarray:
+    """Which text values are, as a whole, a SNOMED CT concept id (6-18 digits, Verhoeff check digit,
+    concept partition ``00``/``10``)."""
+    from stdnum import verhoeff
+
+    digits = values.str.strip()
+    shaped = digits.str.fullmatch(r"\d{6,18}").to_numpy(dtype=bool)
+    mask = np.zeros(len(values), dtype=bool)
+    for i in np.flatnonzero(shaped):
+        code = digits.iloc[i]
+        mask[i] = code[-3:-1] in ("00", "10") and verhoeff.is_valid(code)
+    return mask
+
+
+def coded_nhs_lookalikes(values: pd.Series, nhs_hits: np.ndarray) -> np.ndarray:
+    """NHS-number hits that are SNOMED CT codes in a column of SNOMED CT codes.
+
+    A real 10-digit SNOMED id (such as 1149233001) can pass the NHS modulus-11 check. In a column whose
+    distinct values are mostly SNOMED ids that are not NHS numbers (a GP event or ECDS diagnosis
+    column), such values are codes, not people. A column of NHS numbers is still found: nearly all its
+    values fail the SNOMED check (about 1 in 500 passes), so it is never "mostly codes".
+    """
+    values = values.reset_index(drop=True)
+    if not nhs_hits.any():
+        return np.zeros(len(values), dtype=bool)
+    codes = snomed_code_mask(values)
+    filled = values.str.strip().str.len().gt(0).to_numpy(dtype=bool)
+    if (codes & ~nhs_hits).sum() < 0.5 * max(filled.sum(), 1):
+        return np.zeros(len(values), dtype=bool)
+    return codes & nhs_hits
+
+
 def upn_mask(values: pd.Series) -> np.ndarray:
     """Which text values contain a UPN with a correct check letter."""
     values = values.reset_index(drop=True)
@@ -180,8 +212,9 @@ def scan_value_counts(
         # files they are most of the distinct values
         clear = ~values.str.fullmatch(HEX_TOKEN).to_numpy(dtype=bool)
         values, counts = values[clear].reset_index(drop=True), counts[clear]
+        nhs = nhs_number_mask(values)
         hits = {
-            "nhs_number": nhs_number_mask(values),
+            "nhs_number": nhs & ~coded_nhs_lookalikes(values, nhs),
             "upn": upn_mask(values.str.upper()),
             "postcode": postcode_mask(values),
             "listed_name": listed_name_mask(values, names),

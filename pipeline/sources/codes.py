@@ -99,3 +99,66 @@ def _ethnicity_groups(codes: pd.Series) -> pd.Series:
     dfe = upper.str[:1].map(DFE_GROUP_BY_LETTER).where(upper.str.len() >= 3)
     dfe = dfe.where(~upper.isin(list(DFE_GROUP_EXCEPTIONS)), upper.map(DFE_GROUP_EXCEPTIONS))
     return dfe.fillna(nhs).fillna("Unknown").astype("str")
+
+
+# --- adults' health sources (DOMAIN_ADULTS.md §2.3–2.5): ECDS, HES APC/OP, GP, ONS deaths ---
+
+# HES APC (NHS data dictionary): discharge method, admission source / discharge destination, patient class
+HES_DISCHARGE_METHOD = frozenset({"1", "2", "3", "4", "5", "6", "7", "8", "9"})  # 4 = died
+HES_DISCHARGE_DIED = "4"
+HES_ADMISSION_SOURCE = frozenset(
+    {"19", "29", "37", "38", "39", "40", "41", "42", "49", "51", "52", "53", "54", "65", "66", "69", "79", "85",
+     "86", "87", "88", "98", "99"}
+)
+HES_DISCHARGE_DESTINATION = HES_ADMISSION_SOURCE  # the same code list; 79 = died, 98 = spell not finished
+HES_FROM_OTHER_HOSPITAL = frozenset({"51", "52", "53"})  # ADMISORC: a transfer from another NHS hospital
+HES_TRANSFER_ADMISSION = "2B"  # ADMIMETH: transfer of an admitted patient in an emergency
+HES_PATIENT_CLASS = frozenset({"1", "2", "3", "4", "5", "8", "9"})  # 1 ordinary admission, 2 day case …
+HES_EMERGENCY_ADMISSION = frozenset({"21", "22", "23", "24", "25", "28", "2A", "2B", "2C", "2D"})
+HES_EPISODE_STATUS = frozenset({"1", "3", "9"})  # 1 unfinished, 3 finished, 9 not applicable
+
+# HES outpatients: ATTENDED (5/6 attended; 2/3/4/7 did not) and FIRSTATT (1/3 first, 2/4 follow-up)
+HES_OP_ATTENDED = frozenset({"0", "2", "3", "4", "5", "6", "7", "9"})
+HES_OP_FIRST_ATTENDANCE = frozenset({"1", "2", "3", "4", "5", "9"})
+HES_OP_OUTCOME = frozenset({"1", "2", "3", "9"})  # discharged, another appointment, referred on, not known
+
+# ECDS (ETOS v4): acuity, arrival mode and discharge destination SNOMED CT code lists
+ECDS_ACUITY = {
+    "1064891000000107": "immediate", "1064911000000105": "very_urgent", "1064901000000108": "urgent",
+    "1077241000000103": "standard", "1077251000000100": "low",
+}
+ECDS_ARRIVAL_MODE = {
+    "ambulance": ("1048031000000100", "1048041000000109", "1048021000000102", "1048051000000107",
+                  "1048081000000101"),
+    "own": ("1048071000000103", "1048061000000105"),
+    "police": ("1047991000000102", "1048001000000106"),
+}
+ECDS_DISCHARGE_DESTINATION = {
+    "home": ("306689006",), "residential_home": ("306691003",), "nursing_home": ("306694006",),
+    "police": ("306705005", "50861005"),
+    "short_stay": ("1066331000000109", "1066341000000100", "1066351000000102"),
+    "admitted": ("306706006", "1066361000000104", "1066371000000106", "1066381000000108", "1066391000000105",
+                 "1066401000000108", "1874161000000104"),
+    "transfer": ("19712007", "183919006"),
+    "died": ("305398007",),
+}
+ECDS_DEPARTMENT_TYPE = frozenset({"01", "02", "03", "04"})
+ECDS_ATTENDANCE_CATEGORY = frozenset({"1", "2", "3", "4"})  # 4 = planned follow-up
+ECDS_DEAD_ON_ARRIVAL = "63238001"  # discharge status excluded from unplanned attendances
+# injury intent (SNOMED): accidental, self-inflicted, assault
+ECDS_INJURY_INTENT = {"accident": "242056005", "self_harm": "276853009", "assault": "52684005"}
+
+# GP carer codes (a few of the GM SDE carer list)
+GP_CARER_CODES = frozenset({"407542009", "413761004", "824401000000105", "276041009", "276047008"})
+
+# ONS deaths: the place-of-death categories ONS publishes (a communal establishment is named separately)
+ONS_PLACE_OF_DEATH = frozenset({"home", "hospital", "care_home", "hospice", "elsewhere"})
+
+
+def ecds_codes(groups: dict[str, tuple[str, ...]] | dict[str, str]) -> frozenset[str]:
+    """Every SNOMED code of an ECDS code list written as ``group -> codes`` or ``code -> label``."""
+    codes_ = set()
+    for key, value in groups.items():
+        codes_.update(value if isinstance(value, tuple) else (key,))
+    return frozenset(codes_)
+GP_ISSUE_TYPE = frozenset({"Repeat", "Acute"})

@@ -71,6 +71,8 @@ class TableSpec:
     reader: str = "csv"  # csv | cin_xml (one XML file gives several tables)
     from_path: tuple[str, ...] = ()  # columns the reader derives from the file path (census_date, ...)
     date_order: tuple[tuple[str, str], ...] = ()  # (earlier, later): later < earlier quarantines the row
+    # an extract many councils do not hold (GP, ONS deaths, ECDS): absent files are reported, not an error
+    optional: bool = False
 
     def column(self, name: str) -> Column:
         for col in self.columns:

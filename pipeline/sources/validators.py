@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 from stdnum import exceptions as stdnum_errors
+from stdnum import verhoeff
 from stdnum.gb import nhs, upn
 
 from pipeline.sources import codes
@@ -187,6 +188,41 @@ def check_icd10(values: pd.Series) -> pd.Series:
     return _pattern_rule(values, r"^[A-Z][0-9]{2}[0-9A-Z]{0,2}$", "invalid_icd10_format")
 
 
+def _snomed_rule(value: str) -> str | None:
+    # a concept id: 6-18 digits, no leading zero, Verhoeff check digit last, partition 00 or 10 before it
+    code = value.strip()
+    if not re.fullmatch(r"[1-9][0-9]{5,17}", code):
+        return "invalid_snomed_format"
+    if not verhoeff.is_valid(code):
+        return "invalid_snomed_check_digit"
+    return None if code[-3:-1] in ("00", "10") else "snomed_not_a_concept"
+
+
+def check_snomed(values: pd.Series) -> pd.Series:
+    """Rules ``invalid_snomed_format`` (not 6-18 digits), ``invalid_snomed_check_digit`` (Verhoeff check
+    fails: a mistyped code), ``snomed_not_a_concept`` (a description or relationship id)."""
+    return _by_unique(values, _each(_snomed_rule))
+
+
+def check_snomed_list(values: pd.Series) -> pd.Series:
+    """A comma-separated list of SNOMED concept ids (ECDS ``Der_EC_Diagnosis_All``): the first failing rule."""
+    def rule_of(value: str) -> str | None:
+        return next((r for r in map(_snomed_rule, value.split(",")) if r), None)
+
+    return _by_unique(values, _each(rule_of))
+
+
+def check_bnf_code(values: pd.Series) -> pd.Series:
+    """Rule ``invalid_bnf_code``: not a BNF presentation code (chapter and section digits, then letters
+    and digits, 7-15 characters, e.g. ``0407010H0AAAMAM``) nor a dotted section (``4.7.1``)."""
+    return _pattern_rule(values, r"^([0-9]{4}[0-9A-Z]{3,11}|[0-9]{1,2}(\.[0-9]{1,2}){1,3})$", "invalid_bnf_code")
+
+
+def check_treatment_specialty(values: pd.Series) -> pd.Series:
+    """Rule ``invalid_treatment_specialty``: not a three-digit HES treatment specialty (``TRETSPEF``, e.g. 430)."""
+    return _pattern_rule(values, r"^[0-9]{3}$", "invalid_treatment_specialty")
+
+
 def check_academic_year(values: pd.Series) -> pd.Series:
     """Rule ``invalid_academic_year``: not written as ``2018/2019``."""
     return _pattern_rule(values, r"^[0-9]{4}/[0-9]{4}$", "invalid_academic_year")
@@ -220,6 +256,12 @@ VALIDATORS: dict[str, tuple[Callable[[pd.Series], pd.Series], tuple[str, ...]]] 
     "postcode": (check_postcode, ("invalid_postcode_format",)),
     "icd10": (check_icd10, ("invalid_icd10_format",)),
     "academic_year": (check_academic_year, ("invalid_academic_year",)),
+    "snomed": (check_snomed, ("invalid_snomed_format", "invalid_snomed_check_digit", "snomed_not_a_concept")),
+    "snomed_list": (
+        check_snomed_list, ("invalid_snomed_format", "invalid_snomed_check_digit", "snomed_not_a_concept")
+    ),
+    "bnf_code": (check_bnf_code, ("invalid_bnf_code",)),
+    "treatment_specialty": (check_treatment_specialty, ("invalid_treatment_specialty",)),
     "dfe_ethnicity": (check_dfe_ethnicity, ("unknown_code",)),
     "assessment_factors": (check_assessment_factors, ("unknown_code",)),
 }

@@ -54,7 +54,7 @@ def generate_county(cfg: SynthParams, progress: Progress | None = None) -> Itera
     from pipeline.synthetic import identities, lifecourse, population, records
     from pipeline.synthetic.cin_xml import cin_census_xml
 
-    task = progress.add_task("synthetic county", total=8) if progress else None
+    task = progress.add_task("synthetic county", total=9 if cfg.adults.enabled else 8) if progress else None
 
     def step(what: str) -> None:
         log.debug("synth: %s", what)
@@ -123,16 +123,35 @@ def generate_county(cfg: SynthParams, progress: Progress | None = None) -> Itera
     health_ident = records.recorded_identity(rng, kids, noise, scale=0.6)
     patients = hlt.nhs_demographics(rng, cfg, kids, health_ident, addresses)
     apc, ae = hlt.hes_tables(rng, cfg, lc.ae, lc.apc, patients)
-    yield "csv", "health/nhs_demographics.csv", (patients.drop(columns="person_id"), "utf-8")
-    yield "csv", "health/hes_apc.csv", (apc, "utf-8")
-    yield "csv", "health/hes_ae.csv", (ae, "utf-8")
+    if not cfg.adults.enabled:  # with adults, the health files are written with theirs at the end
+        yield "csv", "health/nhs_demographics.csv", (patients.drop(columns="person_id"), "utf-8")
+        yield "csv", "health/hes_apc.csv", (apc, "utf-8")
+        yield "csv", "health/hes_ae.csv", (ae, "utf-8")
     step("health")
 
     yield "csv", "reference/postcode_lsoa.csv", (postcodes, "utf-8")
     yield "csv", "reference/lsoa_imd.csv", (lsoas[["lsoa_code", "imd_decile"]].astype(str), "utf-8")
-    for name, frame in _truth(kids, parents, hh, pupils, ids, patients, nccis_keys, lc).items():
+    truth = _truth(kids, parents, hh, pupils, ids, patients, nccis_keys, lc)
+    # with adults, person_map also holds the adults' record keys: written once they exist
+    person_map = truth.pop("person_map") if cfg.adults.enabled else None
+    for name, frame in truth.items():
         yield "truth", name, frame
     step("ground truth")
+    if cfg.adults.enabled:
+        # the adults draw only from their own streams, after everything the children need
+        from pipeline.synthetic.adults.county import adult_county
+
+        keys = [person_map]
+        for kind, rel, obj in adult_county(cfg, hh, kids, parents, lsoas, postcodes, addresses, (patients, apc, ae)):
+            if kind == "truth" and rel in ADULT_RECORD_KEYS:
+                keys.append(obj[["source", "record_key", "person_id"]])
+            yield kind, rel, obj
+        yield "truth", "person_map", pd.concat(keys, ignore_index=True)
+        step("adults")
+
+
+# truth tables of the adults' exporters holding ``source, record_key, person_id`` (merged into person_map)
+ADULT_RECORD_KEYS = ("person_map_adult_health", "adult_social_care_keys")
 
 
 def _truth(kids, parents, hh, pupils, ids, patients, nccis_keys, lc) -> dict[str, pd.DataFrame]:

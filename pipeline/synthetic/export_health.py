@@ -114,4 +114,23 @@ def hes_tables(
     )
     for i in range(3, 21):
         apc_out[f"DIAG_4_{i:02d}"] = ""
-    return apc_out, ae_out
+    return with_single_episodes(apc_out, elective=np.isin(method, ["11", "12", "13"]), same_day=los == 0), ae_out
+
+
+def with_single_episodes(apc: pd.DataFrame, *, elective: np.ndarray, same_day: np.ndarray) -> pd.DataFrame:
+    """Add the episode columns to a children's HES APC frame: each admission is a one-episode spell.
+
+    No random draws, so the children's records are the same with or without the columns. A child is
+    admitted from and discharged to the usual residence (19); an unfinished spell (no DISDATE yet) has
+    discharge method 8 and destination 98 (not applicable); an elective same-day stay is a day case.
+    """
+    finished = apc["DISDATE"].to_numpy() != ""
+    out = apc.copy()
+    out["EPIORDER"] = "1"
+    out["EPISTART"] = apc["ADMIDATE"]
+    out["EPIEND"] = apc["DISDATE"]
+    out["ADMISORC"] = "19"
+    out["DISMETH"] = np.where(finished, "1", "8")
+    out["DISDEST"] = np.where(finished, "19", "98")
+    out["CLASSPAT"] = np.where(elective & same_day, "2", "1")
+    return out

@@ -6,6 +6,8 @@ and independent between sources — the realistic situation linkage must cope wi
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 
@@ -40,7 +42,39 @@ def recorded_identity(
         rng, people["dob"].to_numpy().astype("datetime64[D]"), np.minimum(noise.dob_day_month_swap * scale * extra, 1),
         np.minimum(noise.dob_typo * scale * extra, 1)
     )
+    fore, sur, dob = wider_errors(rng, fore, sur, dob, noise, scale * group_error_factor(group, noise))
     return pd.DataFrame({"person_id": people["person_id"].to_numpy(), "forename": fore, "surname": sur, "dob": dob})
+
+
+WIDER_NAME_ERRORS = ("names_swapped", "forename_missing", "dob_part_missing", "dob_missing", "ocr_error",
+                     "phonetic_respelling")
+WIDER_POSTCODE_ERRORS = ("postcode_missing", "postcode_partial")
+
+
+def wider_stream(rng: np.random.Generator) -> np.random.Generator:
+    """A random stream for the wider errors, fixed by ``rng``'s state but drawing nothing from it: switching the
+    wider errors on or off leaves every other draw of the county as it was (same seed, same records)."""
+    digest = hashlib.sha256(repr(rng.bit_generator.state).encode()).digest()
+    return np.random.default_rng([15, int.from_bytes(digest[:8], "little")])
+
+
+def wider_errors(rng: np.random.Generator, fore: np.ndarray, sur: np.ndarray, dob: np.ndarray,
+                 noise: IdentifierNoise, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The wider error patterns of ``identifier_noise`` (names swapped, blank forename, a date of birth's day or
+    month unknown or the whole date blank, OCR and phonetic errors in names), each at its rate x ``scale`` per
+    row; unchanged when all are 0."""
+    if not any(getattr(noise, name) for name in WIDER_NAME_ERRORS):
+        return fore, sur, dob
+    wide = wider_stream(rng)
+    fore, sur = identities.swap_names(wide, fore, sur, np.minimum(noise.names_swapped * scale, 1))
+    for rate, fn in ((noise.ocr_error, identities.apply_ocr_errors),
+                     (noise.phonetic_respelling, identities.apply_phonetic_respellings)):
+        fore = _per_row(wide, fore, np.minimum(rate * scale, 1), fn)
+        sur = _per_row(wide, sur, np.minimum(rate * scale, 1), fn)
+    fore = identities.blank_values(wide, fore, np.minimum(noise.forename_missing * scale, 1))
+    dob = identities.blank_dob_parts(wide, dob, np.minimum(noise.dob_part_missing * scale, 1))
+    dob = identities.blank_values(wide, dob, np.minimum(noise.dob_missing * scale, 1), np.datetime64("NaT"))
+    return fore, sur, dob
 
 
 def group_error_factor(group: np.ndarray, noise: IdentifierNoise) -> np.ndarray:
@@ -85,12 +119,15 @@ def postcode_at(
     when: np.ndarray,
     rng: np.random.Generator | None = None,
     lag_rate: float = 0.0,
+    noise: IdentifierNoise | None = None,
 ) -> np.ndarray:
     """The household's postcode on each date; with ``lag_rate`` the record still holds the previous one.
 
     Args:
         history: from ``address_history``.
         household_id, when: one per record.
+        noise: with ``postcode_missing`` or ``postcode_partial`` above 0 (and ``rng``), that share of postcodes
+            is left blank or cut to its outward code, from a stream of its own (``wider_stream``).
     """
     key = history["household_id"].to_numpy().astype(np.float64) * 1e6 + (
         history["from_date"].to_numpy().astype("datetime64[D]").astype(np.int64) + 30000
@@ -105,4 +142,9 @@ def postcode_at(
             np.asarray(when).astype("datetime64[D]") - history["from_date"].to_numpy()[pos].astype("datetime64[D]")
         ) < np.timedelta64(365, "D")
         pos = np.where(lag & recent, pos - 1, pos)
-    return history["postcode"].to_numpy()[pos]
+    recorded = history["postcode"].to_numpy()[pos]
+    if rng is None or noise is None or not any(getattr(noise, name) for name in WIDER_POSTCODE_ERRORS):
+        return recorded
+    wide = wider_stream(rng)
+    recorded = identities.partial_postcodes(wide, recorded, noise.postcode_partial)
+    return identities.blank_values(wide, recorded.astype(str), noise.postcode_missing).astype(object)

@@ -280,7 +280,8 @@ def test_an_issued_list_is_logged_with_the_csv_hash_and_anchored(project):
     result = _score(project)
     assert result.exit_code == 0, result.output
     out = project["root"] / "outputs/risk_lists/m1"
-    assert sorted(p.name for p in out.iterdir()) == ["risk_list.csv", "risk_list.html", "risk_list.xlsx"]
+    assert sorted(p.name for p in out.iterdir()) == ["risk_list.csv", "risk_list.html", "risk_list.parquet",
+                                                     "risk_list.xlsx"]
     assert [p.name for p in out.parent.iterdir()] == ["m1"]  # no staging folder left behind
     entry = json.loads((project["root"] / "outputs/audit.jsonl").read_text().splitlines()[-1])
     assert entry["list_sha256"] == hashlib.sha256((out / "risk_list.csv").read_bytes()).hexdigest()

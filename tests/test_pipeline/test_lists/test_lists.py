@@ -29,17 +29,24 @@ def test_top_by_capacity_matches_a_plain_sort_of_the_margin():
 def test_bands_are_multiples_of_the_base_rate():
     bands = band_risk(pd.Series([0.9, 0.3, 0.12, 0.05]), 0.05, {"very high": 10, "high": 5, "raised": 2})
     assert [b.split(" (")[0] for b in bands] == ["very high", "high", "raised", "below the listed bands"]
+    assert bands[1] == "high (at least 5 times the average risk)"
 
 
 def test_explanations_take_the_largest_contributions_in_order():
     contributions = pd.DataFrame({"a": [0.5, -0.2], "b": [1.5, -0.1], "c": [-0.7, 0.0]})
     values = pd.DataFrame({"a": [0.25, 0.0], "b": [1, 0], "c": [3.0, 1.0]})
     registry = {"a": {"description": "Absence rate", "kind": "numeric"}, "b": {"description": "CIN", "kind": "binary"}}
-    out = explain_rows(contributions, values, registry, max_reasons=5, max_protective=3)
-    assert out.loc[0, "reasons"] == "CIN: yes; Absence rate: 0.25"
-    assert out.loc[0, "protective_factors"] == "c: 3"
+    averages = {"a": 0.1, "b": 0.2, "c": 2.0}
+    out = explain_rows(contributions, values, registry, averages, max_reasons=5, max_protective=3)
+    # no wording declared: the description and value, still with the county comparison
+    assert out.loc[0, "reasons"].split("\n") == ["CIN: yes; true of 20% of children in the county",
+                                                 "Absence rate: 0.2; county average 0.1"]
+    assert out.loc[0, "protective_factors"] == "c: 3; county average 2.0"
+    assert out.loc[0, "reason_1_feature"] == "b" and out.loc[0, "reason_2_feature"] == "a"
+    assert out.loc[0, "reason_1_contribution"] == 1.5 and pd.isna(out.loc[0, "reason_3_feature"])
     assert out.loc[1, "reasons"] == "no single factor stands out"
-    assert out.loc[1, "protective_factors"] == "Absence rate: 0; CIN: no"
+    assert out.loc[1, "protective_factors"].split("\n") == ["Absence rate: 0; county average 0.1",
+                                                            "CIN: no; true of 80% of children in the county"]
 
 
 def test_last_record_dates_only_before_the_index_date():
@@ -92,39 +99,47 @@ def test_explanations_read_shares_as_percentages_and_drop_category_lists():
     registry = {"attendance_rate_12m": {"description": "Share of sessions attended", "kind": "numeric"},
                 "sen_status": {"description": "SEN at the latest census: none, SEN support or EHC plan",
                                "kind": "categorical"}}
-    out = explain_rows(contributions, values, registry)
-    assert out.loc[0, "reasons"] == "Share of sessions attended: 82%; SEN at the latest census: ehcp"
+    averages = {"attendance_rate_12m": 0.9312, "sen_status": {"ehcp": 0.031, "none": 0.969}}
+    out = explain_rows(contributions, values, registry, averages)
+    assert out.loc[0, "reasons"].split("\n") == ["Share of sessions attended: 82%; county average 93%",
+                                                 "SEN at the latest census: ehcp; true of 3% of children in the county"]
 
 
 def test_list_columns_and_record_dates_follow_the_source_registry():
-    from pipeline.lists.record_dates import describe_sources, record_date_columns
+    from pipeline.lists.record_dates import cannot_see, record_date_columns, records_seen
     from pipeline.lists.release import Release
     from pipeline.lists.render import build_risk_list
+    from pipeline.sources.registry import person_sources
 
-    sources = ["school", "social_care", "health", "nccis"]  # the registry's person sources, in order
-    assert list(dict.fromkeys(c[0] for c in record_date_columns())) == sources
+    registered = [s.name for s in person_sources()]
+    assert list(dict.fromkeys(c[0] for c in record_date_columns())) == registered
+    sources = ["school", "social_care", "health", "nccis"]  # a children's model's sources, in registry order
+    shown = [s for s in person_sources() if s.name in sources]
+    assert [s.name for s in shown] == sources
     assert ("social_care", "cla_episode", "la_child_id_tok", "start_date") in record_date_columns()
     assert ("nccis", "nccis_activity", "ccis_id_tok", "date_ascertained") in record_date_columns()
     coverage = pd.DataFrame({"person_id": ["P1"], **{f"{s}_last_record": pd.Series([pd.NaT], dtype="datetime64[us]")
                                                       for s in sources}})
     coverage["nccis_last_record"] = pd.Timestamp("2024-05-17")
     # to the month: no day on a list
-    assert describe_sources(coverage).iloc[0] == ("no school record; no social care record; no health record; "
-                                                  "NCCIS (last 2024-05)")
+    assert records_seen(coverage, shown).iloc[0] == "NCCIS (last 2024-05)"
+    assert cannot_see(coverage, shown).iloc[0] == "no record in school, social care or health"
     top = pd.DataFrame({"rank": [1], "person_id": ["P1"], "risk": [0.5], "band": ["high"]})
     explanations = pd.DataFrame({"reasons": ["r"], "protective_factors": ["p"]})
     listed = build_risk_list(top, explanations, coverage, Release(draft=True, version="1", approval="DRAFT"), "m",
-                             person_index="sha256:0123456789abcdef")
-    assert list(listed.columns) == ["status", "rank", "person_token", "risk_percent", "band", "reasons",
-                                    "protective_factors", "sources_seen", *[f"{s}_last_record" for s in sources],
-                                    "model", "model_version", "approval", "person_index"]
+                             shown, person_index="sha256:0123456789abcdef")
+    assert list(listed.columns) == ["status", "rank", "person_token", "risk", "risk_percent", "band", "reasons",
+                                    "protective_factors", "cannot_see", "records_seen",
+                                    *[f"{s}_last_record" for s in sources], "model", "model_version", "approval",
+                                    "person_index"]
+    assert listed.loc[0, "risk"] == "about 1 in 2 (50%)"
     assert listed.loc[0, "nccis_last_record"] == "2024-05" and listed.loc[0, "school_last_record"] == "no record"
     assert not listed.astype("str").apply(lambda c: c.str.contains(r"\d{4}-\d{2}-\d{2}")).any().any()
 
 
 def test_special_category_detail_is_never_a_reason_on_a_list():
     from features.registry import FEATURES
-    from pipeline.lists.stage import feature_phrasebook
+    from pipeline.lists.explanations import feature_phrasebook
 
     hidden = sorted(n for n, f in FEATURES.items() if not f.show_on_list)
     assert {"admissions_self_harm_ever", "cp_category_latest"} <= set(hidden)
@@ -134,10 +149,14 @@ def test_special_category_detail_is_never_a_reason_on_a_list():
                                  columns=hidden + shown)
     values = pd.DataFrame([[1] * len(hidden) + [2, 1]] * 2, columns=hidden + shown)
     values["cp_category_latest"] = "SAB"
-    out = explain_rows(contributions, values, feature_phrasebook(), max_reasons=5, max_protective=3)
+    averages = {n: 0.5 for n in hidden + shown} | {"cp_category_latest": {"SAB": 0.2}}
+    out = explain_rows(contributions, values, feature_phrasebook(), averages, max_reasons=5, max_protective=3)
     text = " ".join(out["reasons"]) + " " + " ".join(out["protective_factors"])
     assert "self-harm" not in text and "abuse" not in text.lower() and "SAB" not in text
     for name in hidden:
         assert FEATURES[name].description.split(":")[0] not in text
-    assert out.loc[0, "reasons"].startswith(FEATURES["referrals_12m"].description)
-    assert out.loc[1, "protective_factors"].startswith(FEATURES["referrals_12m"].description)
+    assert out.loc[0, "reasons"].split("\n") == [
+        "referred to children's social care twice in the last 12 months; county average 0.5",
+        "eligible for free school meals now; true of 50% of children in the county"]
+    # referrals and free school meals read as risk: never shown as protective, whatever the model says
+    assert out.loc[1, "protective_factors"] == "none found" and out.loc[1, "hidden_contributions"] == 2

@@ -111,6 +111,55 @@ GOOD = {
         "EHEpisodeID,LAchildID,StartDate,EndDate,ReferralSource,LeadAgency,ClosureReason",
         "E{i},C{i},2024-05-0{d},,school,LA,",
     ),
+    "asc_person": (
+        "asc_persons.csv",
+        "LA_Person_Unique_Identifier,NHS_Number,Forename,Surname,Date_of_Birth,Gender,Ethnicity,Postcode,UPRN",
+        "10000{i},{nhs},Amy,Lee,0{d}/02/1950,Female,White: Irish,AB1 2CD,10000000000{i}",
+    ),
+    "cld_event": (
+        "cld/CLD_2024_Q1.csv",
+        "LA_Code,Reporting_Period_Start_Date,Reporting_Period_End_Date,LA_Person_Unique_Identifier,NHS_Number,"
+        "Der_Birth_Year,Der_Birth_Month,Date_of_Death,Gender,Ethnicity,Client_Type,Client_Funding_Status,"
+        "Primary_Support_Reason,Accommodation_Status,Employment_Status,Has_Unpaid_Carer,Event_Type,Event_Reference,"
+        "Event_Start_Date,Event_End_Date,Event_Outcome,Request_Route_of_Access,Assessment_Type,Method_of_Assessment,"
+        "Service_Type,Service_Component,Delivery_Mechanism,Unit_Cost,Cost_Frequency_(Unit_Type),"
+        "Planned_units_per_week,Review_Reason",
+        "E1000009{i},2024-04-01,2024-06-30,10000{i},{nhs},1950,{d},,Female,White: Irish,Service user,Fully LA funded,"
+        "Mental health support,Tenant,Unknown,No,Service,EV{i},2024-05-0{d},,Continuation of support or services,,,,"
+        "Long term support: Community,Home Support,Direct Payment,250.00,Weekly,10,",
+    ),
+    "ecds_attendance": (
+        "ecds.csv",
+        "EC_Ident,PSEUDO_HESID,NHS_Number,Age_At_Arrival,Arrival_Date,EC_Department_Type,EC_AttendanceCategory,"
+        "EC_Arrival_Mode_SNOMED_CT,EC_Acuity_SNOMED_CT,EC_Chief_Complaint_SNOMED_CT,Der_EC_Diagnosis_All,"
+        "Discharge_Destination_SNOMED_CT,EC_Departure_Date",
+        "EC{i},H{i},{nhs},70,2024-03-0{d},01,1,1048031000000100,1064901000000108,29857009,22298006,306689006,"
+        "2024-03-0{d}",
+    ),
+    "hes_outpatient": (
+        "hes_op.csv",
+        "ATTENDKEY,PSEUDO_HESID,NEWNHSNO,APPTDATE,ATTENDED,FIRSTATT,TRETSPEF",
+        "O{i},H{i},{nhs},2024-02-0{d},5,1,430",
+    ),
+    "gp_patient": (
+        "gp_patients.csv",
+        "Patient_ID,NHS_Number,Forename,Surname,Date_Of_Birth,Sex,Ethnicity,Postcode,Practice_Code,"
+        "Registration_Start_Date,Registration_End_Date,Date_Of_Death",
+        "P{i},{nhs},Amy,Lee,0{d}/02/1950,F,A,AB1 2CD,M85001,01/01/2000,,",
+    ),
+    "gp_event": (
+        "gp_events.csv", "Patient_ID,Event_Date,SNOMED_Code,Value,Unit", "P{i},0{d}/03/2024,38341003,14{d},mmHg"
+    ),
+    "gp_medication": (
+        "gp_medications.csv",
+        "Patient_ID,Issue_Date,BNF_Code,Quantity,Issue_Type",
+        "P{i},0{d}/03/2024,0205051R0AAAAAA,28,Repeat",
+    ),
+    "death_registration": (
+        "deaths.csv",
+        "REGISTRATION_ID,NHS_NUMBER,FORENAME,SURNAME,DOB,SEX,POSTCODE,DOD,CAUSE_OF_DEATH,PLACE_OF_DEATH",
+        "D{i},{nhs},AMY,LEE,1940-02-0{d},2,AB1 2CD,2025-01-0{d},I219,hospital",
+    ),
     "postcode_lsoa": ("postcode_lsoa.csv", "postcode,lsoa_code", "AB{i} 2CD,E0100000{i}"),
     "lsoa_imd": ("lsoa_imd.csv", "lsoa_code,imd_decile", "E0100000{i},{d}"),
 }
@@ -119,6 +168,9 @@ SOURCE_DIR = {
     "nccis": "education",
     "social_care": "social_care",
     "health": "health",
+    "adult_social_care": "adult_social_care",
+    "gp": "gp",
+    "deaths": "deaths",
     "reference": "reference",
 }
 

@@ -174,3 +174,19 @@ def test_counts_under_a_name_like_key_are_not_names(tmp_path):
     path = tmp_path / "pseudonymise.json"
     path.write_text(json.dumps({"non_null_tokens": {"forename_tok": 29871, "surname_tok": 29990}}))
     assert scan_file(path) == []
+
+
+def test_a_ten_digit_snomed_code_in_a_code_column_is_not_an_nhs_number():
+    """1149233001 is shaped like a SNOMED CT concept id (Verhoeff, partition 00) and passes the NHS modulus-11 check."""
+    import pandas as pd
+
+    from pipeline.privacy.identifier_detectors import nhs_checksum_ok, scan_frame
+
+    assert nhs_checksum_ok(pd.Series(["1149233001"], dtype=object)).all()
+    codes = pd.DataFrame({"snomed": ["1149233001", "22298006", "38341003", "195967001", "73211009"] * 3})
+    assert not [f for f in scan_frame(codes) if f[1] == "nhs_number"]
+    # the same value among NHS numbers is still an NHS number, and so is one leaked into a code column
+    numbers = pd.DataFrame({"nhs": ["1149233001", "9434765919", "4010232137"]})
+    assert [f for f in scan_frame(numbers) if f[1] == "nhs_number"]
+    leaked = pd.DataFrame({"snomed": ["22298006", "38341003", "9434765919"]})
+    assert [f for f in scan_frame(leaked) if f[1] == "nhs_number"]

@@ -41,8 +41,10 @@ def toy_source(**changes) -> Source:
 
 
 def test_the_shipped_sources_in_order():
-    assert list(all_sources()) == ["school", "social_care", "health", "nccis", "reference"]
-    assert [s.name for s in person_sources()] == ["school", "social_care", "health", "nccis"]
+    assert list(all_sources()) == [
+        "school", "social_care", "adult_social_care", "health", "nccis", "gp", "deaths", "reference"]
+    assert [s.name for s in person_sources()] == [
+        "school", "social_care", "adult_social_care", "health", "nccis", "gp", "deaths"]
     assert not get_source("reference").holds_people
 
 
@@ -109,21 +111,23 @@ def test_clashing_declarations_are_refused(monkeypatch):
         with pytest.raises(SourceRegistryError, match="unknown sources"):
             all_sources()
         declared(toy_source(identifiers=(Identifier("upn", "toy_id_tok"),), link_rates_to=("school",)))
-        assert list(all_sources()) == ["school", "social_care", "health", "nccis", "toy", "reference"]  # by order
+        assert list(all_sources()) == ["school", "social_care", "adult_social_care", "health", "nccis", "gp", "toy",
+                                       "deaths", "reference"]  # by order
     finally:
         registry.all_sources.cache_clear()
 
 
 def test_unknown_names_list_the_known_ones():
     with pytest.raises(SourceRegistryError, match="known: school, social_care"):
-        get_source("gp")
-    with pytest.raises(SourceRegistryError, match="unknown table 'gp_patient'"):
-        table_spec("gp_patient")
+        get_source("allotments")
+    with pytest.raises(SourceRegistryError, match="unknown table 'allotment_plot'"):
+        table_spec("allotment_plot")
 
 
 def test_link_rate_directions_and_which_the_gate_judges():
     assert registry.link_rate_directions() == [
-        "school_to_health", "social_care_to_school", "health_to_school", "nccis_to_school"]
+        "school_to_health", "social_care_to_school", "health_to_school", "nccis_to_school", "gp_to_health",
+        "deaths_to_health"]
     assert registry.link_rate_directions(gated_only=True) == [
         "school_to_health", "social_care_to_school", "health_to_school"]
     assert registry.link_rate_pairs(gated_only=True) == [

@@ -1,0 +1,210 @@
+"""How each feature reads on a risk list: its direction and a plain-English phrasing template.
+
+A list's reasons are written from these (``pipeline.lists.explanations``): "missed 14% of sessions without
+authorisation in the last 3 years; county average 4%". Each ``Wording`` sits beside the feature's
+``description`` (``features/<source>.py``) by name; a feature without one still reads, from its
+description, with no known direction.
+
+``direction`` says how practitioners read the fact, so a model contribution the other way round is never
+shown as a strength:
+
+- ``risk``: more of it reads as more risk (absence, suspensions, referrals, child protection, A&E). Shown as
+  a reason only when the child is above the county average; never shown as protective.
+- ``strength``: more of it reads as less risk (attendance, key stage 2 scores, a less deprived area). A
+  reason when below the county average, protective when above.
+- ``recency``: months since something happened (sooner reads as more risk). A reason only when it happened
+  sooner than the county average; never protective (a long gap, or no record, is not evidence of safety).
+- ``either``: no agreed reading (age, SEN status); shown the way the model leans.
+
+A category (who referred) declared ``risk`` is a reason while it has a value and never protective.
+
+A suggestion for the model (``models/``): LightGBM's ``monotone_constraints`` could be set +1 for ``risk``,
+-1 for ``strength`` and ``recency`` features, so contributions rarely run the wrong way at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from features.feature import Feature
+
+Direction = Literal["risk", "strength", "recency", "either"]
+Unit = Literal["share", "count", "months", "score", "flag", "category", "age"]
+DIRECTIONS: tuple[Direction, ...] = ("risk", "strength", "recency", "either")
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How one feature reads on a list.
+
+    Attributes:
+        direction: how practitioners read it (module docstring).
+        says: the phrase, ``{value}`` standing for the child's value ("missed {value} of sessions ..."); for a
+            flag, the phrase when it holds. Empty: the feature's description is used.
+        unit: how the value and the county average are written: ``share`` (0-1, as a percentage), ``count``
+            (with ``noun``), ``months``, ``score``, ``flag`` (0/1), ``category`` (text) or ``age`` (months).
+        noun: what a count counts ("time" reads once, twice, 3 times; "term" reads 1 term, 2 terms).
+        says_no: a flag's phrase when it does not hold.
+        categories: a category's code -> words.
+        says_missing: the phrase when there is no value (never referred, no census record); empty: "not
+            recorded".
+    """
+
+    direction: Direction
+    says: str = ""
+    unit: Unit = "count"
+    noun: str = ""
+    says_no: str = ""
+    categories: Mapping[str, str] = field(default_factory=dict)
+    says_missing: str = ""
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction {self.direction!r} is not one of {DIRECTIONS}")
+        if self.says and self.unit != "flag" and "{value}" not in self.says:
+            raise ValueError(f"wording {self.says!r} has no {{value}}")
+
+
+def _times(says: str) -> Wording:
+    return Wording("risk", says, "count", "time")
+
+
+def _flag(says: str, says_no: str, direction: Direction = "risk") -> Wording:
+    return Wording(direction, says, "flag", says_no=says_no)
+
+
+def _windows(name: str, make, says: str) -> dict[str, Wording]:
+    """One wording per window of ``name`` (``_12m``, ``_36m``, ``_ever``), ``{window}`` in ``says``."""
+    spans = {"12m": "in the last 12 months", "36m": "in the last 3 years", "ever": "so far"}
+    return {f"{name}_{w}": make(says.replace("{window}", words)) for w, words in spans.items()}
+
+
+# CIN census referral source codes (pipeline/sources/xsd/CIN_schema_2026.xsd)
+REFERRAL_SOURCES = {
+    "1A": "a family member, relative or carer", "1B": "an acquaintance or neighbour", "1C": "the child",
+    "1D": "another individual", "2A": "a school", "2B": "education services", "3A": "a GP",
+    "3B": "a health visitor", "3C": "a school nurse", "3D": "other primary health services", "3E": "A&E",
+    "3F": "other health services", "4": "housing", "5A": "council social care (for example adult services)",
+    "5B": "another council service (for example youth offending)", "5C": "another council's services",
+    "5D": "early help", "6": "the police", "7": "a court, probation or another legal agency",
+    "8": "a children's centre, voluntary or independent organisation", "9": "an anonymous referrer",
+    "10": "an unknown source",
+}
+
+SCHOOL_WORDING = {
+    "attendance_rate_12m": Wording("strength", "attended {value} of possible school sessions in the last 12 months",
+                                   "share"),
+    "attendance_rate_36m": Wording("strength", "attended {value} of possible school sessions in the last 3 years",
+                                   "share"),
+    "unauthorised_absence_rate_12m": Wording(
+        "risk", "missed {value} of sessions without authorisation in the last 12 months", "share"),
+    "unauthorised_absence_rate_36m": Wording(
+        "risk", "missed {value} of sessions without authorisation in the last 3 years", "share"),
+    "persistent_absence_12m": _flag("persistently absent (missed 10% or more of sessions) in the last 12 months",
+                                    "not persistently absent in the last 12 months"),
+    "persistent_absence_terms_ever": Wording("risk", "persistently absent (missed 10% or more) for {value} so far",
+                                             "count", "term"),
+    **_windows("suspensions", _times, "suspended from school {value} {window}"),
+    "suspension_sessions_12m": Wording("risk", "lost {value} to suspensions in the last 12 months", "count",
+                                       "school session"),
+    "suspension_sessions_36m": Wording("risk", "lost {value} to suspensions in the last 3 years", "count",
+                                       "school session"),
+    "permanent_exclusion_ever": _flag("permanently excluded from a school", "never permanently excluded"),
+    "school_moves_midyear_36m": _times("changed school outside the usual September start {value} in the last 3 years"),
+    "school_moves_midyear_ever": _times("changed school outside the usual September start {value} so far"),
+    "sen_status": Wording("either", "{value} at the latest school census", "category", categories={
+        "none": "no special educational needs", "support": "SEN support",
+        "ehcp": "an education, health and care (EHC) plan"}, says_missing="no school census record of SEN"),
+    "sen_support_ever": _flag("has had SEN support at a school census", "never recorded with SEN support", "either"),
+    "ehcp_ever": _flag("has had an education, health and care (EHC) plan", "never had an EHC plan", "either"),
+    "fsm_now": _flag("eligible for free school meals now", "not eligible for free school meals now"),
+    "fsm_6y": _flag("eligible for free school meals at some time in the last 6 years",
+                    "not eligible for free school meals in the last 6 years"),
+    "ks2_reading_score": Wording("strength", "key stage 2 reading score {value} (scale 80-120)", "score"),
+    "ks2_maths_score": Wording("strength", "key stage 2 maths score {value} (scale 80-120)", "score"),
+    "ks2_reading_missing": _flag("no key stage 2 reading score on record", "has a key stage 2 reading score"),
+    "ks2_maths_missing": _flag("no key stage 2 maths score on record", "has a key stage 2 maths score"),
+}
+
+_ASSESSED = "a social care assessment has recorded"
+SOCIAL_CARE_WORDING = {
+    **_windows("referrals", _times, "referred to children's social care {value} {window}"),
+    "months_since_referral": Wording("recency", "last referred to children's social care {value} ago", "months"),
+    # who referred shades a referral, which reads as risk: a reason while there is one, never protective
+    "referral_source_latest": Wording("risk", "latest referral made by {value}", "category",
+                                      categories=REFERRAL_SOURCES, says_missing="never referred to social care"),
+    "cin_open_now": _flag("open to children's social care as a child in need now",
+                          "not open to children's social care now"),
+    "assessments_36m": _times("assessed by children's social care {value} in the last 3 years"),
+    **{f"factor_{k}_ever": _flag(f"{_ASSESSED} {words}", f"no assessment has recorded {words}") for k, words in {
+        "domestic_violence_parent": "domestic violence between the parents or carers",
+        "mental_health_parent": "a parent's or carer's mental health",
+        "substance_misuse_parent": "a parent's or carer's alcohol or drug misuse",
+        "mental_health_child": "the child's own mental health",
+        "substance_misuse_child": "the child's own alcohol or drug misuse",
+        "neglect": "neglect",
+        "emotional_abuse": "emotional abuse",
+        "physical_or_sexual_abuse": "physical or sexual abuse",
+        "exploitation_or_missing": "going missing or exploitation",
+        "behaviour_or_self_harm": "socially unacceptable behaviour or self-harm",
+    }.items()},
+    "toxic_trio_factors_ever": Wording("risk", "assessments have recorded {value} of the 3 'toxic trio' factors "
+                                       "(domestic violence, mental health, alcohol or drug misuse at home)", "count"),
+    "cp_plan_ever": _flag("has been on a child protection plan", "never on a child protection plan"),
+    "cp_plan_now": _flag("on a child protection plan now", "not on a child protection plan now"),
+    "cp_plans_36m": _times("put on a child protection plan {value} in the last 3 years"),
+    "cp_category_latest": Wording("either"),  # special-category detail: never shown (show_on_list=False)
+    "care_ever": _flag("has been in the care of the council", "never in care"),
+    "care_periods_ever": Wording("risk", "in care for {value}", "count", "separate period"),
+    "months_since_care_ended": Wording("recency", "left care {value} ago", "months"),
+    "early_help_12m": _times("started early help {value} in the last 12 months"),
+    "early_help_ever": Wording("risk", "had {value} of early help so far", "count", "episode"),
+    "early_help_now": _flag("receiving early help now", "not receiving early help now"),
+}
+
+HEALTH_WORDING = {
+    **_windows("ae_attendances", _times, "attended A&E {value} {window}"),
+    **_windows("emergency_admissions", _times, "admitted to hospital as an emergency {value} {window}"),
+    # special-category detail: never shown (show_on_list=False), but still never read as protective
+    **{name: Wording("risk") for name in (
+        "ae_adversity_ever", "adversity_admissions_36m", "admissions_self_harm_ever",
+        "admissions_assault_maltreatment_ever", "admissions_drug_alcohol_ever", "admissions_undetermined_intent_ever",
+        "admissions_adverse_social_ever")},
+}
+
+CONTEXT_WORDING = {
+    "in_school_12m": _flag("on a school roll in the last 12 months", "not on any school roll in the last 12 months",
+                           "strength"),
+    "in_school_ever": _flag("has a school census record", "no school census record at all", "strength"),
+    "sources_ever": Wording("risk", "known to {value} of the services linked", "count"),
+    "age_months": Wording("either", "aged {value}", "age"),
+    "imd_decile": Wording("strength", "lives in a neighbourhood in deprivation decile {value} (1 = most deprived)",
+                          "score"),
+}
+
+WORDING: dict[str, Wording] = {**SCHOOL_WORDING, **SOCIAL_CARE_WORDING, **HEALTH_WORDING, **CONTEXT_WORDING}
+
+
+def coverage_wording(feature: Feature) -> Wording | None:
+    """Wording of a coverage feature from its description (``features.context``), for any person source.
+
+    ``in_<source>_ever``: known to the source (a risk-reading fact, never protective: no record is not
+    evidence of safety); ``months_since_<source>_record``: how recently the source recorded the child.
+    """
+    if feature.group != "coverage":
+        return None
+    if feature.name.startswith("in_") and feature.name.endswith("_ever"):
+        holder = feature.description.split(" holds a record", 1)[0]
+        return _flag(f"known to {holder[:1].lower()}{holder[1:]}", f"no record in {holder[:1].lower()}{holder[1:]}")
+    if feature.name.startswith("months_since_") and feature.name.endswith("_record"):
+        holder = feature.description.removeprefix("Months since ").split(" last recorded", 1)[0]
+        return Wording("recency", f"last recorded by {holder[:1].lower()}{holder[1:]} {{value}} ago", "months")
+    return None
+
+
+def wording_for(feature: Feature) -> Wording:
+    """The feature's wording: declared in ``WORDING``, else derived for coverage features, else generic
+    (the description, no known direction)."""
+    return WORDING.get(feature.name) or coverage_wording(feature) or Wording("either")

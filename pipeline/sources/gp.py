@@ -1,0 +1,88 @@
+"""The GP source: patients registered with the county's practices, their coded events and medication
+issues (docs/formats.md, DOMAIN_ADULTS.md §2.5)."""
+
+from __future__ import annotations
+
+from pipeline.privacy.actions import Privacy
+from pipeline.sources import codes
+from pipeline.sources.registry import Identifier, PersonRecords, RecordDates, Source
+from pipeline.sources.spec import Column, Kind, TableSpec
+
+DATE, INT, FLOAT = Kind.DATE, Kind.INT, Kind.FLOAT
+P = Privacy
+
+# one patient record per registration: each practice's system gives the patient its own id
+PATIENT = Column("patient_id", "Patient_ID", privacy=P.RECORD_KEY, row_required=True)
+
+GP_PATIENT = TableSpec(
+    name="gp_patient",
+    source="gp",
+    description="GP registrations: one row per patient record at a practice, with the practice's demographics.",
+    files="gp_patients.csv",
+    keys=("patient_id",),
+    date_order=(("registration_start", "registration_end"), ("registration_start", "death_date")),
+    optional=True,  # many councils hold no such extract: its absence is reported, not an error
+    columns=(
+        PATIENT,
+        Column("nhs_number", "NHS_Number", privacy=P.NHS_NUMBER, validator="nhs_number", on_invalid="null"),
+        Column("forename", "Forename", privacy=P.FORENAME),
+        Column("surname", "Surname", privacy=P.SURNAME),
+        Column("dob", "Date_Of_Birth", DATE, privacy=P.DOB, row_required=True),
+        Column("sex", "Sex", codes=codes.SEX_CANONICAL, recode=codes.SEX_RECODE, on_invalid="null", privacy=P.KEEP),
+        Column("ethnicity", "Ethnicity", privacy=P.ETHNICITY, codes=codes.NHS_ETHNIC_CATEGORY),
+        Column("postcode", "Postcode", privacy=P.POSTCODE, validator="postcode"),
+        Column("practice", "Practice_Code", privacy=P.KEEP),
+        Column("registration_start", "Registration_Start_Date", DATE, row_required=True, privacy=P.KEEP),
+        Column("registration_end", "Registration_End_Date", DATE, privacy=P.KEEP),
+        Column("death_date", "Date_Of_Death", DATE, privacy=P.KEEP),
+    ),
+)
+
+GP_EVENT = TableSpec(
+    name="gp_event",
+    source="gp",
+    description="GP coded events (SNOMED CT), with a value and unit where measured; repeats over time are kept.",
+    files="gp_events.csv",
+    optional=True,  # many councils hold no such extract: its absence is reported, not an error
+    columns=(
+        PATIENT,
+        Column("event_date", "Event_Date", DATE, row_required=True, privacy=P.KEEP),
+        # a mistyped code fails its Verhoeff check digit: flagged and nulled, the row kept and counted
+        Column("snomed", "SNOMED_Code", validator="snomed", on_invalid="null", row_required=True, privacy=P.KEEP),
+        Column("value", "Value", FLOAT, required=False, privacy=P.KEEP),
+        Column("unit", "Unit", required=False, privacy=P.KEEP),
+    ),
+)
+
+GP_MEDICATION = TableSpec(
+    name="gp_medication",
+    source="gp",
+    description="GP medication issues: BNF code, quantity, repeat or acute.",
+    files="gp_medications.csv",
+    optional=True,  # many councils hold no such extract: its absence is reported, not an error
+    columns=(
+        PATIENT,
+        Column("issue_date", "Issue_Date", DATE, row_required=True, privacy=P.KEEP),
+        Column("bnf_code", "BNF_Code", validator="bnf_code", on_invalid="null", privacy=P.KEEP),
+        Column("quantity", "Quantity", INT, valid_range=(1, 10000), privacy=P.KEEP),
+        Column("issue_type", "Issue_Type", codes=codes.GP_ISSUE_TYPE, on_invalid="null", privacy=P.KEEP),
+    ),
+)
+
+SOURCE = Source(
+    name="gp",
+    display_name="GP",
+    description="GP practices: registrations, coded events (registers, frailty, carers) and medication issues.",
+    order=50,
+    raw_dir="data/raw/gp",
+    tables=(GP_PATIENT, GP_EVENT, GP_MEDICATION),
+    person_key="patient_id",
+    persons=PersonRecords(table="gp_patient", latest_by=("registration_start",)),
+    identifiers=(Identifier("nhs_number", "nhs_number_tok"),),
+    record_dates=(RecordDates("gp_event", "event_date"), RecordDates("gp_medication", "issue_date")),
+    # a person who changes practice has one record per practice
+    max_records_per_person=4,
+    link_rates_to=("health",),
+    link_rates_gated=False,  # reported only: no release threshold was pre-registered for GP links
+    record_holder="A GP practice",
+)

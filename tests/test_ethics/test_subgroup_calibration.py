@@ -1,0 +1,58 @@
+"""The gate's subgroup calibration check: a group's O/E against everyone's, judged on its interval."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ethics.fairness_checks import check_subgroup_calibration
+from ethics.gate_evidence import GateEvidence
+
+from .test_performance_checks import THRESHOLDS
+
+
+def _row(attribute, group, n, oe, ratio, low, high, suppressed=False):
+    return {"attribute": attribute, "group": group, "n": n, "oe_ratio": oe, "oe_ratio_ci_low": oe * low / ratio,
+            "oe_ratio_ci_high": oe * high / ratio, "ratio_oe_ratio": ratio, "ratio_oe_ratio_ci_low": low,
+            "ratio_oe_ratio_ci_high": high, "suppressed": suppressed}
+
+
+def _evidence(rows) -> GateEvidence:
+    fields = {name: None for name in GateEvidence.__dataclass_fields__}
+    return GateEvidence(**{**fields, "metrics": {}, "group_metrics": pd.DataFrame(rows)})
+
+
+CALIBRATED = [_row("sex", "F", 300, 1.05, 1.05, 0.8, 1.4), _row("sex", "M", 320, 0.95, 0.95, 0.7, 1.2),
+              _row("imd_quintile", "1", 150, 1.2, 1.2, 0.9, 1.7)]
+
+
+def test_groups_whose_intervals_reach_the_range_pass_and_the_furthest_is_named():
+    result = check_subgroup_calibration(_evidence(CALIBRATED), THRESHOLDS)
+    assert result.status == "pass", result
+    assert "furthest: imd_quintile 1: observed/expected 1.20" in result.evidence
+
+
+def test_a_group_the_model_under_rates_fails_with_a_reason_a_reviewer_reads():
+    rows = [*CALIBRATED, _row("fair_ethnicity_group", "Black", 400, 1.9, 1.8, 1.4, 2.3)]
+    result = check_subgroup_calibration(_evidence(rows), THRESHOLDS)
+    assert result.status == "fail"
+    assert result.evidence.startswith("ethnicity_group Black: observed/expected 1.90 (95% CI 1.48-2.43), 1.80x "
+                                      "everyone's (95% CI 1.40-2.30): the whole interval is outside")
+    assert "under-rates their risk: they have the outcome more often than it predicts" in result.evidence
+
+
+def test_an_over_rated_group_fails_too_and_every_group_outside_is_listed():
+    rows = [*CALIBRATED, _row("sex", "X", 200, 0.4, 0.4, 0.2, 0.6), _row("imd_quintile", "5", 200, 0.6, 0.6, 0.5, 0.75)]
+    result = check_subgroup_calibration(_evidence(rows), THRESHOLDS)
+    assert result.status == "fail" and result.evidence.startswith("sex X")
+    assert "over-rates their risk" in result.evidence and "(groups outside: imd_quintile 5 (over-rated), sex X (over-rated))" in result.evidence
+
+
+def test_small_or_suppressed_groups_are_never_judged():
+    rows = [*CALIBRATED, _row("sex", "X", 20, 3.0, 3.0, 2.0, 4.0),
+            _row("ethnicity_group", "Other", 400, 3.0, 3.0, 2.0, 4.0, suppressed=True)]
+    assert check_subgroup_calibration(_evidence(rows), THRESHOLDS).status == "pass"
+
+
+def test_without_intervals_it_cannot_pass():
+    frame = pd.DataFrame(CALIBRATED).drop(columns=["ratio_oe_ratio_ci_low"])
+    assert check_subgroup_calibration(_evidence(frame), THRESHOLDS).status == "not_evaluable"
