@@ -239,7 +239,9 @@ def main() -> None:
                                    "--cores", str(args.cores), "--work-dir", str(args.work_dir)],
                                   capture_output=True, text=True, check=False)
             if done.returncode:
-                results.append({"backend": backend, "records": n, "error": done.stderr[-2000:]})
+                errors = [line for line in done.stderr.splitlines() if "Error" in line or "Exception" in line]
+                results.append({"backend": backend, "records": n, "returncode": done.returncode,
+                                "first_errors": errors[:5], "stderr_tail": done.stderr[-1500:]})
             else:
                 results.append(json.loads(done.stdout.strip().splitlines()[-1]))
             print(json.dumps(results[-1]), flush=True)

@@ -91,13 +91,9 @@ def make_project(root: Path, rows: int) -> list[str]:
     key_file.write_text(secrets.token_hex(32) + "\n")
     key_file.chmod(0o600)
     (root / "params.yaml").write_text(yaml.safe_dump({"models": [MODEL], "score": {"draft_mode": True}}))
-    # MLflow's tables made once here: workers racing to create them on their first audit entry would fail
-    from pipeline.core.tracking import ledger_anchor, tracking_uri
-
-    ledger_anchor("audit", tracking_uri(root))
     listed, people = synthetic_list(rows)
-    # the list's own entry, as `riskpipe score` writes it: the audit log exists before the first page (requests
-    # racing to write a log's very first entry are refused, 503: ethics.ledger_store reads a missing log unlocked)
+    # the list's own entry, as `riskpipe score` writes it before anyone can open the list (MLflow's tables and the
+    # ledger experiment are made here too; the app would make them at `migrate`, or before its first entry)
     from ethics.ledger import list_issue_record
     from ethics.ledger_store import AUDIT_LOG, append_to_ledger, ledger_key
     from pipeline.core.paths import project_paths

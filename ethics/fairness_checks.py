@@ -79,7 +79,8 @@ def check_subgroup_calibration(ev: GateEvidence, th: Thresholds) -> CheckResult:
 
     A model can be calibrated on average and still under-rate one group: the outcome is commoner for them
     than for others with the same records (their circumstances leave no trace in the inputs, or their
-    outcome is recorded differently). Each group of ``min_group_size``+ (not suppressed) is judged on its
+    outcome is recorded differently). Each group of ``min_group_size``+ children (not suppressed) with
+    ``min_outcomes_per_evaluation_year``+ outcomes is judged on its
     observed/expected ratio divided by everyone's, both from the same bootstrap replicates
     (group_metrics.csv ``ratio_oe_ratio`` and its interval): the check fails when that whole 95% interval
     lies outside ``subgroup_oe_ratio_range``. Everyone's own calibration is the calibration check's.
@@ -88,15 +89,22 @@ def check_subgroup_calibration(ev: GateEvidence, th: Thresholds) -> CheckResult:
     if ev.group_metrics is None or any(c not in ev.group_metrics for c in needed):
         return CheckResult("not_evaluable", "group_metrics.csv has no observed/expected interval per group")
     rows = comparable_groups(ev.group_metrics, "ratio_oe_ratio", th.min_group_size)
+    # a group with a handful of outcomes gives a percentile interval that is narrow only by accident (a group
+    # holding 5 of a year's 8 outcomes fixes its ratio to everyone's): judged from the evaluation-year minimum
+    enough = th.min_outcomes_per_evaluation_year
+    positives = pd.to_numeric(ev.group_metrics.loc[rows.index, "positives"], errors="coerce") \
+        if "positives" in ev.group_metrics else pd.Series(float("nan"), index=rows.index)
+    rows = rows[positives >= enough]
     if rows.empty:
-        return CheckResult("not_evaluable", f"no groups of at least {th.min_group_size} to judge calibration in")
+        return CheckResult("not_evaluable", f"no group of at least {th.min_group_size} children and {enough} "
+                           "outcomes to judge calibration in")
     full = ev.group_metrics.loc[rows.index]
     low, high = (pd.to_numeric(full[c], errors="coerce") for c in ("ratio_oe_ratio_ci_low", "ratio_oe_ratio_ci_high"))
     lo, hi = th.subgroup_oe_ratio_range
     under, over = low > hi, high < lo  # under-rated: more outcomes than predicted; over-rated: fewer
     # the worst group: the one whose interval lies furthest outside the range (on the log scale)
     distance = pd.concat([np.log(low / hi).where(under), np.log(lo / high).where(over)], axis=1).max(axis=1)
-    bounds = f"range {lo:g}-{hi:g}x everyone's; groups n >= {th.min_group_size}"
+    bounds = f"range {lo:g}-{hi:g}x everyone's; groups n >= {th.min_group_size} with {enough}+ outcomes"
     if distance.notna().any():
         worst = full.loc[distance.idxmax()]
         named = sorted(f"{str(a).removeprefix('fair_')} {g} ({'under' if u else 'over'}-rated)" for a, g, u in

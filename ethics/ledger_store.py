@@ -11,13 +11,11 @@ logic itself is pure, in :mod:`ethics.ledger`.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from ethics.ledger import (
     utc_now,
     verify_chain,
 )
+from ethics.ledger_locks import exclusive_lock, ledger_lock, reading_lock
 from pipeline.core.io import append_line_locked, read_lines, write_json
 from pipeline.core.paths import ProjectPaths
 from pipeline.privacy.keys import LedgerKey, LedgerKeyError, load_ledger_key
@@ -92,12 +91,50 @@ def read_mlflow_anchor(paths: ProjectPaths, log_name: str) -> Any:
     Raises:
         LedgerError: MLflow could not be read (the anchor cannot be checked, so nothing may be trusted).
     """
-    try:
-        from pipeline.core.tracking import ledger_anchor, tracking_uri
+    return read_mlflow_ledger(paths, log_name)[1]
 
-        return ledger_anchor(log_name, tracking_uri(paths.root))
+
+def read_mlflow_ledger(paths: ProjectPaths, log_name: str) -> tuple[str | None, Any]:
+    """The ledger experiment's id (None if there is none) and the log's MLflow anchor (None if none), in one read.
+
+    Raises:
+        LedgerError: MLflow could not be read (the anchor cannot be checked, so nothing may be trusted).
+    """
+    try:
+        from pipeline.core.tracking import ledger_experiment, tracking_uri
+
+        return ledger_experiment(log_name, tracking_uri(paths.root))
     except Exception as exc:  # noqa: BLE001 - any MLflow failure is reported as a ledger failure
         raise LedgerError(f"cannot read the MLflow anchor of the {log_name} log ({type(exc).__name__})") from None
+
+
+_PREPARED: set[str] = set()
+_PREPARED_LOCK = threading.Lock()
+
+
+def prepare_mlflow_anchors(paths: ProjectPaths) -> None:
+    """Make MLflow's tables and the ``riskpipe-ledger`` experiment now, once per process and store, one process at
+    a time (an exclusive lock on ``reports/ledger/mlflow.lock``).
+
+    On a project with no ``mlflow.db`` yet, concurrent first appends (several web server workers) would each try
+    to create MLflow's tables and the experiment, and all but one fail. The web app calls this when it migrates
+    and before its first audit entry in each process; the anchors are still written and checked on every append.
+
+    Raises:
+        LedgerError: MLflow could not be prepared (nothing may then be appended: fail closed).
+    """
+    from pipeline.core.tracking import ensure_ledger_experiment, tracking_uri
+
+    uri = tracking_uri(paths.root)
+    with _PREPARED_LOCK:
+        if uri in _PREPARED:
+            return
+        try:
+            with exclusive_lock(paths.ledger_anchors / "mlflow.lock"):
+                ensure_ledger_experiment(uri)
+        except Exception as exc:  # noqa: BLE001 - any MLflow failure is a ledger failure
+            raise LedgerError(f"cannot prepare the MLflow ledger anchors ({type(exc).__name__}: {exc})") from None
+        _PREPARED.add(uri)
 
 
 @dataclass(frozen=True)
@@ -177,15 +214,18 @@ def verify_chain_incrementally(path: Path, lines: list[str], key: LedgerKey) -> 
 
 
 def check_log(paths: ProjectPaths, log_name: str, lines: list[str], exists: bool, key: LedgerKey, *,
-              governance: bool = True) -> LedgerReport:
+              governance: bool = True, seen: dict[str, Any] | None = None) -> LedgerReport:
     """Check ``lines`` (log ``log_name`` as read) against the chain, every anchor and, for the sign-off log
     (unless ``governance`` is false), the heads each governance.json recorded (:func:`governance_anchor_problems`).
 
     An MLflow that cannot be read at all is reported as one problem, rather than also calling the entries
-    unanchored there.
+    unanchored there. ``seen`` (if given) gets ``experiment_id``: the ledger experiment's id as read here.
     """
     try:
-        report = check_lines(paths, log_name, lines, exists, key, read_mlflow_anchor(paths, log_name))
+        experiment_id, mlflow_anchor = read_mlflow_ledger(paths, log_name)
+        if seen is not None:
+            seen["experiment_id"] = experiment_id
+        report = check_lines(paths, log_name, lines, exists, key, mlflow_anchor)
         problems = list(report.problems)
     except LedgerError as exc:
         report = check_lines(paths, log_name, lines, exists, key, None)
@@ -214,29 +254,8 @@ def verify_ledger(paths: ProjectPaths, log_name: str, key: LedgerKey, *, governa
     reported as one rather than skipped.
     """
     path = ledger_path(paths, log_name)
-    with reading_lock(path):
+    with reading_lock(path, ledger_lock(paths, log_name)):
         return check_log(paths, log_name, read_lines(path), path.exists(), key, governance=governance)
-
-
-@contextmanager
-def reading_lock(path: Path) -> Iterator[None]:
-    """Hold a shared lock on log ``path`` (if it exists) while it and its anchors are read.
-
-    An append holds the exclusive lock from writing its line until both anchors name it
-    (:func:`pipeline.core.io.append_line_locked`); a reader between the two would see one entry more than
-    the anchors record and call the log tampered with. Concurrent web requests read and append all the
-    time, so readers wait for a whole append instead. A missing log is read without a lock (nothing to
-    lock, and creating the file would change what the check reports).
-    """
-    if not path.exists():
-        yield
-        return
-    with open(path, "rb") as fh:
-        fcntl.flock(fh, fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def require_intact(paths: ProjectPaths, report: LedgerReport) -> None:
@@ -259,9 +278,11 @@ def read_verified_entries(paths: ProjectPaths, log_name: str, key: LedgerKey) ->
     return parse_log(report.lines)
 
 
-def write_anchors(paths: ProjectPaths, log_name: str, head: ChainVerification, key: LedgerKey) -> dict[str, Any]:
+def write_anchors(paths: ProjectPaths, log_name: str, head: ChainVerification, key: LedgerKey, *,
+                  experiment_id: str | None = None) -> dict[str, Any]:
     """Anchor the log at ``head`` (its verified entry count and head hash): the anchor file, then the MLflow tag;
-    return the anchor.
+    return the anchor. ``experiment_id``: the ledger experiment as the check before the append read it (saves
+    MLflow a look-up); None looks it up.
 
     Raises:
         LedgerError: either could not be written (the entry is in the log but not anchored).
@@ -271,7 +292,7 @@ def write_anchors(paths: ProjectPaths, log_name: str, head: ChainVerification, k
         write_json(anchor, paths.ledger_anchor(log_name))
         from pipeline.core.tracking import record_ledger_anchor, tracking_uri
 
-        record_ledger_anchor(log_name, anchor, tracking_uri(paths.root))
+        record_ledger_anchor(log_name, anchor, tracking_uri(paths.root), experiment_id=experiment_id)
     except Exception as exc:  # noqa: BLE001 - any failure to anchor is a ledger failure
         raise LedgerError(f"the {log_name} log entry was written but not anchored ({type(exc).__name__}: {exc})"
                           ) from None
@@ -283,11 +304,15 @@ def append_to_ledger(paths: ProjectPaths, log_name: str, record: dict[str, Any],
                      check_governance: bool = False) -> dict[str, Any]:
     """Append ``record`` to log ``log_name`` and anchor the new head; return the chained entry.
 
-    The log is checked (chain, anchor file, MLflow anchor and, with ``check_governance``, the sign-off
-    log against the heads each governance.json recorded) first outside the lock, so a broken log is
-    never touched, then again inside it; appending to a truncated or rewritten log would otherwise
-    re-anchor, and so hide, the damage. The new line chains to the head that check verified, and the
-    anchor records the new line's hash, so the chain is not re-verified after the write. ``admit`` (if
+    The whole append holds the log's lock file (:func:`ledger_lock`) exclusively, so readers and other
+    appends wait for it, whether or not the log exists yet. Inside it the log is checked (chain, anchor
+    file, MLflow anchor and, with ``check_governance``, the sign-off log against the heads each
+    governance.json recorded) before anything is written; appending to a truncated or rewritten log would
+    otherwise re-anchor, and so hide, the damage. A log that does not exist is checked before the append
+    creates it, so a deleted log is reported as deleted. The new line chains to the head that check
+    verified, and the anchor records the new line's hash, so the chain is not re-verified after the write;
+    the MLflow anchor is one tag write on the experiment the check just read (MLflow's tables and the
+    experiment are made once per process by :func:`prepare_mlflow_anchors`). ``admit`` (if
     given) sees the entries already in the log while the lock is held and raises to refuse the record, so
     a rule about earlier entries (one signing role per person) cannot be raced by two commands at once.
     ``check_governance`` is for sign-offs (:func:`ethics.signoff_stage.record_signoff`): a sign-off log that
@@ -297,11 +322,12 @@ def append_to_ledger(paths: ProjectPaths, log_name: str, record: dict[str, Any],
         LedgerError: the log fails verification (nothing appended) or the new head could not be anchored.
     """
     path = ledger_path(paths, log_name)
-    require_intact(paths, verify_ledger(paths, log_name, key, governance=check_governance))
+    prepare_mlflow_anchors(paths)
     heads: list[ChainVerification] = []
+    seen: dict[str, Any] = {}
 
     def make_line(lines: list[str]) -> str:
-        report = check_log(paths, log_name, lines, path.exists(), key, governance=check_governance)
+        report = check_log(paths, log_name, lines, True, key, governance=check_governance, seen=seen)
         require_intact(paths, report)
         if admit is not None:
             admit(parse_log(lines))
@@ -309,5 +335,11 @@ def append_to_ledger(paths: ProjectPaths, log_name: str, record: dict[str, Any],
         heads.append(ChainVerification(report.chain.entries + 1, True, json.loads(line)["hash"]))
         return line
 
-    line = append_line_locked(path, make_line, lambda _lines: write_anchors(paths, log_name, heads[-1], key))
+    def anchor(_lines: list[str]) -> None:
+        write_anchors(paths, log_name, heads[-1], key, experiment_id=seen.get("experiment_id"))
+
+    with exclusive_lock(ledger_lock(paths, log_name)):
+        if not path.exists():  # checked before the append creates the file: a deleted log stays reported as deleted
+            require_intact(paths, check_log(paths, log_name, [], False, key, governance=check_governance))
+        line = append_line_locked(path, make_line, anchor)
     return json.loads(line)

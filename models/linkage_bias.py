@@ -169,7 +169,8 @@ def headline(summary: Mapping[str, Any], capacity: int, missed_from: str) -> str
     if o["suppressed"]:
         return (f"{o['affected']:,} children of the cohort are split by missed links ({missed_from}): too few to "
                 "report how their scores would change (small-number suppression).")
-    median = "n/a" if o["median_score_change"] is None else f"{o['median_score_change']:+.3f}"
+    change = o["median_score_change"]
+    median = "n/a" if change is None else f"{0.0 if abs(change) < 0.0005 else change:+.3f}"
     return (f"{o['affected']:,} children of the cohort are split by missed links ({missed_from}); had the links been "
             f"made their risk would change by {median} (median), and at capacity "
             f"{capacity} {o['enter_list']} would enter the list and {o['leave_list']} leave it.")

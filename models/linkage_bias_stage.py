@@ -4,7 +4,8 @@ Called by ``riskpipe linkage-bias --model M`` (dvc stage ``linkage_bias@M``, aft
 index, the missed links (synthetic truth ``data/truth/person_map.parquet`` tokenised with the key, else the
 clerical decisions ``reports/linkage_clerical_decisions.csv``), the train stage's scores and run, and the
 pseudonymised tables. It merges the people each missed link joins (``pipeline.linkage.missed_links``),
-rebuilds those people's features at the test year's index date with the features stage's own builder,
+rebuilds those people's features at the test year's index date with the features stage's own builder (passed
+in by the command),
 scores them with the trained, calibrated model (loaded from MLflow as evaluate loads it) and ranks the
 corrected cohort (``models.linkage_bias``). As a check on the machinery the unmerged parts are rebuilt and
 scored the same way and compared with the train stage's scores of them.
@@ -17,6 +18,7 @@ Writes ``data/linkage_bias/<model>/`` (``merges.parquet``, ``person_index_correc
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,11 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.stage import PERSON_INDEX_COLUMNS, build_over_index
 from models.as_of_evaluation import score_rows
 from models.linkage_bias import GROUP_ATTRIBUTES, affected_changes, features_changed, headline, summarise_by_group
-from models.spec import load_model_spec
-from pipeline.core.config import EvaluateParams, FeaturesParams
+from models.spec import ModelSpec, load_model_spec
+from pipeline.core.config import EvaluateParams
 from pipeline.core.io import file_sha256, read_csv_table, read_json, read_parquet, write_json, write_parquet, write_text
 from pipeline.core.paths import ProjectPaths
 from pipeline.core.tracking import load_sklearn_model, tracking_uri
@@ -42,6 +43,10 @@ from pipeline.linkage.missed_links import (
 from pipeline.linkage.read import read_truth
 
 DECISIONS_FILE = "linkage_clerical_decisions.csv"
+PERSON_INDEX_COLUMNS = ["table", "record_key_tok", "person_id"]
+# the features stage's builder over any person index, for the given index years (features.stage.build_over_index,
+# passed in by the command: features imports models.spec, so models may not import features)
+BuildOverIndex = Callable[[ModelSpec, pd.DataFrame, Sequence[int]], pd.DataFrame]
 
 
 class LinkageBiasInputMissing(FileNotFoundError):
@@ -83,15 +88,18 @@ def read_missed_pairs(paths: ProjectPaths, person_index: pd.DataFrame, key_file:
     return missed_pairs_from_review(person_index, read_csv_table(decisions)), "review"
 
 
-def score_rebuilt(model, spec, index: pd.DataFrame, params: FeaturesParams, paths: ProjectPaths, day: pd.Timestamp,
+def score_rebuilt(model, spec: ModelSpec, index: pd.DataFrame, build: BuildOverIndex, day: pd.Timestamp,
                   feature_columns: list[str], attributes: list[str]) -> pd.DataFrame:
     """Features over ``index`` for the test year, the rows on ``day``, scored: ``person_id, margin, score``, the
     attributes and the model inputs."""
     columns = ["person_id", "margin", "score", *attributes, *feature_columns]
+    empty = pd.DataFrame(columns=columns).astype({"person_id": "string", "margin": "float64", "score": "float64"})
     if index.empty:
-        return pd.DataFrame(columns=columns).astype({"person_id": "string", "margin": "float64", "score": "float64"})
-    built = build_over_index(spec, index[PERSON_INDEX_COLUMNS], params, paths, [spec.split.test_year]).frame
+        return empty
+    built = build(spec, index[PERSON_INDEX_COLUMNS], [spec.split.test_year])
     rows = built[pd.to_datetime(built["index_date"]) == day].reset_index(drop=True)
+    if rows.empty:  # none of these people is in the cohort on that day
+        return empty
     scored = score_rows(model, rows, feature_columns)
     out = scored.assign(margin=scored["margin_lightgbm"].to_numpy(), score=scored["score_lightgbm"].to_numpy())
     return out[[c for c in columns if c in out]].astype({"person_id": "string"})
@@ -116,9 +124,10 @@ def test_cohort(paths: ProjectPaths, model: str, test_year: int, attributes: lis
     return cohort[["person_id", "margin", "score", *attributes]].astype({"person_id": "string"}), day
 
 
-def run_linkage_bias(model: str, features_params: FeaturesParams, evaluate_params: EvaluateParams,
-                     paths: ProjectPaths, *, key_file: Path, missed_from: str = "auto") -> LinkageBiasWritten:
-    """Report how the missed links change the model's scores and list (module docstring).
+def run_linkage_bias(model: str, build: BuildOverIndex, evaluate_params: EvaluateParams, paths: ProjectPaths, *,
+                     key_file: Path, missed_from: str = "auto") -> LinkageBiasWritten:
+    """Report how the missed links change the model's scores and list (module docstring); ``build`` is the
+    features stage's builder (``BuildOverIndex``).
 
     Raises:
         LinkageBiasInputMissing: the person index, features, scores or run of ``model``, or any source of
@@ -144,10 +153,10 @@ def run_linkage_bias(model: str, features_params: FeaturesParams, evaluate_param
     cohort, day = test_cohort(paths, model, spec.split.test_year, attributes)
     fitted = load_sklearn_model(run["model_uri"], tracking_uri(paths.root))
     parts_index = affected_records(person_index, merges)
-    after = score_rebuilt(fitted, spec, corrected_index(parts_index, merges), features_params, paths, day,
-                          run["feature_columns"], attributes)
+    after = score_rebuilt(fitted, spec, corrected_index(parts_index, merges), build, day, run["feature_columns"],
+                          attributes)
     # the same builder over the unmerged parts must give the train stage's scores of them
-    parts = score_rebuilt(fitted, spec, parts_index, features_params, paths, day, run["feature_columns"], attributes)
+    parts = score_rebuilt(fitted, spec, parts_index, build, day, run["feature_columns"], attributes)
     cohort_parts = cohort.loc[cohort["person_id"].isin(merges["person_id"]), ["person_id", "score"]]
     check = parts.merge(cohort_parts, on="person_id", how="outer", suffixes=("_rebuilt", "_train"), indicator=True)
     both = check[check["_merge"] == "both"]
@@ -183,6 +192,8 @@ def run_linkage_bias(model: str, features_params: FeaturesParams, evaluate_param
 def _figure(value, digits: int = 3, sign: bool = True) -> str:
     if value is None:
         return "n/a"
+    if abs(value) < 0.5 * 10 ** -digits:
+        value = 0.0  # not "-0.000"
     return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
 
 

@@ -211,9 +211,8 @@ class CalibrationSpec(SpecSection):
     """Calibration methods tried on the validation year."""
 
     methods: list[Literal["isotonic", "sigmoid"]] = Field(default_factory=lambda: ["isotonic", "sigmoid"])
-    cross_fit_training_years: bool = Field(False, description=(
-        "LightGBM's calibration also uses the training years but the latest, each scored by a model refitted "
-        "without it (out of fold): many more outcomes than the validation year alone"))
+    # LightGBM's calibration also on the training years but the latest, scored out of fold (models.training)
+    cross_fit_training_years: bool = False
 
 
 class ModelSpec(SpecSection):

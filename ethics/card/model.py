@@ -222,8 +222,10 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
     method = {
         "Learner": "LightGBM gradient boosting (its number of trees chosen by early stopping on the latest "
                    "training year, then refitted on every training year), calibrated on the validation year, "
-                   "which nothing else used "
-                   f"({', '.join((spec.get('calibration') or {}).get('methods', [])) or '-'})",
+                   "which nothing else used"
+                   + (", and on the earlier training years each scored by a model fitted without it"
+                      if (spec.get("calibration") or {}).get("cross_fit_training_years") else "")
+                   + f" ({', '.join((spec.get('calibration') or {}).get('methods', [])) or '-'})",
         "Baselines": "logistic regression; the council's additive rule score; generator probability (synthetic only)",
         "Split": describe_split(spec.get("split")),
         "Inputs": describe_inputs(disclosure),

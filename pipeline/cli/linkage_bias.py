@@ -37,6 +37,7 @@ def linkage_bias(
     evaluate.min_group_n suppressed) and data/linkage_bias/<model>/ (merges, corrected person index,
     affected children: tokens only).
     """
+    from features.stage import build_over_index
     from models.linkage_bias_stage import LinkageBiasInputMissing, run_linkage_bias
     from models.spec import ModelSpecError
     from pipeline.core.tracking import TrackingError
@@ -49,7 +50,10 @@ def linkage_bias(
     paths = project_paths(root)
     with exits_on((ModelSpecError, "Model spec error", 2), (LinkageBiasInputMissing, "Input missing", 2),
                   (PseudonymisationKeyError, "Key error", 2), (TrackingError, "Trained model not loaded", 1)):
-        written = run_linkage_bias(model, config.features, config.evaluate, paths,
+        def build(spec, index, years):
+            return build_over_index(spec, index, config.features, paths, years).frame
+
+        written = run_linkage_bias(model, build, config.evaluate, paths,
                                    key_file=key_file_path(root, config.pseudonymise.key_file), missed_from=missed_from)
     report = written.report
     console.print(f"[green]{model}[/green]: {report['headline']} Rebuild check "

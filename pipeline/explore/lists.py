@@ -1,14 +1,16 @@
-"""Risk lists as an early help team receives them, without tokens or per-person record dates."""
+"""Risk lists as an early help team receives them, without tokens or per-person record dates; the features behind
+the listed reasons from the list's parquet file."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipeline.core.io import read_csv_table
+from pipeline.core.io import read_csv_table, read_parquet
 from pipeline.core.paths import project_paths
 from pipeline.sources.registry import person_sources
 
@@ -24,30 +26,51 @@ def load_risk_list(root: Path, model: str) -> pd.DataFrame:
     return frame.astype({"rank": "int64", "risk_percent": "float64"})
 
 
-def split_factors(text: str) -> list[tuple[str, str]]:
-    """``"description: value; description: value"`` -> [(description, value), ...].
-
-    Descriptions can themselves hold ': ', so each part splits at its last one. The placeholders the
-    list uses when nothing stands out (no ': ') give no factor.
-    """
-    parts = [p.strip() for p in str(text).split("; ") if p.strip()]
-    return [(head, value) for head, sep, value in (p.rpartition(": ") for p in parts) if sep]
+REASON_FEATURE = re.compile(r"^reason_(\d+)_feature$")
 
 
-def factor_counts(risk_list: pd.DataFrame, column: str = "reasons") -> pd.DataFrame:
-    """How many listed people have each factor among their ``column`` (``reasons`` or ``protective_factors``).
+def load_reason_features(root: Path, model: str) -> pd.DataFrame:
+    """The features behind each listed person's reasons: the ``reason_<i>_feature`` columns of
+    ``outputs/risk_lists/<model>/risk_list.parquet`` (docs/contracts.md "Risk lists"), in rank order.
 
     Returns:
-        ``factor``, ``people``, ``share`` (of the list), most frequent first.
+        ``rank`` and ``reason_1_feature`` .. ``reason_<n>_feature`` (feature names; null where a person has
+        fewer reasons); no token and no other per-person column.
     """
-    factors = [{"row": i, "factor": head} for i, text in enumerate(risk_list[column]) for head, _ in
-               split_factors(text)]
-    columns = ["factor", "people", "share"]
-    if not factors:
+    path = project_paths(root).outputs / "risk_lists" / model / "risk_list.parquet"
+    frame = read_parquet(path)
+    columns = sorted((c for c in frame.columns if REASON_FEATURE.match(c)),
+                     key=lambda c: int(REASON_FEATURE.match(c).group(1)))
+    return frame[["rank", *columns]].reset_index(drop=True)
+
+
+def factor_counts(reason_features: pd.DataFrame, descriptions: dict[str, str] | None = None) -> pd.DataFrame:
+    """How many listed people have each feature among their reasons (:func:`load_reason_features`).
+
+    A person counts once per feature, however many of their reasons it gives. The list's text ("missed 14% of
+    sessions ...; county average 4%") holds each person's own values, so the features are counted, not the text.
+
+    Args:
+        reason_features: one row per listed person, with ``reason_<i>_feature`` columns.
+        descriptions: feature name -> what people read for it (default: the feature registry's descriptions).
+
+    Returns:
+        ``factor`` (the description), ``feature``, ``people``, ``share`` (of the list), most frequent first.
+    """
+    columns = ["factor", "feature", "people", "share"]
+    reason_columns = [c for c in reason_features.columns if REASON_FEATURE.match(c)]
+    long = reason_features[reason_columns].reset_index(drop=True).stack().rename("feature").reset_index()
+    long = long[long["feature"].astype("string").str.strip().fillna("") != ""]
+    if long.empty:
         return pd.DataFrame(columns=columns)
-    counts = pd.DataFrame(factors).drop_duplicates().groupby("factor").size().rename("people").reset_index()
-    counts["share"] = counts["people"] / max(len(risk_list), 1)
-    return counts.sort_values(["people", "factor"], ascending=[False, True], ignore_index=True)[columns]
+    if descriptions is None:
+        from features.registry import FEATURES
+
+        descriptions = {name: feature.description for name, feature in FEATURES.items()}
+    counts = long.drop_duplicates(["level_0", "feature"]).groupby("feature").size().rename("people").reset_index()
+    counts["factor"] = counts["feature"].map(lambda f: descriptions.get(f, f))
+    counts["share"] = counts["people"] / max(len(reason_features), 1)
+    return counts.sort_values(["people", "feature"], ascending=[False, True], ignore_index=True)[columns]
 
 
 def source_coverage(risk_list: pd.DataFrame) -> pd.DataFrame:

@@ -120,6 +120,20 @@ class _PortableHashSpark(SparkDialect):
         return f"({self.hash_function_expression(col_expression)} % {modulus})"
 
 
+def _use_portable_hash() -> None:
+    """Make Splink's DuckDB and Spark dialects hash portably wherever Splink makes one.
+
+    The database API's dialect is not the only one: blocking rules build theirs from the dialect's name
+    (``SplinkDialect.from_string``), and EM's pair sampling and chunking hash through that one. Splink keeps
+    one instance per dialect class and hands it out on every construction, so the portable instances are
+    put in its place.
+    """
+    from splink.internals.dialects import SplinkDialect
+
+    SplinkDialect._dialect_instances[DuckDBDialect] = _PortableHashDuckDB()
+    SplinkDialect._dialect_instances[SparkDialect] = _PortableHashSpark()
+
+
 def make_database_api(engine: LinkageEngine | None = None) -> Any:
     """A Splink database API for ``engine.backend`` (``duckdb`` or ``spark``), sampling portably.
 
@@ -127,6 +141,7 @@ def make_database_api(engine: LinkageEngine | None = None) -> Any:
         LinkageBackendError: unknown backend; for ``spark``, pyspark or Java missing, or Spark did not start.
     """
     engine = engine or LinkageEngine()
+    _use_portable_hash()
     if engine.backend == "duckdb":
         import duckdb
         from splink import DuckDBAPI

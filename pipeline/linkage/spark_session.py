@@ -76,9 +76,13 @@ def stop_spark_session() -> None:
     session = _state["session"]
     if session is None:
         return
-    checkpoints = session.sparkContext.getCheckpointDir()
-    session.stop()
     _state["session"] = None
+    try:
+        checkpoints = session.sparkContext.getCheckpointDir()
+        session.stop()
+    except Exception as exc:  # the JVM already gone (killed, out of memory): nothing left to stop
+        log.warning("Spark session could not be stopped cleanly (%s: %s)", type(exc).__name__, exc)
+        return
     local = _local_path(checkpoints) if checkpoints else None
     if local is not None:
         shutil.rmtree(local, ignore_errors=True)

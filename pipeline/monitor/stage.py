@@ -91,8 +91,11 @@ def scan_source(paths: ProjectPaths, source: Source, settings: MonitorSettings) 
     """Breaks in every watched column of one source; the breaks, series tested, and each break's series."""
     breaks, tested, drawn = [], 0, {}
     tables: dict[tuple[str, str], pd.DataFrame] = {}  # a table watched under several prefixes is read once
+    optional = {t.name for t in source.tables if t.optional}
     for watched in source.monitored:
         read_as = (watched.table, watched.date_column)
+        if watched.table in optional and not paths.pseudo_table(watched.table).exists():
+            continue  # an optional extract this council does not send: reported under not_watched
         if read_as not in tables:
             columns = tuple(dict.fromkeys(c for w in source.monitored if (w.table, w.date_column) == read_as
                                           for c in w.columns))
@@ -120,7 +123,7 @@ def run_monitor(paths: ProjectPaths, settings: MonitorSettings, *, extract_date:
     Raises:
         MonitorInputMissing: a watched table is not in data/pseudo.
     """
-    breaks, tested, drawn, watched = [], 0, {}, []
+    breaks, tested, drawn, watched, not_watched = [], 0, {}, [], []
     for source in all_sources().values():
         if not source.monitored:
             continue
@@ -128,8 +131,11 @@ def run_monitor(paths: ProjectPaths, settings: MonitorSettings, *, extract_date:
         breaks += found
         tested += n
         drawn.update(series)
+        present = [w for w in source.monitored if paths.pseudo_table(w.table).exists()]
         watched += [{"source": source.name, "table": w.table, "columns": list(w.columns), "date": w.date_column}
-                    for w in source.monitored]
+                    for w in present]
+        not_watched += [{"source": source.name, "table": w.table, "reason": "no extract this run (optional table)"}
+                        for w in source.monitored if w not in present]
     report = {
         "extract_date": extract_date,
         "method": {"test": "single change-point (Poisson with offsets) in each code's monthly count, "
@@ -138,7 +144,7 @@ def run_monitor(paths: ProjectPaths, settings: MonitorSettings, *, extract_date:
                            "Bonferroni-adjusted over the split points searched and over every series "
                            "of the column (family-wise)",
                    **asdict(settings), "breakdowns": [ALL, *BREAKDOWNS]},
-        "watched": watched, "series_tested": tested,
+        "watched": watched, "not_watched": not_watched, "series_tested": tested,
         "breaks": breaks,
         "breaks_by_source": {s: sum(b["source"] == s for b in breaks) for s in sorted({w["source"] for w in watched})},
     }

@@ -41,7 +41,8 @@ def nhs_demographics(
             "DOB": format_dates(who["dob"].to_numpy(), "%Y-%m-%d"),
             "Sex": np.where(kid["sex"].to_numpy() == "M", "1", "2"),
             "Postcode": postcode_at(
-                addresses, kid["household_id"].to_numpy(), when, rng, cfg.identifier_noise.postcode_lag
+                addresses, kid["household_id"].to_numpy(), when, rng, cfg.identifier_noise.postcode_lag,
+                noise=cfg.identifier_noise,
             ),
             "EthnicCategory": np.where(rng.random(len(kid)) < 0.08, "Z", eth),
         }

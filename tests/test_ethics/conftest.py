@@ -105,6 +105,9 @@ def write_project(root: Path) -> dict:
         "group": ["F", "M", "White", "Black", "Other"],
         "n": [500, 520, 700, 200, 12], "positives": [40, 42, 50, 20, 3],
         "fnr": [0.30, 0.36, 0.31, 0.40, None], "oe_ratio": [1.0, 0.95, 1.02, 0.9, None],
+        # each group's O/E over everyone's, from the same bootstrap replicates (the subgroup_calibration check)
+        "ratio_oe_ratio": [1.03, 0.98, 1.05, 0.93, None],
+        "ratio_oe_ratio_ci_low": [0.85, 0.8, 0.9, 0.7, None], "ratio_oe_ratio_ci_high": [1.2, 1.18, 1.2, 1.2, None],
         "suppressed": [False, False, False, False, True]})
     group_metrics.to_csv(reports / "group_metrics.csv", index=False)
     pd.DataFrame({"model": "lightgbm", "bin": range(5), "mean_predicted": [0.02, 0.05, 0.1, 0.2, 0.4],
@@ -232,13 +235,20 @@ class FakeTracking(types.ModuleType):
         self._maybe_fail("approved_model_version")
         return self.aliases.get((name, "approved"))
 
-    def record_ledger_anchor(self, log_name, anchor, uri=None):
+    def record_ledger_anchor(self, log_name, anchor, uri=None, experiment_id=None):
         self._maybe_fail("record_ledger_anchor")
         self.ledger_anchors[log_name] = dict(anchor)
 
     def ledger_anchor(self, log_name, uri=None):
         self._maybe_fail("ledger_anchor")
         return self.ledger_anchors.get(log_name)
+
+    def ledger_experiment(self, log_name, uri=None):
+        return "ledger", self.ledger_anchor(log_name, uri)
+
+    def ensure_ledger_experiment(self, uri=None):
+        self._maybe_fail("ensure_ledger_experiment")
+        return "ledger"
 
     def load_sklearn_model(self, model_uri, uri=None):
         return self.model

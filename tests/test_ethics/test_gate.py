@@ -55,7 +55,7 @@ def _evidence(**changes) -> GateEvidence:
         group_metrics=GROUPS.assign(fnr=[0.30, 0.38, 0.30, 0.36, None, 0.33], oe_ratio=[1, 0.9, 1, 0.95, None, 1],
                                     auc=[0.8, 0.8, 0.8, 0.8, None, 0.8],
                                     # each group's O/E against everyone's, with an interval reaching 0.8-1.25
-                                    ratio_oe_ratio=[1, 0.9, 1, 0.95, None, 1],
+                                    ratio_oe_ratio=[1, 0.9, 1, 0.95, None, 1], positives=[40, 45, 30, 25, 2, 142],
                                     ratio_oe_ratio_ci_low=[0.7, 0.6, 0.7, 0.6, None, 1],
                                     ratio_oe_ratio_ci_high=[1.3, 1.2, 1.3, 1.3, None, 1]),
         run={"feature_columns": ["absence_rate_12m"],

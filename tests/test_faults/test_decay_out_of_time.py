@@ -58,4 +58,6 @@ def test_the_gate_blocks_on_discrimination_and_not_for_want_of_outcomes(county):
     found = [r for r in reasons if r.startswith("discrimination_threshold: fail")]
     assert found, reasons
     lower = float(re.search(r"lower bound ([0-9.]+)", found[0]).group(1))
-    assert lower < 0.5, found[0]  # the test year cannot tell the children apart better than chance
+    # the test year cannot tell the children apart better than chance (the gate judges neet18's backtest, whose
+    # one matured training cohort can give a model with no split at all: an AUROC of exactly 0.5)
+    assert lower <= 0.5, found[0]

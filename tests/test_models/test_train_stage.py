@@ -121,7 +121,7 @@ def test_the_spec_split_is_used_when_it_can_be(toy_project, registry_features, r
     assert metrics["capacity_share"] == run["capacity"] and metrics["capacity"] == registry_spec.capacity_per_year
 
 
-def test_the_registered_candidate_loads_and_predicts_on_the_features_file_as_it_is(toy_project):
+def test_the_registered_candidate_loads_and_predicts_on_the_features_file_as_it_is(toy_project, monkeypatch):
     """``models:/riskpipe-<m>@candidate`` from the SQLite registry predicts on the features file's own dtypes."""
     import mlflow.pyfunc
 
@@ -129,6 +129,9 @@ def test_the_registered_candidate_loads_and_predicts_on_the_features_file_as_it_
     features = pd.read_parquet(toy_project.paths.features_table("toy"))
     df = features[run["feature_columns"]]
     assert str(df["age_months"].dtype) == "Int64" and df["age_months"].isna().any()
+    # mlflow.set_tracking_uri exports $MLFLOW_TRACKING_URI; monkeypatch takes it away again after the test,
+    # so later tests in this worker use their own project's store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", run["tracking_uri"])
     mlflow.set_tracking_uri(run["tracking_uri"])
     loaded = mlflow.pyfunc.load_model("models:/riskpipe-toy@candidate")
     predicted = loaded.predict(df)

@@ -1,4 +1,6 @@
-"""App configuration: the five role groups exist after every ``migrate``."""
+"""App configuration: after every ``migrate`` the five role groups exist, and so do MLflow's tables and the
+ledger experiment the audit entries are anchored in (made once, here, rather than raced for by the first
+concurrent requests of a new project)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,17 @@ def create_role_groups(sender, **kwargs) -> None:  # noqa: ARG001 - Django's sig
         Group.objects.get_or_create(name=role)
 
 
+def prepare_ledger_anchors(sender, **kwargs) -> None:  # noqa: ARG001 - Django's signal signature
+    """Make MLflow's tables and the ``riskpipe-ledger`` experiment of the project the app serves.
+
+    Raises:
+        AuditUnavailable: MLflow could not be prepared (``migrate`` then fails, rather than every page later).
+    """
+    from webapp.practice.audit import prepare_audit
+
+    prepare_audit()
+
+
 class PracticeConfig(AppConfig):
     name = "webapp.practice"
     label = "practice"
@@ -24,3 +37,4 @@ class PracticeConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(create_role_groups, sender=self)
+        post_migrate.connect(prepare_ledger_anchors, sender=self)

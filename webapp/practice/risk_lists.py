@@ -14,9 +14,11 @@ exported; every other column is shown on the child's page as it is.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -121,17 +123,24 @@ def phrases(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+def unseen_reader(columns: list[str]) -> Callable[[Mapping[str, Any]], list[str]]:
+    """How to read what the model cannot see from a row with these ``columns``: the list's own column where it has
+    one, else the sources with no record (the "no ... record" phrases of ``records_seen``/``sources_seen``, else
+    the ``<source>_last_record`` columns). Chosen once per list, since every row has the same columns."""
+    own = next((c for c in columns if "cannot_see" in c or "not_seen" in c), None)
+    if own is not None:
+        return lambda row: phrases(row[own])
+    seen = next((c for c in ("records_seen", "sources_seen") if c in columns), None)
+    if seen is not None:
+        return lambda row: [p for p in phrases(row[seen]) if p.lower().startswith("no ")]
+    last = [(c, f"no {c.removesuffix('_last_record').replace('_', ' ')} record") for c in columns
+            if c.endswith("_last_record")]
+    return lambda row: [text for c, text in last if str(row[c]).strip().lower() == NO_RECORD]
+
+
 def cannot_see(row: pd.Series) -> list[str]:
-    """What the model cannot see for this child: the list's own column where it has one, else the sources with
-    no record (the "no ... record" phrases of ``sources_seen``, else the ``<source>_last_record`` columns)."""
-    for column in row.index:
-        if "cannot_see" in column or "not_seen" in column:
-            return phrases(row[column])
-    for column in ("records_seen", "sources_seen"):
-        if column in row.index:
-            return [p for p in phrases(row[column]) if p.lower().startswith("no ")]
-    return [f"no {c.removesuffix('_last_record').replace('_', ' ')} record" for c in row.index
-            if c.endswith("_last_record") and str(row[c]).strip().lower() == NO_RECORD]
+    """What the model cannot see for this child (:func:`unseen_reader`)."""
+    return unseen_reader(list(row.index))(row)
 
 
 @dataclass(frozen=True)
@@ -173,7 +182,7 @@ def list_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if not c.startswith(DETAIL_PREFIXES)]
 
 
-def risk_text(row: pd.Series) -> str:
+def risk_text(row: Mapping[str, Any]) -> str:
     """The calibrated risk in words and numbers: the list's ``risk`` text where it has one ("about 1 in 4 (24%)"),
     else made from ``risk_percent``."""
     if str(row.get("risk", "")).strip():
@@ -181,17 +190,33 @@ def risk_text(row: pd.Series) -> str:
     return f"{risk_in_words(row.get('risk_percent'))} ({row.get('risk_percent', '')}%)"
 
 
+def _row_shaper(columns: list[str]) -> Callable[[Mapping[str, Any]], ListRow]:
+    """A function shaping one row (a mapping of ``columns``) as :class:`ListRow`; what depends only on the columns
+    (which are shown under ``other``, their labels, where the unseen sources are read) is worked out once."""
+    other = [(c, label(c)) for c in columns if not c.startswith(DETAIL_PREFIXES) and c not in SHAPED
+             and "cannot_see" not in c and "not_seen" not in c]
+    unseen = unseen_reader(columns)
+
+    def shape(row: Mapping[str, Any]) -> ListRow:
+        return ListRow(rank=str(row.get("rank", "")), token=str(row["person_token"]), risk_text=risk_text(row),
+                       band=str(row.get("band", "")), reasons=phrases(row.get("reasons", "")),
+                       protective=phrases(row.get("protective_factors", "")), unseen=unseen(row),
+                       other=[(name, str(row[c])) for c, name in other])
+    return shape
+
+
 def shape_row(row: pd.Series) -> ListRow:
     """A list row as :class:`ListRow`; ``other`` holds every other column people read, labelled for them."""
-    other = [(label(c), str(row[c])) for c in list_columns(row.to_frame().T)
-             if c not in SHAPED and "cannot_see" not in c and "not_seen" not in c]
-    return ListRow(rank=str(row.get("rank", "")), token=str(row["person_token"]), risk_text=risk_text(row),
-                   band=str(row.get("band", "")), reasons=phrases(row.get("reasons", "")),
-                   protective=phrases(row.get("protective_factors", "")), unseen=cannot_see(row), other=other)
+    return _row_shaper(list(row.index))(row.to_dict())
 
 
 def shape_rows(frame: pd.DataFrame) -> list[ListRow]:
-    """Every row of ``frame``, in rank order."""
+    """Every row of ``frame``, in rank order.
+
+    The rows are read as plain dicts (``to_dict("records")``) and shaped by one :func:`_row_shaper`: building a
+    Series and a frame per row was most of a 200-row list page's time.
+    """
     if "rank" in frame.columns:
         frame = frame.iloc[pd.to_numeric(frame["rank"], errors="coerce").argsort(kind="stable")]
-    return [shape_row(row) for _, row in frame.iterrows()]
+    shape = _row_shaper(list(frame.columns))
+    return [shape(row) for row in frame.to_dict("records")]

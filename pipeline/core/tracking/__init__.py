@@ -7,7 +7,12 @@
 """
 
 from pipeline.core.tracking.interrupted_runs import TrainingInterrupted, end_orphaned_runs
-from pipeline.core.tracking.ledger_anchors import ledger_anchor, record_ledger_anchor
+from pipeline.core.tracking.ledger_anchors import (
+    ensure_ledger_experiment,
+    ledger_anchor,
+    ledger_experiment,
+    record_ledger_anchor,
+)
 from pipeline.core.tracking.registry import (
     TrackingError,
     approved_model_version,
@@ -37,9 +42,11 @@ __all__ = [
     "TrainingInterrupted",
     "approved_model_version",
     "end_orphaned_runs",
+    "ensure_ledger_experiment",
     "flatten_metrics",
     "frame_digest",
     "ledger_anchor",
+    "ledger_experiment",
     "load_model_files",
     "load_sklearn_model",
     "log_evaluation",

@@ -72,7 +72,8 @@ def nccis_records(
     upn = np.where(rng.random(idx.size) < 0.06, "", upn)
     who = ident.set_index("person_id").reindex(pid)
     postcode = postcode_at(
-        addresses, kids["household_id"].to_numpy()[idx], start16[idx], rng, cfg.identifier_noise.postcode_lag
+        addresses, kids["household_id"].to_numpy()[idx], start16[idx], rng, cfg.identifier_noise.postcode_lag,
+        noise=cfg.identifier_noise,
     )
     acad_age = np.where(begin >= start16[idx][sp] + np.timedelta64(365, "D"), 17, 16)
     records = pd.DataFrame(

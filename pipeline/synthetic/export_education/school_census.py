@@ -253,7 +253,8 @@ def _addresses(
 ) -> pd.DataFrame:
     """addresses: the postcode the school held at each census (sometimes the one before a move)."""
     hid = kid["household_id"].to_numpy()
-    postcode = postcode_at(addresses, hid, yrs["census_date"].to_numpy(), rng, cfg.identifier_noise.postcode_lag)
+    postcode = postcode_at(addresses, hid, yrs["census_date"].to_numpy(), rng, cfg.identifier_noise.postcode_lag,
+                           noise=cfg.identifier_noise)
     return pd.DataFrame(
         {
             "pupilonrolltableid": row_id,

@@ -51,7 +51,8 @@ def csc_persons(
     unknown = (upn == "") | (rng.random(pid.size) < noise.upn_missing_social_care * extra)
     un_code = np.where(upn == "", "UN1", rng.choice(["UN2", "UN3", "UN4", "UN5", "UN6", "UN7"], pid.size))
     postcode = postcode_at(
-        addresses, kid["household_id"].to_numpy(), last_contact.reindex(pid).to_numpy(), rng, noise.postcode_lag
+        addresses, kid["household_id"].to_numpy(), last_contact.reindex(pid).to_numpy(), rng, noise.postcode_lag,
+        noise=noise,
     )
     return pd.DataFrame(
         {

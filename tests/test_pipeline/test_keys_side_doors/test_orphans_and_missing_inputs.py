@@ -33,8 +33,9 @@ def store(tmp_path, monkeypatch):
     import mlflow
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # set_tracking_uri exports the variable: set through monkeypatch first so teardown removes it again
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
     yield uri
     os.environ.pop("MLFLOW_TRACKING_URI", None)

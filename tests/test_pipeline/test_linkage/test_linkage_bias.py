@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from models.linkage_bias import affected_changes, summarise_by_group
+from models.linkage_bias import affected_changes, headline, summarise_by_group
 from pipeline.linkage.missed_links import (
     corrected_index,
     merges_from_pairs,
@@ -71,6 +71,17 @@ def test_a_merge_that_raises_the_score_enters_the_list_and_displaces_another():
     summary = summarise_by_group(children, min_group_n=1)
     assert summary["by_group"]["sex"]["M"]["enter_list"] == 1
     assert summarise_by_group(children, min_group_n=2)["overall"] == {"affected": 1, "suppressed": True}
+
+
+def test_missed_links_outside_the_cohort_change_nothing_on_the_list():
+    before = pd.DataFrame({"person_id": ["A", "B"], "margin": [1.0, 0.0], "score": [0.2, 0.1], "fair_sex": ["F", "M"]})
+    merges = pd.DataFrame({"person_id": ["X", "Y"], "merged_person_id": ["X", "X"]})
+    after = pd.DataFrame({"person_id": pd.Series(dtype="string"), "margin": pd.Series(dtype="float64"),
+                          "score": pd.Series(dtype="float64"), "fair_sex": pd.Series(dtype="string")})
+    children, counts = affected_changes(before, after, merges, capacity=1, seed=1)
+    in_cohort = children[children["parts_in_cohort"].gt(0) | children["score_after"].notna()]
+    assert in_cohort.empty and counts == {"cohort_before": 2, "cohort_after": 2, "others_displaced": 0}
+    assert headline(summarise_by_group(in_cohort, 10), 1, "synthetic truth").startswith("No missed links")
 
 
 def _riskpipe(root: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
