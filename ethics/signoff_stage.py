@@ -99,7 +99,7 @@ def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, models: Sequence[s
         SignOffNotTaggedError: appended, but MLflow failed to tag the version.
         TrackingError: MLflow could not confirm the version exists (nothing was appended).
     """
-    from pipeline.core.tracking import TrackingError, registered_model_name, tag_model_version, tracking_uri
+    from pipeline.core.tracking import tracking_uri
 
     uri = tracking_uri(paths.root)
     checklist = read_checklist(paths, cfg)
@@ -115,6 +115,21 @@ def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, models: Sequence[s
     record = make_signoff(checklist, model=model, version=version, release=signed["release_digest"], item=item, by=by,
                           role=role, decision=decision, evidence=evidence, user=current_user(), note=note,
                           expires=expires)
+    return append_signoff(paths, record, key, uri)
+
+
+def append_signoff(paths: ProjectPaths, record: dict[str, Any], key: LedgerKey, uri: str) -> dict[str, Any]:
+    """Append a sign-off ``record`` (from ``make_signoff``) to the log, then tag its MLflow model version.
+
+    ``riskpipe signoff`` and the web app's sign-off page both end here.
+
+    Raises:
+        SignOffError: the signer already holds another role for this release (checked inside the ledger lock).
+        SignOffNotRecordedError: the log fails verification or could not be anchored; nothing appended.
+        SignOffNotTaggedError: appended but MLflow did not tag the version.
+    """
+    from pipeline.core.tracking import TrackingError, registered_model_name, tag_model_version
+
     try:  # append_to_ledger verifies the log (chain, anchors, governance.json heads) and the one-role rule
         entry = append_to_ledger(paths, SIGNOFF_LOG, record, key,
                                  admit=lambda logged: check_one_role_per_person(logged, record),
@@ -122,8 +137,9 @@ def record_signoff(cfg: GovernParams, paths: ProjectPaths, *, models: Sequence[s
     except LedgerError as exc:
         raise SignOffNotRecordedError(str(exc)) from None
     try:
-        tag = f"{decision} by {record['role']} (release {record['release'][:12]})"
-        tag_model_version(registered_model_name(model), version, {f"signoff.{item}": tag}, uri)
+        tag = f"{record['decision']} by {record['role']} (release {record['release'][:12]})"
+        tag_model_version(registered_model_name(record["model"]), record["version"],
+                          {f"signoff.{record['item']}": tag}, uri)
     except TrackingError as exc:
         raise SignOffNotTaggedError(f"recorded in the log (entry {entry['hash'][:12]}) but not tagged: {exc}") from exc
     return entry

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from ethics.inputs import read_checklist
-from ethics.ledger_store import SIGNOFF_LOG, LedgerError, append_to_ledger, ledger_key, read_verified_entries
-from ethics.signoff import SignOffError, check_one_role_per_person, latest_signoffs, make_signoff
-from ethics.signoff_stage import SignOffNotRecordedError, SignOffNotTaggedError, check_known_version
+from ethics.ledger_store import SIGNOFF_LOG, LedgerError, ledger_key, read_verified_entries
+from ethics.signoff import SignOffError, latest_signoffs, make_signoff
+from ethics.signoff_stage import SignOffNotRecordedError, append_signoff, check_known_version
 from pipeline.core.io import read_json
 from webapp.practice.project import Project
 
@@ -60,7 +60,7 @@ def sign(project: Project, *, model: str, item: str, decision: str, evidence: st
         SignOffNotTaggedError: appended but MLflow did not tag the version.
         TrackingError: MLflow could not confirm the version (nothing appended).
     """
-    from pipeline.core.tracking import TrackingError, registered_model_name, tag_model_version, tracking_uri
+    from pipeline.core.tracking import tracking_uri
 
     release = current_release(project, model)
     if release is None:
@@ -73,13 +73,6 @@ def sign(project: Project, *, model: str, item: str, decision: str, evidence: st
                           evidence=evidence, user=username, note=note)
     try:
         key = ledger_key(project.paths, project.pseudo_key_file)
-        entry = append_to_ledger(project.paths, SIGNOFF_LOG, record, key,
-                                 admit=lambda logged: check_one_role_per_person(logged, record), check_governance=True)
     except LedgerError as exc:
         raise SignOffNotRecordedError(str(exc)) from None
-    try:
-        tag = f"{decision} by {record['role']} (release {record['release'][:12]})"
-        tag_model_version(registered_model_name(model), version, {f"signoff.{item}": tag}, uri)
-    except TrackingError as exc:
-        raise SignOffNotTaggedError(f"recorded in the log (entry {entry['hash'][:12]}) but not tagged: {exc}") from exc
-    return entry
+    return append_signoff(project.paths, record, key, uri)
