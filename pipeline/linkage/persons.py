@@ -23,7 +23,9 @@ from pipeline.sources.registry import Source, person_sources
 MATCH_COLUMNS = tuple(c for cols in FIELD_COLUMNS.values() for c in cols)
 ATTRIBUTE_COLUMNS = ("ethnicity_group", "lsoa_imd_decile", "birth_year", "birth_month")
 NUMERIC_COLUMNS = ("lsoa_imd_decile", "birth_year", "birth_month")
-AGE_BANDS = ((0, 4, "0-4"), (5, 10, "5-10"), (11, 15, "11-15"), (16, 17, "16-17"), (18, 200, "18+"))
+# children in school-phase bands; adults in the bands adult services and the CPM literature report by
+AGE_BANDS = ((0, 4, "0-4"), (5, 10, "5-10"), (11, 15, "11-15"), (16, 17, "16-17"), (18, 24, "18-24"),
+             (25, 64, "25-64"), (65, 84, "65-84"), (85, 200, "85+"))
 # what a person's address table contributes (school_address): postcode match keys and deprivation
 ADDRESS_COLUMNS = ("postcode_tok", "postcode_sector_tok", "postcode_district_tok", "lsoa_imd_decile")
 
