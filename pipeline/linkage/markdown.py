@@ -90,5 +90,13 @@ def render_linkage_markdown(report: dict[str, Any]) -> str:
             for value, v in groups.items()
         ]
         out += _table(["attribute", "group", "precision", "recall", "true pairs"], rows) + [""]
+    if "family_links" in report:  # data/linked/family_links.parquet (pipeline/linkage/family.py)
+        family = report["family_links"]
+        truth = family.get("truth", {})
+        out += ["## Family and household links", ""]
+        out += _table(["relation", "links", "precision", "recall", "true pairs"], [
+            [relation, f"{count:,}", _pct(truth.get(relation, {}).get("precision")),
+             _pct(truth.get(relation, {}).get("recall")), f"{truth.get(relation, {}).get('true_pairs', 0):,}"]
+            for relation, count in family["links"].items()]) + [""]
     out += ["## Model training", ""] + [f"- {note}" for note in report["training_notes"]] + [""]
     return "\n".join(out)

@@ -37,6 +37,7 @@ from pipeline.linkage.evaluation import (
     precision_recall,
     worst_group_recall,
 )
+from pipeline.linkage.family_stage import run_family_links
 from pipeline.linkage.id_store import assign_lasting_ids, record_person_ids, summarise_change
 from pipeline.linkage.markdown import render_linkage_markdown
 from pipeline.linkage.memory import log_memory, release_unused_memory
@@ -216,7 +217,11 @@ def run_link(paths: ProjectPaths, params: LinkParams, key_file: Path) -> Linkage
     result = link_persons(persons, records_without_key, params, truth)
     log_memory("linkage")
     index, id_entry = assign_lasting_ids(result.person_index, paths)  # last run's IDs kept (persistent_ids.py)
-    result = replace(result, person_index=index, report={**result.report, "person_ids": summarise_change(id_entry)})
+    report = {**result.report, "person_ids": summarise_change(id_entry)}
+    family = run_family_links(paths, index, truth)  # data/linked/family_links.parquet, when a table records one
+    if family is not None:
+        report["family_links"] = family
+    result = replace(result, person_index=index, report=report)
     write_link_outputs(result, paths)
     record_person_ids(paths, index, id_entry)  # only once the index it describes is written
     return result
