@@ -26,8 +26,9 @@ def refuse(request: HttpRequest, reason: str, **fields: Any) -> HttpResponse:
     log.warning("refused %s %s to %s: %s", request.method, request.path, request.user.get_username(), reason)
     try:
         audit(request, "access_denied", reason=reason, method=request.method, **fields)
-    except AuditUnavailable:
-        pass  # the refusal stands either way; the application log above holds it
+    except AuditUnavailable as exc:
+        # the refusal stands either way (nothing is shown); say loudly that the ledger missed it
+        log.error("refusal of %s %s not written to the audit ledger: %s", request.method, request.path, exc)
     return render(request, "practice/forbidden.html", {"reason": reason}, status=403)
 
 
