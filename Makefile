@@ -2,6 +2,7 @@
 #   make demo   build .venv, make the pseudonymisation and ledger keys, run the whole pipeline with DVC
 #   make test   build/refresh .venv with dev extras and run the test suite
 #   make web    start the web app for early help teams and IG reviewers (docs/webapp.md)
+#   make demo-adults  the demo with adults on and the emergency admission model (params.adults.yaml, docs/adult_models.md)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +11,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export DVC_NO_ANALYTICS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test install key lint bench clean web
+.PHONY: demo demo-adults test install key lint bench clean web
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +54,19 @@ demo: install key
 	@echo
 	@$(BIN)/python -m webapp.manage demo_users
 	@echo "  web app (docs/webapp.md)   make web   -> http://127.0.0.1:8000/  (sign in with an account above)"
+
+# the demo with the whole population (docs/adult_models.md): params.adults.yaml's keys override params.yaml in a
+# DVC experiment, which leaves them in params.yaml afterwards (`git checkout params.yaml` returns to `make demo`)
+ADULTS_SET = $(BIN)/python -c 'import yaml; d = yaml.safe_load(open("params.adults.yaml")); \
+	v = lambda x: "[" + ",".join(map(str, x)) + "]" if isinstance(x, list) else str(x).lower() if isinstance(x, bool) else str(x); \
+	print(" ".join(f"-S ++{k}={v(x)}" for k, x in d.items()))'
+
+demo-adults: install key
+	@test -d .dvc || $(BIN)/dvc init --quiet
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp run $$($(ADULTS_SET))
+	@echo
+	@echo "riskpipe adults demo finished: reports/emergency_admission/ (metrics.json 'adult' block, model card)"
+	@echo "  draft list for GP practice care coordinators: outputs/risk_lists/emergency_admission/"
 
 # the web app on http://127.0.0.1:8000/ (accounts: `make demo`, or `$(BIN)/python -m webapp.manage demo_users`)
 web: install

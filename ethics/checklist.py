@@ -44,6 +44,9 @@ class ChecklistItem(_Strict):
     threshold: list[str] = Field(default_factory=list, description="thresholds.yaml keys the check reads")
     role: str | None = Field(None, description="human items: the role that signs")
     references: dict[str, str] = Field(default_factory=dict)
+    only_with_inputs_from: str | None = Field(None, description="a feature group (e.g. family): the item applies "
+                                              "only to versions with an input of that group; it is not applicable "
+                                              "(passes, said so) to others")
 
     @model_validator(mode="after")
     def _kind_fields(self) -> ChecklistItem:

@@ -39,6 +39,13 @@ def human_item_result(item_id: str, role: str, signoff: dict[str, Any] | None, t
     return {"status": status, "evidence": evidence, "signed_by": signoff["by"], "signed_at": signoff["time"]}
 
 
+def input_groups(feature_columns: list[str]) -> set[str]:
+    """The feature registry groups of a version's inputs (``run.json`` ``feature_columns``)."""
+    from features.registry import FEATURES
+
+    return {FEATURES[c].group for c in feature_columns if c in FEATURES}
+
+
 def evaluate_gate(
     checklist: Checklist,
     thresholds: Thresholds,
@@ -61,8 +68,12 @@ def evaluate_gate(
         "evidence", "role", "signed_by", "question", "references"}], "reasons": [...]}``.
     """
     items = []
+    groups = input_groups(evidence.run.get("feature_columns") or [])
     for item in checklist.items:
-        if item.kind == "auto":
+        if item.only_with_inputs_from and item.only_with_inputs_from not in groups:
+            row = {"status": "pass", "signed_by": None,
+                   "evidence": f"not applicable: no model input is a {item.only_with_inputs_from} feature"}
+        elif item.kind == "auto":
             result = CHECKS[item.check](evidence, thresholds)
             row = {"status": result.status, "evidence": result.evidence, "signed_by": None}
         else:

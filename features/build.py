@@ -15,9 +15,11 @@ import duckdb
 import pandas as pd
 
 from features import registry
+from features.adult_population import OUTCOME_COLUMNS
 from features.cohorts import build_cohort
 from features.context import add_context_features, build_address_events, build_record_spans
 from features.events import build_source_events
+from features.family import with_family
 from features.feature import Feature
 from features.leakage import leakage_perturbation
 from features.outcomes import attach_outcome
@@ -40,8 +42,9 @@ class FeatureBuild:
 
 
 def build_events(tables: Mapping[str, pd.DataFrame], person_index: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Every event domain features use, including the cross-source ``record`` and ``address`` frames."""
-    return with_cross_source(build_source_events(tables, person_index))
+    """Every event domain features use, including the cross-source ``record`` and ``address`` frames, and an
+    empty ``family`` frame (``features.family_inputs.add_family_events`` fills it for specs that opt in)."""
+    return with_family(with_cross_source(build_source_events(tables, person_index)), None)
 
 
 def with_cross_source(events: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -177,11 +180,13 @@ def build_features(
     """
     con = con or connect_duckdb()
     events = events if events is not None else build_events(tables, person_index)
+    if spec.features.family and "family" not in events:  # no family links read: every family feature is 0
+        events = with_family(events, None)
     cohort = build_cohort(events, spec)
     if years is not None:
         cohort = cohort[cohort["index_year"].isin(list(years))].reset_index(drop=True)
     log.info("%s: %d cohort rows over %d index dates", spec.name, len(cohort), cohort["index_date"].nunique())
-    features = registry.population_features(spec.population)
+    features = registry.spec_features(spec)  # family features only when the spec opts in (features.family)
     age_bands = get_population(spec.population).age_bands
     frame, latest = features_with_context(con, cohort, events, features, age_bands)
     cohort_exclusion = cohort.set_index("row_id")["exclusion"]
@@ -200,7 +205,9 @@ def build_features(
 
     report["leakage_perturbation"] = leakage_perturbation(kept, events, feature_names + fair_columns, rebuild,
                                                           with_cross_source, con, n=leakage_sample_rows, seed=spec.seed)
-    out = kept[KEY_COLUMNS + feature_names + fair_columns].reset_index(drop=True)
+    # columns an outcome builder reports beside the outcome (an adults' model's deaths in the window)
+    beside = [c for c in OUTCOME_COLUMNS if c in kept.columns]
+    out = kept[KEY_COLUMNS + beside + feature_names + fair_columns].reset_index(drop=True)
     out["person_id"] = out["person_id"].astype("str")
     out["index_year"] = out["index_year"].astype("int64")
     out["outcome"] = out["outcome"].astype("Int8")

@@ -121,7 +121,9 @@ def add_context_features(frame: pd.DataFrame, age_bands: Sequence[tuple[int, int
     """Add age and the ``fair_*`` attributes.
 
     Args:
-        frame: ``index_date, birth_year, birth_month, sex, ethnicity_group, sen_status, fsm_now, imd_decile``.
+        frame: ``index_date, birth_year, birth_month, sex, ethnicity_group, imd_decile`` and, where the
+            population has them, ``sen_status, fsm_now`` (else the SEN and FSM attributes are blank) and
+            ``gp_imd_decile`` (deprivation where ``imd_decile`` is blank).
         age_bands: the model's population's bands for ``fair_age_band`` (``features.populations``).
 
     Returns:
@@ -132,8 +134,13 @@ def add_context_features(frame: pd.DataFrame, age_bands: Sequence[tuple[int, int
     out["age_months"] = age_in_months(out["index_date"], out["birth_year"], out["birth_month"])
     out["fair_sex"] = out["sex"].fillna("U").astype("str")
     out["fair_ethnicity_group"] = out["ethnicity_group"].fillna("Unknown").astype("str")
-    out["fair_sen"] = out["sen_status"].fillna("none").astype("str")
-    out["fair_fsm"] = out["fsm_now"].fillna(0).astype("bool")
-    out["fair_imd_quintile"] = np.ceil(out["imd_decile"].astype("Float64") / 2).astype("Int8")
+    # an adults' frame has no school features (blank SEN and FSM) and takes deprivation from the GP record
+    blank = pd.Series(pd.NA, index=out.index)
+    out["fair_sen"] = out["sen_status"].fillna("none").astype("str") if "sen_status" in out else blank.astype("str")
+    out["fair_fsm"] = out["fsm_now"].fillna(0).astype("bool") if "fsm_now" in out else blank.astype("boolean")
+    imd = out["imd_decile"].astype("Float64")
+    if "gp_imd_decile" in out:
+        imd = imd.fillna(out["gp_imd_decile"].astype("Float64"))
+    out["fair_imd_quintile"] = np.ceil(imd / 2).astype("Int8")
     out["fair_age_band"] = age_band(out["age_months"] // 12, age_bands)
     return out

@@ -35,7 +35,8 @@ from features.event_registry import (
     declared_builders,
     declared_linked_through,
 )
-from pipeline.sources.registry import all_sources, all_tables, person_keyed_tables, source_of_table
+from pipeline.sources.registry import all_sources, all_tables, person_keyed_tables, source_of_table, table_spec
+from pipeline.sources.spec import Kind
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +45,22 @@ CROSS_SOURCE_DOMAINS = ("person", "record", "address")
 
 
 def source_feature_modules() -> list[ModuleType]:
-    """The features module ``features/<source name>.py`` of each registered source that has one, in
-    source order (importing a module registers its event builders and declares its ``FEATURES``)."""
+    """The features modules ``features/<source name>.py`` and ``features/adult_<source name>.py`` (a source's
+    adults' features, issue #18) of each registered source that has them, in source order (importing a
+    module registers its event builders and declares its ``FEATURES``)."""
     import features as package
 
-    found = []
+    found: dict[str, ModuleType] = {}  # by name: adult_social_care is both a source and social_care's adult_ name
     for name in all_sources():
-        qualified = f"{package.__name__}.{name}"
-        if importlib.util.find_spec(qualified) is not None:
-            found.append(importlib.import_module(qualified))
-    return found
+        for qualified in (f"{package.__name__}.{m}" for m in source_module_names(name)):
+            if qualified not in found and importlib.util.find_spec(qualified) is not None:
+                found[qualified] = importlib.import_module(qualified)
+    return list(found.values())
+
+
+def source_module_names(source: str) -> tuple[str, ...]:
+    """The module names (under ``features``) that may declare ``source``'s event builders and features."""
+    return (source, f"adult_{source}")
 
 
 def event_builders() -> list[EventBuilder]:
@@ -70,9 +77,10 @@ def event_builders() -> list[EventBuilder]:
                       key=lambda b: (order[b.source], b.sequence))
     built: set[str] = set()
     for b in builders:
-        if b.module != f"features.{b.source}":
+        if b.module not in {f"features.{m}" for m in source_module_names(b.source)}:
             raise EventRegistryError(f"event builder {b.domain!r} of source {b.source!r} is declared in {b.module}; "
-                                     f"a source's builders live in features/{b.source}.py")
+                                     f"a source's builders live in features/{b.source}.py or "
+                                     f"features/adult_{b.source}.py")
         foreign = [t for t in b.tables if source_of_table(t).name != b.source]
         if foreign:
             raise EventRegistryError(f"event builder {b.domain!r} of {b.source!r} reads other sources' tables: "
@@ -196,16 +204,28 @@ def link_tables(
     return linked
 
 
+def empty_table(name: str, columns: Iterable[str]) -> pd.DataFrame:
+    """A table with no rows and ``columns`` (dates typed as dates): an optional extract that is not there
+    (``TableSpec.optional``: GP, deaths, ECDS …), so its event builders run and build nothing."""
+    kinds = {c.name: c.kind for c in table_spec(name).columns}
+    dtypes = {Kind.DATE: "datetime64[s]", Kind.INT: "Int64", Kind.FLOAT: "float64"}
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(kinds.get(c), "str")) for c in columns})
+
+
 def build_source_events(tables: Mapping[str, pd.DataFrame], person_index: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Every source's event frames, keyed by domain (builders in registry order), then ``person``.
 
     Args:
-        tables: pseudonymised tables by name (data/pseudo), at least the columns ``source_columns()`` names.
+        tables: pseudonymised tables by name (data/pseudo), at least the columns ``source_columns()`` names;
+            an optional table (``TableSpec.optional``) may be left out and is read as empty.
         person_index: data/linked/person_index.parquet (``table, record_key_tok, person_id``).
 
     Raises:
-        KeyError: a table some builder reads is missing from ``tables``.
+        KeyError: a table some builder reads, not declared optional, is missing from ``tables``.
     """
+    absent = {t: empty_table(t, cols) for t, cols in source_columns().items()
+              if t not in tables and table_spec(t).optional}
+    tables = {**tables, **absent}
     builders, attributes = event_builders(), attribute_tables()
     names = [*(t for b in builders for t in b.tables), *(a.table for a in attributes)]
     linked = link_tables(tables, person_index, dict.fromkeys(names))

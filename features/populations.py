@@ -5,8 +5,8 @@ groups its models may use as inputs (``features.registry.feature_columns`` offer
 fairness attributes its models are audited by (evaluation's group metrics and the features report's
 exclusion and censoring counts) and the age bands of its ``fair_age_band`` attribute.
 
-Today there is one population, ``children``; an adults' model would add one here (with its own age
-bands and attributes) rather than change the code that reads them.
+Two populations: ``children`` and ``adults`` (issue #18: adults on a GP register, with their own feature
+groups, age bands and attributes); a new one is added here rather than in the code that reads them.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Population:
 CHILDREN = Population(
     name="children",
     description="Children and young people under 18 known to schools, children's social care, hospitals or NCCIS",
-    feature_groups=("school", "social_care", "health", "demographics", "coverage", "fairness"),
+    feature_groups=("school", "social_care", "health", "family", "demographics", "coverage", "fairness"),
     fairness_attributes={
         "sex": ("fair_sex",),
         "ethnicity_group": ("fair_ethnicity_group",),
@@ -61,7 +61,23 @@ CHILDREN = Population(
     age_bands=((0, 0, "under 1"), (1, 4, "1-4"), (5, 9, "5-9"), (10, 15, "10-15"), (16, 17, "16-17")),
 )
 
-POPULATIONS: dict[str, Population] = {p.name: p for p in (CHILDREN,)}
+ADULTS = Population(
+    name="adults",
+    description="Adults aged 18 and over registered with a GP practice in the county on the index date",
+    feature_groups=("adult_health", "adult_gp", "adult_social_care", "demographics", "fairness"),
+    fairness_attributes={
+        "sex": ("fair_sex",),
+        "ethnicity_group": ("fair_ethnicity_group",),
+        "imd_quintile": ("fair_imd_quintile",),
+        "age_band": ("fair_age_band",),
+        "sex_x_ethnicity": ("fair_sex", "fair_ethnicity_group"),
+    },
+    report_attributes=("fair_sex", "fair_ethnicity_group", "fair_imd_quintile", "fair_age_band"),
+    # the bands NHS admissions statistics and DOMAIN_ADULTS.md §3 use
+    age_bands=((18, 44, "18-44"), (45, 64, "45-64"), (65, 74, "65-74"), (75, 84, "75-84"), (85, 130, "85+")),
+)
+
+POPULATIONS: dict[str, Population] = {p.name: p for p in (CHILDREN, ADULTS)}
 
 
 class UnknownPopulationError(ValueError):

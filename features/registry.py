@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from features.context import context_features
 from features.events import source_feature_modules
+from features.family import FAMILY_GROUP, family_feature_names
+from features.family import FEATURES as FAMILY_FEATURES
 from features.feature import Feature
 from features.populations import get_population
 
@@ -34,7 +36,7 @@ def collect_features() -> dict[str, Feature]:
         ValueError: two features share a name.
     """
     declared = [*(f for module in source_feature_modules() for f in getattr(module, "FEATURES", ())),
-                *context_features()]
+                *FAMILY_FEATURES, *context_features()]
     out: dict[str, Feature] = {}
     for f in declared:
         if f.name in out:
@@ -60,6 +62,14 @@ def population_features(population: str) -> dict[str, Feature]:
     """
     allowed = get_population(population).feature_groups
     return {name: f for name, f in FEATURES.items() if f.group in allowed}
+
+
+def spec_features(spec: ModelSpec) -> dict[str, Feature]:
+    """The features built for ``spec``: its population's, without the family features of relatives the spec
+    does not name in ``features.family`` (``features.family``: opt-in only)."""
+    wanted = set(family_feature_names(spec.features.family))
+    return {name: f for name, f in population_features(spec.population).items()
+            if f.group != FAMILY_GROUP or name in wanted}
 
 
 def feature_columns(spec: ModelSpec) -> list[str]:
@@ -91,10 +101,11 @@ def feature_columns(spec: ModelSpec) -> list[str]:
     include = set(spec.features.include)
     fair_inputs = set(spec.features.fairness_inputs) if spec.features.allow_fairness_inputs else set()
     chosen = []
-    for f in population_features(spec.population).values():
+    for f in spec_features(spec).values():
         if f.name in spec.features.exclude:
             continue
-        wanted = not include or f.name in include or f.group in include
+        # the family features a spec opted into (features.family) are inputs without naming their group again
+        wanted = not include or f.name in include or f.group in include or f.group == FAMILY_GROUP
         if (f.role == "model" and wanted) or (f.role == "fairness_only" and f.name in fair_inputs):
             chosen.append(f.name)
     return chosen

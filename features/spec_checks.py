@@ -8,6 +8,7 @@ with the names that would work instead of after the event frames are built.
 
 from __future__ import annotations
 
+import features.adult_population  # noqa: F401  registers the adults' cohort and outcome kinds
 from features.cohorts import COHORT_KINDS, INDEX_DATE_KINDS
 from features.kinds import UnknownKindError
 from features.outcomes import OUTCOME_KINDS

@@ -19,13 +19,16 @@ import pandas as pd
 
 from features.as_of import with_full_outcome
 from features.build import FeatureBuild, build_events, build_features
-from features.events import source_columns
+from features.events import empty_table, source_columns
+from features.family_inputs import add_family_events
+from features.offers import with_offer_exposure
 from features.spec_checks import check_spec_kinds
 from features.window import connect_duckdb
 from models.spec import ModelSpec, load_model_spec
 from pipeline.core.config import FeaturesParams
 from pipeline.core.io import file_sha256, read_parquet, write_json, write_parquet
 from pipeline.core.paths import ProjectPaths
+from pipeline.sources.registry import table_spec
 
 log = logging.getLogger(__name__)
 
@@ -68,23 +71,35 @@ class FeaturesWritten:
 
 def missing_pseudo_tables(paths: ProjectPaths, columns: Mapping[str, list[str]]) -> list[str]:
     """Pseudonymised tables that features read (``columns``: ``source_columns()``) and that are not under
-    ``data/pseudo``."""
-    return [t for t in columns if not paths.pseudo_table(t).exists()]
+    ``data/pseudo``, other than extracts declared optional (``TableSpec.optional``: GP, deaths, ECDS …)."""
+    return [t for t in columns if not paths.pseudo_table(t).exists() and not table_spec(t).optional]
+
+
+def read_pseudo_tables(paths: ProjectPaths, columns: Mapping[str, list[str]]) -> dict[str, pd.DataFrame]:
+    """The ``columns`` of each pseudonymised table that features use; an optional table that is not there
+    is an empty frame (``empty_table``)."""
+    return {t: read_parquet(paths.pseudo_table(t), columns=cols) if paths.pseudo_table(t).exists()
+            else empty_table(t, cols) for t, cols in columns.items()}
 
 
 def read_feature_inputs(paths: ProjectPaths, columns: Mapping[str, list[str]]
                         ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """The ``columns`` of each pseudonymised table that features use, and ``table, record_key_tok, person_id``."""
-    tables = {t: read_parquet(paths.pseudo_table(t), columns=cols) for t, cols in columns.items()}
-    return tables, read_parquet(paths.person_index, columns=PERSON_INDEX_COLUMNS)
+    return read_pseudo_tables(paths, columns), read_parquet(paths.person_index, columns=PERSON_INDEX_COLUMNS)
 
 
 def write_model_features(spec: ModelSpec, person_index: pd.DataFrame, events: Mapping[str, pd.DataFrame],
-                         params: FeaturesParams, paths: ProjectPaths, con: duckdb.DuckDBPyConnection
-                         ) -> FeaturesWritten:
-    """Build one model's features from shared event frames and write its frame and report."""
+                         params: FeaturesParams, paths: ProjectPaths, con: duckdb.DuckDBPyConnection,
+                         offers: pd.DataFrame | None = None) -> FeaturesWritten:
+    """Build one model's features from shared event frames and write its frame and report.
+
+    ``offers`` (``person_id, date`` of each early help offer made): each row's offer exposure is added
+    (``features.offers``; never a model input).
+    """
     result = build_features({}, person_index, spec, params.extract_date, con=con, events=events,
                             leakage_sample_rows=params.leakage_sample_rows)
+    if offers is not None and spec.outcome.horizon_months:
+        result = FeatureBuild(with_offer_exposure(result.frame, offers, spec.outcome.horizon_months), result.report)
     changed = result.report["leakage_perturbation"]["differing_features"]
     if changed:
         log.warning("%s: features changed when events on or after the index date were removed: %s; the gate's "
@@ -96,13 +111,16 @@ def write_model_features(spec: ModelSpec, person_index: pd.DataFrame, events: Ma
                            bool(result.report["leakage_check_passed"]), tuple(changed))
 
 
-def run_features(model_names: list[str], params: FeaturesParams, paths: ProjectPaths) -> Iterator[FeaturesWritten]:
+def run_features(model_names: list[str], params: FeaturesParams, paths: ProjectPaths,
+                 read_offers: Callable[[], pd.DataFrame | None] | None = None) -> Iterator[FeaturesWritten]:
     """Build and write the features of each named model, one after another.
 
     Specs and inputs are checked when this is called, before anything is read; the models are built as
     the returned iterator is consumed, so a caller sees each model as soon as it is written. The event
     frames are built once and shared. Building stops after a model whose leakage check failed: its
-    outputs are written (for inspection) and the next models are not built.
+    outputs are written (for inspection) and the next models are not built. ``read_offers`` returns the
+    early help offers made (``person_id, date``) or None (no offer records); passed in because the interventions
+    events (``pipeline.impact``) build on features, not the other way round.
 
     Raises:
         ModelSpecError: a spec does not exist or is invalid, or names a kind, population or feature
@@ -114,17 +132,20 @@ def run_features(model_names: list[str], params: FeaturesParams, paths: ProjectP
     missing = missing_pseudo_tables(paths, columns)
     if missing or not paths.person_index.exists():
         raise FeatureInputsMissing(str(missing or paths.person_index))
-    return _build_each(specs, params, paths, columns)
+    return _build_each(specs, params, paths, columns, read_offers)
 
 
 def _build_each(specs: list[ModelSpec], params: FeaturesParams, paths: ProjectPaths,
-                columns: Mapping[str, list[str]]) -> Iterator[FeaturesWritten]:
+                columns: Mapping[str, list[str]], read_offers: Callable[[], pd.DataFrame | None] | None = None
+                ) -> Iterator[FeaturesWritten]:
     tables, person_index = read_feature_inputs(paths, columns)
     events = build_events(tables, person_index)
     del tables  # the event frames hold what features need; the raw tables can go before the first model
+    events = add_family_events(paths, person_index, events, sorted({r for s in specs for r in s.features.family}))
     con = connect_duckdb(params.duckdb_threads, params.duckdb_memory_limit)
+    offers = read_offers() if read_offers is not None else None
     for spec in specs:
-        written = write_model_features(spec, person_index, events, params, paths, con)
+        written = write_model_features(spec, person_index, events, params, paths, con, offers)
         yield written
         if not written.leakage_check_passed:
             return
@@ -141,8 +162,8 @@ def build_over_index(spec: ModelSpec, person_index: pd.DataFrame, params: Featur
     missing = missing_pseudo_tables(paths, columns)
     if missing:
         raise FeatureInputsMissing(str(missing))
-    tables = {t: read_parquet(paths.pseudo_table(t), columns=cols) for t, cols in columns.items()}
-    events = build_events(tables, person_index)
+    tables = read_pseudo_tables(paths, columns)
+    events = add_family_events(paths, person_index, build_events(tables, person_index), spec.features.family)
     del tables
     con = connect_duckdb(params.duckdb_threads, params.duckdb_memory_limit)
     return build_features({}, person_index, spec, params.extract_date, con=con, events=events,

@@ -204,7 +204,23 @@ def coverage_wording(feature: Feature) -> Wording | None:
     return None
 
 
+# the only words a list ever shows for a family feature (features.family): no relative's condition is disclosed
+FAMILY_SAYS = "family circumstances known to services"
+FAMILY_WHO = {"parent": "a parent", "sibling": "a brother or sister"}  # family_<relation>_...: who, never what
+
+
+def family_wording(feature: Feature) -> Wording | None:
+    """Every family feature reads the same on a list (a risk, never protective); one that is never shown
+    (``show_on_list=False``) keeps no words at all."""
+    if feature.group != "family":
+        return None
+    who = FAMILY_WHO.get(feature.name.split("_")[1], "")
+    says = f"{FAMILY_SAYS} ({who})" if who else FAMILY_SAYS
+    return Wording("risk", says if feature.show_on_list else "", "flag" if feature.kind == "binary" else "count",
+                   "time", says_no="no family circumstances known to services" if feature.show_on_list else "")
+
+
 def wording_for(feature: Feature) -> Wording:
-    """The feature's wording: declared in ``WORDING``, else derived for coverage features, else generic
-    (the description, no known direction)."""
-    return WORDING.get(feature.name) or coverage_wording(feature) or Wording("either")
+    """The feature's wording: declared in ``WORDING``, else derived for coverage and family features, else
+    generic (the description, no known direction)."""
+    return WORDING.get(feature.name) or coverage_wording(feature) or family_wording(feature) or Wording("either")

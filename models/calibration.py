@@ -9,6 +9,7 @@ validation scores are computed once: the cross-fitting only refits the one-dimen
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -42,20 +43,38 @@ def model_response(model, X: pd.DataFrame) -> np.ndarray:
     return model.predict_proba(X)[:, 1]
 
 
-def cross_fitted_log_loss(score: np.ndarray, y: np.ndarray, method: str, *, folds: int, seed: int) -> float:
-    """Log-loss of ``method``'s calibrated probabilities, each fold predicted by a calibrator fitted without it."""
+def fit_calibrator(calibrator: CalibratedClassifierCV, X, y, sample_weight: np.ndarray | None
+                   ) -> CalibratedClassifierCV:
+    """``calibrator.fit`` with row weights (``models.untreated``) when given.
+
+    scikit-learn warns that a FrozenEstimator does not take the weights, so they "will only be used for the
+    calibration itself": that is what is wanted (the model is frozen on purpose), so that one warning is ignored.
+    """
+    if sample_weight is None:
+        return calibrator.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Since FrozenEstimator does not appear to accept sample_weight")
+        return calibrator.fit(X, y, sample_weight=sample_weight)
+
+
+def cross_fitted_log_loss(score: np.ndarray, y: np.ndarray, method: str, *, folds: int, seed: int,
+                          sample_weight: np.ndarray | None = None) -> float:
+    """Log-loss of ``method``'s calibrated probabilities, each fold predicted by a calibrator fitted without it
+    (rows weighted by ``sample_weight``, the ``models.untreated`` weights, when given)."""
     column = score.reshape(-1, 1)
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     passthrough = PrecomputedScore().fit(column)
     held_out = np.zeros(len(y))
     for fit_rows, predict_rows in StratifiedKFold(folds, shuffle=True, random_state=seed).split(column, y):
         calibrator = CalibratedClassifierCV(FrozenEstimator(passthrough), method=method)
-        calibrator.fit(column[fit_rows], y[fit_rows])
+        fit_calibrator(calibrator, column[fit_rows], y[fit_rows], None if sample_weight is None else w[fit_rows])
         held_out[predict_rows] = calibrator.predict_proba(column[predict_rows])[:, 1]
-    return float(log_loss(y, held_out, labels=[0, 1]))
+    return float(log_loss(y, held_out, labels=[0, 1], sample_weight=w))
 
 
 def calibrate_on_validation(model, X_validation: pd.DataFrame, y_validation, methods: list[str], *,
-                            folds: int = 5, seed: int = 0) -> tuple[CalibratedClassifierCV, dict]:
+                            folds: int = 5, seed: int = 0, sample_weight: np.ndarray | None = None
+                            ) -> tuple[CalibratedClassifierCV, dict]:
     """Calibrate a fitted ``model`` on the validation year with the best of ``methods``.
 
     Returns:
@@ -67,11 +86,13 @@ def calibrate_on_validation(model, X_validation: pd.DataFrame, y_validation, met
     if folds < 2:
         raise ValueError("the validation year needs at least two positives and two negatives to calibrate")
     score = model_response(model, X_validation)
-    losses = {m: cross_fitted_log_loss(score, y, m, folds=folds, seed=seed) for m in methods}
+    losses = {m: cross_fitted_log_loss(score, y, m, folds=folds, seed=seed, sample_weight=sample_weight)
+              for m in methods}
     chosen = min(losses, key=losses.get)
     log.info("calibration: %s chosen (cross-fitted validation log-loss %s)", chosen,
              ", ".join(f"{m} {v:.5f}" for m, v in losses.items()))
-    calibrated = CalibratedClassifierCV(FrozenEstimator(model), method=chosen).fit(X_validation, y)
+    calibrated = fit_calibrator(CalibratedClassifierCV(FrozenEstimator(model), method=chosen), X_validation, y,
+                                sample_weight)
     return calibrated, {"method": chosen, "log_loss": losses}
 
 
@@ -98,8 +119,8 @@ class CalibratedScore(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
-def calibrate_on_scores(model, score: np.ndarray, y, methods: list[str], *, folds: int = 5, seed: int = 0
-                        ) -> tuple[CalibratedScore, dict]:
+def calibrate_on_scores(model, score: np.ndarray, y, methods: list[str], *, folds: int = 5, seed: int = 0,
+                        sample_weight: np.ndarray | None = None) -> tuple[CalibratedScore, dict]:
     """Calibrate ``model`` on scores given in advance (``model_response`` values or out-of-fold ones), the
     method chosen by cross-fitted log-loss as in :func:`calibrate_on_validation`.
 
@@ -111,9 +132,11 @@ def calibrate_on_scores(model, score: np.ndarray, y, methods: list[str], *, fold
     folds = int(min(folds, y.sum(), len(y) - y.sum()))
     if folds < 2:
         raise ValueError("calibration needs at least two positives and two negatives")
-    losses = {m: cross_fitted_log_loss(score, y, m, folds=folds, seed=seed) for m in methods}
+    losses = {m: cross_fitted_log_loss(score, y, m, folds=folds, seed=seed, sample_weight=sample_weight)
+              for m in methods}
     chosen = min(losses, key=losses.get)
     column = score.reshape(-1, 1)
-    calibrator = CalibratedClassifierCV(FrozenEstimator(PrecomputedScore().fit(column)), method=chosen).fit(column, y)
+    calibrator = fit_calibrator(CalibratedClassifierCV(FrozenEstimator(PrecomputedScore().fit(column)), method=chosen),
+                                column, y, sample_weight)
     return CalibratedScore(model, calibrator), {"method": chosen, "log_loss": losses, "rows": int(len(y)),
                                                 "positives": int(y.sum())}

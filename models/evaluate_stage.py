@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from models import adult_evaluation
 from models.as_of_evaluation import as_of_linkage_block, score_rows
 from models.evaluation import (
     GENERATOR,
@@ -30,6 +31,7 @@ from models.evaluation import (
     labelled_rows,
 )
 from models.metrics.fairness import suppress_small_cells
+from models.offer_split import OFFERED, performance_by_offer
 from models.oracle import attach_true_probability, linked_to_true_person, recorded_label_probability
 from models.plots import (
     calibration_by_group,
@@ -183,7 +185,9 @@ def attach_truth_probabilities(scores: pd.DataFrame, model: str, paths: ProjectP
     from pipeline.linkage.evaluation import tokenise_truth_keys
 
     outcome_file, map_file = paths.truth / f"outcome_{model}.parquet", paths.truth / "person_map.parquet"
-    if not (outcome_file.exists() and map_file.exists() and paths.person_index.exists()):
+    # an adults' model's truth comes from the simulated lives (models.adult_evaluation)
+    truth = read_parquet(outcome_file) if outcome_file.exists() else adult_evaluation.truth_outcome(model, paths)
+    if truth is None or not (map_file.exists() and paths.person_index.exists()):
         return scores
     try:
         key = load_key(key_file)
@@ -192,7 +196,7 @@ def attach_truth_probabilities(scores: pd.DataFrame, model: str, paths: ProjectP
         return scores
     person_map = linked_to_true_person(read_parquet(paths.person_index),
                                        tokenise_truth_keys(read_parquet(map_file), key))
-    return attach_true_probability(scores, person_map, read_parquet(outcome_file))
+    return attach_true_probability(scores, person_map, truth)
 
 
 def write_evaluation(evaluation: Evaluation, plots: dict[str, bytes], reports: Path) -> list[Path]:
@@ -265,6 +269,13 @@ def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key
                                  tie_seed=spec.seed, backtest=backtest, backtest_protocol=run.get("backtest"))
     evaluation.metrics["capacity_share"] = run.get("capacity")  # the list's share of the cohort (train stage)
     evaluation.metrics["test_as_of_linkage"] = evaluate_as_of_linkage(spec, run, evaluation.metrics, params, paths)
+    # realised performance among the offered and the not offered: the gap is the help working (models.offer_split)
+    features_file = paths.features_table(model)
+    evaluation.metrics["offer_split"] = performance_by_offer(
+        scores, read_parquet(features_file, columns=[*KEYS, OFFERED])) \
+        if OFFERED in parquet_columns(features_file) else None
+    if spec.population == "adults":  # lift at the top, no prior admission, deaths by band (models.adult_metrics)
+        evaluation.metrics["adult"] = adult_evaluation.adult_metrics(model, scores, paths, spec.seed)
     files = write_evaluation(evaluation, render_evaluation_plots(scores, evaluation), reports)
     logged = log_evaluation(uri=tracking_uri(paths.root), run_id=run["run_id"], metrics=evaluation.metrics,
                             artifacts=files)

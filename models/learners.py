@@ -81,25 +81,28 @@ def make_lightgbm_pipeline(feature_columns: list[str], categorical: list[str], p
 
 
 def fit_lightgbm(pipeline: Pipeline, X_train: pd.DataFrame, y_train, X_validation: pd.DataFrame, y_validation,
-                 early_stopping_rounds: int = EARLY_STOPPING_ROUNDS) -> Pipeline:
+                 early_stopping_rounds: int = EARLY_STOPPING_ROUNDS, *, sample_weight=None,
+                 validation_weight=None) -> Pipeline:
     """Fit with early stopping on ``X_validation``'s log-loss (the rows held out for it); returns the fitted pipeline.
 
     The caster is fitted once and each frame cast once (``Pipeline.fit`` would cast the training
-    rows a second time); the returned pipeline holds both fitted steps.
+    rows a second time); the returned pipeline holds both fitted steps. Weights (None = 1) are the rows'
+    ``models.untreated`` weights.
     """
     caster = pipeline.named_steps["features"]
     pipeline.named_steps["lightgbm"].fit(
-        caster.fit_transform(X_train), y_train,
+        caster.fit_transform(X_train), y_train, sample_weight=sample_weight,
         eval_X=caster.transform(X_validation), eval_y=y_validation, eval_metric="binary_logloss",
+        eval_sample_weight=None if validation_weight is None else [validation_weight],
         callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
     )
     return pipeline
 
 
-def fit_lightgbm_trees(pipeline: Pipeline, X_train: pd.DataFrame, y_train) -> Pipeline:
+def fit_lightgbm_trees(pipeline: Pipeline, X_train: pd.DataFrame, y_train, sample_weight=None) -> Pipeline:
     """Fit with the pipeline's own ``n_estimators`` (no early stopping): the refit on every training year."""
     caster = pipeline.named_steps["features"]
-    pipeline.named_steps["lightgbm"].fit(caster.fit_transform(X_train), y_train)
+    pipeline.named_steps["lightgbm"].fit(caster.fit_transform(X_train), y_train, sample_weight=sample_weight)
     return pipeline
 
 
@@ -130,9 +133,12 @@ def case_control_rows(y, max_negatives: int | None, seed: int) -> tuple[np.ndarr
 
 
 def fit_logistic(pipeline: Pipeline, X_train: pd.DataFrame, y_train, max_negatives: int | None,
-                 seed: int) -> Pipeline:
-    """Fit the logistic pipeline on :func:`case_control_rows` of the training rows (all rows when None)."""
+                 seed: int, sample_weight=None) -> Pipeline:
+    """Fit the logistic pipeline on :func:`case_control_rows` of the training rows (all rows when None); their
+    weights times ``sample_weight`` (the rows' ``models.untreated`` weights; None = 1)."""
     rows, weights = case_control_rows(y_train, max_negatives, seed)
+    if sample_weight is not None:
+        weights = weights * np.asarray(sample_weight, dtype=np.float64)[rows]
     return pipeline.fit(X_train.iloc[rows], np.asarray(y_train)[rows], logistic__sample_weight=weights)
 
 

@@ -150,13 +150,18 @@ class FeaturesSpec(SpecSection):
     ``include`` lists feature names or domains (``school``, ``social_care``, ``health``,
     ``demographics``, ``coverage``); ``exclude`` removes names. Fairness-only attributes (sex,
     ethnicity group) become model inputs only when named in ``fairness_inputs`` AND
-    ``allow_fairness_inputs`` is true; the model card shows this setting.
+    ``allow_fairness_inputs`` is true; the model card shows this setting. ``family`` names the relatives
+    (``parent``, ``sibling``) whose records feed the family features; none unless named.
     """
 
     include: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
     allow_fairness_inputs: bool = False
     fairness_inputs: list[str] = Field(default_factory=list)
+    # scoring a child on relatives' records is the IG board's decision (checklist item family_records): opt in
+    family: list[Literal["parent", "sibling"]] = Field(
+        default_factory=list, description="relatives whose records feed family features (features.family); "
+        "default none")
 
     @model_validator(mode="after")
     def _fairness_inputs_need_permission(self) -> FeaturesSpec:
@@ -215,6 +220,34 @@ class CalibrationSpec(SpecSection):
     cross_fit_training_years: bool = False
 
 
+# columns of the offer exposure (features.offers): whether early help was offered in a row's outcome window and
+# when. They describe the help the list triggered, never the child before the index date: never a model input.
+OFFER_EXPOSURE_COLUMNS = ("offered_in_window", "offer_date")
+
+
+class TrainingSpec(SpecSection):
+    """How training treats rows whose outcome window holds an early help offer (``models.untreated``).
+
+    ``untreated``: ``naive`` fits every label as recorded (the help the list triggered lowers the labels of the
+    children it listed); ``ipw`` drops rows whose outcome window holds an offer and weights the others by
+    1/(1 - e(x)), e(x) the chance of an offer given the features; ``dropin`` keeps every row and corrects the
+    offered rows' labels by ``dropin_effect``. None = ``ipw`` when the features carry offer exposure, else naive.
+    """
+
+    untreated: Literal["naive", "ipw", "dropin"] | None = None
+    max_propensity: float = Field(0.95, gt=0.5, lt=1.0, description="e(x) clipped here: weights at most 1/(1-max)")
+    dropin_effect: float | None = Field(
+        None, ge=-1.0, le=0.0, description="effect of an offer on the outcome among the offered, as an absolute "
+                                           "difference (-0.03 = 3 percentage points fewer); used by dropin when "
+                                           "reports/impact/estimates.json has none")
+
+    @model_validator(mode="after")
+    def _dropin_needs_effect_source(self) -> TrainingSpec:
+        if self.untreated == "dropin" and self.dropin_effect is None:
+            raise ValueError("training.untreated: dropin needs training.dropin_effect (the estimated effect)")
+        return self
+
+
 class ModelSpec(SpecSection):
     """One predictive model, as declared in ``models/specs/<name>.yaml``."""
 
@@ -237,6 +270,21 @@ class ModelSpec(SpecSection):
     seed: int = 20260331
     learners: LearnersSpec = LearnersSpec()
     calibration: CalibrationSpec = CalibrationSpec()
+    training: TrainingSpec = TrainingSpec()
+    estimand: str = Field("", description="what the model predicts, in words; empty = generated from the outcome "
+                                          "and horizon (risk ... if no early help offer is made)")
+
+    @model_validator(mode="after")
+    def _estimand_and_no_exposure_inputs(self) -> ModelSpec:
+        named = [*self.features.include, *self.features.fairness_inputs]
+        exposure = [n for n in named if n in OFFER_EXPOSURE_COLUMNS]
+        if exposure:
+            raise ValueError(f"features name {exposure}: whether early help was offered is the help the list "
+                             "triggered, never a model input (the model predicts risk without help; see "
+                             "training.untreated)")
+        if not self.estimand:
+            object.__setattr__(self, "estimand", default_estimand(self.outcome))
+        return self
 
     @model_validator(mode="after")
     def _split_within_index_years(self) -> ModelSpec:
@@ -254,6 +302,16 @@ class ModelSpec(SpecSection):
         named that year, else ``capacity_per_year``."""
         return int(self.capacity_by_year.get(int(year), self.capacity_per_year)) if year is not None \
             else self.capacity_per_year
+
+
+def default_estimand(outcome: OutcomeSpec) -> str:
+    """The estimand of a spec that states none: "risk of entering care within 12 months of the index date if
+    no early help offer is made (usual care otherwise)"."""
+    what = {"care_entry": "entering care", "nccis_neet": "being recorded NEET"}.get(
+        outcome.kind, f"the outcome ({outcome.kind.replace('_', ' ')})")
+    window = (f"within {outcome.horizon_months} months of the index date" if outcome.horizon_months else
+              f"between academic age {outcome.from_academic_age} and the {outcome.until_birthday}th birthday")
+    return f"risk of {what} {window} if no early help offer is made (usual care otherwise)"
 
 
 class ModelSpecError(ValueError):

@@ -21,8 +21,9 @@ from models.backtest import fit_backtest
 from models.spec import ModelSpec, SplitSpec, load_model_spec, spec_path
 from models.split import capacity_share
 from models.training import TrainedModels, train_models
+from models.untreated import effect_from_estimates
 from pipeline.core.config import TrainParams
-from pipeline.core.io import file_sha256, read_parquet, write_json, write_parquet
+from pipeline.core.io import file_sha256, read_json, read_parquet, write_json, write_parquet
 from pipeline.core.paths import ProjectPaths
 from pipeline.core.tracking import log_training_run, tracking_uri
 
@@ -138,6 +139,18 @@ def train_or_fall_back(features: pd.DataFrame, spec: ModelSpec, columns: list[st
     return trained, {"fitted_split": shifted.model_dump(), "fallback_reason": reason}
 
 
+def with_estimated_effect(spec: ModelSpec, paths: ProjectPaths) -> ModelSpec:
+    """For ``training.untreated: dropin``, the spec with the offer's effect from reports/impact/estimates.json
+    (``models.untreated.effect_from_estimates``) when that file has one; else the spec as it is."""
+    estimates = paths.reports / "impact" / "estimates.json"
+    if spec.training.untreated != "dropin" or not estimates.exists():
+        return spec
+    effect = effect_from_estimates(read_json(estimates), spec.outcome.kind, spec.outcome.horizon_months)
+    if effect is None:
+        return spec
+    return spec.model_copy(update={"training": spec.training.model_copy(update={"dropin_effect": effect})})
+
+
 def lineage_digests(files: list[Path]) -> dict[str, str]:
     """SHA-256 of each input file that exists, keyed by its path as given."""
     return {str(p): file_sha256(p) for p in files if p.exists()}
@@ -196,7 +209,7 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
         FeaturesMissing: no features file for the model.
         TrainingStopped: the learners could not be trained (the message says why).
     """
-    spec = load_model_spec(model)
+    spec = with_estimated_effect(load_model_spec(model), paths)
     features_file = paths.features_table(model)
     if not features_file.exists():
         raise FeaturesMissing(features_file)
@@ -221,6 +234,8 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
                 "evaluation_outcomes": trained.summary["evaluation_outcomes"],
                 "capacity": capacity_share(spec, features.groupby("index_year").size().to_dict()),
                 "fallback_reason": trained.summary["fallback_reason"], "backtest": backtest,
+                # how rows whose window held an early help offer were fitted (models.untreated), for the card
+                "untreated": trained.summary.get("untreated"),
                 "thresholds_sha256": file_sha256(thresholds_file) if thresholds_file.exists() else None,
                 # the pre-registration in force at training: the gate judges this version against it
                 "registration": registration.get("hash") if isinstance(registration, dict) else None})

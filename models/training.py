@@ -25,7 +25,9 @@ from models.learners import (
 )
 from models.preprocess import categorical_columns
 from models.rule_score import RuleScore, rule_criteria_from_spec
+from models.spec import TrainingSpec
 from models.split import assign_split
+from models.untreated import resolve_mode, untreated_training_rows
 
 log = logging.getLogger(__name__)
 STOPPING_FOLDS = 5  # with one training year, trees are chosen by early stopping on each of this many folds
@@ -60,8 +62,8 @@ def _labelled(features: pd.DataFrame, split: pd.Series, name: str) -> tuple[pd.D
 
 
 def fit_lightgbm_apart_from_calibration(train: pd.DataFrame, y_train: np.ndarray, feature_columns: list[str],
-                                        categorical: list[str], params: dict, seed: int, stopping: int
-                                        ) -> tuple[object, int, str]:
+                                        categorical: list[str], params: dict, seed: int, stopping: int,
+                                        weights: np.ndarray | None = None) -> tuple[object, int, str]:
     """LightGBM whose number of trees was chosen on rows the calibration never sees.
 
     Early stopping and calibration used to share the validation year, so the calibration was fitted on
@@ -70,16 +72,19 @@ def fit_lightgbm_apart_from_calibration(train: pd.DataFrame, y_train: np.ndarray
     training year with that many trees; the validation year is left to calibration alone. With one
     training year (or a latest one without both outcomes) the trees are the median of the best numbers
     found with each of :data:`STOPPING_FOLDS` stratified folds of the training rows held out in turn; with
-    fewer outcomes than folds the spec's ``n_estimators`` is used as it is.
+    fewer outcomes than folds the spec's ``n_estimators`` is used as it is. ``weights``: the rows'
+    ``models.untreated`` weights (None = 1).
 
     Returns:
         ``(fitted pipeline, trees, what the trees were chosen on)``.
     """
     years = train["index_year"].astype("int64").to_numpy()
     held_out = years == years.max()
+    w = np.ones(len(y_train)) if weights is None else np.asarray(weights, dtype=np.float64)
     if _both_outcomes(y_train, held_out):
         probe = fit_lightgbm(make_lightgbm_pipeline(feature_columns, categorical, params, seed), train[~held_out],
-                             y_train[~held_out], train[held_out], y_train[held_out], stopping)
+                             y_train[~held_out], train[held_out], y_train[held_out], stopping,
+                             sample_weight=w[~held_out], validation_weight=w[held_out])
         trees = max(int(probe.named_steps["lightgbm"].best_iteration_ or 0), 1)
         stopped_on = f"index year {int(years.max())} (the latest training year)"
     elif min(int(y_train.sum()), int(len(y_train) - y_train.sum())) >= STOPPING_FOLDS:
@@ -87,10 +92,11 @@ def fit_lightgbm_apart_from_calibration(train: pd.DataFrame, y_train: np.ndarray
         trees = _trees_by_folds(train, y_train, feature_columns, categorical, params, seed, stopping)
         stopped_on = f"the median of {STOPPING_FOLDS} stratified folds of the rows (one training year)"
     else:
-        fitted = fit_lightgbm_trees(make_lightgbm_pipeline(feature_columns, categorical, params, seed), train, y_train)
+        fitted = fit_lightgbm_trees(make_lightgbm_pipeline(feature_columns, categorical, params, seed), train, y_train,
+                                    weights)
         return fitted, int(params.get("n_estimators", 100)), "not used (too few outcomes): the spec's n_estimators"
     refit = make_lightgbm_pipeline(feature_columns, categorical, {**params, "n_estimators": trees}, seed)
-    return fit_lightgbm_trees(refit, train, y_train), trees, stopped_on
+    return fit_lightgbm_trees(refit, train, y_train, weights), trees, stopped_on
 
 
 def _both_outcomes(y: np.ndarray, held_out: np.ndarray) -> bool:
@@ -109,8 +115,8 @@ def _trees_by_folds(train: pd.DataFrame, y: np.ndarray, feature_columns: list[st
 
 
 def out_of_fold_scores(train: pd.DataFrame, y_train: np.ndarray, validation: pd.DataFrame, y_validation: np.ndarray,
-                       fitted, feature_columns: list[str], categorical: list[str], params: dict, seed: int
-                       ) -> tuple[np.ndarray, np.ndarray]:
+                       fitted, feature_columns: list[str], categorical: list[str], params: dict, seed: int,
+                       weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Scores for calibration on many more outcomes than the validation year holds.
 
     Each training year but the latest (which chose the number of trees) is scored by LightGBM refitted with
@@ -129,14 +135,25 @@ def out_of_fold_scores(train: pd.DataFrame, y_train: np.ndarray, validation: pd.
         if len(np.unique(y_train[~held])) < 2:
             continue
         model = fit_lightgbm_trees(make_lightgbm_pipeline(feature_columns, categorical, params, seed), train[~held],
-                                   y_train[~held])
+                                   y_train[~held], None if weights is None else np.asarray(weights)[~held])
         scores.append(model_response(model, train[held]))
         outcomes.append(y_train[held])
     return np.concatenate(scores), np.concatenate(outcomes)
 
 
+def _pooled_weights(train: pd.DataFrame, y_train: np.ndarray, w_train: np.ndarray, w_validation: np.ndarray | None,
+                    validation_rows: int) -> np.ndarray:
+    """The weights of :func:`out_of_fold_scores`' rows, in its order: the validation year's, then each training year
+    but the latest that it scored."""
+    years = train["index_year"].astype("int64").to_numpy()
+    parts = [np.ones(validation_rows) if w_validation is None else np.asarray(w_validation)]
+    parts += [np.asarray(w_train)[years == year] for year in sorted(set(years) - {years.max()})
+              if len(np.unique(y_train[years != year])) == 2]
+    return np.concatenate(parts)
+
+
 def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, lightgbm_threads: int | None = None,
-                 calibration_folds: int = 5) -> TrainedModels:
+                 calibration_folds: int = 5, dropin_effect: float | None = None) -> TrainedModels:
     """Fit LightGBM, logistic and the rule score for ``spec`` and calibrate each on the validation year.
 
     Args:
@@ -146,6 +163,8 @@ def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, li
         feature_columns: model inputs (``features.registry.feature_columns(spec)``).
         lightgbm_threads: LightGBM ``n_jobs`` unless the spec sets it (None = all cores).
         calibration_folds: folds of the validation year used to choose the calibration method.
+        dropin_effect: the offer's estimated effect for ``training.untreated: dropin`` (reports/impact/
+            estimates.json, read by the train stage); None = the spec's ``training.dropin_effect``.
 
     Returns:
         :class:`TrainedModels`; ``summary`` holds rows/positives per split, LightGBM's best
@@ -156,6 +175,15 @@ def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, li
     validation, y_validation = _labelled(features, split, "validation")
     categorical = categorical_columns(features, feature_columns)
     seed = spec.seed
+    # rows whose window holds an early help offer: dropped and reweighted, relabelled or fitted as recorded
+    training = getattr(spec, "training", None) or TrainingSpec()
+    mode = resolve_mode(training, train, validation)
+    untreated = untreated_training_rows(train, y_train, feature_columns, categorical, training, seed, mode=mode,
+                                        dropin_effect=dropin_effect)
+    train, y_train, w_train = untreated.rows, untreated.y, untreated.weights
+    held = untreated_training_rows(validation, y_validation, feature_columns, categorical, training, seed, mode=mode,
+                                   dropin_effect=dropin_effect)
+    validation, y_validation, w_validation = held.rows, held.y, held.weights
     methods = list(spec.calibration.methods)
 
     lgb_params = dict(spec.learners.lightgbm)
@@ -163,22 +191,26 @@ def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, li
     if lightgbm_threads is not None:
         lgb_params.setdefault("n_jobs", lightgbm_threads)
     lightgbm, best_iteration, stopped_on = fit_lightgbm_apart_from_calibration(
-        train, y_train, feature_columns, categorical, lgb_params, seed, stopping)
+        train, y_train, feature_columns, categorical, lgb_params, seed, stopping, w_train)
     log.info("LightGBM: %d trees (early stopping on %s)", best_iteration, stopped_on)
     logistic_params = dict(spec.learners.logistic)
     logistic = fit_logistic(make_logistic_pipeline(feature_columns, categorical, logistic_params, seed), train,
-                            y_train, logistic_params.get("max_negatives"), seed)
+                            y_train, logistic_params.get("max_negatives"), seed, w_train)
     rule = RuleScore(rule_criteria_from_spec(spec.learners.rule)).fit(train)
 
     calibrated, choices = {}, {}
     for name, model in (("lightgbm", lightgbm), ("logistic", logistic), ("rule", rule)):
         calibrated[name], choices[name] = calibrate_on_validation(model, validation, y_validation, methods,
-                                                                    folds=calibration_folds, seed=seed)
+                                                                    folds=calibration_folds, seed=seed,
+                                                                    sample_weight=w_validation)
     if getattr(spec.calibration, "cross_fit_training_years", False):
         score, y_pooled = out_of_fold_scores(train, y_train, validation, y_validation, lightgbm, feature_columns,
-                                             categorical, {**lgb_params, "n_estimators": best_iteration}, seed)
+                                             categorical, {**lgb_params, "n_estimators": best_iteration}, seed,
+                                             w_train)
+        w_pooled = None if w_train is None else _pooled_weights(train, y_train, w_train, w_validation,
+                                                                   len(y_validation))
         calibrated["lightgbm"], choices["lightgbm"] = calibrate_on_scores(
-            lightgbm, score, y_pooled, methods, folds=calibration_folds, seed=seed)
+            lightgbm, score, y_pooled, methods, folds=calibration_folds, seed=seed, sample_weight=w_pooled)
         choices["lightgbm"]["fitted_on"] = "the validation year and the training years but the latest, out of fold"
 
     scores = features[["person_id", "index_date", "index_year", "outcome"]].copy()
@@ -196,6 +228,8 @@ def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, li
         "lightgbm_early_stopping": stopped_on,
         "calibration": choices,
         "categorical_features": categorical,
+        "untreated": {**untreated.summary, "validation": {k: v for k, v in held.summary.items()
+                                                          if k not in ("mode", "why")}},
     }
     return TrainedModels(calibrated["lightgbm"], calibrated["logistic"], calibrated["rule"],
                          scores[SCORE_COLUMNS], list(feature_columns), summary)

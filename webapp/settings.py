@@ -20,8 +20,8 @@ def _flag(name: str, default: str = "0") -> bool:
 RISKPIPE_ROOT = Path(os.environ.get("RISKPIPE_ROOT", ".")).resolve()
 # None: <RISKPIPE_ROOT>/params.yaml
 RISKPIPE_PARAMS = Path(os.environ["RISKPIPE_PARAMS"]) if os.environ.get("RISKPIPE_PARAMS") else None
-# the offers events file the impact stage reads (docs/contracts.md "Offers events")
-# None: <RISKPIPE_ROOT>/data/raw/interventions/offers.csv
+# the offers events file the impact stage reads (docs/contracts.md "Offers events from the web app")
+# None: <RISKPIPE_ROOT>/data/raw/interventions/app_offers.csv
 RISKPIPE_OFFERS_FILE = Path(os.environ["RISKPIPE_OFFERS_FILE"]) if os.environ.get("RISKPIPE_OFFERS_FILE") else None
 
 DEBUG = _flag("DJANGO_DEBUG")

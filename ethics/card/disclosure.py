@@ -39,6 +39,7 @@ class InputDisclosure:
         audit_only: characteristics with a fairness attribute in the registry that no input stands in for.
         audit_attributes: every fairness attribute (``group == "fairness"``) and what it records.
         unregistered: inputs the registry does not know (said so on the card, never guessed).
+        family: the family members whose records feed the score (``features.family``), in words; empty when none.
     """
 
     inputs: tuple[str, ...]
@@ -48,6 +49,12 @@ class InputDisclosure:
     audit_only: tuple[str, ...]
     audit_attributes: tuple[tuple[str, tuple[str, ...]], ...]
     unregistered: tuple[str, ...]
+    family: tuple[str, ...] = ()
+
+
+# the family members each family feature reads (features.family: family_<relation>_...), as the card names them
+FAMILY_MEMBERS = {"parent": "the child's parents (emergency department, GP and adult social care records)",
+                  "sibling": "the child's brothers and sisters (looked-after and hospital delivery records)"}
 
 
 def disclose_inputs(feature_columns: Sequence[str], registry: Mapping[str, Feature]) -> InputDisclosure:
@@ -73,6 +80,8 @@ def disclose_inputs(feature_columns: Sequence[str], registry: Mapping[str, Featu
         proxies=proxies, audit_only=tuple(c for c in audited if c not in stood_in),
         audit_attributes=tuple((f.name, f.proxy_for) for f in fairness),
         unregistered=tuple(n for n in feature_columns if n not in registry),
+        family=tuple(dict.fromkeys(FAMILY_MEMBERS[f.name.split("_")[1]] for f in known
+                                   if f.group == "family" and f.name.split("_")[1] in FAMILY_MEMBERS)),
     )
 
 
@@ -90,6 +99,9 @@ def describe_inputs(d: InputDisclosure) -> str:
         text += f"; {len(d.derived)} derived by riskpipe from the linked records ({', '.join(d.derived)})"
     if d.unregistered:
         text += f"; not in the feature registry: {', '.join(d.unregistered)}"
+    if d.family:
+        text += (f". The score is also fed by the records of {_and(d.family)}: a decision the IG board signs "
+                 "(checklist item family_records)")
     return text
 
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 from pydantic import BaseModel
 
+from ethics.card.adult import adult_table, describe_adult
 from ethics.card.backtest import backtest_table, describe_backtest
 from ethics.card.disclosure import (
     describe_audit_attributes,
@@ -52,6 +53,8 @@ from ethics.card.wording import (
 )
 from ethics.monitor_checks import input_sources
 from features.feature import Feature
+from models.offer_split import describe_offer_split
+from models.untreated import describe_untreated
 
 
 class Figure(BaseModel):
@@ -100,6 +103,8 @@ class ModelCard(BaseModel):
     evaluation: Table
     backtest_summary: str = ""
     backtest: Table = Table(columns=[], rows=[])
+    adult_summary: str = ""  # adults' models only (metrics.json "adult", ethics.card.adult)
+    adult: Table = Table(columns=[], rows=[])
     disaggregated: Table
     fairness: list[AttributeResults]
     figures: list[Figure]
@@ -206,6 +211,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
                     "this release's inputs are read from, per the feature registry)"),
         "Cohort": describe_settings(spec.get("cohort")),
         "Label definition": describe_label(outcome),
+        # the regime the risk refers to (issue 19): risk without help, which naive retraining would not learn
+        "What the model predicts": str(spec.get("estimand") or "-"),
         "What the label really measures": str(ctx.get("label_meaning") or outcome.get("label_note") or "-"),
         "Linkage quality": (f"Pairwise precision {format_value(truth.get('precision'), 4)}, recall "
                             f"{format_value(truth.get('recall'), 4)} against synthetic ground truth")
@@ -232,6 +239,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Proxies for protected characteristics": describe_proxies(disclosure),
         "Fairness attributes": describe_audit_attributes(disclosure),
         "Explanations": "LightGBM per-row contributions (TreeSHAP), mapped to plain English by the registry",
+        "Children offered early help": describe_untreated(run.get("untreated")),
+        "Performance by offer": describe_offer_split(inputs.metrics.get("offer_split")),
     }
     recording_summary, recording = recording_section(
         inputs.monitor, input_sources(list(run.get("feature_columns") or []), registry), ctx)
@@ -254,6 +263,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         evaluation=evaluation_table(inputs.metrics),
         backtest_summary=describe_backtest(inputs.metrics.get("backtest")),
         backtest=backtest_table(inputs.metrics.get("backtest")),
+        adult_summary=describe_adult(inputs.metrics.get("adult")),
+        adult=adult_table(inputs.metrics.get("adult")),
         disaggregated=disaggregated_table(inputs.group_metrics, inputs.min_group_size),
         fairness=attribute_results(inputs.group_metrics, inputs.min_group_size), figures=inputs.figures,
         ethical_considerations=_as_list(ctx.get("ethical_considerations")), caveats=_as_list(ctx.get("caveats")),

@@ -28,6 +28,7 @@ from pipeline.cli import lists  # noqa: F401  score, reidentify
 from pipeline.cli import modelling  # noqa: F401  features, train, evaluate, audit
 from pipeline.cli import monitor  # noqa: F401  monitor
 from pipeline.cli import linkage_bias  # noqa: F401  linkage-bias
+from pipeline.cli import impact  # noqa: F401  impact
 # isort: on
 
 __all__ = ["app"]

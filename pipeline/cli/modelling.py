@@ -57,6 +57,7 @@ def features(
     """
     from features.stage import FeatureInputsMissing, run_features
     from models.spec import ModelSpecError
+    from pipeline.impact.offers_made import read_offers_made
     from pipeline.privacy.keys import PseudonymisationKeyError
 
     config = load_config(params)
@@ -75,7 +76,7 @@ def features(
                           f"{'passed' if written.leakage_check_passed else 'FAILED'}")
             raise typer.Exit(0 if written.leakage_check_passed else 1)
         try:
-            built = run_features(model, cfg, paths)
+            built = run_features(model, cfg, paths, read_offers=lambda: read_offers_made(paths))
         except FeatureInputsMissing as exc:
             console.print(f"[red]Missing inputs[/red] (run pseudonymise and link): {exc}")
             raise typer.Exit(2) from None

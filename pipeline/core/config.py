@@ -195,6 +195,23 @@ class MonitorParams(Section):
     min_rows: int = Field(200, ge=1, description="fewest rows a group needs over the whole series to be tested")
 
 
+class ImpactParams(Section):
+    """`riskpipe impact`: effects of offers and programmes, their costs and the impact cards (reports/impact/)."""
+
+    horizons: list[int] = Field(default_factory=lambda: [12], description="follow-up windows in months after the "
+                                "offer (or run) date; an outcome is counted only once its window has ended")
+    outcomes: list[Literal["care_entry", "referral"]] = Field(
+        default_factory=lambda: ["care_entry", "referral"],
+        description="care_entry: a new period of care (SSDA903 RNE S); referral: a children's social care "
+        "referral (CIN census referral date)")
+    programmes: list[str] | None = Field(None, description="programmes to evaluate (programmes.csv); None = all")
+    min_cell: int = Field(10, ge=1, description="cells (group counts, outcomes) below this are suppressed")
+    n_boot: int = Field(200, ge=0, description="bootstrap replicates where an estimator needs them")
+    folds: int = Field(5, ge=2, description="cross-fitting folds of the doubly robust (AIPW) estimator")
+    trim: float = Field(0.01, ge=0, lt=0.5, description="propensities outside [trim, 1 - trim] are trimmed")
+    seed: int = Field(20260331, description="seed of cross-fitting, bootstrap and placebo draws")
+
+
 class Params(Section):
     """All of ``params.yaml``. Later stages add their sections here.
 
@@ -214,6 +231,7 @@ class Params(Section):
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
     monitor: MonitorParams = MonitorParams()
+    impact: ImpactParams = ImpactParams()
 
     @field_validator("models")
     @classmethod

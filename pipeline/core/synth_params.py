@@ -134,6 +134,70 @@ class AdultsParams(Section):
         return value
 
 
+class KeyWorkerParams(Section):
+    """The family key-worker programme (kind area): rolled out ward by ward in waves, some wards never."""
+
+    waves: list[date] = Field(
+        default_factory=lambda: [date(2023, 7, 1), date(2024, 4, 1), date(2025, 1, 1)],
+        description="go-live date of each wave (first day of a quarter)",
+    )
+    wards_per_wave: int = Field(5, ge=1, description="wards that go live in each wave; the rest never do")
+    max_effect: float = Field(0.30, ge=0, lt=1, description="relative reduction of referrals once fully running")
+    ramp_quarters: int = Field(6, ge=1, description="quarters from go-live until the effect is full (linear)")
+
+
+class PilotParams(Section):
+    """A one-ward pilot of the same kind of programme, with a long pre-period (for synthetic control)."""
+
+    go_live: date = Field(date(2024, 4, 1), description="first day of a quarter")
+    effect: float = Field(0.50, ge=0, lt=1, description="relative reduction of referrals in the pilot ward")
+    ramp_quarters: int = Field(2, ge=1, description="quarters from go-live until the effect is full")
+
+
+class HelpRecordingBreak(Section):
+    """A recording change with no real change: from ``start`` one ward records a CIN assessment factor about
+    ``factor`` times as often as the county does (the Hackney FGM lesson); ``recording_regime.csv`` lists it."""
+
+    start: date = Field(date(2023, 10, 1), description="first day recorded the new way")
+    code: str = Field("3B", description="CIN assessment factor code (3B: domestic violence, parent/carer)")
+    factor: float = Field(2.0, ge=1, description="how many times as often the factor is recorded (1 = no break)")
+
+
+class HelpParams(Section):
+    """The help the synthetic county gives (issue #19): monthly lists, an early-help offer, area programmes.
+
+    Off by default, so a county built without it is byte-identical to one built before it existed (help
+    draws only from its own random stream). Effects are relative reductions for the children they reach;
+    the realised truth is written to data/truth/help/.
+    """
+
+    enabled: bool = Field(False, description="run lists, offers and programmes, and write their records")
+    years: int = Field(3, ge=1, le=10, description="years of monthly list runs before the reference date")
+    capacity_per_1000: float = Field(3.0, gt=0, description="children listed per monthly run per 1,000 children")
+    score_correlation: float = Field(
+        0.75, gt=0, le=1, description="correlation of the council's score (log-odds) with the true care-entry "
+        "log-odds (which hold the confounder the score cannot see)"
+    )
+    override_share: float = Field(0.10, ge=0, lt=1, description="listed children not offered; as many offered "
+                                  "from just below the cut")
+    outside_list_share: float = Field(0.30, ge=0, description="professional and self referrals per run, as a "
+                                      "share of capacity")
+    acceptance: float = Field(0.60, gt=0, lt=1, description="share accepting an offer (at confounder u = 0)")
+    effect_care: float = Field(0.50, ge=0, le=1, description="relative reduction of care entry within 12 months "
+                               "of the offer, for those who accept")
+    effect_referral: float = Field(0.60, ge=0, le=1, description="relative reduction of social-care referral "
+                                   "within 12 months of the offer, for those who accept")
+    confounder_strength: float = Field(
+        0.5, ge=0, description="unobserved u ~ N(0,1): adds this times u to the log-odds of care entry and to the "
+        "log of the referral rate, and takes it from the log-odds of accepting (0 = no confounding)"
+    )
+    wards: int = Field(24, ge=8, description="wards (groups of LSOAs): the area unit of programmes; at least the "
+                       "waves' wards, the pilot and two never-treated")
+    key_worker: KeyWorkerParams = KeyWorkerParams()
+    pilot: PilotParams = PilotParams()
+    recording_break: HelpRecordingBreak = HelpRecordingBreak()
+
+
 class SynthParams(Section):
     """The synthetic county (`riskpipe synth`)."""
 
@@ -152,3 +216,4 @@ class SynthParams(Section):
     recording_breaks: list[RecordingBreak] = Field(default_factory=list, description="planted recording changes")
     risk_decay: RiskDecay = RiskDecay()
     adults: AdultsParams = AdultsParams()
+    help: HelpParams = HelpParams()

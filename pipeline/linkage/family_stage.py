@@ -1,7 +1,8 @@
 """The link stage's family and household links: read what records them, build, evaluate, write.
 
 Reads the pseudonymised tables that record a relation (``cld_event`` with ``cld_carer_link``; any person
-source's person table with a ``uprn_tok`` column) through ``pipeline.core.io``, builds
+source's person table with a ``uprn_tok`` column; ``csc_relationship`` with the NHS number tokens of the
+person tables, :mod:`pipeline.linkage.family_relations`) through ``pipeline.core.io``, builds
 ``data/linked/family_links.parquet`` (:mod:`pipeline.linkage.family`) and, when the synthetic county
 wrote the adults' truth (``data/truth/adults_caring.parquet``, ``adults_addresses.parquet``,
 ``adults_people.parquet``), evaluates it.
@@ -25,11 +26,21 @@ from pipeline.linkage.family import (
     empty_family_links,
     evaluate_family_links,
 )
+from pipeline.linkage.family_relations import (
+    evaluate_relations,
+    parent_links,
+    person_by_nhs_token,
+    recorded_parents,
+    sibling_links,
+)
 from pipeline.sources.registry import person_sources
 
 CARER_SOURCE, CARER_EVENTS, CARER_LINKS = "adult_social_care", "cld_event", "cld_carer_link"
 EVENT_COLUMNS = ("la_person_id_tok", "client_type", "period_end", "_source_file", "_source_row")
 CARING_TRUTH, ADDRESS_TRUTH, PEOPLE_TRUTH = "adults_caring.parquet", "adults_addresses.parquet", "adults_people.parquet"
+RELATIONSHIPS = "csc_relationship"  # children's social care relationship records (parent_of, sibling_of)
+RELATIONSHIP_COLUMNS = ("la_child_id_tok", "la_person_id_tok", "related_nhs_number_tok", "relationship", "start_date")
+NHS_TOKEN = "nhs_number_tok"
 
 
 def family_links_file(paths: ProjectPaths) -> Path:
@@ -47,9 +58,36 @@ def _address_tables(paths: ProjectPaths) -> tuple[dict[str, pd.DataFrame], dict[
     return tables, keys
 
 
+def _nhs_tokens(paths: ProjectPaths, index: pd.DataFrame) -> pd.DataFrame:
+    """``nhs_number_tok, person_id`` of every person table holding NHS number tokens."""
+    parts = []
+    for source in person_sources():
+        path = paths.pseudo_table(source.persons.table)
+        if path.exists() and NHS_TOKEN in parquet_columns(path) and source.person_key_token in parquet_columns(path):
+            rows = read_parquet(path, columns=[source.person_key_token, NHS_TOKEN])
+            person = index[index["table"] == source.name].drop_duplicates("record_key_tok")
+            person = person.set_index("record_key_tok")["person_id"]
+            parts.append(pd.DataFrame({NHS_TOKEN: rows[NHS_TOKEN].to_numpy(),
+                                       "person_id": rows[source.person_key_token].map(person).to_numpy()}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[NHS_TOKEN, "person_id"])
+
+
+def relationship_links(paths: ProjectPaths, index: pd.DataFrame) -> pd.DataFrame | None:
+    """``parent_of`` and ``sibling_of`` links from ``csc_relationship``, or None when the table is absent."""
+    path = paths.pseudo_table(RELATIONSHIPS)
+    if not path.exists():
+        return None
+    parents = recorded_parents(read_parquet(path, columns=list(RELATIONSHIP_COLUMNS)), index,
+                               person_by_nhs_token(_nhs_tokens(paths, index)))
+    return pd.concat([parent_links(parents), sibling_links(parents)], ignore_index=True)
+
+
 def build_family_links(paths: ProjectPaths, index: pd.DataFrame) -> pd.DataFrame | None:
     """Family links of the pseudonymised tables present, or None when no table records a relation."""
     parts = []
+    relations = relationship_links(paths, index)
+    if relations is not None:
+        parts.append(relations)
     events, links = paths.pseudo_table(CARER_EVENTS), paths.pseudo_table(CARER_LINKS)
     if events.exists() and links.exists():
         parts.append(carer_links(read_parquet(events, columns=list(EVENT_COLUMNS)),
@@ -88,4 +126,9 @@ def run_family_links(paths: ProjectPaths, index: pd.DataFrame, truth: pd.DataFra
             links, index, truth, read_parquet(caring, columns=["carer_id", "cared_for_id"]),
             read_parquet(addresses, columns=["person_id", "uprn", "start"]),
             read_parquet(people, columns=["person_id", "household_id"]))
+    people_truth = paths.truth / "people.parquet"
+    if truth is not None and people_truth.exists() and paths.pseudo_table(RELATIONSHIPS).exists():
+        section.setdefault("truth", {}).update(evaluate_relations(
+            links, index, truth, read_parquet(people_truth, columns=["person_id", "household_id", "role",
+                                                                     "ethnicity_group"])))
     return section

@@ -31,6 +31,7 @@ from pipeline.sources.spec import TableSpec
 log = logging.getLogger(__name__)
 
 REFERENCE_SOURCE = "reference"  # places, not people: its tables are read for the IMD lookup, not output
+IMD_TABLES = ("postcode_lsoa", "lsoa_imd")  # the reference tables the IMD lookup is built from
 
 
 def load_imd_by_postcode(paths: ProjectPaths) -> pd.Series | None:
@@ -41,8 +42,10 @@ def load_imd_by_postcode(paths: ProjectPaths) -> pd.Series | None:
     NA, not an error.
     """
     reference = get_source(REFERENCE_SOURCE)
-    staged = {spec.name: paths.staged_table(spec.name) for spec in reference.tables}
-    raw = {spec.name: paths.root / reference.raw_dir / spec.files for spec in reference.tables}
+    # only the two tables the lookup is made of: the reference source's other tables (lsoa_ward) are optional
+    specs = [reference.table(name) for name in IMD_TABLES]
+    staged = {spec.name: paths.staged_table(spec.name) for spec in specs}
+    raw = {spec.name: paths.root / reference.raw_dir / spec.files for spec in specs}
     # build_imd_by_postcode's parameters are named after the tables (postcode_lsoa, lsoa_imd)
     if all(p.exists() for p in staged.values()):
         return build_imd_by_postcode(**{name: read_parquet(p) for name, p in staged.items()})
@@ -111,8 +114,9 @@ def run_pseudonymise(paths: ProjectPaths, key: bytes, *, workers: int | None = N
 
     Returns:
         ``{"key_id", "tables": {name: summary}, "failed": {name: message}, "reference_tables_not_output"}``.
-        Tables of sources that hold no people (reference lookups: postcodes are places) feed the
-        IMD deciles and are not copied to ``data/pseudo/``. A staged table no source declares fails.
+        Tables of the reference source (lookups: postcodes are places) feed the IMD deciles and are not
+        copied to ``data/pseudo/``; a source holding no person records of its own (interventions) is
+        pseudonymised like any other. A staged table no source declares fails.
     """
     staged = sorted(paths.staged.glob("*.parquet"))
     if not staged:
@@ -121,7 +125,9 @@ def run_pseudonymise(paths: ProjectPaths, key: bytes, *, workers: int | None = N
     # (tables under two keys side by side) is refused by every stage that reads tokens
     write_json(key_record(key, complete=False), paths.pseudo_key_record)
     specs = all_tables()
-    reference = [p for p in staged if p.stem in specs and not get_source(specs[p.stem].source).holds_people]
+    # reference lookups are places, not people, and stay out of data/pseudo; every other source's tables are
+    # output, including those of a source holding no person records (interventions: events mapped to people later)
+    reference = [p for p in staged if p.stem in specs and specs[p.stem].source == REFERENCE_SOURCE]
     staged = [p for p in staged if p not in reference]
     imd_by_postcode = load_imd_by_postcode(paths)
     workers = min(2, os.cpu_count() or 1) if workers is None else workers

@@ -1,4 +1,4 @@
-"""Reference lookups provided by the county (not personal data): postcode to LSOA, LSOA to IMD."""
+"""Reference lookups provided by the county (not personal data): postcode to LSOA, LSOA to IMD, LSOA to ward."""
 
 from __future__ import annotations
 
@@ -33,11 +33,25 @@ LSOA_IMD = TableSpec(
     ),
 )
 
+LSOA_WARD = TableSpec(
+    name="lsoa_ward",
+    source="reference",
+    description="The ward each LSOA lies in: wards are the areas programmes roll out to (docs/contracts.md).",
+    files="lsoa_ward.csv",
+    keys=("lsoa_code",),
+    optional=True,  # only the impact stage's area designs need it
+    columns=(
+        Column("lsoa_code", "lsoa_code", row_required=True, privacy=P.KEEP),
+        Column("ward_code", "ward_code", row_required=True, privacy=P.KEEP),
+        Column("ward_name", "ward_name", required=False, privacy=P.KEEP),
+    ),
+)
+
 SOURCE = Source(
     name="reference",
     display_name="reference lookups",
-    description="Places, not people: postcode to LSOA and LSOA to IMD decile, used to add deprivation.",
+    description="Places, not people: postcode to LSOA and LSOA to IMD decile, used to add deprivation; LSOA to ward.",
     order=90,
     raw_dir="data/raw/reference",
-    tables=(POSTCODE_LSOA, LSOA_IMD),
+    tables=(POSTCODE_LSOA, LSOA_IMD, LSOA_WARD),
 )

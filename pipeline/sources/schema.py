@@ -68,6 +68,14 @@ def _row_checks(spec: TableSpec, extract_date: date) -> list[pa.Check]:
                 error=f"{later}_before_{earlier}",
             )
         )
+    if spec.identified_by:
+        *first, last = spec.identified_by
+        checks.append(
+            pa.Check(
+                lambda df, cols=list(spec.identified_by): df[cols].notna().any(axis=1),
+                error="no_" + (f"{'_'.join(first)}_or_{last}" if first else last),
+            )
+        )
     dob = next((c.name for c in spec.columns if c.privacy == Privacy.DOB), None)
     dates = [c for c in spec.columns if c.kind == Kind.DATE and c.privacy != Privacy.DOB]
     if dob:
@@ -85,6 +93,7 @@ def _row_checks(spec: TableSpec, extract_date: date) -> list[pa.Check]:
             )
         )
     assert all(c in names for pair in spec.date_order for c in pair), f"{spec.name}: bad date_order"
+    assert set(spec.identified_by) <= names, f"{spec.name}: bad identified_by"
     return checks
 
 

@@ -36,6 +36,31 @@ CSC_PERSON = TableSpec(
     ),
 )
 
+# the relationship codes case-management systems record between a child and a relative (Mosaic, LCS)
+RELATIONSHIP_CODES = frozenset({"Mother", "Father", "Parent", "Step-parent", "Grandparent", "Sibling", "Aunt/Uncle",
+                                "Other relative", "Foster carer", "Other"})
+
+CSC_RELATIONSHIP = TableSpec(
+    name="csc_relationship",
+    source="social_care",
+    # many councils' extracts carry no relationships; the demo county writes them only with adults on
+    optional=True,
+    description="Case-management relationships: a child known to social care and a recorded relative (#17).",
+    files="csc_relationship.csv",
+    keys=("la_child_id", "la_person_id", "relationship"),
+    columns=(
+        Column("la_child_id", "LAchildID", privacy=P.RECORD_KEY, row_required=True),
+        # the relative's person ID in the council's case-management system: the same number space as the adult
+        # social care person table (one system), so its token is comparable with asc_person's la_person_id_tok
+        Column("la_person_id", "RelatedPersonID", privacy=P.RECORD_KEY, row_required=True),
+        Column("related_nhs_number", "RelatedNHSNumber", privacy=P.NHS_NUMBER, validator="nhs_number",
+               on_invalid="null"),
+        Column("relationship", "RelationshipType", codes=RELATIONSHIP_CODES, privacy=P.KEEP, row_required=True),
+        # the date the relationship was recorded on the child's file: what the council knew from then on
+        Column("start_date", "StartDate", DATE, row_required=True, privacy=P.KEEP),
+    ),
+)
+
 CLA_HEADER = TableSpec(
     name="cla_header",
     source="social_care",
@@ -217,7 +242,7 @@ SOURCE = Source(
     description="Children's social care: case-management persons, SSDA903 (looked after), CIN census, early help.",
     order=20,
     raw_dir="data/raw/social_care",
-    tables=(CSC_PERSON, CLA_HEADER, CLA_EPISODE, CLA_UASC, CLA_MISSING,
+    tables=(CSC_PERSON, CSC_RELATIONSHIP, CLA_HEADER, CLA_EPISODE, CLA_UASC, CLA_MISSING,
             CIN_CHILD, CIN_EPISODE, CIN_ASSESSMENT, CIN_CP_PLAN, EARLY_HELP),
     person_key="la_child_id",
     persons=PersonRecords(table="csc_person"),

@@ -73,6 +73,9 @@ class TableSpec:
     date_order: tuple[tuple[str, str], ...] = ()  # (earlier, later): later < earlier quarantines the row
     # an extract many councils do not hold (GP, ONS deaths, ECDS): absent files are reported, not an error
     optional: bool = False
+    # columns a row must hold at least one of (identifiers of an event file): a row with none is quarantined
+    # as ``no_<a>_<b>_or_<c>``
+    identified_by: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column:
         for col in self.columns:

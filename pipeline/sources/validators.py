@@ -16,6 +16,7 @@ from stdnum import verhoeff
 from stdnum.gb import nhs, upn
 
 from pipeline.sources import codes
+from pipeline.sources.free_text import FREE_TEXT_RULES, check_free_text
 
 CIN_FACTORS = frozenset(
     {
@@ -244,6 +245,11 @@ def check_assessment_factors(values: pd.Series) -> pd.Series:
     return _by_unique(values, _each(lambda v: None if set(v.split(";")) <= CIN_FACTORS else "unknown_code"))
 
 
+def check_person_token(values: pd.Series) -> pd.Series:
+    """Rule ``invalid_person_token``: not a person index ID (``P`` and at least eight digits, ``P00000042``)."""
+    return _pattern_rule(values, r"^P\d{8,}$", "invalid_person_token")
+
+
 VALIDATORS: dict[str, tuple[Callable[[pd.Series], pd.Series], tuple[str, ...]]] = {
     "nhs_number": (
         check_nhs_number,
@@ -264,6 +270,8 @@ VALIDATORS: dict[str, tuple[Callable[[pd.Series], pd.Series], tuple[str, ...]]] 
     "treatment_specialty": (check_treatment_specialty, ("invalid_treatment_specialty",)),
     "dfe_ethnicity": (check_dfe_ethnicity, ("unknown_code",)),
     "assessment_factors": (check_assessment_factors, ("unknown_code",)),
+    "free_text": (check_free_text, FREE_TEXT_RULES),
+    "person_token": (check_person_token, ("invalid_person_token",)),
 }
 # rules that describe a usable value (counted, never nulled)
 INFORMATIONAL_RULES = frozenset({"temporary_upn"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ class County:
     csv: dict[str, tuple[pd.DataFrame, str]] = field(default_factory=dict)  # path -> (frame, encoding)
     xml: dict[str, bytes] = field(default_factory=dict)
     truth: dict[str, pd.DataFrame] = field(default_factory=dict)
+    json: dict[str, object] = field(default_factory=dict)  # truth written as JSON (help/effects.json)
     children: int = 0
 
 
@@ -45,14 +47,16 @@ def build_county(cfg: SynthParams, progress: Progress | None = None) -> County:
 def generate_county(cfg: SynthParams, progress: Progress | None = None) -> Iterator[tuple[str, str, object]]:
     """Simulate the county and yield ``(kind, relative path, content)`` for each extract as it is ready.
 
-    ``kind`` is ``csv`` (content ``(frame, encoding)``), ``xml`` (bytes) or ``truth`` (frame), so a
-    caller can write each piece and let it go (peak memory stays low at 300,000 children).
+    ``kind`` is ``csv`` (content ``(frame, encoding)``), ``xml`` (bytes), ``truth`` (frame) or ``json`` (truth
+    written as JSON), so a caller can write each piece and let it go (peak memory stays low at 300,000 children).
     """
     from pipeline.synthetic import export_education as edu
     from pipeline.synthetic import export_health as hlt
     from pipeline.synthetic import export_social_care as csc
     from pipeline.synthetic import identities, lifecourse, population, records
     from pipeline.synthetic.cin_xml import cin_census_xml
+    from pipeline.synthetic.help.county import HelpCounty
+    from pipeline.synthetic.help.outputs import cin_with_break, help_outputs
 
     task = progress.add_task("synthetic county", total=9 if cfg.adults.enabled else 8) if progress else None
 
@@ -72,7 +76,9 @@ def generate_county(cfg: SynthParams, progress: Progress | None = None) -> Itera
     step("people")
     moves = lifecourse.simulate_moves(rng, cfg, hh, lsoas)
     addresses = records.address_history(rng, hh, moves, postcodes)
-    lc = lifecourse.simulate_lifecourse(rng, cfg, hh, kids)
+    # help (synth.help) draws only from its own streams
+    start_help = partial(HelpCounty.start, cfg, lsoas["lsoa_code"].to_numpy(), hh, moves) if cfg.help.enabled else None
+    lc = lifecourse.simulate_lifecourse(rng, cfg, hh, kids, start_help)
     step("life courses")
 
     noise = cfg.identifier_noise
@@ -115,10 +121,15 @@ def generate_county(cfg: SynthParams, progress: Progress | None = None) -> Itera
         for name, frame in tables.items():
             yield "csv", f"social_care/ssda903/{year}/{name}.csv", (frame, "utf-8")
     step("SSDA903")
-    for year, frames in csc.cin_census_frames(rng, cfg, lc.referrals, lc.cp_plans, persons, ids, kids).items():
+    cin = csc.cin_census_frames(rng, cfg, lc.referrals, lc.cp_plans, persons, ids, kids)
+    if lc.help is not None:
+        cin = cin_with_break(cfg, lc.help, lc.referrals, cin)
+    for year, frames in cin.items():
         yield "xml", f"social_care/cin_census/cin_{year}.xml", cin_census_xml(year, "885", **frames)
     yield "csv", "social_care/early_help.csv", (csc.early_help_records(rng, cfg, lc.early_help, ids), "utf-8")
     step("CIN census")
+    if lc.help is not None:  # help draws only from its own streams
+        yield from help_outputs(cfg, lc.help, kids, pupils)
 
     health_ident = records.recorded_identity(rng, kids, noise, scale=0.6)
     patients = hlt.nhs_demographics(rng, cfg, kids, health_ident, addresses)
@@ -146,6 +157,10 @@ def generate_county(cfg: SynthParams, progress: Progress | None = None) -> Itera
             if kind == "truth" and rel in ADULT_RECORD_KEYS:
                 keys.append(obj[["source", "record_key", "person_id"]])
             yield kind, rel, obj
+        # the parents' person IDs are those adult social care gave them: written once those exist (own stream)
+        first_contact = known.groupby("person_id")["date"].min()
+        yield "csv", "social_care/csc_relationship.csv", (csc.csc_relationships(
+            np.random.default_rng([cfg.seed, 18]), cfg, ids, first_contact, kids, parents, pd.concat(keys)), "cp1252")
         yield "truth", "person_map", pd.concat(keys, ignore_index=True)
         step("adults")
 
@@ -216,6 +231,8 @@ def run_synth(cfg: SynthParams, paths: ProjectPaths) -> dict:
             elif kind == "xml":
                 io.write_bytes(obj, paths.raw / rel)
                 files += 1
+            elif kind == "json":
+                io.write_json(obj, paths.truth / rel)
             else:
                 io.write_parquet(obj, paths.truth / f"{rel}.parquet")
                 if rel == "people":

@@ -23,8 +23,11 @@ def test_builders_run_in_source_order_then_as_declared():
     assert [b.domain for b in event_builders()] == [
         "census", "attendance", "exclusion", "school_move", "fsm", "ks2",
         "referral", "assessment", "cp_plan", "care", "early_help",
-        "ae", "admission",
+        "cld",  # adult social care (features/adult_social_care.py)
+        "ae", "admission", "hes_spell", "ecds", "outpatient",  # health, then its adults' (features/adult_health.py)
         "nccis",
+        "gp_registration", "gp_code", "gp_medication",  # features/adult_gp.py
+        "death",  # features/adult_deaths.py
     ]
 
 
@@ -58,7 +61,9 @@ def test_tables_are_read_with_their_person_key_or_link_columns():
 def test_coverage_features_follow_the_person_sources():
     coverage = [n for n, f in FEATURES.items() if f.group == "coverage" and n.startswith("in_") and n.endswith("_ever")]
     assert coverage == [f"in_{s.name}_ever" for s in person_sources()]
-    assert GROUPS == ("school", "social_care", "health", "coverage", "demographics", "fairness")
+    # sources' groups in source order (each source's adults' module after its own), then family and context's
+    assert GROUPS == ("school", "social_care", "adult_social_care", "health", "adult_health", "adult_gp", "family",
+                      "coverage", "demographics", "fairness")
 
 
 @pytest.fixture

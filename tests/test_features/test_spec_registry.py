@@ -150,9 +150,9 @@ def test_a_kind_is_registered_once():
 
 
 def test_the_shipped_kinds_are_the_ones_the_specs_document():
-    assert set(COHORT_KINDS.kinds()) == {"year9_on_roll", "known_to_services"}
+    assert set(COHORT_KINDS.kinds()) == {"year9_on_roll", "known_to_services", "gp_registered"}
     assert set(INDEX_DATE_KINDS.kinds()) == {"spring_census", "annual"}
-    assert set(OUTCOME_KINDS.kinds()) == {"nccis_neet", "care_entry"}
+    assert set(OUTCOME_KINDS.kinds()) == {"nccis_neet", "care_entry", "emergency_spell"}
 
 
 def test_populations_name_registry_groups_and_fairness_features():
@@ -167,11 +167,11 @@ def test_populations_name_registry_groups_and_fairness_features():
 
 
 def test_an_unknown_population_fails_listing_the_known_ones():
-    spec = spec_with("neet18", population="adults")
-    with pytest.raises(ModelSpecError, match="unknown population 'adults'; known populations: children"):
+    spec = spec_with("neet18", population="pensioners")
+    with pytest.raises(ModelSpecError, match="unknown population 'pensioners'; known populations: children, adults"):
         check_spec_kinds(spec)
     with pytest.raises(UnknownPopulationError):
-        get_population("adults")
+        get_population("pensioners")
 
 
 def test_a_population_offers_only_its_feature_groups(monkeypatch):

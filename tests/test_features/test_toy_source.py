@@ -18,7 +18,7 @@ from stdnum.gb import upn as stdnum_upn
 
 import features
 import pipeline.sources
-from features import registry
+from features import adult_health, registry
 from features.build import build_events, compute_features
 from features.events import event_builders, source_columns
 from features.window import connect_duckdb
@@ -210,7 +210,10 @@ def test_a_new_source_flows_from_raw_csv_to_feature_columns(youth_club):
 
 def test_the_new_source_takes_its_place_in_feature_order(youth_club):
     names = list(registry.FEATURES)
-    assert names.index("youth_club_visits_12m") == names.index("admissions_adverse_social_ever") + 1
+    # health's features come first in features/health.py, then its adults' in features/adult_health.py
+    last_health = adult_health.FEATURES[-1].name
+    assert names.index("youth_club_visits_12m") == names.index(last_health) + 1
+    assert names.index("admissions_adverse_social_ever") < names.index(last_health)
     assert names.index("in_youth_club_ever") == names.index("months_since_health_record") + 1
     assert names.index("in_nccis_ever") == names.index("months_since_youth_club_record") + 1
     assert "youth club" in registry.FEATURES["sources_ever"].description

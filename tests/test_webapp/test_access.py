@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import date
 
 import pandas as pd
 import pytest
@@ -16,6 +17,9 @@ from django.test import Client
 
 from ethics.ledger_store import AUDIT_LOG, SIGNOFF_LOG, ledger_key, read_verified_entries
 from pipeline.core.paths import project_paths
+from pipeline.ingest.files import read_table_frames
+from pipeline.ingest.tables import ingest_table
+from pipeline.sources.registry import table_spec
 from webapp.practice.models import Offer
 from webapp.practice.offers import OFFER_COLUMNS
 from webapp.practice.risk_lists import risk_in_words, scoped
@@ -150,7 +154,11 @@ def test_a_recorded_offer_is_audited_and_exported_as_an_offers_event(web, tmp_pa
     assert "What North early help team has recorded" in summary and "Declined" in summary
     assert "Declined" not in signed_in("practitioner_south").get("/lists/").content.decode()
     call_command("export_offers", stdout=io.StringIO())  # by default, where the impact stage reads it
-    assert (web["root"] / "data/raw/interventions/offers.csv").read_bytes() == out.read_bytes()
+    assert (web["root"] / "data/raw/interventions/app_offers.csv").read_bytes() == out.read_bytes()
+    spec = table_spec("app_offer")  # the interventions source reads the export as it is written
+    staged = ingest_table(read_table_frames(spec, [out], tmp_path), spec, date.today())
+    assert staged.quarantined.empty and staged.accepted.loc[0, "person_token"] == token
+    assert staged.accepted.loc[0, "reason"] == "family said no" and staged.accepted.loc[0, "status"] == "declined"
 
 
 def test_the_ig_reviewer_signs_as_their_account_in_their_own_role_only(web):

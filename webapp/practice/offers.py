@@ -1,8 +1,9 @@
 """Offers events: what teams did for each child, as the file the impact stage reads (docs/contracts.md).
 
-``data/raw/interventions/offers.csv`` has one row per event with columns :data:`OFFER_COLUMNS`; a council
-can fill the same file from its case-management system. The app writes it with
-``python -m webapp.manage export_offers``.
+``data/raw/interventions/app_offers.csv`` (table ``app_offer`` of the interventions source,
+pipeline/sources/interventions.py) has one row per event with columns :data:`OFFER_COLUMNS`. The app writes
+it with ``python -m webapp.manage export_offers``; a council's own case-management events go in ``offers.csv``
+beside it (docs/contracts.md "Interventions (early help records)").
 """
 
 from __future__ import annotations

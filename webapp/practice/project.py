@@ -25,7 +25,7 @@ class Project:
     @property
     def offers_file(self) -> Path:
         """Where ``export_offers`` writes the offers events (``RISKPIPE_OFFERS_FILE`` or the raw interventions)."""
-        return Path(settings.RISKPIPE_OFFERS_FILE or self.paths.raw / "interventions" / "offers.csv")
+        return Path(settings.RISKPIPE_OFFERS_FILE or self.paths.raw / "interventions" / "app_offers.csv")
 
     @property
     def pseudo_key_file(self) -> Path:

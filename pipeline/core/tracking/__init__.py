@@ -3,9 +3,11 @@
 ``runs``: the tracking URI, experiments, training and evaluation runs, the logged model;
 ``registry``: the model registry, aliases and governance records, failing closed on the release path;
 ``ledger_anchors``: each ledger's entry count and head, kept in MLflow outside the log file;
+``impact_runs``: the impact stage's run (experiment ``riskpipe-impact``);
 ``interrupted_runs``: a killed ``train`` leaves no RUNNING run (signals end it FAILED; orphans are ended later).
 """
 
+from pipeline.core.tracking.impact_runs import IMPACT_EXPERIMENT, log_impact_run
 from pipeline.core.tracking.interrupted_runs import TrainingInterrupted, end_orphaned_runs
 from pipeline.core.tracking.ledger_anchors import (
     ensure_ledger_experiment,
@@ -38,6 +40,7 @@ from pipeline.core.tracking.runs import (
 )
 
 __all__ = [
+    "IMPACT_EXPERIMENT",
     "TrackingError",
     "TrainingInterrupted",
     "approved_model_version",
@@ -50,6 +53,7 @@ __all__ = [
     "load_model_files",
     "load_sklearn_model",
     "log_evaluation",
+    "log_impact_run",
     "log_run_artifacts",
     "log_training_run",
     "model_artifact_sha256",

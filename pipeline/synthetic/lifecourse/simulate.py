@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from pipeline.core.config import SynthParams
-from pipeline.synthetic.lifecourse.cohort import History, describe_children, year_cohort
+from pipeline.synthetic.lifecourse.cohort import Children, History, YearCohort, describe_children, year_cohort
 from pipeline.synthetic.lifecourse.hospital import simulate_hospital_use
 from pipeline.synthetic.lifecourse.schooling import simulate_school_year
 from pipeline.synthetic.lifecourse.social_care import (
+    CareEntry,
     decide_care_entry,
     simulate_early_help,
     simulate_referrals,
     start_care_periods,
 )
+
+
+class YearHelp(Protocol):
+    """What the year loop asks of the help the county gives (``pipeline.synthetic.help.county.HelpCounty``)."""
+
+    care_shift: np.ndarray  # per child: added to the care-entry log-odds
+    referral_factor: np.ndarray  # per child: multiplies the referral rate
+
+    def before_referrals(self, cohort: YearCohort, history: History, entry: CareEntry) -> None: ...
+
+    def keep_referral(self, person_id: np.ndarray, date: np.ndarray, forced: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass
@@ -34,9 +48,13 @@ class LifeCourse:
     care_entry_truth: pd.DataFrame  # person_id, index_date, p_true, outcome
     neet_truth: pd.DataFrame  # person_id, index_date, p_true, outcome (NEET at 16-17)
     engagement: np.ndarray  # per child: latent school disengagement (drives attendance, KS2, NEET)
+    help: YearHelp | None = None  # lists, offers and programmes (synth.help), None when off
 
 
-def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataFrame, kids: pd.DataFrame) -> LifeCourse:
+def simulate_lifecourse(
+    rng: np.random.Generator, cfg: SynthParams, hh: pd.DataFrame, kids: pd.DataFrame,
+    start_help: Callable[[Children], YearHelp] | None = None,
+) -> LifeCourse:
     """Simulate every child's events from birth (or arrival) to the reference date.
 
     Each financial year draws, in this order: household poverty, the cohort's need, entry to care,
@@ -46,8 +64,11 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
     Args:
         hh: households (see population.build_households).
         kids: children (see population.build_children).
+        start_help: builds the help the county gives from the children (``synth.help``); it draws only from
+            its own stream, so with none the county is as before.
     """
     children = describe_children(rng, cfg, hh, kids)
+    helped = start_help(children) if start_help is not None else None
     pov_h = hh["poverty"].to_numpy().copy()
     history = History.empty(len(kids))
 
@@ -59,8 +80,15 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
         pov_h = 0.85 * pov_h + 0.15 * hh["poverty"].to_numpy() + rng.normal(0, 0.25, len(pov_h))
         cohort = year_cohort(rng, year, children, hh, pov_h)
         history.adversity[cohort.idx] |= cohort.any_adversity
-        entry = decide_care_entry(rng, cohort, children, history)
-        referrals, cp_plans = simulate_referrals(rng, cohort, children, history, entry)
+        if helped is None:
+            entry = decide_care_entry(rng, cohort, children, history)
+            referrals, cp_plans = simulate_referrals(rng, cohort, children, history, entry)
+        else:
+            entry = decide_care_entry(rng, cohort, children, history, helped.care_shift)
+            helped.before_referrals(cohort, history, entry)
+            referrals, cp_plans = simulate_referrals(
+                rng, cohort, children, history, entry, helped.referral_factor, helped.keep_referral
+            )
         care = start_care_periods(rng, cohort, children, history, entry)
         early_help = simulate_early_help(rng, cohort, children)
         school, neet = simulate_school_year(rng, cohort, children, history, cfg.risk_decay)
@@ -86,4 +114,5 @@ def simulate_lifecourse(rng: np.random.Generator, cfg: SynthParams, hh: pd.DataF
         care_entry_truth=cat("care_truth"),
         neet_truth=cat("neet"),
         engagement=children.engagement,
+        help=helped,
     )

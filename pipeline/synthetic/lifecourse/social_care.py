@@ -6,6 +6,7 @@ Each function draws from ``rng`` in a fixed order and updates the ``History`` th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,8 +26,33 @@ class CareEntry:
     truth: pd.DataFrame  # person_id, index_date, p_true, outcome: the oracle for care entry
 
 
-def decide_care_entry(rng: np.random.Generator, cohort: YearCohort, children: Children, history: History) -> CareEntry:
-    """Entry to care: the hazard is set by the state on 31 March of the previous year (the index date)."""
+def care_entry_log_odds(
+    cp_open: np.ndarray, cin_open: np.ndarray, prev_care: np.ndarray, recent: np.ndarray, need_static: np.ndarray,
+    age: np.ndarray, care_group: np.ndarray,
+) -> np.ndarray:
+    """The yearly log-odds of entering care from the state on a date (the synthetic help scores from it too)."""
+    return (
+        -6.92
+        + 2.2 * cp_open
+        + 1.4 * cin_open
+        + 1.3 * prev_care
+        + 0.7 * recent
+        + 0.75 * need_static
+        + age_term(age, AGE_CARE)
+        + care_group
+    )
+
+
+def decide_care_entry(
+    rng: np.random.Generator, cohort: YearCohort, children: Children, history: History,
+    risk_shift: np.ndarray | None = None,
+) -> CareEntry:
+    """Entry to care: the hazard is set by the state on 31 March of the previous year (the index date).
+
+    Args:
+        risk_shift: per child (person_id), added to the log-odds (the synthetic help's unobserved
+            confounder); None adds nothing.
+    """
     idx, a, ys, ye = cohort.idx, cohort.age, cohort.start, cohort.end
     dob, arrive, leave = children.dob, children.arrive, children.leave
     known_at_index = (a >= 0) & (arrive[idx] <= ys - DAY)
@@ -34,16 +60,10 @@ def decide_care_entry(rng: np.random.Generator, cohort: YearCohort, children: Ch
     cp_open = history.cp_until[idx] > ys
     cin_open = history.cin_until[idx] > ys
     recent = history.last_referral[idx] > ys - np.timedelta64(365, "D")
-    lp = (
-        -6.92
-        + 2.2 * cp_open
-        + 1.4 * cin_open
-        + 1.3 * history.prev_care[idx]
-        + 0.7 * recent
-        + 0.75 * cohort.need_static
-        + age_term(a, AGE_CARE)
-        + children.care_group[idx]
-    )
+    lp = care_entry_log_odds(cp_open, cin_open, history.prev_care[idx], recent, cohort.need_static, a,
+                             children.care_group[idx])
+    if risk_shift is not None:
+        lp = lp + risk_shift[idx]
     p_entry = np.where(eligible, sigmoid(lp), 0.0)
     enters = rng.random(idx.size) < p_entry
     entry_date = np.maximum(random_dates(rng, ys, idx.size), dob[idx] + rng.integers(0, 20, idx.size))
@@ -56,9 +76,17 @@ def decide_care_entry(rng: np.random.Generator, cohort: YearCohort, children: Ch
 
 
 def simulate_referrals(
-    rng: np.random.Generator, cohort: YearCohort, children: Children, history: History, entry: CareEntry
+    rng: np.random.Generator, cohort: YearCohort, children: Children, history: History, entry: CareEntry,
+    rate_factor: np.ndarray | None = None,
+    keep: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """Referrals and what follows (CIN episodes, assessments, section 47, CP plans).
+
+    Args:
+        rate_factor: per child (person_id), multiplies the referral rate (the synthetic help's confounder).
+        keep: ``keep(person_id, referral_date, forced)`` -> bool per referral drawn: False for one that help
+            prevented (drawn from help's own stream, after every draw here, so the rest of the year is drawn
+            as without it). None keeps all.
 
     Returns:
         (referrals: person_id, referral_id, referral_date, closure_date, nfa, assessment_start,
@@ -68,6 +96,8 @@ def simulate_referrals(
     idx, a, ys, need = cohort.idx, cohort.age, cohort.start, cohort.need
     dob, enters, entry_date = children.dob, entry.enters, entry.date
     lam = np.exp(-3.5 + 0.85 * need + age_term(a, AGE_REFERRAL)) * children.bias[idx]
+    if rate_factor is not None:
+        lam = lam * rate_factor[idx]
     count = np.minimum(rng.poisson(lam), 3)
     count = np.where(enters & (count == 0), 1, count)
     r_child = np.repeat(np.arange(idx.size), count)
@@ -103,6 +133,15 @@ def simulate_referrals(
         ),
     )
     closure = np.where(cp, np.maximum(closure, cp_end + rng.integers(0, 90, k).astype("timedelta64[D]")), closure)
+    if keep is not None:
+        kept = keep(r_pid, r_date, forced)
+        r_child, r_pid, r_date, r_need, nfa, ass_start, ass_auth, s47, cp, cp_start, cp_end, closure = (
+            v[kept]
+            for v in (r_child, r_pid, r_date, r_need, nfa, ass_start, ass_auth, s47, cp, cp_start, cp_end, closure)
+        )
+        k = r_child.size
+        if not k:
+            return None, None
     ids = np.arange(history.referrals_so_far, history.referrals_so_far + k)
     history.referrals_so_far += k
     adv = {name: v[r_child] for name, v in cohort.adversity.items()}

@@ -50,7 +50,7 @@ def county(tmp_path_factory):
 def test_file_follows_the_contract_and_the_report_counts_it(county):
     links = pd.read_parquet(family_links_file(county))
     assert tuple(links.columns) == FAMILY_COLUMNS
-    assert set(links["relation"]) == {"carer_of", "same_address"}
+    assert set(links["relation"]) == {"carer_of", "same_address", "parent_of", "sibling_of"}
     report = json.loads((county.reports / "linkage.json").read_text())["family_links"]
     assert report["links"] == links["relation"].value_counts().to_dict()
     assert "## Family and household links" in (county.reports / "linkage.md").read_text()

@@ -79,6 +79,11 @@ GOOD = {
         "LAchildID,Forename,Surname,DOB,Sex,NHSNumber,UPN,Postcode,Ethnicity",
         "C{i},Amy,Lee,0{d}/02/2015,F,{nhs}," + UPN + ",AB1 2CD,WBRI",
     ),
+    "csc_relationship": (
+        "csc_relationship.csv",
+        "LAchildID,RelatedPersonID,RelatedNHSNumber,RelationshipType,StartDate",
+        "C{i},100000{d},{nhs},Mother,0{d}/02/2020",
+    ),
     "cla_header": ("ssda903/2024/header.csv", "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,MC_DOB", "K{i},2,0{d}/02/2012,WBRI,,,"),
     "cla_episode": (
         "ssda903/2024/episodes.csv",
@@ -162,6 +167,30 @@ GOOD = {
     ),
     "postcode_lsoa": ("postcode_lsoa.csv", "postcode,lsoa_code", "AB{i} 2CD,E0100000{i}"),
     "lsoa_imd": ("lsoa_imd.csv", "lsoa_code,imd_decile", "E0100000{i},{d}"),
+    "lsoa_ward": ("lsoa_ward.csv", "lsoa_code,ward_code,ward_name", "E0100000{i},E0500000{d},Ward {d}"),
+    "list_run": ("list_runs.csv", "run_id,run_date,model,release,capacity,cut_score,scored_rows,rule",
+                 "R{i},2025-0{d}-05,care_entry,v1,200,0.4,9000,top 200 by score"),
+    "list_score": ("list_scores.csv", "run_id,nhs_number,upn,person_token,score,rank,listed",
+                   "R{i},{nhs},,,0.{d},{i},Y"),
+    "offer": (
+        "offers.csv",
+        "offer_id,nhs_number,upn,person_token,programme,run_id,route,team,status,date,override,reason,dosage,"
+        "recorded_by_role",
+        "O{i},{nhs},,,early_help_offer,R1,list,North,offered,2025-0{d}-10,N,,,early help practitioner",
+    ),
+    "app_offer": (
+        "app_offers.csv",
+        "offer_id,person_token,model,release,list_date,route,team,status,date,reason,recorded_by_role",
+        "A{i},P0000000{d},care_entry,DRAFT,2025-01-05,list,North,offered,2025-0{d}-08,,early help practitioner",
+    ),
+    "programme": ("programmes.csv", "programme,name,description,kind,cost_per_family_gbp,price_year,agency",
+                  "p{i},Programme {i},help,offer,1800,2024,council"),
+    "programme_rollout": ("programme_rollout.csv", "programme,ward_code,go_live_date,capacity_per_month",
+                          "p{i},E0500000{d},2025-0{d}-01,10"),
+    "recording_regime": ("recording_regime.csv", "source,table,field,ward_code,change_date,description",
+                         "social_care,cin_assessment,factors{i},,2024-0{d}-01,a new form"),
+    "unit_cost": ("unit_costs.csv", "outcome,description,value_gbp,price_year,value_type,cashable,agency,per,source",
+                  "outcome{i},an outcome,1{d}00,2024,fiscal,Y,council,episode,PSSRU Unit Costs 2024"),
 }
 SOURCE_DIR = {
     "school": "education",
@@ -171,6 +200,7 @@ SOURCE_DIR = {
     "adult_social_care": "adult_social_care",
     "gp": "gp",
     "deaths": "deaths",
+    "interventions": "interventions",
     "reference": "reference",
 }
 

@@ -1,4 +1,4 @@
-"""``python -m webapp.manage export_offers``: write the offers events to data/raw/interventions/offers.csv."""
+"""``python -m webapp.manage export_offers``: write the offers events to data/raw/interventions/app_offers.csv."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--out", type=Path, default=None,
-                            help="where to write (default: data/raw/interventions/offers.csv under the root)")
+                            help="where to write (default: data/raw/interventions/app_offers.csv under the root)")
 
     def handle(self, *args, **options) -> None:
         out = options["out"] or current_project().offers_file

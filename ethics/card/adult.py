@@ -1,0 +1,55 @@
+"""The card's section for adults' models: admissions at the top of the list, people with no prior admission,
+deaths by risk band and calibration by age and deprivation.
+
+Read from ``metrics.json`` ``adult`` (``models.adult_metrics``); a children's model has no such block and
+the section is left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ethics.card.tables import Table, format_value
+
+MODEL_LABELS = {"lightgbm": "model (LightGBM)", "logistic": "logistic regression",
+                "rule": "past admissions (the list practices used)", "generator": "generator (synthetic truth)"}
+
+
+def _percent(value: Any) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _ratio_range(groups: list[dict] | None) -> str:
+    ratios = [g["observed_to_expected"] for g in groups or [] if g.get("observed_to_expected") is not None]
+    return f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
+
+
+def describe_adult(block: dict[str, Any] | None) -> str:
+    """One paragraph: who was evaluated, and any leakage warning, in plain words."""
+    if not block:
+        return ""
+    warnings = [f"{MODEL_LABELS.get(name, name)}: {m['leakage_warning']}" for name, m in block["models"].items()
+                if m.get("leakage_warning")]
+    text = (f"{block['rows']:,} adults in the test year; {_percent(block['admitted_rate'])} had an emergency "
+            f"admission in the following 12 months and {_percent(block.get('died_rate'))} died in them (deaths "
+            "are a competing outcome, shown by risk band, never dropped). Lift is the admission rate in the top "
+            "of the list over the average. People with no emergency admission in the prior two years are where "
+            "prevention has room: a list of past admitters cannot see them.")
+    return text + (" Warning - " + "; ".join(warnings) if warnings else "")
+
+
+def adult_table(block: dict[str, Any] | None) -> Table:
+    """One row per model: lift at the top 0.5/1/5%, AUROC overall and with no prior admission, deaths in the
+    top 0.5%, and the range of observed/expected by age band and by deprivation quintile."""
+    if not block:
+        return Table(columns=[], rows=[])
+    rows = []
+    for name, m in block["models"].items():
+        lift = [format_value(t.get("lift")) for t in m["top"]]
+        no_prior = (m.get("no_prior_admission") or {}).get("auroc")
+        top_band = (m.get("by_risk_band") or [{}])[0]
+        rows.append([MODEL_LABELS.get(name, name), *lift, format_value(m.get("auroc")), format_value(no_prior),
+                     _percent(top_band.get("died_rate")), _ratio_range(m.get("calibration_by_age_band")),
+                     _ratio_range(m.get("calibration_by_imd_quintile"))])
+    return Table(columns=["", "lift top 0.5%", "lift top 1%", "lift top 5%", "AUROC", "AUROC, no prior admission",
+                          "died, top 0.5%", "O/E by age band", "O/E by deprivation quintile"], rows=rows)

@@ -1,0 +1,191 @@
+"""Cohort and outcome kinds of the adults' models (issue #18): who is registered with a GP, and who is admitted.
+
+- cohort ``gp_registered``: every adult (``cohort.min_age``..``max_age`` whole years, from month of birth)
+  with a GP registration open on the index date (started before it, not ended by it) and not known to have
+  died before it (a GP or ONS date of death): the Combined Predictive Model's denominator, the whole
+  registered list rather than people with a past admission;
+- outcome ``emergency_spell``: one or more emergency admissions (admission methods 21-2D, 28), counted as
+  continuous inpatient spells built from the HES episodes (``features.adult_health``), admitted on or
+  after the index date and within ``horizon_months``. Deaths in the same window are reported beside it as
+  the competing outcome (``outcome_death``): a person who died without an admission is a negative, as
+  the list's users would see it, and the evaluation shows deaths by risk band rather than hiding them;
+- cohort ``community_registered``: the same, less people already living in a care home on the index date
+  (``exclusion = 'in_care_home_on_index'``: a GP care-home resident code, a hospital or emergency
+  department discharge to a care home, or council-funded residential or nursing care open on that day);
+- outcome ``care_home_entry``: a permanent move into residential or nursing care within ``horizon_months``,
+  all tenures: council-funded long-term residential or nursing support starting (CLD, the ASCOF 2C
+  event: ``outcome_state_funded``), a hospital stay or ED attendance ending in a discharge to a care home,
+  or a GP care-home resident code first recorded. Death in the window is reported beside it.
+
+Registered with the kind registries on import (``features.build`` and ``features.spec_checks`` import
+this module).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from features.cohorts import COHORT_COLUMNS, COHORT_KINDS, Events
+from features.outcomes import OUTCOME_KINDS
+from features.window import events_in_window
+from models.spec import ModelSpec
+
+# written beside ``outcome`` for evaluation (features.build), where the outcome builder makes them
+OUTCOME_COLUMNS = ("outcome_spells", "outcome_death", "outcome_state_funded")
+
+
+def died_before(events: Events, index_date: pd.Timestamp) -> set[str]:
+    """People with a date of death before ``index_date``, from ONS registrations or the GP record."""
+    dead: set[str] = set()
+    if "death" in events:
+        deaths = events["death"]
+        dead.update(deaths.loc[deaths["event_date"] < index_date, "person_id"].astype("str"))
+    reg = events["gp_registration"]
+    dead.update(reg.loc[reg["death_date"] < index_date, "person_id"].astype("str"))
+    return dead
+
+
+@COHORT_KINDS.register("gp_registered")
+def build_registered_cohort(events: Events, spec: ModelSpec, index_dates: list[pd.Timestamp]) -> pd.DataFrame:
+    """Adults aged ``cohort.min_age``..``max_age`` registered with a GP on each index date.
+
+    Args:
+        events: ``gp_registration`` (``person_id, event_date (start), registration_end, death_date``),
+            ``death`` (``person_id, event_date``) when deaths are held, and ``person`` (``person_id,
+            person_key, birth_year, birth_month``).
+
+    Returns:
+        ``COHORT_COLUMNS`` rows, one per person and index date, no exclusions.
+    """
+    reg, person = events["gp_registration"], events["person"].set_index("person_id")
+    parts = []
+    for index_date in index_dates:
+        open_ = reg[(reg["event_date"] < index_date)
+                    & (reg["registration_end"].isna() | (reg["registration_end"] > index_date))]
+        ids = pd.Index(open_["person_id"].astype("str").unique())
+        ids = ids.difference(pd.Index(sorted(died_before(events, index_date))))
+        born = person.reindex(ids)
+        months = (index_date.year - born["birth_year"]) * 12 + (index_date.month - born["birth_month"])
+        in_age = months.between(spec.cohort.min_age * 12, spec.cohort.max_age * 12 + 11).fillna(False)
+        parts.append(pd.DataFrame({"person_id": ids[in_age.to_numpy(dtype=bool)], "index_date": index_date}))
+    cohort = pd.concat(parts, ignore_index=True)
+    out = cohort.merge(events["person"][["person_id", "person_key", "birth_year", "birth_month"]], on="person_id")
+    out["index_year"] = out["index_date"].dt.year.astype("int64")
+    out["exclusion"] = pd.Series(pd.NA, index=out.index, dtype="str")
+    out = out.sort_values(["index_date", "person_id"], ignore_index=True)
+    out["row_id"] = range(len(out))
+    return out[COHORT_COLUMNS]
+
+
+@OUTCOME_KINDS.register("emergency_spell")
+def attach_emergency_outcome(
+    con: duckdb.DuckDBPyConnection,
+    cohort: pd.DataFrame,
+    events: Mapping[str, pd.DataFrame],
+    spec: ModelSpec,
+    extract_date: date,
+) -> pd.DataFrame:
+    """One or more emergency spells admitted in ``[index date, index date + horizon)``; deaths beside it.
+
+    Args:
+        cohort: ``row_id, person_key, index_date, exclusion``.
+        events: ``hes_spell`` (``person_key, event_date, emergency``), ``gp_registration`` (``person_key,
+            death_date``) and, when held, ``death`` (``person_key, event_date``).
+
+    Returns:
+        ``cohort`` plus ``outcome`` (Int8, <NA> if immature), ``outcome_spells`` (emergency spells in the
+        window), ``outcome_death`` (Int8: died in the window, by ONS or the GP record), ``matured`` and
+        ``censoring`` (none: a death is a competing outcome, reported, not a reason to drop the row).
+    """
+    horizon = pd.DateOffset(months=spec.outcome.horizon_months or 12)
+    out = cohort.copy()
+    out["window_end"] = out["index_date"] + horizon
+    spells = events_in_window(con, out, events["hes_spell"], start="index_date", end="window_end",
+                              expressions={"outcome_spells": "count(*) FILTER (WHERE e.emergency = 1)"})
+    out = out.join(spells.set_index("row_id"), on="row_id")
+    out["matured"] = (out["window_end"] <= pd.Timestamp(extract_date) + pd.Timedelta(days=1)).astype("bool")
+    out["outcome_spells"] = out["outcome_spells"].fillna(0).astype("int64")
+    out["outcome"] = (out["outcome_spells"] > 0).astype("Int8").where(out["matured"])
+    out["outcome_death"] = died_in_window(con, out, events).astype("Int8").where(out["matured"])
+    out["censoring"] = pd.Series(pd.NA, index=out.index, dtype="str")
+    return out.drop(columns=["window_end"])
+
+
+def died_in_window(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, events: Mapping[str, pd.DataFrame]
+                   ) -> pd.Series:
+    """Whether each row's person died in ``[index_date, window_end)`` (ONS registration or GP record; aligned)."""
+    gp_deaths = events["gp_registration"][["person_key", "death_date"]].dropna().rename(
+        columns={"death_date": "event_date"})
+    deaths = pd.concat([gp_deaths, *([events["death"][["person_key", "event_date"]]] if "death" in events else [])],
+                       ignore_index=True)
+    died = events_in_window(con, rows, deaths, start="index_date", end="window_end", expressions={"_died": "count(*)"})
+    return rows["row_id"].map(died.set_index("row_id")["_died"]).fillna(0).gt(0)
+
+
+def in_care_home_before(events: Events, cohort: pd.DataFrame) -> pd.Series:
+    """Whether each cohort row's person was recorded as living in a care home before its index date: a GP
+    care-home code, a discharge to a care home (hospital or ED), or residential or nursing care open then."""
+    flagged = pd.Series(False, index=cohort.index)
+    for index_date, rows in cohort.groupby("index_date"):
+        ids: set[str] = set()
+        for domain, flag in (("gp_code", "care_home"), ("hes_spell", "to_care_home"), ("ecds", "to_care_home")):
+            ev = events[domain]
+            ids.update(ev.loc[(ev["event_date"] < index_date) & (ev[flag] == 1), "person_id"].astype("str"))
+        cld = events["cld"]
+        open_ = (cld["event_date"] < index_date) & (cld["end_date"].isna() | (cld["end_date"] > index_date))
+        ids.update(cld.loc[open_ & (cld["care_home"] == 1), "person_id"].astype("str"))
+        flagged.loc[rows.index] = rows["person_id"].astype("str").isin(ids).to_numpy()
+    return flagged
+
+
+@COHORT_KINDS.register("community_registered")
+def build_community_cohort(events: Events, spec: ModelSpec, index_dates: list[pd.Timestamp]) -> pd.DataFrame:
+    """``gp_registered`` rows, with ``exclusion = 'in_care_home_on_index'`` for people already in a care home
+    (:func:`in_care_home_before`): decided from records before the index date only."""
+    cohort = build_registered_cohort(events, spec, index_dates)
+    inside = in_care_home_before(events, cohort)
+    cohort["exclusion"] = cohort["exclusion"].mask(inside & cohort["exclusion"].isna(), "in_care_home_on_index")
+    return cohort
+
+
+CARE_HOME_SIGNS = {"cld": "care_home", "hes_spell": "to_care_home", "ecds": "to_care_home", "gp_code": "care_home"}
+
+
+@OUTCOME_KINDS.register("care_home_entry")
+def attach_care_home_outcome(
+    con: duckdb.DuckDBPyConnection,
+    cohort: pd.DataFrame,
+    events: Mapping[str, pd.DataFrame],
+    spec: ModelSpec,
+    extract_date: date,
+) -> pd.DataFrame:
+    """A move into a care home in ``[index date, index date + horizon)``, all tenures; deaths beside it.
+
+    Args:
+        cohort: ``row_id, person_key, index_date, exclusion``.
+        events: ``cld``, ``hes_spell``, ``ecds``, ``gp_code`` (each with its care-home flag, ``CARE_HOME_SIGNS``),
+            ``gp_registration`` and, when held, ``death``.
+
+    Returns:
+        ``cohort`` plus ``outcome`` (Int8, <NA> if immature), ``outcome_state_funded`` (council-funded entry:
+        CLD residential or nursing long-term support starting), ``outcome_death``, ``matured`` and
+        ``censoring`` (none).
+    """
+    horizon = pd.DateOffset(months=spec.outcome.horizon_months or 12)
+    out = cohort.copy()
+    out["window_end"] = out["index_date"] + horizon
+    for domain, flag in CARE_HOME_SIGNS.items():
+        seen = events_in_window(con, out, events[domain], start="index_date", end="window_end",
+                                expressions={f"_{domain}": f"count(*) FILTER (WHERE e.{flag} = 1)"})
+        out = out.join(seen.set_index("row_id"), on="row_id")
+    out["matured"] = (out["window_end"] <= pd.Timestamp(extract_date) + pd.Timedelta(days=1)).astype("bool")
+    signs = out[[f"_{d}" for d in CARE_HOME_SIGNS]].fillna(0).sum(axis=1)
+    out["outcome"] = (signs > 0).astype("Int8").where(out["matured"])
+    out["outcome_state_funded"] = (out["_cld"].fillna(0) > 0).astype("Int8").where(out["matured"])
+    out["outcome_death"] = died_in_window(con, out, events).astype("Int8").where(out["matured"])
+    out["censoring"] = pd.Series(pd.NA, index=out.index, dtype="str")
+    return out.drop(columns=["window_end", *[f"_{d}" for d in CARE_HOME_SIGNS]])

@@ -1,0 +1,117 @@
+"""The adults' evaluation figures on simulated frames whose answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.adult_evaluation import emergency_truth
+from models.adult_metrics import (
+    adult_block,
+    calibration_by,
+    leakage_warning,
+    no_prior_admission,
+    outcomes_by_band,
+    top_share_lift,
+)
+
+
+def simulated(n: int = 20_000, seed: int = 0) -> pd.DataFrame:
+    """People with a known risk: admissions follow ``p``; prior admissions and deaths rise with it."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 1, n)
+    p = 1 / (1 + np.exp(-(-2.5 + 1.2 * z)))
+    outcome = (rng.random(n) < p).astype("int8")
+    return pd.DataFrame({
+        "outcome": outcome, "p": p, "score": z,
+        "outcome_spells": outcome * rng.integers(1, 4, n),
+        "outcome_death": (rng.random(n) < 0.02 + 0.2 * p).astype("int8"),
+        "emergency_spells_24m": rng.poisson(p * 2),
+        "fair_age_band": rng.choice(["18-44", "45-64", "65-74"], n),
+        "fair_imd_quintile": rng.integers(1, 6, n),
+    })
+
+
+def test_a_perfect_list_holds_every_admission_it_can():
+    rows = pd.DataFrame({"outcome": [1] * 10 + [0] * 990, "score": np.r_[np.arange(10, 0, -1), np.zeros(990)],
+                         "outcome_spells": [2] * 10 + [0] * 990})
+    top = {r["share"]: r for r in top_share_lift(rows, "score")}
+    assert top[0.005]["people"] == 5 and top[0.005]["admitted_rate"] == 1.0
+    assert top[0.005]["lift"] == pytest.approx(100.0)  # 1 / 1% base rate
+    assert top[0.01]["share_of_admitted_people"] == 1.0 and top[0.01]["share_of_admissions"] == 1.0
+    assert top[0.05]["admitted_rate"] == pytest.approx(10 / 50)
+
+
+def test_a_random_score_has_lift_about_one():
+    rows = simulated()
+    rows["score"] = np.random.default_rng(1).random(len(rows))
+    assert top_share_lift(rows, "score", shares=(0.05,))[0]["lift"] == pytest.approx(1.0, abs=0.25)
+
+
+def test_no_prior_admission_is_judged_on_that_subgroup_only():
+    rows = simulated()
+    rows["score"] = rows["emergency_spells_24m"]  # a past-admissions list
+    block = no_prior_admission(rows, "score")
+    none_before = rows["emergency_spells_24m"] == 0
+    assert block["people"] == int(none_before.sum())
+    assert block["auroc"] == 0.5  # every one of them has the same score
+    assert block["share_of_admitted_people"] == pytest.approx(rows.loc[none_before, "outcome"].sum()
+                                                             / rows["outcome"].sum())
+    assert no_prior_admission(rows, "p")["auroc"] > 0.6
+
+
+def test_bands_cover_everyone_and_deaths_rise_with_risk():
+    rows = simulated()
+    bands = outcomes_by_band(rows, "score")
+    assert sum(b["people"] for b in bands) == len(rows)
+    assert bands[0]["band"] == "top 0.5%" and bands[-1]["band"] == "rest"
+    assert bands[0]["died_rate"] > bands[-1]["died_rate"]
+    assert bands[0]["admitted_rate"] > bands[-1]["admitted_rate"]
+
+
+def test_calibration_by_group_reads_observed_over_expected():
+    rows = simulated()
+    table = {g["group"]: g for g in calibration_by(rows, "p", "fair_age_band")}
+    assert set(table) == {"18-44", "45-64", "65-74"}
+    assert all(g["observed_to_expected"] == pytest.approx(1.0, abs=0.15) for g in table.values())
+    doubled = {g["group"]: g for g in calibration_by(rows.assign(p=rows["p"] * 2), "p", "fair_age_band")}
+    assert all(g["observed_to_expected"] == pytest.approx(0.5, abs=0.1) for g in doubled.values())
+    assert calibration_by(rows.head(30), "p", "fair_age_band") == []  # groups under 50 people are left out
+
+
+def test_an_auroc_above_point_nine_is_a_leakage_warning():
+    assert leakage_warning(0.78) is None and leakage_warning(None) is None
+    assert "0.950" in leakage_warning(0.95)
+    rows = simulated()
+    rows["leaky"] = rows["outcome"] + np.random.default_rng(2).normal(0, 0.1, len(rows))
+    block = adult_block(rows, {"leaky": ("leaky", "p"), "fair": ("score", "p")})
+    assert block["models"]["leaky"]["leakage_warning"] and block["models"]["fair"]["leakage_warning"] is None
+    assert block["rows"] == len(rows) and block["models"]["fair"]["no_prior_admission"]["people"] > 0
+
+
+def test_the_generator_probability_and_true_outcome_follow_the_simulation():
+    risk = pd.DataFrame({"person_id": [1, 1, 2], "year": [2025, 2026, 2026], "expected": [0.0, 0.5, 2.0]})
+    admissions = pd.DataFrame({
+        "person_id": [1, 1, 2],
+        "admission_date": pd.to_datetime(["2025-03-30", "2025-03-31", "2026-04-01"]),
+        "admission_method": ["21", "11", "22"],  # an emergency the day before 31 March 2025; a planned one on it
+    })
+    truth = emergency_truth(risk, admissions, shape=0.8).set_index(["person_id", "index_date"])
+    assert truth.loc[(1, pd.Timestamp("2024-03-31")), "outcome"] == 1  # admitted in the year from 31 March 2024
+    assert truth.loc[(1, pd.Timestamp("2025-03-31")), "outcome"] == 0  # planned admissions are not the outcome
+    assert truth.loc[(2, pd.Timestamp("2025-03-31")), "outcome"] == 0  # 1 April 2026 is after that year
+    assert truth.loc[(1, pd.Timestamp("2024-03-31")), "p_true"] == 0.0
+    assert truth.loc[(2, pd.Timestamp("2025-03-31")), "p_true"] == pytest.approx(1 - (1 + 2.0 / 0.8) ** -0.8)
+
+
+def test_the_card_shows_the_adult_block_and_children_s_cards_do_not():
+    from ethics.card.adult import adult_table, describe_adult
+
+    rows = simulated()
+    block = adult_block(rows, {"lightgbm": ("score", "p"), "rule": ("emergency_spells_24m", "p")})
+    table = adult_table(block)
+    assert [r[0] for r in table.rows] == ["model (LightGBM)", "past admissions (the list practices used)"]
+    assert table.columns[1:4] == ["lift top 0.5%", "lift top 1%", "lift top 5%"]
+    assert f"{len(rows):,} adults" in describe_adult(block)
+    assert adult_table(None).rows == [] and describe_adult(None) == ""
