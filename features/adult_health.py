@@ -42,20 +42,23 @@ def episodes_as_spells(episodes: pd.DataFrame) -> pd.DataFrame:
             or ``epikey``; the episode columns may be absent in a children-only file).
 
     Returns:
-        ``person_id, event_date (admission), emergency, elective, died, to_care_home`` (0/1 each), one
-        row per continuous spell.
+        ``person_id, event_date (admission), emergency, elective, died, to_care_home`` (0/1 each) and
+        ``discharge_date``, one row per continuous spell.
     """
     rows = episodes.rename(columns={"epikey_tok": "epikey"})
     if rows.empty:
         return pd.DataFrame({"person_id": pd.Series(dtype="str"), "event_date": pd.Series(dtype="datetime64[s]"),
                              **{c: pd.Series(dtype="int8") for c in ("emergency", "elective", "died",
-                                                                       "to_care_home")}})
+                                                                       "to_care_home")},
+                             "discharge_date": pd.Series(dtype="datetime64[s]")})
     spells = continuous_spells(rows, person="person_id")
     out = spells[["person_id"]].assign(event_date=pd.to_datetime(spells["admission_date"]))
     out["emergency"] = spells["emergency"].astype("int8")
     out["elective"] = spells["admission_method"].isin(ELECTIVE_METHODS).astype("int8")
     out["died"] = spells["died"].astype("int8")
     out["to_care_home"] = spells["discharge_destination"].isin(CARE_HOME_DESTINATIONS).astype("int8")
+    # known only once the stay ends: read it by this date, never by the admission's (features.adult_population)
+    out["discharge_date"] = pd.to_datetime(spells["discharge_date"])
     return out.dropna(subset=["event_date"]).reset_index(drop=True)
 
 
@@ -106,7 +109,7 @@ FEATURES = (
     _count("elective_spells_24m", "Planned hospital admissions, last 2 years", HES, "hes_spell",
            f"e.elective = 1 AND {W24}", "24m"),
     _count("discharges_to_care_home_ever", "Hospital stays ending in a move to a care home, ever", HES, "hes_spell",
-           "e.to_care_home = 1", "ever"),
+           "e.to_care_home = 1 AND e.discharge_date < c.index_date", "ever"),
     Feature("months_since_emergency_spell", "Months since the last emergency admission (blank = none)", HES,
             "latest", "numeric", "model", "adult_health", "hes_spell",
             "date_diff('month', max(e.event_date) FILTER (WHERE e.emergency = 1), c.index_date)"),

@@ -132,8 +132,8 @@ def in_care_home_before(events: Events, cohort: pd.DataFrame) -> pd.Series:
     flagged = pd.Series(False, index=cohort.index)
     for index_date, rows in cohort.groupby("index_date"):
         ids: set[str] = set()
-        for domain, flag in (("gp_code", "care_home"), ("hes_spell", "to_care_home"), ("ecds", "to_care_home")):
-            ev = events[domain]
+        for domain, flag in (("gp_code", "care_home"), ("hes_discharge", "to_care_home"), ("ecds", "to_care_home")):
+            ev = discharges(events) if domain == "hes_discharge" else events[domain]
             ids.update(ev.loc[(ev["event_date"] < index_date) & (ev[flag] == 1), "person_id"].astype("str"))
         cld = events["cld"]
         open_ = (cld["event_date"] < index_date) & (cld["end_date"].isna() | (cld["end_date"] > index_date))
@@ -152,7 +152,17 @@ def build_community_cohort(events: Events, spec: ModelSpec, index_dates: list[pd
     return cohort
 
 
-CARE_HOME_SIGNS = {"cld": "care_home", "hes_spell": "to_care_home", "ecds": "to_care_home", "gp_code": "care_home"}
+CARE_HOME_SIGNS = {"cld": "care_home", "hes_discharge": "to_care_home", "ecds": "to_care_home",
+                   "gp_code": "care_home"}
+
+
+def discharges(events: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Hospital stays dated by their discharge (``person_id, person_key, event_date, to_care_home``): where
+    someone went is known only when the stay ends."""
+    spells = events["hes_spell"]
+    out = spells[["person_id", "person_key", "discharge_date", "to_care_home"]].rename(
+        columns={"discharge_date": "event_date"})
+    return out.dropna(subset=["event_date"])
 
 
 @OUTCOME_KINDS.register("care_home_entry")
@@ -167,7 +177,8 @@ def attach_care_home_outcome(
 
     Args:
         cohort: ``row_id, person_key, index_date, exclusion``.
-        events: ``cld``, ``hes_spell``, ``ecds``, ``gp_code`` (each with its care-home flag, ``CARE_HOME_SIGNS``),
+        events: ``cld``, ``hes_spell`` (by discharge date), ``ecds``, ``gp_code`` (each with its care-home flag,
+            ``CARE_HOME_SIGNS``),
             ``gp_registration`` and, when held, ``death``.
 
     Returns:
@@ -179,7 +190,8 @@ def attach_care_home_outcome(
     out = cohort.copy()
     out["window_end"] = out["index_date"] + horizon
     for domain, flag in CARE_HOME_SIGNS.items():
-        seen = events_in_window(con, out, events[domain], start="index_date", end="window_end",
+        frame = discharges(events) if domain == "hes_discharge" else events[domain]
+        seen = events_in_window(con, out, frame, start="index_date", end="window_end",
                                 expressions={f"_{domain}": f"count(*) FILTER (WHERE e.{flag} = 1)"})
         out = out.join(seen.set_index("row_id"), on="row_id")
     out["matured"] = (out["window_end"] <= pd.Timestamp(extract_date) + pd.Timedelta(days=1)).astype("bool")

@@ -64,8 +64,9 @@ def source_module_names(source: str) -> tuple[str, ...]:
 
 
 def event_builders() -> list[EventBuilder]:
-    """Every event builder of a registered source: sources in registry order, each source's builders in
-    the order its module declares them.
+    """Every event builder of a registered source: sources in registry order, each source's own module's
+    builders (``features/<source>.py``) before its adults' (``features/adult_<source>.py``), each in the order
+    its module declares them (a module reloaded by a test keeps its place).
 
     Raises:
         EventRegistryError: a builder is not in its source's module, reads another source's tables,
@@ -74,7 +75,7 @@ def event_builders() -> list[EventBuilder]:
     source_feature_modules()
     order = {name: i for i, name in enumerate(all_sources())}
     builders = sorted((b for b in declared_builders() if b.source in order),
-                      key=lambda b: (order[b.source], b.sequence))
+                      key=lambda b: (order[b.source], b.module != f"features.{b.source}", b.sequence))
     built: set[str] = set()
     for b in builders:
         if b.module not in {f"features.{m}" for m in source_module_names(b.source)}:

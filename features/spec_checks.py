@@ -11,9 +11,10 @@ from __future__ import annotations
 import features.adult_population  # noqa: F401  registers the adults' cohort and outcome kinds
 from features.cohorts import COHORT_KINDS, INDEX_DATE_KINDS
 from features.kinds import UnknownKindError
+from features.offers import help_features
 from features.outcomes import OUTCOME_KINDS
 from features.populations import get_population
-from features.registry import feature_columns
+from features.registry import FEATURES, feature_columns
 from models.spec import ModelSpec, ModelSpecError
 
 
@@ -28,9 +29,14 @@ def spec_problems(spec: ModelSpec) -> list[str]:
             problems.append(str(exc))
     try:
         get_population(spec.population)
-        feature_columns(spec)
+        inputs = feature_columns(spec)
     except ValueError as exc:  # UnknownPopulationError is a ValueError, as are unknown feature names
         problems.append(str(exc))
+    else:
+        helped = help_features({name: FEATURES[name] for name in inputs})
+        if helped:  # issue 19: who was listed or helped is never a model input (features.offers)
+            problems.append(f"inputs {helped} are read from the records of help given (offers, lists): the model "
+                            "predicts risk without help and must never see who was helped")
     return problems
 
 

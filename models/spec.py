@@ -283,7 +283,7 @@ class ModelSpec(SpecSection):
                              "triggered, never a model input (the model predicts risk without help; see "
                              "training.untreated)")
         if not self.estimand:
-            object.__setattr__(self, "estimand", default_estimand(self.outcome))
+            object.__setattr__(self, "estimand", default_estimand(self.outcome, self.population))
         return self
 
     @model_validator(mode="after")
@@ -304,14 +304,15 @@ class ModelSpec(SpecSection):
             else self.capacity_per_year
 
 
-def default_estimand(outcome: OutcomeSpec) -> str:
+def default_estimand(outcome: OutcomeSpec, population: str = "children") -> str:
     """The estimand of a spec that states none: "risk of entering care within 12 months of the index date if
-    no early help offer is made (usual care otherwise)"."""
+    no early help offer is made (usual care otherwise)"; for adults, "if no offer of help is made"."""
     what = {"care_entry": "entering care", "nccis_neet": "being recorded NEET"}.get(
         outcome.kind, f"the outcome ({outcome.kind.replace('_', ' ')})")
     window = (f"within {outcome.horizon_months} months of the index date" if outcome.horizon_months else
               f"between academic age {outcome.from_academic_age} and the {outcome.until_birthday}th birthday")
-    return f"risk of {what} {window} if no early help offer is made (usual care otherwise)"
+    offer = "early help offer" if population == "children" else "offer of help"
+    return f"risk of {what} {window} if no {offer} is made (usual care otherwise)"
 
 
 class ModelSpecError(ValueError):

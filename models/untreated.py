@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold
 
 from models.learners import make_logistic_pipeline
@@ -106,9 +107,9 @@ def out_of_fold_propensity(rows: pd.DataFrame, offered: np.ndarray, feature_colu
     for fit_rows, predict_rows in StratifiedKFold(folds, shuffle=True, random_state=seed).split(rows, offered):
         model = make_logistic_pipeline(feature_columns, categorical, {"C": 1.0, "max_iter": 2000}, seed)
         with warnings.catch_warnings():
-            # lbfgs may stop at max_iter on separable folds; the out-of-fold e is clipped and judged by ESS anyway
-            warnings.simplefilter("ignore", category=UserWarning)
-            warnings.filterwarnings("ignore", message=".*lbfgs failed to converge.*")
+            # lbfgs may stop at max_iter on nearly separable folds (a list cut on the same features); the
+            # out-of-fold e is clipped and judged by its effective sample size anyway
+            warnings.simplefilter("ignore", category=ConvergenceWarning)
             model.fit(rows.iloc[fit_rows], offered[fit_rows])
         e[predict_rows] = model.predict_proba(rows.iloc[predict_rows])[:, 1]
     return e
@@ -217,12 +218,12 @@ def untreated_training_rows(rows: pd.DataFrame, y: np.ndarray, feature_columns: 
 
 
 def describe_untreated(summary: dict | None) -> str:
-    """One sentence for the model card: how training treated children offered early help."""
+    """One sentence for the model card: how training treated rows whose outcome window held an offer of help."""
     if not summary:
         return "Not recorded (trained before offer handling existed)"
     mode = summary.get("mode")
     if mode == "ipw":
-        return (f"Children offered early help within their outcome window were left out "
+        return (f"Rows whose outcome window held an offer of help were left out "
                 f"({summary.get('dropped_offered_rows', 0):,} rows) and the others weighted by the inverse chance "
                 f"of not being offered (capped at {1 / (1 - summary.get('max_propensity', 0.95)):.0f}), so the model "
                 f"learns risk without help; effective sample size {summary.get('effective_sample_size', 0):,.0f} of "

@@ -24,17 +24,17 @@ def _ratio_range(groups: list[dict] | None) -> str:
     return f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
 
 
-def describe_adult(block: dict[str, Any] | None) -> str:
-    """One paragraph: who was evaluated, and any leakage warning, in plain words."""
+def describe_adult(block: dict[str, Any] | None, outcome: str = "the outcome") -> str:
+    """One paragraph: who was evaluated, and any leakage warning, in plain words (``outcome``: the spec's title)."""
     if not block:
         return ""
     warnings = [f"{MODEL_LABELS.get(name, name)}: {m['leakage_warning']}" for name, m in block["models"].items()
                 if m.get("leakage_warning")]
-    text = (f"{block['rows']:,} adults in the test year; {_percent(block['admitted_rate'])} had an emergency "
-            f"admission in the following 12 months and {_percent(block.get('died_rate'))} died in them (deaths "
-            "are a competing outcome, shown by risk band, never dropped). Lift is the admission rate in the top "
-            "of the list over the average. People with no emergency admission in the prior two years are where "
-            "prevention has room: a list of past admitters cannot see them.")
+    text = (f"{block['rows']:,} adults in the test year; {_percent(block['admitted_rate'])} had the outcome "
+            f"({outcome}) and {_percent(block.get('died_rate'))} died in the same window (deaths are a competing "
+            "outcome, shown by risk band, never dropped). Lift is the outcome's rate in the top of the list over "
+            "the average. People with no emergency admission in the prior two years are where prevention has "
+            "room: a list of past admitters cannot see them.")
     return text + (" Warning - " + "; ".join(warnings) if warnings else "")
 
 

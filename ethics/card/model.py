@@ -239,7 +239,7 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Proxies for protected characteristics": describe_proxies(disclosure),
         "Fairness attributes": describe_audit_attributes(disclosure),
         "Explanations": "LightGBM per-row contributions (TreeSHAP), mapped to plain English by the registry",
-        "Children offered early help": describe_untreated(run.get("untreated")),
+        "Offers of help in training": describe_untreated(run.get("untreated")),
         "Performance by offer": describe_offer_split(inputs.metrics.get("offer_split")),
     }
     recording_summary, recording = recording_section(
@@ -263,7 +263,7 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         evaluation=evaluation_table(inputs.metrics),
         backtest_summary=describe_backtest(inputs.metrics.get("backtest")),
         backtest=backtest_table(inputs.metrics.get("backtest")),
-        adult_summary=describe_adult(inputs.metrics.get("adult")),
+        adult_summary=describe_adult(inputs.metrics.get("adult"), str(inputs.spec.get("title", "the outcome"))),
         adult=adult_table(inputs.metrics.get("adult")),
         disaggregated=disaggregated_table(inputs.group_metrics, inputs.min_group_size),
         fairness=attribute_results(inputs.group_metrics, inputs.min_group_size), figures=inputs.figures,

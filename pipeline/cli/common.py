@@ -24,7 +24,7 @@ app = typer.Typer(
     help=(
         "Reproducible predictive-risk pipeline for local authorities and NHS partners.\n\n"
         "Stages run in order: synth -> ingest -> pseudonymise -> link -> features -> train -> "
-        "evaluate -> govern -> card -> score. `dvc repro` runs them all; each command here runs one."
+        "evaluate -> govern -> card -> score -> impact. `dvc repro` runs them all; each command here runs one."
     ),
     no_args_is_help=True,
     add_completion=False,

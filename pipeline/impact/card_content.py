@@ -30,7 +30,7 @@ DESIGN_LABELS = {
     "its": "Before vs after (interrupted time series)",
 }
 NAIVE = ("ipw_naive", "naive_difference", "twfe")
-# headline design, in order of preference: the one whose estimand is the programme's whole reach
+# headline design among equally rated ones, in order of preference: the widest estimand first
 PRIMARY_ORDER = ("cs_did", "synthetic_control", "aipw", "rd_fuzzy", "its_controlled", "its", "rd_sharp")
 CAVEATS = {
     "overlap_trimmed_over_5pct": "More than 5% of children had almost no chance, or almost a certain chance, of an "
@@ -83,11 +83,11 @@ def png_base64(fig) -> str:
 
 
 def primary_of(estimates: list[Estimate]) -> Estimate | None:
-    for design in PRIMARY_ORDER:
-        for e in estimates:
-            if e.design == design:
-                return e
-    return None
+    """The headline: the highest confidence rating, then ``PRIMARY_ORDER``; a naive comparison never."""
+    ranked = [e for e in estimates if e.design in PRIMARY_ORDER]
+    if not ranked:
+        return None
+    return max(ranked, key=lambda e: (rating(e)[0], -PRIMARY_ORDER.index(e.design)))
 
 
 def estimate_row(e: Estimate, people: bool = True) -> dict[str, Any]:

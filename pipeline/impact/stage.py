@@ -65,14 +65,17 @@ def scored_frame(events: Events, programme: str, attributes: pd.DataFrame, linke
     """One row per child × list run, with the run's offer, outcomes per horizon and pre-run covariates.
 
     Rows after a child's first offer of the programme (any route) are dropped: that child is no longer
-    "not yet offered". ``offered`` is an offer of the programme from this run (its ``run_id``) or dated in
-    the month after the run date; ``accepted`` whether that offer was taken up.
+    "not yet offered". ``offered`` is an offer of the programme from this run (its ``run_id``: listed, or a
+    practitioner's override); ``accepted`` whether it was taken up; ``other_route`` an offer by another
+    route (professional or self referral) in the month after the run. Those follow what a worker saw, which
+    the records do not hold: the weighting leaves such rows out, the cut-off design counts them as offers.
 
     Args:
         dates: outcome dates (:func:`pipeline.impact.outcomes.outcome_dates`).
 
     Returns:
-        ``row_id, person_id, run_id, anchor_date, score, rank, listed, cut_score, offered, accepted`` plus
+        ``row_id, person_id, run_id, anchor_date, score, rank, listed, cut_score, offered, accepted,
+        other_route`` plus
         ``<outcome>_<h>m`` (Int8, <NA> when the window has not ended) and the covariates in ``COVARIATES``.
     """
     scores = events.list_scores.dropna(subset=["person_id"]).copy()
@@ -89,9 +92,11 @@ def scored_frame(events: Events, programme: str, attributes: pd.DataFrame, linke
     near = pairs[(pairs["offer_date"] >= pairs["anchor_date"])
                  & (pairs["offer_date"] < pairs["anchor_date"] + pd.Timedelta(days=OFFER_WINDOW_DAYS))]
     near = near.drop_duplicates("index").set_index("index")
-    scores["offered"] = (scores["from_run"] == "both") | scores.index.isin(near.index)
-    scores["accepted"] = scores["run_accepted"].astype("boolean").fillna(near["accepted"].reindex(scores.index)
-                                                                        .astype("boolean")).fillna(False)
+    scores["offered"] = scores["from_run"] == "both"
+    scores["accepted"] = scores["run_accepted"].astype("boolean").fillna(False)
+    # an offer by another route (a professional's or the family's own request) in the run's month is chosen on
+    # what the worker saw, not on the list: that row is neither a list offer nor a clean comparison
+    scores["other_route"] = scores.index.isin(near.index) & ~scores["offered"]
     first = scores["person_id"].map(first_offer)
     scores = scores[first.isna() | (scores["anchor_date"] <= first)].reset_index(drop=True)
     scores["row_id"] = np.arange(len(scores))
@@ -107,8 +112,9 @@ def scored_frame(events: Events, programme: str, attributes: pd.DataFrame, linke
 
 def one_row_per_child(scored: pd.DataFrame, outcome_column: str, seed: int) -> pd.DataFrame:
     """The AIPW frame: each offered child's offering run, and the highest-scored run of each never-offered
-    child, among rows whose outcome window has ended (children are not counted twice)."""
-    mature = scored.dropna(subset=[outcome_column])
+    child, among rows whose outcome window has ended and with no offer by another route in the run's month
+    (children are not counted twice)."""
+    mature = scored[~scored["other_route"]].dropna(subset=[outcome_column])
     offered = mature[mature["offered"]].drop_duplicates("person_id")
     others = mature[~mature["person_id"].isin(offered["person_id"])]
     # a never-offered child's run with their highest score: the closest they came to an offer, so the
@@ -141,7 +147,9 @@ def offer_estimates(scored: pd.DataFrame, programme: str, settings: ImpactSettin
             except ValueError as exc:
                 result.not_run.append(f"AIPW, {outcome} within {h} months: {exc}")
             rows = scored.dropna(subset=[column, "cut_score", "score"])
-            rows = rows.assign(**{column: rows[column].astype("float64"), "offered": rows["offered"].astype(float)})
+            # at the cut-off any offer in the run's month is the treatment: the design does not rest on why
+            rows = rows.assign(**{column: rows[column].astype("float64"),
+                                  "offered": (rows["offered"] | rows["other_route"]).astype(float)})
             try:
                 found = estimate_cut_effect(add_running_variable(rows), outcome=column, programme=programme,
                                             horizon_months=h)

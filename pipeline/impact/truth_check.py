@@ -24,11 +24,13 @@ def _as_effect(key: str, value: float) -> float:
 
 
 def truth_key(programme_truth: Mapping[str, Any], design: str, outcome: str, horizon: int) -> str | None:
-    """The truth an estimate is judged against: ``itt_<outcome>_<h>m_pp`` for person-level designs,
+    """The truth an estimate is judged against: ``itt_list_route_<outcome>_<h>m_pp`` (else ``itt_…``) for
+    person-level designs (the stage evaluates offers made from the list),
     ``at_cut_itt_…`` for regression discontinuity, else the first ``att_…`` number naming the outcome."""
     word = OUTCOME_WORD.get(outcome, outcome)
-    if design in ITT_DESIGNS:
-        key = f"itt_{word}_{horizon}m_pp"
+    if design in ITT_DESIGNS:  # the stage evaluates offers from the list (other routes are left out)
+        key = f"itt_list_route_{word}_{horizon}m_pp"
+        key = key if key in programme_truth else f"itt_{word}_{horizon}m_pp"
     elif design in RD_DESIGNS:
         key = f"at_cut_itt_{word}_{horizon}m_pp"
     else:

@@ -37,7 +37,9 @@ EPISODES = [
     _episode("e3", "ha1", "2019-06-01", "21", 3, "2019-06-04", destination="51", start="2019-06-03"),
     _episode("e4", "ha1", "2019-06-05", "2B", 1, "2019-06-10", source="51"),
     _episode("e5", "ha1", "2019-09-01", "11", 1, "2019-09-01"),
-    _episode("e6", "ha1", "2020-03-31", "21", 1, "2020-04-02"),
+    _episode("e6", "ha1", "2020-03-31", "21", 1, "2020-04-02", destination="85"),  # to a care home
+    # A7: admitted before the index date, discharged to a care home after it: in the community on the day
+    _episode("e8", "ha7", "2020-03-20", "21", 1, "2020-04-10", destination="65"),
     # A5: registered, no admission, dies in the window
     _episode("e7", "ha5", "2015-01-10", "22", 1, "2015-01-12"),
 ]
@@ -55,6 +57,7 @@ def adult_tables() -> dict[str, pd.DataFrame]:
             {**gp, "patient_id_tok": "g4", "birth_year": 1940, "birth_month": 2},  # died before (ONS)
             {**gp, "patient_id_tok": "g5", "birth_year": 1935, "birth_month": 8, "death_date": "2020-06-01"},
             {**gp, "patient_id_tok": "g6", "birth_year": 1980, "birth_month": 8, "registration_start": "2020-04-01"},
+            {**gp, "patient_id_tok": "g7", "birth_year": 1940, "birth_month": 3},
         ], "gp_patient"),
         "gp_event": _frame([
             {"patient_id_tok": "g1", "event_date": "2010-01-01", "snomed": "44054006"},   # diabetes
@@ -62,6 +65,7 @@ def adult_tables() -> dict[str, pd.DataFrame]:
             {"patient_id_tok": "g1", "event_date": "2019-01-01", "snomed": "161898004"},  # falls
             {"patient_id_tok": "g1", "event_date": "2020-03-31", "snomed": "84114007"},   # heart failure: on index
             {"patient_id_tok": "g1", "event_date": "2018-01-01", "snomed": "407542009"},  # carer
+            {"patient_id_tok": "g5", "event_date": "2019-01-01", "snomed": "248171000000108"},  # care-home resident
         ], "gp_event"),
         "gp_medication": _frame([
             {"patient_id_tok": "g1", "issue_date": f"2019-{m:02d}-01", "bnf_code": f"{m}.1.2"} for m in range(4, 10)
@@ -84,17 +88,27 @@ def adult_tables() -> dict[str, pd.DataFrame]:
 
 
 def adult_index() -> pd.DataFrame:
-    rows = [("gp", f"g{i}", f"A{i}") for i in range(1, 7)] + [
-        ("health", "ha1", "A1"), ("health", "ha5", "A5"), ("deaths", "d1", "A1"), ("deaths", "d4", "A4")]
+    rows = [("gp", f"g{i}", f"A{i}") for i in range(1, 8)] + [
+        ("health", "ha1", "A1"), ("health", "ha5", "A5"), ("health", "ha7", "A7"), ("deaths", "d1", "A1"),
+        ("deaths", "d4", "A4")]
     return pd.concat([tiny_person_index(), pd.DataFrame(rows, columns=["table", "record_key_tok", "person_id"])],
                      ignore_index=True)
 
 
-@pytest.fixture(scope="module")
-def adults():
-    spec = spec_with("emergency_admission", index_dates={"first_year": 2018, "last_year": 2020},
+def _build(model: str):
+    spec = spec_with(model, index_dates={"first_year": 2018, "last_year": 2020},
                      split={"train_years": [2018], "validation_year": 2019, "test_year": 2020, "score_year": None})
     return build_features(adult_tables(), adult_index(), spec, EXTRACT)
+
+
+@pytest.fixture(scope="module")
+def adults():
+    return _build("emergency_admission")
+
+
+@pytest.fixture(scope="module")
+def care_home():
+    return _build("care_home_admission")
 
 
 def _row(build, person, year=2020):
@@ -115,7 +129,7 @@ def test_admissions_are_counted_as_continuous_spells_not_episodes():
 def test_the_cohort_is_adults_registered_and_alive_on_the_index_date(adults):
     on_index = set(adults.frame.loc[adults.frame["index_year"] == 2020, "person_id"])
     # A2 is 16, A3 left the practice, A4 died before (ONS), A6 registered after the index date
-    assert on_index == {"A1", "A5"}
+    assert on_index == {"A1", "A5", "A7"}
     assert _row(adults, "A1")["fair_age_band"] == "65-74"
     assert _row(adults, "A5")["fair_age_band"] == "75-84"
     assert _row(adults, "A1")["fair_imd_quintile"] == 2  # deprivation decile 3 on the GP record
@@ -153,3 +167,31 @@ def test_adults_get_adult_features_and_children_keep_theirs():
     assert {"adult_health", "adult_gp", "adult_social_care"} <= adult_groups
     assert not adult_groups & {"school", "social_care", "health"}
     assert not child_groups & {"adult_health", "adult_gp", "adult_social_care"}
+
+
+def test_care_home_cohort_is_people_65_and_over_living_in_the_community(care_home):
+    on_index = set(care_home.frame.loc[care_home.frame["index_year"] == 2020, "person_id"])
+    # A5 has a care-home resident code before the index date; A7's discharge to a care home came after it
+    assert on_index == {"A1", "A7"}
+    assert care_home.report["row_reconciliation"]["reconciled"]
+
+
+def test_a_move_into_a_care_home_is_read_by_the_discharge_date(care_home):
+    a1, a7 = _row(care_home, "A1"), _row(care_home, "A7")
+    assert (a1["outcome"], a1["outcome_death"], a1["outcome_state_funded"]) == (1, 1, 0)
+    assert (a7["outcome"], a7["outcome_death"]) == (1, 0)
+    assert a7["discharges_to_care_home_ever"] == 0  # not yet known on the index date
+    assert care_home.report["leakage_perturbation"]["differing_features"] == {}
+
+
+def test_a_county_without_adults_extracts_builds_as_before(tmp_path):
+    from features.stage import missing_pseudo_tables, read_pseudo_tables
+    from pipeline.core.paths import ProjectPaths
+
+    paths = ProjectPaths(tmp_path)
+    columns = {"gp_patient": ["patient_id_tok", "registration_start"], "hes_admission": ["hes_id_tok"]}
+    # the GP extract is optional (many councils have none); HES admitted care is not
+    assert missing_pseudo_tables(paths, columns) == ["hes_admission"]
+    gp = read_pseudo_tables(paths, {"gp_patient": columns["gp_patient"]})["gp_patient"]
+    assert gp.empty and list(gp.columns) == columns["gp_patient"]
+    assert str(gp["registration_start"].dtype).startswith("datetime64")

@@ -318,7 +318,10 @@ def test_a_population_builds_only_the_feature_groups_it_declares(monkeypatch):
     from features import populations
     from features.registry import FEATURES, population_features
 
-    assert list(population_features("children")) == list(FEATURES)  # children: every group, in registry order
+    # children: every group they declare, in registry order, and none of the adults'
+    children = populations.CHILDREN.feature_groups
+    assert list(population_features("children")) == [n for n, f in FEATURES.items() if f.group in children]
+    assert not any(g.startswith("adult_") for g in children)
     adults = replace(populations.CHILDREN, name="adults", feature_groups=("health", "demographics", "coverage"))
     monkeypatch.setitem(populations.POPULATIONS, "adults", adults)
     built = population_features("adults")

@@ -123,6 +123,9 @@ def test_the_registry_holds_no_help_feature():
     planted = {"offers_12m": Feature("offers_12m", "Early help offers, last 12 months", "early help records", "12m",
                                      "numeric", "model", "interventions", "offer", "count(*)", 0)}
     assert help_features({**FEATURES, **planted}) == ["offers_12m"]
+    from features.spec_checks import spec_problems
+
+    assert spec_problems(load_model_spec("care_entry")) == []  # the features stage's check passes a real spec
 
 
 def test_estimand_defaults_from_outcome_and_horizon_and_a_stated_one_is_kept():
@@ -198,8 +201,8 @@ def test_the_card_states_the_estimand_how_offers_were_trained_and_the_split():
         run={"run_id": "r1", "feature_columns": [], "untreated": untreated}, governance={"status": "blocked"},
         min_group_size=50))
     assert card.data["What the model predicts"] == spec["estimand"]
-    assert "812 rows" in card.method["Children offered early help"]
-    assert "effective sample size 35,102" in card.method["Children offered early help"]
+    assert "812 rows" in card.method["Offers of help in training"]
+    assert "effective sample size 35,102" in card.method["Offers of help in training"]
     assert "not as the model drifting" in card.method["Performance by offer"]
     text = render_model_card_markdown(card)
     assert "if no early help offer is made" in text
@@ -209,7 +212,7 @@ def test_the_card_states_the_estimand_how_offers_were_trained_and_the_split():
         run={"run_id": "r1", "feature_columns": [], "untreated": {"mode": "naive", "why": "set by the spec",
                                                                   "offered_rows_fitted_as_recorded": 50}},
         governance={"status": "blocked"}, min_group_size=50))
-    assert "under-predicts risk without help" in naive.method["Children offered early help"]
+    assert "under-predicts risk without help" in naive.method["Offers of help in training"]
     assert naive.method["Performance by offer"].startswith("Not measured")
 
 

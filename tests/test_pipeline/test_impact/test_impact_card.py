@@ -107,3 +107,12 @@ def test_group_rows_suppress_small_cells():
 def test_index_without_records_says_so():
     html = render_impact_index_html({"cards": [], "message": "No intervention records: nothing was estimated."})
     assert 'id="no-records"' in html and "No intervention records" in html
+
+
+def test_the_headline_is_the_best_rated_design_and_never_a_naive_one():
+    card = _card([_e("aipw", -0.04, -0.06, -0.02, flags=("overlap_trimmed_over_5pct",)),   # rated 2
+                  _e("rd_fuzzy", -0.05, -0.09, -0.01, flags=("local_to_cut",)),            # rated 4
+                  _e("twfe", -0.08, -0.09, -0.07)])                                         # naive, rated 1
+    assert card["primary"]["design"] == "rd_fuzzy"
+    assert [r["design"] for r in card["others"]][0] == "rd_fuzzy"
+    assert _card([_e("naive_difference", 0.05, 0.03, 0.07)])["primary"] is None
