@@ -28,9 +28,8 @@ from pipeline.impact.outcomes import outcome_within, prior_covariates
 log = logging.getLogger(__name__)
 
 OFFER_WINDOW_DAYS = 31  # an offer within a month of a run (and before the next) is that run's offer
-COVARIATES = ("score", "age", "male", "imd_decile", "prior_referrals", "referrals_12m", "prior_care_periods",
-              "prior_cp_plans", "prior_early_help", "absence_sessions_12m")
-GROUP_ATTRIBUTES = {"sex": "Sex", "ethnicity_group": "Ethnicity group", "imd_group": "Home deprivation"}
+COVARIATES = ("score", "score_minus_cut", "age", "male", "imd_decile", "prior_referrals", "referrals_12m",
+              "prior_care_periods", "prior_cp_plans", "prior_early_help", "absence_sessions_12m")
 
 
 @dataclass(frozen=True)
@@ -107,6 +106,8 @@ def scored_frame(events: Events, programme: str, attributes: pd.DataFrame, linke
     covariates = prior_covariates(scores[["row_id", "person_id", "anchor_date"]], linked, attributes, dates)
     out = scores.merge(covariates, on="row_id", how="left")
     out["score"] = pd.to_numeric(out["score"], errors="coerce")
+    # known when the list is drawn: how far above or below the run's cut the child scored (offers follow it)
+    out["score_minus_cut"] = out["score"] - pd.to_numeric(out["cut_score"], errors="coerce")
     return out.drop(columns=["from_run", "run_accepted"])
 
 
@@ -154,7 +155,7 @@ def offer_estimates(scored: pd.DataFrame, programme: str, settings: ImpactSettin
                 found = estimate_cut_effect(add_running_variable(rows), outcome=column, programme=programme,
                                             horizon_months=h)
                 result.estimates.extend(_renamed(e, outcome) for e in found)
-            except (ValueError, np.linalg.LinAlgError) as exc:
+            except Exception as exc:  # noqa: BLE001 - rdrobust raises a bare Exception when no bandwidth fits
                 result.not_run.append(f"regression discontinuity, {outcome} within {h} months: {exc}")
     result.frames["scored"] = scored
 

@@ -46,7 +46,7 @@ def county(tmp_path_factory):
     root = tmp_path_factory.mktemp("impact_county")
     # no unmeasured confounder: offers follow what the records hold (the score, overrides at random), which is
     # what the weighting assumes; with one (the demo's default) only the cut-off and ward designs are protected
-    _params(root, 4000, help_on=True, confounder_strength=0.0)
+    _params(root, 8000, help_on=True, confounder_strength=0.0)
     env = _env()
     for step in (["synth"], ["ingest"], ["pseudonymise"], ["link"], ["impact"]):
         done = _riskpipe(root, env, *step)

@@ -64,7 +64,7 @@ def test_planted_relationships_become_parent_links_and_an_unlinked_parent_none()
 def test_siblings_share_a_recorded_parent_from_when_both_were_recorded():
     links = sibling_links(recorded_parents(RELATIONSHIPS, INDEX, NHS))
     assert _pairs(links) == {("K1", "K2"), ("K5", "K6")}
-    when = dict(zip(_pairs(links), links["first_seen"], strict=True))
+    when = dict(zip(zip(links["person_id_a"], links["person_id_b"], strict=True), links["first_seen"], strict=True))
     assert when[("K1", "K2")] == pd.Timestamp("2021-05-01")  # the later of the two records
     assert when[("K5", "K6")] == pd.Timestamp("2022-07-07")
 
