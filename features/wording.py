@@ -184,7 +184,43 @@ CONTEXT_WORDING = {
                           "score"),
 }
 
-WORDING: dict[str, Wording] = {**SCHOOL_WORDING, **SOCIAL_CARE_WORDING, **HEALTH_WORDING, **CONTEXT_WORDING}
+# adults' lists (features/adult_*.py) go to GP care coordinators, adult social care prevention teams and Local
+# Area Coordinators; a dementia or palliative code is never shown (show_on_list=False) and has no words here
+ADULT_WORDING = {
+    "asc_requests_12m": _times("asked adult social care for support {value} in the last 12 months"),
+    "asc_service_open": _flag("receiving an adult social care service now", "no adult social care service now"),
+    "asc_long_term_ever": _flag("has had long-term adult social care support", "no long-term adult social care so far"),
+    "asc_carer_ever": _flag("known to adult social care as an unpaid carer", "not known as an unpaid carer"),
+    "emergency_spells_12m": _times("admitted to hospital as an emergency {value} in the last 12 months"),
+    "emergency_spells_24m": _times("admitted to hospital as an emergency {value} in the last 2 years"),
+    "emergency_spells_ever": _times("admitted to hospital as an emergency {value} so far"),
+    "elective_spells_24m": _times("had a planned hospital admission {value} in the last 2 years"),
+    "discharges_to_care_home_ever": _times("left hospital for a care home {value} so far"),
+    "months_since_emergency_spell": Wording("recency", "last admitted as an emergency {value} ago", "months",
+                                            says_missing="no emergency admission recorded"),
+    "ed_attendances_12m": _times("attended an emergency department {value} in the last 12 months"),
+    "ed_attendances_24m": _times("attended an emergency department {value} in the last 2 years"),
+    "ed_high_acuity_24m": _times("seen as very urgent in an emergency department {value} in the last 2 years"),
+    "outpatient_attended_12m": Wording("either", "attended {value} in the last 12 months", "count",
+                                       "outpatient appointment"),
+    "outpatient_missed_12m": Wording("risk", "missed {value} in the last 12 months", "count",
+                                     "outpatient appointment"),
+    "gp_ltc_count": Wording("risk", "has {value} on the GP's registers", "count", "long-term condition"),
+    "gp_efi_deficits": Wording("risk", "has {value} of frailty coded by the GP", "count", "sign"),
+    "gp_care_home_code": _flag("coded by the GP as living in a care home", "not coded as living in a care home"),
+    "gp_carer_code": _flag("coded by the GP as an unpaid carer", "not coded by the GP as a carer"),
+    "gp_codes_12m": Wording("risk", "has {value} on the GP record in the last 12 months", "count", "GP code"),
+    "medication_sections_12m": Wording("risk", "was issued {value} in the last 12 months", "count",
+                                       "medicine type"),
+    "medication_issues_12m": Wording("risk", "had {value} in the last 12 months", "count", "medicine issue"),
+    "polypharmacy": _flag("takes 5 or more kinds of medicine", "takes fewer than 5 kinds of medicine"),
+    "gp_years_registered": Wording("either", "registered with the GP for {value}", "count", "year"),
+    "gp_imd_decile": Wording("strength", "lives in a neighbourhood in deprivation decile {value} (1 = most deprived)",
+                             "score"),
+}
+
+WORDING: dict[str, Wording] = {**SCHOOL_WORDING, **SOCIAL_CARE_WORDING, **HEALTH_WORDING, **CONTEXT_WORDING,
+                               **ADULT_WORDING}
 
 
 def coverage_wording(feature: Feature) -> Wording | None:

@@ -20,7 +20,7 @@ from pipeline.impact.stage import ImpactSettings, ProgrammeResult, one_row_per_c
 log = logging.getLogger(__name__)
 
 OUTCOME_NOUNS = {"care_entry": "care entry", "referral": "referral"}
-AREA_OUTCOME_WORDS = {"referral": "referrals to children's social care", "care_entry": "entries to care"}
+AREA_OUTCOME_WORDS = {"referral": "referrals to children's social care", "care_entry": "entries into care"}
 RECORDED = (
     "Each scoring run of the risk list: date, model release, capacity, cut-off score, how the list was drawn.",
     "Every child's score and rank in each run, listed or not (needed to compare children just either side of "
@@ -126,8 +126,9 @@ def offer_annex(result: ProgrammeResult, outcome: str, horizon: int, settings: I
                            "rows": cc.group_rows(persons, attribute, column, settings.min_cell, effects)})
     return {"recorded": list(RECORDED), "comparison_use": COMPARISON_USE, "groups": groups,
             "suppression": f"Counts below {settings.min_cell} are suppressed, with any rate that would reveal "
-                           "them. Effects by group come from the same design as the headline, fitted within the "
-                           "group; a group with too few offered or too few outcomes shows none."}
+                           "them. Effects by group come from the doubly robust weighting fitted within the group "
+                           "(the cut-off design has too few children per group), with that design's caveats; a "
+                           "group with too few offered or too few outcomes shows none."}
 
 
 def area_annex(result: ProgrammeResult, settings: ImpactSettings) -> dict:
@@ -167,8 +168,8 @@ def build_card(result: ProgrammeResult, programme: dict, events: Events, outcome
         column = f"{outcome}_{horizon}m"
         follow = (f"{scored[column].notna().mean():.0%} of child × run rows have their {horizon} months of follow-up "
                   "by the extract date (the rest are left out, whatever happened)") if scored is not None else ""
-        question = (f"Does offering {name} reduce {OUTCOME_WORDS[outcome]} within {horizon} months, compared with "
-                    "similar children who were not offered it?")
+        question = (f"Does offering {name} reduce {AREA_OUTCOME_WORDS.get(outcome, outcome)} within {horizon} "
+                    "months, compared with similar children who were not offered it?")
     else:
         panel = result.frames.get("panel")
         exposure, families = 0.0, None

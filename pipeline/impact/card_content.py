@@ -102,8 +102,8 @@ def estimate_row(e: Estimate, people: bool = True) -> dict[str, Any]:
 
 
 def _count(n: int, people: bool, design: str) -> str:
-    if people:
-        return f"{n:,} children"
+    if people:  # the cut-off design counts child × run rows near the cut: a child scored in two runs is two
+        return f"{n:,} child-runs" if design.startswith("rd") else f"{n:,} children"
     return f"{n:,} ward-months" if design.startswith("its") else f"{n:,} ward{'s' if n != 1 else ''}"
 
 
