@@ -88,7 +88,9 @@ def test_unsigned_model_is_blocked_with_each_unsigned_item_listed(project):
     gov = _governance(project)
     human = [i.id for i in parse_checklist(read_yaml(CHECKLIST_FILE)).items if i.kind == "human"]
     assert gov["status"] == "blocked"
-    assert {i["id"] for i in gov["items"] if i["status"] == "unsigned"} == set(human)
+    # an item only for some inputs (family records) passes as not applicable to this model's inputs
+    applies = {i["id"] for i in gov["items"] if not i["evidence"].startswith("not applicable")}
+    assert {i["id"] for i in gov["items"] if i["status"] == "unsigned"} == set(human) & applies
     assert all(i["status"] == "pass" for i in gov["items"] if i["kind"] == "auto"), gov["reasons"]
     assert project["tracking"].approved_model_version("riskpipe-m1") is None
 
