@@ -14,6 +14,15 @@ function of them, a top-share list each year with overrides, acceptance, and a r
 for those who accept), so the study runs in seconds and the test (tests/test_models/test_untreated.py) can run
 it small. Run: ``.venv/bin/python -m benchmarks.performative_retrain [--children 8000] [--seed 7] [--dropin]``;
 it prints one JSON object.
+
+``--county DIR`` runs the same comparison on a synthetic county built with help on (synth, ingest,
+pseudonymise, link, ``features --model care_entry`` under DIR): the care_entry spec as it is (lists in the
+three years before the reference date: 2023 in training, 2024 the calibration year), judged among the test
+year's (2025) offered children against their true outcome without help (the truth's
+``outcome_care_entry.parquet`` outcome, what happened, plus the entry an offer in the row's window prevented,
+from ``help/scores.parquet``) and its true chance before help (that file's ``p_true``), keyed to the person index
+through ``person_map.parquet`` as evaluation's generator baseline is. Truth is read only here, for judging.
+The pseudonymisation key comes from ``$RISKPIPE_PSEUDO_KEY`` or DIR/.secrets/pseudo.key.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -145,6 +155,109 @@ def run_study(frame: pd.DataFrame, modes: tuple[str, ...] = ("naive", "ipw"), *,
     return results
 
 
+def help_prevented(rows: pd.DataFrame, people: pd.DataFrame, help_rows: pd.DataFrame,
+                   horizon_months: int = 12) -> np.ndarray:
+    """Per row of ``rows``: an offer in its outcome window ``[index_date, index_date + horizon]`` prevented an entry
+    to care (the offer's run has y0 and not y1), so the row's outcome without help is an entry.
+
+    Args:
+        rows: ``person_id`` (linked), ``index_date``.
+        people: ``person_id`` (linked, str), ``true_person_id`` (``models.oracle.linked_to_true_person``).
+        help_rows: data/truth/help/scores.parquet: ``person_id`` (true), ``offered, offer_date, y0_care_12m,
+            y1_care_12m``.
+    """
+    stopped = help_rows[help_rows["offered"] & help_rows["y0_care_12m"] & ~help_rows["y1_care_12m"]]
+    keyed = pd.DataFrame({"row": np.arange(len(rows)), "person_id": rows["person_id"].astype(str).to_numpy(),
+                          "start": pd.to_datetime(rows["index_date"]).to_numpy()}).merge(people, on="person_id")
+    pairs = keyed.merge(stopped[["person_id", "offer_date"]].rename(columns={"person_id": "true_person_id"}),
+                        on="true_person_id")
+    offer = pd.to_datetime(pairs["offer_date"])
+    inside = (offer >= pairs["start"]) & (offer <= pairs["start"] + pd.DateOffset(months=horizon_months))
+    prevented = np.zeros(len(rows), dtype=bool)
+    prevented[pairs.loc[inside, "row"].to_numpy()] = True
+    return prevented
+
+
+def county_frame(root: Path, key_file: Path | None = None) -> pd.DataFrame:
+    """A county's care_entry features with each row's truth: ``y0`` (the true outcome without help), ``p0``
+    (its true chance), NaN where the row's linked person or year has no truth, and ``help_prevented`` (an offer
+    in the window took the row's entry out).
+
+    Args:
+        root: the county's project root (``data/features/care_entry.parquet``, ``data/linked/``, ``data/truth/``).
+        key_file: the pseudonymisation key file (``$RISKPIPE_PSEUDO_KEY`` takes precedence).
+    """
+    # imported here: pipeline.linkage loads Splink, which only the county mode needs
+    from models.oracle import attach_true_probability, linked_to_true_person
+    from pipeline.core.io import read_parquet
+    from pipeline.core.paths import ProjectPaths
+    from pipeline.linkage.evaluation import tokenise_truth_keys
+    from pipeline.privacy.keys import load_key
+
+    paths = ProjectPaths(root)
+    features = read_parquet(paths.features_table("care_entry"))
+    if "offered_in_window" not in features.columns:
+        raise ValueError(f"{paths.features_table('care_entry')} has no offer exposure: build the county with "
+                         "synth.help.enabled and rerun features")
+    key = load_key(key_file or root / ".secrets" / "pseudo.key")
+    people = linked_to_true_person(read_parquet(paths.person_index),
+                                   tokenise_truth_keys(read_parquet(paths.truth / "person_map.parquet"), key))
+    truth = attach_true_probability(features[["person_id", "index_date"]], people,
+                                    read_parquet(paths.truth / "outcome_care_entry.parquet"))
+    # the truth's outcome is what happened (help's prevented entries taken out) and p_true the chance before
+    # help: y0 adds back the entry an offer in the row's window prevented (help/scores.parquet, y0 and not y1)
+    prevented = help_prevented(features, people, read_parquet(paths.truth / "help" / "scores.parquet"))
+    y0 = truth["true_outcome"].to_numpy()
+    return features.assign(y0=np.where(prevented, 1.0, y0), p0=truth["p_true"].to_numpy(),
+                           help_prevented=prevented)
+
+
+def run_county_study(frame: pd.DataFrame, modes: tuple[str, ...] = ("naive", "ipw", "truth"),
+                     *, lightgbm_threads: int = 1) -> dict:
+    """:func:`run_study` on a county's features (:func:`county_frame`) with the care_entry spec as it is: O/E
+    of y0, and of its true chance p0, among the test year's offered and not offered (rows with truth).
+
+    ``truth`` fits the same learners on y0 where the recorded label has matured (the reference no council has).
+    """
+    from features.registry import feature_columns
+
+    base = load_model_spec("care_entry")
+    columns = feature_columns(base)
+    judged = frame["y0"].notna().to_numpy() & frame["p0"].notna().to_numpy()
+    results = {}
+    for mode in modes:
+        data = frame
+        if mode == "truth":
+            y0 = pd.Series(frame["y0"].fillna(0).astype("int8").to_numpy(), index=frame.index, dtype="Int8")
+            data = frame.assign(outcome=y0.where(frame["outcome"].notna()), offered_in_window=False)
+        training = base.training.model_copy(update={"untreated": "naive" if mode == "truth" else mode})
+        trained = train_models(data, base.model_copy(update={"training": training}), columns,
+                               lightgbm_threads=lightgbm_threads)
+        score = trained.scores["score_lightgbm"]
+        results[mode] = {**under_prediction(frame[judged], score[judged], [base.split.test_year]),
+                         "untreated": trained.summary["untreated"]}
+        # each mode takes minutes on a large county: its result goes out as soon as it is known
+        sys.stderr.write(json.dumps({mode: results[mode]}, default=str) + "\n")
+    return results
+
+
+def county_main(args: argparse.Namespace) -> int:
+    """``--county DIR``: the study on a synthetic county's features; prints one JSON object."""
+    frame = county_frame(args.county)
+    offered = frame["offered_in_window"].fillna(False).astype(bool)
+    by_year = frame.groupby("index_year").agg(rows=("outcome", "size"), recorded=("outcome", "sum"),
+                                              offered=("offered_in_window", "sum"), y0=("y0", "sum"))
+    result = {"county": str(args.county), "rows": len(frame), "rows_with_truth": int(frame["y0"].notna().sum()),
+              "by_year": {int(y): {k: int(v) for k, v in row.items()} for y, row in by_year.iterrows()},
+              "offered_recorded_vs_y0": {"recorded": int(frame.loc[offered, "outcome"].sum()),
+                                         "y0": int(frame.loc[offered, "y0"].sum()),
+                                         "help_prevented": int(frame["help_prevented"].sum())},
+              "results": run_county_study(frame, tuple(args.modes.split(",")))}
+    json.dump(result, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--children", type=int, default=8000, help="rows per index year")
@@ -152,7 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confounder", type=float, default=0.0)
     parser.add_argument("--first-list-year", type=int, default=2019, help="first index year whose list offers help")
     parser.add_argument("--dropin", action="store_true", help="also relabel with the true effect among the offered")
+    parser.add_argument("--county", type=Path, help="a synthetic county's root with help on (see the module doc)")
+    parser.add_argument("--modes", default="naive,ipw,truth", help="with --county: the trainings compared")
     args = parser.parse_args(argv)
+    if args.county is not None:
+        return county_main(args)
     frame = simulate_listed_county(args.children, first_list_year=args.first_list_year, confounder=args.confounder,
                                    seed=args.seed)
     modes, effect = ("naive", "ipw", "truth"), None

@@ -99,6 +99,11 @@ def cross_fit_nuisances(
     return frame
 
 
+def kept_by_overlap(propensity: np.ndarray, trim: float) -> np.ndarray:
+    """Per row: its chance of an offer lies in ``[trim, 1 - trim]`` (the rows AIPW and IPW compare)."""
+    return (propensity >= trim) & (propensity <= 1 - trim)
+
+
 def _matrix(persons: pd.DataFrame, columns: Sequence[str], kind: str) -> np.ndarray:
     missing = [c for c in columns if c not in persons.columns]
     if missing:
@@ -133,6 +138,7 @@ def estimate_offer_effect(
     seed: int = 0,
     min_cell: int = 10,
     cross_check: bool = True,
+    nuisances: pd.DataFrame | None = None,
 ) -> list[Estimate]:
     """AIPW effect of being offered on a binary outcome, with the naive and IPW comparators.
 
@@ -156,6 +162,8 @@ def estimate_offer_effect(
         seed: cross-fitting seed.
         min_cell: fewer people than this in any arm × outcome cell raises ``small_cells``.
         cross_check: also fit econml's ``LinearDRLearner`` (if installed) into ``diagnostics["cross_check"]``.
+        nuisances: :func:`cross_fit_nuisances` of these rows, fitted here when None (a caller that needs the
+            rows kept, :func:`kept_by_overlap`, fits them once and passes them in).
 
     Returns:
         Three Estimates in order: ``aipw``, ``ipw_naive`` (propensity weighting alone, standard error treating
@@ -165,10 +173,13 @@ def estimate_offer_effect(
         raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
     x = _matrix(persons, covariates, "covariate")
     t, y = _binary(persons, treatment), _binary(persons, outcome)
-    nuisances = cross_fit_nuisances(x, t, y, learner=learner, folds=folds, seed=seed)
+    if nuisances is None:
+        nuisances = cross_fit_nuisances(x, t, y, learner=learner, folds=folds, seed=seed)
+    elif len(nuisances) != len(persons):
+        raise ValueError(f"nuisances has {len(nuisances)} rows, the person frame {len(persons)}: fit on these rows")
     e = nuisances["propensity"].to_numpy()
     overlap = overlap_summary(e, t, trim=trim)
-    kept = (e >= trim) & (e <= 1 - trim)
+    kept = kept_by_overlap(e, trim)
     e_kept = np.clip(e[kept], max(trim, MIN_PROPENSITY), 1 - max(trim, MIN_PROPENSITY))
     mu0, mu1 = nuisances["risk_untreated"].to_numpy()[kept], nuisances["risk_treated"].to_numpy()[kept]
     tk, yk = t[kept], y[kept]

@@ -2,7 +2,10 @@
 
 Writes ``estimates.json`` (every estimate and card dict), ``estimates.csv`` (one row per estimate),
 ``<card id>.html`` and ``<card id>_<n>.png`` (its charts), ``index.html``, and, where the synthetic truth
-exists, ``truth_check.json`` (evaluation only: no estimator reads it). Logs the run to MLflow (experiment
+exists, ``truth_check.json`` (evaluation only: no estimator reads it). The rows the weighting compared
+(``person_id`` of the person index, ``run_id``, ``offered``) go to
+``data/impact/aipw_rows_<programme>_<outcome>_<h>m.parquet``: pseudonymous ids belong under data/, not in
+reports; the truth check maps them to the synthetic truth's children. Logs the run to MLflow (experiment
 ``riskpipe-impact``): estimates as metrics, cards as artifacts, library versions as params. A county with
 no intervention records gets a short report saying so, and the command succeeds.
 
@@ -28,6 +31,7 @@ from pipeline.core.io import (
     write_bytes,
     write_csv,
     write_json,
+    write_parquet,
     write_text,
 )
 from pipeline.core.paths import ProjectPaths, require_input
@@ -37,11 +41,13 @@ from pipeline.impact.events import EVENT_TABLES
 from pipeline.impact.events_io import load_events
 from pipeline.impact.outcomes import OUTCOME_WORDS, link_person_table, outcome_dates, person_attributes
 from pipeline.impact.stage import (
+    AIPW_ROWS,
     ImpactSettings,
     ProgrammeResult,
     area_estimates,
     offer_estimates,
     programmes_to_run,
+    recording_result,
     scored_frame,
 )
 
@@ -50,7 +56,7 @@ log = logging.getLogger(__name__)
 NO_RECORDS = ("No intervention records: data/pseudo holds none of the early help tables (offers, list runs, "
               "programmes). Nothing was estimated. Add data/raw/interventions/ (docs/impact.md) to evaluate help.")
 PERSON_TABLES = ("cla_episode", "cin_episode", "cin_cp_plan", "early_help", "csc_person", "cin_child", "school_pupil",
-                 "nhs_patient")
+                 "nhs_patient", "cin_assessment")  # cin_assessment: the recording check's factors
 SCHOOL_CHILD_TABLES = ("school_address", "school_attendance")
 SCHOOL_LINK = ["census_date", "pupil_record_id_tok"]
 LIBRARIES = ("pandas", "numpy", "scikit-learn", "lightgbm", "statsmodels", "linearmodels", "csdid", "rdrobust",
@@ -59,6 +65,11 @@ LIBRARIES = ("pandas", "numpy", "scikit-learn", "lightgbm", "statsmodels", "line
 
 def impact_reports(paths: ProjectPaths) -> Path:
     return paths.reports / "impact"
+
+
+def impact_data(paths: ProjectPaths) -> Path:
+    """data/impact/: the rows each weighting compared (pseudonymous person ids: never under reports/)."""
+    return paths.data / "impact"
 
 
 def has_intervention_records(paths: ProjectPaths) -> bool:
@@ -124,6 +135,7 @@ def run_impact(paths: ProjectPaths, settings: ImpactSettings, key_file: Path, *,
     out_dir = impact_reports(paths)
     # cards of programmes or windows no longer evaluated must not linger beside the new ones
     remove_files([f for pattern in ("*.html", "*.png", "*.json", "*.csv") for f in out_dir.glob(pattern)])
+    remove_files(list(impact_data(paths).glob(f"{AIPW_ROWS}_*.parquet")))
     if not has_intervention_records(paths):
         summary = {"status": "no intervention records", "message": NO_RECORDS, "estimates": [], "cards": []}
         write_json(summary, out_dir / "estimates.json")
@@ -147,8 +159,17 @@ def run_impact(paths: ProjectPaths, settings: ImpactSettings, key_file: Path, *,
             _area(result, events, linked, attributes, dates, wards, settings)
         results.append(result)
         log.info("%s: %d estimates, %d not run", programme, len(result.estimates), len(result.not_run))
+    if not events.recording_regime.empty:  # a recorded rise that is not a real change (recording_check)
+        wards = ward_lookup(paths, key_file) if wards is None else wards
+        dated, current = panels.addresses(linked, wards)
+        results.append(recording_result(events, linked, attributes, dated, current, settings))
+    for result in results:  # aipw_rows_<outcome>_<h>m -> data/impact/aipw_rows_<programme>_<outcome>_<h>m.parquet
+        for name, frame in result.frames.items():
+            if name.startswith(f"{AIPW_ROWS}_"):
+                suffix = name[len(AIPW_ROWS):]
+                write_parquet(frame, impact_data(paths) / f"{AIPW_ROWS}_{result.programme}{suffix}.parquet")
     return _write(paths, out_dir, settings, events, results, attributes, log_mlflow,
-                  render_impact_card_html, render_impact_index_html)
+                  render_impact_card_html, render_impact_index_html, key_file)
 
 
 def _area(result, events, linked, attributes, dates, wards, settings) -> None:
@@ -167,12 +188,15 @@ def _area(result, events, linked, attributes, dates, wards, settings) -> None:
     area_estimates(quarterly, monthly, go_live, events, result.programme, result)
 
 
-def _write(paths, out_dir, settings, events, results, attributes, log_mlflow, render_card, render_index) -> dict:
+def _write(paths, out_dir, settings, events, results, attributes, log_mlflow, render_card, render_index,
+           key_file) -> dict:
     programmes = {str(r.programme): r._asdict() for r in events.programmes.itertuples(index=False)}
     if paths.pseudo_table("programme").exists():  # its display name column (staged as programme_name)
         for row in read_parquet(paths.pseudo_table("programme")).to_dict("records"):
             programmes.setdefault(str(row["programme"]), {}).update(
                 {k: v for k, v in row.items() if not k.startswith("_") and not pd.isna(v)})
+    checks = [r for r in results if r.kind == "recording"]
+    results = [r for r in results if r.kind != "recording"]
     tested = [f"{r.programme} / {OUTCOME_WORDS[o]}" + (f" / {h} months" if r.kind == "offer" else " / since go-live")
               for r in results for o in _outcomes(r, settings) for h in (settings.horizons if r.kind == "offer"
                                                                          else settings.horizons[:1])]
@@ -188,11 +212,14 @@ def _write(paths, out_dir, settings, events, results, attributes, log_mlflow, re
                 for i, chart in enumerate(card["charts"]):
                     files.append(write_bytes(base64.b64decode(chart["png_base64"]), out_dir / f"{card['id']}_{i}.png"))
                 cards.append(card)
+    recording = _recording_cards(checks, out_dir, files)
+    results = [*results, *checks]
     estimates = [e.to_dict() for r in results for e in r.estimates]
     summary = {"status": "estimated", "extract_date": str(settings.extract_date), "settings": _settings(settings),
                "libraries": library_versions(), "reconciliation": events.reconciliation,
                "not_run": {r.programme: r.not_run for r in results}, "estimates": estimates,
-               "cards": [{k: v for k, v in c.items() if k != "charts"} for c in cards]}
+               "cards": [{k: v for k, v in c.items() if k != "charts"} for c in cards],
+               "recording_checks": [{k: v for k, v in c.items() if k != "charts"} for c in recording]}
     files.append(write_json(summary, out_dir / "estimates.json"))
     table = pd.DataFrame([{k: v for k, v in e.items() if k not in ("diagnostics",)} for e in estimates])
     if len(table):
@@ -203,13 +230,15 @@ def _write(paths, out_dir, settings, events, results, attributes, log_mlflow, re
                                                            if c["kind"] == "offer" else " per quarter since go-live"),
          "design": c["primary"]["design_label"] if c["primary"] else "no estimate",
          "effect": _effect_text(c), "rating": f"{c['primary']['rating']} of 5" if c["primary"] else ""}
-        for c in cards]}
+        for c in cards] + [{"file": f"{c['id']}.html", "title": c["title"], "design": "recording check (controlled "
+                             "interrupted time series)", "effect": "", "rating": ""} for c in recording]}
     files.append(write_text(render_index(index), out_dir / "index.html"))
     truth = paths.truth / "help" / "effects.json"
     if truth.exists():
         from pipeline.impact.truth_check import check_against_truth
 
-        write_json(check_against_truth(estimates, read_json(truth)), out_dir / "truth_check.json")
+        own = _own_estimand_truths(paths, key_file, results, settings)
+        write_json(check_against_truth(estimates, read_json(truth), own), out_dir / "truth_check.json")
     if log_mlflow:
         from pipeline.core.tracking import log_impact_run, tracking_uri
 
@@ -219,6 +248,45 @@ def _write(paths, out_dir, settings, events, results, attributes, log_mlflow, re
                                                   params={"settings": _settings(settings),
                                                           "library": library_versions()})
     return summary
+
+
+def _own_estimand_truths(paths: ProjectPaths, key_file: Path, results: list[ProgrammeResult],
+                         settings: ImpactSettings) -> dict:
+    """Evaluation only: the truth of each weighting's own estimand (``truth_check.own_estimand_truth``), by
+    ``(programme, outcome, horizon)``; empty (the list-route ITT is used) without help truth, the person map
+    or the key to tokenise its record keys."""
+    from models.oracle import linked_to_true_person
+    from pipeline.impact.truth_check import own_estimand_truth
+    from pipeline.linkage.evaluation import tokenise_truth_keys
+    from pipeline.privacy.keys import PseudonymisationKeyError, load_key
+
+    scores_file, map_file = paths.truth / "help" / "scores.parquet", paths.truth / "person_map.parquet"
+    frames = {(r.programme, o, h): r.frames.get(f"{AIPW_ROWS}_{o}_{h}m") for r in results
+              for o in settings.outcomes for h in settings.horizons}
+    frames = {k: v for k, v in frames.items() if v is not None}
+    if not frames or not (scores_file.exists() and map_file.exists() and paths.person_index.exists()):
+        return {}
+    try:
+        key = load_key(key_file)
+    except PseudonymisationKeyError as exc:
+        log.warning("Truth of the weighting's own estimand skipped (cannot tokenise truth): %s", exc)
+        return {}
+    true_person = linked_to_true_person(read_parquet(paths.person_index),
+                                        tokenise_truth_keys(read_parquet(map_file), key))
+    scores = read_parquet(scores_file)
+    return {k: own_estimand_truth(rows, true_person, scores, k[1], k[2]) for k, rows in frames.items()}
+
+
+def _recording_cards(checks: list[ProgrammeResult], out_dir: Path, files: list[Path]) -> list[dict]:
+    """Write the recording check's card ("What changed was the recording, not the need") and its charts."""
+    from pipeline.impact.recording_check import recording_card, recording_card_html
+
+    cards = [c for c in (recording_card(r.estimates, r.frames) for r in checks) if c]
+    for card in cards:
+        files.append(write_text(recording_card_html(card), out_dir / f"{card['id']}.html"))
+        for i, chart in enumerate(card["charts"]):
+            files.append(write_bytes(base64.b64decode(chart["png_base64"]), out_dir / f"{card['id']}_{i}.png"))
+    return cards
 
 
 def _outcomes(result: ProgrammeResult, settings: ImpactSettings) -> list[str]:

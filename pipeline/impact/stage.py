@@ -27,6 +27,7 @@ from pipeline.impact.outcomes import outcome_within, prior_covariates
 
 log = logging.getLogger(__name__)
 
+AIPW_ROWS = "aipw_rows"  # frames[f"aipw_rows_<outcome>_<h>m"]: person_id, run_id, offered of the rows AIPW kept
 OFFER_WINDOW_DAYS = 31  # an offer within a month of a run (and before the next) is that run's offer
 COVARIATES = ("score", "score_minus_cut", "age", "male", "imd_decile", "prior_referrals", "referrals_12m",
               "prior_care_periods", "prior_cp_plans", "prior_early_help", "absence_sessions_12m")
@@ -128,7 +129,7 @@ def one_row_per_child(scored: pd.DataFrame, outcome_column: str, seed: int) -> p
 def offer_estimates(scored: pd.DataFrame, programme: str, settings: ImpactSettings,
                     result: ProgrammeResult) -> None:
     """AIPW (+ naive comparators) and regression discontinuity for each outcome and horizon, into ``result``."""
-    from pipeline.impact.aipw import estimate_offer_effect
+    from pipeline.impact.aipw import cross_fit_nuisances, estimate_offer_effect, kept_by_overlap
     from pipeline.impact.rd import add_running_variable, estimate_cut_effect
 
     covariates = [c for c in COVARIATES if c in scored.columns]
@@ -141,10 +142,18 @@ def offer_estimates(scored: pd.DataFrame, programme: str, settings: ImpactSettin
             # an unknown covariate (age without a birth month) takes the median: a row is never dropped for it
             persons[covariates] = persons[covariates].astype("float64").fillna(persons[covariates].median())
             try:
+                nuisances = cross_fit_nuisances(persons[covariates].to_numpy(dtype=float),
+                                                persons["offered"].to_numpy(), persons[column].to_numpy(),
+                                                folds=settings.folds, seed=settings.seed)
                 found = estimate_offer_effect(persons, outcome=column, covariates=covariates, programme=programme,
                                               horizon_months=h, folds=settings.folds, trim=settings.trim,
-                                              target="att", seed=settings.seed, min_cell=settings.min_cell)
+                                              target="att", seed=settings.seed, min_cell=settings.min_cell,
+                                              nuisances=nuisances)
                 result.estimates.extend(_renamed(e, outcome) for e in found)
+                # the rows the weighting compared (after trimming): its estimand's population, for the truth check
+                kept = kept_by_overlap(nuisances["propensity"].to_numpy(), settings.trim)
+                result.frames[f"{AIPW_ROWS}_{outcome}_{h}m"] = persons.loc[
+                    kept, ["person_id", "run_id", "offered"]].reset_index(drop=True)
             except ValueError as exc:
                 result.not_run.append(f"AIPW, {outcome} within {h} months: {exc}")
             rows = scored.dropna(subset=[column, "cut_score", "score"])
@@ -246,3 +255,21 @@ def programmes_to_run(events: Events, settings: ImpactSettings) -> list[tuple[st
     wanted = settings.programmes
     return [(str(r.programme), str(r.kind)) for r in rows.itertuples(index=False)
             if wanted is None or str(r.programme) in wanted]
+
+
+def recording_result(events: Events, linked: Mapping[str, pd.DataFrame], attributes: pd.DataFrame,
+                     dated: pd.DataFrame, current: pd.Series, settings: ImpactSettings) -> ProgrammeResult:
+    """The recording check (programme ``recording_break``, kind ``recording``): for each one-ward change of CIN
+    assessment factors in ``recording_regime``, the recorded rise taken at face value beside the change beyond
+    the recording step (:mod:`pipeline.impact.recording_check`)."""
+    from pipeline.impact.recording_check import PROGRAMME, recording_estimates
+
+    result = ProgrammeResult(PROGRAMME, "recording")
+    last_month = (pd.Timestamp(settings.extract_date).to_period("M") - 1).start_time
+    excluded = set(events.rollout["ward_code"].dropna().astype("str"))
+    found, frames, not_run = recording_estimates(events.recording_regime, linked.get("cin_assessment"), attributes,
+                                                 dated, current, excluded, last_month)
+    result.estimates.extend(found)
+    result.frames.update(frames)
+    result.not_run.extend(not_run)
+    return result

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.performative_retrain import run_study, simulate_listed_county
+from benchmarks.performative_retrain import help_prevented, run_study, simulate_listed_county
 from features.feature import Feature
 from features.offers import help_features, offer_exposure
 from models.offer_split import describe_offer_split, observed_over_expected, performance_by_offer
@@ -237,3 +237,17 @@ def test_dropin_takes_the_effect_from_the_impact_estimates(tmp_path):
     write_json(summary, paths.reports / "impact" / "estimates.json")
     assert with_estimated_effect(dropin, paths).training.dropin_effect == -0.021
     assert with_estimated_effect(spec, paths) is spec  # ipw / naive never read it
+
+
+def test_county_study_adds_back_the_entry_an_offer_in_the_window_prevented():
+    rows = pd.DataFrame({"person_id": ["P1", "P1", "P2", "P3"],
+                         "index_date": pd.to_datetime(["2024-03-31", "2025-03-31", "2024-03-31", "2024-03-31"])})
+    people = pd.DataFrame({"person_id": ["P1", "P2", "P3"], "true_person_id": [11, 12, 13]})
+    help_rows = pd.DataFrame({
+        "person_id": [11, 12, 13],
+        "offered": [True, True, False],
+        "offer_date": pd.to_datetime(["2024-06-10", "2024-06-10", "2024-06-10"]),
+        "y0_care_12m": [True, False, True],  # 12: nothing to prevent; 13: not offered
+        "y1_care_12m": [False, False, False]})
+    # P1's 2024 window holds the offer that stopped its entry; its 2025 window does not
+    assert help_prevented(rows, people, help_rows).tolist() == [True, False, False, False]

@@ -1,0 +1,100 @@
+"""The weighting (AIPW) judged against the truth of its own estimand: the offered rows it kept after trimming.
+
+A small county with help on and NO unmeasured confounder (``confounder_strength: 0``): the rows the weighting
+compared are written under data/impact/ and mapped to the truth through data/truth/person_map.parquet, and its
+estimate is judged against mean(y1 − y0) over exactly the offered rows among them. It should then cover that
+truth; it does not yet (marked, issue #19). With the confounder on, the bias shows (test_stage.py). About
+two and a half minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.impact.truth_check import OWN_ESTIMAND_KEY, check_against_truth, own_estimand_truth
+from tests.test_pipeline.test_impact.test_stage import _env, _params, _riskpipe
+
+
+@pytest.fixture(scope="module")
+def unconfounded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("impact_unconfounded")
+    _params(root, 10000, help_on=True, confounder_strength=0.0)
+    env = _env()
+    for step in (["synth"], ["ingest"], ["pseudonymise"], ["link"], ["impact"]):
+        done = _riskpipe(root, env, *step)
+        assert done.returncode == 0, f"{step}: {done.stdout[-2000:]}{done.stderr[-3000:]}"
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _checks(root: Path) -> dict[tuple[str, str, str], dict]:
+    truth = json.loads((root / "reports/impact/truth_check.json").read_text())
+    return {(c["programme"], c["outcome"], c["design"]): c for c in truth["checks"]}
+
+
+def test_the_weighting_is_judged_against_the_offered_rows_it_kept(unconfounded):
+    root = unconfounded
+    effects = json.loads((root / "data/truth/help/effects.json").read_text())["early_help_offer"]
+    assert effects["confounder_strength"] == 0
+    rows = pd.read_parquet(root / "data/impact/aipw_rows_early_help_offer_referral_12m.parquet")
+    for design in ("aipw", "ipw_naive"):
+        check = _checks(root)[("early_help_offer", "referral", design)]
+        assert check["truth_key"] == OWN_ESTIMAND_KEY and check["truth"] is not None, check
+        assert check["offered_rows"] == int(rows["offered"].sum())
+        # nearly every kept offered row maps to its true child and run (linkage errors aside)
+        assert check["matched"] >= 0.95 * check["offered_rows"] > 0, check
+
+
+@pytest.mark.xfail(strict=False, reason="issue #19, open: with no unmeasured confounder the weighting still estimates "
+                   "more referrals than the truth of its own rows on a 10,000-child county, its interval above it: "
+                   "the bias is not only the planted confounder (suspect: the comparison run of a never-offered "
+                   "child is their highest-scored one, whose score error is selected upwards)")
+def test_without_the_confounder_aipw_covers_the_truth_of_the_rows_it_kept(unconfounded):
+    # care entry is too rare on 10,000 children for the weighting to run (a fold has no entry): referral only
+    check = _checks(unconfounded)[("early_help_offer", "referral", "aipw")]
+    assert check["covered"], f"truth {check['truth']} outside [{check['ci_low']}, {check['ci_high']}]"
+
+
+def test_the_rows_aipw_kept_are_written_under_data_not_reports(unconfounded):
+    root = unconfounded
+    rows = pd.read_parquet(root / "data/impact/aipw_rows_early_help_offer_referral_12m.parquet")
+    assert list(rows.columns) == ["person_id", "run_id", "offered"]
+    assert rows["offered"].astype(bool).any() and (~rows["offered"].astype(bool)).any()
+    assert not rows.duplicated("person_id").any()  # one row per child, as the weighting compares them
+    estimate = next(e for e in json.loads((root / "reports/impact/estimates.json").read_text())["estimates"]
+                    if (e["programme"], e["outcome"], e["design"]) == ("early_help_offer", "referral", "aipw"))
+    assert (estimate["n_treated"], estimate["n_comparison"]) == (int(rows["offered"].sum()),
+                                                                 int((~rows["offered"].astype(bool)).sum()))
+    assert not list((root / "reports").rglob("aipw_rows*"))
+
+
+def test_own_estimand_truth_averages_y1_minus_y0_over_the_offered_rows_only():
+    rows = pd.DataFrame({"person_id": ["a", "b", "c", "d"], "run_id": ["R1", "R1", "R2", "R1"],
+                         "offered": [1, 1, 1, 0]})
+    true_person = pd.DataFrame({"person_id": ["a", "b", "d"], "true_person_id": [1, 2, 4]})  # c is not linked
+    scores = pd.DataFrame({"run_id": ["R1", "R2", "R1", "R1", "R2"], "person_id": [1, 1, 2, 4, 3],
+                           "y0_referral_12m": [True, True, False, True, True],
+                           "y1_referral_12m": [False, True, False, False, False]})
+    got = own_estimand_truth(rows, true_person, scores, "referral", 12)
+    # a in R1: -1; b in R1: 0; c unmapped; d not offered (its -1 is not counted); a's R2 row was not kept
+    assert got == {"truth": -0.5, "offered_rows": 3, "matched": 2}
+    assert own_estimand_truth(rows, true_person, scores, "referral", 24)["truth"] is None  # no such truth
+
+
+def test_the_weighting_is_judged_on_its_own_estimand_and_the_naive_one_on_the_itt():
+    effects = {"early_help_offer": {"itt_list_route_referral_12m_pp": -3.0}}
+    estimates = [{"programme": "early_help_offer", "outcome": "referral", "horizon_months": 12, "design": d,
+                  "effect": -0.06, "ci_low": -0.09, "ci_high": -0.035, "flags": []}
+                 for d in ("aipw", "ipw_naive", "naive_difference")]
+    own = {("early_help_offer", "referral", 12): {"truth": -0.05, "offered_rows": 100, "matched": 99}}
+    got = {c["design"]: c for c in check_against_truth(estimates, effects, own)["checks"]}
+    assert got["aipw"]["truth"] == got["ipw_naive"]["truth"] == -0.05 and got["aipw"]["covered"]
+    assert got["naive_difference"]["truth"] == pytest.approx(-0.03) and not got["naive_difference"]["covered"]
+    # without the rows' truth the weighting falls back to the list-route ITT
+    fallback = {c["design"]: c for c in check_against_truth(estimates, effects)["checks"]}
+    assert fallback["aipw"]["truth"] == pytest.approx(-0.03) and not fallback["aipw"]["covered"]
