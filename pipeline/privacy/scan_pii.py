@@ -143,7 +143,8 @@ def _scan_html(text: str, names: frozenset[str]) -> list[tuple[str, str, int]]:
     """Identifiers in an HTML page's text, plus the column kinds of its tables."""
     found = scan_text(re.sub(r"<[^>]+>", " ", text), names)
     try:
-        tables = pd.read_html(StringIO(text))
+        # lxml only: with no table in the page pandas would go on to bs4, which is not installed (ImportError)
+        tables = pd.read_html(StringIO(text), flavor="lxml")
     except ValueError:  # no tables
         tables = []
     for table in tables:

@@ -79,6 +79,15 @@ def test_finds_identifiers_in_html_and_markdown(tmp_path):
     assert kinds(scan_file(md)) == {("(text)", "nhs_number"), ("Forename", "name_column")}
 
 
+def test_an_html_page_without_a_table_is_scanned_not_unreadable(tmp_path):
+    # pandas looks for tables with lxml and, finding none, would try bs4 (not installed): the page must still scan
+    page = tmp_path / "card.html"
+    write_text("<html><body><h1>Recording check</h1><p>Nothing about anyone.</p></body></html>", page)
+    assert scan_file(page) == []
+    write_text("<html><body><p>Seen: NHS 943 476 5919</p></body></html>", page)
+    assert kinds(scan_file(page)) == {("(text)", "nhs_number")}
+
+
 def test_nothing_found_in_a_pseudonymised_table(tmp_path):
     rng = np.random.default_rng(1)
     n = 500
