@@ -155,6 +155,50 @@ def run_study(frame: pd.DataFrame, modes: tuple[str, ...] = ("naive", "ipw"), *,
     return results
 
 
+def seed_summary(per_seed: list[dict], modes: tuple[str, ...]) -> dict:
+    """Each mode's O/E among the offered over seeds: medians, how often the interval of y0's O/E lies above 1
+    (under-prediction shown) or below 1, and ``pooled``: observed over expected summed over the seeds (one county
+    as large as all of them); ``naive_above`` is how often naive's p0 ratio exceeds the mode's.
+
+    Args:
+        per_seed: :func:`run_study` results, one per seed.
+    """
+    out = {}
+    for mode in modes:
+        rows = [result[mode]["offered"] for result in per_seed]
+        ratio = np.array([r["ratio"] for r in rows])
+        p0 = np.array([r["p0_over_predicted"] for r in rows])
+        out[mode] = {"median_ratio": round(float(np.median(ratio)), 3),
+                     "median_p0_over_predicted": round(float(np.median(p0)), 3),
+                     "range_p0_over_predicted": [round(float(p0.min()), 3), round(float(p0.max()), 3)],
+                     "share_interval_above_1": round(float(np.mean([r["low"] > 1 for r in rows])), 3),
+                     "share_interval_below_1": round(float(np.mean([r["high"] < 1 for r in rows])), 3),
+                     "pooled": observed_over_expected(sum(r["observed"] for r in rows),
+                                                      float(sum(r["expected"] for r in rows))),
+                     "median_not_offered_p0_over_predicted": round(float(np.median(
+                         [result[mode]["not_offered"]["p0_over_predicted"] for result in per_seed])), 3)}
+        if mode != "naive" and "naive" in modes:
+            naive = np.array([result["naive"]["offered"]["p0_over_predicted"] for result in per_seed])
+            out[mode]["naive_above"] = round(float(np.mean(naive > p0)), 3)
+    return out
+
+
+def run_seeds(seeds: list[int], modes: tuple[str, ...] = ("naive", "ipw", "truth"), **simulation) -> dict:
+    """:func:`run_study` on :func:`simulate_listed_county` once per seed (``simulation``: its keyword arguments).
+
+    Returns:
+        ``{"per_seed": {seed: {mode: offered O/E, p0 ratio}}, "summary": seed_summary(...)}``.
+    """
+    per_seed = []
+    for seed in seeds:
+        per_seed.append(run_study(simulate_listed_county(**simulation, seed=seed), modes))
+        # one seed takes about a minute: each goes out as soon as it is known
+        sys.stderr.write(json.dumps({"seed": seed, **{m: per_seed[-1][m]["offered"] for m in modes}}) + "\n")
+    brief = {seed: {mode: {k: result[mode]["offered"][k] for k in ("ratio", "low", "high", "p0_over_predicted")}
+                    for mode in modes} for seed, result in zip(seeds, per_seed, strict=True)}
+    return {"per_seed": brief, "summary": seed_summary(per_seed, modes)}
+
+
 def help_prevented(rows: pd.DataFrame, people: pd.DataFrame, help_rows: pd.DataFrame,
                    horizon_months: int = 12) -> np.ndarray:
     """Per row of ``rows``: an offer in its outcome window ``[index_date, index_date + horizon]`` prevented an entry
@@ -212,16 +256,29 @@ def county_frame(root: Path, key_file: Path | None = None) -> pd.DataFrame:
                            help_prevented=prevented)
 
 
+def shifted_split(base: ModelSpec, test_year: int | None) -> ModelSpec:
+    """``base`` with its split moved back so that ``test_year`` is the test year (validation the year before, training
+    the spec's years up to the one before that); None = the spec as it is. On a county whose lists began in 2020,
+    test year 2023 is a retrain after two years of lists (2020, 2021) with a third (2022) calibrating."""
+    if test_year is None or test_year == base.split.test_year:
+        return base
+    train = [year for year in base.split.train_years if year <= test_year - 2]
+    split = base.split.model_copy(update={"train_years": train, "validation_year": test_year - 1,
+                                          "test_year": test_year, "score_year": test_year + 1})
+    return base.model_copy(update={"split": split})
+
+
 def run_county_study(frame: pd.DataFrame, modes: tuple[str, ...] = ("naive", "ipw", "truth"),
-                     *, lightgbm_threads: int = 1) -> dict:
-    """:func:`run_study` on a county's features (:func:`county_frame`) with the care_entry spec as it is: O/E
-    of y0, and of its true chance p0, among the test year's offered and not offered (rows with truth).
+                     *, lightgbm_threads: int = 1, test_year: int | None = None) -> dict:
+    """:func:`run_study` on a county's features (:func:`county_frame`) with the care_entry spec (its split moved
+    back to ``test_year`` by :func:`shifted_split`): O/E of y0, and of its true chance p0, among the test year's
+    offered and not offered (rows with truth).
 
     ``truth`` fits the same learners on y0 where the recorded label has matured (the reference no council has).
     """
     from features.registry import feature_columns
 
-    base = load_model_spec("care_entry")
+    base = shifted_split(load_model_spec("care_entry"), test_year)
     columns = feature_columns(base)
     judged = frame["y0"].notna().to_numpy() & frame["p0"].notna().to_numpy()
     results = {}
@@ -252,7 +309,8 @@ def county_main(args: argparse.Namespace) -> int:
               "offered_recorded_vs_y0": {"recorded": int(frame.loc[offered, "outcome"].sum()),
                                          "y0": int(frame.loc[offered, "y0"].sum()),
                                          "help_prevented": int(frame["help_prevented"].sum())},
-              "results": run_county_study(frame, tuple(args.modes.split(",")))}
+              "split": shifted_split(load_model_spec("care_entry"), args.test_year).split.model_dump(),
+              "results": run_county_study(frame, tuple(args.modes.split(",")), test_year=args.test_year)}
     json.dump(result, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
     return 0
@@ -264,12 +322,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--confounder", type=float, default=0.0)
     parser.add_argument("--first-list-year", type=int, default=2019, help="first index year whose list offers help")
+    parser.add_argument("--seeds", help="e.g. 1-10: the study once per seed, with medians and interval shares")
     parser.add_argument("--dropin", action="store_true", help="also relabel with the true effect among the offered")
     parser.add_argument("--county", type=Path, help="a synthetic county's root with help on (see the module doc)")
     parser.add_argument("--modes", default="naive,ipw,truth", help="with --county: the trainings compared")
+    parser.add_argument("--test-year", type=int, help="with --county: judge this year (the split moved back to it)")
     args = parser.parse_args(argv)
     if args.county is not None:
         return county_main(args)
+    if args.seeds:
+        first, _, last = args.seeds.partition("-")
+        seeds = list(range(int(first), int(last or first) + 1))
+        result = run_seeds(seeds, children_per_year=args.children, first_list_year=args.first_list_year,
+                           confounder=args.confounder)
+        json.dump({"children_per_year": args.children, "seeds": args.seeds, "confounder": args.confounder,
+                   "first_list_year": args.first_list_year, **result}, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return 0
     frame = simulate_listed_county(args.children, first_list_year=args.first_list_year, confounder=args.confounder,
                                    seed=args.seed)
     modes, effect = ("naive", "ipw", "truth"), None

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from sklearn.base import ClassifierMixin, clone
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -68,17 +68,20 @@ def _predict_probability(model: ClassifierMixin, x_fit: np.ndarray, y_fit: np.nd
 
 
 def cross_fit_nuisances(
-    x: np.ndarray, treated: np.ndarray, y: np.ndarray, *, learner: str = "logistic", folds: int = 5, seed: int = 0
+    x: np.ndarray, treated: np.ndarray, y: np.ndarray, *, learner: str = "logistic", folds: int = 5, seed: int = 0,
+    groups: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Out-of-fold propensity and outcome predictions (each row predicted by models that never saw it).
 
     Args:
-        x: covariates, one row per person.
+        x: covariates, one row per person × time zero.
         treated: 0/1 offered.
         y: 0/1 outcome.
         learner: ``logistic`` or ``lightgbm``.
         folds: K, stratified by treatment.
         seed: fold split and LightGBM seed.
+        groups: per row, the person it belongs to when a person has several rows: all of a person's rows fall
+            in one fold, so no model predicts a person it was fitted on.
 
     Returns:
         ``propensity`` (P(offered | x)), ``risk_untreated`` (P(y | x, not offered)), ``risk_treated``
@@ -87,8 +90,11 @@ def cross_fit_nuisances(
     model = nuisance_model(learner, seed)
     out = np.zeros((len(y), 3))
     fold_of = np.zeros(len(y), dtype=int)
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for k, (fit, new) in enumerate(splitter.split(x, treated)):
+    if groups is None:
+        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, treated)
+    else:
+        splits = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, treated, groups)
+    for k, (fit, new) in enumerate(splits):
         arm = treated[fit] == 1
         out[new, 0] = _predict_probability(model, x[fit], treated[fit], x[new])
         out[new, 1] = _predict_probability(model, x[fit][~arm], y[fit][~arm], x[new])
@@ -139,6 +145,7 @@ def estimate_offer_effect(
     min_cell: int = 10,
     cross_check: bool = True,
     nuisances: pd.DataFrame | None = None,
+    cluster: str | None = None,
 ) -> list[Estimate]:
     """AIPW effect of being offered on a binary outcome, with the naive and IPW comparators.
 
@@ -164,6 +171,8 @@ def estimate_offer_effect(
         cross_check: also fit econml's ``LinearDRLearner`` (if installed) into ``diagnostics["cross_check"]``.
         nuisances: :func:`cross_fit_nuisances` of these rows, fitted here when None (a caller that needs the
             rows kept, :func:`kept_by_overlap`, fits them once and passes them in).
+        cluster: column naming the person when a person has several rows (one per list run): standard errors
+            are then clustered by it (the sum of each person's influence), and folds keep a person together.
 
     Returns:
         Three Estimates in order: ``aipw``, ``ipw_naive`` (propensity weighting alone, standard error treating
@@ -173,8 +182,9 @@ def estimate_offer_effect(
         raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
     x = _matrix(persons, covariates, "covariate")
     t, y = _binary(persons, treatment), _binary(persons, outcome)
+    groups = None if cluster is None else pd.factorize(persons[cluster])[0]
     if nuisances is None:
-        nuisances = cross_fit_nuisances(x, t, y, learner=learner, folds=folds, seed=seed)
+        nuisances = cross_fit_nuisances(x, t, y, learner=learner, folds=folds, seed=seed, groups=groups)
     elif len(nuisances) != len(persons):
         raise ValueError(f"nuisances has {len(nuisances)} rows, the person frame {len(persons)}: fit on these rows")
     e = nuisances["propensity"].to_numpy()
@@ -187,7 +197,8 @@ def estimate_offer_effect(
         raise ValueError(f"no offered or no not-offered people left with a propensity in [{trim}, {1 - trim}]: "
                          "no comparison can be made")
 
-    effect, se, baseline = _aipw(tk, yk, e_kept, mu0, mu1, target)
+    groups_kept = None if groups is None else groups[kept]
+    effect, se, baseline = _aipw(tk, yk, e_kept, mu0, mu1, target, groups_kept)
     weights = _balancing_weights(tk, e_kept, target)
     balance = standardised_mean_differences(
         pd.DataFrame(x[kept], columns=list(covariates)), pd.Series(tk.astype(bool)), pd.Series(weights)
@@ -204,6 +215,9 @@ def estimate_offer_effect(
         "folds": folds,
         "seed": seed,
         "standard_error": se,
+        "clustered_by": cluster,
+        "rows_compared": int(kept.sum()),
+        "people_compared": int(kept.sum() if groups is None else np.unique(groups_kept).size),
         "overlap": overlap,
         "estimand_population": f"people whose estimated chance of an offer lies in [{trim}, {1 - trim}]",
         "balance": balance.astype(object).where(balance.notna(), None).to_dict("records"),  # NaN is not JSON
@@ -214,7 +228,7 @@ def estimate_offer_effect(
     }
     if cross_check:
         diagnostics["cross_check"] = econml_cross_check(x[kept], tk, yk, learner=learner, folds=folds, seed=seed,
-                                                        clip=max(trim, MIN_PROPENSITY))
+                                                        clip=max(trim, MIN_PROPENSITY), groups=groups_kept)
     low, high = normal_interval(effect, se)
     flags = ((SMALL_CELLS,) if min(cells.values()) < min_cell else ()) + (
         (OVERLAP_TRIMMED,) if overlap["share_trimmed"] > 0.05 else ()
@@ -225,20 +239,32 @@ def estimate_offer_effect(
         n_treated=int(tk.sum()), n_comparison=int((1 - tk).sum()), library=library, diagnostics=diagnostics,
         flags=flags + ((NULL_RESULT,) if covers_zero(low, high) else ()),
     )
-    return [aipw, _ipw(tk, yk, e_kept, target, shared, library, flags, overlap), _naive(t, y, shared, naive_flags)]
+    return [aipw, _ipw(tk, yk, e_kept, target, shared, library, flags, overlap, groups_kept),
+            _naive(t, y, shared, naive_flags, groups)]
 
 
-def _aipw(t, y, e, mu0, mu1, target: str) -> tuple[float, float, float]:
+def standard_error(phi: np.ndarray, groups: np.ndarray | None = None) -> float:
+    """Standard error of a mean from its influence values ``phi``; clustered when ``groups`` is given (a person's
+    rows are summed before squaring, so several list runs of one child do not count as independent)."""
+    if groups is None:
+        return float(phi.std(ddof=1) / np.sqrt(len(phi)))
+    sums = np.bincount(pd.factorize(groups)[0], weights=phi - phi.mean())
+    n_groups = sums.size
+    correction = n_groups / (n_groups - 1) if n_groups > 1 else 1.0
+    return float(np.sqrt(correction * np.sum(sums**2)) / len(phi))
+
+
+def _aipw(t, y, e, mu0, mu1, target: str, groups=None) -> tuple[float, float, float]:
     """Effect, influence-function standard error and untreated mean (the baseline) of the AIPW estimator."""
     if target == "ate":
         y0 = mu0 + (1 - t) * (y - mu0) / (1 - e)
         psi = mu1 + t * (y - mu1) / e - y0
-        return float(psi.mean()), float(psi.std(ddof=1) / np.sqrt(len(psi))), float(y0.mean())
+        return float(psi.mean()), standard_error(psi, groups), float(y0.mean())
     share = t.mean()
     residual = y - mu0
     effect = float(np.mean(t * residual - (1 - t) * e / (1 - e) * residual) / share)
     phi = (t * residual - (1 - t) * e / (1 - e) * residual - t * effect) / share
-    return effect, float(phi.std(ddof=1) / np.sqrt(len(phi))), float(y[t == 1].mean() - effect)
+    return effect, standard_error(phi, groups), float(y[t == 1].mean() - effect)
 
 
 def _balancing_weights(t, e, target: str) -> np.ndarray:
@@ -247,14 +273,14 @@ def _balancing_weights(t, e, target: str) -> np.ndarray:
     return t + (1 - t) * e / (1 - e)
 
 
-def _ipw(t, y, e, target, shared, library, flags, overlap) -> Estimate:
+def _ipw(t, y, e, target, shared, library, flags, overlap, groups=None) -> Estimate:
     """Propensity weighting alone (normalised weights); standard error treats the propensity as known."""
     w = _balancing_weights(t, e, target)
     mean1 = np.sum(w * t * y) / np.sum(w * t)
     mean0 = np.sum(w * (1 - t) * y) / np.sum(w * (1 - t))
     phi = w * t * (y - mean1) / np.mean(w * t) - w * (1 - t) * (y - mean0) / np.mean(w * (1 - t))
     effect = float(mean1 - mean0)
-    low, high = normal_interval(effect, float(phi.std(ddof=1) / np.sqrt(len(phi))))
+    low, high = normal_interval(effect, standard_error(phi, groups))
     return Estimate(
         **shared, design="ipw_naive", effect=effect, ci_low=low, ci_high=high, baseline=float(mean0),
         n_treated=int(t.sum()), n_comparison=int((1 - t).sum()), library=library,
@@ -264,12 +290,28 @@ def _ipw(t, y, e, target, shared, library, flags, overlap) -> Estimate:
     )
 
 
-def _naive(t, y, shared, flags) -> Estimate:
+def naive_offer_difference(rows: pd.DataFrame, *, outcome: str, programme: str, horizon_months: int,
+                           treatment: str = "offered", cluster: str | None = None, min_cell: int = 10) -> Estimate:
+    """Offered minus not-offered outcome rate over ``rows`` (e.g. every child scored, not only those the
+    weighting compares): what a dashboard would show. Standard error clustered by ``cluster`` when given."""
+    t, y = _binary(rows, treatment), _binary(rows, outcome)
+    if t.min(initial=1) == 1 or t.max(initial=0) == 0:
+        raise ValueError("no offered or no not-offered rows: no difference can be taken")
+    groups = None if cluster is None else pd.factorize(rows[cluster])[0]
+    flags = (SMALL_CELLS,) if min(_cells(t, y).values()) < min_cell else ()
+    shared = {"programme": programme, "outcome": outcome, "horizon_months": horizon_months,
+              "estimand": f"difference in {outcome} within {horizon_months} months, offered minus not offered "
+                          "(no adjustment)"}
+    return _naive(t, y, shared, flags, groups)
+
+
+def _naive(t, y, shared, flags, groups=None) -> Estimate:
     """Offered minus not-offered outcome rate, no adjustment (what a dashboard would show)."""
     y1, y0 = y[t == 1], y[t == 0]
     p1, p0 = y1.mean(), y0.mean()
     effect = float(p1 - p0)
-    low, high = normal_interval(effect, float(np.sqrt(p1 * (1 - p1) / y1.size + p0 * (1 - p0) / y0.size)))
+    phi = t * (y - p1) / t.mean() - (1 - t) * (y - p0) / (1 - t).mean()
+    low, high = normal_interval(effect, standard_error(phi, groups))
     return Estimate(
         **shared, design="naive_difference", effect=effect, ci_low=low, ci_high=high, baseline=float(p0),
         n_treated=int(y1.size), n_comparison=int(y0.size), library=library_label("numpy"),
@@ -287,12 +329,13 @@ def _cells(t, y) -> dict[str, int]:
     }
 
 
-def econml_cross_check(x, t, y, *, learner: str, folds: int, seed: int, clip: float) -> dict:
+def econml_cross_check(x, t, y, *, learner: str, folds: int, seed: int, clip: float, groups=None) -> dict:
     """Average effect from econml's ``LinearDRLearner`` on the same rows, or why it was skipped.
 
     econml is an optional extra (``impact``); without it the dict says ``skipped``. sklearn warns that a
     column-vector y was passed (econml reshapes internally) and econml 0.17 raises FutureWarnings about
-    scikit-learn 1.10: both are caught here, nowhere else.
+    scikit-learn 1.10: both are caught here, nowhere else. ``groups`` (a person per row) keeps a person's
+    rows in one cross-fitting fold.
     """
     try:
         from econml.dr import LinearDRLearner
@@ -308,7 +351,7 @@ def econml_cross_check(x, t, y, *, learner: str, folds: int, seed: int, clip: fl
             model_propensity=learner_model, model_regression=clone(learner_model), discrete_outcome=True,
             cv=folds, min_propensity=clip, random_state=seed,
         )
-        model.fit(y, t, X=None, W=x)
+        model.fit(y, t, X=None, W=x, groups=groups)
         effect = float(np.ravel(model.ate())[0])
         low, high = (float(np.ravel(v)[0]) for v in model.ate_interval(alpha=0.05))
     return {"library": library_label("econml"), "estimator": "LinearDRLearner (average effect)", "effect": effect,

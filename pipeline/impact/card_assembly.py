@@ -15,7 +15,7 @@ from pipeline.impact import card_content as cc
 from pipeline.impact.estimate import Estimate
 from pipeline.impact.events import Events
 from pipeline.impact.outcomes import OUTCOME_WORDS
-from pipeline.impact.stage import ImpactSettings, ProgrammeResult, one_row_per_child
+from pipeline.impact.stage import ImpactSettings, ProgrammeResult, children_scored, trial_rows
 
 log = logging.getLogger(__name__)
 
@@ -96,26 +96,32 @@ def offer_annex(result: ProgrammeResult, outcome: str, horizon: int, settings: I
     scored = result.frames.get("scored")
     groups = []
     if scored is not None:
-        persons = one_row_per_child(scored, column, settings.seed).merge(
-            attributes[["person_id", "sex", "ethnicity_group"]], on="person_id", how="left")
-        persons["imd_group"] = cc.imd_group(persons["imd_decile"])
-        persons = persons.assign(offered=persons["offered"].astype("int64"),
-                                 accepted=persons["accepted"].astype("int64"), **{column: persons[column].astype(
-                                     "int64")})
-        covariates = [c for c in COVARIATES if c in persons.columns]
+        def with_groups(frame: pd.DataFrame) -> pd.DataFrame:
+            frame = frame.merge(attributes[["person_id", "sex", "ethnicity_group"]], on="person_id", how="left")
+            frame["imd_group"] = cc.imd_group(frame["imd_decile"])
+            return frame.assign(offered=frame["offered"].astype("int64"), accepted=frame["accepted"].astype("int64"),
+                                **{column: frame[column].astype("int64")})
+
+        # counts per child; effects compare run by run (stage.trial_rows), clustered by child
+        persons, trials = with_groups(children_scored(scored, column)), with_groups(trial_rows(scored, column))
+        covariates = [c for c in COVARIATES if c in trials.columns]
         for attribute, label in (("sex", "Sex"), ("ethnicity_group", "Ethnicity group"),
                                  ("imd_group", "Home deprivation (IMD decile of the home's LSOA)")):
             effects: dict[str, Estimate | None] = {}
-            for group, part in persons.groupby(attribute):
+            for group, part in trials.groupby(attribute):
+                part = part.reset_index(drop=True)
                 cells = pd.crosstab(part["offered"], part[column]).reindex(index=[0, 1], columns=[0, 1], fill_value=0)
                 if int(cells.to_numpy().min()) < settings.min_cell:  # too few to fit: shown as not estimable
                     effects[str(group)] = None
                     continue
+                part = part.assign(**{c: part[c].astype("float64").fillna(part[c].astype("float64").median())
+                                      for c in covariates})
                 try:
                     found = estimate_offer_effect(part, outcome=column, covariates=covariates,
                                                   programme=result.programme, horizon_months=horizon,
                                                   folds=settings.folds, trim=settings.trim, target="att",
-                                                  seed=settings.seed, min_cell=settings.min_cell, cross_check=False)
+                                                  seed=settings.seed, min_cell=settings.min_cell, cross_check=False,
+                                                  cluster="person_id")
                     small = "small_cells" in found[0].flags
                     effects[str(group)] = None if small else found[0]
                 except ValueError:
@@ -146,6 +152,49 @@ def area_annex(result: ProgrammeResult, settings: ImpactSettings) -> dict:
             "suppression": f"Area estimates use ward totals only; counts below {settings.min_cell} are suppressed."}
 
 
+def programme_name(programme: dict, code: str) -> str:
+    """The programme's name from the programmes table (staged as ``programme_name``: a ``name`` column is for
+    people), else a readable form of its code (``early_help_offer`` -> "Early help offer")."""
+    names = [programme.get(k) for k in ("name", "programme_name")]
+    found = next((n.strip() for n in names if isinstance(n, str) and n.strip()), None)
+    return found or str(code).replace("_", " ").strip().capitalize()
+
+
+def area_exposure(panel: pd.DataFrame | None, rollout: pd.DataFrame, extract_date) -> dict:
+    """Child-periods live, families reached (capacity per month x months live), the months since the first
+    go-live, and the mean Green Book discount factor of each (months counted from the first go-live).
+
+    Args:
+        panel: ward x period (``period, go_live, children``); rollout: ``go_live_date, capacity_per_month``.
+    """
+    from pipeline.impact.costs import discount_factor
+
+    out = {"exposure_child_periods": 0.0, "families": None, "savings_discount": 1.0, "cost_discount": 1.0,
+           "months_live": 0}
+    go_live = pd.to_datetime(rollout["go_live_date"], errors="coerce")
+    if go_live.isna().all():
+        return out
+    first, extract = go_live.min(), pd.Timestamp(extract_date)
+    out["months_live"] = max(int((extract - first).days / 30.44), 0)
+    if panel is not None and len(panel):
+        live = panel[panel["go_live"].notna() & (panel["period"] >= panel["go_live"])]
+        if len(live) and live["children"].sum() > 0:
+            since = (pd.to_datetime(live["period"]) - first).dt.days / 30.44
+            out["exposure_child_periods"] = float(live["children"].sum())
+            out["savings_discount"] = float((live["children"] * since.map(discount_factor)).sum()
+                                            / live["children"].sum())
+    capacity = pd.to_numeric(rollout["capacity_per_month"], errors="coerce")
+    if capacity.notna().any():
+        months = ((extract - go_live).dt.days / 30.44).clip(lower=0)
+        out["families"] = float((capacity * months).sum())
+        # each ward's families arrive month by month from its go-live: discount each month from the first go-live
+        weights = [(c, (g - first).days / 30.44 + m) for c, g, n in zip(capacity, go_live, months, strict=True)
+                   if pd.notna(c) and pd.notna(g) for m in range(int(n))]
+        if weights:
+            out["cost_discount"] = sum(c * discount_factor(t) for c, t in weights) / sum(c for c, _ in weights)
+    return out
+
+
 def build_card(result: ProgrammeResult, programme: dict, events: Events, outcome: str, horizon: int,
                settings: ImpactSettings, attributes: pd.DataFrame, tested: list[str]) -> dict[str, Any]:
     """One card dict (see ethics/templates/impact_card.html.j2 for every key it shows)."""
@@ -154,8 +203,7 @@ def build_card(result: ProgrammeResult, programme: dict, events: Events, outcome
     mine = [e for e in result.estimates if e.outcome == outcome and (e.horizon_months == horizon or not offer)]
     primary = cc.primary_of(mine)
     ordered = ([primary] if primary else []) + [e for e in mine if e is not primary]
-    names = [programme.get(k) for k in ("name", "programme_name")]  # staged as programme_name (a "name" column
-    name = str(next((n for n in names if isinstance(n, str) and n.strip()), result.programme))  # is for people)
+    name = programme_name(programme, result.programme)
     extra = [f"Not estimated: {why}" for why in result.not_run if OUTCOME_NOUNS.get(outcome, outcome) in why
              or outcome in why or "referrals" in why]
     if offer:
@@ -168,23 +216,15 @@ def build_card(result: ProgrammeResult, programme: dict, events: Events, outcome
         column = f"{outcome}_{horizon}m"
         follow = (f"{scored[column].notna().mean():.0%} of child × run rows have their {horizon} months of follow-up "
                   "by the extract date (the rest are left out, whatever happened)") if scored is not None else ""
-        question = (f"Does offering {name} reduce {AREA_OUTCOME_WORDS.get(outcome, outcome)} within {horizon} "
+        question = (f"Does offering “{name}” reduce {AREA_OUTCOME_WORDS.get(outcome, outcome)} within {horizon} "
                     "months, compared with similar children who were not offered it?")
     else:
-        panel = result.frames.get("panel")
-        exposure, families = 0.0, None
-        if panel is not None and len(panel):
-            live = panel[panel["go_live"].notna() & (panel["period"] >= panel["go_live"])]
-            exposure = float(live["children"].sum())
         rollout = events.rollout[events.rollout["programme"].astype("str") == result.programme]
-        capacity = pd.to_numeric(rollout["capacity_per_month"], errors="coerce")
-        if capacity.notna().any():
-            months = ((pd.Timestamp(settings.extract_date) - pd.to_datetime(rollout["go_live_date"])).dt.days / 30.44)
-            families = float((capacity * months.clip(lower=0)).sum())
-        card_costs = cc.area_costs(primary, programme, exposure, families, events.unit_costs, outcome)
+        card_costs = cc.area_costs(primary, programme, events.unit_costs, outcome, **area_exposure(
+            result.frames.get("panel"), rollout, settings.extract_date))
         annex = area_annex(result, settings)
         follow = "ward totals up to the last complete quarter before the extract date"
-        question = (f"Did {name} reduce {AREA_OUTCOME_WORDS.get(outcome, outcome)} per 1,000 children per quarter "
+        question = (f"Did “{name}” reduce {AREA_OUTCOME_WORDS.get(outcome, outcome)} per 1,000 children per quarter "
                     "in the wards where it went live, compared with what would have happened there without it?")
     if not offer:
         horizon = max((e.horizon_months for e in mine), default=horizon)
@@ -194,7 +234,8 @@ def build_card(result: ProgrammeResult, programme: dict, events: Events, outcome
         "programme": result.programme, "programme_name": name, "kind": result.kind, "outcome": outcome,
         "outcome_words": OUTCOME_WORDS[outcome], "outcome_noun": OUTCOME_NOUNS[outcome], "horizon_months": horizon,
         "outcome_scale": "proportion" if offer else "rate", "extract_date": str(settings.extract_date),
-        "question": question, "estimand": primary.estimand if primary else "no estimate",
+        "question": question, "estimand": primary.estimand.replace(result.programme, f"“{name}”") if primary
+        else "no estimate",
         "primary": cc.estimate_row(primary, offer) if primary else None,
         "others": [cc.estimate_row(e, offer) for e in ordered], "nnt": card_costs.get("nnt"), "costs": card_costs,
         "follow_up_text": follow, "charts": charts_for(ordered, result),

@@ -144,10 +144,12 @@ def imd_group(decile: pd.Series) -> pd.Series:
 
 def offer_costs(primary: Estimate | None, programme: dict, accepted_share: float | None,
                 unit_costs: pd.DataFrame, outcome: str) -> dict:
-    """Cost per outcome avoided and the value of outcomes avoided for an offer programme's headline estimate.
+    """Cost per outcome avoided, the value of outcomes avoided and the return on the money for an offer
+    programme's headline estimate.
 
     The cost per family *offered* is the programme's cost per family x the share of offers accepted (a
-    declined offer costs little): the intention-to-treat NNT counts families offered.
+    declined offer costs little): the intention-to-treat NNT counts families offered. The cost is paid at the
+    offer; savings accrue over the follow-up window (``primary.horizon_months``).
     """
     per_family = _number(programme.get("cost_per_family_gbp"))
     per_offer = per_family * accepted_share if per_family is not None and accepted_share is not None else None
@@ -155,27 +157,36 @@ def offer_costs(primary: Estimate | None, programme: dict, accepted_share: float
     out = {"cost_per_family_text": (f"£{per_family:,.0f} per family taking it up; £{per_offer:,.0f} per family "
                                     f"offered ({accepted_share:.0%} accept)") if per_offer is not None
            else "not recorded", "price_year_text": f"{price_year} prices" if price_year else "in an unrecorded "
-           "price year", "agency": programme.get("agency"), "notes": []}
+           "price year", "agency": programme.get("agency"), "notes": [], "optimism_bias": costs.OPTIMISM_BIAS}
     if primary is None:
         return {**out, "cost_per_outcome_avoided": {"value": None, "reason": "no estimate"}, "lines": []}
     nnt = number_needed_to_treat(primary.effect, primary.ci_low, primary.ci_high)
     cost = costs.cost_per_outcome_avoided(per_offer, nnt)
     avoided = costs.outcomes_avoided(primary.effect, primary.ci_low, primary.ci_high, primary.n_treated)
     split = costs.value_of_outcomes_avoided(avoided, unit_costs, outcome, price_year)
+    total = per_offer * primary.n_treated if per_offer is not None else None
+    months = int(primary.horizon_months)
+    money = returns(split, total, total, costs.spread_discount_factor(months), months, price_year, outcome,
+                    up_front=True)
     return {**out, "nnt": nnt.to_dict(), "cost_per_outcome_avoided": cost.as_dict(),
             "outcomes_avoided": avoided.as_dict(), "lines": split.lines, "by_type": split.by_type,
-            "by_agency": split.by_agency, "notes": split.notes}
+            "by_agency": split.by_agency, "notes": split.notes, **money}
 
 
-def area_costs(primary: Estimate | None, programme: dict, exposure_child_periods: float, families: float | None,
-               unit_costs: pd.DataFrame, outcome: str) -> dict:
+def area_costs(primary: Estimate | None, programme: dict, unit_costs: pd.DataFrame, outcome: str, *,
+               exposure_child_periods: float, families: float | None, savings_discount: float = 1.0,
+               cost_discount: float = 1.0, months_live: int = 0) -> dict:
     """Outcomes avoided (rate per 1,000 per period x child-periods live / 1,000) and their value; cost per
-    outcome avoided = families reached x cost per family / outcomes avoided, carrying its range."""
+    outcome avoided = families reached x cost per family / outcomes avoided, carrying its range.
+
+    ``savings_discount`` and ``cost_discount`` are the mean Green Book discount factors of the child-periods
+    live and of the families reached (both spread over the ``months_live`` since the first go-live).
+    """
     per_family = _number(programme.get("cost_per_family_gbp"))
     price_year = _int(programme.get("price_year"))
     out = {"cost_per_family_text": f"£{per_family:,.0f} per family reached" if per_family is not None
            else "not recorded", "price_year_text": f"{price_year} prices" if price_year else "in an unrecorded "
-           "price year", "agency": programme.get("agency"), "notes": []}
+           "price year", "agency": programme.get("agency"), "notes": [], "optimism_bias": costs.OPTIMISM_BIAS}
     if primary is None:
         return {**out, "cost_per_outcome_avoided": {"value": None, "reason": "no estimate"}, "lines": []}
     avoided = costs.outcomes_avoided(primary.effect, primary.ci_low, primary.ci_high, exposure_child_periods / 1000)
@@ -191,9 +202,45 @@ def area_costs(primary: Estimate | None, programme: dict, exposure_child_periods
                 "reason": None}
     notes = [*split.notes]
     if families:
-        notes.append(f"families reached estimated from the rollout's capacity per month: {families:,.0f}")
+        notes.append(f"families reached estimated from the rollout's capacity per month × months live: about "
+                     f"{families:,.0f} (places available, which may be more than the families "
+                     "actually helped)")
+    money = returns(split, total, None if total is None else total * cost_discount, savings_discount, months_live,
+                    price_year, outcome, up_front=False)
     return {**out, "cost_per_outcome_avoided": cost, "outcomes_avoided": avoided.as_dict(), "lines": split.lines,
-            "by_type": split.by_type, "by_agency": split.by_agency, "notes": notes}
+            "by_type": split.by_type, "by_agency": split.by_agency, "notes": notes, **money}
+
+
+def returns(split: costs.ValueSplit, cost: float | None, cost_pv: float | None, savings_discount: float,
+            months: int, price_year: int | None, outcome: str, *, up_front: bool) -> dict:
+    """Fiscal savings against the programme's cost: total cost, savings and net value discounted at 3.5% a year,
+    payback (an up-front cost) or the share of a running cost the savings covered, and value per £1.
+
+    Returns:
+        ``programme_cost``, ``programme_cost_pv`` (None when not recorded), ``fiscal_savings``,
+        ``fiscal_savings_pv``, ``net_present_value`` (``{value, low, high, reason}``), ``payback``
+        (``{value, low, high, reason}`` in months, up-front costs only), ``cost_covered`` (savings / cost,
+        running costs only), ``value_per_pound`` and ``discount_text``.
+    """
+    fiscal = split.total(("fiscal",))
+    fiscal_pv = costs.present_value(fiscal, savings_discount)
+    covered = None
+    if not up_front:
+        covered = ({"value": None, "low": None, "high": None, "reason": costs.NO_COST if cost is None else
+                    fiscal.reason} if cost is None or fiscal.value is None else
+                   {"value": fiscal.value / cost, "low": fiscal.low / cost, "high": fiscal.high / cost,
+                    "reason": None})
+    years = months / 12
+    discount_text = (f"Savings and costs after the first year are discounted at {costs.DISCOUNT_RATE:.1%} a year "
+                     f"(HM Treasury Green Book) over the {months} months measured" + (
+                         ": all within the first year, so nothing is discounted" if years <= 1 else
+                         f" (savings x {savings_discount:.3f})"))
+    return {"programme_cost": cost, "programme_cost_pv": cost_pv, "fiscal_savings": fiscal.as_dict(),
+            "fiscal_savings_pv": fiscal_pv.as_dict(),
+            "net_present_value": costs.net_present_value(fiscal_pv, cost_pv).as_dict(),
+            "payback": costs.payback_months(cost, fiscal, months) if up_front else None, "cost_covered": covered,
+            "value_per_pound": costs.value_per_pound(split, cost, price_year, outcome),
+            "discount_text": discount_text, "months_measured": months}
 
 
 def _number(value) -> float | None:

@@ -36,7 +36,7 @@ from pipeline.core.io import (
 )
 from pipeline.core.paths import ProjectPaths, require_input
 from pipeline.impact import panels
-from pipeline.impact.card_assembly import build_card
+from pipeline.impact.card_assembly import build_card, programme_name
 from pipeline.impact.events import EVENT_TABLES
 from pipeline.impact.events_io import load_events
 from pipeline.impact.outcomes import OUTCOME_WORDS, link_person_table, outcome_dates, person_attributes
@@ -134,7 +134,7 @@ def run_impact(paths: ProjectPaths, settings: ImpactSettings, key_file: Path, *,
 
     out_dir = impact_reports(paths)
     # cards of programmes or windows no longer evaluated must not linger beside the new ones
-    remove_files([f for pattern in ("*.html", "*.png", "*.json", "*.csv") for f in out_dir.glob(pattern)])
+    remove_files([f for pattern in ("*.html", "*.png", "*.json", "*.csv", "*.pdf") for f in out_dir.glob(pattern)])
     remove_files(list(impact_data(paths).glob(f"{AIPW_ROWS}_*.parquet")))
     if not has_intervention_records(paths):
         summary = {"status": "no intervention records", "message": NO_RECORDS, "estimates": [], "cards": []}
@@ -197,9 +197,10 @@ def _write(paths, out_dir, settings, events, results, attributes, log_mlflow, re
                 {k: v for k, v in row.items() if not k.startswith("_") and not pd.isna(v)})
     checks = [r for r in results if r.kind == "recording"]
     results = [r for r in results if r.kind != "recording"]
-    tested = [f"{r.programme} / {OUTCOME_WORDS[o]}" + (f" / {h} months" if r.kind == "offer" else " / since go-live")
-              for r in results for o in _outcomes(r, settings) for h in (settings.horizons if r.kind == "offer"
-                                                                         else settings.horizons[:1])]
+    tested = [f"{programme_name(programmes.get(r.programme, {}), r.programme)} / {OUTCOME_WORDS[o]}"
+              + (f" / {h} months" if r.kind == "offer" else " / since go-live")
+              for r in results for o in _outcomes(r, settings)
+              for h in (settings.horizons if r.kind == "offer" else settings.horizons[:1])]
     cards, files = [], []
     for result in results:
         for outcome in _outcomes(result, settings):
@@ -241,9 +242,9 @@ def _write(paths, out_dir, settings, events, results, attributes, log_mlflow, re
         write_json(check_against_truth(estimates, read_json(truth), own), out_dir / "truth_check.json")
     if log_mlflow:
         from pipeline.core.tracking import log_impact_run, tracking_uri
+        from pipeline.core.tracking.impact_runs import impact_metrics
 
-        metrics = {f"{e['programme']}.{e['outcome']}.{e['horizon_months']}m.{e['design']}": {
-            "effect": e["effect"], "ci": [e["ci_low"], e["ci_high"]]} for e in estimates}
+        metrics = impact_metrics(estimates)  # one key per estimate: naive and adjusted twins never collide
         summary["mlflow_run_id"] = log_impact_run(uri=tracking_uri(paths.root), metrics=metrics, artifacts=files,
                                                   params={"settings": _settings(settings),
                                                           "library": library_versions()})

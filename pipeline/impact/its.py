@@ -95,12 +95,16 @@ def estimate_its(
     treated_wards: Collection[str] | None = None,
     control_wards: Collection[str] | None = None,
     hac_lags: int | None = None,
+    step_is_recording: bool = False,
 ) -> tuple[Estimate, ...]:
     """Segmented-regression (controlled) ITS; a second, break-adjusted estimate if recording changed.
 
     The effect is the mean gap between the treated series and its counterfactual over the post-period
     (level change + slope change × mean months since the intervention), net of the control series when one
-    is given.
+    is given. With ``step_is_recording`` the intervention *is* a known change in recording: the level change
+    at that date is put down to recording (reported as ``recording_step``) and the effect is only the change
+    beyond it, the slope change × mean months since. A real change in that same month cannot be told apart
+    from the step and is counted as part of it.
 
     Args:
         series: monthly rows with columns ``period`` (month start), ``series`` (``treated`` / ``control``),
@@ -113,6 +117,7 @@ def estimate_its(
         treated_wards: wards in the treated series (None = the whole county).
         control_wards: wards in the control series.
         hac_lags: Newey-West lags; default ``floor(4 (n/100)^(2/9))``.
+        step_is_recording: the level change at ``intervention_date`` is a recording step, not an effect.
 
     Returns:
         ``(naive,)``, or ``(naive, break_adjusted)`` when a recording change falls inside the window; both carry
@@ -144,7 +149,8 @@ def estimate_its(
     changes = _changes_by_series(
         recording_regime, frame, outcome_fields, treated_area, control_area if controlled else None
     )
-    common = dict(programme=programme, outcome=outcome, intervention=intervention, hac_lags=hac_lags)
+    common = dict(programme=programme, outcome=outcome, intervention=intervention, hac_lags=hac_lags,
+                  step_is_recording=step_is_recording)
     frame["_break_series"] = pd.Series([()] * len(frame), index=frame.index, dtype=object)
     naive = _fit(frame, breaks=[], changes=changes, **common)
     if changes.empty:
@@ -172,7 +178,7 @@ def _changes_by_series(regime, frame, fields, treated_area, control_area) -> pd.
     return every.loc[every["treated"] | every["control"]].reset_index(drop=True)
 
 
-def _fit(frame, *, programme, outcome, intervention, hac_lags, breaks, changes) -> Estimate:
+def _fit(frame, *, programme, outcome, intervention, hac_lags, breaks, changes, step_is_recording=False) -> Estimate:
     """One OLS fit with HAC errors, summarised as an Estimate of the mean post-period gap."""
     controlled = frame["series"].eq("control").any()
     membership = {
@@ -189,13 +195,14 @@ def _fit(frame, *, programme, outcome, intervention, hac_lags, breaks, changes) 
     treated_post = frame["series"].eq("treated") & (frame["period"] >= intervention)
     since = x.loc[treated_post, "slope_change"].mean()
     weights = pd.Series(0.0, index=x.columns)
-    weights["level_change"], weights["slope_change"] = 1.0, since
+    # a recording step at the intervention is not part of the effect: only the change in trend after it is
+    weights["level_change"], weights["slope_change"] = (0.0 if step_is_recording else 1.0), since
     effect = float(weights @ fit.params)
     se = float(np.sqrt(weights @ fit.cov_params() @ weights))
     quantile = float(stats.t.ppf(0.975, fit.df_resid))
     ci_low, ci_high = effect - quantile * se, effect + quantile * se
     observed = float(y[treated_post].mean())
-    cross_check = _ar1_errors_cross_check(frame, x, y, since, notes)
+    cross_check = _ar1_errors_cross_check(frame, x, y, since, notes, level_weight=weights["level_change"])
     level_ci = fit.conf_int().loc["level_change"].tolist()
     slope_ci = fit.conf_int().loc["slope_change"].tolist()
     flags = [RECORDING_CHANGE] if not changes.empty else []
@@ -211,6 +218,8 @@ def _fit(frame, *, programme, outcome, intervention, hac_lags, breaks, changes) 
             "mean change in the monthly rate per 1,000 children after the change, against the pre-change trend"
             + (" net of the control series" if controlled else "")
             + (", with the recorded recording change(s) as a step" if adjusted else "")
+            + (", beyond the recording step at the change date (trend after it × mean months since)"
+               if step_is_recording else "")
         ),
         effect=effect,
         ci_low=ci_low,
@@ -221,6 +230,7 @@ def _fit(frame, *, programme, outcome, intervention, hac_lags, breaks, changes) 
         library=library_label("statsmodels"),
         diagnostics={
             "intervention_month": f"{intervention:%Y-%m}",
+            "period_months": 1,  # a monthly rate: judged against a quarterly truth it is a third of it
             "level_change": float(fit.params["level_change"]),
             "level_change_ci": [float(v) for v in level_ci],
             "slope_change_per_month": float(fit.params["slope_change"]),
@@ -228,7 +238,10 @@ def _fit(frame, *, programme, outcome, intervention, hac_lags, breaks, changes) 
             "standard_errors": f"Newey-West HAC, {lags} lags, small-sample corrected; t({int(fit.df_resid)}) interval",
             "seasonality": "month-of-year dummies",
             "months_before": int(((frame["series"] == "treated") & (frame["period"] < intervention)).sum()),
-            "recording_break_covariate": adjusted,
+            "recording_break_covariate": adjusted or step_is_recording,
+            **({"recording_step": float(fit.params["level_change"]), "recording_step_ci": [float(v) for v in level_ci],
+                "not_separable": "a real change in the month recording changed is taken as part of the step"}
+               if step_is_recording else {}),
             "recording_breaks_not_separable": inseparable,
             "recording_break_steps": [
                 {"date": f"{when:%Y-%m-%d}", "series": [n for n in ("treated", "control") if i in membership[n]]}
@@ -246,7 +259,7 @@ def _fit(frame, *, programme, outcome, intervention, hac_lags, breaks, changes) 
     )
 
 
-def _ar1_errors_cross_check(frame, x, y, since: float, notes: list[str]) -> dict | None:
+def _ar1_errors_cross_check(frame, x, y, since: float, notes: list[str], level_weight: float = 1.0) -> dict | None:
     """The same effect from the treated-minus-control series with AR(1) errors (statsmodels SARIMAX, ML).
 
     Differencing the pooled design row by row leaves exactly the treated-only terms, so this estimates the same
@@ -269,7 +282,7 @@ def _ar1_errors_cross_check(frame, x, y, since: float, notes: list[str]) -> dict
     with collected_library_warnings(notes):
         fit = sm.tsa.SARIMAX(series.to_numpy(float), exog=exog.to_numpy(float), order=(1, 0, 0)).fit(disp=False)
     names = [*exog.columns, "ar1", "sigma2"]
-    weights = np.array([1.0 if n == "level_change" else since if n == "slope_change" else 0.0 for n in names])
+    weights = np.array([level_weight if n == "level_change" else since if n == "slope_change" else 0.0 for n in names])
     effect = float(weights @ fit.params)
     se = float(np.sqrt(weights @ fit.cov_params() @ weights))
     low, high = normal_interval(effect, se)
@@ -297,7 +310,8 @@ def counterfactual_path(series: pd.DataFrame, estimate: Estimate) -> pd.DataFram
     frame, x, _ = _design(frame, intervention, breaks, frame["series"].eq("control").any())
     params = sm.OLS(frame["rate_per_1000"].astype(float), x).fit().params
     without = x.copy()
-    without[["level_change", "slope_change"]] = 0.0
+    # beyond a recording step the step stays in the counterfactual: only the change in trend is the effect
+    without[["slope_change"] if "recording_step" in estimate.diagnostics else ["level_change", "slope_change"]] = 0.0
     treated = frame["series"].eq("treated")
     return pd.DataFrame(
         {"period": frame.loc[treated, "period"], "fitted": (x @ params)[treated],

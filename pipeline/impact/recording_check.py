@@ -19,17 +19,13 @@ Both are :class:`~pipeline.impact.estimate.Estimate` rows of programme ``recordi
 from __future__ import annotations
 
 from dataclasses import replace
-from html import escape
 
-import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
 
 from pipeline.impact import panels
-from pipeline.impact.area_design import REGIME_COLUMNS, collected_library_warnings
-from pipeline.impact.estimate import NULL_RESULT, RECORDING_CHANGE, Estimate, covers_zero
-from pipeline.impact.its import _design, estimate_its, series_from_panel
+from pipeline.impact.area_design import REGIME_COLUMNS
+from pipeline.impact.estimate import RECORDING_CHANGE, Estimate, covers_zero
+from pipeline.impact.its import estimate_its, series_from_panel
 
 PROGRAMME = "recording_break"
 ASSESSMENT_TABLE = "cin_assessment"
@@ -81,38 +77,20 @@ def recording_series(monthly: pd.DataFrame, ward: str, excluded: set[str]) -> tu
 
 
 def beyond_the_step(series: pd.DataFrame, naive: Estimate, change: pd.Timestamp, regime: pd.DataFrame) -> Estimate:
-    """The change beyond the recording step: same controlled model with the step put down to recording.
+    """The change beyond the recording step: the same controlled ITS with the step put down to recording
+    (:func:`pipeline.impact.its.estimate_its` with ``step_is_recording``).
 
     The level change at the change date is the recording break's step, so it is taken out of the effect; the
-    trend change after it (× mean months since) is what a real change in need would add. Newey-West errors
-    with the small-sample correction and t quantiles, as :func:`pipeline.impact.its.estimate_its`.
+    trend change after it (× mean months since) is what a real change in need would add.
     """
-    frame = series.assign(period=pd.to_datetime(series["period"]))
-    frame["_break_series"] = pd.Series([()] * len(frame), index=frame.index, dtype=object)
-    frame, x, _ = _design(frame, change, [], True)
-    y = frame["rate_per_1000"].astype(float)
-    lags = int(np.floor(4 * (len(frame) / 100) ** (2 / 9)))
-    notes: list[str] = []
-    with collected_library_warnings(notes):
-        fit = sm.OLS(y, x).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
-    post = frame["series"].eq("treated") & (frame["period"] >= change)
-    since = float(x.loc[post, "slope_change"].mean())
-    effect = float(fit.params["slope_change"] * since)
-    se = float(fit.bse["slope_change"] * since)
-    q = float(stats.t.ppf(0.975, fit.df_resid))
-    low, high = effect - q * se, effect + q * se
-    flags = [RECORDING_CHANGE] + ([NULL_RESULT] if covers_zero(low, high) else [])
-    diagnostics = {**naive.diagnostics, "recording_break_covariate": True,
-                   "recording_step": float(fit.params["level_change"]),
-                   "recording_step_ci": [float(v) for v in fit.conf_int().loc["level_change"]],
-                   "slope_change_per_month": float(fit.params["slope_change"]),
-                   "standard_errors": f"Newey-West HAC, {lags} lags, small-sample corrected; t({int(fit.df_resid)})",
-                   "not_separable": "a real change in the month recording changed is taken as part of the step",
-                   "library_warnings": notes}
-    return replace(naive, estimand=(
+    (beyond,) = estimate_its(series, programme=naive.programme, outcome=naive.outcome, intervention_date=change,
+                             recording_regime=None, step_is_recording=True)
+    keep = {k: naive.diagnostics[k] for k in ("ward_code", "code", "control_wards", "recording_changes")
+            if k in naive.diagnostics}
+    return replace(beyond, estimand=(
         "mean change in the monthly rate per 1,000 children beyond the recording change's step (the trend after "
-        "it × mean months since), net of the control wards"), effect=effect, ci_low=low, ci_high=high,
-        baseline=float(y[post].mean()) - effect, diagnostics=diagnostics, flags=tuple(flags))
+        "it × mean months since), net of the control wards"), diagnostics={**beyond.diagnostics, **keep},
+        flags=tuple(dict.fromkeys([RECORDING_CHANGE, *beyond.flags])))
 
 
 def recording_estimates(regime: pd.DataFrame | None, assessments: pd.DataFrame | None, people: pd.DataFrame,
@@ -172,46 +150,78 @@ def recording_estimates(regime: pd.DataFrame | None, assessments: pd.DataFrame |
     return estimates, frames, not_run
 
 
+def factor_words(code: str) -> str:
+    """A CIN assessment factor in words with its code: ``3B`` -> "parental domestic violence (factor 3B)"."""
+    from features.social_care import FACTOR_GROUPS
+
+    words = next((w for codes, w in FACTOR_GROUPS.values() if code in codes), None)
+    return f"{words} (factor {code})" if words else f"assessment factor {code}"
+
+
 def recording_card(estimates: list[Estimate], frames: dict[str, pd.DataFrame]) -> dict | None:
-    """The short card "What changed was the recording, not the need" (None without a recording check).
+    """The card "What changed was the recording, not the need" (None without a recording check).
 
     Returns:
-        ``id, title, lines`` (one paragraph per change), ``estimates`` (dicts) and ``charts`` (``title``,
-        ``png_base64``: the ward's recorded series against the control wards, the recording change marked).
+        ``id, title, lines`` (one plain paragraph per change), ``changes`` (per change: ``ward_code``,
+        ``month`` ("October 2023"), ``factor``, ``description``, ``face_value`` and ``beyond_step`` estimate
+        dicts, ``moved``, ``verdict``), ``estimates`` (dicts) and ``charts`` (``title``, ``alt``,
+        ``png_base64``: per change, the ward's recorded rate against the other wards).
     """
     from pipeline.impact.card_content import png_base64
-    from pipeline.impact.its import plot_its
 
     pairs = list(zip(estimates[::2], estimates[1::2], strict=True))
     if not pairs:
         return None
-    lines, charts = [], []
+    lines, charts, changes = [], [], []
     for (naive, adjusted), series in zip(pairs, frames.values(), strict=True):
         d = naive.diagnostics
-        when = d["recording_changes"][0]["change_date"]
+        change = d["recording_changes"][0]
+        month = f"{pd.Timestamp(change['change_date']):%B %Y}"
+        factor = factor_words(str(d["code"]))
+        moved = not covers_zero(adjusted.ci_low, adjusted.ci_high)
+        verdict = ("Something beyond the recording change moved: the trend after it changed too, which a change in "
+                   "recording alone does not explain. Look into it before reading it as a change in need."
+                   if moved else "No sign of a change in need: the rise is what the new recording explains.")
         lines.append(
-            f"Ward {d['ward_code']}: from {when} factor {d['code']} was recorded {naive.effect:+.2f} per 1,000 "
-            f"children a month more than its trend and the other wards predict (95% interval {naive.ci_low:+.2f} to "
-            f"{naive.ci_high:+.2f}). The recording regime says how it was recorded changed that month. Beyond that "
-            f"step the change is {adjusted.effect:+.2f} (95% interval {adjusted.ci_low:+.2f} to "
-            f"{adjusted.ci_high:+.2f}): "
-            + ("no sign of a change in need." if covers_zero(adjusted.ci_low, adjusted.ci_high) else
-               "something beyond the recording change moved; look at it.")
+            f"Ward {d['ward_code']}: from {month}, assessments recorded {factor} {naive.effect:+.1f} times per 1,000 "
+            f"children a month more than the ward's earlier trend and the other wards predict (95% interval "
+            f"{naive.ci_low:+.1f} to {naive.ci_high:+.1f}). How it is recorded changed that month. Allowing for "
+            f"that, the change is {adjusted.effect:+.1f} (95% interval {adjusted.ci_low:+.1f} to "
+            f"{adjusted.ci_high:+.1f}): " + ("something beyond the recording change moved; look at it." if moved
+                                             else "no sign of a change in need.")
             + " A real change in the same month as the recording change cannot be told apart from it.")
-        charts.append({"title": f"Recorded factor {d['code']} in ward {d['ward_code']} against the other wards",
-                       "png_base64": png_base64(plot_its(series, (naive,), intervention_date=when))})
+        changes.append({"ward_code": str(d["ward_code"]), "month": month, "factor": factor,
+                        "description": str(change.get("description", "")), "control_wards": d.get("control_wards"),
+                        "face_value": naive.to_dict(), "beyond_step": adjusted.to_dict(), "moved": moved,
+                        "verdict": verdict})
+        charts.append({"title": f"Assessments recording {factor} per 1,000 children a month: ward {d['ward_code']} "
+                                "against the other wards (3-month average), the recording change marked",
+                       "alt": "Monthly rate in the ward and in the other wards, before and after the change",
+                       "png_base64": png_base64(plot_recorded_rates(series, change["change_date"]))})
     return {"id": "recording_break", "title": "What changed was the recording, not the need", "lines": lines,
-            "estimates": [e.to_dict() for e in estimates], "charts": charts}
+            "changes": changes, "estimates": [e.to_dict() for e in estimates], "charts": charts}
+
+
+def plot_recorded_rates(series: pd.DataFrame, change_date):
+    """The ward's and the other wards' monthly rate (3-month rolling mean), the recording change marked."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 3.6))
+    axis = figure.add_subplot()
+    frame = series.assign(period=pd.to_datetime(series["period"])).sort_values("period")
+    for name, label, colour in (("treated", "the ward whose recording changed", "tab:blue"),
+                                ("control", "the other wards", "tab:grey")):
+        rows = frame[frame["series"].eq(name)]
+        axis.plot(rows["period"], rows["rate_per_1000"].rolling(3, min_periods=1).mean(), color=colour, label=label)
+    axis.axvline(pd.Timestamp(change_date), color="tab:red", ls="-.", lw=1.2, label="recording changed")
+    axis.set_ylabel("per 1,000 children a month")
+    axis.legend(fontsize=8, loc="upper left")
+    figure.tight_layout()
+    return figure
 
 
 def recording_card_html(card: dict) -> str:
-    """A plain page for :func:`recording_card` (text escaped; charts embedded)."""
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(card['title'])}</title></head><body>",
-             f"<h1>{escape(card['title'])}</h1>",
-             "<p>A rise in a recorded field is not a rise in need when how it is recorded changed "
-             "(DOMAIN_IMPACT.md §2 \"Measurement\"; Hackney's FGM counts). Every evaluation whose outcome is counted "
-             "from this field in this ward is flagged <code>recording_change_in_window</code>.</p>"]
-    parts += [f"<p>{escape(line)}</p>" for line in card["lines"]]
-    parts += [f"<figure><img alt='{escape(c['title'])}' src='data:image/png;base64,{c['png_base64']}'>"
-              f"<figcaption>{escape(c['title'])}</figcaption></figure>" for c in card["charts"]]
-    return "\n".join([*parts, "</body></html>"])
+    """The recording card in the impact cards' template and style (:mod:`ethics.card.impact_card`)."""
+    from ethics.card.impact_card import render_recording_card_html
+
+    return render_recording_card_html(card)

@@ -82,6 +82,9 @@ def scored_frame(events: Events, programme: str, attributes: pd.DataFrame, linke
     scores = scores.merge(events.list_runs[["run_id", "cut_score"]], on="run_id", how="left")
     scores["anchor_date"] = pd.to_datetime(scores["run_date"])
     offers = events.offers[events.offers["programme"].astype("str") == programme].dropna(subset=["person_id"])
+    # a listed child recorded only as not_appropriate / already_known was NOT offered (a practitioner's override
+    # not to offer): they are part of the comparison, not the offered
+    offers = offers[offers["offered"].astype(bool)]
     offers = offers.assign(offer_date=pd.to_datetime(offers["offer_date"]))
     first_offer = offers.groupby("person_id")["offer_date"].min()
     by_run = offers.dropna(subset=["run_id"]).drop_duplicates(["person_id", "run_id"])
@@ -109,34 +112,75 @@ def scored_frame(events: Events, programme: str, attributes: pd.DataFrame, linke
     out["score"] = pd.to_numeric(out["score"], errors="coerce")
     # known when the list is drawn: how far above or below the run's cut the child scored (offers follow it)
     out["score_minus_cut"] = out["score"] - pd.to_numeric(out["cut_score"], errors="coerce")
+    out["list_position"] = list_position(out)
     return out.drop(columns=["from_run", "run_accepted"])
 
 
-def one_row_per_child(scored: pd.DataFrame, outcome_column: str, seed: int) -> pd.DataFrame:
-    """The AIPW frame: each offered child's offering run, and the highest-scored run of each never-offered
-    child, among rows whose outcome window has ended and with no offer by another route in the run's month
-    (children are not counted twice)."""
+def list_position(scored: pd.DataFrame) -> pd.Series:
+    """Per row, the child's rank in the run ÷ the run's capacity (the number listed): 1 or less is on the list.
+
+    Ranks missing from the file are taken from the scores within the run (highest first)."""
+    rank = pd.to_numeric(scored["rank"], errors="coerce") if "rank" in scored.columns else None
+    by_score = scored.groupby("run_id")["score"].rank(ascending=False, method="first")
+    rank = by_score if rank is None else rank.fillna(by_score)
+    listed = scored.groupby("run_id")["listed"].transform("sum").astype("float64")
+    return (rank / listed.where(listed > 0)).astype("float64")
+
+
+def trial_rows(scored: pd.DataFrame, outcome_column: str) -> pd.DataFrame:
+    """The weighting's frame: each list run is a comparison of its own (a sequence of target trials).
+
+    Every child × run up to and including the child's first offer, whose outcome window has ended, with no
+    offer by another route in the run's month, and placed in the run where offers are made
+    (``list_position`` up to :func:`offer_band`): children offered at that run against children not offered
+    at that run. Far below the cut nobody is offered, so nobody there is comparable and their weight would
+    rest on the models' extrapolation. A child not offered now may be offered at a later run (their usual
+    care), so the effect is that of an offer now; each child is offered once, and standard errors are
+    clustered by child because one child's runs are not independent.
+
+    Why not one row per child: comparing the offered with children *never* offered picks the comparison by
+    the future. A child whose needs grow after a run scores higher later and is offered then, so "never
+    offered" keeps the children whose needs did not grow, and an offer looks harmful.
+    """
     mature = scored[~scored["other_route"]].dropna(subset=[outcome_column])
-    offered = mature[mature["offered"]].drop_duplicates("person_id")
-    others = mature[~mature["person_id"].isin(offered["person_id"])]
-    # a never-offered child's run with their highest score: the closest they came to an offer, so the
-    # comparison overlaps the offered (ties broken by a seeded shuffle)
-    others = others.sample(frac=1.0, random_state=seed).sort_values("score", ascending=False, kind="stable")
-    others = others.drop_duplicates("person_id")
-    return pd.concat([offered, others], ignore_index=True)
+    band = offer_band(mature)
+    if band is not None:
+        mature = mature[mature["list_position"] <= band]
+    return mature.reset_index(drop=True)
+
+
+def offer_band(rows: pd.DataFrame) -> float | None:
+    """How far down a run's ranking offers reach: the 99th percentile of the offered rows' ``list_position``
+    (at least 1, the list itself); None when no row carries a position."""
+    position = rows.loc[rows["offered"].astype(bool), "list_position"].dropna() if "list_position" in rows else None
+    if position is None or position.empty:
+        return None
+    return max(1.0, float(position.quantile(0.99)))
+
+
+def children_scored(scored: pd.DataFrame, outcome_column: str) -> pd.DataFrame:
+    """One row per child for counting (offer and outcome rates in the IG annex), never for comparing: an
+    offered child's offering run, anyone else's latest run whose outcome window has ended."""
+    rows = trial_rows(scored, outcome_column).sort_values(["offered", "anchor_date"], kind="stable")
+    return rows.drop_duplicates("person_id", keep="last").reset_index(drop=True)
 
 
 def offer_estimates(scored: pd.DataFrame, programme: str, settings: ImpactSettings,
                     result: ProgrammeResult) -> None:
     """AIPW (+ naive comparators) and regression discontinuity for each outcome and horizon, into ``result``."""
-    from pipeline.impact.aipw import cross_fit_nuisances, estimate_offer_effect, kept_by_overlap
+    from pipeline.impact.aipw import (
+        cross_fit_nuisances,
+        estimate_offer_effect,
+        kept_by_overlap,
+        naive_offer_difference,
+    )
     from pipeline.impact.rd import add_running_variable, estimate_cut_effect
 
     covariates = [c for c in COVARIATES if c in scored.columns]
     for h in settings.horizons:
         for outcome in settings.outcomes:
             column = f"{outcome}_{h}m"
-            persons = one_row_per_child(scored, column, settings.seed)
+            persons = trial_rows(scored, column)
             persons = persons.assign(**{column: persons[column].astype("int64"),
                                         "offered": persons["offered"].astype("int64")})
             # an unknown covariate (age without a birth month) takes the median: a row is never dropped for it
@@ -144,12 +188,29 @@ def offer_estimates(scored: pd.DataFrame, programme: str, settings: ImpactSettin
             try:
                 nuisances = cross_fit_nuisances(persons[covariates].to_numpy(dtype=float),
                                                 persons["offered"].to_numpy(), persons[column].to_numpy(),
-                                                folds=settings.folds, seed=settings.seed)
+                                                folds=settings.folds, seed=settings.seed,
+                                                groups=pd.factorize(persons["person_id"])[0])
                 found = estimate_offer_effect(persons, outcome=column, covariates=covariates, programme=programme,
                                               horizon_months=h, folds=settings.folds, trim=settings.trim,
                                               target="att", seed=settings.seed, min_cell=settings.min_cell,
-                                              nuisances=nuisances)
+                                              nuisances=nuisances, cluster="person_id")
+                # the naive difference is what a dashboard shows: every child scored, not only the comparable
+                everyone = scored[~scored["other_route"]].dropna(subset=[column])
+                everyone = everyone.assign(**{column: everyone[column].astype("int64"),
+                                              "offered": everyone["offered"].astype("int64")})
+                found = [e for e in found if e.design != "naive_difference"] + [naive_offer_difference(
+                    everyone, outcome=column, programme=programme, horizon_months=h, cluster="person_id",
+                    min_cell=settings.min_cell)]
                 result.estimates.extend(_renamed(e, outcome) for e in found)
+                band = offer_band(everyone)
+                result.extras.setdefault("offer_band", {})[column] = band
+                for e in found:
+                    if e.design in ("aipw", "ipw_naive") and band is not None:
+                        e.diagnostics["offer_band"] = band
+                        e.diagnostics["estimand_population"] = (
+                            f"children ranked within {band:.1f} times the list's capacity in a run (where offers "
+                            f"are made), each run compared on its own, with a chance of an offer in [{settings.trim}, "
+                            f"{1 - settings.trim}]; a child not offered may be offered at a later run (usual care)")
                 # the rows the weighting compared (after trimming): its estimand's population, for the truth check
                 kept = kept_by_overlap(nuisances["propensity"].to_numpy(), settings.trim)
                 result.frames[f"{AIPW_ROWS}_{outcome}_{h}m"] = persons.loc[

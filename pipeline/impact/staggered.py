@@ -271,7 +271,8 @@ def estimate_staggered(
         estimand=f"naive two-way fixed effects coefficient on 'ward live' for {outcome} (comparator only)",
         effect=twfe["effect"], ci_low=twfe["ci_low"], ci_high=twfe["ci_high"], baseline=observed - twfe["effect"],
         library=library_label("linearmodels"),
-        diagnostics={"standard_errors": "clustered by ward", "why_it_differs": TWFE_EXPLANATION},
+        diagnostics={"standard_errors": "clustered by ward", "why_it_differs": TWFE_EXPLANATION,
+                     "period_months": months},
         flags=_with_null([f for f in flags if f != PRETREND_FAILED], twfe["ci_low"], twfe["ci_high"]),
     )
     cs_events = pd.DataFrame({"event_time": event_times, "design": "cs_did",

@@ -1,17 +1,27 @@
-"""One-ward pilots: synthetic control with placebo-in-space inference.
+"""One-ward pilots: synthetic control with placebo-in-space p-value and a conformal interval.
 
 The pilot ward's pre-go-live outcome path is matched by a weighted mix of donor wards that never had the
 programme (pysyncon ``Synth``, weights on the simplex, fitted to every pre-period value with equal
-importance). If that fit is poor — the pilot's pre-period error is more than twice the donors' typical error,
-usually because the pilot lies outside the donors' range — augmented synthetic control (``AugSynth``, ridge
-bias correction, Ben-Michael et al.) is used instead. The effect is the mean post-period gap.
+importance). Each ward's series is first taken less its own pre-period mean (the "demeaned" synthetic control
+of Ferman & Pinto 2021, the ``fixedeff`` of augsynth): a small ward's referral rate sits above or below every
+donor's by chance or deprivation, and a level the weights cannot reach would otherwise become the "effect".
+If the fit of the path is still poor — the pilot's pre-period error is more than twice the donors' typical
+error, usually because its trend lies outside the donors' range — augmented synthetic control (``AugSynth``,
+ridge bias correction, Ben-Michael et al.) is used instead. The effect is the mean post-period gap.
 
-Inference is by placebos in space: each donor in turn is treated as if it were the pilot, fitted from the other
-donors with the same method. The p-value ranks the pilot's post/pre RMSPE ratio among the placebos' (for
-augmented SC, which can fit the pre-period exactly, its absolute mean post-period gap); the 95%
-interval is the effect minus the 97.5th and 2.5th percentiles of the placebos' mean post-period gaps (what a
-no-effect ward's "effect" looks like). pysyncon's own interval (conformal, per period) is not used: it gives
-one interval per period, not for the mean, and needs ~100 refits per period.
+Two kinds of inference. The placebo-in-space p-value: each donor in turn is treated as if it were the pilot,
+fitted from the other donors with the same method, and the pilot's post/pre RMSPE ratio is ranked among the
+placebos' (for augmented SC, which can fit the pre-period exactly, its absolute mean post-period gap). With ~8
+donors those placebo gaps are too few to give a 95% interval, so the interval is the conformal one of
+Chernozhukov, Wüthrich & Zhu (2021, JASA, "An exact and robust conformal inference method for counterfactual
+and synthetic controls"), inverted for a constant effect c over the post-period: take c off the pilot's
+post-period values, refit the weights on every period (pre and post) with the same method, and rank the
+absolute mean post-period residual among the same statistic over random permutations of the residuals across
+periods; c is in the 95% interval when that p-value is above 0.05. Permutations (not the paper's moving blocks)
+because a short quarterly panel has too few blocks: with T periods the smallest block p-value is 1/T, above
+0.05 for T < 20. The placebo-gap interval is kept in the diagnostics beside it.
+pysyncon's ``Synth.confidence_interval`` gives the same test one post period at a time (an interval per
+period, not for their mean), so the inversion for the mean is done here with pysyncon's weight optimiser.
 """
 
 from __future__ import annotations
@@ -29,6 +39,11 @@ POOR_FIT_RATIO = 2.0
 MIN_PRE_PERIODS = 4
 MIN_DONORS = 5
 DONORS_FOR_P_05 = 19  # below this the smallest attainable placebo p-value is above 0.05
+ALPHA = 0.05
+PERMUTATIONS = 999  # conformal p-values in steps of 1/1000
+PERMUTATION_SEED = 20210101  # fixed: the same permutations for every c, so the p-value is smooth in c
+SEARCH_STEPS = 40  # widening steps before an interval end is given up as unbounded
+BISECTIONS = 8  # the ends to within 1/256 of the search step
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,8 @@ def _weights(wide: pd.DataFrame, treated: str, donors: list[str], pre: list[int]
             # Every pre-period value matters equally (custom V): no outer optimisation, fast and deterministic.
             model.fit(X0=x0, X1=x1, Z0=x0, Z1=x1, custom_V=np.ones(len(pre)))
             return np.asarray(model.W, dtype=float), None
+        if ridge is not None and len(pre) == len(wide):
+            return _augmented_weights(wide.loc[pre, donors], wide.loc[pre, treated], ridge), ridge
         long = wide[[treated, *donors]].rename_axis("t").reset_index().melt(id_vars="t", var_name="unit",
                                                                              value_name="y")
         prep = Dataprep(foo=long, predictors=[], predictors_op="mean", dependent="y", unit_variable="unit",
@@ -72,11 +89,22 @@ def _weights(wide: pd.DataFrame, treated: str, donors: list[str], pre: list[int]
         return np.asarray(model.W, dtype=float), float(model.lambda_)
 
 
+def _augmented_weights(x0: pd.DataFrame, x1: pd.Series, ridge: float) -> np.ndarray:
+    """What ``AugSynth.fit`` computes for a given ridge penalty (outcomes centred on the donors' mean per
+    period, simplex weights, ridge correction), for a fit on every period: ``AugSynth.fit`` insists on a
+    post-period, which the conformal refits do not have."""
+    from pysyncon import AugSynth
+
+    centre = x0.mean(axis=1)
+    b, a = x0.sub(centre, axis=0).to_numpy(), (x1 - centre).to_numpy()
+    weights, _ = AugSynth.w_optimize(V_mat=np.eye(len(a)), X0=b, X1=a, qp_options={"maxiter": 2000, "ftol": 1e-12})
+    return weights + AugSynth.solve_ridge(a, b, weights, ridge)
+
+
 def _gap(wide, treated, donors, pre, method, notes, ridge=None) -> tuple[pd.Series, np.ndarray, float | None]:
-    """Treated minus synthetic by period. Augmented SC works on each ward's series less its pre-period mean
-    (augsynth's ``fixedeff``), so a pilot above every donor's level can still be matched."""
-    if method == "augmented":
-        wide = wide - wide.loc[pre].mean()
+    """Treated minus synthetic by period, on each ward's series less its mean over ``pre`` (augsynth's
+    ``fixedeff``), so a pilot above every donor's level can still be matched."""
+    wide = wide - wide.loc[pre].mean()
     weights, ridge = _weights(wide, treated, donors, pre, method, ridge, notes)
     return wide[treated] - wide[donors].to_numpy() @ weights, weights, ridge
 
@@ -97,6 +125,48 @@ def _placebos(wide, donors, pre, method, notes, ridge) -> pd.DataFrame:
     return pd.DataFrame(
         {d: _gap(wide, d, [o for o in donors if o != d], pre, method, notes, ridge)[0] for d in donors}
     )
+
+
+def _conformal_p(wide, treated, donors, post, method, ridge, notes, shift: float, draws: np.ndarray) -> float:
+    """Conformal p-value of "the effect is ``shift`` in every post period" (Chernozhukov, Wüthrich & Zhu):
+    weights refitted on every period once ``shift`` is taken off the post-period values; the absolute mean
+    post-period residual ranked among those of the permuted residuals (``draws``: permutations of the periods)."""
+    adjusted = wide.copy()
+    adjusted.loc[post, treated] = adjusted.loc[post, treated] - shift
+    residual = _gap(adjusted, treated, donors, list(range(len(wide))), method, notes, ridge)[0].to_numpy()
+    statistic = abs(residual[post].mean())
+    permuted = np.abs(residual[draws[:, -len(post):]].mean(axis=1))
+    return float((1 + np.sum(permuted >= statistic - 1e-12)) / (1 + len(draws)))
+
+
+def _conformal_interval(wide, treated, donors, pre, post, method, ridge, notes, effect: float,
+                        scale: float) -> tuple[float, float, float]:
+    """The set of constant effects c whose conformal p-value is above ALPHA, searched outwards from the point
+    estimate in steps of ``scale`` (widening) and then bisected; returns (low, high, p-value of no effect).
+    An end that is never reached is infinite (the data cannot rule out any effect that large)."""
+    rng = np.random.default_rng(PERMUTATION_SEED)
+    draws = np.array([rng.permutation(len(wide)) for _ in range(PERMUTATIONS)])
+
+    def p_at(shift: float) -> float:
+        return _conformal_p(wide, treated, donors, post, method, ridge, notes, shift, draws)
+
+    ends = []
+    for direction in (-1.0, 1.0):
+        inside, step, outside = effect, scale, None
+        for _ in range(SEARCH_STEPS):
+            if p_at(inside + direction * step) > ALPHA:
+                inside, step = inside + direction * step, step * 1.5
+            else:
+                outside = inside + direction * step
+                break
+        if outside is None:
+            ends.append(direction * np.inf)
+            continue
+        for _ in range(BISECTIONS):
+            middle = (inside + outside) / 2
+            inside, outside = (middle, outside) if p_at(middle) > ALPHA else (inside, middle)
+        ends.append(inside)
+    return ends[0], ends[1], p_at(0.0)
 
 
 def estimate_synthetic_control(
@@ -189,9 +259,15 @@ def estimate_synthetic_control(
     p_value = (1 + sum(r >= statistic for r in placebo_statistics)) / (1 + len(donors))
     effect = float(gap[post].mean())
     placebo_effects = placebo.loc[post].mean()
-    ci_low = effect - float(np.quantile(placebo_effects, 0.975))
-    ci_high = effect - float(np.quantile(placebo_effects, 0.025))
-    synthetic = wide[treated_ward] - gap  # for augmented: the donors' path plus the pilot's pre-period level
+    placebo_interval = [effect - float(np.quantile(placebo_effects, 0.975)),
+                        effect - float(np.quantile(placebo_effects, 0.025))]
+    # search step: the spread of the pre-period gaps, as a standard error of a mean over the post-period
+    # (augmented SC can fit the pre-period exactly: then the pilot's own quarter-to-quarter noise)
+    spread = max(float(np.std(gap[pre])), float(np.std(np.diff(wide.loc[pre, treated_ward]))) / np.sqrt(2))
+    scale = max(spread / np.sqrt(len(post)), 1e-6)
+    ci_low, ci_high, conformal_p = _conformal_interval(wide, treated_ward, donors, pre, post, used, ridge, notes,
+                                                       effect, scale)
+    synthetic = wide[treated_ward] - gap  # the donors' path plus the pilot's pre-period level
     months = int(np.median(np.diff(periods.year * 12 + periods.month))) if len(periods) > 1 else 3
     changes = recording_changes_in_window(recording_regime, start=periods[0], end=periods[-1],
                                           wards=[treated_ward, *donors], fields=outcome_fields)
@@ -209,7 +285,7 @@ def estimate_synthetic_control(
         "against its synthetic control",
         effect=effect, ci_low=ci_low, ci_high=ci_high, baseline=float(synthetic[post].mean()),
         n_treated=1, n_comparison=len(donors),
-        library=library_label("pysyncon", prefix="AugSynth (ridge)" if used == "augmented" else "Synth"),
+        library=library_label("pysyncon", prefix="AugSynth (ridge)" if used == "augmented" else "Synth (demeaned)"),
         diagnostics={
             "method": used,
             "pre_fit_poor_for_synth": poor_fit,
@@ -220,10 +296,14 @@ def estimate_synthetic_control(
             "placebo_p": float(p_value),
             "placebo_p_method": p_method,
             "min_attainable_p": 1 / (1 + len(donors)),
-            "interval_method": "placebo gaps: effect minus the 97.5th and 2.5th percentiles of donors' mean "
-            "post-period placebo gaps",
+            "interval_method": "conformal inference (Chernozhukov, Wüthrich & Zhu 2021) inverted for a constant "
+            f"effect over the post-period: weights refitted on every period, absolute mean post-period residual "
+            f"ranked among {PERMUTATIONS} permutations of the periods",
+            "conformal_p_no_effect": conformal_p,
+            "placebo_gap_interval": placebo_interval,
             "donor_weights": {w: round(float(v), 4) for w, v in weight_by_ward.items() if abs(v) >= 1e-3},
             "pre_periods": len(pre),
+            "period_months": months,  # the effect is a rate per 1,000 children per period of this many months
             "post_periods": len(post),
             "recording_changes": [f"{r.field} {r.ward_code or 'county-wide'} {r.change_date:%Y-%m-%d}"
                                   for r in changes.itertuples()],

@@ -192,12 +192,12 @@ def build_person_index(
         ]
     )
     best = incident.groupby("node_id")["match_probability"].max()
-    index["match_probability"] = index["node_id"].map(best).astype("Float64")
-    index["match_route"] = "singleton"
-    index.loc[index["match_probability"].notna(), "match_route"] = "probabilistic"
+    probability = index["node_id"].map(best).astype("Float64")
     is_det = index["node_id"].isin(det_nodes)
-    index.loc[is_det, "match_route"] = "deterministic"
-    index.loc[is_det, "match_probability"] = 1.0
+    # new columns, never written in place: the mapped values can be a read-only view (seen on a tiny county)
+    index["match_probability"] = probability.mask(is_det, 1.0)
+    index["match_route"] = np.select([is_det.to_numpy(), probability.notna().to_numpy()],
+                                     ["deterministic", "probabilistic"], default="singleton")
     index = index.rename(columns={"source": "table"})
     index = index[PERSON_INDEX_COLUMNS].sort_values(["person_id", "table", "record_key_tok"])
     return index.reset_index(drop=True), int((~kept).sum())

@@ -169,3 +169,39 @@ def test_number_needed_to_treat_inverts_the_interval_and_reports_nulls_as_data()
     estimate = Estimate("p", "care_12m", 12, "aipw", "e", -0.05, -0.08, -0.02, 0.25, 10, 20, "x")
     assert estimate.relative_interval() == pytest.approx((-0.32, -0.08))
     assert estimate.to_dict()["relative"] == pytest.approx(-0.2)
+
+
+def test_clustered_standard_errors_count_a_person_once_however_many_runs_they_have():
+    from pipeline.impact.aipw import standard_error
+
+    rng = np.random.default_rng(3)
+    phi = rng.normal(size=400)
+    # each person's influence repeated over 5 identical rows: 5x the rows, no more information
+    repeated, groups = np.repeat(phi, 5), np.repeat(np.arange(400), 5)
+    assert standard_error(phi) == pytest.approx(standard_error(phi, np.arange(400)))
+    assert standard_error(repeated, groups) == pytest.approx(standard_error(phi), rel=1e-9)
+    assert standard_error(repeated) < 0.5 * standard_error(repeated, groups)  # unclustered: falsely precise
+
+
+def test_a_persons_rows_stay_in_one_cross_fitting_fold():
+    from pipeline.impact.aipw import cross_fit_nuisances
+
+    rng = np.random.default_rng(4)
+    person = np.repeat(np.arange(300), 4)
+    x = rng.normal(size=(person.size, 2))
+    treated = (rng.random(person.size) < 0.3).astype(int)
+    y = (rng.random(person.size) < 0.2).astype(int)
+    folds = cross_fit_nuisances(x, treated, y, folds=5, seed=0, groups=person)["fold"]
+    assert (pd.Series(folds.to_numpy()).groupby(person).nunique() == 1).all()
+
+
+def test_the_naive_difference_over_every_row_with_person_clustered_errors():
+    from pipeline.impact.aipw import naive_offer_difference
+
+    rows = pd.DataFrame({"person_id": np.repeat(np.arange(200), 3), "offered": np.tile([1, 0, 0], 200),
+                         "y": np.tile([1, 0, 1], 200)})
+    got = naive_offer_difference(rows, outcome="y", programme="p", horizon_months=12, cluster="person_id")
+    assert got.design == "naive_difference" and got.effect == pytest.approx(0.5)
+    assert (got.n_treated, got.n_comparison) == (200, 400)
+    with pytest.raises(ValueError, match="no offered"):
+        naive_offer_difference(rows.assign(offered=0), outcome="y", programme="p", horizon_months=12)

@@ -92,3 +92,64 @@ def test_area_costs_use_child_quarters_and_families_reached():
     assert out["outcomes_avoided"]["value"] == pytest.approx(500)  # 5 per 1,000 x 100,000 child-quarters
     assert out["cost_per_outcome_avoided"]["value"] == pytest.approx(300 * 1000 / 500)
     assert out["cost_per_outcome_avoided"]["low"] == pytest.approx(300 * 1000 / 800)
+
+
+def test_two_unit_costs_of_one_thing_are_alternatives_and_the_totals_count_the_lower():
+    two = pd.concat([UNIT_COSTS, pd.DataFrame([{
+        "outcome": "care_entry", "description": "a year in care, any placement", "value_gbp": 90000,
+        "price_year": 2024, "value_type": "fiscal", "cashable": "Y", "agency": "council", "per": "episode",
+        "source": "s251"}])], ignore_index=True)
+    avoided = costs.outcomes_avoided(-0.05, -0.08, -0.02, 400)  # 20 (8 to 32)
+    split = costs.value_of_outcomes_avoided(avoided, two, "care_entry", price_year=2024)
+    assert split.by_type["fiscal"]["value"] == pytest.approx(20 * 60000)  # not 20 x (60,000 + 90,000)
+    assert [line["in_totals"] for line in split.lines] == [True, True, False]
+    assert any("alternatives" in n and "£60,000" in n for n in split.notes)
+
+
+def test_green_book_discounting_by_year():
+    assert costs.discount_factor(0) == costs.discount_factor(11.9) == 1.0
+    assert costs.discount_factor(12) == pytest.approx(1 / 1.035)
+    assert costs.discount_factor(36) == pytest.approx(1 / 1.035 ** 3)
+    assert costs.spread_discount_factor(12) == 1.0
+    assert costs.spread_discount_factor(24) == pytest.approx((1 + 1 / 1.035) / 2)
+
+
+def test_payback_within_the_months_measured_and_never_extrapolated():
+    savings = costs.Ranged(2000.0, 1000.0, 4000.0)
+    paid = costs.payback_months(1000.0, savings, 12)
+    assert (paid["value"], paid["low"], paid["high"]) == pytest.approx((6, 3, 12))
+    late = costs.payback_months(1000.0, costs.Ranged(2000.0, 500.0, 4000.0), 12)
+    assert late["value"] == pytest.approx(6) and late["high"] is None  # the low end does not pay back in 12
+    never = costs.payback_months(1000.0, costs.Ranged(800.0, 500.0, 1200.0), 12)
+    assert never["value"] is None and never["reason"].startswith("not paid back within the 12 months measured")
+    assert "80%" in never["reason"]
+    assert costs.payback_months(None, savings, 12)["reason"] == costs.NO_COST
+
+
+def test_value_per_pound_only_where_it_can_be_computed_honestly():
+    avoided = costs.outcomes_avoided(-0.05, -0.08, -0.02, 400)  # 20 (8 to 32)
+    split = costs.value_of_outcomes_avoided(avoided, UNIT_COSTS, "care_entry", price_year=2024)
+    vpp = costs.value_per_pound(split, 400_000.0, 2024, "care_entry")
+    # (60,000 + 20,000) x 20 / 400,000 = 4 (1.6 to 6.4)
+    assert (vpp["value"], vpp["low"], vpp["high"]) == pytest.approx((4, 1.6, 6.4)) and vpp["reason"] is None
+    other_year = costs.value_per_pound(split, 400_000.0, 2019, "care_entry")
+    assert other_year["value"] is None and "deflator" in other_year["reason"] and "2019" in other_year["reason"]
+    referral = costs.value_of_outcomes_avoided(avoided, UNIT_COSTS, "referral", price_year=2023)
+    no_social = costs.value_per_pound(referral, 400_000.0, 2023, "referral")
+    assert no_social["value"] is None and "a social value of referral" in no_social["reason"]
+    null = costs.value_of_outcomes_avoided(costs.outcomes_avoided(-0.01, -0.03, 0.01, 400), UNIT_COSTS,
+                                           "care_entry", price_year=2024)
+    assert costs.value_per_pound(null, 400_000.0, 2024, "care_entry")["value"] is None
+
+
+def test_area_costs_discount_savings_and_cost_and_say_what_share_the_savings_cover():
+    programme = {"cost_per_family_gbp": 1000, "price_year": 2023, "agency": "council"}
+    e = Estimate("key_worker", "referral", 30, "cs_did", "att", -5.0, -8.0, -2.0, 40.0, 8, 10, "test")
+    out = area_costs(e, programme, UNIT_COSTS, "referral", exposure_child_periods=100_000, families=300,
+                     savings_discount=0.95, cost_discount=0.97, months_live=30)
+    assert out["fiscal_savings"]["value"] == pytest.approx(500 * 1500)
+    assert out["programme_cost_pv"] == pytest.approx(300_000 * 0.97)
+    assert out["net_present_value"]["value"] == pytest.approx(500 * 1500 * 0.95 - 300_000 * 0.97)
+    assert out["payback"] is None  # a running cost has no single payback date
+    assert out["cost_covered"]["value"] == pytest.approx(500 * 1500 / 300_000)
+    assert out["cost_covered"]["low"] == pytest.approx(200 * 1500 / 300_000)

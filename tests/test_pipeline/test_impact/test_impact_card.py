@@ -9,7 +9,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from ethics.card.impact_card import render_impact_card_html, render_impact_index_html
+from ethics.card.impact_card import render_impact_card_html, render_impact_index_html, returns_rows
 from pipeline.impact import events as ev
 from pipeline.impact.card_assembly import build_card
 from pipeline.impact.card_content import group_rows, rating
@@ -116,3 +116,130 @@ def test_the_headline_is_the_best_rated_design_and_never_a_naive_one():
     assert card["primary"]["design"] == "rd_fuzzy"
     assert [r["design"] for r in card["others"]][0] == "rd_fuzzy"
     assert _card([_e("naive_difference", 0.05, 0.03, 0.07)])["primary"] is None
+
+
+def test_counts_money_and_rates_read_as_a_person_would_write_them():
+    from ethics.card.impact_card import count, months, pounds, rate
+
+    assert count(305.9) == "306" and count(12_345.4) == "12,345" and count(0.3) == "fewer than 1"
+    assert pounds(42_278.4) == "£42,278" and pounds(-1234.5) == "-£1,234" and pounds(None) == "not estimable"
+    assert rate(-4.27) == "-4.3 per 1,000" and months(5.2) == "6 months" and months(0.4) == "1 month"
+
+
+def test_outcomes_avoided_are_whole_numbers_and_the_question_names_the_programme():
+    # 500 offered x 4 pp (2 to 6) = 20 (10 to 30) avoided; an effect with decimals must not print them
+    from dataclasses import replace
+
+    coded = replace(_e("aipw", -0.0413, -0.0617, -0.0209, outcome="referral"), estimand=(
+        "effect of being offered early_help_offer on a referral within 12 months"))  # as the stage words it
+    card = _card([coded], outcome="referral")
+    html = render_impact_card_html(card)
+    text = _text(html)
+    avoided = re.search(r"Referrals avoided (about [^<]*?\))", text).group(1)
+    assert avoided == "about 21 (10 to 31)"
+    assert "Early help offer" in card["question"] and "early_help_offer" not in card["question"]
+    assert card["estimand"] != "no estimate" and "early_help_offer" not in card["estimand"]
+    assert "“Early help offer”" in card["estimand"]
+
+
+def test_a_programme_without_a_name_gets_a_readable_form_of_its_code():
+    from pipeline.impact.card_assembly import programme_name
+
+    assert programme_name({}, "early_help_offer") == "Early help offer"
+    assert programme_name({"programme_name": " Family key workers "}, "key_worker") == "Family key workers"
+    assert programme_name({"name": float("nan")}, "pilot") == "Pilot"
+
+
+def test_return_on_the_money_shows_payback_npv_and_says_why_value_per_pound_is_missing():
+    card = _card([_e("aipw", -0.04, -0.06, -0.02)])  # care entry, 500 offered, 1,500 per family offered
+    rows = {r["label"]: r["text"] for r in returns_rows(card["costs"], "care entry")}
+    # cost 500 x 1,500 = 750,000; savings 20 (10 to 30) x 60,000 = 1.2m (0.6m to 1.8m) over 12 months
+    assert rows["Programme cost (families offered)"] == "£750,000"
+    assert rows["Payback period on fiscal savings"] == "8 months (5 months to more than 12 months)"
+    assert rows["Net present value (fiscal savings minus cost, discounted)"] == "£450,000 (-£150,000 to £1,050,000)"
+    why = rows["Social value per £1 spent (fiscal, economic and social value, SROI style)"]
+    assert why.startswith("not computed: needs a social value of care entry")
+    text = _text(render_impact_card_html(card))
+    assert "Optimism bias." in text and "Green Book" in text and "nothing is discounted" in text
+
+
+def test_a_null_has_no_payback_and_no_return():
+    card = _card([_e("aipw", -0.01, -0.03, 0.01, flags=("null_result",))])
+    rows = {r["label"]: r["text"] for r in returns_rows(card["costs"], "care entry")}
+    assert rows["Payback period on fiscal savings"].startswith("not estimable: the 95% interval includes no effect")
+    assert rows["Net present value (fiscal savings minus cost, discounted)"].startswith("not estimable")
+    assert "£" not in rows["Fiscal savings from care entries avoided (public spending not incurred)"]
+
+
+def _recording_pair(adjusted_effect: float, adjusted_ci: tuple[float, float]):
+    months = pd.date_range("2018-01-01", "2025-12-01", freq="MS")
+    after = months >= pd.Timestamp("2023-10-01")
+    series = pd.concat([pd.DataFrame({"period": months, "series": "treated", "rate_per_1000": 0.4 + 1.5 * after}),
+                        pd.DataFrame({"period": months, "series": "control", "rate_per_1000": 0.5})],
+                       ignore_index=True)
+    diagnostics = {"ward_code": "E05900012", "code": "3B", "control_wards": 7, "recording_changes": [{
+        "field": "social_care.cin_assessment.factors", "ward_code": "E05900012", "change_date": "2023-10-01",
+        "description": "new domestic abuse screening question at assessment: factor 3B recorded more often"}]}
+    naive = Estimate("recording_break", "assessment_factor_3B", 27, "its_controlled", "face value", 1.36, 0.51,
+                     2.20, 0.4, 96, 96, "statsmodels 0.15", diagnostics, ("recording_change_in_window",))
+    adjusted = Estimate("recording_break", "assessment_factor_3B", 27, "its_controlled", "beyond the step",
+                        adjusted_effect, *adjusted_ci, 0.4, 96, 96, "statsmodels 0.15",
+                        {**diagnostics, "recording_break_covariate": True}, ("recording_change_in_window",))
+    return [naive, adjusted], {"E05900012_3B_202310": series}
+
+
+def test_the_recording_card_is_an_impact_card_in_plain_words():
+    from pipeline.impact.recording_check import recording_card, recording_card_html
+
+    card = recording_card(*_recording_pair(0.12, (-0.4, 0.6)))
+    html = recording_card_html(card)
+    text = _text(html)
+    assert "<style>" in html and 'class="masthead"' in html  # the impact cards' template, not a bare page
+    assert "parental domestic violence (factor 3B)" in text and "from October 2023" in text
+    assert "At face value, as a dashboard would show it +1.4 (95% interval +0.5 to +2.2)" in text
+    assert "Allowing for the recording change +0.1 (95% interval -0.4 to +0.6)" in text
+    assert "No sign of a change in need" in text
+    for jargon in ("DOMAIN_IMPACT", "recording_change_in_window", "ITS", "3B was"):
+        assert jargon not in text, jargon
+    moved = recording_card(*_recording_pair(2.1, (1.3, 2.9)))
+    assert moved["changes"][0]["moved"] and "Something beyond the recording change moved" in _text(
+        recording_card_html(moved))
+
+
+def test_every_estimate_gets_its_own_mlflow_key_and_none_is_overwritten(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from pipeline.core.tracking.impact_runs import impact_metric_key, impact_metrics, log_impact_run
+
+    pair, _ = _recording_pair(0.12, (-0.4, 0.6))  # face value and beyond the step: same design, same horizon
+    twins = [_e("aipw", -0.04, -0.06, -0.02), _e("aipw", -0.03, -0.05, -0.01)]  # nothing tells these apart
+    estimates = [e.to_dict() for e in [*pair, *twins]]
+    keys = [impact_metric_key(e) for e in estimates]
+    assert keys[:2] == ["recording_break.assessment_factor_3B.27m.its_controlled.E05900012.3B",
+                        "recording_break.assessment_factor_3B.27m.its_controlled.adjusted.E05900012.3B"]
+    metrics = impact_metrics(estimates)
+    assert list(metrics) == [*keys[:3], "early_help_offer.care_entry.12m.aipw.2"]
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run_id = log_impact_run(uri=uri, metrics=metrics, params={}, artifacts=[])
+    logged = MlflowClient(tracking_uri=uri).get_run(run_id).data.metrics
+    effects = sorted(v for k, v in logged.items() if not k.endswith(("_low", "_high")))
+    assert effects == sorted(e["effect"] for e in estimates)  # all four, none overwritten
+
+
+def test_cards_print_to_pdf_with_chromium(tmp_path):
+    import os
+
+    from pipeline.impact.pdf import PdfError, cards_to_pdf, chromium
+
+    with pytest.raises(PdfError, match="no impact cards"):
+        cards_to_pdf(tmp_path)
+    if chromium() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is required in CI (.ci/run installs it)")
+        pytest.skip("headless Chromium not installed (apt-get install chromium)")
+    card = _card([_e("aipw", -0.04, -0.06, -0.02)])
+    (tmp_path / "card.html").write_text(render_impact_card_html(card))
+    (tmp_path / "index.html").write_text(render_impact_index_html({"cards": [], "message": "none"}))
+    (pdf,) = cards_to_pdf(tmp_path)  # the index is not a card
+    assert pdf.name == "card.pdf" and pdf.read_bytes().startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())) >= 2  # pages of a whole card, not one blank

@@ -154,3 +154,24 @@ def test_missing_rate_is_refused_naming_the_month():
     series.loc[3, "rate_per_1000"] = np.nan
     with pytest.raises(ValueError, match="treated month 2019-04"):
         estimate_its(series, **COMMON)
+
+
+def test_a_known_recording_step_is_not_counted_as_an_effect():
+    # the treated series' recorded level jumps by 4 at the change date (recording), its trend is unchanged
+    series = _series(5)
+    jump = series["series"].eq("treated") & (series["period"] >= INTERVENTION)
+    series.loc[jump, "rate_per_1000"] += 4.0
+    (face_value,) = estimate_its(series, **COMMON)
+    (beyond,) = estimate_its(series, **COMMON, step_is_recording=True)
+    assert face_value.ci_low > 0 and face_value.covers(4.0)
+    assert beyond.covers(0.0) and NULL_RESULT in beyond.flags
+    low, high = beyond.diagnostics["recording_step_ci"]
+    assert low <= 4.0 <= high and low > 0
+    assert beyond.diagnostics["recording_break_covariate"] is True and beyond.diagnostics["period_months"] == 1
+    assert "beyond the recording step" in beyond.estimand
+    # the chart's counterfactual keeps the step: only a change in trend would be an effect
+    from pipeline.impact.its import counterfactual_path
+
+    path = counterfactual_path(series, beyond)
+    post = path["period"] >= INTERVENTION
+    assert (path.loc[post, "fitted"] - path.loc[post, "counterfactual"]).mean() == pytest.approx(beyond.effect)

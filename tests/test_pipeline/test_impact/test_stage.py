@@ -86,13 +86,15 @@ def test_designs_cover_the_planted_effects(county):
         assert check["covered"], f"{key}: truth {check['truth']} outside [{check['ci_low']}, {check['ci_high']}]"
 
 
-@pytest.mark.xfail(strict=False, reason="issue #19, open: the synthetic control's placebo-gap interval is too narrow "
-                   "with ~8 donor wards on a 12,000-child county (missed the planted -4.58 by 0.03; covered at 30,000)")
 def test_the_pilot_synthetic_control_covers_its_planted_effect(county):
+    # the conformal interval (Chernozhukov, Wüthrich & Zhu), not the ~8 donors' placebo gaps, which missed once
     root, _ = county
     check = _checks(root)[("pilot", "referral", "synthetic_control")]
     assert check["truth"] is not None and check["effect"] < 0
     assert check["covered"], f"truth {check['truth']} outside [{check['ci_low']}, {check['ci_high']}]"
+    estimate = next(e for e in _summary(root)["estimates"] if (e["programme"], e["design"]) == ("pilot",
+                                                                                                   "synthetic_control"))
+    assert estimate["diagnostics"]["interval_method"].startswith("conformal inference")
 
 
 def test_the_weighting_moves_from_the_naive_comparison_towards_the_truth(county):
@@ -106,16 +108,16 @@ def test_the_weighting_moves_from_the_naive_comparison_towards_the_truth(county)
         assert abs(aipw["effect"] - aipw["truth"]) < abs(naive["effect"] - naive["truth"]), outcome
 
 
-def test_with_the_confounder_the_weighting_overstates_harm_against_the_truth_of_its_own_rows(county):
-    # judged on the offered rows it kept (data/impact/aipw_rows_*): the planted confounder makes families at
-    # higher unrecorded risk decline and get offers by other routes, so the weighting sees the offer as less
-    # protective (more referrals) than it is
+def test_with_the_confounder_the_weighting_still_covers_the_truth_of_its_own_rows(county):
+    # judged on the offered rows it kept (data/impact/aipw_rows_*). The planted confounder lowers acceptance and
+    # draws professional referrals; a list offer does not depend on it given the rank, so the effect of the offer
+    # (intention to treat, acceptance included) is still identified run by run where offers are made
     from pipeline.impact.truth_check import OWN_ESTIMAND_KEY
 
     root, _ = county
     check = _checks(root)[("early_help_offer", "referral", "aipw")]
     assert check["truth_key"] == OWN_ESTIMAND_KEY and check["truth"] < 0, check
-    assert check["effect"] > check["truth"], check
+    assert check["covered"], check
 
 
 def test_the_naive_comparison_misses_where_confounding_misleads(county):
@@ -209,3 +211,30 @@ def test_a_childs_ward_is_their_latest_school_address_else_their_current_one():
     got = wards_at(pd.Timestamp("2024-04-01"), people, dated, current).set_index("person_id")["ward_code"]
     # a: the 2024 census; b: the 2022 census is over 13 months old, so the current address; old: 24, not a child
     assert got.to_dict() == {"a": "W2", "b": "W3", "c": "W4"}
+
+
+def _scored(**columns) -> pd.DataFrame:
+    base = {"person_id": ["a", "b", "c", "d", "a", "b"], "run_id": ["R1"] * 4 + ["R2"] * 2,
+            "anchor_date": pd.to_datetime(["2024-01-01"] * 4 + ["2024-02-01"] * 2),
+            "score": [0.9, 0.8, 0.2, 0.1, 0.95, 0.7], "rank": [1, 2, 3, 4, 1, 2],
+            "listed": [True, True, False, False, True, False], "offered": [False, True, False, False, True, False],
+            "other_route": [False] * 6, "referral_12m": [1, 0, 0, 0, 1, pd.NA]}
+    return pd.DataFrame({**base, **columns})
+
+
+def test_the_weighting_compares_run_by_run_where_offers_are_made():
+    from pipeline.impact.stage import children_scored, list_position, offer_band, trial_rows
+
+    scored = _scored()
+    scored["list_position"] = list_position(scored)
+    # R1 lists 2 (rank/2), R2 lists 1 (rank/1); a missing rank is taken from the scores in the run
+    assert scored["list_position"].tolist() == [0.5, 1.0, 1.5, 2.0, 1.0, 2.0]
+    assert list_position(scored.assign(rank=[1, None, 3, 4, 1, 2]))[1] == 1.0
+    assert offer_band(scored) == 1.0  # offers reach no further than the list here
+    rows = trial_rows(scored, "referral_12m")
+    # a (listed, not offered: a practitioner's override) is a comparison in R1 and offered in R2; b's R2 has no
+    # follow-up yet; c and d rank below any offer, so nobody like them is offered
+    assert list(zip(rows["person_id"], rows["run_id"], rows["offered"], strict=True)) == [
+        ("a", "R1", False), ("b", "R1", True), ("a", "R2", True)]
+    counted = children_scored(scored, "referral_12m")  # one row per child for the annex's rates
+    assert sorted(counted["person_id"]) == ["a", "b"] and counted["offered"].all()

@@ -1,0 +1,200 @@
+"""Validation by simulation of the older-carer planning register (``ld_older_carer``, issue #18).
+
+One county holds a few hundred adults with a learning disability living with a carer aged 70+ and a handful
+of unplanned moves a year, so one AUROC says little. This study builds many synthetic adults' counties (one
+seed each), builds the register in each (``features.ld_older_carer``), fits the penalised logistic model on
+the early index years and judges it and the rule (``models.ld_register``) on the later ones, then reports the
+spread over counties: median, quartiles and range of AUROC, events captured in the top k, O/E and the
+calibration slope, rule against model.
+
+Each county is small in people but Sheffield-sized in the cohort: ``synth.adults.population`` people with the
+LD families drawn at ``--dyads-per-100k`` (the design value, 52 per 100,000, gives about 300 dyads in a
+580,000-person county like Sheffield; the default 3,000 in 5,000 people gives about the same number of
+families without simulating the other half-million). The register is read from the county's TRUE records
+(``data/truth/adults_*``: the GP's LD codes, the parents caring at home, their codes, admissions and social
+care), as a council's LD case register would hold them, before any recording noise or linkage error.
+
+Run: ``.venv/bin/python -m benchmarks.ld_older_carer --counties 15`` (about 25 s a county on a shared 2-core
+machine); writes ``benchmarks/results/ld_older_carer.json`` and prints the summary. ``--carer-min-age 65`` and
+``--label outcome_any_move`` are the sensitivity analyses; ``--population 20000 --dyads-per-100k 52`` a county
+at the design density, where there are too few events to estimate anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.adult_gp import EFI_CODES, LTC_CODES
+from features.ld_older_carer import (
+    CARER_MIN_AGE,
+    FEATURE_COLUMNS,
+    attach_outcome,
+    carer_crises,
+    carers_on,
+    register_features,
+)
+from models.ld_register import calibrate_points, evaluate_scores, fit_penalised, rule_points
+from pipeline.core.config import SynthParams
+
+RESULTS = Path(__file__).resolve().parent / "results" / "ld_older_carer.json"
+INDEX_YEARS = list(range(2014, 2026))  # 31 March; the 2025 window ends on the reference date 2026-03-31
+TRAIN_YEARS = list(range(2014, 2022))
+TEST_YEARS = list(range(2022, 2026))
+TOP_SHARE = 0.15  # the planning team reviews the top 15% of the register each year (k per county)
+PLACEMENTS = {"Community Supported Living": "supported_living", "Shared Lives": "shared_lives"}
+
+
+def truth_frames(truth: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The register's input frames (``features.ld_older_carer``) from a county's adults' truth tables."""
+    people = truth["adults_people"][["person_id", "dob", "death_date"]].copy()
+    gp = truth["adults_gp_events"]
+    snomed = gp["snomed"].astype("str")
+    gp_codes = pd.DataFrame({"person_id": gp["person_id"], "date": pd.to_datetime(gp["date"]),
+                             "ltc": snomed.map(LTC_CODES).fillna(""), "efi": snomed.map(EFI_CODES).fillna("")})
+    ld_codes = gp_codes.loc[gp_codes["ltc"] == "learning_disability", ["person_id", "date"]]
+    caring = truth["adults_caring"]
+    links = caring.loc[caring["relationship"] == "parent", ["carer_id", "cared_for_id", "start", "end"]]
+    adm = truth["adults_admissions"]
+    admissions = pd.DataFrame({"person_id": adm["person_id"], "date": pd.to_datetime(adm["admission_date"]),
+                               "emergency": adm["admission_method"].astype("str").str.match(r"^2[1-9A-D]$|^28$")})
+    asc = truth["adults_asc_events"]
+    social_care = pd.DataFrame({"person_id": asc["person_id"], "date": pd.to_datetime(asc["start"]),
+                                "carer": asc["client_type"].eq("Carer").to_numpy()})
+    entries = truth["adults_care_home_entries"]
+    entries = entries[entries["permanent"]]
+    care_home = pd.DataFrame({"person_id": entries["person_id"], "date": pd.to_datetime(entries["entry_date"])})
+    placed = asc[(asc["event_type"] == "Service") & (asc["client_type"] == "Service user")
+                 & asc["service_component"].isin(list(PLACEMENTS))]
+    moves = pd.concat([care_home.assign(kind="care_home"),
+                       pd.DataFrame({"person_id": placed["person_id"], "date": pd.to_datetime(placed["start"]),
+                                     "kind": placed["service_component"].map(PLACEMENTS)})], ignore_index=True)
+    return {"people": people, "ld_codes": ld_codes, "carer_links": links, "gp_codes": gp_codes,
+            "admissions": admissions, "social_care": social_care, "care_home": care_home, "moves": moves}
+
+
+def register_from_truth(truth: dict[str, pd.DataFrame], reference_date: str, *,
+                        index_years: list[int] = INDEX_YEARS, carer_min_age: float = CARER_MIN_AGE) -> pd.DataFrame:
+    """The register rows with features and outcomes for every index date (31 March of ``index_years``)."""
+    f = truth_frames(truth)
+    dates = [pd.Timestamp(f"{y}-03-31") for y in index_years]
+    dyads = carers_on(dates, f["people"], f["ld_codes"], f["carer_links"], f["moves"], carer_min_age=carer_min_age)
+    rows = register_features(dyads, f["gp_codes"], f["admissions"], f["social_care"])
+    crises = carer_crises(f["people"], f["admissions"], f["care_home"])
+    return attach_outcome(rows, dyads, f["moves"], crises, f["people"], pd.Timestamp(reference_date))
+
+
+def build_register(seed: int, *, children: int = 300, population: int = 5000, dyads_per_100k: float = 3000,
+                   carer_min_age: float = CARER_MIN_AGE) -> pd.DataFrame:
+    """Simulate one small county (``seed``) and return its register rows."""
+    from pipeline.synthetic import build_county
+
+    cfg = SynthParams(children=children, seed=seed, adults={
+        "enabled": True, "population": population, "ld_with_older_parents_per_100k": dyads_per_100k})
+    county = build_county(cfg)
+    return register_from_truth(county.truth, str(cfg.reference_date), carer_min_age=carer_min_age)
+
+
+def study_county(rows: pd.DataFrame, *, train_years=TRAIN_YEARS, test_years=TEST_YEARS, top_share=TOP_SHARE,
+                 seed: int = 0, n_boot: int = 500, label: str = "outcome") -> dict:
+    """Fit on ``train_years``, judge rule and model on ``test_years`` (pooled); counts and figures.
+
+    ``label``: ``outcome`` (an unplanned move, the register's event) or ``outcome_any_move`` (less specific).
+    """
+    year = rows["index_date"].dt.year
+    train = rows[year.isin(train_years) & rows["matured"]]
+    test = rows[year.isin(test_years) & rows["matured"]]
+    y_train, y_test = train[label].astype(int).to_numpy(), test[label].astype(int).to_numpy()
+    k = max(1, math.ceil(top_share * len(test) / max(len(test_years), 1)) * len(test_years))
+    points_train, points_test = rule_points(train), rule_points(test)
+    scores = {"rule": points_test}
+    probabilities = {}
+    mapping = calibrate_points(points_train, y_train)
+    if mapping is not None:
+        probabilities["rule"] = mapping.predict_proba(points_test.reshape(-1, 1))[:, 1]
+    model = fit_penalised(train, y_train, FEATURE_COLUMNS, seed=seed)
+    if model is not None:
+        probabilities["model"] = model.predict_proba(test[list(FEATURE_COLUMNS)].astype("float64"))[:, 1]
+        scores["model"] = probabilities["model"]
+    out = evaluate_scores(y_test, scores, probabilities, k, n_boot=n_boot, seed=seed)
+    out.update(train_rows=int(len(train)), train_events=int(y_train.sum()),
+               register_per_year=round(len(rows) / rows["index_date"].nunique(), 1),
+               any_move_test=int(test["outcome_any_move"].astype(int).sum()),
+               deaths_test=int(test["outcome_death"].astype(int).sum()), model_fitted=model is not None)
+    if model is not None:
+        coef = model[-1].coef_[0]
+        out["model_coefficients"] = {c: round(float(v), 4) for c, v in zip(FEATURE_COLUMNS, coef, strict=True)}
+    return out
+
+
+def _spread(values: list[float]) -> dict:
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    if not v.size:
+        return {"n": 0, "median": None, "q1": None, "q3": None, "min": None, "max": None}
+    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    return {"n": int(v.size), "median": round(float(med), 4), "q1": round(float(q1), 4), "q3": round(float(q3), 4),
+            "min": round(float(v.min()), 4), "max": round(float(v.max()), 4)}
+
+
+def summarise(results: list[dict]) -> dict:
+    """Median, quartiles and range over counties, per score and figure (counties where a figure could not
+    be estimated are counted apart, never dropped silently)."""
+    out: dict = {"counties": len(results), "test_events": _spread([r["events"] for r in results]),
+                 "train_events": _spread([r["train_events"] for r in results]),
+                 "register_per_year": _spread([r["register_per_year"] for r in results]),
+                 "model_not_fitted": sum(not r["model_fitted"] for r in results), "scores": {}}
+    for name in ("rule", "model"):
+        blocks = [r["scores"][name] for r in results if name in r["scores"]]
+        oe = [b["observed_expected"]["ratio"] for b in blocks if b.get("observed_expected")]
+        out["scores"][name] = {
+            "counties": len(blocks),
+            "too_few_events": sum(b["auroc"] is None for b in blocks),
+            "auroc": _spread([b["auroc"] for b in blocks]),
+            "top_k_share": _spread([b["top_k"]["share"] for b in blocks]),
+            "observed_expected": _spread(oe),
+            "calibration_slope": _spread([b.get("calibration_slope") for b in blocks]),
+        }
+    both = [r for r in results if "model" in r["scores"] and r["scores"]["model"]["auroc"] is not None]
+    out["model_minus_rule_auroc"] = _spread([r["scores"]["model"]["auroc"] - r["scores"]["rule"]["auroc"]
+                                             for r in both])
+    out["model_minus_rule_top_k"] = _spread([r["scores"]["model"]["top_k"]["captured"]
+                                             - r["scores"]["rule"]["top_k"]["captured"] for r in both])
+    return out
+
+
+def run(seeds: list[int], *, label: str = "outcome", **county) -> dict:
+    """The study over ``seeds`` (one county each): per-county results and their summary."""
+    results = []
+    for seed in seeds:
+        rows = build_register(seed, **county)
+        results.append({"seed": seed, **study_county(rows, seed=seed, label=label)})
+    return {"settings": {"seeds": seeds, **county, "label": label, "train_years": TRAIN_YEARS,
+                         "test_years": TEST_YEARS, "top_share": TOP_SHARE},
+            "summary": summarise(results), "counties": results}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--counties", type=int, default=15)
+    parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument("--population", type=int, default=5000)
+    parser.add_argument("--dyads-per-100k", type=float, default=3000)
+    parser.add_argument("--carer-min-age", type=float, default=CARER_MIN_AGE, help="70 (Sheffield); 65: sensitivity")
+    parser.add_argument("--label", choices=["outcome", "outcome_any_move"], default="outcome")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    seeds = list(range(args.first_seed, args.first_seed + args.counties))
+    result = run(seeds, label=args.label, population=args.population, dyads_per_100k=args.dyads_per_100k,
+                 carer_min_age=args.carer_min_age)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1, default=str))
+    print(json.dumps(result["summary"], indent=1))  # noqa: T201 - a benchmark's command-line output
+
+
+if __name__ == "__main__":
+    main()
