@@ -363,4 +363,5 @@ def plot_offer_balance(estimate: Estimate) -> Figure:
     if "balance" not in estimate.diagnostics or "overlap" not in estimate.diagnostics:
         raise ValueError(f"estimate of design {estimate.design!r} carries no balance/overlap diagnostics")
     return plot_balance(estimate.diagnostics["balance"], estimate.diagnostics["overlap"],
-                        title=f"{estimate.programme}: {estimate.outcome}")
+                        title=f"Offered and not offered, before and after weighting: "
+                              f"{estimate.outcome.replace('_', ' ')}")

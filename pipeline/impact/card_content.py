@@ -50,6 +50,9 @@ CAVEATS = {
     "imbalance_after_weighting": "Offered and comparison children still differ on some recorded characteristics "
                                  "after weighting.",
 }
+FAILED_CHECK = {"density_test_failed": "too many children just on one side of the cut-off",
+                "pretrend_failed": "the wards' trends differed before the start",
+                "recording_change_in_window": "recording changed during the period"}
 ALWAYS = ("Outcomes are recorded events: a change in recording is not a change in need.",
           "Families who were offered help may differ from others in ways the records do not show (for example "
           "willingness to engage); only the cut-off and ward comparisons are protected from that.")
@@ -62,7 +65,8 @@ def rating(estimate: Estimate) -> tuple[int, str]:
     if design in ("rd_fuzzy", "rd_sharp", "cs_did"):
         failed = flags & {"density_test_failed", "pretrend_failed", "recording_change_in_window"}
         if failed:
-            return 3, "a strong design whose checks did not all pass (" + ", ".join(sorted(failed)) + ")"
+            return 3, "a strong design whose checks did not all pass (" + ", ".join(FAILED_CHECK[f] for f in sorted(
+                failed)) + ")"
         return 4, "a strong comparison whose checks passed (rated 4: only a randomised comparison scores 5)"
     if design in ("aipw", "synthetic_control", "its_controlled"):
         if flags & {"overlap_trimmed_over_5pct", "recording_change_in_window", "imbalance_after_weighting"}:
@@ -97,13 +101,14 @@ def estimate_row(e: Estimate, people: bool = True) -> dict[str, Any]:
     rel = e.relative_interval()
     return {**e.to_dict(), "relative_interval": list(rel) if rel else None, "design_label": DESIGN_LABELS.get(
         e.design, e.design), "naive": e.design in NAIVE, "rating": score, "rating_words": words,
-        "null": "null_result" in e.flags, "n_treated_text": _count(e.n_treated, people, e.design),
-        "n_comparison_text": _count(e.n_comparison, people, e.design)}
+        "null": "null_result" in e.flags, "n_treated_text": _count(e.n_treated, people, e.design, True),
+        "n_comparison_text": _count(e.n_comparison, people, e.design, False)}
 
 
-def _count(n: int, people: bool, design: str) -> str:
-    if people:  # the cut-off design counts child × run rows near the cut: a child scored in two runs is two
-        return f"{n:,} child-runs" if design.startswith("rd") else f"{n:,} children"
+def _count(n: int, people: bool, design: str, offered: bool) -> str:
+    if people:  # the cut-off design counts child × run rows near the cut; every comparison is run by run (a child
+        # not offered in two runs is two rows), while each offered child is offered once
+        return f"{n:,} children" if offered and not design.startswith("rd") else f"{n:,} child-runs"
     return f"{n:,} ward-months" if design.startswith("its") else f"{n:,} ward{'s' if n != 1 else ''}"
 
 

@@ -59,6 +59,7 @@ PERSON_TABLES = ("cla_episode", "cin_episode", "cin_cp_plan", "early_help", "csc
                  "nhs_patient", "cin_assessment")  # cin_assessment: the recording check's factors
 SCHOOL_CHILD_TABLES = ("school_address", "school_attendance")
 SCHOOL_LINK = ["census_date", "pupil_record_id_tok"]
+RECORDING_CHECK_WORDS = "a check on how an outcome is recorded (before and after, against the other wards)"
 LIBRARIES = ("pandas", "numpy", "scikit-learn", "lightgbm", "statsmodels", "linearmodels", "csdid", "rdrobust",
              "rddensity", "pysyncon", "econml", "matplotlib")
 
@@ -231,8 +232,8 @@ def _write(paths, out_dir, settings, events, results, attributes, log_mlflow, re
                                                            if c["kind"] == "offer" else " per quarter since go-live"),
          "design": c["primary"]["design_label"] if c["primary"] else "no estimate",
          "effect": _effect_text(c), "rating": f"{c['primary']['rating']} of 5" if c["primary"] else ""}
-        for c in cards] + [{"file": f"{c['id']}.html", "title": c["title"], "design": "recording check (controlled "
-                             "interrupted time series)", "effect": "", "rating": ""} for c in recording]}
+        for c in cards] + [{"file": f"{c['id']}.html", "title": c["title"], "design": RECORDING_CHECK_WORDS,
+                            "effect": "", "rating": ""} for c in recording]}
     files.append(write_text(render_index(index), out_dir / "index.html"))
     truth = paths.truth / "help" / "effects.json"
     if truth.exists():

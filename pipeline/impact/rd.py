@@ -273,7 +273,8 @@ def plot_cut_discontinuity(estimate: Estimate) -> Figure:
                               ("right", data["fit_right"], np.linspace(0, h, 50))):
         top.plot(grid, coefs[0] + coefs[1] * grid, color="C0" if side == "left" else "C3")
     top.scatter(bins["running"], bins["outcome_rate"], s=12 + bins["n"] / bins["n"].max() * 30, color="grey")
-    top.set(ylabel=f"{estimate.outcome} rate", title=f"{estimate.programme}: outcome at the list's cut")
+    words = estimate.outcome.replace("_", " ")
+    top.set(ylabel=f"{words} rate", title=f"Children either side of the list's cut: {words}")
     bottom.scatter(bins["running"], bins["offer_rate"], s=12, color="C2")
     bottom.set(xlabel="score minus the run's cut (right: listed)", ylabel="share offered", ylim=(-0.05, 1.05))
     for ax in (top, bottom):

@@ -166,7 +166,7 @@ def generate_county(cfg: SynthParams, progress: Progress | None = None) -> Itera
 
 
 # truth tables of the adults' exporters holding ``source, record_key, person_id`` (merged into person_map)
-ADULT_RECORD_KEYS = ("person_map_adult_health", "adult_social_care_keys")
+ADULT_RECORD_KEYS = ("person_map_adult_health", "adult_social_care_keys", "ld_register_keys")
 
 
 def _truth(kids, parents, hh, pupils, ids, patients, nccis_keys, lc) -> dict[str, pd.DataFrame]:

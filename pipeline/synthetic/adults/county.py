@@ -31,7 +31,8 @@ def adult_county(
     postcodes: pd.DataFrame, addresses: pd.DataFrame,
     children_health: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
 ) -> Iterator[tuple[str, str, object]]:
-    """Yield the adults' truth (``adults_<table>``) and the health, GP, deaths and adult social care extracts.
+    """Yield the adults' truth (``adults_<table>``) and the health, GP, deaths, adult social care and
+    learning-disability register extracts.
 
     Args:
         children_health: ``(patients, apc, ae)`` of the children (export_health), merged into the same
@@ -39,6 +40,7 @@ def adult_county(
     """
     from pipeline.synthetic.export_adult_health import adult_health_extracts
     from pipeline.synthetic.export_adult_social_care import adult_social_care_extracts
+    from pipeline.synthetic.export_ld_register import ld_register_extracts
 
     lives, risk = simulate_adults(cfg, hh, kids, parents, lsoas, postcodes, addresses)
     for name, frame in lives.frames().items():
@@ -46,3 +48,4 @@ def adult_county(
     yield "truth", "adults_admission_risk", risk
     yield from adult_health_extracts(np.random.default_rng([cfg.seed, 17, 1]), cfg, lives, children=children_health)
     yield from adult_social_care_extracts(np.random.default_rng([cfg.seed, 17, 2]), cfg, lives)
+    yield from ld_register_extracts(np.random.default_rng([cfg.seed, 17, 3]), cfg, lives)

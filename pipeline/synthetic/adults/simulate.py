@@ -64,20 +64,29 @@ def _living_alone(state: State, win: Window, ys: np.datetime64) -> np.ndarray:
     return counts[state.household[win.idx]] <= 1
 
 
-def _ld_crisis(rng, state: State, people: pd.DataFrame, win: Window, ye: np.datetime64, ids: Ids):
+def _ld_crisis(rng, state: State, people: pd.DataFrame, win: Window, ye: np.datetime64, ids: Ids,
+               entered: np.ndarray):
     """Adults with LD whose older parents can no longer care (death or a care home) move out: half into
-    a care home, half into supported living (a community long-term service)."""
+    a care home, half into supported living (a community long-term service).
+
+    Args:
+        entered: per person_id, the date of their permanent move into a care home (this year's entries
+            and every earlier year's; NOT_YET = none). A parent's move is dated by it, so it is a crisis
+            like a death (the state only says that someone lives in a home, not since when).
+    """
     ld = people.index[people["ld_family"].to_numpy() & people["learning_disability"].to_numpy()].to_numpy()
     ld = ld[~state.ld_moved[ld] & (state.death[ld] >= ye) & (state.care_home[ld] < 0) & np.isin(ld, win.idx)]
     if not ld.size:
         return None, None
     par = people[people["ld_family"].to_numpy() & ~people["learning_disability"].to_numpy()]
     par_id = par["person_id"].to_numpy()
-    gone = np.minimum(state.death[par_id], np.where(state.care_home[par_id] >= 0, ye - DAY, NOT_YET))
+    gone = np.minimum(state.death[par_id], entered[par_id])
     last_gone = pd.Series(gone).groupby(par["household_id"].to_numpy()).max()
     when = last_gone.reindex(state.household[ld]).to_numpy().astype("datetime64[D]")
     crisis = when < ye - 30 * DAY
     ld, when = ld[crisis], when[crisis] + rng.integers(1, 30, crisis.sum()).astype("timedelta64[D]")
+    # a crisis in last year's final month moves the person at the start of this one, never before it
+    when = np.maximum(when, win.lo[np.searchsorted(win.idx, ld)])
     state.ld_moved[ld] = True
     home = rng.random(ld.size) < 0.5
     entries = pd.DataFrame({"person_id": ld[home], "entry_date": when[home], "setting": "residential",
@@ -105,6 +114,7 @@ def run_years(
     ac = cfg.adults
     ref = np.datetime64(cfg.reference_date, "D")
     out: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    entered = np.full(len(state.dob), NOT_YET)  # permanent care-home entry date per person_id
     for year in range(ac.start_year, _last_year(ref) + 1):
         ys = np.datetime64(f"{year - 1}-04-01")
         ye = min(ys + 365 * DAY, ref + DAY)
@@ -135,11 +145,14 @@ def run_years(
         discharges = alive_out.groupby("person_id")["discharge_date"].max()
         entries = care_home_entries(rng, ac, state, win, discharges, homes, _living_alone(state, win, ys))
         _to_care_home(entries, spells)
-        crisis_entries, crisis_events = _ld_crisis(rng, state, people, win, ye, ids)
+        perm = entries[entries["permanent"]]
+        entered[perm["person_id"].to_numpy()] = perm["entry_date"].to_numpy().astype("datetime64[D]")
+        crisis_entries, crisis_events = _ld_crisis(rng, state, people, win, ye, ids, entered)
         if crisis_entries is not None:
             crisis_entries["home_id"] = homes.loc[homes["setting"] == "residential", "home_id"].iloc[0]
             state.care_home[crisis_entries["person_id"].to_numpy()] = crisis_entries["home_id"].to_numpy()
             state.care_setting[crisis_entries["person_id"].to_numpy()] = "residential"
+            entered[crisis_entries["person_id"].to_numpy()] = crisis_entries["entry_date"].to_numpy()
             entries = pd.concat([entries, crisis_entries], ignore_index=True)
             out["asc_events"].append(crisis_events)
         out["care_home_entries"].append(entries)

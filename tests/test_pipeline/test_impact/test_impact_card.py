@@ -243,3 +243,8 @@ def test_cards_print_to_pdf_with_chromium(tmp_path):
     (pdf,) = cards_to_pdf(tmp_path)  # the index is not a card
     assert pdf.name == "card.pdf" and pdf.read_bytes().startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())) >= 2  # pages of a whole card, not one blank
+
+
+def test_a_failed_check_is_named_in_words_not_flag_codes():
+    score, words = rating(_e("rd_fuzzy", -0.04, -0.06, -0.02, ("density_test_failed", "recording_change_in_window")))
+    assert score == 3 and "_" not in words and "too many children just on one side of the cut-off" in words
