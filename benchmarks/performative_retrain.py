@@ -13,16 +13,18 @@ The county is simulated here (:func:`simulate_listed_county`: features, a counci
 function of them, a top-share list each year with overrides, acceptance, and a relative reduction of care entry
 for those who accept), so the study runs in seconds and the test (tests/test_models/test_untreated.py) can run
 it small. Run: ``.venv/bin/python -m benchmarks.performative_retrain [--children 8000] [--seed 7] [--dropin]``;
-it prints one JSON object.
+it prints one JSON object. ``--seeds 1-10`` runs it once per seed and adds medians, how often each O/E interval lies
+above 1, and the O/E pooled over the seeds (:func:`run_seeds`): one county of this size is too small for the
+realised outcomes to show a shortfall of a few per cent (docs/benchmarks.md).
 
-``--county DIR`` runs the same comparison on a synthetic county built with help on (synth, ingest,
-pseudonymise, link, ``features --model care_entry`` under DIR): the care_entry spec as it is (lists in the
-three years before the reference date: 2023 in training, 2024 the calibration year), judged among the test
-year's (2025) offered children against their true outcome without help (the truth's
-``outcome_care_entry.parquet`` outcome, what happened, plus the entry an offer in the row's window prevented,
-from ``help/scores.parquet``) and its true chance before help (that file's ``p_true``), keyed to the person index
-through ``person_map.parquet`` as evaluation's generator baseline is. Truth is read only here, for judging.
-The pseudonymisation key comes from ``$RISKPIPE_PSEUDO_KEY`` or DIR/.secrets/pseudo.key.
+``--county DIR`` runs the same comparison on a synthetic county built with help on (synth, ingest, pseudonymise,
+link, ``features --model care_entry`` under DIR): the care_entry spec as it is (with params.yaml's lists in the
+three years before the reference date: 2023 in training, 2024 the calibration year), or its split moved back by
+``--test-year``, judged among the test year's offered children against their true outcome without help (the truth's
+``outcome_care_entry.parquet`` outcome, what happened, plus the entry an offer in the row's window prevented, from
+``help/scores.parquet``) and its true chance before help (that file's ``p_true``), keyed to the person index through
+``person_map.parquet`` as evaluation's generator baseline is. Truth is read only here, for judging. The
+pseudonymisation key comes from ``$RISKPIPE_PSEUDO_KEY`` or DIR/.secrets/pseudo.key.
 """
 
 from __future__ import annotations
@@ -280,6 +282,10 @@ def run_county_study(frame: pd.DataFrame, modes: tuple[str, ...] = ("naive", "ip
 
     base = shifted_split(load_model_spec("care_entry"), test_year)
     columns = feature_columns(base)
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(f"the county's care_entry features lack {missing}, which the spec now reads: rerun "
+                         "`features --model care_entry` on it")
     judged = frame["y0"].notna().to_numpy() & frame["p0"].notna().to_numpy()
     results = {}
     for mode in modes:

@@ -29,13 +29,14 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+import features.ld_population  # noqa: F401  registers the older-carer register's cohort and outcome kinds
 from features.cohorts import COHORT_COLUMNS, COHORT_KINDS, Events
 from features.outcomes import OUTCOME_KINDS
 from features.window import events_in_window
 from models.spec import ModelSpec
 
 # written beside ``outcome`` for evaluation (features.build), where the outcome builder makes them
-OUTCOME_COLUMNS = ("outcome_spells", "outcome_death", "outcome_state_funded")
+OUTCOME_COLUMNS = ("outcome_spells", "outcome_death", "outcome_state_funded", "outcome_any_move")
 
 
 def died_before(events: Events, index_date: pd.Timestamp) -> set[str]:

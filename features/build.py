@@ -25,6 +25,7 @@ from features.leakage import leakage_perturbation
 from features.outcomes import attach_outcome
 from features.populations import get_population
 from features.report import summarise_features
+from features.row_features import add_row_features
 from features.window import aggregate_before_index, connect_duckdb
 from models.spec import ModelSpec
 
@@ -139,6 +140,7 @@ def features_with_context(con: duckdb.DuckDBPyConnection, cohort: pd.DataFrame, 
         age_months`` and the ``fair_*`` columns added.
     """
     frame, latest = compute_features(con, cohort, events, features)
+    frame = add_row_features(frame, events, features)  # groups built per row (features.row_features)
     person = events["person"].set_index("person_key")[["sex", "ethnicity_group"]]
     frame = frame.join(person, on="person_key")
     return add_context_features(frame, age_bands), latest

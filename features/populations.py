@@ -77,7 +77,21 @@ ADULTS = Population(
     age_bands=((18, 44, "18-44"), (45, 64, "45-64"), (65, 74, "65-74"), (75, 84, "75-84"), (85, 130, "85+")),
 )
 
-POPULATIONS: dict[str, Population] = {p.name: p for p in (CHILDREN, ADULTS)}
+LD_REGISTER = Population(
+    name="ld_register",
+    description="Adults with a learning disability on the council's register, living with a family carer aged 70 "
+    "or over (issue #18)",
+    feature_groups=("ld_register", "demographics", "fairness"),
+    fairness_attributes={
+        "sex": ("fair_sex",),
+        "ethnicity_group": ("fair_ethnicity_group",),
+        "age_band": ("fair_age_band",),
+    },
+    report_attributes=("fair_sex", "fair_ethnicity_group", "fair_age_band"),
+    age_bands=((18, 44, "18-44"), (45, 64, "45-64"), (65, 130, "65+")),
+)
+
+POPULATIONS: dict[str, Population] = {p.name: p for p in (CHILDREN, ADULTS, LD_REGISTER)}
 
 
 class UnknownPopulationError(ValueError):

@@ -181,8 +181,7 @@ def _area(result, events, linked, attributes, dates, wards, settings) -> None:
     dated, current = panels.addresses(linked, wards)
     extract = pd.Timestamp(settings.extract_date)
     start = (go_live["go_live_date"].min() - pd.DateOffset(years=3)).to_period("Q").start_time
-    last_q = (extract.to_period("Q") - 1).start_time  # the last complete quarter
-    last_m = (extract.to_period("M") - 1).start_time
+    last_q, last_m = panels.last_complete(extract, "Q"), panels.last_complete(extract, "M")
     quarterly = panels.area_panel(attributes, dated, current, dates["referral"], start, last_q, "QS")
     monthly = panels.area_panel(attributes, dated, current, dates["referral"], start, last_m, "MS")
     result.extras["go_live_first"] = go_live["go_live_date"].min()

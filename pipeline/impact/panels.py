@@ -114,3 +114,11 @@ def go_live_by_ward(rollout: pd.DataFrame, programme: str) -> pd.DataFrame:
         "go_live_date"].min()
     out["go_live_quarter"] = out["go_live_date"].dt.to_period("Q").dt.start_time
     return out.astype({"ward_code": "str"})
+
+
+def last_complete(extract: pd.Timestamp, freq: str) -> pd.Timestamp:
+    """Start of the last period (``Q`` or ``M``) the extract covers whole: an extract taken on 31 March closes
+    the first quarter and March; one taken on 30 March closes neither."""
+    period = pd.Timestamp(extract).to_period(freq)
+    whole = pd.Timestamp(extract).normalize() >= period.end_time.normalize()
+    return (period if whole else period - 1).start_time

@@ -21,6 +21,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from pipeline.impact import panels
 from pipeline.impact.estimate import Estimate
 from pipeline.impact.events import Events
 from pipeline.impact.outcomes import outcome_within, prior_covariates
@@ -326,7 +327,7 @@ def recording_result(events: Events, linked: Mapping[str, pd.DataFrame], attribu
     from pipeline.impact.recording_check import PROGRAMME, recording_estimates
 
     result = ProgrammeResult(PROGRAMME, "recording")
-    last_month = (pd.Timestamp(settings.extract_date).to_period("M") - 1).start_time
+    last_month = panels.last_complete(pd.Timestamp(settings.extract_date), "M")
     excluded = set(events.rollout["ward_code"].dropna().astype("str"))
     found, frames, not_run = recording_estimates(events.recording_regime, linked.get("cin_assessment"), attributes,
                                                  dated, current, excluded, last_month)

@@ -243,6 +243,7 @@ def estimate_staggered(
         "standard_errors": "analytic influence function (each ward a cluster)",
         "n_wards": n_wards,
         "period_months": months,
+        "last_period": f"{facts['periods'][-1]:%Y-%m-%d}",  # the panel's last period (the window's end)
         "waves": {f"{facts['periods'][g - 1]:%Y-%m-%d}": int(frame.loc[frame["g"].eq(g), "unit"].nunique())
                   for g in sorted(frame.loc[frame["g"] > 0, "g"].unique())},
         "dropped_already_live_wards": facts["dropped_already_live_wards"],
@@ -272,7 +273,7 @@ def estimate_staggered(
         effect=twfe["effect"], ci_low=twfe["ci_low"], ci_high=twfe["ci_high"], baseline=observed - twfe["effect"],
         library=library_label("linearmodels"),
         diagnostics={"standard_errors": "clustered by ward", "why_it_differs": TWFE_EXPLANATION,
-                     "period_months": months},
+                     "period_months": months, "last_period": f"{facts['periods'][-1]:%Y-%m-%d}"},
         flags=_with_null([f for f in flags if f != PRETREND_FAILED], twfe["ci_low"], twfe["ci_high"]),
     )
     cs_events = pd.DataFrame({"event_time": event_times, "design": "cs_did",

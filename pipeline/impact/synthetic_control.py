@@ -304,6 +304,7 @@ def estimate_synthetic_control(
             "donor_weights": {w: round(float(v), 4) for w, v in weight_by_ward.items() if abs(v) >= 1e-3},
             "pre_periods": len(pre),
             "period_months": months,  # the effect is a rate per 1,000 children per period of this many months
+            "last_period": f"{periods[-1]:%Y-%m-%d}",
             "post_periods": len(post),
             "recording_changes": [f"{r.field} {r.ward_code or 'county-wide'} {r.change_date:%Y-%m-%d}"
                                   for r in changes.itertuples()],

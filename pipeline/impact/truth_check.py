@@ -85,6 +85,21 @@ def own_estimand_truth(rows: pd.DataFrame, true_person: pd.DataFrame, scores: pd
     return out
 
 
+def _in_estimate_window(programme_truth: Mapping[str, Any], key: str, truth: float,
+                        diagnostics: Mapping[str, Any]) -> tuple[str, float]:
+    """An area truth over the estimate's own window and in its units: the truth through the estimate's last
+    period (``…_through[last_period]``) where the generator gives it, and a per-quarter truth turned into the
+    estimate's period (an interrupted time series counts per month: ``period_months`` 1 → ÷ 3)."""
+    through = programme_truth.get(f"{key}_through")
+    last = diagnostics.get("last_period")
+    if isinstance(through, Mapping) and last is not None and str(last) in through:
+        key, truth = f"{key}_through[{last}]", float(through[str(last)])
+    months = diagnostics.get("period_months")
+    if key.split("[")[0].removesuffix("_through").endswith("_per_quarter") and months:
+        key, truth = f"{key} x {months}/3", truth * float(months) / 3
+    return key, truth
+
+
 def _naive(estimate: Mapping[str, Any]) -> bool:
     """A naive comparator: a naive design, or the recording check taken at face value (no break covariate)."""
     face_value = estimate["programme"] == "recording_break" and not (estimate.get("diagnostics") or {}).get(
@@ -115,6 +130,8 @@ def check_against_truth(estimates: Iterable[Mapping[str, Any]], effects: Mapping
         key = truth_key(programme_truth, e["design"], e["outcome"], e["horizon_months"]) if isinstance(
             programme_truth, Mapping) else None
         truth = _as_effect(key, float(programme_truth[key])) if key else None
+        if truth is not None:
+            key, truth = _in_estimate_window(programme_truth, key, truth, e.get("diagnostics") or {})
         mine = (own or {}).get((e["programme"], e["outcome"], e["horizon_months"]))
         extra = {}
         if e["design"] in OWN_ESTIMAND_DESIGNS and mine is not None and mine.get("truth") is not None:

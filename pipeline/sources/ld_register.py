@@ -109,7 +109,7 @@ SOURCE = Source(
     display_name="learning disability register",
     description="The council's learning-disability case register: people with LD, their family carers and "
     "living arrangements over time.",
-    order=27,
+    order=65,  # after GP, hospital, CLD and deaths: its carers' records domain builds on theirs
     raw_dir="data/raw/ld_register",
     tables=(LD_REGISTER_PERSON, LD_ARRANGEMENT, LD_CARER),
     person_key="ld_person_id",

@@ -28,6 +28,7 @@ def test_builders_run_in_source_order_then_as_declared():
         "nccis",
         "gp_registration", "gp_code", "gp_medication",  # features/adult_gp.py
         "death",  # features/adult_deaths.py
+        "ld_arrangement", "ld_carer", "ld_carer_record",  # learning-disability register (features/ld_register.py)
     ]
 
 
@@ -62,8 +63,8 @@ def test_coverage_features_follow_the_person_sources():
     coverage = [n for n, f in FEATURES.items() if f.group == "coverage" and n.startswith("in_") and n.endswith("_ever")]
     assert coverage == [f"in_{s.name}_ever" for s in person_sources()]
     # sources' groups in source order (each source's adults' module after its own), then family and context's
-    assert GROUPS == ("school", "social_care", "adult_social_care", "health", "adult_health", "adult_gp", "family",
-                      "coverage", "demographics", "fairness")
+    assert GROUPS == ("school", "social_care", "adult_social_care", "health", "adult_health", "adult_gp",
+                      "ld_register", "family", "coverage", "demographics", "fairness")
 
 
 @pytest.fixture

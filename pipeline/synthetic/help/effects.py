@@ -81,6 +81,11 @@ def area_effects(area: pd.DataFrame, programme: str, params: dict) -> dict:
         "att_relative": (round(float((treated["y1_referrals"].sum() - treated["y0_referrals"].sum())
                                      / max(1, treated["y0_referrals"].sum())), 4) if len(treated) else None),
         "by_event_quarter": {str(k): round(float(v), 4) for k, v in by_event.items()},
+        # the ATT over treated ward-quarters up to and including each quarter: an estimate whose panel ends
+        # earlier (the impact stage stops at the last complete quarter of its extract) is judged on its window
+        "att_referrals_per_1000_per_quarter_through": {
+            f"{pd.Timestamp(q):%Y-%m-%d}": round(float(per_1000[treated["quarter_start"] <= q].mean()), 4)
+            for q in sorted(treated["quarter_start"].unique())},
         "mean_referrals_per_1000_per_quarter": round(float(baseline), 4),
         "mean_referrals_per_ward_quarter": round(float(rows["y0_referrals"].mean()), 4),
     }

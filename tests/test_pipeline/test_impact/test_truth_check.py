@@ -103,3 +103,33 @@ def test_the_weighting_is_judged_on_its_own_estimand_and_the_naive_one_on_the_it
     # without the rows' truth the weighting falls back to the list-route ITT
     fallback = {c["design"]: c for c in check_against_truth(estimates, effects)["checks"]}
     assert fallback["aipw"]["truth"] == pytest.approx(-0.03) and not fallback["aipw"]["covered"]
+
+
+def test_an_area_estimate_is_judged_over_its_own_window_and_in_its_own_units():
+    effects = {"pilot": {"att_referrals_per_1000_per_quarter": -6.0,
+                         "att_referrals_per_1000_per_quarter_through": {"2025-10-01": -4.5, "2026-01-01": -6.0}}}
+    base = {"programme": "pilot", "outcome": "referral", "horizon_months": 0, "flags": []}
+    estimates = [
+        # the synthetic control's panel ends a quarter before the truth's average: judged on its window
+        {**base, "design": "synthetic_control", "effect": -4.0, "ci_low": -5.0, "ci_high": -3.0,
+         "diagnostics": {"last_period": "2025-10-01"}},
+        # a monthly series: a third of the quarterly truth (-6 / 3 = -2)
+        {**base, "design": "its_controlled", "effect": -1.5, "ci_low": -2.5, "ci_high": -0.5,
+         "diagnostics": {"period_months": 1}},
+        # neither: the truth as planted
+        {**base, "design": "cs_did", "effect": -5.0, "ci_low": -5.8, "ci_high": -4.2, "diagnostics": {}},
+    ]
+    got = {c["design"]: c for c in check_against_truth(estimates, effects)["checks"]}
+    assert got["synthetic_control"]["truth"] == -4.5 and got["synthetic_control"]["covered"]
+    assert got["synthetic_control"]["truth_key"].endswith("_through[2025-10-01]")
+    assert got["its_controlled"]["truth"] == pytest.approx(-2.0) and got["its_controlled"]["covered"]
+    assert got["cs_did"]["truth"] == -6.0 and not got["cs_did"]["covered"]
+
+
+def test_the_last_complete_period_counts_an_extract_taken_on_its_last_day():
+    from pipeline.impact.panels import last_complete
+
+    assert last_complete(pd.Timestamp("2026-03-31"), "Q") == pd.Timestamp("2026-01-01")
+    assert last_complete(pd.Timestamp("2026-03-30"), "Q") == pd.Timestamp("2025-10-01")
+    assert last_complete(pd.Timestamp("2026-03-31"), "M") == pd.Timestamp("2026-03-01")
+    assert last_complete(pd.Timestamp("2026-03-15"), "M") == pd.Timestamp("2026-02-01")

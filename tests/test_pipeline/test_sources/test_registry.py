@@ -42,10 +42,10 @@ def toy_source(**changes) -> Source:
 
 def test_the_shipped_sources_in_order():
     assert list(all_sources()) == [
-        "school", "social_care", "adult_social_care", "ld_register", "health", "nccis", "gp", "deaths", "interventions",
+        "school", "social_care", "adult_social_care", "health", "nccis", "gp", "deaths", "ld_register", "interventions",
         "reference"]
     assert [s.name for s in person_sources()] == [
-        "school", "social_care", "adult_social_care", "ld_register", "health", "nccis", "gp", "deaths"]
+        "school", "social_care", "adult_social_care", "health", "nccis", "gp", "deaths", "ld_register"]
     assert not get_source("reference").holds_people
     assert not get_source("interventions").holds_people  # events mapped to people after linkage
 
@@ -113,8 +113,8 @@ def test_clashing_declarations_are_refused(monkeypatch):
         with pytest.raises(SourceRegistryError, match="unknown sources"):
             all_sources()
         declared(toy_source(identifiers=(Identifier("upn", "toy_id_tok"),), link_rates_to=("school",)))
-        assert list(all_sources()) == ["school", "social_care", "adult_social_care", "ld_register", "health",
-                                       "nccis", "gp", "toy", "deaths", "interventions", "reference"]  # by order
+        assert list(all_sources()) == ["school", "social_care", "adult_social_care", "health", "nccis", "gp", "toy",
+                                       "deaths", "ld_register", "interventions", "reference"]  # by order
     finally:
         registry.all_sources.cache_clear()
 

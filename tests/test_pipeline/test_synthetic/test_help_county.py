@@ -169,6 +169,14 @@ def test_area_truth_thins_referrals_only_where_and_when_a_programme_runs(county)
     effects = county.json["help/effects.json"]
     assert effects["key_worker"]["att_referrals_per_1000_per_quarter"] < 0
     assert set(effects["key_worker"]["by_event_quarter"]) >= {"0", "4"}
+    # the ATT through each quarter, for an estimate whose panel ends before the truth's last quarter
+    through = effects["key_worker"]["att_referrals_per_1000_per_quarter_through"]
+    kw = area[(area["programme"] == "key_worker") & area["treated"]]
+    assert list(through) == sorted(f"{q:%Y-%m-%d}" for q in kw["quarter_start"].unique())
+    assert through[max(through)] == effects["key_worker"]["att_referrals_per_1000_per_quarter"]
+    first = kw[kw["quarter_start"] == kw["quarter_start"].min()]
+    assert through[min(through)] == pytest.approx(
+        (1000 * (first["y1_referrals"] - first["y0_referrals"]) / first["children"]).mean(), abs=1e-4)
 
 
 def test_recording_break_shows_in_the_raw_cin_data_and_nowhere_else(county, unbroken):
