@@ -28,6 +28,10 @@ from features.outcomes import OUTCOME_KINDS
 from models.spec import ModelSpec
 
 
+class RegisterMissing(ValueError):
+    """The model reads the learning-disability register and the county's linked data holds none of it."""
+
+
 @COHORT_KINDS.register("ld_older_carer")
 def build_register_cohort(events: Events, spec: ModelSpec, index_dates: list[pd.Timestamp]) -> pd.DataFrame:
     """One row per person on the older-carer register and index date (``COHORT_COLUMNS``, no exclusions).
@@ -35,7 +39,14 @@ def build_register_cohort(events: Events, spec: ModelSpec, index_dates: list[pd.
     Args:
         events: ``ld_arrangement``, ``ld_carer``, ``person`` and the carers' domains
             (``features.ld_register.linked_frames``).
+
+    Raises:
+        RegisterMissing: no register rows at all (a county without the extract).
     """
+    if events["ld_arrangement"].empty:
+        raise RegisterMissing(f"{spec.name} reads the learning-disability register (source ld_register: "
+                                   "ld_register_person, ld_arrangement, ld_carer), and this county's linked data "
+                                   "holds none of it")
     dyads, _ = register_dyads(dict(events), [pd.Timestamp(d) for d in index_dates])
     rows = dyads[dyads["age"].between(spec.cohort.min_age, spec.cohort.max_age + 1, inclusive="left")]
     rows = rows[["person_id", "index_date"]].drop_duplicates()

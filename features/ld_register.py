@@ -115,29 +115,42 @@ def build_carers(carers: pd.DataFrame, persons: pd.DataFrame, arrangements: pd.D
     return out.dropna(subset=["person_id", "event_date"]).reset_index(drop=True)
 
 
+def carer_key(frame: pd.DataFrame) -> pd.Series:
+    """A carer as seen from one person cared for: ``<person_id>|<carer_person_id>``.
+
+    Each person's carers' history is theirs (``ld_carer_record``), cut at their own index dates; keying a
+    carer per person cared for keeps two people's copies (or one person's at two index dates in the leakage
+    perturbation) apart.
+    """
+    return frame["person_id"].astype("str") + "|" + frame["carer_person_id"].astype("str")
+
+
 def register_inputs(events: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The register's part of ``features.ld_older_carer``'s input frames, from the two domains.
 
     Returns:
         ``ld_codes``: person_id, date (recorded on the register: the first arrangement entered);
-        ``carer_links``: carer_id, cared_for_id, start (the later of caring start and its recording), end;
+        ``carer_links``: carer_id (:func:`carer_key`), cared_for_id, start (the later of caring start and its
+        recording), end;
         ``moves``: person_id, date (the placement's start), recorded (when entered), kind
         (``care_home`` | ``supported_living`` | ``shared_lives``);
-        ``carer_dob``: person_id (the carer), dob (the first of the month of birth the register holds).
+        ``carer_dob``: person_id (the carer's :func:`carer_key`), dob (the first of the month of birth the
+        register holds).
     """
     arr, car = events["ld_arrangement"], events["ld_carer"]
     ld_codes = arr.groupby("person_id", as_index=False)["recorded_date"].min().rename(
         columns={"recorded_date": "date"})
-    links = pd.DataFrame({"carer_id": car["carer_person_id"], "cared_for_id": car["person_id"],
+    links = pd.DataFrame({"carer_id": carer_key(car), "cared_for_id": car["person_id"],
                           "start": car[["event_date", "recorded_date"]].max(axis=1), "end": car["end_date"]})
     placed = arr[arr["placement"] == 1]
     moves = pd.DataFrame({"person_id": placed["person_id"], "date": placed["event_date"],
                           "recorded": placed["recorded_date"],
                           "kind": placed["arrangement"].map(PLACEMENT_KIND)}).reset_index(drop=True)
-    born = car.dropna(subset=["carer_birth_year", "carer_birth_month"]).drop_duplicates("carer_person_id")
+    born = car.dropna(subset=["carer_birth_year", "carer_birth_month"]).assign(key=carer_key(car))
+    born = born.drop_duplicates("key")
     dob = pd.to_datetime(pd.DataFrame({"year": born["carer_birth_year"].astype("int64"),
                                        "month": born["carer_birth_month"].astype("int64"), "day": 1}))
-    carer_dob = pd.DataFrame({"person_id": born["carer_person_id"].to_numpy(), "dob": dob.to_numpy()})
+    carer_dob = pd.DataFrame({"person_id": born["key"].to_numpy(), "dob": dob.to_numpy()})
     return {"ld_codes": ld_codes, "carer_links": links.reset_index(drop=True), "moves": moves,
             "carer_dob": carer_dob}
 
@@ -214,7 +227,8 @@ def linked_frames(events: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     dob = pd.Series(dob.to_numpy(), index=person["person_id"].astype("str"))
     dob = pd.concat([reg["carer_dob"].set_index("person_id")["dob"], dob])
     dob = dob[~dob.index.duplicated()]  # the register's carer dates of birth first
-    rec = events["ld_carer_record"].rename(columns={"carer_person_id": "carer", "event_date": "date"})
+    rec = events["ld_carer_record"]
+    rec = rec.assign(carer=carer_key(rec)).rename(columns={"event_date": "date"})
     own_deaths = [events["gp_registration"][["person_id", "death_date"]].rename(columns={"death_date": "date"}),
                   events["death"][["person_id", "event_date"]].rename(columns={"event_date": "date"})]
     deaths = pd.concat([*own_deaths, rec.loc[rec["kind"] == "death", ["carer", "date"]].rename(
@@ -222,7 +236,8 @@ def linked_frames(events: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     died = pd.to_datetime(deaths["date"]).groupby(deaths["person_id"].astype("str")).min()
     people = pd.DataFrame({"person_id": dob.index, "dob": dob.to_numpy()})
     people["death_date"] = died.reindex(people["person_id"]).to_numpy()
-    by_carer = rec.drop(columns="person_id").rename(columns={"carer": "person_id"}).drop_duplicates()
+    by_carer = rec[["carer", "date", "kind", "ltc", "efi", "emergency", "as_carer"]].rename(
+        columns={"carer": "person_id"})
     gp_codes = by_carer.loc[by_carer["kind"] == "gp_code", ["person_id", "date", "ltc", "efi"]]
     adm = by_carer[by_carer["kind"] == "admission"]
     admissions = pd.DataFrame({"person_id": adm["person_id"], "date": adm["date"],

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from models import adult_evaluation
+from models import adult_evaluation, ld_register_evaluation
 from models.as_of_evaluation import as_of_linkage_block, score_rows
 from models.evaluation import (
     GENERATOR,
@@ -276,6 +276,9 @@ def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key
         if OFFERED in parquet_columns(features_file) else None
     if spec.population == "adults":  # lift at the top, no prior admission, deaths by band (models.adult_metrics)
         evaluation.metrics["adult"] = adult_evaluation.adult_metrics(model, scores, paths, spec.seed)
+    if spec.population == "ld_register":  # the rule and the penalised model, few events (models.ld_register)
+        evaluation.metrics["ld_register"] = ld_register_evaluation.register_metrics(
+            model, scores, paths, spec, run["feature_columns"])
     files = write_evaluation(evaluation, render_evaluation_plots(scores, evaluation), reports)
     logged = log_evaluation(uri=tracking_uri(paths.root), run_id=run["run_id"], metrics=evaluation.metrics,
                             artifacts=files)

@@ -14,7 +14,9 @@ from typing import Any
 from ethics.card.tables import Table
 
 LABELS = {"rule": "points rule (carer age, sole carer, frailty, no carer support)",
-          "model": "penalised logistic regression"}
+          "model": "penalised logistic regression",
+          "lightgbm": "LightGBM (the pipeline's score; not the register's model)",
+          "logistic": "logistic regression (the pipeline's, fixed penalty)"}
 TOO_FEW = "too few events to estimate"
 
 
@@ -66,3 +68,26 @@ def county_table(result: dict[str, Any]) -> Table:
                      ratio])
     return Table(columns=["", "AUROC (95% interval)", "moves captured", "observed/expected (95% interval)"],
                  rows=rows)
+
+
+def describe_register(block: dict[str, Any] | None) -> str:
+    """One paragraph for the card from metrics.json ``ld_register`` (``models.ld_register_evaluation``): the
+    test year's register and moves, what was fitted on how many events, and why a figure is missing."""
+    if not block:
+        return ""
+    text = (f"In the test year ({block['test_year']}) {block['rows']:,} people were on the register and "
+            f"{block['events']} moved out of the family home after a carer's crisis; the team can plan with "
+            f"{block['k']} a year. The rule and the penalised logistic regression were fitted on "
+            f"{block['train_rows']:,} rows of the earlier years holding {block['train_events']} moves.")
+    if not block.get("model_fitted"):
+        text += f" The penalised model was not fitted: {TOO_FEW}."
+    if block.get("note"):
+        text += (f" With so few moves AUROC and calibration read \"{TOO_FEW}\"; the moves captured in the top "
+                 f"{block['k']} and observed/expected with its interval are shown instead. The simulation over "
+                 "many counties (docs/adult_models.md) is the evidence of how the scores rank.")
+    return text
+
+
+def register_table(block: dict[str, Any] | None) -> Table:
+    """:func:`county_table` of the test year's block, or an empty table (other models)."""
+    return county_table(block) if block and block.get("scores") else Table(columns=[], rows=[])

@@ -32,6 +32,7 @@ from ethics.card.disclosure import (
     disclose_inputs,
 )
 from ethics.card.headline import GateSummary, Headline, headline_performance, plain_evidence, summarise_gate
+from ethics.card.ld_register import describe_register, register_table
 from ethics.card.recording import recording_section
 from ethics.card.tables import (
     AttributeResults,
@@ -105,6 +106,8 @@ class ModelCard(BaseModel):
     backtest: Table = Table(columns=[], rows=[])
     adult_summary: str = ""  # adults' models only (metrics.json "adult", ethics.card.adult)
     adult: Table = Table(columns=[], rows=[])
+    ld_register_summary: str = ""  # the older-carer register only (metrics.json "ld_register", ethics.card.ld_register)
+    ld_register: Table = Table(columns=[], rows=[])
     disaggregated: Table
     fairness: list[AttributeResults]
     figures: list[Figure]
@@ -265,6 +268,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         backtest=backtest_table(inputs.metrics.get("backtest")),
         adult_summary=describe_adult(inputs.metrics.get("adult"), str(inputs.spec.get("title", "the outcome"))),
         adult=adult_table(inputs.metrics.get("adult")),
+        ld_register_summary=describe_register(inputs.metrics.get("ld_register")),
+        ld_register=register_table(inputs.metrics.get("ld_register")),
         disaggregated=disaggregated_table(inputs.group_metrics, inputs.min_group_size),
         fairness=attribute_results(inputs.group_metrics, inputs.min_group_size), figures=inputs.figures,
         ethical_considerations=_as_list(ctx.get("ethical_considerations")), caveats=_as_list(ctx.get("caveats")),

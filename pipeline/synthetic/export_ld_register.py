@@ -7,12 +7,12 @@ person_id`` of every register person ID, merged into ``person_map`` for the link
 
 Who lives with whom comes from the simulation: the register holds most adults with a learning disability
 (``COVERAGE``), each from about their 17th birthday or arrival; their first arrangement is with family (a
-parent caring for them at home) or their own tenancy, and their first move out (a permanent care-home entry, or supported living starting) ends it and starts the
-placement. Their parents caring at home (``caring`` rows, relationship ``parent``) are the carers of the
-family arrangement, each with their own person record. Rows are entered some weeks after the event
-(``recorded_date``); a row not entered by the reference date is not in the extract, and an end date whose
-move is not yet entered is blank. Planted faults for ingest to quarantine: an arrangement whose end date was
-typed before its start, a carer row with no carer ID.
+parent caring for them at home) or their own tenancy, and their first move out (a permanent care-home entry,
+or supported living starting) ends it and starts the placement. Their parents caring at home (``caring``
+rows, relationship ``parent``) are the carers of the family arrangement, each with their own person record.
+Rows are entered some weeks after the event (``recorded_date``); a row not entered by the reference date is
+not in the extract, and an end date whose move is not yet entered is blank. Planted faults for ingest to
+quarantine: an arrangement whose end date was typed before its start, a carer row with no carer ID.
 """
 
 from __future__ import annotations

@@ -150,9 +150,11 @@ def test_a_kind_is_registered_once():
 
 
 def test_the_shipped_kinds_are_the_ones_the_specs_document():
-    assert set(COHORT_KINDS.kinds()) == {"year9_on_roll", "known_to_services", "gp_registered", "community_registered"}
+    assert set(COHORT_KINDS.kinds()) == {"year9_on_roll", "known_to_services", "gp_registered", "community_registered",
+                                         "ld_older_carer"}
     assert set(INDEX_DATE_KINDS.kinds()) == {"spring_census", "annual"}
-    assert set(OUTCOME_KINDS.kinds()) == {"nccis_neet", "care_entry", "emergency_spell", "care_home_entry"}
+    assert set(OUTCOME_KINDS.kinds()) == {"nccis_neet", "care_entry", "emergency_spell", "care_home_entry",
+                                          "ld_unplanned_move"}
 
 
 def test_populations_name_registry_groups_and_fairness_features():

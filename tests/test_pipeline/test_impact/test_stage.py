@@ -79,8 +79,10 @@ def test_every_programme_gets_its_designs(county):
 def test_designs_cover_the_planted_effects(county):
     root, _ = county
     checks = _checks(root)
+    # the cut-off, the ward rollout, and the pilot's interrupted time series (a monthly rate, judged against a
+    # third of the quarterly truth); the synthetic control and the weighting have tests of their own below
     for key in [("early_help_offer", o, "rd_fuzzy") for o in ("care_entry", "referral")] + [
-            ("key_worker", "referral", "cs_did")]:
+            ("key_worker", "referral", "cs_did"), ("pilot", "referral", "its_controlled")]:
         check = checks[key]
         assert check["truth"] is not None, key
         assert check["covered"], f"{key}: truth {check['truth']} outside [{check['ci_low']}, {check['ci_high']}]"

@@ -1,0 +1,73 @@
+"""The older-carer register's own evaluation (``ld_older_carer``, issue #18), beside the general one: the points
+rule and the penalised logistic regression of ``models.ld_register``, with the uncertainty of few events.
+
+The train stage fits every model the same way (LightGBM is the released score); with tens of events that is
+not the register's model. This block fits what is: the rule (never learnt; its points mapped to a probability
+on the training years only to judge calibration) and the L2-penalised logistic regression whose penalty is
+chosen by cross-validated log loss (``fit_penalised``), on the training and validation years, and judges both
+on the test year, beside the pipeline's own scores. Below ``MIN_EVENTS`` events a figure says "too few events to
+estimate" instead of a number (``evaluate_scores``). Called by ``models.evaluate_stage`` for the
+``ld_register`` population only; written to metrics.json as ``ld_register``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from models.ld_register import MIN_EVENTS, TOO_FEW, calibrate_points, evaluate_scores, fit_penalised, rule_points
+from pipeline.core.io import read_parquet
+from pipeline.core.paths import ProjectPaths
+
+KEYS = ["person_id", "index_date"]
+PIPELINE_SCORES = {"lightgbm": "score_lightgbm", "logistic": "score_logistic"}
+
+
+def register_block(rows: pd.DataFrame, scores: pd.DataFrame, columns: list[str], train_years: list[int],
+                   test_year: int, k: int, *, seed: int = 0) -> dict:
+    """The ``ld_register`` block.
+
+    Args:
+        rows: the features file (``person_id, index_date, index_year, outcome`` and the rule's and ``columns``).
+        columns: the model's inputs (the train stage's ``feature_columns``).
+        scores: scores.parquet (``person_id, index_date, score_lightgbm, score_logistic``).
+        train_years: the years the rule's probability map and the penalised model are fitted on.
+        k: the people the team can plan with in the test year (the spec's capacity).
+
+    Returns:
+        ``evaluate_scores``' block (``rows, events, scores``) for ``rule``, ``model`` (the penalised logistic
+        regression, absent when not fitted) and the pipeline's ``lightgbm``/``logistic``, plus ``test_year``,
+        ``k``, ``train_rows``, ``train_events``, ``model_fitted`` and ``note`` (why a figure is missing).
+    """
+    labelled = rows.dropna(subset=["outcome"])
+    train = labelled[labelled["index_year"].isin(train_years)]
+    test = labelled[labelled["index_year"] == test_year].reset_index(drop=True)
+    y_train, y_test = train["outcome"].astype(int).to_numpy(), test["outcome"].astype(int).to_numpy()
+    points = {"rule": rule_points(test)}
+    probabilities = {}
+    mapping = calibrate_points(rule_points(train), y_train)
+    if mapping is not None:
+        probabilities["rule"] = mapping.predict_proba(points["rule"].reshape(-1, 1))[:, 1]
+    model = fit_penalised(train, y_train, columns, seed=seed)
+    if model is not None:
+        points["model"] = probabilities["model"] = model.predict_proba(test[list(columns)].astype("float64"))[:, 1]
+    joined = test[KEYS].merge(scores[[*KEYS, *PIPELINE_SCORES.values()]], on=KEYS, how="left",
+                              validate="one_to_one")
+    for name, column in PIPELINE_SCORES.items():
+        if joined[column].notna().all():
+            points[name] = probabilities[name] = joined[column].to_numpy(dtype="float64")
+    block = evaluate_scores(y_test, points, probabilities, k, seed=seed) if len(test) else {
+        "rows": 0, "events": 0, "scores": {}}
+    enough = int(y_train.sum()) >= MIN_EVENTS and len(y_train) - int(y_train.sum()) >= MIN_EVENTS
+    block.update(test_year=test_year, k=k, train_rows=len(train), train_events=int(y_train.sum()),
+                 model_fitted=model is not None,
+                 note=None if enough and block["events"] >= MIN_EVENTS else TOO_FEW)
+    return block
+
+
+def register_metrics(model: str, scores: pd.DataFrame, paths: ProjectPaths, spec, columns: list[str]) -> dict:
+    """The block for the spec's test year, from the features file and ``scores`` (scores.parquet); ``columns``:
+    the model's inputs as the train stage recorded them (run.json ``feature_columns``)."""
+    rows = read_parquet(paths.features_table(model))
+    train_years = [*spec.split.train_years, spec.split.validation_year]
+    return register_block(rows, scores, list(columns), train_years, spec.split.test_year,
+                          spec.capacity_in(spec.split.test_year), seed=spec.seed)
