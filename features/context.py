@@ -61,9 +61,9 @@ def _covered(source: Source) -> tuple[Feature, ...]:
 
 
 def coverage_features() -> tuple[Feature, ...]:
-    """Coverage features: two per source holding people (registry order), then school in the last
-    year and the number of sources."""
-    sources = person_sources()
+    """Coverage features: two per source holding people (registry order; not for a source declared without
+    them, ``Source.coverage_features``), then school in the last year and the number of sources."""
+    sources = [s for s in person_sources() if s.coverage_features]
     listed = ", ".join(s.display_name for s in sources)
     return (
         *(f for source in sources for f in _covered(source)),

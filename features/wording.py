@@ -219,8 +219,21 @@ ADULT_WORDING = {
                              "score"),
 }
 
+# the older-carer register (features/ld_register.py) goes to the learning disability team; the carers' health
+# (frailty, conditions, dementia, admissions, their own care) is never shown and has no words here but its direction
+LD_REGISTER_WORDING = {
+    "age": Wording("either", "aged {value}", "count", "year"),
+    "sole_carer": _flag("lives with one family carer, no second carer", "lives with two family carers"),
+    "carer_age_max": Wording("risk", "the oldest carer at home is aged {value}", "count", "year"),
+    "carer_age_min": Wording("risk", "the youngest carer at home is aged {value}", "count", "year"),
+    "carer_assessed_ever": _flag("a carer has had a carer's assessment or carer support",
+                                 "no carer's assessment or carer support on record", "strength"),
+    "carer_own_care_ever": Wording("risk"),
+    "person_care_12m": _times("in contact with adult social care {value} in the last 12 months"),
+}
+
 WORDING: dict[str, Wording] = {**SCHOOL_WORDING, **SOCIAL_CARE_WORDING, **HEALTH_WORDING, **CONTEXT_WORDING,
-                               **ADULT_WORDING}
+                               **ADULT_WORDING, **LD_REGISTER_WORDING}
 
 
 def coverage_wording(feature: Feature) -> Wording | None:

@@ -69,7 +69,7 @@ def _predict_probability(model: ClassifierMixin, x_fit: np.ndarray, y_fit: np.nd
 
 def cross_fit_nuisances(
     x: np.ndarray, treated: np.ndarray, y: np.ndarray, *, learner: str = "logistic", folds: int = 5, seed: int = 0,
-    groups: np.ndarray | None = None,
+    groups: np.ndarray | None = None, repeats: int = 1,
 ) -> pd.DataFrame:
     """Out-of-fold propensity and outcome predictions (each row predicted by models that never saw it).
 
@@ -82,24 +82,32 @@ def cross_fit_nuisances(
         seed: fold split and LightGBM seed.
         groups: per row, the person it belongs to when a person has several rows: all of a person's rows fall
             in one fold, so no model predicts a person it was fitted on.
+        repeats: fold splits (seeds ``seed``, ``seed + 1``, ...) whose out-of-fold predictions are averaged: with
+            few comparable rows one split's luck moves the estimate, the average of several does not (each
+            prediction is still from models that never saw the row).
 
     Returns:
         ``propensity`` (P(offered | x)), ``risk_untreated`` (P(y | x, not offered)), ``risk_treated``
         (P(y | x, offered)), ``fold``; one row per input row, in order.
     """
-    model = nuisance_model(learner, seed)
     out = np.zeros((len(y), 3))
     fold_of = np.zeros(len(y), dtype=int)
-    if groups is None:
-        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, treated)
-    else:
-        splits = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, treated, groups)
-    for k, (fit, new) in enumerate(splits):
-        arm = treated[fit] == 1
-        out[new, 0] = _predict_probability(model, x[fit], treated[fit], x[new])
-        out[new, 1] = _predict_probability(model, x[fit][~arm], y[fit][~arm], x[new])
-        out[new, 2] = _predict_probability(model, x[fit][arm], y[fit][arm], x[new])
-        fold_of[new] = k
+    for repeat in range(max(1, repeats)):
+        split_seed = seed + repeat
+        model = nuisance_model(learner, split_seed)
+        if groups is None:
+            splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=split_seed).split(x, treated)
+        else:
+            splits = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=split_seed).split(
+                x, treated, groups)
+        for k, (fit, new) in enumerate(splits):
+            arm = treated[fit] == 1
+            out[new, 0] += _predict_probability(model, x[fit], treated[fit], x[new])
+            out[new, 1] += _predict_probability(model, x[fit][~arm], y[fit][~arm], x[new])
+            out[new, 2] += _predict_probability(model, x[fit][arm], y[fit][arm], x[new])
+            if repeat == 0:
+                fold_of[new] = k
+    out /= max(1, repeats)
     frame = pd.DataFrame(out, columns=["propensity", "risk_untreated", "risk_treated"])
     frame["fold"] = fold_of
     return frame
@@ -264,7 +272,24 @@ def _aipw(t, y, e, mu0, mu1, target: str, groups=None) -> tuple[float, float, fl
     residual = y - mu0
     effect = float(np.mean(t * residual - (1 - t) * e / (1 - e) * residual) / share)
     phi = (t * residual - (1 - t) * e / (1 - e) * residual - t * effect) / share
-    return effect, standard_error(phi, groups), float(y[t == 1].mean() - effect)
+    se = max(standard_error(phi, groups), _model_based_se(t, y, e, mu0, effect))
+    return effect, se, float(y[t == 1].mean() - effect)
+
+
+def _model_based_se(t, y, e, mu0, effect: float) -> float:
+    """The ATT's standard error with the comparison's outcome variance taken from the outcome model,
+    mu0 (1 − mu0), instead of the squared residuals.
+
+    With a rare outcome, a small, heavily weighted comparison group (listed children a practitioner did not
+    offer) often shows no outcome at all; its squared residuals are then ~mu0² and the usual interval shrinks
+    to nothing around an estimate driven by that zero. The larger of the two errors is used: the usual one
+    when outcomes are common, this one when they are rare.
+    """
+    n, n_treated = len(t), t.sum()
+    weight = e / (1 - e)
+    treated = np.sum(t * (y - mu0 - effect) ** 2)
+    comparison = np.sum((1 - t) * weight**2 * mu0 * (1 - mu0))
+    return float(np.sqrt(treated + comparison) / n_treated) if n and n_treated else float("nan")
 
 
 def _balancing_weights(t, e, target: str) -> np.ndarray:

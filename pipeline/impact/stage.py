@@ -29,6 +29,7 @@ from pipeline.impact.outcomes import outcome_within, prior_covariates
 log = logging.getLogger(__name__)
 
 AIPW_ROWS = "aipw_rows"  # frames[f"aipw_rows_<outcome>_<h>m"]: person_id, run_id, offered of the rows AIPW kept
+NUISANCE_REPEATS = 5  # fold splits averaged for the weighting's nuisance models (few comparable rows)
 OFFER_WINDOW_DAYS = 31  # an offer within a month of a run (and before the next) is that run's offer
 COVARIATES = ("score", "score_minus_cut", "age", "male", "imd_decile", "prior_referrals", "referrals_12m",
               "prior_care_periods", "prior_cp_plans", "prior_early_help", "absence_sessions_12m")
@@ -190,7 +191,7 @@ def offer_estimates(scored: pd.DataFrame, programme: str, settings: ImpactSettin
                 nuisances = cross_fit_nuisances(persons[covariates].to_numpy(dtype=float),
                                                 persons["offered"].to_numpy(), persons[column].to_numpy(),
                                                 folds=settings.folds, seed=settings.seed,
-                                                groups=pd.factorize(persons["person_id"])[0])
+                                                groups=pd.factorize(persons["person_id"])[0], repeats=NUISANCE_REPEATS)
                 found = estimate_offer_effect(persons, outcome=column, covariates=covariates, programme=programme,
                                               horizon_months=h, folds=settings.folds, trim=settings.trim,
                                               target="att", seed=settings.seed, min_cell=settings.min_cell,

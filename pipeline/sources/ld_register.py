@@ -119,4 +119,5 @@ SOURCE = Source(
     max_records_per_person=1,
     link_rates_gated=False,
     record_holder="The learning disability register",
+    coverage_features=False,  # being on the register is special-category information: never a coverage input
 )

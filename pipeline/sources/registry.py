@@ -113,6 +113,9 @@ class Source:
         record_holder: the source as the subject of a sentence about its records, for feature
             descriptions ("A school census" holds a record of the child); blank = the display name.
         monitored: coded columns whose monthly recording rates ``riskpipe monitor`` watches for breaks.
+        coverage_features: whether ``in_<name>_ever`` and ``months_since_<name>_record`` are declared for it
+            (``features.context``); False for a source whose holding a person is itself special-category
+            information (a learning-disability register), which must not become an input of every model.
     """
 
     name: str
@@ -130,6 +133,7 @@ class Source:
     link_rates_gated: bool = True
     record_holder: str = ""
     monitored: tuple[MonitoredCodes, ...] = ()
+    coverage_features: bool = True
 
     def __post_init__(self) -> None:
         wrong = [t.name for t in self.tables if t.source != self.name]

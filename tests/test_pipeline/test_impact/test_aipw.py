@@ -205,3 +205,17 @@ def test_the_naive_difference_over_every_row_with_person_clustered_errors():
     assert (got.n_treated, got.n_comparison) == (200, 400)
     with pytest.raises(ValueError, match="no offered"):
         naive_offer_difference(rows.assign(offered=0), outcome="y", programme="p", horizon_months=12)
+
+
+def test_a_comparison_with_no_outcomes_does_not_shrink_the_interval_to_nothing():
+    from pipeline.impact.aipw import _aipw
+
+    # 200 offered (2 outcomes) against 20 heavily weighted not-offered with none: the usual error sees only
+    # zeros among the comparison; the outcome model says about 1% of them would have had one
+    t = np.r_[np.ones(200), np.zeros(20)].astype(int)
+    y = np.r_[np.ones(2), np.zeros(218)].astype(int)
+    e, mu0 = np.r_[np.full(200, 0.9), np.full(20, 0.9)], np.full(220, 0.01)
+    effect, se, _ = _aipw(t, y, e, mu0, mu0, "att")
+    residual_only = np.sqrt(np.sum(t * (y - mu0 - effect) ** 2 + (1 - t) * 81 * mu0**2)) / 200
+    assert se > 2.5 * residual_only
+    assert se == pytest.approx(np.sqrt(np.sum(t * (y - mu0 - effect) ** 2) + 20 * 81 * 0.01 * 0.99) / 200)
