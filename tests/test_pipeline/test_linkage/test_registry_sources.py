@@ -110,7 +110,8 @@ def test_a_source_added_to_the_registry_is_built_and_linked(with_gp, person_tabl
 
 
 def test_record_limits_come_from_the_registry_and_params_override_them():
-    declared = {"school": 4, "social_care": 1, "health": 1, "nccis": 1, "adult_social_care": 1, "gp": 4, "deaths": 1}
+    declared = {"school": 4, "social_care": 1, "health": 1, "nccis": 1, "adult_social_care": 1, "gp": 4, "deaths": 1,
+                "ld_register": 1}
     assert record_limits() == declared
     assert record_limits({"school": 2}) == {**declared, "school": 2}
     with pytest.raises(SourceRegistryError, match="'schools'"):

@@ -167,6 +167,16 @@ GOOD = {
     ),
     "postcode_lsoa": ("postcode_lsoa.csv", "postcode,lsoa_code", "AB{i} 2CD,E0100000{i}"),
     "lsoa_imd": ("lsoa_imd.csv", "lsoa_code,imd_decile", "E0100000{i},{d}"),
+    "ld_register_person": (
+        "ld_persons.csv",
+        "Person_ID,NHS_Number,Forename,Surname,Date_of_Birth,Gender,Postcode,Register_Role,Registered_Date",
+        "R{i},{nhs},Amy,Lee,0{d}/02/1980,Female,AB1 2CD,Person with a learning disability,0{d}/03/2000",
+    ),
+    "ld_arrangement": ("ld_arrangements.csv",
+                       "Arrangement_ID,Person_ID,Living_Arrangement,Start_Date,End_Date,Recorded_Date",
+                       "A{i},R{i},With family,0{d}/01/2010,,0{d}/02/2010"),
+    "ld_carer": ("ld_carers.csv", "Carer_Person_ID,Arrangement_ID,Relationship,Main_Carer,Start_Date,End_Date,"
+                 "Recorded_Date", "C{i},A{i},Mother,Y,0{d}/01/2010,,0{d}/02/2010"),
     "lsoa_ward": ("lsoa_ward.csv", "lsoa_code,ward_code,ward_name", "E0100000{i},E0500000{d},Ward {d}"),
     "list_run": ("list_runs.csv", "run_id,run_date,model,release,capacity,cut_score,scored_rows,rule",
                  "R{i},2025-0{d}-05,care_entry,v1,200,0.4,9000,top 200 by score"),
@@ -201,6 +211,7 @@ SOURCE_DIR = {
     "gp": "gp",
     "deaths": "deaths",
     "interventions": "interventions",
+    "ld_register": "ld_register",
     "reference": "reference",
 }
 
