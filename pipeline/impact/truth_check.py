@@ -95,7 +95,7 @@ def _in_estimate_window(programme_truth: Mapping[str, Any], key: str, truth: flo
     if isinstance(through, Mapping) and last is not None and str(last) in through:
         key, truth = f"{key}_through[{last}]", float(through[str(last)])
     months = diagnostics.get("period_months")
-    if key.split("[")[0].removesuffix("_through").endswith("_per_quarter") and months:
+    if key.split("[")[0].removesuffix("_through").endswith("_per_quarter") and months and float(months) != 3:
         key, truth = f"{key} x {months}/3", truth * float(months) / 3
     return key, truth
 
