@@ -144,11 +144,19 @@ def trial_rows(scored: pd.DataFrame, outcome_column: str) -> pd.DataFrame:
     the future. A child whose needs grow after a run scores higher later and is offered then, so "never
     offered" keeps the children whose needs did not grow, and an offer looks harmful.
     """
-    mature = scored[~scored["other_route"]].dropna(subset=[outcome_column])
-    band = offer_band(mature)
-    if band is not None:
-        mature = mature[mature["list_position"] <= band]
-    return mature.reset_index(drop=True)
+    mature = matured_rows(scored, outcome_column)
+    return within_band(mature, offer_band(mature))
+
+
+def matured_rows(scored: pd.DataFrame, outcome_column: str) -> pd.DataFrame:
+    """Child × run rows whose outcome window has ended, without an offer by another route in the run's month
+    (every child scored: the naive comparison's rows, and the weighting's before the band)."""
+    return scored[~scored["other_route"]].dropna(subset=[outcome_column]).reset_index(drop=True)
+
+
+def within_band(rows: pd.DataFrame, band: float | None) -> pd.DataFrame:
+    """The rows ranked where offers are made (``list_position`` up to ``band``; all rows when None)."""
+    return rows if band is None else rows[rows["list_position"] <= band].reset_index(drop=True)
 
 
 def offer_band(rows: pd.DataFrame) -> float | None:
@@ -182,7 +190,9 @@ def offer_estimates(scored: pd.DataFrame, programme: str, settings: ImpactSettin
     for h in settings.horizons:
         for outcome in settings.outcomes:
             column = f"{outcome}_{h}m"
-            persons = trial_rows(scored, column)
+            everyone = matured_rows(scored, column)
+            band = offer_band(everyone)
+            persons = within_band(everyone, band)
             persons = persons.assign(**{column: persons[column].astype("int64"),
                                         "offered": persons["offered"].astype("int64")})
             # an unknown covariate (age without a birth month) takes the median: a row is never dropped for it
@@ -197,14 +207,12 @@ def offer_estimates(scored: pd.DataFrame, programme: str, settings: ImpactSettin
                                               target="att", seed=settings.seed, min_cell=settings.min_cell,
                                               nuisances=nuisances, cluster="person_id")
                 # the naive difference is what a dashboard shows: every child scored, not only the comparable
-                everyone = scored[~scored["other_route"]].dropna(subset=[column])
                 everyone = everyone.assign(**{column: everyone[column].astype("int64"),
                                               "offered": everyone["offered"].astype("int64")})
                 found = [e for e in found if e.design != "naive_difference"] + [naive_offer_difference(
                     everyone, outcome=column, programme=programme, horizon_months=h, cluster="person_id",
                     min_cell=settings.min_cell)]
                 result.estimates.extend(_renamed(e, outcome) for e in found)
-                band = offer_band(everyone)
                 result.extras.setdefault("offer_band", {})[column] = band
                 for e in found:
                     if e.design in ("aipw", "ipw_naive") and band is not None:
