@@ -6,12 +6,13 @@ no figures. Each check is ``check(evidence, thresholds) -> CheckResult``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ethics.gate_evidence import CheckResult, GateEvidence, as_number
+from ethics.gate_evidence import CheckResult, GateEvidence, as_number, judged_group_tables
 from ethics.thresholds import Thresholds
 
 RATE_COLUMNS = ("prevalence", "selection_rate", "tpr", "fnr", "fpr", "ppv", "auc", "oe_ratio", "brier")
@@ -44,10 +45,29 @@ def largest_gap(group_metrics: pd.DataFrame, column: str, min_group_size: int) -
     return float(spread.max()), str(spread.idxmax())
 
 
+def on_every_table(ev: GateEvidence, judge: Callable[[pd.DataFrame], CheckResult]) -> CheckResult:
+    """``judge`` applied to each group table the gate judges (:func:`ethics.gate_evidence.judged_group_tables`).
+
+    With the standard test year alone, its result as it is. With the backtest too, a failure of either fails
+    (the live list is the backtest's; the standard year is the better-powered view of the same model), a pass
+    needs one pass and no failure, and the evidence names both.
+    """
+    results = [(name, judge(table)) for name, table in judged_group_tables(ev)]
+    if len(results) == 1:
+        return results[0][1]
+    statuses = {r.status for _, r in results}
+    status = "fail" if "fail" in statuses else "pass" if "pass" in statuses else "not_evaluable"
+    return CheckResult(status, "; ".join(f"{name}: {r.evidence}" for name, r in results))
+
+
 def _gap_check(ev: GateEvidence, column: str, limit: float, min_size: int, label: str) -> CheckResult:
-    if column not in ev.group_metrics:
+    return on_every_table(ev, lambda table: _gap_result(table, column, limit, min_size, label))
+
+
+def _gap_result(table: pd.DataFrame, column: str, limit: float, min_size: int, label: str) -> CheckResult:
+    if column not in table:
         return CheckResult("not_evaluable", f"group_metrics.csv has no {column} column")
-    gap = largest_gap(ev.group_metrics, column, min_size)
+    gap = largest_gap(table, column, min_size)
     if gap is None:
         return CheckResult("not_evaluable", f"no groups of at least {min_size} to compare {label}")
     value, attribute = gap
@@ -84,21 +104,26 @@ def check_subgroup_calibration(ev: GateEvidence, th: Thresholds) -> CheckResult:
     observed/expected ratio divided by everyone's, both from the same bootstrap replicates
     (group_metrics.csv ``ratio_oe_ratio`` and its interval): the check fails when that whole 95% interval
     lies outside ``subgroup_oe_ratio_range``. Everyone's own calibration is the calibration check's.
+    Judged on the standard test year and, where it differs, the backtest (:func:`on_every_table`).
     """
+    return on_every_table(ev, lambda table: _subgroup_calibration(table, th))
+
+
+def _subgroup_calibration(table: pd.DataFrame, th: Thresholds) -> CheckResult:
     needed = ("oe_ratio", "ratio_oe_ratio", "ratio_oe_ratio_ci_low", "ratio_oe_ratio_ci_high")
-    if ev.group_metrics is None or any(c not in ev.group_metrics for c in needed):
+    if table is None or any(c not in table for c in needed):
         return CheckResult("not_evaluable", "group_metrics.csv has no observed/expected interval per group")
-    rows = comparable_groups(ev.group_metrics, "ratio_oe_ratio", th.min_group_size)
+    rows = comparable_groups(table, "ratio_oe_ratio", th.min_group_size)
     # a group with a handful of outcomes gives a percentile interval that is narrow only by accident (a group
     # holding 5 of a year's 8 outcomes fixes its ratio to everyone's): judged from the evaluation-year minimum
     enough = th.min_outcomes_per_evaluation_year
-    positives = pd.to_numeric(ev.group_metrics.loc[rows.index, "positives"], errors="coerce") \
-        if "positives" in ev.group_metrics else pd.Series(float("nan"), index=rows.index)
+    positives = pd.to_numeric(table.loc[rows.index, "positives"], errors="coerce") \
+        if "positives" in table else pd.Series(float("nan"), index=rows.index)
     rows = rows[positives >= enough]
     if rows.empty:
         return CheckResult("not_evaluable", f"no group of at least {th.min_group_size} children and {enough} "
                            "outcomes to judge calibration in")
-    full = ev.group_metrics.loc[rows.index]
+    full = table.loc[rows.index]
     low, high = (pd.to_numeric(full[c], errors="coerce") for c in ("ratio_oe_ratio_ci_low", "ratio_oe_ratio_ci_high"))
     lo, hi = th.subgroup_oe_ratio_range
     under, over = low > hi, high < lo  # under-rated: more outcomes than predicted; over-rated: fewer
@@ -120,7 +145,10 @@ def check_subgroup_calibration(ev: GateEvidence, th: Thresholds) -> CheckResult:
 
 
 def check_small_cell_suppression(ev: GateEvidence, th: Thresholds) -> CheckResult:
-    gm = ev.group_metrics
+    return on_every_table(ev, lambda table: _small_cells(table, th))
+
+
+def _small_cells(gm: pd.DataFrame, th: Thresholds) -> CheckResult:
     if gm.empty or "n" not in gm:
         return CheckResult("not_evaluable", "group_metrics.csv is empty")
     small = gm[pd.to_numeric(gm["n"], errors="coerce") < th.min_group_size]

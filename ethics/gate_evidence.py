@@ -68,6 +68,23 @@ def metrics_of_test_year(ev: GateEvidence) -> dict[str, Any]:
     return ev.metrics.get("test") or {}
 
 
+def judged_group_tables(ev: GateEvidence) -> list[tuple[str, pd.DataFrame]]:
+    """The per-group figures the fairness checks judge, each with what it is in words.
+
+    Always the standard test year's (group_metrics.csv). Where the deployment-faithful backtest differs from
+    the standard split (``models.backtest``: the live list's model is trained on older cohorts), also the
+    backtest's (metrics.json ``backtest.group_metrics``): a group the live list would fail is failed there,
+    whatever the standard split shows.
+    """
+    tables = [("test year", ev.group_metrics)]
+    backtest = ev.metrics.get("backtest") or {}
+    if backtest.get("differs_from_standard") and backtest.get("group_metrics"):
+        frame = pd.DataFrame(backtest["group_metrics"])
+        tables.append(("backtest", frame.apply(lambda c: pd.to_numeric(c, errors="coerce")
+                                               if c.name not in ("attribute", "group", "suppressed") else c)))
+    return tables
+
+
 def as_number(value: Any) -> float | None:
     """``value`` as a float, or None when it is missing, NaN or not a number."""
     try:

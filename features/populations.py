@@ -29,6 +29,7 @@ class Population:
         report_attributes: ``fair_*`` columns the features report counts exclusions and censoring by.
         age_bands: ``(lowest age, highest age, label)`` in whole years at the index date, for
             ``fair_age_band``; ages outside every band are left blank.
+        plural, singular: what the lists call the people in it ("true of 3% of adults in the county").
     """
 
     name: str
@@ -37,6 +38,8 @@ class Population:
     fairness_attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     report_attributes: tuple[str, ...] = ()
     age_bands: tuple[tuple[int, int, str], ...] = ()
+    plural: str = "people"
+    singular: str = "person"
 
     def __post_init__(self) -> None:
         # read-only, so a caller cannot change the audit of every model of this population
@@ -59,6 +62,7 @@ CHILDREN = Population(
                        "fair_age_band"),
     # DfE-style bands, as the children's services statistics publish them
     age_bands=((0, 0, "under 1"), (1, 4, "1-4"), (5, 9, "5-9"), (10, 15, "10-15"), (16, 17, "16-17")),
+    plural="children", singular="child",
 )
 
 ADULTS = Population(
@@ -75,6 +79,7 @@ ADULTS = Population(
     report_attributes=("fair_sex", "fair_ethnicity_group", "fair_imd_quintile", "fair_age_band"),
     # the bands NHS admissions statistics and DOMAIN_ADULTS.md §3 use
     age_bands=((18, 44, "18-44"), (45, 64, "45-64"), (65, 74, "65-74"), (75, 84, "75-84"), (85, 130, "85+")),
+    plural="adults", singular="adult",
 )
 
 LD_REGISTER = Population(

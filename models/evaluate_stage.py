@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from models import adult_evaluation, ld_register_evaluation
+from models import adult_evaluation, care_home_evaluation, ld_register_evaluation
 from models.as_of_evaluation import as_of_linkage_block, score_rows
 from models.evaluation import (
     GENERATOR,
@@ -109,6 +109,34 @@ def fairness_tables(test: pd.DataFrame, capacity: int, params: EvaluateParams,
     return tables
 
 
+def backtest_fairness(backtest: pd.DataFrame, scores: pd.DataFrame, capacity: int, params: EvaluateParams,
+                      attributes: Mapping[str, Sequence[str]], tie_seed: int) -> dict:
+    """LightGBM's figures per group on the test year as the deployment-faithful backtest scored it.
+
+    The live list comes from a model trained as the backtest is, so its groups' error rates and calibration are
+    the ones a list would carry; the governance gate judges these beside the standard test year's
+    (:func:`ethics.gate_evidence.judged_group_tables`).
+
+    Args:
+        backtest: the backtest's labelled test-year scores (``backtest_scores.parquet``).
+        scores: the standard scores with the ``fair_*`` attributes (the same people and index dates).
+
+    Returns:
+        ``{"fairness": largest gaps per attribute, "group_metrics": rows of the group table, small cells
+        blanked, NaN as None}``.
+    """
+    fair = [c for c in scores.columns if c.startswith("fair_")]
+    rows = backtest.drop(columns=[c for c in fair if c in backtest.columns]).merge(
+        scores[[*KEYS, *fair]], on=KEYS, how="left", validate="one_to_one")
+    score_col, prob_col = MODEL_SCORES["lightgbm"]
+    table = fairness_table(rows, score_col, prob_col, capacity, attributes=attributes, tie_seed=tie_seed,
+                           n_boot=params.n_boot, seed=params.seed, min_n=params.min_group_n,
+                           min_positives=params.min_group_positives)
+    shown = suppress_small_cells(table)
+    return {"fairness": fairness_summary(table),
+            "group_metrics": shown.astype(object).where(shown.notna(), None).to_dict("records")}
+
+
 def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
                     attributes: Mapping[str, Sequence[str]], *, tie_seed: int,
                     backtest: pd.DataFrame | None = None, backtest_protocol: Mapping | None = None) -> Evaluation:
@@ -143,6 +171,8 @@ def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
         metrics["backtest"] = evaluate_backtest(rows, backtest_protocol, metrics["test"], capacity,
                                                 tie_seed=tie_seed, n_boot=params.n_boot, seed=params.seed,
                                                 n_bins=params.reliability_bins)
+        if metrics["backtest"].get("differs_from_standard"):
+            metrics["backtest"].update(backtest_fairness(rows, scores, capacity, params, attributes, tie_seed))
     test = labelled_rows(scores, "test")
     tables = fairness_tables(test, capacity, params, attributes, tie_seed)
     metrics["fairness"] = {name: fairness_summary(table) for name, table in tables.items()}
@@ -276,6 +306,11 @@ def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key
         if OFFERED in parquet_columns(features_file) else None
     if spec.population == "adults":  # lift at the top, no prior admission, deaths by band (models.adult_metrics)
         evaluation.metrics["adult"] = adult_evaluation.adult_metrics(model, scores, paths, spec.seed)
+    # a care home or death first, where the features file holds the follow-up (models.care_home_evaluation)
+    competing = care_home_evaluation.competing_risks_metrics(model, scores, paths, list(run["feature_columns"]),
+                                                             spec.seed)
+    if competing is not None:
+        evaluation.metrics["competing_risks"] = competing
     if spec.population == "ld_register":  # the rule and the penalised model, few events (models.ld_register)
         evaluation.metrics["ld_register"] = ld_register_evaluation.register_metrics(
             model, scores, paths, spec, run["feature_columns"])

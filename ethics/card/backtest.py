@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ethics.card.tables import BASELINE_LABELS, METRIC_LABELS, Table, _with_generator_figures, format_value
+import pandas as pd
+
+from ethics.card.tables import (
+    BASELINE_LABELS,
+    METRIC_LABELS,
+    AttributeResults,
+    Table,
+    _with_generator_figures,
+    attribute_results,
+    format_value,
+)
 
 BACKTEST_METRICS = ("auc", "precision_at_capacity", "recall_at_capacity", "lift_at_capacity", "oe_ratio",
                     "calibration_slope", "generator.expected_precision_at_capacity", "generator.calibration_slope",
@@ -55,3 +65,13 @@ def backtest_table(block: dict[str, Any] | None) -> Table:
     keys = [k for k in BACKTEST_METRICS if any(k in b for b in blocks.values())]
     rows = [[name, *[format_value(b.get(k)) + _interval(b.get(k + "_ci")) for k in keys]] for name, b in blocks.items()]
     return Table(columns=["", *[METRIC_LABELS[k] for k in keys]], rows=rows)
+
+
+def backtest_fairness(block: dict[str, Any] | None, min_group_size: int) -> list[AttributeResults]:
+    """Results by group as the backtest scored the test year (metrics.json ``backtest.group_metrics``), shown
+    where the backtest differs from the standard split; the same suppression as the standard tables."""
+    if not block or not block.get("differs_from_standard") or not block.get("group_metrics"):
+        return []
+    frame = pd.DataFrame(block["group_metrics"])
+    return attribute_results(frame.apply(lambda c: pd.to_numeric(c, errors="coerce")
+                                         if c.name not in ("attribute", "group", "suppressed") else c), min_group_size)

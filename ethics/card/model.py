@@ -21,7 +21,8 @@ import pandas as pd
 from pydantic import BaseModel
 
 from ethics.card.adult import adult_table, describe_adult
-from ethics.card.backtest import backtest_table, describe_backtest
+from ethics.card.backtest import backtest_fairness, backtest_table, describe_backtest
+from ethics.card.care_home import competing_risks_table, describe_competing_risks
 from ethics.card.disclosure import (
     describe_audit_attributes,
     describe_capacity_share,
@@ -106,10 +107,13 @@ class ModelCard(BaseModel):
     backtest: Table = Table(columns=[], rows=[])
     adult_summary: str = ""  # adults' models only (metrics.json "adult", ethics.card.adult)
     adult: Table = Table(columns=[], rows=[])
+    competing_risks_summary: list[str] = []  # care_home_admission only (metrics.json "competing_risks")
+    competing_risks: Table = Table(columns=[], rows=[])
     ld_register_summary: str = ""  # the older-carer register only (metrics.json "ld_register", ethics.card.ld_register)
     ld_register: Table = Table(columns=[], rows=[])
     disaggregated: Table
     fairness: list[AttributeResults]
+    backtest_fairness: list[AttributeResults] = []  # where the backtest differs from the standard split
     figures: list[Figure]
     ethical_considerations: list[str]
     caveats: list[str]
@@ -268,10 +272,13 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         backtest=backtest_table(inputs.metrics.get("backtest")),
         adult_summary=describe_adult(inputs.metrics.get("adult"), str(inputs.spec.get("title", "the outcome"))),
         adult=adult_table(inputs.metrics.get("adult")),
+        competing_risks_summary=describe_competing_risks(inputs.metrics.get("competing_risks")),
+        competing_risks=competing_risks_table(inputs.metrics.get("competing_risks")),
         ld_register_summary=describe_register(inputs.metrics.get("ld_register")),
         ld_register=register_table(inputs.metrics.get("ld_register")),
         disaggregated=disaggregated_table(inputs.group_metrics, inputs.min_group_size),
         fairness=attribute_results(inputs.group_metrics, inputs.min_group_size), figures=inputs.figures,
+        backtest_fairness=backtest_fairness(inputs.metrics.get("backtest"), inputs.min_group_size),
         ethical_considerations=_as_list(ctx.get("ethical_considerations")), caveats=_as_list(ctx.get("caveats")),
         checklist=checklist, reasons_blocked=list(gov.get("reasons", [])),
     )

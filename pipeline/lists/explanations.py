@@ -81,18 +81,18 @@ def value_words(value: Any, wording: Wording) -> str:
     return count_words(value, wording.noun)
 
 
-def comparison_words(value: Any, average: Any, wording: Wording) -> str:
+def comparison_words(value: Any, average: Any, wording: Wording, people: str = "children") -> str:
     """The county comparison: "county average 4%", or for a flag or category "true of 3% of children in the
-    county"; empty when the cohort gives no average."""
+    county" (``people``: the population's plural); empty when the cohort gives no average."""
     unit = wording.unit
     if unit == "category":
         share = (average or {}).get(str(value)) if isinstance(average, Mapping) else None
-        return "" if share is None else f"true of {percent(share)} of children in the county"
+        return "" if share is None else f"true of {percent(share)} of {people} in the county"
     if _missing(average):
         return ""
     if unit == "flag":
         share = float(average) if bool(value) else 1 - float(average)
-        return f"true of {percent(share)} of children in the county"
+        return f"true of {percent(share)} of {people} in the county"
     if unit == "share":
         return f"county average {percent(average)}"
     if unit == "months":
@@ -120,8 +120,8 @@ def generic_wording(description: str, kind: str, name: str) -> tuple[Wording, st
     return Wording("either", "", unit), label
 
 
-def reason_text(value: Any, average: Any, wording: Wording, label: str) -> str:
-    """One reason as it reads on the list: the wording with the child's value, then the county comparison."""
+def reason_text(value: Any, average: Any, wording: Wording, label: str, people: str = "children") -> str:
+    """One reason as it reads on the list: the person's value in the wording, then the county comparison."""
     if _missing(value) and wording.says_missing:
         said = wording.says_missing
     elif wording.says and wording.unit == "flag" and not _missing(value):
@@ -130,7 +130,7 @@ def reason_text(value: Any, average: Any, wording: Wording, label: str) -> str:
         said = wording.says.format(value=value_words(value, wording))
     else:
         said = f"{label}: {value_words(value, wording)}"
-    compared = comparison_words(value, average, wording) if not _missing(value) else ""
+    compared = comparison_words(value, average, wording, people) if not _missing(value) else ""
     return f"{said}; {compared}" if compared else said
 
 
@@ -182,7 +182,7 @@ def county_averages(cohort: pd.DataFrame, kinds: Mapping[str, str]) -> dict[str,
 
 def explain_rows(
     contributions: pd.DataFrame, values: pd.DataFrame, registry: Mapping[str, Mapping[str, Any]],
-    averages: Mapping[str, Any], max_reasons: int = 3, max_protective: int = 3,
+    averages: Mapping[str, Any], max_reasons: int = 3, max_protective: int = 3, people: str = "children",
 ) -> pd.DataFrame:
     """Plain-English reasons (largest positive contributions) and protective factors (largest negative).
 
@@ -193,6 +193,7 @@ def explain_rows(
         registry: feature name -> ``{"description", "kind", "show_on_list", "wording"}`` (``wording``: a
             ``features.wording.Wording``; missing = generic; ``show_on_list`` False: never named).
         averages: :func:`county_averages` over the whole scored cohort.
+        people: the population's plural, for the county comparison ("true of 3% of adults in the county").
 
     Returns:
         Same index: ``reasons`` and ``protective_factors`` (one per line), ``hidden_contributions`` (how many
@@ -224,7 +225,7 @@ def explain_rows(
         up = [j for j in row_order if matrix[i, j] > 0 and shown[j]]
         down = [j for j in row_order[::-1] if matrix[i, j] < 0 and shown[j]]
         kept_up, kept_down = [j for j in up if right_way(j, True)], [j for j in down if right_way(j, False)]
-        texts = {j: reason_text(row[names[j]], averages.get(names[j]), wordings[j], labels[j])
+        texts = {j: reason_text(row[names[j]], averages.get(names[j]), wordings[j], labels[j], people)
                  for j in [*kept_up[:max_reasons], *kept_down[:max_protective]]}
         out: dict[str, Any] = {
             "reasons": REASON_SEPARATOR.join(texts[j] for j in kept_up[:max_reasons]) or NOTHING_STANDS_OUT,

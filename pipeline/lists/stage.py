@@ -19,6 +19,7 @@ import pandas as pd
 
 from ethics.ledger import list_issue_record
 from ethics.ledger_store import AUDIT_LOG, LedgerError, append_to_ledger, ledger_key
+from features.populations import get_population
 from pipeline.core.config import GovernParams, Params, ScoreParams
 from pipeline.core.io import (
     move_into,
@@ -167,6 +168,7 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
     if release.draft:
         fitted = load_sklearn_model(run["model_uri"], uri)
     feature_columns = inputs.feature_columns
+    population = get_population(str(run.get("population", "children")))  # what the list calls its people
     cohort = read_scoring_cohort(paths, model)
     missing = [c for c in feature_columns if c not in cohort.columns]
     if missing:
@@ -183,7 +185,7 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
                                                           for n in feature_columns})
     explanations = explain_rows(contributions.loc[keep].reset_index(drop=True),
                                 cohort.loc[keep, feature_columns].reset_index(drop=True), phrasebook, averages,
-                                cfg.max_reasons, cfg.max_protective)
+                                cfg.max_reasons, cfg.max_protective, people=population.plural)
     index_date = cohort["index_date"].max()
     person_index = read_parquet(paths.person_index)
     index_digest = person_index_digest(person_index)  # the list says which index its tokens name
@@ -213,7 +215,8 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
                               title_rows={"risk list": banner, "caveats": banner}, percent_columns=PERCENT_COLUMNS,
                               wrap_columns=WRAP_COLUMNS),
             write_text(render_risk_list_html(risk_list, caveats, release,
-                                             f"{name} risk list, cohort {index_date.date()}"),
+                                             f"{name} risk list, cohort {index_date.date()}",
+                                             (population.plural, population.singular)),
                        staging / "risk_list.html"),
             write_parquet(person_records(risk_list, top, explanations, index_date), staging / "risk_list.parquet"),
         ]

@@ -59,3 +59,45 @@ def test_small_or_suppressed_groups_are_never_judged():
 def test_without_intervals_it_cannot_pass():
     frame = pd.DataFrame(CALIBRATED).drop(columns=["ratio_oe_ratio_ci_low"])
     assert check_subgroup_calibration(_evidence(frame), THRESHOLDS).status == "not_evaluable"
+
+
+def _with_backtest(standard_rows, backtest_rows, differs=True) -> GateEvidence:
+    fields = {name: None for name in GateEvidence.__dataclass_fields__}
+    backtest = {"differs_from_standard": differs, "group_metrics": backtest_rows}
+    return GateEvidence(**{**fields, "metrics": {"backtest": backtest}, "group_metrics": pd.DataFrame(standard_rows)})
+
+
+def test_a_group_the_backtest_under_rates_blocks_even_when_the_standard_year_passes():
+    under = [*CALIBRATED, _row("fair_ethnicity_group", "Black", 400, 1.9, 1.8, 1.4, 2.3)]
+    result = check_subgroup_calibration(_with_backtest(CALIBRATED, under), THRESHOLDS)
+    assert result.status == "fail"
+    assert result.evidence.startswith("test year: every group's interval reaches the range")
+    assert "; backtest: ethnicity_group Black: observed/expected 1.90" in result.evidence
+
+
+def test_the_backtest_is_judged_only_where_it_differs_from_the_standard_split():
+    under = [*CALIBRATED, _row("fair_ethnicity_group", "Black", 400, 1.9, 1.8, 1.4, 2.3)]
+    result = check_subgroup_calibration(_with_backtest(CALIBRATED, under, differs=False), THRESHOLDS)
+    assert result.status == "pass" and "backtest" not in result.evidence
+
+
+def test_gap_and_suppression_checks_read_the_backtest_too():
+    from ethics.fairness_checks import check_small_cell_suppression, check_subgroup_fnr_gap
+
+    leaky = [*CALIBRATED, {**_row("sex", "X", 3, 1.0, 1.0, 0.9, 1.1), "suppressed": False}]
+    assert check_small_cell_suppression(_with_backtest(CALIBRATED, leaky), THRESHOLDS).status == "fail"
+    assert check_small_cell_suppression(_with_backtest(CALIBRATED, CALIBRATED), THRESHOLDS).status == "pass"
+    fnr = [{**r, "fnr": f} for r, f in zip(CALIBRATED, (0.2, 0.9, 0.3), strict=True)]
+    even = [{**r, "fnr": 0.3} for r in CALIBRATED]
+    result = check_subgroup_fnr_gap(_with_backtest(even, fnr), THRESHOLDS)
+    assert result.status == "fail" and "backtest: largest false-negative-rate gap 0.700" in result.evidence
+
+
+def test_the_card_shows_the_backtests_groups_with_the_same_suppression():
+    from ethics.card.backtest import backtest_fairness
+
+    rows = [{**r, "suppressed": r["n"] < 50} for r in [*CALIBRATED, _row("sex", "X", 20, 3.0, 3.0, 2.0, 4.0)]]
+    shown = backtest_fairness({"differs_from_standard": True, "group_metrics": rows}, 50)
+    sex = next(a for a in shown if a.attribute == "sex")
+    assert [row[0] for row in sex.table.rows] == ["F", "M"] and sex.suppressed == ["X"]
+    assert backtest_fairness({"differs_from_standard": False, "group_metrics": rows}, 50) == []

@@ -151,3 +151,23 @@ def test_cross_fitted_calibration_pools_out_of_fold_training_years(toy_features,
     order = np.argsort(margin)
     assert (np.diff(probability[order]) >= -1e-12).all()  # calibration is monotone in the margin
     assert find_lightgbm(fitted.lightgbm)[1] is find_lightgbm(fitted.lightgbm.estimator)[1]
+
+
+def test_the_backtests_groups_are_evaluated_where_it_differs(long_window, long_spec, feature_names):
+    from models.evaluate_stage import KEYS, evaluate_scores
+    from pipeline.core.config import EvaluateParams
+
+    standard = _standard(long_window, long_spec, feature_names)
+    scores, protocol = fit_backtest(long_window, long_spec, feature_names, standard.scores,
+                                    SplitSpec(**long_spec.split.model_dump()))
+    fair = ["fair_sex", "fair_ethnicity_group"]
+    with_groups = standard.scores.merge(long_window[[*KEYS, *fair]], on=KEYS, how="left")
+    evaluation = evaluate_scores(with_groups, 40, EvaluateParams(n_boot=20), {"sex": ["fair_sex"]}, tie_seed=7,
+                                 backtest=scores, backtest_protocol=protocol)
+    block = evaluation.metrics["backtest"]
+    groups = pd.DataFrame(block["group_metrics"])
+    assert set(groups["group"]) >= {"M", "F"} and groups["n"].sum() >= len(scores)
+    assert groups.loc[groups["group"] == "F", "n"].iloc[0] == (scores.merge(
+        long_window[[*KEYS, "fair_sex"]], on=KEYS)["fair_sex"] == "F").sum()
+    assert "sex" in block["fairness"] or "fair_sex" in block["fairness"]
+    assert all(v is None or v == v for row in block["group_metrics"] for v in row.values())  # no NaN in JSON

@@ -26,6 +26,17 @@ def test_top_by_capacity_matches_a_plain_sort_of_the_margin():
     assert top["rank"].tolist() == list(range(1, 8))
 
 
+def test_an_adult_list_compares_with_the_adults_of_the_county():
+    from features.populations import get_population
+
+    contributions = pd.DataFrame({"b": [1.5]})
+    registry = {"b": {"description": "Known to adult social care", "kind": "binary"}}
+    adults = get_population("adults")
+    out = explain_rows(contributions, pd.DataFrame({"b": [1]}), registry, {"b": 0.1}, people=adults.plural)
+    assert out.loc[0, "reasons"] == "Known to adult social care: yes; true of 10% of adults in the county"
+    assert (get_population("children").plural, get_population("ld_register").plural) == ("children", "people")
+
+
 def test_bands_are_multiples_of_the_base_rate():
     bands = band_risk(pd.Series([0.9, 0.3, 0.12, 0.05]), 0.05, {"very high": 10, "high": 5, "raised": 2})
     assert [b.split(" (")[0] for b in bands] == ["very high", "high", "raised", "below the listed bands"]
