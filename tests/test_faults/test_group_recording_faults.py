@@ -9,7 +9,7 @@ groups and different stages, so they do not mask each other:
   less often than in the clean county, the lowest of any group, and the gate's link-rate check must fail on it.
 - (5) NCCIS "not known" inflated for Mixed young people (``synth.measurement_bias.nccis_not_known_by_ethnicity``):
   ``reports/neet18/features.json`` ``outcome_not_known_by_group`` must show the Mixed group far above the
-  others. No gate check reads it yet (see the report of issue 14): the test asserts the detection only.
+  others, and the gate's ``label_completeness`` check must fail naming the group.
 
 Small counties have too few outcomes to judge a model (the gate's ``enough_outcomes`` blocks them), so nothing
 here trains one: linkage and the features report are where these faults show.
