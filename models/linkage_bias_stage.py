@@ -155,12 +155,16 @@ def run_linkage_bias(model: str, build: BuildOverIndex, evaluate_params: Evaluat
     parts_index = affected_records(person_index, merges)
     after = score_rebuilt(fitted, spec, corrected_index(parts_index, merges), build, day, run["feature_columns"],
                           attributes)
-    # the same builder over the unmerged parts must give the train stage's scores of them
+    # the same builder over the unmerged parts must give the train stage's margins of them (the margin, not the
+    # risk: the registered model's calibration may have been refitted for the live list, models.live_calibration)
     parts = score_rebuilt(fitted, spec, parts_index, build, day, run["feature_columns"], attributes)
-    cohort_parts = cohort.loc[cohort["person_id"].isin(merges["person_id"]), ["person_id", "score"]]
+    cohort_parts = cohort.loc[cohort["person_id"].isin(merges["person_id"]), ["person_id", "margin"]]
     check = parts.merge(cohort_parts, on="person_id", how="outer", suffixes=("_rebuilt", "_train"), indicator=True)
     both = check[check["_merge"] == "both"]
-    differs = float(np.abs(both["score_rebuilt"] - both["score_train"]).max()) if len(both) else 0.0
+    differs = float(np.abs(both["margin_rebuilt"] - both["margin_train"]).max()) if len(both) else 0.0
+    # risks before and after from the same registered model, so a change is the missed links' alone
+    rebuilt = parts.set_index("person_id")["score"]
+    cohort = cohort.assign(score=cohort["person_id"].map(rebuilt).astype("float64").fillna(cohort["score"]))
     children, counts = affected_changes(cohort, after, merges, capacity, spec.seed)
     in_cohort = children[children["parts_in_cohort"].gt(0) | children["score_after"].notna()]
     write_parquet(in_cohort, out_dir / "affected.parquet")
@@ -178,7 +182,7 @@ def run_linkage_bias(model: str, build: BuildOverIndex, evaluate_params: Evaluat
         **counts, **summary, "features_changed": changed,
         "rebuild_check": {"parts_in_cohort": int(len(both)),
                           "parts_differing_in_cohort": int((check["_merge"] != "both").sum()),
-                          "max_score_difference": differs,
+                          "max_margin_difference": differs,
                           "passed": bool(differs < 1e-9 and (check["_merge"] != "both").sum() == 0)},
         "min_group_n": evaluate_params.min_group_n}
     report["headline"] = headline(summary, capacity, "synthetic truth" if source == "truth" else "clerical review") \

@@ -7,6 +7,10 @@ Two relations, each between two ``person_id`` of the person index:
 - ``same_address``: two people whose person records carry the same UPRN token (a source's person table
   with a ``uprn_tok`` column); the pair is unordered, so ``person_id_a`` < ``person_id_b``.
 
+The GP extract adds ``same_household`` and probable ``carer_of`` links (source ``gp_carer_code``):
+:mod:`pipeline.linkage.family_gp`; children's social care adds ``parent_of`` and ``sibling_of``:
+:mod:`pipeline.linkage.family_relations`.
+
 Only tokens and person ids are read and written. Quality against synthetic truth (evaluation only) is
 pairwise precision and recall per relation, among the true people the relation's sources hold a record of.
 """
@@ -22,6 +26,9 @@ UPRN_TOKEN = "uprn_tok"
 # more people than this at one UPRN is a communal establishment (care home, hostel), not a household:
 # linking every resident to every other would swamp the household links with pairs that mean nothing
 MAX_PEOPLE_AT_ADDRESS = 12
+# a link source that is not a source of the registry -> the source whose records it reads (for recall's
+# denominator: the people that source holds)
+READS_SOURCE = {"gp_carer_code": "gp"}
 
 
 def empty_family_links() -> pd.DataFrame:
@@ -102,6 +109,17 @@ def address_links(person_tables: dict[str, pd.DataFrame], keys: dict[str, str], 
     return _typed(pairs.assign(relation="same_address", first_seen=pd.NaT, last_seen=pd.NaT))
 
 
+def one_row_per_link(links: pd.DataFrame) -> pd.DataFrame:
+    """One row per pair and relation: a pair two sources give (a carer both CLD and a GP code name) keeps
+    both sources joined by ``+``, the earliest ``first_seen`` and the latest ``last_seen``."""
+    if not links.duplicated(list(FAMILY_COLUMNS[:3])).any():
+        return links
+    out = links.groupby(list(FAMILY_COLUMNS[:3]), as_index=False, dropna=False).agg(
+        source=("source", lambda s: "+".join(sorted({x for joined in s for x in joined.split("+")}))),
+        first_seen=("first_seen", "min"), last_seen=("last_seen", "max"))
+    return _typed(out)
+
+
 def count_by_relation(links: pd.DataFrame) -> dict[str, int]:
     """Links per relation."""
     return {str(k): int(v) for k, v in links["relation"].value_counts().sort_index().items()}
@@ -161,7 +179,7 @@ def evaluate_family_links(links: pd.DataFrame, index: pd.DataFrame, truth: pd.Da
     out = {}
     for relation in ("carer_of", "same_address"):
         rows = links[links["relation"] == relation]
-        sources = {s for joined in rows["source"] for s in joined.split("+")}
+        sources = {READS_SOURCE.get(s, s) for joined in rows["source"] for s in joined.split("+")}
         seen = set(truth.loc[truth["source"].isin(sources), "true_person_id"].astype(str))
         ta, tb = rows["person_id_a"].map(true_of), rows["person_id_b"].map(true_of)
         pairs = {(str(a), str(b)) for a, b in zip(ta, tb, strict=True) if pd.notna(a) and pd.notna(b) and a != b}

@@ -21,6 +21,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.linkage.family import _pair_quality, _typed, empty_family_links, true_person_of
+from pipeline.linkage.family_quality import quality_by_group
 
 PARENT_CODES = ("Mother", "Father", "Parent", "Step-parent")
 RELATION_SOURCE = "social_care"
@@ -97,15 +98,13 @@ def sibling_links(parents: pd.DataFrame) -> pd.DataFrame:
     return _typed(out.assign(relation="sibling_of", source=RELATION_SOURCE))
 
 
-def _quality_by_group(predicted: set, true: set, group_of: dict) -> dict[str, dict]:
+def _quality_by_group(predicted: set, true: set, group_of: dict, min_group: int) -> dict[str, dict]:
     """Pair quality per group of the pair's child (``group_of``: true child id -> ethnic group)."""
-    groups = sorted({group_of.get(p[1], "Unknown") for p in predicted | true})
-    return {g: _pair_quality({p for p in predicted if group_of.get(p[1], "Unknown") == g},
-                             {p for p in true if group_of.get(p[1], "Unknown") == g}) for g in groups}
+    return quality_by_group(predicted, true, lambda p: {group_of.get(p[1], "Unknown")}, min_group)
 
 
-def evaluate_relations(links: pd.DataFrame, index: pd.DataFrame, truth: pd.DataFrame, people: pd.DataFrame
-                       ) -> dict[str, dict]:
+def evaluate_relations(links: pd.DataFrame, index: pd.DataFrame, truth: pd.DataFrame, people: pd.DataFrame,
+                       min_group: int = 1) -> dict[str, dict]:
     """Pairwise precision and recall of ``parent_of`` and ``sibling_of`` against synthetic truth, overall and
     by the ethnic group of the child (the younger-keyed child of a sibling pair).
 
@@ -119,6 +118,7 @@ def evaluate_relations(links: pd.DataFrame, index: pd.DataFrame, truth: pd.DataF
         truth: tokenised person map (``source``, ``record_key_tok``, ``true_person_id``).
         people: ``people`` truth (``person_id``, ``household_id``, ``role``, ``ethnicity_group``): a child's
             parents are the mother and father of their household, their siblings its other children.
+        min_group: a group with fewer true or predicted pairs is reported as ``{"suppressed": True}``.
 
     Returns:
         per relation: ``predicted_pairs``, ``true_pairs``, ``true_positive_pairs``, ``precision``, ``recall`` and
@@ -145,5 +145,6 @@ def evaluate_relations(links: pd.DataFrame, index: pd.DataFrame, truth: pd.DataF
         pairs = {(str(a), str(b)) for a, b in zip(ta, tb, strict=True) if pd.notna(a) and pd.notna(b) and a != b}
         if relation == "sibling_of":
             pairs = {tuple(sorted(p)) for p in pairs}
-        out[relation] = {**_pair_quality(pairs, true), "by_ethnicity_group": _quality_by_group(pairs, true, group_of)}
+        out[relation] = {**_pair_quality(pairs, true), "by_ethnicity_group": _quality_by_group(pairs, true, group_of,
+                                                                                            min_group)}
     return out

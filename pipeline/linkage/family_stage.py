@@ -2,15 +2,17 @@
 
 Reads the pseudonymised tables that record a relation (``cld_event`` with ``cld_carer_link``; any person
 source's person table with a ``uprn_tok`` column; ``csc_relationship`` with the NHS number tokens of the
-person tables, :mod:`pipeline.linkage.family_relations`) through ``pipeline.core.io``, builds
+person tables, :mod:`pipeline.linkage.family_relations`; ``gp_patient`` with a ``ralf_tok`` column and
+``gp_event``, :mod:`pipeline.linkage.family_gp`) through ``pipeline.core.io``, builds
 ``data/linked/family_links.parquet`` (:mod:`pipeline.linkage.family`) and, when the synthetic county
 wrote the adults' truth (``data/truth/adults_caring.parquet``, ``adults_addresses.parquet``,
-``adults_people.parquet``), evaluates it.
+``adults_people.parquet``), evaluates it (:mod:`pipeline.linkage.family_quality`).
 A project with none of those tables (children only) writes no file and reports nothing.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +21,19 @@ import pandas as pd
 from pipeline.core.io import parquet_columns, read_parquet, write_parquet
 from pipeline.core.paths import ProjectPaths
 from pipeline.linkage.family import (
+    READS_SOURCE,
     UPRN_TOKEN,
     address_links,
     carer_links,
     count_by_relation,
     empty_family_links,
     evaluate_family_links,
+    one_row_per_link,
+    true_person_of,
 )
+from pipeline.linkage.family_gp import EVENT_COLUMNS as GP_EVENT_COLUMNS
+from pipeline.linkage.family_gp import HOUSEHOLD_TOKEN, PATIENT_COLUMNS, gp_family_links
+from pipeline.linkage.family_quality import carer_quality, household_quality, person_groups
 from pipeline.linkage.family_relations import (
     evaluate_relations,
     parent_links,
@@ -41,6 +49,9 @@ CARING_TRUTH, ADDRESS_TRUTH, PEOPLE_TRUTH = "adults_caring.parquet", "adults_add
 RELATIONSHIPS = "csc_relationship"  # children's social care relationship records (parent_of, sibling_of)
 RELATIONSHIP_COLUMNS = ("la_child_id_tok", "la_person_id_tok", "related_nhs_number_tok", "relationship", "start_date")
 NHS_TOKEN = "nhs_number_tok"
+GP_PATIENTS, GP_EVENTS = "gp_patient", "gp_event"
+# groups with fewer true or predicted pairs are suppressed in the report (evaluate.min_group_n's default)
+MIN_GROUP_PAIRS = 10
 
 
 def family_links_file(paths: ProjectPaths) -> Path:
@@ -96,21 +107,31 @@ def build_family_links(paths: ProjectPaths, index: pd.DataFrame) -> pd.DataFrame
     tables, keys = _address_tables(paths)
     if tables:
         parts.append(address_links(tables, keys, index))
+    patients, events = paths.pseudo_table(GP_PATIENTS), paths.pseudo_table(GP_EVENTS)
+    if patients.exists() and HOUSEHOLD_TOKEN in parquet_columns(patients):
+        parts.append(gp_family_links(read_parquet(patients, columns=list(PATIENT_COLUMNS)),
+                                     read_parquet(events, columns=list(GP_EVENT_COLUMNS)) if events.exists() else None,
+                                     index))
     if not parts:
         return None
-    return pd.concat([empty_family_links(), *parts], ignore_index=True)
+    return one_row_per_link(pd.concat([empty_family_links(), *parts], ignore_index=True))
 
 
-def run_family_links(paths: ProjectPaths, index: pd.DataFrame, truth: pd.DataFrame | None) -> dict[str, Any] | None:
+def run_family_links(paths: ProjectPaths, index: pd.DataFrame, truth: pd.DataFrame | None,
+                     as_of: date | None = None, min_group: int = MIN_GROUP_PAIRS) -> dict[str, Any] | None:
     """Build and write ``data/linked/family_links.parquet``; the report's ``family_links`` section.
 
     Args:
         index: the person index as written (``table``, ``record_key_tok``, ``person_id``).
         truth: tokenised person map (``pipeline.linkage.read.read_truth``), or None.
+        as_of: the extract date the quality report's age bands are taken on (``link.extract_date``); None
+            leaves the GP links' ``by_age_band`` out.
+        min_group: groups with fewer true or predicted pairs are reported as suppressed.
 
     Returns:
-        ``{"links": count per relation, "truth": precision/recall per relation (synthetic truth only)}``,
-        or None (and a stale file removed) when no pseudonymised table records a relation.
+        ``{"links": count per relation, "links_by_source": relation -> source -> count, "truth": precision/recall
+        per relation (synthetic truth only), "min_group_pairs"}``, or None (and a stale file removed) when no
+        pseudonymised table records a relation.
     """
     links = build_family_links(paths, index)
     out_file = family_links_file(paths)
@@ -118,17 +139,49 @@ def run_family_links(paths: ProjectPaths, index: pd.DataFrame, truth: pd.DataFra
         out_file.unlink(missing_ok=True)  # a file from an earlier run with adults would describe other data
         return None
     write_parquet(links, out_file)
-    section: dict[str, Any] = {"links": count_by_relation(links)}
+    by_source: dict[str, dict[str, int]] = {}  # a link two sources give counts for each
+    each = links.assign(source=links["source"].str.split("+")).explode("source")
+    for (relation, source), n in each.groupby(["relation", "source"]).size().items():
+        by_source.setdefault(str(relation), {})[str(source)] = int(n)
+    section: dict[str, Any] = {"links": count_by_relation(links), "links_by_source": by_source}
     truth_files = [paths.truth / name for name in (CARING_TRUTH, ADDRESS_TRUTH, PEOPLE_TRUTH)]
     if truth is not None and all(f.exists() for f in truth_files):
-        caring, addresses, people = truth_files
-        section["truth"] = evaluate_family_links(
-            links, index, truth, read_parquet(caring, columns=["carer_id", "cared_for_id"]),
-            read_parquet(addresses, columns=["person_id", "uprn", "start"]),
-            read_parquet(people, columns=["person_id", "household_id"]))
+        caring = read_parquet(truth_files[0], columns=["carer_id", "cared_for_id"])
+        addresses = read_parquet(truth_files[1], columns=["person_id", "uprn", "start", "end"])
+        people = read_parquet(truth_files[2], columns=["person_id", "household_id", "ethnicity_group", "dob",
+                                                        "death_date"])
+        section["truth"] = evaluate_family_links(links, index, truth, caring, addresses,
+                                                 people[["person_id", "household_id"]])
+        _add_gp_quality(section["truth"], links, index, truth, caring, addresses, people, as_of, min_group)
+        section["min_group_pairs"] = min_group
     people_truth = paths.truth / "people.parquet"
     if truth is not None and people_truth.exists() and paths.pseudo_table(RELATIONSHIPS).exists():
         section.setdefault("truth", {}).update(evaluate_relations(
             links, index, truth, read_parquet(people_truth, columns=["person_id", "household_id", "role",
-                                                                     "ethnicity_group"])))
+                                                                     "ethnicity_group"]), min_group))
+        section["min_group_pairs"] = min_group
     return section
+
+
+def _add_gp_quality(report: dict, links: pd.DataFrame, index: pd.DataFrame, truth: pd.DataFrame,
+                    caring: pd.DataFrame, addresses: pd.DataFrame, people: pd.DataFrame, as_of: date | None,
+                    min_group: int) -> None:
+    """``same_household`` quality, and ``carer_of``'s ``by_source`` (each source's links with its groups)."""
+    true_of = true_person_of(index, truth)
+    groups = person_groups(people, as_of)
+    homes = links[links["relation"] == "same_household"]
+    if not homes.empty:
+        report["same_household"] = household_quality(homes, true_of, truth, addresses, people, groups, min_group)
+    carers = links[links["relation"] == "carer_of"]
+    if not carers.empty:
+        report["carer_of"]["by_source"] = {
+            str(source): carer_quality(rows, true_of, truth, caring, people, groups, min_group,
+                                       {READS_SOURCE.get(str(source), str(source))})
+            for source, rows in _by_each_source(carers)}
+
+
+def _by_each_source(links: pd.DataFrame):
+    """(source, its links) for each source named in ``source`` (a link recorded by two counts for both)."""
+    named = links["source"].str.split("+")
+    for source in sorted({s for parts in named for s in parts}):
+        yield source, links[named.map(lambda parts, s=source: s in parts)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.linkage.family_quality import family_links_markdown
+
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
@@ -91,12 +93,6 @@ def render_linkage_markdown(report: dict[str, Any]) -> str:
         ]
         out += _table(["attribute", "group", "precision", "recall", "true pairs"], rows) + [""]
     if "family_links" in report:  # data/linked/family_links.parquet (pipeline/linkage/family.py)
-        family = report["family_links"]
-        truth = family.get("truth", {})
-        out += ["## Family and household links", ""]
-        out += _table(["relation", "links", "precision", "recall", "true pairs"], [
-            [relation, f"{count:,}", _pct(truth.get(relation, {}).get("precision")),
-             _pct(truth.get(relation, {}).get("recall")), f"{truth.get(relation, {}).get('true_pairs', 0):,}"]
-            for relation, count in family["links"].items()]) + [""]
+        out += family_links_markdown(report["family_links"])
     out += ["## Model training", ""] + [f"- {note}" for note in report["training_notes"]] + [""]
     return "\n".join(out)

@@ -218,7 +218,7 @@ def run_link(paths: ProjectPaths, params: LinkParams, key_file: Path) -> Linkage
     log_memory("linkage")
     index, id_entry = assign_lasting_ids(result.person_index, paths)  # last run's IDs kept (persistent_ids.py)
     report = {**result.report, "person_ids": summarise_change(id_entry)}
-    family = run_family_links(paths, index, truth)  # data/linked/family_links.parquet, when a table records one
+    family = run_family_links(paths, index, truth, params.extract_date)  # data/linked/family_links.parquet, if any
     if family is not None:
         report["family_links"] = family
     result = replace(result, person_index=index, report=report)

@@ -10,6 +10,7 @@ Detectors (each counts rows, never keeps a value):
 - ``local_id``: a council's or trust's own record ID (``LAchildID``, SSDA903 ``CHILD``, ``la_child_id``,
   ``ccis_id``, ``hes_id``; these carry no check digit, so they are found by their column's name, or in
   text by their label: ``LAchildID: 123456``, ``<LAchildID>LA1234567</LAchildID>``), any value but a token;
+  an address key (``UPRN``, or the GP's ``RALF``) counts as one: it names a household;
 - ``date_of_birth``: an exact date (with its day) in a column named like a date of birth (``dob``,
   ``PersonBirthDate``, ``MC_DOB``; not ``dob_year_tok`` or ``birth_year``), or after a label in text
   (``DOB: 07/03/2012``, ``date of birth 2012-03-07``);
@@ -42,7 +43,7 @@ ABOUT_A_NAME = frozenset({"level", "gamma", "tf", "bf", "count", "counts", "flag
 # squashed (lower case, letters only) names of columns holding a local person or record ID
 LOCAL_ID_COLUMNS = frozenset({"lachildid", "childid", "localid", "localchildid", "child", "ccisid", "hesid",
                               "pupilrecordid", "clientid", "caseid", "childref", "personref", "mosaicid", "lcsid",
-                              "patientid", "hospitalnumber", "mrn"})
+                              "patientid", "hospitalnumber", "mrn", "uprn", "ralf"})  # an address key too
 _ID_LABEL = (r"(?:la[ _]?child[ _]?id|local[ _]?(?:child[ _]?)?id|child[ _]?id|ccis[ _]id|hes[ _]id"
              r"|pupil[ _]record[ _]id)")
 LABELLED_LOCAL_ID = (r"(?i)(?<![a-z])" + _ID_LABEL + r"(?![a-z_])[\s:=,\"'|>]{1,4}(?![0-9a-f]{32})"

@@ -11,6 +11,24 @@ from pipeline.sources.spec import Column, Kind, TableSpec
 DATE, INT, FLOAT = Kind.DATE, Kind.INT, Kind.FLOAT
 P = Privacy
 
+# What a GP record says about caring (read by pipeline.linkage.family_gp). A carer code names the carer;
+# some say whom they care for. A person needs care when coded with a learning disability or dementia, or
+# with moderate frailty: at least 9 of the eFI's 36 deficits (eFI > 0.24), counted from the stand-in list
+# below (one concept per deficit, as features/adult_gp.py reads them; the real eFI lists are not public).
+CARER_OF_LD_CODES = frozenset({"413761004", "276041009"})  # carer of a person with LD; of a "mentally handicapped
+# dependant" (the old term the code keeps)
+CARER_OF_DEMENTIA_CODES = frozenset({"824401000000105"})
+CARER_OF_OLDER_CODES = frozenset({"276047008"})  # looks after an elderly dependant
+LEARNING_DISABILITY_CODES = frozenset({"110359009"})
+DEMENTIA_CODES = frozenset({"52448006"})
+EFI_DEFICIT_CODES = frozenset({
+    "284545001", "271737000", "3723001", "49436004", "230690007", "709044004", "44054006", "404640003",
+    "267036007", "161898004", "443165006", "15188001", "84114007", "368009", "160689007", "38341003",
+    "45007003", "414545008", "386807006", "64859006", "32798002", "13200003", "400047006", "713655003",
+    "13645005", "95344007", "26677001", "422650009", "14304000", "165232002", "53556002", "397540003",
+    "89362005"})
+MODERATE_FRAILTY_DEFICITS = 9  # 9 / 36 = 0.25 > 0.24, the eFI's moderate band
+
 # one patient record per registration: each practice's system gives the patient its own id
 PATIENT = Column("patient_id", "Patient_ID", privacy=P.RECORD_KEY, row_required=True)
 
@@ -31,6 +49,10 @@ GP_PATIENT = TableSpec(
         Column("sex", "Sex", codes=codes.SEX_CANONICAL, recode=codes.SEX_RECODE, on_invalid="null", privacy=P.KEEP),
         Column("ethnicity", "Ethnicity", privacy=P.ETHNICITY, codes=codes.NHS_ETHNIC_CATEGORY),
         Column("postcode", "Postcode", privacy=P.POSTCODE, validator="postcode"),
+        # the household key (Residential Anonymised Linking Field: NHS England's pseudonymised UPRN of the
+        # registered address): tokenised again in its own "ralf" domain, so people at one address share a
+        # token; comparable with other RALFs only, never with a council's clear UPRN. Older extracts lack it
+        Column("ralf", "RALF", required=False, privacy=P.RECORD_KEY),
         Column("practice", "Practice_Code", privacy=P.KEEP),
         Column("registration_start", "Registration_Start_Date", DATE, row_required=True, privacy=P.KEEP),
         Column("registration_end", "Registration_End_Date", DATE, privacy=P.KEEP),

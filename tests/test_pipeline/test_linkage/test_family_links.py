@@ -1,4 +1,5 @@
-"""Family and household links (issue #17): carer -> cared-for from CLD, same address from a UPRN token.
+"""Family and household links (issue #17): carer -> cared-for from CLD, same address from a UPRN token, and
+from the GP extract: same household from its RALF token, probable carers from its carer codes.
 
 A small county with adults on is run as commands (synth → ingest → pseudonymise → link) in a temporary
 project; ``data/linked/family_links.parquet`` is checked against the synthetic truth and for clear
@@ -50,9 +51,14 @@ def county(tmp_path_factory):
 def test_file_follows_the_contract_and_the_report_counts_it(county):
     links = pd.read_parquet(family_links_file(county))
     assert tuple(links.columns) == FAMILY_COLUMNS
-    assert set(links["relation"]) == {"carer_of", "same_address", "parent_of", "sibling_of"}
+    assert set(links["relation"]) == {"carer_of", "same_address", "parent_of", "sibling_of", "same_household"}
+    assert set(links.loc[links["relation"] == "carer_of", "source"].str.split("+").explode()) == {
+        "adult_social_care", "gp_carer_code"}
     report = json.loads((county.reports / "linkage.json").read_text())["family_links"]
     assert report["links"] == links["relation"].value_counts().to_dict()
+    # a pair both CLD and a GP carer code give is one link, recorded by both
+    carer_sources = links.loc[links["relation"] == "carer_of", "source"].str.split("+").explode()
+    assert report["links_by_source"]["carer_of"] == carer_sources.value_counts().to_dict()
     assert "## Family and household links" in (county.reports / "linkage.md").read_text()
     index_ids = set(pd.read_parquet(county.person_index)["person_id"])
     assert set(links["person_id_a"]) | set(links["person_id_b"]) <= index_ids
@@ -77,9 +83,48 @@ def test_no_clear_identifier_in_the_file(county):
     assert scan_paths([family_links_file(county)]) == []
     links = pd.read_parquet(family_links_file(county))
     staged = pd.read_parquet(county.staged_table("asc_person"), columns=["la_person_id", "uprn"])
-    clear = set(staged["la_person_id"].astype(str)) | set(staged["uprn"].astype(str))
+    gp = pd.read_parquet(county.staged_table("gp_patient"), columns=["patient_id", "ralf"])
+    clear = (set(staged["la_person_id"].astype(str)) | set(staged["uprn"].astype(str))
+             | set(gp["patient_id"].astype(str)) | set(gp["ralf"].dropna().astype(str)))
     values = set(links[["person_id_a", "person_id_b", "source"]].astype(str).to_numpy().ravel())
     assert not values & clear
+
+
+def test_the_gp_household_key_parses_back_reconciles_and_leaves_only_tokens(county):
+    raw = pd.read_csv(county.root / "data/raw/gp/gp_patients.csv", dtype=str, keep_default_na=False)
+    staged = pd.read_parquet(county.staged_table("gp_patient"), columns=["patient_id", "ralf"])
+    # every RALF comes back as written, a blank (no UPRN matched) as missing
+    assert dict(zip(raw["Patient_ID"], raw["RALF"], strict=True)) == dict(
+        zip(staged["patient_id"], staged["ralf"].fillna(""), strict=True))
+    assert 0.8 < (raw["RALF"] != "").mean() < 0.99
+    ingest = json.loads((county.reports / "ingest.json").read_text())
+    assert ingest["reconciled"] and ingest["tables"]["gp_patient"]["rows_accepted"] == len(raw)
+    pseudo = pd.read_parquet(county.pseudo_table("gp_patient"))
+    assert "ralf" not in pseudo.columns and pseudo["ralf_tok"].dropna().str.fullmatch("[0-9a-f]{32}").all()
+    assert pseudo["ralf_tok"].notna().sum() == staged["ralf"].notna().sum()
+    assert scan_paths([county.pseudo_table("gp_patient"), county.pseudo_table("gp_event")]) == []
+    assert any(f.column == "RALF" and f.kind == "local_id" for f in scan_paths([county.root / "data/raw/gp"]))
+
+
+def test_gp_household_and_carer_links_reach_their_expected_quality(county):
+    family = json.loads((county.reports / "linkage.json").read_text())["family_links"]
+    homes, gp_carers = family["truth"]["same_household"], family["truth"]["carer_of"]["by_source"]["gp_carer_code"]
+    # a RALF goes missing for about 8% of records, independently, so about (1 - 0.08)^2 of pairs can be found
+    assert homes["predicted_pairs"] >= 500 and homes["precision"] >= 0.97 and homes["recall"] >= 0.75
+    assert homes["same_household_share"] >= 0.9
+    # a probable link: most coded carers living with a person in need care for that person
+    assert gp_carers["predicted_pairs"] >= 20 and gp_carers["precision"] >= 0.8
+    # about 45% of carers are coded, and only carers living with the person are in reach of a household key
+    assert 0.1 <= gp_carers["recall_within_household"] <= 0.6
+    for quality in (homes, gp_carers):
+        for column in ("by_ethnicity_group", "by_age_band"):
+            groups = quality[column]
+            assert groups and all(g == {"suppressed": True} or min(g["true_pairs"], g["predicted_pairs"])
+                                  >= family["min_group_pairs"] for g in groups.values())
+    assert homes["by_ethnicity_group"]["White"]["true_pairs"] >= family["min_group_pairs"]
+    markdown = (county.reports / "linkage.md").read_text()
+    assert "| same_household | gp |" in markdown and "| carer_of | gp_carer_code |" in markdown
+    assert "### same_household by group" in markdown
 
 
 def _index(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
