@@ -55,6 +55,7 @@ from ethics.card.wording import (
 )
 from ethics.monitor_checks import input_sources
 from features.feature import Feature
+from models.live_calibration import describe_live_calibration
 from models.offer_split import describe_offer_split
 from models.untreated import describe_untreated
 
@@ -240,6 +241,7 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
                    + (", and on the earlier training years each scored by a model fitted without it"
                       if (spec.get("calibration") or {}).get("cross_fit_training_years") else "")
                    + f" ({', '.join((spec.get('calibration') or {}).get('methods', [])) or '-'})",
+        "Calibration of the list's risks": describe_live_calibration(run.get("live_calibration")),
         "Baselines": "logistic regression; the council's additive rule score; generator probability (synthetic only)",
         "Split": describe_split(spec.get("split")),
         "Inputs": describe_inputs(disclosure),
