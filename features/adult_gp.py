@@ -24,6 +24,7 @@ from features.event_registry import event_builder, person_attributes
 from features.feature import Feature
 from features.window import W12
 from pipeline.sources.codes import GP_CARER_CODES
+from pipeline.sources.gp import EFI_DEFICITS
 
 GP = "GP record"
 
@@ -38,18 +39,7 @@ LTC_CODES = {
     "52448006": "dementia", "58214004": "smi", "35489007": "depression", "110359009": "learning_disability",
 }
 # eFI deficits (a stand-in list, one concept per deficit; polypharmacy is read from the medicines)
-EFI_CODES = {
-    "284545001": "activity_limitation", "271737000": "anaemia", "3723001": "arthritis", "49436004": "af",
-    "230690007": "cerebrovascular", "709044004": "ckd", "44054006": "diabetes", "404640003": "dizziness",
-    "267036007": "dyspnoea", "161898004": "falls", "443165006": "fragility_fracture", "15188001": "hearing",
-    "84114007": "heart_failure", "368009": "heart_valve", "160689007": "housebound", "38341003": "hypertension",
-    "45007003": "hypotension_syncope", "414545008": "ihd", "386807006": "memory_cognitive",
-    "64859006": "osteoporosis", "32798002": "parkinsonism", "13200003": "peptic_ulcer", "400047006": "pvd",
-    "713655003": "requirement_for_care", "13645005": "respiratory", "95344007": "skin_ulcer",
-    "26677001": "sleep_disturbance", "422650009": "social_vulnerability", "14304000": "thyroid",
-    "165232002": "urinary_incontinence", "53556002": "urinary_system", "397540003": "visual_impairment",
-    "89362005": "weight_loss",
-}
+EFI_CODES = EFI_DEFICITS  # the one list, declared with the source (pipeline.sources.gp)
 CARE_HOME_RESIDENT_CODES = frozenset({"248171000000108"})
 PALLIATIVE_CODES = frozenset({"103735009"})
 POLYPHARMACY_SECTIONS = 5  # eFI: five or more drugs (BNF chapters 1-15); counted here as BNF sections

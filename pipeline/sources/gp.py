@@ -21,12 +21,19 @@ CARER_OF_DEMENTIA_CODES = frozenset({"824401000000105"})
 CARER_OF_OLDER_CODES = frozenset({"276047008"})  # looks after an elderly dependant
 LEARNING_DISABILITY_CODES = frozenset({"110359009"})
 DEMENTIA_CODES = frozenset({"52448006"})
-EFI_DEFICIT_CODES = frozenset({
-    "284545001", "271737000", "3723001", "49436004", "230690007", "709044004", "44054006", "404640003",
-    "267036007", "161898004", "443165006", "15188001", "84114007", "368009", "160689007", "38341003",
-    "45007003", "414545008", "386807006", "64859006", "32798002", "13200003", "400047006", "713655003",
-    "13645005", "95344007", "26677001", "422650009", "14304000", "165232002", "53556002", "397540003",
-    "89362005"})
+EFI_DEFICITS = {  # concept id -> deficit
+    "284545001": "activity_limitation", "271737000": "anaemia", "3723001": "arthritis", "49436004": "af",
+    "230690007": "cerebrovascular", "709044004": "ckd", "44054006": "diabetes", "404640003": "dizziness",
+    "267036007": "dyspnoea", "161898004": "falls", "443165006": "fragility_fracture", "15188001": "hearing",
+    "84114007": "heart_failure", "368009": "heart_valve", "160689007": "housebound", "38341003": "hypertension",
+    "45007003": "hypotension_syncope", "414545008": "ihd", "386807006": "memory_cognitive",
+    "64859006": "osteoporosis", "32798002": "parkinsonism", "13200003": "peptic_ulcer", "400047006": "pvd",
+    "713655003": "requirement_for_care", "13645005": "respiratory", "95344007": "skin_ulcer",
+    "26677001": "sleep_disturbance", "422650009": "social_vulnerability", "14304000": "thyroid",
+    "165232002": "urinary_incontinence", "53556002": "urinary_system", "397540003": "visual_impairment",
+    "89362005": "weight_loss",
+}
+EFI_DEFICIT_CODES = frozenset(EFI_DEFICITS)
 MODERATE_FRAILTY_DEFICITS = 9  # 9 / 36 = 0.25 > 0.24, the eFI's moderate band
 
 # one patient record per registration: each practice's system gives the patient its own id
