@@ -15,7 +15,8 @@
 - outcome ``care_home_entry``: a permanent move into residential or nursing care within ``horizon_months``,
   all tenures: council-funded long-term residential or nursing support starting (CLD, the ASCOF 2C
   event: ``outcome_state_funded``), a hospital stay or ED attendance ending in a discharge to a care home,
-  or a GP care-home resident code first recorded. Death in the window is reported beside it.
+  or a GP care-home resident code first recorded. Death in the window is reported beside it, and so is the
+  24-month follow-up to a care home, death or leaving the GP list (``features.care_home_times``).
 
 Registered with the kind registries on import (``features.build`` and ``features.spec_checks`` import
 this module).
@@ -30,13 +31,14 @@ import duckdb
 import pandas as pd
 
 import features.ld_population  # noqa: F401  registers the older-carer register's cohort and outcome kinds
+from features.care_home_times import TIME_COLUMNS, attach_competing_times
 from features.cohorts import COHORT_COLUMNS, COHORT_KINDS, Events
 from features.outcomes import OUTCOME_KINDS
 from features.window import events_in_window
 from models.spec import ModelSpec
 
 # written beside ``outcome`` for evaluation (features.build), where the outcome builder makes them
-OUTCOME_COLUMNS = ("outcome_spells", "outcome_death", "outcome_state_funded", "outcome_any_move")
+OUTCOME_COLUMNS = ("outcome_spells", "outcome_death", "outcome_state_funded", "outcome_any_move", *TIME_COLUMNS)
 
 
 def died_before(events: Events, index_date: pd.Timestamp) -> set[str]:
@@ -184,8 +186,8 @@ def attach_care_home_outcome(
 
     Returns:
         ``cohort`` plus ``outcome`` (Int8, <NA> if immature), ``outcome_state_funded`` (council-funded entry:
-        CLD residential or nursing long-term support starting), ``outcome_death``, ``matured`` and
-        ``censoring`` (none).
+        CLD residential or nursing long-term support starting), ``outcome_death``, ``matured``,
+        ``censoring`` (none) and the 24-month follow-up ``features.care_home_times.TIME_COLUMNS``.
     """
     horizon = pd.DateOffset(months=spec.outcome.horizon_months or 12)
     out = cohort.copy()
@@ -201,4 +203,8 @@ def attach_care_home_outcome(
     out["outcome_state_funded"] = (out["_cld"].fillna(0) > 0).astype("Int8").where(out["matured"])
     out["outcome_death"] = died_in_window(con, out, events).astype("Int8").where(out["matured"])
     out["censoring"] = pd.Series(pd.NA, index=out.index, dtype="str")
+    # time to a care home or death over 24 months, for the competing-risks evaluation (features.care_home_times)
+    signs = {d: (discharges(events) if d == "hes_discharge" else events[d], flag)
+             for d, flag in CARE_HOME_SIGNS.items()}
+    out = attach_competing_times(con, out, signs, events, extract_date)
     return out.drop(columns=["window_end", *[f"_{d}" for d in CARE_HOME_SIGNS]])
