@@ -80,13 +80,14 @@ def _number(block: dict[str, Any], key: str) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def headline_performance(metrics: dict[str, Any], outcome_phrase: str) -> Headline:
+def headline_performance(metrics: dict[str, Any], outcome_phrase: str, people: str = "children") -> Headline:
     """Counts of children behind precision, lift and recall at capacity on the test year.
 
     Args:
         metrics: metrics.json (``capacity``, ``test`` and ``baselines.rule`` blocks with ``n, prevalence,
             precision_at_capacity, recall_at_capacity``).
         outcome_phrase: what the outcome is, after "would", e.g. "enter care within 12 months".
+        people: what the population's people are called ("children", "adults").
     """
     test = metrics.get("test") or {}
     rule = (metrics.get("baselines") or {}).get("rule") or {}
@@ -106,21 +107,21 @@ def headline_performance(metrics: dict[str, Any], outcome_phrase: str) -> Headli
     cases_found = recall * cases if recall is not None and cases is not None else None
     sentences = []
     if found is not None:
-        sentences.append(f"Of the {flagged:,} children the model would flag in the test year, about {about(found)} "
+        sentences.append(f"Of the {flagged:,} {people} the model would flag in the test year, about {about(found)} "
                          f"would {outcome_phrase} (95% interval {about(found_ci[0])} to {about(found_ci[1])}).")
         sentences.append(f"That leaves about {about(flagged - found)} of the {flagged:,} who would not: most "
-                         "children on any list will not have the outcome, and must not be treated as if they will.")
+                         f"{people} on any list will not have the outcome, and must not be treated as if they will.")
     if random is not None:
-        sentences.append(f"A list of {flagged:,} children picked at random would hold about {about(random)}.")
+        sentences.append(f"A list of {flagged:,} {people} picked at random would hold about {about(random)}.")
     if rule_found is not None:
         sentences.append(f"The council's existing rule score, on a list of the same length, finds about "
                          f"{about(rule_found)} (95% interval {about(rule_ci[0])} to {about(rule_ci[1])}).")
         if found is not None and all(isinstance(v, int | float) for v in gain_ci):
-            sentences.append(f"Compared on the same children, the model's list holds {found - rule_found:+.1f} "
-                             f"children with the outcome against the rule's (95% interval of the paired difference "
+            sentences.append(f"Compared on the same {people}, the model's list holds {found - rule_found:+.1f} "
+                             f"{people} with the outcome against the rule's (95% interval of the paired difference "
                              f"{gain_ci[0] * flagged:+.1f} to {gain_ci[1] * flagged:+.1f}).")
     if cases is not None and cases_found is not None:
-        sentences.append(f"Of the {int(n):,} children scored in the test year, about {about(cases)} went on to "
+        sentences.append(f"Of the {int(n):,} {people} scored in the test year, about {about(cases)} went on to "
                          f"{outcome_phrase}; the list would have included about {about(cases_found)} of them.")
     return Headline(outcome_phrase=outcome_phrase, test_year_children=int(n) if n else None, flagged=flagged,
                     found=found, found_low=found_ci[0], found_high=found_ci[1], random=random, rule=rule_found,

@@ -97,9 +97,9 @@ def suppressed_groups(group_metrics: pd.DataFrame, min_group_size: int) -> pd.Se
     return flagged | n.isna() | (n < min_group_size)
 
 
-def describe_suppression(min_group_size: int) -> str:
+def describe_suppression(min_group_size: int, people: str = "children") -> str:
     """The suppression rule in words, as the card states it once for every table and chart."""
-    return (f"Groups of fewer than {min_group_size:,} children, or with too few children with the outcome to "
+    return (f"Groups of fewer than {min_group_size:,} {people}, or with too few {people} with the outcome to "
             "report safely, are suppressed: no figure for them appears in any table or chart on this card "
             f"(their size shows as \"< {min_group_size:,}\"). The same rule applies to link rates, counted "
             "in records.")
@@ -113,11 +113,12 @@ def format_group_value(column: str, value: Any) -> str:
     return format_value(value, 2 if column in ("auc", "oe_ratio") else 3)
 
 
-def disaggregated_table(group_metrics: pd.DataFrame, min_group_size: int) -> Table:
+def disaggregated_table(group_metrics: pd.DataFrame, min_group_size: int, people: str = "children") -> Table:
     """Per-group results; groups that :func:`suppressed_groups` hides show no figures at all.
 
     Args:
         group_metrics: ``attribute, group, n, suppressed`` and rate columns of group_metrics.csv.
+        people: the heading of the group-size column (the population's plural).
     """
     columns = [c for c in GROUP_COLUMNS if c in group_metrics]
     hidden = suppressed_groups(group_metrics, min_group_size)
@@ -126,13 +127,15 @@ def disaggregated_table(group_metrics: pd.DataFrame, min_group_size: int) -> Tab
         cells = [f"< {min_group_size:,}" if c == "n" else SUPPRESSED for c in columns] if hide else [
             format_group_value(c, rec.get(c)) for c in columns]
         rows.append([str(rec.get("attribute")), str(rec.get("group")), *cells])
-    return Table(columns=["attribute", "group", *[GROUP_LABELS[c] for c in columns]], rows=rows)
+    labels = {**GROUP_LABELS, "n": people}
+    return Table(columns=["attribute", "group", *[labels[c] for c in columns]], rows=rows)
 
 
-def attribute_results(group_metrics: pd.DataFrame, min_group_size: int) -> list[AttributeResults]:
+def attribute_results(group_metrics: pd.DataFrame, min_group_size: int, people: str = "children"
+                      ) -> list[AttributeResults]:
     """:func:`disaggregated_table` split by attribute (in group_metrics.csv's order): shown groups' rows, and
     the names of the groups :func:`suppressed_groups` hides."""
-    table = disaggregated_table(group_metrics, min_group_size)
+    table = disaggregated_table(group_metrics, min_group_size, people)
     hidden = suppressed_groups(group_metrics, min_group_size).tolist()
     out = []
     for attribute in dict.fromkeys(row[0] for row in table.rows):

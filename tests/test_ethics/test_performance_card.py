@@ -30,3 +30,16 @@ def test_the_evaluation_table_labels_the_generator_and_shows_figures_against_it(
     column = table.columns.index("Expected precision at capacity (generator probability)")
     assert table.rows[0][column] == "0.280 (0.250-0.310)"
     assert table.rows[0][table.columns.index("Precision at capacity")] == "0.300 (0.200-0.420)"
+
+
+def test_an_adult_models_card_counts_adults_not_children():
+    from ethics.card.tables import describe_suppression, disaggregated_table
+
+    sentences = headline_performance(METRICS, "be admitted", "adults").sentences
+    assert sentences[0].startswith("Of the 50 adults the model would flag") and "children" not in " ".join(sentences)
+    assert describe_suppression(10, "adults").startswith("Groups of fewer than 10 adults")
+    import pandas as pd
+
+    table = disaggregated_table(pd.DataFrame([{"attribute": "sex", "group": "F", "n": 500, "suppressed": False}]), 10,
+                                "adults")
+    assert table.columns[:3] == ["attribute", "group", "adults"]
