@@ -14,9 +14,13 @@ from features.event_registry import event_builder
 FEATURES = ()
 
 
-@event_builder("death", source="deaths", tables={"death_registration": ("date_of_death",)})
+@event_builder("death", source="deaths", tables={"death_registration": ("date_of_death", "place_of_death")})
 def build_death_events(registrations: pd.DataFrame) -> pd.DataFrame:
-    """``person_id, event_date (date of death)``."""
+    """``person_id, event_date (date of death), in_care_home`` (0/1: the place of death was a care home, which
+    the all-tenure care-home outcome counts: someone who moved in and died there may have no other record of
+    it, a self-funder above all)."""
+    place = registrations["place_of_death"].astype("str") if "place_of_death" in registrations else None
     out = pd.DataFrame({"person_id": registrations["person_id"],
-                        "event_date": pd.to_datetime(registrations["date_of_death"])})
+                        "event_date": pd.to_datetime(registrations["date_of_death"]),
+                        "in_care_home": (place == "care_home").astype("int8") if place is not None else 0})
     return out.dropna(subset=["event_date"]).reset_index(drop=True)

@@ -156,7 +156,8 @@ def build_community_cohort(events: Events, spec: ModelSpec, index_dates: list[pd
 
 
 CARE_HOME_SIGNS = {"cld": "care_home", "hes_discharge": "to_care_home", "ecds": "to_care_home",
-                   "gp_code": "care_home"}
+                   "gp_code": "care_home", "death": "in_care_home"}  # a death registered in a care home
+OPTIONAL_SIGNS = frozenset({"death"})  # a council may hold no death registrations: that sign is then unseen
 
 
 def discharges(events: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -180,9 +181,9 @@ def attach_care_home_outcome(
 
     Args:
         cohort: ``row_id, person_key, index_date, exclusion``.
-        events: ``cld``, ``hes_spell`` (by discharge date), ``ecds``, ``gp_code`` (each with its care-home flag,
-            ``CARE_HOME_SIGNS``),
-            ``gp_registration`` and, when held, ``death``.
+        events: ``cld``, ``hes_spell`` (by discharge date), ``ecds``, ``gp_code`` and, when held, ``death`` (a
+            death registered in a care home), each with its care-home flag (``CARE_HOME_SIGNS``), and
+            ``gp_registration``.
 
     Returns:
         ``cohort`` plus ``outcome`` (Int8, <NA> if immature), ``outcome_state_funded`` (council-funded entry:
@@ -192,19 +193,19 @@ def attach_care_home_outcome(
     horizon = pd.DateOffset(months=spec.outcome.horizon_months or 12)
     out = cohort.copy()
     out["window_end"] = out["index_date"] + horizon
-    for domain, flag in CARE_HOME_SIGNS.items():
+    held = {d: flag for d, flag in CARE_HOME_SIGNS.items() if d not in OPTIONAL_SIGNS or d in events}
+    for domain, flag in held.items():
         frame = discharges(events) if domain == "hes_discharge" else events[domain]
         seen = events_in_window(con, out, frame, start="index_date", end="window_end",
                                 expressions={f"_{domain}": f"count(*) FILTER (WHERE e.{flag} = 1)"})
         out = out.join(seen.set_index("row_id"), on="row_id")
     out["matured"] = (out["window_end"] <= pd.Timestamp(extract_date) + pd.Timedelta(days=1)).astype("bool")
-    signs = out[[f"_{d}" for d in CARE_HOME_SIGNS]].fillna(0).sum(axis=1)
+    signs = out[[f"_{d}" for d in held]].fillna(0).sum(axis=1)
     out["outcome"] = (signs > 0).astype("Int8").where(out["matured"])
     out["outcome_state_funded"] = (out["_cld"].fillna(0) > 0).astype("Int8").where(out["matured"])
     out["outcome_death"] = died_in_window(con, out, events).astype("Int8").where(out["matured"])
     out["censoring"] = pd.Series(pd.NA, index=out.index, dtype="str")
     # time to a care home or death over 24 months, for the competing-risks evaluation (features.care_home_times)
-    signs = {d: (discharges(events) if d == "hes_discharge" else events[d], flag)
-             for d, flag in CARE_HOME_SIGNS.items()}
+    signs = {d: (discharges(events) if d == "hes_discharge" else events[d], flag) for d, flag in held.items()}
     out = attach_competing_times(con, out, signs, events, extract_date)
-    return out.drop(columns=["window_end", *[f"_{d}" for d in CARE_HOME_SIGNS]])
+    return out.drop(columns=["window_end", *[f"_{d}" for d in held]])

@@ -204,3 +204,21 @@ def test_a_large_county_fits_the_cox_models_on_a_seeded_simple_sample():
     sample = fitting_rows(1_000, seed=1, max_rows=100)
     assert len(set(sample.tolist())) == 100 and (np.diff(sample) > 0).all() and sample.max() < 1_000
     assert (fitting_rows(1_000, seed=1, max_rows=100) == sample).all()
+
+
+@pytest.mark.parametrize(("place", "event", "outcome"), [("care_home", CARE_HOME, 1), ("hospital", DEATH, 0)])
+def test_a_death_registered_in_a_care_home_is_a_move_into_one(place, event, outcome):
+    # A8: 82, no other record of a care home; dies on 1 July 2020 (day 92), in a care home or in hospital
+    tables = adult_tables()
+    tables["gp_patient"] = pd.concat([tables["gp_patient"], _frame(
+        [{"patient_id_tok": "g8", "birth_year": 1938, "birth_month": 1, "lsoa_imd_decile": 3, "sex": "M",
+          "ethnicity_group": "White", "registration_start": "2000-01-01"}], "gp_patient")], ignore_index=True)
+    tables["death_registration"] = pd.concat([tables["death_registration"], _frame(
+        [{"registration_id_tok": "d8", "date_of_death": "2020-07-01", "place_of_death": place}],
+        "death_registration")], ignore_index=True)
+    index = adult_index()
+    index.loc[len(index)] = ["gp", "g8", "A8"]
+    index.loc[len(index)] = ["deaths", "d8", "A8"]
+    row = _care_home_rows(tables, index).loc["A8"]
+    assert (row["outcome"], row["outcome_death"]) == (outcome, 1)
+    assert (row["followup_event"], row["followup_days"]) == (event, 92)
