@@ -2,7 +2,7 @@
 #   make demo   build .venv, make the pseudonymisation and ledger keys, run the whole pipeline with DVC
 #   make test   build/refresh .venv with dev extras and run the test suite
 #   make web    start the web app for early help teams and IG reviewers (docs/webapp.md)
-#   make demo-adults  the demo with adults on and the emergency admission model (params.adults.yaml, docs/adult_models.md)
+#   make demo-adults  the demo with adults on and the adult models (params.adults.yaml, docs/adult_models.md)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -67,6 +67,8 @@ demo-adults: install key
 	@echo
 	@echo "riskpipe adults demo finished: reports/emergency_admission/ (metrics.json 'adult' block, model card)"
 	@echo "  draft list for GP practice care coordinators: outputs/risk_lists/emergency_admission/"
+	@echo "  older-carer planning register: reports/ld_older_carer/ (metrics.json 'ld_register', model card;"
+	@echo "    at the demo's size the rule orders it and the gate blocks it: too few outcomes)"
 
 # the web app on http://127.0.0.1:8000/ (accounts: `make demo`, or `$(BIN)/python -m webapp.manage demo_users`)
 web: install

@@ -16,6 +16,7 @@ import hashlib
 from datetime import date
 from typing import Any
 
+from ethics.adult_link_checks import check_adult_link_rate_gap, check_adult_linkage_quality, is_adult_model
 from ethics.auto_checks import CHECKS
 from ethics.checklist import Checklist
 from ethics.gate_evidence import GateEvidence
@@ -37,6 +38,18 @@ def human_item_result(item_id: str, role: str, signoff: dict[str, Any] | None, t
     verb = "approved" if status == "pass" else "rejected"
     evidence = f"{verb} by {signoff['by']} ({signoff['role']}) on {signoff['time'][:10]}: {signoff['evidence']}"
     return {"status": status, "evidence": evidence, "signed_by": signoff["by"], "signed_at": signoff["time"]}
+
+
+# a model about adults has its linkage judged on adults' records and the sources feeding it (ethics.adult_link_checks)
+ADULT_CHECKS = {"linkage_quality": check_adult_linkage_quality, "link_rate_gap": check_adult_link_rate_gap}
+
+
+def auto_check(name: str, evidence: GateEvidence):
+    """The auto check ``name`` as it applies to this version: the adult form of a linkage check for a model whose
+    population is not children, else :data:`ethics.auto_checks.CHECKS`'s."""
+    if name in ADULT_CHECKS and is_adult_model(evidence):
+        return ADULT_CHECKS[name]
+    return CHECKS[name]
 
 
 def input_groups(feature_columns: list[str]) -> set[str]:
@@ -74,7 +87,7 @@ def evaluate_gate(
             row = {"status": "pass", "signed_by": None,
                    "evidence": f"not applicable: no model input is a {item.only_with_inputs_from} feature"}
         elif item.kind == "auto":
-            result = CHECKS[item.check](evidence, thresholds)
+            result = auto_check(item.check, evidence)(evidence, thresholds)
             row = {"status": result.status, "evidence": result.evidence, "signed_by": None}
         else:
             row = human_item_result(item.id, item.role, signoffs.get(item.id), today or utc_today())

@@ -152,8 +152,12 @@ def check_enough_outcomes(ev: GateEvidence, th: Thresholds) -> CheckResult:
                        for name in ("validation", "test"))
     short = [name for name, v in years.items() if v["positives"] < minimum]
     fallback = ev.run.get("fallback_reason")
+    released = ev.run.get("released") or {}
+    # the spec's learner could not be fitted (models.few_events): said beside the counts, never instead of them
+    swapped = released.get("why") if released.get("learner") != released.get("requested") else None
+    notes = "".join(f"; {note}" for note in dict.fromkeys(n for n in (fallback, swapped) if n))
     if short or fallback:
         why = (f"too few outcomes to judge the model ({counts}; at least {minimum} needed in each): the county "
                "is too small for this model")
-        return CheckResult("fail", why + (f"; {fallback}" if fallback else ""))
-    return CheckResult("pass", f"outcomes per evaluation year {counts} (at least {minimum} in each)")
+        return CheckResult("fail", why + notes)
+    return CheckResult("pass", f"outcomes per evaluation year {counts} (at least {minimum} in each){notes}")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from models.evaluation import metrics_blocks
-from models.learners import lightgbm_margin
+from models.learners import model_margin
 
 COMPARED = ("auc", "precision_at_capacity", "lift_at_capacity")
 
@@ -38,7 +38,8 @@ def score_rows(model: Any, frame: pd.DataFrame, feature_columns: list[str]) -> p
     if missing:
         raise KeyError(f"as-of features lack model inputs: {missing}")
     X = frame[feature_columns]
-    return frame.assign(margin_lightgbm=lightgbm_margin(model, X), score_lightgbm=model.predict_proba(X)[:, 1])
+    # the released learner's margin (LightGBM's raw score unless the spec's release names another)
+    return frame.assign(margin_lightgbm=model_margin(model, X), score_lightgbm=model.predict_proba(X)[:, 1])
 
 
 def found_at_capacity(block: Mapping[str, Any], capacity: int) -> float | None:

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from models.metrics.calibration import calibration_slope_intercept
 from models.metrics.discrimination import auc_with_ci
 from models.offer_split import observed_over_expected
+from models.preprocess import FeatureFrameCaster
 from models.rule_score import RuleScore
 
 MIN_EVENTS = 10  # fewer events (or non-events) than this: no AUROC or slope is reported, only counts and O/E
@@ -77,7 +79,8 @@ def rule_points(rows: pd.DataFrame, criteria: list[tuple[str, str, float, int]] 
 
 def fit_penalised(rows: pd.DataFrame, y: np.ndarray, columns: list[str] | tuple[str, ...], *, seed: int = 0):
     """L2-penalised logistic regression on standardised ``columns``, the penalty chosen by cross-validated
-    log loss; folds = min(5, events), so each holds an event.
+    log loss; folds = min(5, events), so each holds an event. The pipeline takes the features frame as it is
+    (columns cast to numbers, a missing value imputed by the training rows' median).
 
     Returns:
         The fitted scikit-learn pipeline, or None when the training rows hold fewer than ``MIN_EVENTS``
@@ -88,10 +91,15 @@ def fit_penalised(rows: pd.DataFrame, y: np.ndarray, columns: list[str] | tuple[
     if events < MIN_EVENTS or len(y) - events < MIN_EVENTS:
         return None
     folds = StratifiedKFold(n_splits=min(5, events), shuffle=True, random_state=seed)
-    model = make_pipeline(StandardScaler(), LogisticRegressionCV(
-        Cs=np.logspace(-3, 1, 9), l1_ratios=(0.0,), cv=folds, scoring="neg_log_loss", max_iter=2000,
-        use_legacy_attributes=False))
-    return model.fit(rows[list(columns)].astype("float64"), y)
+    # the caster and the imputer let the released model (models.few_events) take the features frame as it is
+    model = Pipeline([
+        ("features", FeatureFrameCaster(list(columns), [], as_category=False)),
+        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+        ("scale", StandardScaler()),
+        ("logistic", LogisticRegressionCV(Cs=np.logspace(-3, 1, 9), l1_ratios=(0.0,), cv=folds,
+                                          scoring="neg_log_loss", max_iter=2000, use_legacy_attributes=False)),
+    ])
+    return model.fit(rows[list(columns)], y)
 
 
 def calibrate_points(points: np.ndarray, y: np.ndarray) -> LogisticRegression | None:

@@ -189,3 +189,67 @@ def lightgbm_margin(model, features: pd.DataFrame) -> np.ndarray:
     preprocess, lgbm = find_lightgbm(model)
     prepared = preprocess.transform(features) if preprocess is not None else features
     return np.asarray(lgbm.predict(prepared, raw_score=True), dtype=np.float64)
+
+
+def ranked_estimator(model):
+    """The fitted learner inside a calibrated wrapper whose ``decision_function`` ranks rows (a Pipeline, a
+    rule): walks ``CalibratedScore``, ``CalibratedClassifierCV`` and ``FrozenEstimator``.
+
+    Raises:
+        TypeError: nothing inside ``model`` has a decision function.
+    """
+    obj = model
+    for _ in range(8):
+        if isinstance(obj, Pipeline) or (hasattr(obj, "decision_function") and not hasattr(obj, "estimator")):
+            return obj
+        if getattr(obj, "calibrated_classifiers_", None):
+            obj = obj.calibrated_classifiers_[0].estimator
+        elif hasattr(obj, "estimator"):
+            obj = obj.estimator
+        else:
+            break
+    raise TypeError(f"no learner with a decision function found inside {type(model).__name__}")
+
+
+def model_margin(model, features: pd.DataFrame) -> np.ndarray:
+    """The released learner's uncalibrated margin of each row, what rows are ranked by: LightGBM's raw score
+    (:func:`lightgbm_margin`), a logistic regression's decision function, or the rule's points."""
+    try:
+        return lightgbm_margin(model, features)
+    except TypeError:
+        return np.asarray(ranked_estimator(model).decision_function(features), dtype=np.float64)
+
+
+def model_contributions(model, features: pd.DataFrame) -> pd.DataFrame:
+    """Each input's part in each row's margin, one column per column of ``features``: LightGBM's per-row
+    contributions (TreeSHAP, log-odds, no bias); for a logistic pipeline, coefficient times the transformed
+    value, summed over the columns an input became (one-hot levels, a missing-value indicator); for the rule,
+    the points each input scored.
+    """
+    try:
+        preprocess, lgbm = find_lightgbm(model)
+    except TypeError:
+        return _linear_or_rule_contributions(ranked_estimator(model), features)
+    prepared = preprocess.transform(features) if preprocess is not None else features
+    contrib = np.asarray(lgbm.predict(prepared, pred_contrib=True))
+    names = list(getattr(prepared, "columns", features.columns))
+    return pd.DataFrame(contrib[:, :-1], index=features.index, columns=names)
+
+
+def _linear_or_rule_contributions(learner, features: pd.DataFrame) -> pd.DataFrame:
+    columns = list(features.columns)
+    out = pd.DataFrame(0.0, index=features.index, columns=columns)
+    if not isinstance(learner, Pipeline):  # the rule: the points of each criterion its row meets
+        for feature, op, value, points in getattr(learner, "criteria", None) or []:
+            one = type(learner)([(feature, op, value, points)]).fit(features)
+            out[feature] += one.decision_function(features)
+        return out
+    transformed = np.asarray(learner[:-1].transform(features), dtype=np.float64)
+    names = [str(n) for n in learner[:-1].get_feature_names_out()]
+    coef = np.asarray(learner[-1].coef_, dtype=np.float64).ravel()
+    # each transformed column belongs to the input whose name it carries (the longest match: "age" vs "age_min")
+    for j, name in enumerate(names):
+        owner = max((c for c in columns if c in name), key=len, default=None)
+        if owner is not None:
+            out[owner] += transformed[:, j] * coef[j]
+    return out

@@ -271,6 +271,10 @@ class ModelSpec(SpecSection):
     learners: LearnersSpec = LearnersSpec()
     calibration: CalibrationSpec = CalibrationSpec()
     training: TrainingSpec = TrainingSpec()
+    release: Literal["lightgbm", "logistic", "penalised", "rule"] = Field(
+        "lightgbm", description="the learner whose scores are evaluated, gated, carded and listed: lightgbm, the "
+        "spec's logistic, an L2-penalised logistic with its penalty cross-validated (penalised), or the rule's "
+        "points; any but lightgbm is fitted on the training and validation years (models.few_events)")
     estimand: str = Field("", description="what the model predicts, in words; empty = generated from the outcome "
                                           "and horizon (risk ... if no early help offer is made)")
 

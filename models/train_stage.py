@@ -3,8 +3,9 @@
 Called by ``riskpipe train``. Reads ``data/features/<model>.parquet`` through ``pipeline.core.io``, calls
 ``models.training.train_models`` and writes ``data/models/<model>/scores.parquet``,
 ``backtest_scores.parquet`` (the test year as the deployment-faithful backtest scores it, ``models.backtest``),
-``train_summary.json`` and ``run.json``; the run, the calibrated LightGBM model and its registration (alias
-``candidate``) go to MLflow through ``pipeline.core.tracking``.
+``train_summary.json`` and ``run.json``; the run, the released learner (the calibrated LightGBM model unless
+the spec's ``release`` names another, ``models.few_events``) and its registration (alias ``candidate``) go to
+MLflow through ``pipeline.core.tracking``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from models.backtest import fit_backtest
+from models.few_events import few_events_backtest, fit_few_events, released_summary
 from models.spec import ModelSpec, SplitSpec, load_model_spec, spec_path
 from models.split import capacity_share
 from models.training import TrainedModels, train_models
@@ -139,6 +141,48 @@ def train_or_fall_back(features: pd.DataFrame, spec: ModelSpec, columns: list[st
     return trained, {"fitted_split": shifted.model_dump(), "fallback_reason": reason}
 
 
+def too_few_to_train(features: pd.DataFrame, split: SplitSpec) -> str | None:
+    """Why LightGBM cannot be trained on a small county (labelled rows in the spec's years, so no spec error, but
+    fewer than :data:`MIN_EACH_OUTCOME_TO_CALIBRATE` positives in the training or validation years), or None."""
+    counts = outcomes_by_year(features)
+    train = counts.reindex(split.train_years).fillna(0)
+    validation = evaluation_outcomes(features, split)["validation"]
+    if train["labelled"].sum() == 0 or validation["labelled"] == 0:
+        return None
+    positives = int(train["positives"].sum())
+    if min(positives, validation["positives"]) >= MIN_EACH_OUTCOME_TO_CALIBRATE:
+        return None
+    return (f"too few outcomes to train LightGBM: {positives} in the training years "
+            f"{min(split.train_years)}-{max(split.train_years)} and {validation['positives']} in validation year "
+            f"{validation['year']} (at least {MIN_EACH_OUTCOME_TO_CALIBRATE} needed in each); the rule score is "
+            "recorded as a draft that cannot be released")
+
+
+def train_for_release(features: pd.DataFrame, spec: ModelSpec, columns: list[str], params: TrainParams
+                      ) -> tuple[TrainedModels, dict[str, Any]]:
+    """The learner the spec releases, trained so that the later stages always have something to judge.
+
+    ``release: lightgbm`` goes through :func:`train_or_fall_back`; when that stops because the county holds too
+    few outcomes (:func:`too_few_to_train`), the rule is fitted instead (``models.few_events``) and the reason
+    recorded as ``fallback_reason``, which the gate's ``enough_outcomes`` check blocks on. Any other ``release``
+    is fitted by ``models.few_events.fit_few_events``.
+
+    Raises:
+        TrainingStopped: training failed for a reason other than too few outcomes (a spec error).
+    """
+    split = {"fitted_split": spec.split.model_dump()}
+    if spec.release != "lightgbm":
+        return fit_few_events(features, spec, columns), {**split, "fallback_reason": None}
+    try:
+        return train_or_fall_back(features, spec, columns, params)
+    except TrainingStopped as exc:
+        reason = too_few_to_train(features, spec.split)
+        if reason is None:
+            raise
+        log.warning("%s: %s (%s)", spec.name, reason, exc)
+    return fit_few_events(features, spec, columns, requested="rule", why=reason), {**split, "fallback_reason": reason}
+
+
 def with_estimated_effect(spec: ModelSpec, paths: ProjectPaths) -> ModelSpec:
     """For ``training.untreated: dropin``, the spec with the offer's effect from reports/impact/estimates.json
     (``models.untreated.effect_from_estimates``) when that file has one; else the spec as it is."""
@@ -158,22 +202,26 @@ def lineage_digests(files: list[Path]) -> dict[str, str]:
 
 def log_trained_models(trained: TrainedModels, features: pd.DataFrame, spec: ModelSpec, params: TrainParams,
                        lineage: dict[str, str], summary_file: Path, paths: ProjectPaths) -> dict:
-    """Log the training run to MLflow and register the calibrated LightGBM model as ``candidate``.
+    """Log the training run to MLflow and register the released learner (calibrated LightGBM unless the spec's
+    ``release`` names another) as ``candidate``.
 
     Returns:
         ``log_training_run``'s ``{"run_id", "model_uri", "model_version", "tracking_uri", "registered_model"}``.
     """
     columns = trained.feature_columns
     rows = training_rows(features, trained.scores).to_numpy()
+    if trained.released != "lightgbm":  # fitted on the training and validation years (models.few_events)
+        rows = trained.scores["split"].isin(["train", "validation"]).to_numpy() & features["outcome"].notna().to_numpy()
+    best = trained.summary["lightgbm_best_iteration"]
     return log_training_run(
-        uri=tracking_uri(paths.root), model_name=spec.name, model=trained.lightgbm,
+        uri=tracking_uri(paths.root), model_name=spec.name, model=trained.model_to_release(),
         X_train=features.loc[rows, columns], y_train=features.loc[rows, "outcome"],
         spec=spec.model_dump(mode="json"),
         params={"train": params.model_dump(mode="json"), "feature_columns": ",".join(columns)},
         lineage=lineage,
-        summary_metrics={"rows": trained.summary["rows"],
-                         "lightgbm_best_iteration": trained.summary["lightgbm_best_iteration"]},
-        artifacts=[summary_file], tags={"riskpipe.stage": "train", "riskpipe.model": spec.name},
+        summary_metrics={"rows": trained.summary["rows"], **({"lightgbm_best_iteration": best} if best else {})},
+        artifacts=[summary_file], tags={"riskpipe.stage": "train", "riskpipe.model": spec.name,
+                                        "riskpipe.released_learner": trained.released},
     )
 
 
@@ -200,7 +248,9 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
         :class:`TrainRun`; ``run`` adds ``feature_columns``, ``calibration``, ``evaluation_outcomes``
         (positives and negatives in the validation and test years), ``capacity`` (the list's share of the
         cohort in the score and test years, ``models.split.capacity_share``), ``fallback_reason`` (None, or why the
-        validation year was moved: see :func:`train_or_fall_back`), ``backtest`` (the deployment-faithful
+        validation year was moved or the county is too small to train: see :func:`train_for_release`), ``released``
+        (the learner that scores the list: ``learner, requested, why, description``), ``population`` (the
+        spec's), ``backtest`` (the deployment-faithful
         backtest's years, :func:`models.backtest.fit_backtest`; its test-year scores go to
         ``backtest_scores.parquet``) and ``thresholds_sha256`` to the MLflow run's ids.
 
@@ -216,15 +266,19 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
     registration = preregister(model) if preregister is not None else None
     features = read_parquet(features_file)
     columns = choose_inputs(spec)
-    trained, fitted = train_or_fall_back(features, spec, columns, params)
-    trained.summary.update({"evaluation_outcomes": evaluation_outcomes(features, spec.split), **fitted})
+    trained, fitted = train_for_release(features, spec, columns, params)
+    trained.summary.update({"evaluation_outcomes": evaluation_outcomes(features, spec.split), **fitted,
+                            "released": released_summary(trained.summary)})
     model_dir = paths.model_artifacts(model)
     scores_file = write_parquet(trained.scores, model_dir / "scores.parquet")
-    # the deployment-faithful backtest: one extra fit on the matured years only (models.backtest)
-    backtest_scores, backtest = fit_backtest(features, spec, columns, trained.scores,
-                                             SplitSpec(**fitted["fitted_split"]),
-                                             lightgbm_threads=params.lightgbm_threads,
-                                             calibration_folds=params.calibration_folds)
+    if trained.released == "lightgbm":
+        # the deployment-faithful backtest: one extra fit on the matured years only (models.backtest)
+        backtest_scores, backtest = fit_backtest(features, spec, columns, trained.scores,
+                                                 SplitSpec(**fitted["fitted_split"]),
+                                                 lightgbm_threads=params.lightgbm_threads,
+                                                 calibration_folds=params.calibration_folds)
+    else:  # the released learner refitted on the matured years only, as the live list would be
+        backtest_scores, backtest = few_events_backtest(features, spec, columns, trained.scores, trained.released)
     write_parquet(backtest_scores, model_dir / "backtest_scores.parquet")
     trained.summary["backtest"] = backtest
     summary_file = write_json(trained.summary, model_dir / "train_summary.json")
@@ -234,6 +288,8 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
                 "evaluation_outcomes": trained.summary["evaluation_outcomes"],
                 "capacity": capacity_share(spec, features.groupby("index_year").size().to_dict()),
                 "fallback_reason": trained.summary["fallback_reason"], "backtest": backtest,
+                # which learner scores the list and why (the card says it; the gate judges its scores)
+                "released": trained.summary["released"], "population": spec.population,
                 # how rows whose window held an early help offer were fitted (models.untreated), for the card
                 "untreated": trained.summary.get("untreated"),
                 "thresholds_sha256": file_sha256(thresholds_file) if thresholds_file.exists() else None,

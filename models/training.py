@@ -44,6 +44,10 @@ class TrainedModels:
     (points calibrated on the validation year, for calibration metrics only) and ``margin_lightgbm,
     margin_logistic`` (uncalibrated: LightGBM's raw score, the logistic decision function), which rank
     rows at capacity (``models.selection``; the rule ranks by its points).
+
+    ``released`` names the learner whose scores are released (the spec's ``release``; ``models.few_events`` for
+    any but LightGBM, whose ``score_lightgbm``/``margin_lightgbm`` then hold that learner's scores and whose
+    ``lightgbm`` is None); ``released_model`` is that learner (None = ``lightgbm``).
     """
 
     lightgbm: object
@@ -52,6 +56,12 @@ class TrainedModels:
     scores: pd.DataFrame
     feature_columns: list[str]
     summary: dict = field(default_factory=dict)
+    released: str = "lightgbm"
+    released_model: object = None
+
+    def model_to_release(self) -> object:
+        """The fitted, calibrated learner that scores the list (logged to MLflow and registered)."""
+        return self.released_model if self.released_model is not None else self.lightgbm
 
 
 def _labelled(features: pd.DataFrame, split: pd.Series, name: str) -> tuple[pd.DataFrame, np.ndarray]:

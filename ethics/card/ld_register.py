@@ -16,7 +16,8 @@ from ethics.card.tables import Table
 LABELS = {"rule": "points rule (carer age, sole carer, frailty, no carer support)",
           "model": "penalised logistic regression",
           "lightgbm": "LightGBM (the pipeline's score; not the register's model)",
-          "logistic": "logistic regression (the pipeline's, fixed penalty)"}
+          "logistic": "logistic regression (a baseline, fixed penalty)"}
+RELEASED_MARK = " - orders the register"  # after the label of the learner the spec releases (metrics "released")
 TOO_FEW = "too few events to estimate"
 
 
@@ -56,16 +57,21 @@ def simulation_table(summary: dict[str, Any]) -> Table:
 
 
 def county_table(result: dict[str, Any]) -> Table:
-    """One county's figures with their intervals (AUROC: bootstrap; O/E: exact Poisson), or ``TOO_FEW``."""
+    """One county's figures with their intervals (AUROC: bootstrap; O/E: exact Poisson), or ``TOO_FEW``; the
+    released learner (``result["released"]["score"]``) first and marked as the one that orders the register."""
     rows = []
-    for name, s in result["scores"].items():
+    released = (result.get("released") or {}).get("score")
+    ordered = sorted(result["scores"].items(), key=lambda item: item[0] != released)
+    for name, s in ordered:
         auc = TOO_FEW if s.get("auroc") is None else (
             f"{s['auroc']:.2f} ({s['auroc_ci'][0]:.2f}-{s['auroc_ci'][1]:.2f})")
         oe = s.get("observed_expected") or {}
         ratio = "-" if oe.get("ratio") is None else f"{oe['ratio']:.2f} ({oe['low']:.2f}-{oe['high']:.2f})"
         top = s["top_k"]
-        rows.append([LABELS.get(name, name), auc, f"{top['captured']} of {top['events']} in the top {top['k']}",
-                     ratio])
+        label = LABELS.get(name, name) + (RELEASED_MARK if name == released else "")
+        captured = f"{top['captured']} of {top['events']} in the top {top['k']}" if top["events"] else \
+            "no moves in the test year"
+        rows.append([label, auc, captured, ratio])
     return Table(columns=["", "AUROC (95% interval)", "moves captured", "observed/expected (95% interval)"],
                  rows=rows)
 
@@ -75,16 +81,26 @@ def describe_register(block: dict[str, Any] | None) -> str:
     test year's register and moves, what was fitted on how many events, and why a figure is missing."""
     if not block:
         return ""
+    fitted = "The rule and the penalised logistic regression were fitted" if block.get("model_fitted") else \
+        "The rule's points were mapped to a probability"
     text = (f"In the test year ({block['test_year']}) {block['rows']:,} people were on the register and "
             f"{block['events']} moved out of the family home after a carer's crisis; the team can plan with "
-            f"{block['k']} a year. The rule and the penalised logistic regression were fitted on "
-            f"{block['train_rows']:,} rows of the earlier years holding {block['train_events']} moves.")
-    if not block.get("model_fitted"):
+            f"{block['k']} a year. {fitted} on {block['train_rows']:,} rows of the earlier years holding "
+            f"{block['train_events']} moves.")
+    released = block.get("released") or {}
+    if released.get("learner"):
+        names = {"penalised": "penalised logistic regression", "rule": "points rule", "logistic": "logistic regression"}
+        why = str(released.get("why") or "")
+        text += (f" The register is ordered by the {names.get(released['learner'], released['learner'])}"
+                 + (f" ({why})." if why else ".") + " LightGBM is not used: with tens of events it would fit noise, "
+                 "and a planning team could not read it.")
+    if not block.get("model_fitted") and released.get("learner") in (None, "penalised"):
         text += f" The penalised model was not fitted: {TOO_FEW}."
     if block.get("note"):
         text += (f" With so few moves AUROC and calibration read \"{TOO_FEW}\"; the moves captured in the top "
-                 f"{block['k']} and observed/expected with its interval are shown instead. The simulation over "
-                 "many counties (docs/adult_models.md) is the evidence of how the scores rank.")
+                 f"{min(block['k'], block['rows']) or block['k']} and observed/expected with its interval are shown "
+                 "instead. The simulation over many counties (docs/adult_models.md) is the evidence of how the "
+                 "scores rank.")
     return text
 
 

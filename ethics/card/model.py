@@ -35,6 +35,7 @@ from ethics.card.disclosure import (
 from ethics.card.headline import GateSummary, Headline, headline_performance, plain_evidence, summarise_gate
 from ethics.card.ld_register import describe_register, register_table
 from ethics.card.recording import recording_section
+from ethics.card.released import describe_explanations, describe_released
 from ethics.card.tables import (
     AttributeResults,
     Table,
@@ -55,6 +56,7 @@ from ethics.card.wording import (
 )
 from ethics.monitor_checks import input_sources
 from features.feature import Feature
+from features.populations import get_population
 from models.live_calibration import describe_live_calibration
 from models.offer_split import describe_offer_split
 from models.untreated import describe_untreated
@@ -201,6 +203,7 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
     else:
         registry = inputs.feature_registry
     disclosure = disclose_inputs(list(run.get("feature_columns") or []), registry)
+    people = get_population(str(spec.get("population", "children"))).plural  # "children", "adults", "people"
     synthetic = bool(truth) or "generator" in (inputs.metrics.get("baselines") or {})
     phase = describe_phase(status, synthetic)
     details = {
@@ -235,7 +238,9 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Who is not scored": " ".join(describe_exclusions(spec)) or "-",
     }
     method = {
-        "Learner": "LightGBM gradient boosting (its number of trees chosen by early stopping on the latest "
+        # a spec may release another learner (models.few_events): the card says which and why
+        "Learner": describe_released(run) or "LightGBM gradient boosting (its number of trees chosen by early "
+                   "stopping on the latest "
                    "training year, then refitted on every training year), calibrated on the validation year, "
                    "which nothing else used"
                    + (", and on the earlier training years each scored by a model fitted without it"
@@ -247,7 +252,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Inputs": describe_inputs(disclosure),
         "Proxies for protected characteristics": describe_proxies(disclosure),
         "Fairness attributes": describe_audit_attributes(disclosure),
-        "Explanations": "LightGBM per-row contributions (TreeSHAP), mapped to plain English by the registry",
+        "Explanations": describe_explanations(run)
+        or "LightGBM per-row contributions (TreeSHAP), mapped to plain English by the registry",
         "Offers of help in training": describe_untreated(run.get("untreated")),
         "Performance by offer": describe_offer_split(inputs.metrics.get("offer_split")),
     }
@@ -259,8 +265,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         model=inputs.model, title=str(ctx.get("title") or spec.get("title") or inputs.model),
         draft_notice="" if status == "approved" else "NOT APPROVED: blocked at the governance gate",
         governance_status=status, phase=phase, outcome=describe_label(outcome),
-        headline=headline_performance(inputs.metrics, outcome_phrase(outcome)), gate=summarise_gate(gov),
-        suppression_rule=describe_suppression(inputs.min_group_size),
+        headline=headline_performance(inputs.metrics, outcome_phrase(outcome), people), gate=summarise_gate(gov),
+        suppression_rule=describe_suppression(inputs.min_group_size, people),
         release={**describe_release(gov.get("release")), **describe_registration(gov.get("registration"))},
         details=details, purpose=str(ctx.get("purpose", "-")),
         intended_uses=_as_list(ctx.get("intended_uses")), out_of_scope_uses=_as_list(ctx.get("out_of_scope_uses")),
@@ -278,8 +284,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         competing_risks=competing_risks_table(inputs.metrics.get("competing_risks")),
         ld_register_summary=describe_register(inputs.metrics.get("ld_register")),
         ld_register=register_table(inputs.metrics.get("ld_register")),
-        disaggregated=disaggregated_table(inputs.group_metrics, inputs.min_group_size),
-        fairness=attribute_results(inputs.group_metrics, inputs.min_group_size), figures=inputs.figures,
+        disaggregated=disaggregated_table(inputs.group_metrics, inputs.min_group_size, people),
+        fairness=attribute_results(inputs.group_metrics, inputs.min_group_size, people), figures=inputs.figures,
         backtest_fairness=backtest_fairness(inputs.metrics.get("backtest"), inputs.min_group_size),
         ethical_considerations=_as_list(ctx.get("ethical_considerations")), caveats=_as_list(ctx.get("caveats")),
         checklist=checklist, reasons_blocked=list(gov.get("reasons", [])),

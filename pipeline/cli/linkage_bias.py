@@ -37,6 +37,9 @@ def linkage_bias(
     evaluate.min_group_n suppressed) and data/linkage_bias/<model>/ (merges, corrected person index,
     affected children: tokens only).
     """
+    import pandas as pd
+
+    from features.ld_population import RegisterMissing
     from features.stage import build_over_index
     from models.linkage_bias_stage import LinkageBiasInputMissing, run_linkage_bias
     from models.spec import ModelSpecError
@@ -51,7 +54,11 @@ def linkage_bias(
     with exits_on((ModelSpecError, "Model spec error", 2), (LinkageBiasInputMissing, "Input missing", 2),
                   (PseudonymisationKeyError, "Key error", 2), (TrackingError, "Trained model not loaded", 1)):
         def build(spec, index, years):
-            return build_over_index(spec, index, config.features, paths, years).frame
+            try:
+                return build_over_index(spec, index, config.features, paths, years).frame
+            except RegisterMissing:  # no one a missed link touches is on the register: none is in its cohort
+                return pd.DataFrame({"person_id": pd.Series(dtype="string"),
+                                     "index_date": pd.Series(dtype="datetime64[ns]")})
 
         written = run_linkage_bias(model, build, config.evaluate, paths,
                                    key_file=key_file_path(root, config.pseudonymise.key_file), missed_from=missed_from)

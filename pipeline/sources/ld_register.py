@@ -115,7 +115,8 @@ SOURCE = Source(
     person_key="ld_person_id",
     persons=PersonRecords(table="ld_register_person"),
     identifiers=(Identifier("nhs_number", "nhs_number_tok"),),
-    record_dates=(RecordDates("ld_arrangement", "recorded_date"),),
+    # a carer has no arrangement of their own: their carer rows date them, so an as-of index holds them too
+    record_dates=(RecordDates("ld_arrangement", "recorded_date"), RecordDates("ld_carer", "recorded_date")),
     max_records_per_person=1,
     link_rates_gated=False,
     record_holder="The learning disability register",
