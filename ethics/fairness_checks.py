@@ -121,7 +121,7 @@ def _subgroup_calibration(table: pd.DataFrame, th: Thresholds) -> CheckResult:
         if "positives" in table else pd.Series(float("nan"), index=rows.index)
     rows = rows[positives >= enough]
     if rows.empty:
-        return CheckResult("not_evaluable", f"no group of at least {th.min_group_size} children and {enough} "
+        return CheckResult("not_evaluable", f"no group of at least {th.min_group_size} people and {enough} "
                            "outcomes to judge calibration in")
     full = table.loc[rows.index]
     low, high = (pd.to_numeric(full[c], errors="coerce") for c in ("ratio_oe_ratio_ci_low", "ratio_oe_ratio_ci_high"))

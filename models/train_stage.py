@@ -20,6 +20,7 @@ import pandas as pd
 
 from models.backtest import fit_backtest
 from models.few_events import few_events_backtest, fit_few_events, released_summary
+from models.live_calibration import recalibrate_for_live
 from models.spec import ModelSpec, SplitSpec, load_model_spec, spec_path
 from models.split import capacity_share
 from models.training import TrainedModels, train_models
@@ -280,6 +281,10 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
     else:  # the released learner refitted on the matured years only, as the live list would be
         backtest_scores, backtest = few_events_backtest(features, spec, columns, trained.scores, trained.released)
     write_parquet(backtest_scores, model_dir / "backtest_scores.parquet")
+    # what scores the live list: the released learner recalibrated on the latest matured year (models.live_calibration)
+    trained.released_model, trained.summary["live_calibration"] = recalibrate_for_live(
+        trained.model_to_release(), features, columns, methods=list(spec.calibration.methods),
+        score_year=spec.split.score_year, folds=params.calibration_folds, seed=spec.seed)
     trained.summary["backtest"] = backtest
     summary_file = write_json(trained.summary, model_dir / "train_summary.json")
     lineage = lineage_digests([features_file, paths.person_index, spec_path(model), params_file])
@@ -290,6 +295,7 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
                 "fallback_reason": trained.summary["fallback_reason"], "backtest": backtest,
                 # which learner scores the list and why (the card says it; the gate judges its scores)
                 "released": trained.summary["released"], "population": spec.population,
+                "live_calibration": trained.summary["live_calibration"],
                 # how rows whose window held an early help offer were fitted (models.untreated), for the card
                 "untreated": trained.summary.get("untreated"),
                 "thresholds_sha256": file_sha256(thresholds_file) if thresholds_file.exists() else None,

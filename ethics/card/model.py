@@ -86,6 +86,7 @@ class ModelCard(BaseModel):
 
     model: str
     title: str
+    people: str = "children"  # what the population's people are called (features.populations)
     draft_notice: str
     governance_status: str
     phase: str
@@ -265,6 +266,7 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         model=inputs.model, title=str(ctx.get("title") or spec.get("title") or inputs.model),
         draft_notice="" if status == "approved" else "NOT APPROVED: blocked at the governance gate",
         governance_status=status, phase=phase, outcome=describe_label(outcome),
+        people=people,
         headline=headline_performance(inputs.metrics, outcome_phrase(outcome), people), gate=summarise_gate(gov),
         suppression_rule=describe_suppression(inputs.min_group_size, people),
         release={**describe_release(gov.get("release")), **describe_registration(gov.get("registration"))},

@@ -80,6 +80,21 @@ def _outcome_window(outcome: dict) -> str:
     return "within the window the spec sets"
 
 
+# the adults' outcome kinds (features.adult_population, features.ld_population): what having it means, after
+# "would", and what counts as it
+ADULT_OUTCOMES = {
+    "emergency_spell": ("have an emergency hospital admission",
+                        "an emergency hospital admission (HES admission method 21-2D or 28, counted as spells),"),
+    "care_home_entry": ("move into a care home",
+                        "a permanent move into a residential or nursing home, however funded (council-funded care "
+                        "starting, a hospital or ED discharge to a care home, a GP care-home code, or a death "
+                        "registered in a care home),"),
+    "ld_unplanned_move": ("move unplanned into residential care or another placement",
+                          "an unplanned move into residential care or another placement, as the learning-disability "
+                          "register records it,"),
+}
+
+
 def outcome_phrase(outcome: dict) -> str:
     """What having the outcome means, to follow "would": "enter care within 12 months".
 
@@ -93,6 +108,8 @@ def outcome_phrase(outcome: dict) -> str:
     if kind == "nccis_neet":
         counted = " or with activity not known" if outcome.get("definition") == "neet_or_not_known" else ""
         return f"be recorded NEET{counted} {window}"
+    if kind in ADULT_OUTCOMES:
+        return f"{ADULT_OUTCOMES[kind][0]} {window}"
     return f"have the outcome ({kind.replace('_', ' ') or 'as the spec defines it'}) {window}"
 
 
@@ -106,6 +123,8 @@ def describe_label(outcome: dict) -> str:
                    else "NEET (not known is not counted)")
         code_550 = "" if outcome.get("code_550_is_neet", True) else "; code 550 not counted"
         text = f"any NCCIS activity recorded as {counted}{code_550},"
+    elif kind in ADULT_OUTCOMES:
+        text = ADULT_OUTCOMES[kind][1]
     else:
         text = f"{kind.replace('_', ' ')},"
     window = _outcome_window(outcome)

@@ -106,9 +106,10 @@ def missed_pairs_from_review(person_index: pd.DataFrame, decisions: pd.DataFrame
 
 def corrected_index(person_index: pd.DataFrame, merges: pd.DataFrame) -> pd.DataFrame:
     """``person_index`` with each merged person's records under its ``merged_person_id``."""
-    merged = merges.set_index("person_id")["merged_person_id"]
+    merged = merges.astype({"person_id": "string", "merged_person_id": "string"}).set_index("person_id")
     person = person_index["person_id"].astype("string")
-    return person_index.assign(person_id=person.map(merged).fillna(person).astype("string"))
+    # cast before filling: mapping through no merge at all gives an all-missing column typed as numbers
+    return person_index.assign(person_id=person.map(merged["merged_person_id"]).astype("string").fillna(person))
 
 
 def affected_records(person_index: pd.DataFrame, merges: pd.DataFrame) -> pd.DataFrame:

@@ -104,6 +104,7 @@ def _train(tmp_path, monkeypatch, features, raw):
 
 
 def test_the_mlflow_model_is_the_released_learner(tmp_path, monkeypatch, registry_features):
+    from models.learners import model_margin, ranked_estimator
     from pipeline.core.tracking import load_sklearn_model
 
     raw = {**registry_spec_raw(), "release": "penalised"}
@@ -112,10 +113,12 @@ def test_the_mlflow_model_is_the_released_learner(tmp_path, monkeypatch, registr
     run = json.loads(trained.run_file.read_text())
     assert run["released"]["learner"] == "penalised" and run["fallback_reason"] is None
     loaded = load_sklearn_model(run["model_uri"], run["tracking_uri"])
-    assert type(loaded[-1]).__name__ == "LogisticRegressionCV"
+    # registered as the live list scores it: the penalised model, recalibrated on the latest matured year
+    assert type(ranked_estimator(loaded)[-1]).__name__ == "LogisticRegressionCV"
+    assert run["live_calibration"]["recalibrated"]
     scores = pd.read_parquet(trained.scores_file)
-    np.testing.assert_allclose(loaded.predict_proba(registry_features[run["feature_columns"]])[:, 1],
-                               scores["score_lightgbm"])
+    np.testing.assert_allclose(model_margin(loaded, registry_features[run["feature_columns"]]),
+                               scores["margin_lightgbm"])
 
 
 def test_a_county_too_small_for_lightgbm_is_trained_as_a_blocked_draft(tmp_path, monkeypatch, registry_features):

@@ -56,6 +56,9 @@ def test_missed_pairs_come_from_truth_and_from_reviewed_matches_only():
     assert found["pair_id"].tolist() == ["x"]
     corrected = corrected_index(index, merges_from_pairs(found))
     assert corrected["person_id"].tolist() == ["P1", "P1", "P3", "P3"]
+    # no missed link at all: the index as it is (an empty merge table once made it a column of numbers)
+    assert corrected_index(index, merges_from_pairs(found.iloc[0:0]))["person_id"].tolist() == \
+        index["person_id"].astype("string").tolist()
 
 
 def test_a_merge_that_raises_the_score_enters_the_list_and_displaces_another():
