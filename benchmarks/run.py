@@ -5,6 +5,10 @@ peak resident memory of that process (ru_maxrss of the child) is the stage's pea
 results are medians over that size's repeats; they go to ``benchmarks/results/<label>.json`` and, with
 ``--markdown``, to a Markdown summary (the committed one is ``docs/benchmarks.md``).
 
+The county here is children only (``synth.adults`` off, the children's models); the whole population
+(adults on, the adult models, sized by residents up to 1,000,000) is ``benchmarks/whole_population.py``,
+which measures each stage the same way (``run_stage`` in its own process).
+
 Examples:
     python benchmarks/run.py                                   # 10k, 30k, 100k, 300k; every stage
     python benchmarks/run.py --sizes 10000:3,30000:3,100000:1,300000:1 --markdown docs/benchmarks.md

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,28 @@ def write_csv(df: pd.DataFrame, path: Path, *, encoding: str = "utf-8", bom: boo
         else:
             enc = "utf-8-sig" if bom else encoding
             df.to_csv(tmp, index=False, encoding=enc, errors="replace", lineterminator="\r\n")
+    return Path(path)
+
+
+def write_csv_parts(parts: Iterable[pd.DataFrame], path: Path) -> Path:
+    """Write UTF-8 CSV from frames with the same columns, one after another, so a file of millions of rows
+    is never held whole (the synthetic county's largest extracts). The bytes are those ``write_csv`` writes
+    for the frames concatenated. ``parts`` must yield at least one frame (an empty one writes the header).
+    """
+    with atomic_path(path) as tmp:
+        writer = None
+        try:
+            for df in parts:
+                table = pa.Table.from_pandas(df.astype("string[pyarrow]"), preserve_index=False)
+                if writer is None:
+                    writer = pacsv.CSVWriter(tmp, table.schema,
+                                             write_options=pacsv.WriteOptions(quoting_style="needed"))
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise ValueError(f"{path}: no parts to write")
     return Path(path)
 
 

@@ -39,6 +39,8 @@ def build_county(cfg: SynthParams, progress: Progress | None = None) -> County:
     """Simulate the county and format every extract, held in memory (no file IO)."""
     county = County()
     for kind, rel, obj in generate_county(cfg, progress):
+        if kind == "csv_parts":  # held whole here
+            kind, obj = "csv", (pd.concat(list(obj), ignore_index=True), "utf-8")
         getattr(county, kind)[rel] = obj
     county.children = int((county.truth["people"]["role"] == "child").sum())
     return county
@@ -47,8 +49,10 @@ def build_county(cfg: SynthParams, progress: Progress | None = None) -> County:
 def generate_county(cfg: SynthParams, progress: Progress | None = None) -> Iterator[tuple[str, str, object]]:
     """Simulate the county and yield ``(kind, relative path, content)`` for each extract as it is ready.
 
-    ``kind`` is ``csv`` (content ``(frame, encoding)``), ``xml`` (bytes), ``truth`` (frame) or ``json`` (truth
-    written as JSON), so a caller can write each piece and let it go (peak memory stays low at 300,000 children).
+    ``kind`` is ``csv`` (content ``(frame, encoding)``), ``csv_parts`` (an iterator of frames of one UTF-8 file,
+    to write one after another before asking for the next item), ``xml`` (bytes), ``truth`` (frame) or ``json``
+    (truth written as JSON), so a caller can write each piece and let it go (peak memory stays low at 300,000
+    children).
     """
     from pipeline.synthetic import export_education as edu
     from pipeline.synthetic import export_health as hlt
@@ -227,6 +231,15 @@ def run_synth(cfg: SynthParams, paths: ProjectPaths) -> dict:
                     io.write_csv(frame, paths.raw / rel, bom=True)
                 else:
                     io.write_csv(frame, paths.raw / rel, encoding=encoding)
+                files += 1
+            elif kind == "csv_parts":  # a large UTF-8 extract yielded in parts (the adults' health and GP files)
+                parts = obj
+                if planted_here := breaks_for_file(rel, cfg.recording_breaks):  # a break sees the whole file
+                    frame = pd.concat(list(obj), ignore_index=True)
+                    for planted in planted_here:
+                        frame = plant_recording_break(frame, planted, np.random.default_rng([cfg.seed, 903]))
+                    parts = [frame]
+                io.write_csv_parts(parts, paths.raw / rel)
                 files += 1
             elif kind == "xml":
                 io.write_bytes(obj, paths.raw / rel)

@@ -25,6 +25,7 @@ from pipeline.synthetic.export_adult_health_recording import (
     as_recorded_nhs,
     postcode_on,
     recorded_people,
+    row_parts,
 )
 from pipeline.synthetic.formatting import format_dates
 
@@ -111,6 +112,7 @@ def adult_health_extracts(
     lives,
     *,
     children: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = None,
+    part_rows: int | None = None,
 ) -> Iterator[tuple[str, str, object]]:
     """Yield ``(kind, relative path, content)`` for every health, GP and deaths extract of the county.
 
@@ -118,14 +120,19 @@ def adult_health_extracts(
         rng: the county's generator.
         cfg: the ``synth`` params (reference date, identifier noise).
         lives: an ``AdultLives`` (pipeline.synthetic.adults).
-        children: ``(patients, apc, ae)`` from ``export_health`` (patients with ``person_id``), merged into
-            the same files; None writes the adults' records only.
+        children: ``(patients, apc, ae)`` from ``export_health`` (patients with ``person_id``), merged into the
+            same files; None writes the adults' records only.
+        part_rows: None yields every file whole (``("csv", path, (frame, "utf-8"))``). A number yields the
+            five largest (hes_apc, ecds, hes_op, gp_events, gp_medications) as ``("csv_parts", path, parts)``:
+            ``parts`` an iterator of frames of about that many true rows each, formatted one at a time as
+            the caller writes them (a county of 1,000,000 never holds a whole outpatient file). Consume each
+            iterator before asking for the next file: the parts draw from ``rng``.
 
     Yields:
-        ``("csv", path, (frame, "utf-8"))`` for health/nhs_demographics, hes_apc, hes_ae (when children
-        are given), ecds, hes_op, gp/gp_patients, gp_events, gp_medications and deaths/deaths; then
-        ``("truth", "person_map_adult_health", frame)``: ``source, record_key, person_id`` of the adults'
-        health, GP and deaths record keys (children's health keys are already in ``person_map``).
+        health/nhs_demographics, hes_apc, hes_ae (when children are given), ecds, hes_op, gp/gp_patients,
+        gp_events, gp_medications and deaths/deaths; then ``("truth", "person_map_adult_health", frame)``:
+        ``source, record_key, person_id`` of the adults' health, GP and deaths record keys (children's
+        health keys are already in ``person_map``).
     """
     ref = np.datetime64(cfg.reference_date)
     patients, apc, ae = children if children is not None else (None, None, None)
@@ -137,31 +144,38 @@ def adult_health_extracts(
     adult_patients = nhs_demographics_adults(rng, cfg, adults, lives.addresses, hes_ids)
     frames = [p.drop(columns="person_id") for p in [patients] if p is not None]
     yield "csv", "health/nhs_demographics.csv", (pd.concat([*frames, adult_patients], ignore_index=True), "utf-8")
+    del adult_patients, frames  # a generator's locals live until it ends: let each extract go once written
+
+    def extract(rel: str, parts: Iterator[pd.DataFrame]):
+        if part_rows:
+            return "csv_parts", rel, parts
+        return "csv", rel, (pd.concat(list(parts), ignore_index=True), "utf-8")
 
     nhs = people.set_index("person_id")["nhs_number"].astype(str)
     # every spell of the lives is written: a child of the county appears there only from 18 (its childhood
     # admissions are export_health's), under the hospital id it already has
-    spells = lives.admissions
-    episodes = hospital.apc_episodes(rng, cfg, spells, hes_ids, nhs, first_epikey=len(apc) + 1 if apc is not None
-                                     else 1)
-    columns = list(dict.fromkeys([*(apc.columns if apc is not None else []), *episodes.columns]))
-    merged = pd.concat([f for f in (apc, episodes) if f is not None], ignore_index=True)
-    yield "csv", "health/hes_apc.csv", (merged.reindex(columns=columns).fillna(""), "utf-8")
+    yield extract("health/hes_apc.csv", _apc_parts(rng, cfg, lives.admissions, apc, hes_ids, nhs, part_rows))
     if ae is not None:
         yield "csv", "health/hes_ae.csv", (ae, "utf-8")
     dob = people.set_index("person_id")["dob"]
-    yield "csv", "health/ecds.csv", (hospital.ecds_attendances(rng, cfg, lives.attendances, hes_ids, nhs, dob),
-                                     "utf-8")
-    yield "csv", "health/hes_op.csv", (hospital.outpatient_appointments(rng, cfg, lives.outpatients, hes_ids, nhs),
-                                       "utf-8")
+    yield extract("health/ecds.csv", _numbered_parts(
+        lives.attendances, part_rows,
+        lambda rows, first: hospital.ecds_attendances(rng, cfg, rows, hes_ids, nhs, dob, first_key=first)))
+    yield extract("health/hes_op.csv", _numbered_parts(
+        lives.outpatients, part_rows,
+        lambda rows, first: hospital.outpatient_appointments(rng, cfg, rows, hes_ids, nhs, first_key=first)))
 
     gp_patients, gp_keys = gp.gp_patients(rng, cfg, people, lives.gp_registrations, lives.addresses)
     yield "csv", "gp/gp_patients.csv", (gp_patients, "utf-8")
-    yield "csv", "gp/gp_events.csv", (gp.gp_events(rng, cfg, lives.gp_events, gp_keys), "utf-8")
-    yield "csv", "gp/gp_medications.csv", (gp.gp_medications(rng, cfg, lives.medications, gp_keys), "utf-8")
+    del gp_patients
+    yield extract("gp/gp_events.csv", (gp.gp_events(rng, cfg, lives.gp_events.iloc[rows], gp_keys)
+                                       for rows in row_parts(len(lives.gp_events), part_rows)))
+    yield extract("gp/gp_medications.csv", (gp.gp_medications(rng, cfg, lives.medications.iloc[rows], gp_keys)
+                                            for rows in row_parts(len(lives.medications), part_rows)))
 
     deaths, death_keys = death_registrations(rng, cfg, people, lives.addresses)
     yield "csv", "deaths/deaths.csv", (deaths, "utf-8")
+    del deaths
     truth = pd.concat([
         pd.DataFrame({"source": "health", "record_key": hes_ids.reindex(adults["person_id"]).to_numpy(dtype=str),
                       "person_id": adults["person_id"].to_numpy()}),
@@ -169,3 +183,28 @@ def adult_health_extracts(
         death_keys.assign(source="deaths"),
     ], ignore_index=True)[["source", "record_key", "person_id"]]
     yield "truth", "person_map_adult_health", truth
+
+
+def _numbered_parts(frame: pd.DataFrame, part_rows: int | None, make) -> Iterator[pd.DataFrame]:
+    """``make(rows, first_key)`` over ``frame`` in parts, each numbering its record keys on from the last."""
+    first = 1
+    for rows in row_parts(len(frame), part_rows):
+        out = make(frame.iloc[rows], first)
+        first += len(out)
+        yield out
+
+
+def _apc_parts(rng: np.random.Generator, cfg: SynthParams, spells: pd.DataFrame, apc: pd.DataFrame | None,
+               hes_ids: pd.Series, nhs: pd.Series, part_rows: int | None) -> Iterator[pd.DataFrame]:
+    """HES APC in parts: the children's episodes (``apc``, may be None) first, then the adults' spells' episodes,
+    all with the columns of both (a column one side lacks is blank)."""
+    columns = list(dict.fromkeys([*(apc.columns if apc is not None else []), *hospital.APC_COLUMNS]))
+    first = len(apc) + 1 if apc is not None else 1
+    if apc is not None and part_rows:
+        yield apc.reindex(columns=columns).fillna("")
+    for rows in row_parts(len(spells), part_rows):
+        episodes = hospital.apc_episodes(rng, cfg, spells.iloc[rows], hes_ids, nhs, first_epikey=first)
+        first += len(episodes)
+        if apc is not None and not part_rows:
+            episodes = pd.concat([apc, episodes], ignore_index=True)
+        yield episodes.reindex(columns=columns).fillna("")

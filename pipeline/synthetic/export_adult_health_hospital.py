@@ -18,6 +18,15 @@ from pipeline.synthetic.formatting import format_dates
 
 TRANSFER_RATE = 0.15  # share of spells with 2+ episodes recorded as a transfer to another hospital
 EPISODE_TEXT = ("EPIORDER", "EPISTART", "EPIEND", "ADMISORC", "DISMETH", "DISDEST", "CLASSPAT")
+APC_COLUMNS = ("EPIKEY", "PSEUDO_HESID", "NEWNHSNO", "ADMIDATE", "ADMIMETH", "DISDATE",
+               *(f"DIAG_4_{i:02d}" for i in range(1, 21)), *EPISODE_TEXT)
+
+
+def numbered(prefix: str, first: int, n: int) -> np.ndarray:
+    """``n`` record keys ``prefix`` + a 10-digit running number from ``first`` (e.g. ``OP0000000001``)."""
+    if n == 0:  # numpy's zfill cannot size an empty array
+        return np.array([], dtype=str)
+    return np.char.add(prefix, np.char.zfill(np.arange(first, first + n).astype(str), 10))
 
 
 def _diagnosis_columns(diagnoses: pd.Series, row: np.ndarray, order: np.ndarray) -> dict[str, np.ndarray]:
@@ -51,11 +60,11 @@ def apc_episodes(rng: np.random.Generator, cfg: SynthParams, spells: pd.DataFram
     Args:
         spells: ``AdultLives.admissions`` rows.
         hes_ids, nhs: PSEUDO_HESID and true NHS number by person_id.
-        first_epikey: EPIKEYs are numbered on from here (after the children's).
+        first_epikey: EPIKEYs are numbered on from here (after the children's, or an earlier part's).
 
     Returns:
-        ``EPIKEY, PSEUDO_HESID, NEWNHSNO, ADMIDATE, ADMIMETH, DISDATE, DIAG_4_01..20`` and ``EPISODE_TEXT``
-        columns, as text; an episode starting after the reference date is not yet recorded.
+        ``APC_COLUMNS`` (``EPIKEY, PSEUDO_HESID, NEWNHSNO, ADMIDATE, ADMIMETH, DISDATE, DIAG_4_01..20`` and
+        ``EPISODE_TEXT``), as text; an episode starting after the reference date is not yet recorded.
     """
     ref = np.datetime64(cfg.reference_date, "D")
     sp = spells[spells["admission_date"].to_numpy().astype("datetime64[D]") <= ref].reset_index(drop=True)
@@ -97,7 +106,6 @@ def apc_episodes(rng: np.random.Generator, cfg: SynthParams, spells: pd.DataFram
     keep = epistart <= ref
     scale_missing = cfg.identifier_noise.nhs_missing_hes
     frame = pd.DataFrame({
-        "EPIKEY": np.char.add("E", np.char.zfill(np.arange(first_epikey, first_epikey + len(row)).astype(str), 10)),
         "PSEUDO_HESID": hes_ids.reindex(person).to_numpy(dtype=str),
         "NEWNHSNO": as_recorded_nhs(rng, nhs.reindex(person).fillna("").to_numpy(dtype=str), scale_missing, 0.0),
         "ADMIDATE": format_dates(provider_admit, ISO),
@@ -111,13 +119,15 @@ def apc_episodes(rng: np.random.Generator, cfg: SynthParams, spells: pd.DataFram
         "DISMETH": dismeth,
         "DISDEST": disdest,
         "CLASSPAT": classpat,
-    })
-    return frame[keep].reset_index(drop=True)
+    })[keep].reset_index(drop=True)
+    frame.insert(0, "EPIKEY", numbered("E", first_epikey, len(frame)))
+    return frame
 
 
 def ecds_attendances(rng: np.random.Generator, cfg: SynthParams, attendances: pd.DataFrame, hes_ids: pd.Series,
-                     nhs: pd.Series, dob: pd.Series) -> pd.DataFrame:
-    """ECDS rows (NHSE analysis-table names) for the attendances that arrived by the reference date.
+                     nhs: pd.Series, dob: pd.Series, *, first_key: int = 1) -> pd.DataFrame:
+    """ECDS rows (NHSE analysis-table names) for the attendances that arrived by the reference date
+    (``EC_Ident`` numbered on from ``first_key``: an earlier part's rows come before).
 
     SNOMED codes: a random code of the arrival mode's ETOS group, the acuity's code, the discharge
     destination's group; ``Der_EC_Diagnosis_All`` lists the diagnosis, with a second code of another
@@ -150,7 +160,7 @@ def ecds_attendances(rng: np.random.Generator, cfg: SynthParams, attendances: pd
     age = ((arrive - dob.reindex(person).to_numpy().astype("datetime64[D]")).astype(np.int64) // 365.25).astype(int)
     scale, missing, mistyped = RECORDING["ecds"]
     return pd.DataFrame({
-        "EC_Ident": np.char.add("EC", np.char.zfill(np.arange(1, n + 1).astype(str), 10)),
+        "EC_Ident": numbered("EC", first_key, n),
         "PSEUDO_HESID": hes_ids.reindex(person).to_numpy(dtype=str),
         "NHS_Number": as_recorded_nhs(rng, nhs.reindex(person).fillna("").to_numpy(dtype=str), missing, mistyped),
         "Age_At_Arrival": np.clip(age, 0, 120).astype(str),
@@ -170,9 +180,10 @@ def ecds_attendances(rng: np.random.Generator, cfg: SynthParams, attendances: pd
 
 
 def outpatient_appointments(rng: np.random.Generator, cfg: SynthParams, outpatients: pd.DataFrame,
-                            hes_ids: pd.Series, nhs: pd.Series) -> pd.DataFrame:
+                            hes_ids: pd.Series, nhs: pd.Series, *, first_key: int = 1) -> pd.DataFrame:
     """HES outpatient rows: ATTENDED 5 (seen) or 2/3/4 (cancelled by the patient, did not attend, cancelled
-    by the hospital), FIRSTATT 1 (first) or 2 (follow-up), an OUTCOME for those seen."""
+    by the hospital), FIRSTATT 1 (first) or 2 (follow-up), an OUTCOME for those seen; ``ATTENDKEY`` numbered
+    on from ``first_key``."""
     ref = np.datetime64(cfg.reference_date, "D")
     op = outpatients[outpatients["appointment_date"].to_numpy().astype("datetime64[D]") <= ref].reset_index(drop=True)
     n = len(op)
@@ -180,7 +191,7 @@ def outpatient_appointments(rng: np.random.Generator, cfg: SynthParams, outpatie
     attended = op["attended"].fillna(False).to_numpy(dtype=bool)
     missed = rng.choice(["2", "3", "4"], n, p=[0.3, 0.5, 0.2])
     return pd.DataFrame({
-        "ATTENDKEY": np.char.add("OP", np.char.zfill(np.arange(1, n + 1).astype(str), 10)),
+        "ATTENDKEY": numbered("OP", first_key, n),
         "PSEUDO_HESID": hes_ids.reindex(person).to_numpy(dtype=str),
         "NEWNHSNO": as_recorded_nhs(rng, nhs.reindex(person).fillna("").to_numpy(dtype=str),
                                     cfg.identifier_noise.nhs_missing_hes, 0.0),

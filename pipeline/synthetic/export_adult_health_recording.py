@@ -19,6 +19,16 @@ RECORDING = {
 }
 
 
+PART_ROWS = 500_000  # rows of the largest extracts formatted and written at a time (``synth`` with adults)
+
+
+def row_parts(n: int, part_rows: int | None) -> list[slice]:
+    """Slices over ``n`` rows, ``part_rows`` at a time; None (or 0) = one part. Always at least one part (an
+    empty extract still writes its header)."""
+    step = part_rows or max(n, 1)
+    return [slice(lo, min(lo + step, n)) for lo in range(0, max(n, 1), step)]
+
+
 def as_recorded_nhs(rng: np.random.Generator, numbers: np.ndarray, missing: float, mistyped: float) -> np.ndarray:
     """NHS numbers as a source holds them: some blank, some with two neighbouring digits swapped."""
     out = np.asarray(numbers, dtype=str).astype(object)

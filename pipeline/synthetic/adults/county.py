@@ -32,13 +32,15 @@ def adult_county(
     children_health: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
 ) -> Iterator[tuple[str, str, object]]:
     """Yield the adults' truth (``adults_<table>``) and the health, GP, deaths, adult social care and
-    learning-disability register extracts.
+    learning-disability register extracts (the five largest health and GP files as ``csv_parts``: frames of
+    about ``PART_ROWS`` rows, formatted as they are written).
 
     Args:
         children_health: ``(patients, apc, ae)`` of the children (export_health), merged into the same
             health files by the health exporter.
     """
     from pipeline.synthetic.export_adult_health import adult_health_extracts
+    from pipeline.synthetic.export_adult_health_recording import PART_ROWS
     from pipeline.synthetic.export_adult_social_care import adult_social_care_extracts
     from pipeline.synthetic.export_ld_register import ld_register_extracts
 
@@ -46,6 +48,7 @@ def adult_county(
     for name, frame in lives.frames().items():
         yield "truth", f"adults_{name}", truth_frame(frame)
     yield "truth", "adults_admission_risk", risk
-    yield from adult_health_extracts(np.random.default_rng([cfg.seed, 17, 1]), cfg, lives, children=children_health)
+    yield from adult_health_extracts(np.random.default_rng([cfg.seed, 17, 1]), cfg, lives, children=children_health,
+                                     part_rows=PART_ROWS)
     yield from adult_social_care_extracts(np.random.default_rng([cfg.seed, 17, 2]), cfg, lives)
     yield from ld_register_extracts(np.random.default_rng([cfg.seed, 17, 3]), cfg, lives)

@@ -159,7 +159,9 @@ def outpatients(rng: np.random.Generator, cfg: AdultsParams, state: State, win: 
     return pd.DataFrame({
         "person_id": pid[keep], "appointment_date": when[keep], "attended": (rng.random(rows.size) > dna)[keep],
         "first_attendance": (rng.random(rows.size) < 0.35)[keep],
-        "specialty": rng.choice(SPECIALTIES, rows.size, p=SPECIALTY_WEIGHTS / SPECIALTY_WEIGHTS.sum())[keep],
+        # a category: tens of millions of appointments at 1,000,000 people
+        "specialty": pd.Categorical(rng.choice(SPECIALTIES, rows.size, p=SPECIALTY_WEIGHTS / SPECIALTY_WEIGHTS.sum())[
+            keep], categories=SPECIALTIES),
     })
 
 

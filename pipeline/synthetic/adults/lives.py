@@ -83,17 +83,18 @@ def simulate_adults(
     people["self_funder"] = state.self_funder
     people["death_date"] = np.where(state.death <= ref, state.death, NAT)
     people["leave_date"] = np.where(state.leave <= ref, state.leave, NAT)
-    gp = pd.concat([*([ev["gp_events"]] if "gp_events" in ev else []),
+    # each event table is popped from ``ev`` as it is used: at 1,000,000 people no copy outlives its use
+    gp = pd.concat([*([ev.pop("gp_events")] if "gp_events" in ev else []),
                     adversity_gp_codes(rng, adversity, until), _child_ld_codes(rng, people, state, until),
                     _care_home_codes(rng, perm, until)], ignore_index=True)
     gp = gp[gp["date"].to_numpy().astype("datetime64[D]") <= until[gp["person_id"].to_numpy()]]
     need = need_onset(gp, state.dementia_since)
     caring = caring_pairs(rng, people, need, at_home_until, ref)
     gp = pd.concat([gp, carer_gp_codes(rng, caring, people, state.dementia, until, ref)], ignore_index=True)
-    asc = close_and_review(rng, ev["asc_events"], state.death, state.leave, moves_in, ref, ids)
+    asc = close_and_review(rng, ev.pop("asc_events"), state.death, state.leave, moves_in, ref, ids)
     services = asc[(asc["event_type"] == "Service") & (asc["client_type"] == "Service user")]
     asc = pd.concat([asc, carer_events(rng, caring, services, state.self_funder, gone, ref, ids)], ignore_index=True)
-    admissions = _no_overlaps(pd.concat([ev["admissions"], _maternity(rng, state, people, kids, ids, cfg)],
+    admissions = _no_overlaps(pd.concat([ev.pop("admissions"), _maternity(rng, state, people, kids, ids, cfg)],
                                         ignore_index=True), state.death)
 
     history = pd.concat([family_addresses[["household_id", "from_date", "postcode", "lsoa_code"]],
@@ -116,8 +117,9 @@ def simulate_adults(
         lsoa_code=last["lsoa_code"].reindex(people["person_id"]).fillna(people["lsoa_code"]).to_numpy(),
     )
     people["imd_decile"] = people["lsoa_code"].map(lsoas.set_index("lsoa_code")["imd_decile"]).astype(int)
-    attendances = ev["attendances"][ev["attendances"]["arrival_date"] <= ref].sort_values("attendance_id",
-                                                                                       ignore_index=True)
+    attendances = ev.pop("attendances")
+    attendances = attendances[attendances["arrival_date"] <= ref].sort_values("attendance_id", ignore_index=True)
+    outpatients = ev.pop("outpatients")
     # nothing after the reference date exists: one arriving that day has left by it
     attendances["departure_date"] = np.minimum(attendances["departure_date"].to_numpy().astype("datetime64[D]"), ref)
     lives = AdultLives(
@@ -128,7 +130,7 @@ def simulate_adults(
         medications=_medications(rng, gp, until, ref),
         admissions=admissions[admissions["admission_date"] <= ref].sort_values("spell_id", ignore_index=True),
         attendances=attendances,
-        outpatients=ev["outpatients"][ev["outpatients"]["appointment_date"] <= ref].reset_index(drop=True),
+        outpatients=outpatients[outpatients["appointment_date"] <= ref].reset_index(drop=True),
         care_home_entries=entries.drop(columns=["exit_date", "home_id"]).reset_index(drop=True),
         asc_events=asc[asc["start"].to_numpy().astype("datetime64[D]") <= until[asc["person_id"].to_numpy()]]
         .sort_values("event_id", ignore_index=True),
@@ -193,9 +195,11 @@ def _medications(rng, gp: pd.DataFrame, until: np.ndarray, ref: np.datetime64) -
     rows = np.repeat(np.arange(len(g)), n)
     k = np.arange(rows.size) - np.repeat(np.cumsum(n) - n, n)
     when = first[rows] + (k * 91 + rng.integers(-5, 5, rows.size)) * DAY
+    # the largest true table (about 20 issues per adult): a category and a small int keep it compact
     return pd.DataFrame({"person_id": pid[rows], "date": when,
-                         "bnf_code": g["concept"].map(BNF_OF).to_numpy()[rows],
-                         "quantity": rng.choice(np.array([28, 56, 84]), rows.size, p=[0.2, 0.3, 0.5]),
+                         "bnf_code": pd.Categorical(g["concept"].map(BNF_OF).to_numpy()[rows],
+                                                    categories=sorted(set(BNF_OF.values()))),
+                         "quantity": rng.choice(np.array([28, 56, 84], dtype=np.int16), rows.size, p=[0.2, 0.3, 0.5]),
                          "repeat": True})[when <= until[pid[rows]]].reset_index(drop=True)
 
 

@@ -224,8 +224,13 @@ def build_population(
     head_age = _age_at(new.groupby("hh")["dob"].min().reindex(range(n_hh)).to_numpy(), ref)
     eth, group = _ethnicity(rng, head_age)
     # older people live a little more often in the less deprived neighbourhoods
-    w = 1 + 0.04 * (lsoas["imd_decile"].to_numpy() - 5.5) * (head_age[:, None] >= 65)
-    pick = (rng.random(n_hh)[:, None] > np.cumsum(w, axis=1) / w.sum(axis=1, keepdims=True)).sum(axis=1)
+    # (one cumulative weight per age group, not a households x neighbourhoods matrix: 1M people = 400k x 1,300)
+    u = rng.random(n_hh)
+    pick = np.empty(n_hh, dtype=np.int64)
+    for older in (False, True):
+        w = 1 + 0.04 * (lsoas["imd_decile"].to_numpy() - 5.5) * older
+        rows = (head_age >= 65) == older
+        pick[rows] = np.minimum(np.searchsorted(np.cumsum(w) / w.sum(), u[rows], side="left"), w.size - 1)
     lsoa = lsoas["lsoa_code"].to_numpy()[pick]
     imd = lsoas["imd_decile"].to_numpy()[pick].astype(int)
     ld_family = new.groupby("hh")["ld_family"].any().reindex(range(n_hh)).to_numpy()

@@ -148,9 +148,9 @@ GOOD = {
     ),
     "gp_patient": (
         "gp_patients.csv",
-        "Patient_ID,NHS_Number,Forename,Surname,Date_Of_Birth,Sex,Ethnicity,Postcode,Practice_Code,"
+        "Patient_ID,NHS_Number,Forename,Surname,Date_Of_Birth,Sex,Ethnicity,Postcode,RALF,Practice_Code,"
         "Registration_Start_Date,Registration_End_Date,Date_Of_Death",
-        "P{i},{nhs},Amy,Lee,0{d}/02/1950,F,A,AB1 2CD,M85001,01/01/2000,,",
+        "P{i},{nhs},Amy,Lee,0{d}/02/1950,F,A,AB1 2CD,9F3A0C{i}E,M85001,01/01/2000,,",
     ),
     "gp_event": (
         "gp_events.csv", "Patient_ID,Event_Date,SNOMED_Code,Value,Unit", "P{i},0{d}/03/2024,38341003,14{d},mmHg"

@@ -147,3 +147,25 @@ def test_nothing_happens_after_death_or_the_reference_date(county):
         assert not (when.to_numpy() > died).any(), name
     died_in_hospital = lives.admissions[lives.admissions["discharge_method"] == "4"]
     assert (died_in_hospital["discharge_destination"] == "79").all()
+
+
+def test_base_rates_from_the_written_truth_are_those_of_the_lives(county, tmp_path):
+    """``adult_base_rates`` (the benchmark's figures) reads the truth synth writes and gives every rate of
+    issue #17, equal to those measured on the lives in memory."""
+    from pipeline.core import io
+    from pipeline.synthetic.adults.county import truth_frame
+    from pipeline.synthetic.base_rates import adult_base_rates
+
+    lives, risk = county[:2]
+    for name, frame in lives.frames().items():
+        io.write_parquet(truth_frame(frame), tmp_path / f"adults_{name}.parquet")
+    io.write_parquet(risk, tmp_path / "adults_admission_risk.parquet")
+    got = adult_base_rates(tmp_path, YEARS)
+    want = rates.summary(lives, risk, YEARS)
+    assert set(want) <= set(got)
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-9, nan_ok=True), key
+    for key in ("emergency_per_1000_85+", "2C_per_100k", "2B_per_100k", "self_funded_share_65", "lts_65_during_year",
+                "ld_register_prevalence", "deaths_over_expected_65+", "top5pct_by_risk", "roland_next_year_share"):
+        assert np.isfinite(got[key]), key
+    assert 0.85 <= got["deaths_over_expected_65+"] <= 1.15
