@@ -154,7 +154,7 @@ def _guarded(stage: str, work: Path, extra: list[str], env: dict[str, str], max_
 def _base_rates(scratch: Path, env: dict[str, str]) -> dict:
     """DOMAIN_ADULTS.md's base rates of the county just made (own process: the truth is large)."""
     code = (f"import json,sys; sys.path.insert(0, {str(ROOT)!r}); from pathlib import Path; "
-            "from pipeline.synthetic.base_rates import adult_base_rates; "
+            "from pipeline.synthetic.adults.truth_rates import adult_base_rates; "
             f"print(json.dumps(adult_base_rates(Path({str(scratch / 'data' / 'truth')!r}))))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if proc.returncode != 0:

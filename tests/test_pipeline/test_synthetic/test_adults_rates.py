@@ -154,7 +154,7 @@ def test_base_rates_from_the_written_truth_are_those_of_the_lives(county, tmp_pa
     issue #17, equal to those measured on the lives in memory."""
     from pipeline.core import io
     from pipeline.synthetic.adults.county import truth_frame
-    from pipeline.synthetic.base_rates import adult_base_rates
+    from pipeline.synthetic.adults.truth_rates import adult_base_rates
 
     lives, risk = county[:2]
     for name, frame in lives.frames().items():
