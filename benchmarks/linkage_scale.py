@@ -33,6 +33,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipeline.linkage.memory import release_unused_memory  # noqa: E402
 from pipeline.linkage.persons import person_columns  # noqa: E402
 from pipeline.privacy.match_keys import identity_match_keys  # noqa: E402
 from pipeline.privacy.tokens import make_tokens  # noqa: E402
@@ -120,19 +121,42 @@ def person_records(n_records: int, seed: int) -> tuple[pd.DataFrame, pd.DataFram
     return persons[list(person_columns())], pd.concat(truth, ignore_index=True).astype("string")
 
 
-def blocked_pairs(persons: pd.DataFrame) -> dict[str, int]:
+def blocked_pairs(persons: pd.DataFrame, geography: str | None = None) -> dict[str, int]:
     """Pairs each prediction blocking rule admits (records agreeing on all its columns), by rule.
 
-    A pair admitted by two rules is counted under both, so the sum bounds Splink's scored pairs from
-    above. How these grow with the records is what an estimate for national scale rests on.
+    ``geography``: None for the county's rules, ``postcode_district`` for the national ones
+    (``link.blocking_geography``). A pair admitted by two rules is counted under both, so the sum bounds
+    Splink's scored pairs from above. How these grow with the records is what an estimate for national
+    scale rests on.
     """
-    from pipeline.linkage.model import PREDICTION_BLOCKING_RULES
+    from pipeline.linkage.model import prediction_blocking_rules
 
     counts = {}
-    for rule in PREDICTION_BLOCKING_RULES:
+    for rule in prediction_blocking_rules(geography):
         sizes = persons.dropna(subset=list(rule)).groupby(list(rule)).size().to_numpy(dtype=np.int64)
         counts["+".join(c.removesuffix("_tok") for c in rule)] = int((sizes * (sizes - 1) // 2).sum())
     return counts
+
+
+def true_pairs_admitted(persons: pd.DataFrame, truth: pd.DataFrame, geography: str | None = None) -> float:
+    """Share of true-match pairs (two records of one true person) that some prediction blocking rule admits:
+    the blocking's own recall, before any scoring (links through a third record can still join the rest)."""
+    from pipeline.linkage.model import prediction_blocking_rules
+
+    records = persons.merge(truth, on=["source", "record_key_tok"]).reset_index(drop=True)
+    groups = [idx for idx in records.groupby("true_person_id").indices.values() if len(idx) > 1]
+    pairs = np.array([(g[a], g[b]) for g in groups for a in range(len(g)) for b in range(a + 1, len(g))])
+    if not len(pairs):
+        return 1.0
+    admitted = np.zeros(len(pairs), dtype=bool)
+    for rule in prediction_blocking_rules(geography):
+        agree = np.ones(len(pairs), dtype=bool)
+        for column in rule:
+            values = records[column].astype(object).to_numpy()
+            left, right = values[pairs[:, 0]], values[pairs[:, 1]]
+            agree &= pd.notna(left) & pd.notna(right) & (left == right)
+        admitted |= agree
+    return round(float(admitted.mean()), 5)
 
 
 class PhaseClock(logging.Handler):
@@ -150,6 +174,19 @@ class PhaseClock(logging.Handler):
             now = time.perf_counter()
             self.phases[phase] = round(self.phases.get(phase, 0.0) + now - self.last, 2)
             self.last = now
+
+
+class Progress(logging.Handler):
+    """Writes the phases finished so far and the peak memory to a file after each phase, so a run stopped
+    part way (a time limit, the JVM dying) still says how far it got."""
+
+    def __init__(self, path: Path | None, clock: PhaseClock, memory: PeakMemory) -> None:
+        super().__init__(logging.DEBUG)
+        self.path, self.clock, self.memory = path, clock, memory
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.path is not None and record.getMessage().startswith("memory after "):
+            self.path.write_text(json.dumps({"phases_s": self.clock.phases, "peak_rss_mib": self.memory.peaks()}))
 
 
 class PeakMemory:
@@ -173,6 +210,9 @@ class PeakMemory:
             self.peak_self, self.peak_children = max(self.peak_self, own), max(self.peak_children, kids)
             self.peak_total = max(self.peak_total, own + kids)
 
+    def peaks(self) -> dict[str, int]:
+        return {"total": round(self.peak_total), "python": round(self.peak_self), "jvm": round(self.peak_children)}
+
     def __enter__(self) -> PeakMemory:
         self.thread.start()
         return self
@@ -182,7 +222,22 @@ class PeakMemory:
         self.thread.join()
 
 
-def run_one(backend: str, n_records: int, seed: int, cores: int, work_dir: Path) -> dict:
+def jvm_exit_code() -> int | None:
+    """The exit code of the JVM pyspark started (None while it runs or when none was started): -9 is a
+    SIGKILL, which on Linux is usually the kernel's out-of-memory killer."""
+    try:
+        from pyspark import SparkContext
+    except ImportError:
+        return None
+    gateway = getattr(SparkContext, "_gateway", None)
+    proc = getattr(gateway, "proc", None)
+    return None if proc is None else proc.poll()
+
+
+def run_one(
+    backend: str, n_records: int, seed: int, cores: int, work_dir: Path, geography: str | None = None,
+    progress: Path | None = None, driver_memory: str = "4g",
+) -> dict:
     """Link ``n_records`` synthetic records on ``backend`` in this process; the measurements as a dict."""
     from pipeline.core.config import LinkParams, SparkParams
     from pipeline.linkage.evaluation import pairwise_counts, precision_recall
@@ -192,61 +247,107 @@ def run_one(backend: str, n_records: int, seed: int, cores: int, work_dir: Path)
     persons, truth = person_records(n_records, seed)
     params = LinkParams(
         backend=backend, duckdb_threads=cores, review_sample_size=0, extract_date=date(2026, 3, 31),
-        spark=SparkParams(master=f"local[{cores}]", shuffle_partitions=2 * cores, driver_memory="4g",
+        blocking_geography=geography,
+        spark=SparkParams(master=f"local[{cores}]", shuffle_partitions=2 * cores, driver_memory=driver_memory,
                           work_dir=str(work_dir)),
     )
     clock = PhaseClock()
     logging.getLogger("pipeline.linkage").addHandler(clock)
     logging.getLogger("pipeline.linkage").setLevel(logging.DEBUG)
+    load_at_start = round(os.getloadavg()[0], 1)
     with PeakMemory() as memory:
+        logging.getLogger("pipeline.linkage").addHandler(Progress(progress, clock, memory))
         start = clock.last = time.perf_counter()
-        result = link_persons(persons, {}, params)
+        try:
+            result = link_persons(persons, {}, params)
+        except Exception:
+            if backend == "spark":  # why the JVM went, when it did (stderr holds the JVM's own last words)
+                print(f"JVM exit code: {jvm_exit_code()}", file=sys.stderr)
+            raise
         wall = time.perf_counter() - start
         stop_spark_session()
     scored = result.person_index.rename(columns={"table": "source"}).merge(truth, on=["source", "record_key_tok"])
     quality = precision_recall(pairwise_counts(scored["person_id"], scored["true_person_id"]))
     return {
-        "backend": backend, "records": int(len(persons)), "cores": cores, "wall_s": round(wall, 1),
-        "peak_rss_mib": {"total": round(memory.peak_total), "python": round(memory.peak_self),
-                         "jvm": round(memory.peak_children)},
+        "backend": backend, "blocking_geography": geography, "records": int(len(persons)), "cores": cores,
+        "wall_s": round(wall, 1), "peak_rss_mib": memory.peaks(),
         "phases_s": clock.phases, "people": int(result.report["people"]),
         "scored_pairs": int(result.report["scored_pairs"]),
         "precision": quality["precision"], "recall": quality["recall"],
-        "load_average_1m_at_end": round(os.getloadavg()[0], 1),  # the machine may be shared: read timings with it
+        # the machine may be shared: read timings with its load
+        "load_average_1m": {"start": load_at_start, "end": round(os.getloadavg()[0], 1)},
     }
+
+
+def run_child(args: argparse.Namespace, backend: str, n: int, geography: str | None) -> dict:
+    """One backend, one size, in a process of its own (its own session: a time limit stops the JVM too)."""
+    name = f"{args.out.stem}_{backend}_{n}_{geography or 'county'}"
+    log_file, progress = args.out.with_name(name + ".log"), args.out.with_name(name + ".progress.json")
+    progress.unlink(missing_ok=True)
+    command = [sys.executable, __file__, "--one", backend, str(n), "--seed", str(args.seed), "--cores", str(args.cores),
+               "--work-dir", str(args.work_dir), "--geography", geography or "county", "--progress", str(progress),
+               "--driver-memory", args.driver_memory]
+    start = time.perf_counter()
+    with open(log_file, "w") as log, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True,
+                                                      start_new_session=True) as child:
+        try:
+            stdout, _ = child.communicate(timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, 9)  # the child's own process group: it and the JVM it started
+            stdout, _ = child.communicate()
+    if child.returncode == 0:
+        return json.loads(stdout.strip().splitlines()[-1])
+    stderr = log_file.read_text(errors="replace")
+    failed = {"backend": backend, "blocking_geography": geography, "records": n, "returncode": child.returncode,
+              "stopped_after_s": round(time.perf_counter() - start), "log": str(log_file),
+              "timed_out": child.returncode == -9 and time.perf_counter() - start >= (args.timeout or 0),
+              "jvm": [line for line in stderr.splitlines() if line.startswith("JVM exit code")
+                      or "OutOfMemoryError" in line or "Terminating due to" in line][:5],
+              "first_errors": [line for line in stderr.splitlines() if "Error" in line or "Exception" in line][:5]}
+    if progress.exists():  # how far it got
+        failed.update(json.loads(progress.read_text()))
+    return failed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, nargs="+", default=[100_000])
     parser.add_argument("--backends", nargs="+", default=["duckdb", "spark"])
+    parser.add_argument("--geography", nargs="+", default=["postcode_district"],
+                        choices=["county", "postcode_district"],
+                        help="blocking rules: county (link.blocking_geography null), postcode_district (national)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument("--driver-memory", default="4g", help="Spark driver (JVM heap) memory")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds one backend may run on one size")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "benchmarks" / "results" / "spark_work")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "linkage_scale.json")
     parser.add_argument("--one", nargs=2, metavar=("BACKEND", "RECORDS"), help=argparse.SUPPRESS)
+    parser.add_argument("--progress", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # the child process: one backend, one size, JSON on stdout
-        print(json.dumps(run_one(args.one[0], int(args.one[1]), args.seed, args.cores, args.work_dir)))
+        geography = None if args.geography[0] == "county" else args.geography[0]
+        print(json.dumps(run_one(args.one[0], int(args.one[1]), args.seed, args.cores, args.work_dir, geography,
+                                 args.progress, args.driver_memory)))
         return
     results = []
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for n in args.records:
-        pairs = blocked_pairs(person_records(n, args.seed)[0])
-        results.append({"records": n, "blocked_pairs_by_rule": pairs, "blocked_pairs": sum(pairs.values())})
-        print(json.dumps(results[-1]), flush=True)
-        for backend in args.backends:
-            done = subprocess.run([sys.executable, __file__, "--one", backend, str(n), "--seed", str(args.seed),
-                                   "--cores", str(args.cores), "--work-dir", str(args.work_dir)],
-                                  capture_output=True, text=True, check=False)
-            if done.returncode:
-                errors = [line for line in done.stderr.splitlines() if "Error" in line or "Exception" in line]
-                results.append({"backend": backend, "records": n, "returncode": done.returncode,
-                                "first_errors": errors[:5], "stderr_tail": done.stderr[-1500:]})
-            else:
-                results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        persons, truth = person_records(n, args.seed)
+        for geography in ("county", "postcode_district"):  # both rule sets' pairs: cheap, and the comparison
+            rules = None if geography == "county" else geography
+            pairs = blocked_pairs(persons, rules)
+            results.append({"records": n, "blocking_geography": rules, "blocked_pairs_by_rule": pairs,
+                            "blocked_pairs": sum(pairs.values()),
+                            "true_pairs_admitted": true_pairs_admitted(persons, truth, rules)})
             print(json.dumps(results[-1]), flush=True)
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(results, indent=2))
+        del persons, truth
+        release_unused_memory()  # the children, not this process, should hold the memory while they run
+        for geography in args.geography:
+            for backend in args.backends:
+                results.append(run_child(args, backend, n, None if geography == "county" else geography))
+                print(json.dumps(results[-1]), flush=True)
+                args.out.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

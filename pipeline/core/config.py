@@ -81,6 +81,11 @@ class LinkParams(Section):
     em_max_pairs: float = Field(
         5e6, gt=0, description="most blocked pairs one EM session trains on (a seeded-hash sample beyond this)"
     )
+    blocking_geography: Literal["postcode_district"] | None = Field(
+        None, description="None = the county's prediction blocking rules; postcode_district = rules that also "
+        "need the same district, so blocked pairs grow with the records at national scale "
+        "(pipeline/linkage/model.py, docs/spark.md)",
+    )
     duckdb_threads: int | None = Field(None, gt=0, description="DuckDB threads for Splink (None = all cores)")
     duckdb_memory_limit: str | None = Field(
         "3GB", description="DuckDB memory limit for Splink, e.g. 3GB; past it DuckDB spills to disk (None = 80% of RAM)"

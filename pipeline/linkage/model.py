@@ -49,6 +49,55 @@ PREDICTION_BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
     ("nhs_number_tok",),
     ("upn_tok",),
 )
+# National scale (``link.blocking_geography``): the county's dob + name-initial rules and its year/month/day +
+# phonetic-name rules join on cells whose number is fixed (about 5,100 birth dates x 26 initials), so once a
+# cell holds several records their pairs grow with the square of the records (benchmarks/linkage_scale.py:
+# 5.5x the pairs for 3x the records between 100k and 300k). Here those rules also need the same geography
+# (a postcode district: its number grows with the population), which keeps every rule's pairs growing with
+# the records. Movers, whose districts differ, are still met by exact dob with one phonetic name and the
+# other's initial (cells of date x name: sparse at any size), by postcode + year, and by the identifiers.
+BLOCKING_GEOGRAPHIES: dict[str, str] = {"postcode_district": "postcode_district_tok"}
+
+
+def _rules_within(geography: str) -> tuple[tuple[str, ...], ...]:
+    return (
+        ("dob_tok", geography),
+        ("dob_tok", "forename_phon_tok", "surname_initial_tok"),
+        ("dob_tok", "surname_phon_tok", "forename_initial_tok"),
+        ("dob_year_tok", "forename_phon_tok", "surname_phon_tok", geography),
+        ("dob_year_tok", "dob_month_tok", "surname_phon_tok", "forename_initial_tok", geography),
+        ("dob_year_tok", "dob_month_tok", "forename_phon_tok", "surname_initial_tok", geography),
+        ("dob_month_tok", "dob_day_tok", "surname_phon_tok", "forename_initial_tok", geography),
+        ("dob_month_tok", "dob_day_tok", "forename_phon_tok", "surname_initial_tok", geography),
+        ("postcode_tok", "dob_year_tok"),
+        ("nhs_number_tok",),
+        ("upn_tok",),
+    )
+
+
+def prediction_blocking_rules(
+    geography: str | None = None, available: set[str] | None = None
+) -> tuple[tuple[str, ...], ...]:
+    """The prediction blocking rules: the county's (``geography`` None), or the national ones within a geography.
+
+    Args:
+        geography: a key of ``BLOCKING_GEOGRAPHIES`` (``postcode_district``), or None.
+        available: the token columns the tables hold; without the geography's column the county rules are
+            used (a rule on a missing column would admit nothing).
+
+    Raises:
+        ValueError: an unknown geography.
+    """
+    if geography is None:
+        return PREDICTION_BLOCKING_RULES
+    if geography not in BLOCKING_GEOGRAPHIES:
+        raise ValueError(f"unknown blocking geography {geography!r}; expected one of {sorted(BLOCKING_GEOGRAPHIES)}")
+    column = BLOCKING_GEOGRAPHIES[geography]
+    if available is not None and column not in available:
+        return PREDICTION_BLOCKING_RULES
+    return _rules_within(column)
+
+
 # EM sessions: each trains the comparisons not used in its rule; together they cover all.
 TRAINING_BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
     ("dob_tok",),
@@ -87,6 +136,7 @@ def build_linkage_settings(
     extra_blocking_rules: tuple[tuple[str, ...], ...] = (),
     sql_dialect: str = "duckdb",
     retain_matching_columns: bool = True,
+    blocking_geography: str | None = None,
 ) -> dict[str, Any]:
     """Splink settings dict for the given identity fields (backend-independent).
 
@@ -97,9 +147,11 @@ def build_linkage_settings(
         probability_two_random_records_match: prior, re-estimated by training.
         additional_columns_to_retain: columns carried through to predictions.
         columns: every column of the input tables; optional ones (``EDIT_COLUMNS``) add levels.
-        extra_blocking_rules: prediction rules added after ``PREDICTION_BLOCKING_RULES``.
+        extra_blocking_rules: prediction rules added after the county's or national rules.
         sql_dialect: Splink dialect of the optional levels' SQL (``duckdb`` or ``spark``).
         retain_matching_columns: carry both sides' token columns into the predictions.
+        blocking_geography: None for the county's prediction rules, or ``postcode_district`` for the
+            national ones (``prediction_blocking_rules``).
 
     Returns:
         A settings dict accepted by ``splink.Linker``.
@@ -116,7 +168,8 @@ def build_linkage_settings(
     ]
     if {"forename", "surname"} <= set(fields):
         comparisons.insert(fields.index("surname") + 1, names_swapped_comparison())
-    rules = rules_for_columns(PREDICTION_BLOCKING_RULES + tuple(extra_blocking_rules), available)
+    base_rules = prediction_blocking_rules(blocking_geography, available)
+    rules = rules_for_columns(base_rules + tuple(extra_blocking_rules), available)
     return {
         "link_type": link_type,
         "unique_id_column_name": "unique_id",

@@ -68,7 +68,9 @@ def score_probabilistic_pairs(
     engine = linkage_engine(params)
     fields = linkable_fields(persons)
     inputs = splink_inputs(persons, fields)
-    settings = build_linkage_settings(fields, link_type="link_and_dedupe")
+    settings = build_linkage_settings(
+        fields, link_type="link_and_dedupe", blocking_geography=params.blocking_geography
+    )
     trained, notes = train_linkage_model(
         inputs,
         settings,

@@ -123,6 +123,9 @@ def _start(spark_session_class: Any, settings: SparkSettings) -> Any:
     }
     if settings.driver_memory:
         conf["spark.driver.memory"] = settings.driver_memory
+    # a driver out of heap stops at once, saying so on stderr, rather than limping on until py4j loses it
+    # ("Connection refused", with the cause never printed)
+    conf["spark.driver.extraJavaOptions"] = "-XX:+ExitOnOutOfMemoryError"
     local_dir = _local_path(settings.work_dir)
     if local_dir is not None:
         conf["spark.local.dir"] = str(local_dir / "local")

@@ -20,7 +20,14 @@ import pandas as pd
 import pytest
 
 from pipeline.core.config import LinkParams, SparkParams
-from pipeline.linkage.backends import PORTABLE_HASH_SQL, LinkageEngine, engine_from_params, with_work_dir_under
+from pipeline.linkage.backends import (
+    PORTABLE_HASH_SQL,
+    LinkageEngine,
+    engine_from_params,
+    make_database_api,
+    register_frame,
+    with_work_dir_under,
+)
 from pipeline.linkage.pair import link_pair
 from pipeline.linkage.spark_session import spark_session, stop_spark_session
 from pipeline.linkage.stage import link_person_records
@@ -131,6 +138,19 @@ def test_link_pair_runs_on_spark_as_on_duckdb(spark_params, test_key, noisy_peop
     pd.testing.assert_frame_equal(on_spark[["left_id", "right_id"]], on_duckdb[["left_id", "right_id"]])
     assert (on_spark["match_probability"] - on_duckdb["match_probability"]).abs().max() < 1e-9
     assert on_spark.attrs["threshold"] == pytest.approx(on_duckdb.attrs["threshold"], rel=1e-9)
+
+
+def test_frames_reach_spark_as_parquet_not_as_rows_in_the_plan(spark_params):
+    """A frame left as a local relation travels inside every plan that scans it (Splink's blocking scans its
+    inputs twice a rule): slow, and it filled the driver's heap as records grew."""
+    db_api = make_database_api(engine_from_params(spark_params))
+    frame = pd.DataFrame({"unique_id": ["a", "b", None], "dob_tok": ["x", None, "y"]}, dtype="string")
+    table = register_frame(db_api, frame, "records")
+    spark_frame = db_api.spark.table(table.physical_name)
+    plan = spark_frame._jdf.queryExecution().executedPlan().toString()
+    assert "LocalTableScan" not in plan and "parquet" in plan.lower()
+    assert {tuple(row) for row in spark_frame.collect()} == {("a", "x"), ("b", None), (None, "y")}
+    assert "-XX:+ExitOnOutOfMemoryError" in db_api.spark.conf.get("spark.driver.extraJavaOptions")
 
 
 def test_work_dir_is_taken_under_the_project_root(tmp_path):
