@@ -18,7 +18,13 @@ import pandas as pd
 
 from pipeline.core.config import SynthParams
 from pipeline.synthetic.codes import NHS_ETHNIC_CATEGORY
-from pipeline.synthetic.export_adult_health_recording import RECORDING, as_recorded_nhs, postcode_on, recorded_people
+from pipeline.synthetic.export_adult_health_recording import (
+    RECORDING,
+    address_on,
+    as_recorded_nhs,
+    postcode_on,
+    recorded_people,
+)
 from pipeline.synthetic.formatting import format_dates
 
 UK = "%d/%m/%Y"
@@ -84,17 +90,10 @@ def _ralf(addresses: pd.DataFrame, person_id: np.ndarray, when: np.ndarray) -> n
     Args:
         addresses: ``AdultLives.addresses`` (person_id, uprn, start).
     """
-    query = pd.DataFrame({"person_id": np.asarray(person_id, dtype=np.int64),
-                          "when": np.asarray(when).astype("datetime64[s]"), "_row": np.arange(len(person_id))})
-    hist = addresses[["person_id", "start", "uprn"]].assign(
-        person_id=lambda a: a["person_id"].astype(np.int64), start=lambda a: a["start"].astype("datetime64[s]"))
-    found = pd.merge_asof(query.sort_values("when", kind="stable"), hist.sort_values("start", kind="stable"),
-                          left_on="when", right_on="start", by="person_id", direction="backward")
-    found = found.sort_values("_row")
-    uprn = found["uprn"].fillna("").astype(str).to_numpy()
+    uprn = address_on(addresses, person_id, when, "uprn", earliest_before_first=False)
     ralf = {u: hashlib.sha256(RALF_SALT + u.encode()).hexdigest()[:20].upper() for u in set(uprn) if u}
     unmatched = [int(hashlib.sha256(f"{p}/{u}".encode()).hexdigest()[:8], 16) < RALF_UNMATCHED * 2**32
-                 for p, u in zip(found["person_id"].to_numpy(), uprn, strict=True)]
+                 for p, u in zip(np.asarray(person_id, dtype=np.int64), uprn, strict=True)]
     return np.where(unmatched, "", np.array([ralf.get(u, "") for u in uprn], dtype=object)).astype(str)
 
 

@@ -43,22 +43,29 @@ def as_recorded_nhs(rng: np.random.Generator, numbers: np.ndarray, missing: floa
     return out.astype(str)
 
 
-def postcode_on(addresses: pd.DataFrame, person_id: np.ndarray, when: np.ndarray) -> np.ndarray:
-    """Each person's postcode on each date (their earliest address before they had one; '' if none).
+def address_on(addresses: pd.DataFrame, person_id: np.ndarray, when: np.ndarray, field: str, *,
+               earliest_before_first: bool = True) -> np.ndarray:
+    """Each person's address ``field`` (postcode, uprn) on each date, '' if none; before their first address,
+    that first address's (``earliest_before_first``) or ''.
 
     Args:
-        addresses: ``AdultLives.addresses`` (person_id, postcode, start).
+        addresses: ``AdultLives.addresses`` (person_id, start and ``field``).
     """
     query = pd.DataFrame({"person_id": np.asarray(person_id, dtype=np.int64),
                           "when": np.asarray(when).astype("datetime64[s]"), "_row": np.arange(len(person_id))})
-    hist = addresses[["person_id", "start", "postcode"]].assign(
+    hist = addresses[["person_id", "start", field]].assign(
         person_id=lambda a: a["person_id"].astype(np.int64), start=lambda a: a["start"].astype("datetime64[s]"))
     hist = hist.sort_values("start", kind="stable")
     found = pd.merge_asof(query.sort_values("when", kind="stable"), hist, left_on="when", right_on="start",
                           by="person_id", direction="backward")
-    first = hist.groupby("person_id")["postcode"].first()
-    found["postcode"] = found["postcode"].fillna(found["person_id"].map(first)).fillna("")
-    return found.sort_values("_row")["postcode"].to_numpy(dtype=str)
+    if earliest_before_first:
+        found[field] = found[field].fillna(found["person_id"].map(hist.groupby("person_id")[field].first()))
+    return found.sort_values("_row")[field].fillna("").astype(str).to_numpy(dtype=str)
+
+
+def postcode_on(addresses: pd.DataFrame, person_id: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """Each person's postcode on each date (their earliest address before they had one; '' if none)."""
+    return address_on(addresses, person_id, when, "postcode")
 
 
 def recorded_people(rng: np.random.Generator, cfg: SynthParams, people: pd.DataFrame, scale: float) -> pd.DataFrame:
