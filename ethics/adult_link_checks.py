@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ethics.fairness_checks import worst_group_recall
 from ethics.gate_evidence import CheckResult, GateEvidence, as_number
 from ethics.thresholds import Thresholds
 
@@ -55,16 +56,6 @@ def model_sources(ev: GateEvidence) -> set[str]:
     return {source for group in groups for source in SOURCES_OF_INPUTS.get(group, ())}
 
 
-def _lowest(groups: dict[str, Any], value: str, size: str, minimum: int, only: Iterable[str] | None = None
-            ) -> tuple[str, float] | None:
-    values = {g: as_number(v.get(value)) for g, v in groups.items()
-              if (only is None or g in only) and (v.get(size) or 0) >= minimum and as_number(v.get(value)) is not None}
-    if not values:
-        return None
-    group = min(values, key=values.get)
-    return group, values[group]
-
-
 def check_adult_linkage_quality(ev: GateEvidence, th: Thresholds) -> CheckResult:
     """Precision and recall overall, and recall in each adult age band and each ethnic group (groups of
     ``min_group_size``+ true pairs): a linkage that misses the oldest adults' records, or one group's, makes
@@ -77,12 +68,11 @@ def check_adult_linkage_quality(ev: GateEvidence, th: Thresholds) -> CheckResult
     precision, recall = as_number(truth.get("precision")), as_number(truth.get("recall"))
     if precision is None or recall is None:
         return CheckResult("not_evaluable", "linkage precision/recall missing")
-    by_group = truth.get("by_group") or {}
-    age = _lowest(by_group.get("age_band") or {}, "recall", "true_pairs", th.min_group_size, ADULT_AGE_BANDS)
+    age = worst_group_recall(truth, "age_band", th.min_group_size, ADULT_AGE_BANDS)
     if age is None:
         return CheckResult("not_evaluable", "reports/linkage.json has no recall by adult age band (18-24, 25-64, "
                            f"65-84, 85+) with {th.min_group_size}+ true pairs: the adults' linkage cannot be judged")
-    ethnic = _lowest(by_group.get("ethnicity_group") or {}, "recall", "true_pairs", th.min_group_size)
+    ethnic = worst_group_recall(truth, "ethnicity_group", th.min_group_size)
     evidence = (f"pairwise precision {precision:.4f} (minimum {th.min_linkage_precision}), recall {recall:.4f} "
                 f"(minimum {th.min_linkage_recall}); lowest recall among adults' age bands {age[1]:.4f} "
                 f"(aged {age[0]})")

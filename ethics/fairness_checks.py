@@ -6,7 +6,7 @@ no figures. Each check is ``check(evidence, thresholds) -> CheckResult``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -160,11 +160,14 @@ def _small_cells(gm: pd.DataFrame, th: Thresholds) -> CheckResult:
     return CheckResult("pass" if leaks == 0 else "fail", evidence)
 
 
-def worst_group_recall(truth: dict[str, Any], attribute: str, min_pairs: int) -> tuple[str, float] | None:
-    """The group of ``attribute`` whose true pairs the linkage found least often (groups of ``min_pairs``+)."""
+def worst_group_recall(truth: dict[str, Any], attribute: str, min_pairs: int, only: Iterable[str] | None = None
+                       ) -> tuple[str, float] | None:
+    """The group of ``attribute`` whose true pairs the linkage found least often (groups of ``min_pairs``+; among
+    ``only`` when given, e.g. the adult age bands)."""
     groups = ((truth.get("by_group") or {}).get(attribute) or {})
     recalls = {g: as_number(v.get("recall")) for g, v in groups.items()
-               if (v.get("true_pairs") or 0) >= min_pairs and as_number(v.get("recall")) is not None}
+               if (only is None or g in only) and (v.get("true_pairs") or 0) >= min_pairs
+               and as_number(v.get("recall")) is not None}
     if not recalls:
         return None
     worst = min(recalls, key=recalls.get)

@@ -181,9 +181,9 @@ def concordance(train_time: np.ndarray, train_event: np.ndarray, time: np.ndarra
     entered = event == CARE_HOME
     if not entered.any():
         return {"harrell": None, "uno": None, "tau_days": int(tau)}
-    harrell = concordance_index_censored(entered, time, risk)[0]
+    harrell = harrell_c(entered, time, risk)
     train = Surv.from_arrays(train_event == CARE_HOME, train_time)
     # Uno's weights need every test time inside the training follow-up
     uno = concordance_index_ipcw(train, Surv.from_arrays(entered, np.minimum(time, train_time.max())), risk,
                                  tau=tau)[0]
-    return {"harrell": float(harrell), "uno": float(uno), "tau_days": int(tau)}
+    return {"harrell": harrell, "uno": float(uno), "tau_days": int(tau)}

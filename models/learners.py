@@ -169,15 +169,19 @@ def find_lightgbm(model) -> tuple:
             return None, obj
         if isinstance(obj, Pipeline) and isinstance(obj.steps[-1][1], lgb.LGBMClassifier):
             return (obj[:-1] if len(obj.steps) > 1 else None), obj.steps[-1][1]
-        if isinstance(obj, Pipeline):
-            obj = obj.steps[-1][1]
-        elif getattr(obj, "calibrated_classifiers_", None):
-            obj = obj.calibrated_classifiers_[0].estimator
-        elif hasattr(obj, "estimator"):
-            obj = obj.estimator
-        else:
+        if (obj := _inside(obj)) is None:
             break
     raise TypeError(f"no LightGBM classifier found inside {type(model).__name__}")
+
+
+def _inside(obj):
+    """The model one wrapper further in: a Pipeline's last step, a CalibratedClassifierCV's (first) estimator, a
+    FrozenEstimator's or ``CalibratedScore``'s ``estimator``; None when ``obj`` wraps nothing."""
+    if isinstance(obj, Pipeline):
+        return obj.steps[-1][1]
+    if getattr(obj, "calibrated_classifiers_", None):
+        return obj.calibrated_classifiers_[0].estimator
+    return getattr(obj, "estimator", None)
 
 
 def lightgbm_margin(model, features: pd.DataFrame) -> np.ndarray:
@@ -202,11 +206,7 @@ def ranked_estimator(model):
     for _ in range(8):
         if isinstance(obj, Pipeline) or (hasattr(obj, "decision_function") and not hasattr(obj, "estimator")):
             return obj
-        if getattr(obj, "calibrated_classifiers_", None):
-            obj = obj.calibrated_classifiers_[0].estimator
-        elif hasattr(obj, "estimator"):
-            obj = obj.estimator
-        else:
+        if (obj := _inside(obj)) is None:
             break
     raise TypeError(f"no learner with a decision function found inside {type(model).__name__}")
 
