@@ -77,12 +77,21 @@ def judged_group_tables(ev: GateEvidence) -> list[tuple[str, pd.DataFrame]]:
     whatever the standard split shows.
     """
     tables = [("test year", ev.group_metrics)]
-    backtest = ev.metrics.get("backtest") or {}
-    if backtest.get("differs_from_standard") and backtest.get("group_metrics"):
-        frame = pd.DataFrame(backtest["group_metrics"])
-        tables.append(("backtest", frame.apply(lambda c: pd.to_numeric(c, errors="coerce")
-                                               if c.name not in ("attribute", "group", "suppressed") else c)))
+    backtest = backtest_group_metrics(ev.metrics)
+    if backtest is not None:
+        tables.append(("backtest", backtest))
     return tables
+
+
+def backtest_group_metrics(metrics: dict[str, Any]) -> pd.DataFrame | None:
+    """metrics.json ``backtest.group_metrics`` as group_metrics.csv reads (figures as numbers), where the backtest
+    differs from the standard split; None otherwise."""
+    backtest = metrics.get("backtest") or {}
+    if not (backtest.get("differs_from_standard") and backtest.get("group_metrics")):
+        return None
+    frame = pd.DataFrame(backtest["group_metrics"])
+    return frame.apply(lambda c: c if c.name in ("attribute", "group", "suppressed") else
+                       pd.to_numeric(c, errors="coerce"))
 
 
 def as_number(value: Any) -> float | None:

@@ -126,8 +126,7 @@ def backtest_fairness(backtest: pd.DataFrame, scores: pd.DataFrame, capacity: in
         blanked, NaN as None}``.
     """
     fair = [c for c in scores.columns if c.startswith("fair_")]
-    rows = backtest.drop(columns=[c for c in fair if c in backtest.columns]).merge(
-        scores[[*KEYS, *fair]], on=KEYS, how="left", validate="one_to_one")
+    rows = backtest.merge(scores[[*KEYS, *fair]], on=KEYS, how="left", validate="one_to_one")
     score_col, prob_col = MODEL_SCORES["lightgbm"]
     table = fairness_table(rows, score_col, prob_col, capacity, attributes=attributes, tie_seed=tie_seed,
                            n_boot=params.n_boot, seed=params.seed, min_n=params.min_group_n,

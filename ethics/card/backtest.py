@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from ethics.card.tables import (
     BASELINE_LABELS,
     METRIC_LABELS,
@@ -18,6 +16,7 @@ from ethics.card.tables import (
     attribute_results,
     format_value,
 )
+from ethics.gate_evidence import backtest_group_metrics
 
 BACKTEST_METRICS = ("auc", "precision_at_capacity", "recall_at_capacity", "lift_at_capacity", "oe_ratio",
                     "calibration_slope", "generator.expected_precision_at_capacity", "generator.calibration_slope",
@@ -70,8 +69,5 @@ def backtest_table(block: dict[str, Any] | None) -> Table:
 def backtest_fairness(block: dict[str, Any] | None, min_group_size: int) -> list[AttributeResults]:
     """Results by group as the backtest scored the test year (metrics.json ``backtest.group_metrics``), shown
     where the backtest differs from the standard split; the same suppression as the standard tables."""
-    if not block or not block.get("differs_from_standard") or not block.get("group_metrics"):
-        return []
-    frame = pd.DataFrame(block["group_metrics"])
-    return attribute_results(frame.apply(lambda c: pd.to_numeric(c, errors="coerce")
-                                         if c.name not in ("attribute", "group", "suppressed") else c), min_group_size)
+    frame = backtest_group_metrics({"backtest": block}) if block else None
+    return [] if frame is None else attribute_results(frame, min_group_size)
