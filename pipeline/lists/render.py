@@ -128,8 +128,8 @@ def draft_title_rows(caveats: pd.DataFrame, release: Release) -> list[str]:
 
 
 def render_risk_list_html(risk_list: pd.DataFrame, caveats: pd.DataFrame, release: Release, title: str,
-                          people: tuple[str, str] = ("children", "child")) -> str:
-    """Self-contained sortable, printable HTML page of the list (inline CSS and JS, no network); ``people``
+                          nouns: tuple[str, str] = ("children", "child")) -> str:
+    """Self-contained sortable, printable HTML page of the list (inline CSS and JS, no network); ``nouns``
     is what the population's people are called (plural, singular).
 
     One row per person: rank, token, risk in words, band, reasons and protective factors as bullet lists
@@ -156,4 +156,4 @@ def render_risk_list_html(risk_list: pd.DataFrame, caveats: pd.DataFrame, releas
                                             "cannot_see", "records_seen")]
     return render_template("risk_list.html.j2", title=title, draft=release.draft, banner=DRAFT_BANNER,
                            headers=headers, people=people, about=about, caveats=caveats["caveat"].tolist(),
-                           placeholders=(NOTHING_STANDS_OUT, NONE_FOUND), plural=people[0], singular=people[1])
+                           placeholders=(NOTHING_STANDS_OUT, NONE_FOUND), plural=nouns[0], singular=nouns[1])

@@ -218,6 +218,8 @@ def test_csv_excel_html_and_parquet_carry_the_same_words(issued):
     people = pd.read_parquet(out / "risk_list.parquet")
     assert len(listed) == len(sheet) == len(parser.rows) == len(people) == 20
     assert 'id="draft-banner"' in html
+    # the help names the population's people, never a row's data
+    assert "Each row is one child, highest risk first" in html and ">20 children</caption>" in html
     for i, row in listed.iterrows():
         reasons, protective = row["reasons"].split("\n"), row["protective_factors"].split("\n")
         assert sheet.loc[i, DISPLAY_HEADERS["reasons"]].split("\n") == reasons

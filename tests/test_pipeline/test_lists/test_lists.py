@@ -171,3 +171,16 @@ def test_special_category_detail_is_never_a_reason_on_a_list():
         "eligible for free school meals now; true of 50% of children in the county"]
     # referrals and free school meals read as risk: never shown as protective, whatever the model says
     assert out.loc[1, "protective_factors"] == "none found" and out.loc[1, "hidden_contributions"] == 2
+
+
+def test_an_adult_lists_page_calls_its_people_adults():
+    from pipeline.lists.release import Release
+    from pipeline.lists.render import render_risk_list_html
+
+    row = {"rank": 1, "person_token": "P1", "risk": "about 1 in 2 (50%)", "risk_percent": 50.0, "band": "high",
+           "reasons": "aged 90", "protective_factors": "none found", "cannot_see": "-", "records_seen": "-",
+           "status": "DRAFT", "model": "m", "model_version": "1", "approval": "-", "person_index": "sha256:x"}
+    html = render_risk_list_html(pd.DataFrame([row]), pd.DataFrame({"caveat": ["draft"]}), Release(True, "1", "-"),
+                                 "t", ("adults", "adult"))
+    assert "Each row is one adult, highest risk first" in html and "most adults on this list" in html
+    assert ">1 adult</caption>" in html and "'token'" not in html
