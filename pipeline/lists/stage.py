@@ -20,7 +20,6 @@ import pandas as pd
 from ethics.ledger import list_issue_record
 from ethics.ledger_store import AUDIT_LOG, LedgerError, append_to_ledger, ledger_key
 from features.populations import get_population
-from models.spec import load_model_spec
 from pipeline.core.config import GovernParams, Params, ScoreParams
 from pipeline.core.io import (
     move_into,
@@ -169,9 +168,8 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
     if release.draft:
         fitted = load_sklearn_model(run["model_uri"], uri)
     feature_columns = inputs.feature_columns
-    # what the list calls its people: the population the version was trained for (a run.json from before it was
-    # recorded: the spec's)
-    population = get_population(str(run.get("population") or load_model_spec(model).population))
+    # what the list calls its people: the population the version was trained for (train records it in run.json)
+    population = get_population(str(run.get("population") or "children"))
     cohort = read_scoring_cohort(paths, model)
     missing = [c for c in feature_columns if c not in cohort.columns]
     if missing:
