@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.adult_evaluation import emergency_truth
+from models.adult_evaluation import care_home_truth, emergency_truth
 from models.adult_metrics import (
     adult_block,
     calibration_by,
@@ -104,6 +104,20 @@ def test_the_generator_probability_and_true_outcome_follow_the_simulation():
     assert truth.loc[(1, pd.Timestamp("2024-03-31")), "p_true"] == 0.0
     assert truth.loc[(2, pd.Timestamp("2025-03-31")), "p_true"] == pytest.approx(1 - (1 + 2.0 / 0.8) ** -0.8)
 
+
+
+def test_the_care_home_yardstick_counts_permanent_moves_in_the_year_after_each_31_march():
+    risk = pd.DataFrame({"person_id": [1, 1, 2], "year": [2025, 2026, 2026], "care_home_p": [0.02, 0.3, 0.1]})
+    entries = pd.DataFrame({
+        "person_id": [1, 2],
+        "entry_date": pd.to_datetime(["2025-06-01", "2025-05-01"]),
+        "permanent": [True, False],  # person 2's was a short stay: not a move
+    })
+    truth = care_home_truth(risk, entries).set_index(["person_id", "index_date"])
+    assert truth.loc[(1, pd.Timestamp("2025-03-31")), "outcome"] == 1
+    assert truth.loc[(1, pd.Timestamp("2024-03-31")), "outcome"] == 0
+    assert truth.loc[(2, pd.Timestamp("2025-03-31")), "outcome"] == 0
+    assert truth.loc[(1, pd.Timestamp("2025-03-31")), "p_true"] == 0.3
 
 def test_the_card_shows_the_adult_block_and_children_s_cards_do_not():
     from ethics.card.adult import adult_table, describe_adult

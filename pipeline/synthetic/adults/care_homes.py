@@ -21,7 +21,7 @@ RESPITE_PER_PERMANENT = 0.25
 def care_home_entries(
     rng: np.random.Generator, cfg: AdultsParams, state: State, win: Window, discharges: pd.Series,
     homes: pd.DataFrame, alone: np.ndarray,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Permanent entries and short stays this year; moves permanent entrants into a home.
 
     Args:
@@ -30,19 +30,23 @@ def care_home_entries(
         alone: bool per person in ``win``: lives alone (no one else alive in the household).
 
     Returns:
-        person_id, entry_date, setting, funding, permanent, route, exit_date (NaT = stays), home_id.
+        (entries, p_permanent): entries are person_id, entry_date, setting, funding, permanent, route,
+        exit_date (NaT = stays), home_id; p_permanent is each person's chance in ``win`` of a permanent move
+        this year (0 for someone already in a home), the generator's own probability kept as truth.
     """
     idx, age = win.idx, win.age
     home = state.care_home[idx] >= 0
     weight = np.exp(2.0 * state.dementia[idx] + 5.0 * state.efi()[idx] + 0.07 * np.clip(age - 75, -20, 30)
                     + 0.6 * alone + 0.8 * (state.ld[idx] & ~state.ld_moved[idx] & (age < 65)))
     frames = []
+    p_permanent = np.zeros(idx.size)
     for lo, hi, rate in ((18, 65, cfg.care_home_entry_18_64), (65, 200, cfg.care_home_entry_65)):
         in_band = (age >= lo) & (age < hi)
         # people who die this year have less time in which to move (their window ends at death)
         w = np.where(in_band & ~home, weight * win.exposure, 0.0)
         expected = rate * win.exposure[in_band].sum()
         p = np.minimum(expected * w / max(w.sum(), 1e-12), 0.9)
+        p_permanent = np.where(in_band, p, p_permanent)
         for permanent, scale in ((True, 1.0), (False, RESPITE_PER_PERMANENT if lo == 65 else 0.0)):
             rows = np.flatnonzero(rng.random(idx.size) < p * scale)
             if not permanent:  # a short stay is never someone's move in the same year
@@ -56,7 +60,7 @@ def care_home_entries(
     state.care_home[pid] = perm["home_id"].to_numpy()
     state.care_setting[pid] = perm["setting"].to_numpy()
     state.care_funding[pid] = perm["funding"].to_numpy()
-    return entries.drop(columns="row").reset_index(drop=True)
+    return entries.drop(columns="row").reset_index(drop=True), p_permanent
 
 
 def _entries(rng, state: State, win: Window, rows: np.ndarray, discharges: pd.Series, permanent: bool) -> pd.DataFrame:

@@ -57,7 +57,7 @@ def simulate_adults(
         family_addresses: the children's households' address history (records.address_history).
 
     Returns:
-        (lives, admission_risk) — admission_risk: person_id, year, age, exposure, expected.
+        (lives, admission_risk) — admission_risk: person_id, year, age, exposure, expected, care_home_p.
     """
     rng = np.random.default_rng([cfg.seed, 17])
     ref = np.datetime64(cfg.reference_date, "D")

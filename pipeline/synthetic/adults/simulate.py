@@ -126,8 +126,8 @@ def run_years(
         out["gp_events"] += new_conditions(rng, state, win)
         risk = admission_risk(state, win.idx)
         counts, expected = emergency_counts(rng, ac, state, win, shock)
-        out["admission_risk"].append(pd.DataFrame({"person_id": win.idx, "year": year, "age": win.age,
-                                                   "exposure": win.exposure, "expected": expected}))
+        year_risk = pd.DataFrame({"person_id": win.idx, "year": year, "age": win.age, "exposure": win.exposure,
+                                  "expected": expected})
         spells = emergency_admissions(rng, state, win, counts, ids)
         spells = spells[spells["admission_date"].to_numpy() <= state.death[spells["person_id"].to_numpy()]]
         act = active_this_year(adversity, win.idx, ys, ye)
@@ -143,7 +143,9 @@ def run_years(
         _record_deaths(rng, state, win, dead, spells, out)
         alive_out = spells[(spells["discharge_method"] == "1") & (spells["discharge_date"] < ye)]
         discharges = alive_out.groupby("person_id")["discharge_date"].max()
-        entries = care_home_entries(rng, ac, state, win, discharges, homes, _living_alone(state, win, ys))
+        entries, p_care_home = care_home_entries(rng, ac, state, win, discharges, homes,
+                                                 _living_alone(state, win, ys))
+        out["admission_risk"].append(year_risk.assign(care_home_p=p_care_home))
         _to_care_home(entries, spells)
         perm = entries[entries["permanent"]]
         entered[perm["person_id"].to_numpy()] = perm["entry_date"].to_numpy().astype("datetime64[D]")

@@ -169,3 +169,21 @@ def test_base_rates_from_the_written_truth_are_those_of_the_lives(county, tmp_pa
                 "ld_register_prevalence", "deaths_over_expected_65+", "top5pct_by_risk", "roland_next_year_share"):
         assert np.isfinite(got[key]), key
     assert 0.85 <= got["deaths_over_expected_65+"] <= 1.15
+
+
+def test_the_kept_care_home_probability_is_the_one_the_moves_were_drawn_from(county):
+    """``care_home_p`` (truth only: the generator yardstick of care_home_admission) sums to the permanent moves
+    it drew, and people with a higher probability move more often."""
+    lives, risk, _, _ = county
+    entries = lives.care_home_entries
+    moved = entries[entries["permanent"] & (entries["route"].isin(["hospital_discharge", "community"]))]
+    fy = pd.to_datetime(moved["entry_date"])
+    moved = pd.DataFrame({"person_id": moved["person_id"].to_numpy(),
+                          "year": (fy.dt.year + (fy.dt.month >= 4)).to_numpy()}).drop_duplicates()
+    years = risk[risk["year"].isin(YEARS)].merge(moved.assign(moved=1), on=["person_id", "year"], how="left")
+    years["moved"] = years["moved"].fillna(0)
+    expected, observed = years["care_home_p"].sum(), years["moved"].sum()
+    assert observed > 100
+    assert abs(observed - expected) <= 4 * np.sqrt(expected)  # Poisson-binomial: within 4 standard deviations
+    top = years["care_home_p"] >= years["care_home_p"].quantile(0.99)
+    assert years.loc[top, "moved"].mean() > 10 * years.loc[~top, "moved"].mean()
