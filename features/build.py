@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from features import registry
+from features.adult_household import with_household
 from features.adult_population import OUTCOME_COLUMNS
 from features.cohorts import build_cohort
 from features.context import add_context_features, build_address_events, build_record_spans
@@ -44,8 +45,10 @@ class FeatureBuild:
 
 def build_events(tables: Mapping[str, pd.DataFrame], person_index: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Every event domain features use, including the cross-source ``record`` and ``address`` frames, and an
-    empty ``family`` frame (``features.family_inputs.add_family_events`` fills it for specs that opt in)."""
-    return with_family(with_cross_source(build_source_events(tables, person_index)), None)
+    empty ``family`` frame (``features.family_inputs.add_family_events`` fills it for specs that opt in), and the
+    adults' ``adult_household`` frame (``features.adult_household``: others' registrations at the same address,
+    keyed by the person, so the leakage perturbation cuts them like the person's own)."""
+    return with_household(with_family(with_cross_source(build_source_events(tables, person_index)), None))
 
 
 def with_cross_source(events: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

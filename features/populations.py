@@ -68,7 +68,7 @@ CHILDREN = Population(
 ADULTS = Population(
     name="adults",
     description="Adults aged 18 and over registered with a GP practice in the county on the index date",
-    feature_groups=("adult_health", "adult_gp", "adult_social_care", "demographics", "fairness"),
+    feature_groups=("adult_health", "adult_gp", "adult_social_care", "adult_household", "demographics", "fairness"),
     fairness_attributes={
         "sex": ("fair_sex",),
         "ethnicity_group": ("fair_ethnicity_group",),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from features.adult_household import FEATURES as HOUSEHOLD_FEATURES
 from features.context import context_features
 from features.events import source_feature_modules
 from features.family import FAMILY_GROUP, family_feature_names
@@ -36,7 +37,7 @@ def collect_features() -> dict[str, Feature]:
         ValueError: two features share a name.
     """
     declared = [*(f for module in source_feature_modules() for f in getattr(module, "FEATURES", ())),
-                *FAMILY_FEATURES, *context_features()]
+                *FAMILY_FEATURES, *HOUSEHOLD_FEATURES, *context_features()]
     out: dict[str, Feature] = {}
     for f in declared:
         if f.name in out:

@@ -217,6 +217,17 @@ ADULT_WORDING = {
     "gp_years_registered": Wording("either", "registered with the GP for {value}", "count", "year"),
     "gp_imd_decile": Wording("strength", "lives in a neighbourhood in deprivation decile {value} (1 = most deprived)",
                              "score"),
+    # features/adult_household.py: people registered with a GP at the same address (no one else is named)
+    "household_size": Wording("either", "lives at an address where {value} people are registered with a GP",
+                              "score", says_missing="address not known to the GP record"),
+    "household_lives_alone": _flag("lives alone (no one else registered with a GP at the address)",
+                                   "lives with others", "risk"),
+    "household_communal": _flag("registered at a care home, hostel or other shared address",
+                                "registered at a household address"),
+    "household_carer": _flag("someone at home is coded as an unpaid carer", "no one at home is coded as a carer",
+                             "either"),
+    "household_bereaved_12m": _flag("someone at the same address died in the last 12 months",
+                                    "no death at the address in the last 12 months"),
 }
 
 # the older-carer register (features/ld_register.py) goes to the learning disability team; the carers' health

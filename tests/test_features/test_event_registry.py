@@ -63,9 +63,10 @@ def test_coverage_features_follow_the_person_sources():
     coverage = [n for n, f in FEATURES.items() if f.group == "coverage" and n.startswith("in_") and n.endswith("_ever")]
     assert coverage == [f"in_{s.name}_ever" for s in person_sources() if s.coverage_features]
     assert "in_ld_register_ever" not in FEATURES  # holding a person is special-category information
-    # sources' groups in source order (each source's adults' module after its own), then family and context's
+    # sources' groups in source order (each source's adults' module after its own), then family, the adults'
+    # household (features.adult_household) and context's
     assert GROUPS == ("school", "social_care", "adult_social_care", "health", "adult_health", "adult_gp",
-                      "ld_register", "family", "coverage", "demographics", "fairness")
+                      "ld_register", "family", "adult_household", "coverage", "demographics", "fairness")
 
 
 @pytest.fixture
