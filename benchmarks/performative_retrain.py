@@ -152,7 +152,7 @@ def run_study(frame: pd.DataFrame, modes: tuple[str, ...] = ("naive", "ipw"), *,
         spec = study_spec(base, untreated="naive" if mode == "truth" else mode,
                           dropin_effect=dropin_effect if mode == "dropin" else None)
         trained = train_models(data, spec, FEATURES, lightgbm_threads=1)
-        results[mode] = {**under_prediction(frame, trained.scores["score_lightgbm"], [2024, LAST_YEAR]),
+        results[mode] = {**under_prediction(frame, trained.scores["score_released"], [2024, LAST_YEAR]),
                          "untreated": trained.summary["untreated"]}
     return results
 
@@ -296,7 +296,7 @@ def run_county_study(frame: pd.DataFrame, modes: tuple[str, ...] = ("naive", "ip
         training = base.training.model_copy(update={"untreated": "naive" if mode == "truth" else mode})
         trained = train_models(data, base.model_copy(update={"training": training}), columns,
                                lightgbm_threads=lightgbm_threads)
-        score = trained.scores["score_lightgbm"]
+        score = trained.scores["score_released"]
         results[mode] = {**under_prediction(frame[judged], score[judged], [base.split.test_year]),
                          "untreated": trained.summary["untreated"]}
         # each mode takes minutes on a large county: its result goes out as soon as it is known

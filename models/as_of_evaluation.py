@@ -28,7 +28,7 @@ COMPARED = ("auc", "precision_at_capacity", "lift_at_capacity")
 
 
 def score_rows(model: Any, frame: pd.DataFrame, feature_columns: list[str]) -> pd.DataFrame:
-    """``frame`` with ``margin_lightgbm`` (uncalibrated, ranks) and ``score_lightgbm`` (calibrated) from the
+    """``frame`` with ``margin_released`` (uncalibrated, ranks) and ``score_released`` (calibrated) from the
     trained calibrated pipeline, as ``models.training`` scores the full rows.
 
     Raises:
@@ -39,7 +39,7 @@ def score_rows(model: Any, frame: pd.DataFrame, feature_columns: list[str]) -> p
         raise KeyError(f"as-of features lack model inputs: {missing}")
     X = frame[feature_columns]
     # the released learner's margin (LightGBM's raw score unless the spec's release names another)
-    return frame.assign(margin_lightgbm=model_margin(model, X), score_lightgbm=model.predict_proba(X)[:, 1])
+    return frame.assign(margin_released=model_margin(model, X), score_released=model.predict_proba(X)[:, 1])
 
 
 def found_at_capacity(block: Mapping[str, Any], capacity: int) -> float | None:
@@ -57,7 +57,7 @@ def as_of_linkage_block(scored: pd.DataFrame, full_block: Mapping[str, Any], cap
 
     Args:
         scored: the as-of rows with ``person_id`` (as-of token, breaks ties), ``outcome`` (the full build's;
-            <NA> = no label) and ``margin_lightgbm, score_lightgbm`` (:func:`score_rows`).
+            <NA> = no label) and ``margin_released, score_released`` (:func:`score_rows`).
         full_block: ``metrics.json`` ``test`` (the all-records index).
         provenance: ``index_date``, ``person_index`` and its ``person_index_sha256``, ``rows_only_in_full``
             and the other counts of reports/<model>/features_as_of.json.
@@ -69,7 +69,7 @@ def as_of_linkage_block(scored: pd.DataFrame, full_block: Mapping[str, Any], cap
     """
     labelled = scored[scored["outcome"].notna()]
     block = metrics_blocks(labelled["outcome"].astype("int64"),
-                           {"lightgbm": (labelled["margin_lightgbm"], labelled["score_lightgbm"])}, capacity,
+                           {"lightgbm": (labelled["margin_released"], labelled["score_released"])}, capacity,
                            person_id=labelled["person_id"].astype("str").to_numpy(), tie_seed=tie_seed,
                            n_boot=n_boot, seed=seed, n_bins=n_bins)["lightgbm"]
     difference = {}

@@ -41,6 +41,7 @@ from models.plots import (
     plot_roc,
     roc_table,
 )
+from models.score_columns import check_score_columns
 from models.spec import ModelSpec, load_model_spec
 from pipeline.core.config import EvaluateParams
 from pipeline.core.io import parquet_columns, read_json, read_parquet, write_bytes, write_csv, write_json
@@ -96,21 +97,23 @@ def attach_fairness_attributes(scores: pd.DataFrame, attributes: pd.DataFrame) -
 
 
 def fairness_tables(test: pd.DataFrame, capacity: int, params: EvaluateParams,
-                    attributes: Mapping[str, Sequence[str]], tie_seed: int) -> dict[str, pd.DataFrame]:
+                    attributes: Mapping[str, Sequence[str]], tie_seed: int, *,
+                    min_group_n: int) -> dict[str, pd.DataFrame]:
     """Each model's ``fairness_table`` at capacity on the test rows (bootstrap CIs for LightGBM only), by
     ``attributes`` (audited attribute -> ``fair_*`` columns: the spec's population's); ties at the cut
-    broken with ``tie_seed`` (the spec's seed)."""
+    broken with ``tie_seed`` (the spec's seed); groups under ``min_group_n`` people (the gate's
+    ``min_group_size``) or ``params.min_group_positives`` outcomes flagged ``suppressed``."""
     tables = {}
     for name in FAIRNESS_MODELS:
         score_col, prob_col = MODEL_SCORES[name]
         tables[name] = fairness_table(test, score_col, prob_col, capacity, attributes=attributes, tie_seed=tie_seed,
                                       n_boot=params.n_boot if name == "lightgbm" else 0, seed=params.seed,
-                                      min_n=params.min_group_n, min_positives=params.min_group_positives)
+                                      min_n=min_group_n, min_positives=params.min_group_positives)
     return tables
 
 
 def backtest_fairness(backtest: pd.DataFrame, scores: pd.DataFrame, capacity: int, params: EvaluateParams,
-                      attributes: Mapping[str, Sequence[str]], tie_seed: int) -> dict:
+                      attributes: Mapping[str, Sequence[str]], tie_seed: int, *, min_group_n: int) -> dict:
     """LightGBM's figures per group on the test year as the deployment-faithful backtest scored it.
 
     The live list comes from a model trained as the backtest is, so its groups' error rates and calibration are
@@ -129,7 +132,7 @@ def backtest_fairness(backtest: pd.DataFrame, scores: pd.DataFrame, capacity: in
     rows = backtest.merge(scores[[*KEYS, *fair]], on=KEYS, how="left", validate="one_to_one")
     score_col, prob_col = MODEL_SCORES["lightgbm"]
     table = fairness_table(rows, score_col, prob_col, capacity, attributes=attributes, tie_seed=tie_seed,
-                           n_boot=params.n_boot, seed=params.seed, min_n=params.min_group_n,
+                           n_boot=params.n_boot, seed=params.seed, min_n=min_group_n,
                            min_positives=params.min_group_positives)
     shown = suppress_small_cells(table)
     return {"fairness": fairness_summary(table),
@@ -137,7 +140,7 @@ def backtest_fairness(backtest: pd.DataFrame, scores: pd.DataFrame, capacity: in
 
 
 def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
-                    attributes: Mapping[str, Sequence[str]], *, tie_seed: int,
+                    attributes: Mapping[str, Sequence[str]], *, tie_seed: int, min_group_n: int,
                     backtest: pd.DataFrame | None = None, backtest_protocol: Mapping | None = None) -> Evaluation:
     """Discrimination, the operating point at ``capacity``, calibration and fairness of every model.
 
@@ -151,6 +154,8 @@ def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
         attributes: audited attribute -> ``fair_*`` columns (the population's ``fairness_attributes``).
         tie_seed: the spec's seed: ties at the capacity cut are broken by a draw seeded with it, as the
             issued list breaks them (:mod:`models.selection`).
+        min_group_n: the smallest group whose figures are published: the gate's ``min_group_size`` for the
+            model (the thresholds file), so group_metrics.csv and the gate's small-cell check agree.
         backtest: the deployment-faithful backtest's test-year scores (``backtest_scores.parquet``); with
             ``backtest_protocol`` (run.json ``backtest``) they add ``metrics["backtest"]``
             (:func:`models.evaluation.evaluate_backtest`), judged against the same ``p_true``.
@@ -171,13 +176,15 @@ def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
                                                 tie_seed=tie_seed, n_boot=params.n_boot, seed=params.seed,
                                                 n_bins=params.reliability_bins)
         if metrics["backtest"].get("differs_from_standard"):
-            metrics["backtest"].update(backtest_fairness(rows, scores, capacity, params, attributes, tie_seed))
+            metrics["backtest"].update(backtest_fairness(rows, scores, capacity, params, attributes, tie_seed,
+                                                         min_group_n=min_group_n))
     test = labelled_rows(scores, "test")
-    tables = fairness_tables(test, capacity, params, attributes, tie_seed)
+    tables = fairness_tables(test, capacity, params, attributes, tie_seed, min_group_n=min_group_n)
+    metrics["small_cells"] = {"min_group_size": int(min_group_n), "min_group_positives": params.min_group_positives}
     metrics["fairness"] = {name: fairness_summary(table) for name, table in tables.items()}
     ethnicity = next(iter(attributes.get("ethnicity_group", ())), None)  # not every population audits it
-    by_ethnicity = calibration_by_group(test if ethnicity else test.assign(_all="all"), "score_lightgbm",
-                                        ethnicity or "_all", min_n=params.min_group_n,
+    by_ethnicity = calibration_by_group(test if ethnicity else test.assign(_all="all"), "score_released",
+                                        ethnicity or "_all", min_n=min_group_n,
                                         min_positives=params.min_group_positives)
     return Evaluation(metrics, suppress_small_cells(tables["lightgbm"]),
                       calibration_curves(scores, "test", params.reliability_bins), roc_table(scores), by_ethnicity)
@@ -200,7 +207,15 @@ def read_scores_with_attributes(model: str, paths: ProjectPaths) -> pd.DataFrame
     features_file = paths.features_table(model)
     fair_columns = [c for c in parquet_columns(features_file) if c.startswith("fair_")]
     attributes = read_parquet(features_file, columns=[*KEYS, *fair_columns])
-    return attach_fairness_attributes(read_parquet(paths.model_artifacts(model) / "scores.parquet"), attributes)
+    return attach_fairness_attributes(read_scores(paths.model_artifacts(model) / "scores.parquet"), attributes)
+
+
+def read_scores(path: Path) -> pd.DataFrame:
+    """scores.parquet or backtest_scores.parquet; one written before the model-neutral names
+    (``score_lightgbm``) is refused (``models.score_columns``)."""
+    scores = read_parquet(path)
+    check_score_columns(scores.columns, path)
+    return scores
 
 
 def attach_truth_probabilities(scores: pd.DataFrame, model: str, paths: ProjectPaths, key_file: Path
@@ -274,7 +289,7 @@ def evaluate_as_of_linkage(spec: ModelSpec, run: Mapping, metrics: Mapping, para
 
 
 def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key_file: Path,
-                 fairness_attributes: Mapping[str, Sequence[str]]) -> EvaluationRun:
+                 fairness_attributes: Mapping[str, Sequence[str]], min_group_n: int) -> EvaluationRun:
     """Evaluate one trained model and publish the results (reports/<model>/ and the MLflow training run).
 
     Args:
@@ -286,6 +301,8 @@ def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key
             synthetic truth to linked persons for the generator-probability baseline.
         fairness_attributes: audited attribute -> ``fair_*`` columns of the spec's population
             (``features.populations``, looked up by the caller: models does not import features).
+        min_group_n: the gate's ``min_group_size`` for the model (the thresholds file, read by the caller:
+            models does not import ethics); smaller groups are blanked in every published group table.
     """
     spec = load_model_spec(model)
     reports = paths.model_reports(model)
@@ -293,9 +310,10 @@ def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key
     # the council's capacity for the year the list is made (spec capacity_by_year, else capacity_per_year)
     run = read_json(paths.model_artifacts(model) / "run.json")
     backtest_file = paths.model_artifacts(model) / "backtest_scores.parquet"
-    backtest = read_parquet(backtest_file) if backtest_file.exists() and run.get("backtest") else None
+    backtest = read_scores(backtest_file) if backtest_file.exists() and run.get("backtest") else None
     evaluation = evaluate_scores(scores, spec.capacity_in(spec.split.score_year), params, fairness_attributes,
-                                 tie_seed=spec.seed, backtest=backtest, backtest_protocol=run.get("backtest"))
+                                 tie_seed=spec.seed, min_group_n=min_group_n, backtest=backtest,
+                                 backtest_protocol=run.get("backtest"))
     evaluation.metrics["capacity_share"] = run.get("capacity")  # the list's share of the cohort (train stage)
     evaluation.metrics["test_as_of_linkage"] = evaluate_as_of_linkage(spec, run, evaluation.metrics, params, paths)
     # realised performance among the offered and the not offered: the gap is the help working (models.offer_split)

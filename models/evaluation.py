@@ -25,10 +25,11 @@ from models.metrics.calibration import against_generator, calibration_metrics, r
 from models.metrics.discrimination import discrimination_with_ci, percentile_interval
 from models.metrics.fairness import group_gaps, group_metrics
 from models.metrics.operating_point import operating_point_metrics
+from models.score_columns import RELEASED_MARGIN, RELEASED_SCORE
 from models.selection import select_top, selection_order
 
 MODEL_SCORES = {  # model -> (ranking column: the uncalibrated margin, probability column)
-    "lightgbm": ("margin_lightgbm", "score_lightgbm"),
+    "lightgbm": (RELEASED_MARGIN, RELEASED_SCORE),  # the released learner (models.score_columns), LightGBM or not
     "logistic": ("margin_logistic", "score_logistic"),
     "rule": ("score_rule", "probability_rule"),
     "generator": ("p_true", "p_true"),

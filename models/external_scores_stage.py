@@ -41,12 +41,13 @@ def read_scored_file(path: Path) -> pd.DataFrame:
     return read_parquet(path) if path.suffix.lower() == ".parquet" else read_csv_table(path)
 
 
-def audit_settings(params: EvaluateParams | None) -> dict:
-    """``audit_scores``' bootstrap and suppression settings from the evaluate section; {} = its defaults."""
+def audit_settings(params: EvaluateParams | None, min_group_n: int | None = None) -> dict:
+    """``audit_scores``' bootstrap and suppression settings from the evaluate section and the gate's
+    ``min_group_size`` (``min_group_n``); {} = its defaults."""
+    settings = {} if min_group_n is None else {"min_n": int(min_group_n)}
     if params is None:
-        return {}
-    return {"n_boot": params.n_boot, "seed": params.seed, "min_n": params.min_group_n,
-            "min_positives": params.min_group_positives}
+        return settings
+    return {"n_boot": params.n_boot, "seed": params.seed, **settings, "min_positives": params.min_group_positives}
 
 
 def check_audit_privacy(frame: pd.DataFrame, groups: list[str], out: Path, paths: ProjectPaths | None) -> None:
@@ -75,7 +76,8 @@ def check_audit_privacy(frame: pd.DataFrame, groups: list[str], out: Path, paths
 
 def run_audit(scores_file: Path, *, label: str, score: str, groups: list[str], out: Path,
               threshold: float | None = None, top_k: int | None = None, top_frac: float | None = None,
-              params: EvaluateParams | None = None, paths: ProjectPaths | None = None) -> AuditWritten:
+              params: EvaluateParams | None = None, min_group_n: int | None = None,
+              paths: ProjectPaths | None = None) -> AuditWritten:
     """Audit one scored file and write ``out/audit.json`` and ``out/audit.html``.
 
     Args:
@@ -84,7 +86,9 @@ def run_audit(scores_file: Path, *, label: str, score: str, groups: list[str], o
         threshold, top_k, top_frac: how the tool flags people (exactly one): ``score >= threshold``,
             the ``top_k`` highest scores, or the highest fraction ``top_frac``.
         out: folder for the two files (made if missing).
-        params: the ``evaluate`` section (bootstrap and small-cell suppression); None = the audit's defaults.
+        params: the ``evaluate`` section (bootstrap, outcomes per group); None = the audit's defaults.
+        min_group_n: the smallest group shown: the gate's ``min_group_size`` (the thresholds file's defaults);
+            None = the audit's default.
         paths: the project whose data/, reports/ and outputs/ a file with clear identifiers may not be
             audited into (None: no project).
 
@@ -96,7 +100,8 @@ def run_audit(scores_file: Path, *, label: str, score: str, groups: list[str], o
     check_audit_privacy(frame, groups, out, paths)
     try:
         result = audit_scores(frame, label=label, score=score, groups=groups, threshold=threshold,
-                              top_k=top_k, top_frac=top_frac, **audit_settings(params))
+                              top_k=top_k, top_frac=top_frac,
+                              **audit_settings(params, min_group_n))
     except (ValueError, KeyError) as exc:
         raise AuditStopped(str(exc)) from exc
     json_file = write_json(result, out / "audit.json")

@@ -16,7 +16,7 @@ The same fit is the train stage's last resort for a LightGBM spec whose county i
 (``models.train_stage``): the rule is released as a draft, the reason is recorded, and the governance gate
 blocks it (``enough_outcomes``), so the later stages run and say why instead of the pipeline stopping.
 
-The scores frame keeps ``models.training.SCORE_COLUMNS``: ``score_lightgbm``/``margin_lightgbm`` hold the
+The scores frame keeps ``models.training.SCORE_COLUMNS``: ``score_released``/``margin_released`` hold the
 **released** learner's probability and ranking margin (the columns the evaluation, gate, card and list read as
 "the model"); ``summary["released"]`` says which learner that is and why.
 """
@@ -33,6 +33,7 @@ from models.ld_register import MIN_EVENTS, fit_penalised
 from models.learners import fit_logistic, make_logistic_pipeline
 from models.preprocess import categorical_columns
 from models.rule_score import RuleScore, rule_criteria_from_spec
+from models.score_columns import RELEASED_MARGIN, RELEASED_SCORE
 from models.split import assign_split
 
 RELEASES = ("lightgbm", "logistic", "penalised", "rule")
@@ -127,8 +128,8 @@ def fit_few_events(features: pd.DataFrame, spec, feature_columns: list[str], *, 
     points = rule.decision_function(features)
     probability_rule = rule_model.predict_proba(features)[:, 1]
     chosen = models[released]
-    scores["score_lightgbm"] = chosen.predict_proba(features)[:, 1]
-    scores["margin_lightgbm"] = points if released == "rule" else chosen.decision_function(features)
+    scores[RELEASED_SCORE] = chosen.predict_proba(features)[:, 1]
+    scores[RELEASED_MARGIN] = points if released == "rule" else chosen.decision_function(features)
     # the spec's logistic is a baseline; not fitted (fewer than two events), its columns repeat the rule's
     scores["score_logistic"] = logistic.predict_proba(features)[:, 1] if logistic is not None else probability_rule
     scores["margin_logistic"] = logistic.decision_function(features) if logistic is not None else points

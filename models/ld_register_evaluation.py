@@ -19,7 +19,7 @@ from pipeline.core.io import read_json, read_parquet
 from pipeline.core.paths import ProjectPaths
 
 KEYS = ["person_id", "index_date"]
-PIPELINE_SCORES = {"lightgbm": "score_lightgbm", "logistic": "score_logistic"}
+PIPELINE_SCORES = {"lightgbm": "score_released", "logistic": "score_logistic"}
 RELEASED_SCORE = {"penalised": "model"}  # the released learner's entry in the block's scores (else its own name)
 
 
@@ -30,11 +30,11 @@ def register_block(rows: pd.DataFrame, scores: pd.DataFrame, columns: list[str],
     Args:
         rows: the features file (``person_id, index_date, index_year, outcome`` and the rule's and ``columns``).
         columns: the model's inputs (the train stage's ``feature_columns``).
-        scores: scores.parquet (``person_id, index_date, score_lightgbm, score_logistic``).
+        scores: scores.parquet (``person_id, index_date, score_released, score_logistic``).
         train_years: the years the rule's probability map and the penalised model are fitted on.
         k: the people the team can plan with in the test year (the spec's capacity).
         released: run.json ``released`` (``models.few_events``): which learner orders the register and why. When it
-            is not LightGBM, ``score_lightgbm`` holds that learner's scores, so the pipeline's "lightgbm" entry is
+            is not LightGBM, ``score_released`` holds that learner's scores, so the pipeline's "lightgbm" entry is
             left out (it would repeat ``model`` or ``rule``).
 
     Returns:

@@ -28,9 +28,18 @@ import pandas as pd
 
 from models.as_of_evaluation import score_rows
 from models.linkage_bias import GROUP_ATTRIBUTES, affected_changes, features_changed, headline, summarise_by_group
+from models.score_columns import check_score_columns
 from models.spec import ModelSpec, load_model_spec
-from pipeline.core.config import EvaluateParams
-from pipeline.core.io import file_sha256, read_csv_table, read_json, read_parquet, write_json, write_parquet, write_text
+from pipeline.core.io import (
+    file_sha256,
+    parquet_columns,
+    read_csv_table,
+    read_json,
+    read_parquet,
+    write_json,
+    write_parquet,
+    write_text,
+)
 from pipeline.core.paths import ProjectPaths
 from pipeline.core.tracking import load_sklearn_model, tracking_uri
 from pipeline.linkage.missed_links import (
@@ -101,7 +110,7 @@ def score_rebuilt(model, spec: ModelSpec, index: pd.DataFrame, build: BuildOverI
     if rows.empty:  # none of these people is in the cohort on that day
         return empty
     scored = score_rows(model, rows, feature_columns)
-    out = scored.assign(margin=scored["margin_lightgbm"].to_numpy(), score=scored["score_lightgbm"].to_numpy())
+    out = scored.assign(margin=scored["margin_released"].to_numpy(), score=scored["score_released"].to_numpy())
     return out[[c for c in columns if c in out]].astype({"person_id": "string"})
 
 
@@ -109,25 +118,27 @@ def test_cohort(paths: ProjectPaths, model: str, test_year: int, attributes: lis
                                                                                                    pd.Timestamp]:
     """The test year's cohort on its latest index date as the train stage scored it: ``person_id, margin, score``
     and the attributes (from the features frame)."""
-    scores = read_parquet(paths.model_artifacts(model) / "scores.parquet",
-                          columns=["person_id", "index_date", "index_year", "margin_lightgbm", "score_lightgbm"])
+    scores_file = paths.model_artifacts(model) / "scores.parquet"
+    check_score_columns(parquet_columns(scores_file), scores_file)
+    scores = read_parquet(scores_file,
+                          columns=["person_id", "index_date", "index_year", "margin_released", "score_released"])
     scores = scores[scores["index_year"] == test_year]
     if scores.empty:
-        raise LinkageBiasInputMissing(f"{paths.model_artifacts(model) / 'scores.parquet'} has no rows in the test "
-                                      f"year {test_year}")
+        raise LinkageBiasInputMissing(f"{scores_file} has no rows in the test year {test_year}")
     day = pd.to_datetime(scores["index_date"]).max()
     scores = scores[pd.to_datetime(scores["index_date"]) == day]
     features = read_parquet(paths.features_table(model), columns=["person_id", "index_date", *attributes])
     features = features[pd.to_datetime(features["index_date"]) == day].drop(columns="index_date")
     cohort = scores.merge(features, on="person_id", how="left")
-    cohort = cohort.rename(columns={"margin_lightgbm": "margin", "score_lightgbm": "score"})
+    cohort = cohort.rename(columns={"margin_released": "margin", "score_released": "score"})
     return cohort[["person_id", "margin", "score", *attributes]].astype({"person_id": "string"}), day
 
 
-def run_linkage_bias(model: str, build: BuildOverIndex, evaluate_params: EvaluateParams, paths: ProjectPaths, *,
+def run_linkage_bias(model: str, build: BuildOverIndex, min_group_n: int, paths: ProjectPaths, *,
                      key_file: Path, missed_from: str = "auto") -> LinkageBiasWritten:
     """Report how the missed links change the model's scores and list (module docstring); ``build`` is the
-    features stage's builder (``BuildOverIndex``).
+    features stage's builder (``BuildOverIndex``); groups of fewer than ``min_group_n`` children (the gate's
+    ``min_group_size`` for the model, read by the caller from the thresholds file) are suppressed.
 
     Raises:
         LinkageBiasInputMissing: the person index, features, scores or run of ``model``, or any source of
@@ -170,7 +181,7 @@ def run_linkage_bias(model: str, build: BuildOverIndex, evaluate_params: Evaluat
     write_parquet(in_cohort, out_dir / "affected.parquet")
     write_parquet(pd.concat([parts.assign(rebuilt_as="part"), after.assign(rebuilt_as="merged")], ignore_index=True),
                   out_dir / "rebuilt_features.parquet")
-    summary = summarise_by_group(in_cohort, evaluate_params.min_group_n, attributes)
+    summary = summarise_by_group(in_cohort, min_group_n, attributes)
     changed = features_changed(in_cohort, parts, after, merges, run["feature_columns"]) \
         if not summary["overall"]["suppressed"] else {}  # which inputs changed for too few children says too much
     report: dict[str, Any] = {
@@ -184,7 +195,7 @@ def run_linkage_bias(model: str, build: BuildOverIndex, evaluate_params: Evaluat
                           "parts_differing_in_cohort": int((check["_merge"] != "both").sum()),
                           "max_margin_difference": differs,
                           "passed": bool(differs < 1e-9 and (check["_merge"] != "both").sum() == 0)},
-        "min_group_n": evaluate_params.min_group_n}
+        "min_group_n": int(min_group_n)}
     report["headline"] = headline(summary, capacity, "synthetic truth" if source == "truth" else "clerical review") \
         if source != "none" else ("Not evaluable: no synthetic truth and no clerical review recorded, so no missed "
                                   "link is known (run `riskpipe review-linkage`).")

@@ -45,7 +45,7 @@ def _stratum(rows: pd.DataFrame, score: str) -> dict:
 
 
 def performance_by_offer(scores: pd.DataFrame, exposure: pd.DataFrame, *, split: str = "test",
-                         score: str = "score_lightgbm") -> dict | None:
+                         score: str = "score_released") -> dict | None:
     """Realised performance of the ``split`` year's list among the offered and the not offered.
 
     Args:

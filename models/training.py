@@ -25,28 +25,30 @@ from models.learners import (
 )
 from models.preprocess import categorical_columns
 from models.rule_score import RuleScore, rule_criteria_from_spec
+from models.score_columns import RELEASED_MARGIN, RELEASED_SCORE
 from models.spec import TrainingSpec
 from models.split import assign_split
 from models.untreated import resolve_mode, untreated_training_rows
 
 log = logging.getLogger(__name__)
 STOPPING_FOLDS = 5  # with one training year, trees are chosen by early stopping on each of this many folds
-SCORE_COLUMNS = ["person_id", "index_date", "index_year", "split", "outcome", "score_lightgbm", "score_logistic",
-                 "score_rule", "probability_rule", "margin_lightgbm", "margin_logistic"]
+SCORE_COLUMNS = ["person_id", "index_date", "index_year", "split", "outcome", RELEASED_SCORE, "score_logistic",
+                 "score_rule", "probability_rule", RELEASED_MARGIN, "margin_logistic"]
 
 
 @dataclass
 class TrainedModels:
     """The calibrated learners of one spec and every row's scores.
 
-    ``scores`` has ``person_id, index_date, index_year, split, outcome, score_lightgbm,
+    ``scores`` has ``person_id, index_date, index_year, split, outcome, score_released,
     score_logistic`` (calibrated probabilities), ``score_rule`` (points), ``probability_rule``
-    (points calibrated on the validation year, for calibration metrics only) and ``margin_lightgbm,
+    (points calibrated on the validation year, for calibration metrics only) and ``margin_released,
     margin_logistic`` (uncalibrated: LightGBM's raw score, the logistic decision function), which rank
-    rows at capacity (``models.selection``; the rule ranks by its points).
+    rows at capacity (``models.selection``; the rule ranks by its points). ``score_released``/``margin_released``
+    are the released learner's (``models.score_columns``): LightGBM's here.
 
     ``released`` names the learner whose scores are released (the spec's ``release``; ``models.few_events`` for
-    any but LightGBM, whose ``score_lightgbm``/``margin_lightgbm`` then hold that learner's scores and whose
+    any but LightGBM, whose ``score_released``/``margin_released`` then hold that learner's scores and whose
     ``lightgbm`` is None); ``released_model`` is that learner (None = ``lightgbm``).
     """
 
@@ -225,11 +227,11 @@ def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, li
 
     scores = features[["person_id", "index_date", "index_year", "outcome"]].copy()
     scores.insert(3, "split", split.to_numpy())
-    scores["score_lightgbm"] = calibrated["lightgbm"].predict_proba(features)[:, 1]
+    scores[RELEASED_SCORE] = calibrated["lightgbm"].predict_proba(features)[:, 1]
     scores["score_logistic"] = calibrated["logistic"].predict_proba(features)[:, 1]
     scores["score_rule"] = rule.decision_function(features)
     scores["probability_rule"] = calibrated["rule"].predict_proba(features)[:, 1]
-    scores["margin_lightgbm"] = lightgbm_margin(lightgbm, features)
+    scores[RELEASED_MARGIN] = lightgbm_margin(lightgbm, features)
     scores["margin_logistic"] = logistic.decision_function(features)
     counts = scores.groupby("split")["outcome"].agg(rows="size", labelled="count", positives="sum")
     summary = {

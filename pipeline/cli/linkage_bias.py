@@ -34,11 +34,12 @@ def linkage_bias(
     Merges the people each missed link joins, rebuilds their features at the test year's index date with the
     features stage's builder, scores them with the trained model and ranks the corrected cohort. Writes
     reports/<model>/linkage_bias.json and .md (by ethnicity, sex and age band; groups under
-    evaluate.min_group_n suppressed) and data/linkage_bias/<model>/ (merges, corrected person index,
+    the gate's min_group_size suppressed) and data/linkage_bias/<model>/ (merges, corrected person index,
     affected children: tokens only).
     """
     import pandas as pd
 
+    from ethics.inputs import read_thresholds
     from features.ld_population import RegisterMissing
     from features.stage import build_over_index
     from models.linkage_bias_stage import LinkageBiasInputMissing, run_linkage_bias
@@ -60,7 +61,7 @@ def linkage_bias(
                 return pd.DataFrame({"person_id": pd.Series(dtype="string"),
                                      "index_date": pd.Series(dtype="datetime64[ns]")})
 
-        written = run_linkage_bias(model, build, config.evaluate, paths,
+        written = run_linkage_bias(model, build, read_thresholds(paths, config.govern, model).min_group_size, paths,
                                    key_file=key_file_path(root, config.pseudonymise.key_file), missed_from=missed_from)
     report = written.report
     console.print(f"[green]{model}[/green]: {report['headline']} Rebuild check "

@@ -166,9 +166,11 @@ def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path =
 
     On the test year (and the validation year) for LightGBM, logistic, the rule score and, where
     synthetic truth exists, the generator's own probability on the same rows. Writes
-    reports/<model>/metrics.json (for `dvc metrics`), group_metrics.csv (small cells suppressed),
-    calibration.csv and plots/*.png, and logs the same metrics dict and files to the training run.
+    reports/<model>/metrics.json (for `dvc metrics`), group_metrics.csv (groups under the gate's min_group_size
+    in the thresholds file suppressed), calibration.csv and plots/*.png, and logs the same metrics dict and files to
+    the training run.
     """
+    from ethics.inputs import read_thresholds
     from features.populations import get_population
     from models.evaluate_stage import run_evaluate
     from models.spec import load_model_spec
@@ -186,7 +188,8 @@ def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path =
             require_input(needed, root)
         evaluated = run_evaluate(model, cfg.evaluate, project_paths(root),
                                  key_file=key_file_path(root, cfg.pseudonymise.key_file),
-                                 fairness_attributes=population.fairness_attributes)
+                                 fairness_attributes=population.fairness_attributes,
+                                 min_group_n=read_thresholds(paths, cfg.govern, model).min_group_size)
     metrics = evaluated.metrics
     t, rule = metrics["test"], metrics["baselines"]["rule"]
 
@@ -224,17 +227,21 @@ def audit(
     """Audit any scored file (a vendor tool, a rule score): discrimination, calibration, fairness by group.
 
     Exactly one of --threshold, --top-k, --top-frac says how the tool flags people. Writes
-    DIR/audit.json and DIR/audit.html; groups below evaluate.min_group_n people or
-    evaluate.min_group_positives outcomes are suppressed. A --group column that identifies people (NHS
+    DIR/audit.json and DIR/audit.html; groups below the gate's default min_group_size (the thresholds file)
+    people or evaluate.min_group_positives outcomes are suppressed. A --group column that identifies people (NHS
     number, IDs, names, one group per person) is refused; a file holding clear identifiers is never
     audited into the project's data/, reports/ or outputs/.
     """
+    from ethics.inputs import read_thresholds
     from models.external_scores_stage import AuditStopped, run_audit
 
-    ev = load_config(params).evaluate if params.exists() else None
+    cfg = load_config(params) if params.exists() else None
+    # no model: the thresholds file's defaults decide the smallest group shown, as for a model without overrides
+    smallest = read_thresholds(project_paths(root), cfg.govern, "").min_group_size if cfg else None
     with exits_on((AuditStopped, "Audit stopped", 2)):
         written = run_audit(scores, label=label, score=score, groups=group, out=out, threshold=threshold,
-                            top_k=top_k, top_frac=top_frac, params=ev, paths=project_paths(root))
+                            top_k=top_k, top_frac=top_frac, params=cfg.evaluate if cfg else None,
+                            min_group_n=smallest, paths=project_paths(root))
     o = written.result["overall"]
     auc = f"{o['auc']:.3f}" if o.get("auc") is not None else "n/a"
     console.print(f"[green]Audited[/green] {written.result['rows']:,} rows: AUROC {auc}, selection rate "

@@ -20,6 +20,9 @@ from pipeline.core.synth_params import Section, SynthParams  # the synth section
 # sits below models/ and must not import it; models.spec takes these from here.
 MODEL_SPECS_DIR = Path(__file__).resolve().parents[2] / "models" / "specs"
 MODEL_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+# keys that were parameters once, and where their setting lives now (load_config names it rather than a misspelling)
+MOVED_KEYS = {"evaluate.min_group_n": "published group tables blank groups smaller than the gate's min_group_size "
+                                      "(ethics/thresholds.yaml, or the file govern.thresholds_file names)"}
 
 
 def list_model_specs(specs_dir: Path | None = None) -> list[str]:
@@ -177,16 +180,23 @@ class TrainParams(Section):
 
     lightgbm_threads: int | None = Field(None, gt=0, description="LightGBM threads (None = all cores)")
     calibration_folds: int = Field(5, ge=2, description="folds of the validation year used to choose the method")
+    max_training_rows: int | None = Field(
+        1_000_000, gt=0, description="the learners are fitted on a seeded sample of whole people when the training "
+        "years hold more rows than this (models.train_stage.training_sample; null = every row); the validation, "
+        "test and score years are never sampled")
 
 
 class EvaluateParams(Section):
-    """`riskpipe evaluate --model M` and `riskpipe audit`: bootstrap, reliability bins, small-cell suppression."""
+    """`riskpipe evaluate --model M` and `riskpipe audit`: bootstrap, reliability bins, small-cell suppression.
+
+    The smallest group published is not set here: it is the gate's ``min_group_size`` (the thresholds file,
+    ``govern.thresholds_file``), so the published group tables and the gate's check of them cannot disagree.
+    """
 
     n_boot: int = Field(1000, ge=0, description="bootstrap replicates for 95% percentile CIs (0 = no CIs; the "
                                                 "gate needs them)")
     seed: int = Field(20260331, description="seed of the bootstrap")
     reliability_bins: int = Field(10, ge=2, description="equal-frequency bins of the reliability curve and ECE")
-    min_group_n: int = Field(10, ge=1, description="groups with fewer people are suppressed in published outputs")
     min_group_positives: int = Field(5, ge=0, description="groups with fewer outcomes are suppressed")
 
 
@@ -277,7 +287,9 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"])
-            if err["type"] == "extra_forbidden":
+            if err["type"] == "extra_forbidden" and where in MOVED_KEYS:
+                problems.append(f"'{where}' is no longer a parameter: {MOVED_KEYS[where]}")
+            elif err["type"] == "extra_forbidden":
                 problems.append(f"unknown key '{where}' (check the spelling against the documented keys)")
             else:
                 problems.append(f"'{where}': {err['msg']}")

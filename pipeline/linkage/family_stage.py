@@ -50,7 +50,7 @@ RELATIONSHIPS = "csc_relationship"  # children's social care relationship record
 RELATIONSHIP_COLUMNS = ("la_child_id_tok", "la_person_id_tok", "related_nhs_number_tok", "relationship", "start_date")
 NHS_TOKEN = "nhs_number_tok"
 GP_PATIENTS, GP_EVENTS = "gp_patient", "gp_event"
-# groups with fewer true or predicted pairs are suppressed in the report (evaluate.min_group_n's default)
+# groups with fewer true or predicted pairs are suppressed in the linkage report (its own setting: pairs, not people)
 MIN_GROUP_PAIRS = 10
 
 

@@ -69,7 +69,7 @@ def write_project(root: Path) -> dict:
     split = np.array(["train"] * 100 + ["validation"] * 100 + ["test"] * 100 + ["score"] * 100)
     years = np.array([2021] * 100 + [2022] * 100 + [2023] * 100 + [2025] * 100)
     scores = pd.DataFrame({"person_id": people, "index_date": pd.Timestamp("2025-01-16"), "index_year": years,
-                           "split": split, "outcome": y, "score_lightgbm": 0.1, "score_logistic": 0.1,
+                           "split": split, "outcome": y, "score_released": 0.1, "score_logistic": 0.1,
                            "score_rule": 1})
     scores.loc[split != "score", "index_date"] = pd.Timestamp("2022-01-16")
     scores.to_parquet(mdir / "scores.parquet")

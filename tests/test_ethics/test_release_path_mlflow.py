@@ -101,6 +101,7 @@ def _write_feature_report(root: Path, features: pd.DataFrame) -> None:
 
 
 def _train_and_evaluate(paths, root: Path) -> None:
+    from ethics.inputs import read_thresholds
     from ethics.release_store import preregister
     from features.populations import CHILDREN
     from features.registry import feature_columns
@@ -113,7 +114,8 @@ def _train_and_evaluate(paths, root: Path) -> None:
               thresholds_file=root / "ethics" / "thresholds.yaml", choose_inputs=feature_columns,
               preregister=lambda model: preregister(paths, govern, model))
     run_evaluate(MODEL, EvaluateParams(n_boot=20), paths, key_file=root / "no.key",
-                 fairness_attributes=CHILDREN.fairness_attributes)
+                 fairness_attributes=CHILDREN.fairness_attributes,
+                 min_group_n=read_thresholds(paths, govern, MODEL).min_group_size)  # as the CLI reads it
 
 
 @pytest.fixture(scope="module")

@@ -79,7 +79,7 @@ def test_the_block_compares_with_the_all_records_figures():
     outcome = pd.array([1 if i % 10 == 0 else 0 for i in range(n)], "Int8")
     margin = [float(i % 10 == 0) + i / 10_000 for i in range(n)]
     scored = pd.DataFrame({"person_id": [f"p{i}" for i in range(n)], "outcome": outcome,
-                           "margin_lightgbm": margin, "score_lightgbm": [0.1 + m / 2 for m in margin]})
+                           "margin_released": margin, "score_released": [0.1 + m / 2 for m in margin]})
     scored.loc[5, "outcome"] = pd.NA  # no full-build label: left out
     full_block = {"n": 420, "auc": 0.8, "precision_at_capacity": 0.5, "lift_at_capacity": 4.0}
     block = as_of_linkage_block(scored, full_block, 20, tie_seed=1, n_boot=50, seed=0, n_bins=5,

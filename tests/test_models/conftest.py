@@ -111,6 +111,8 @@ class ToyProject:
     evaluated: object
 
 
+# the smallest group the toy evaluation publishes (the CLI passes the gate's min_group_size; the toy county is small)
+TOY_MIN_GROUP = 10
 # the stages choose model inputs through the feature registry, which calls exclusions "suspensions"
 REGISTRY_NAMES = {"exclusions_12m": "suspensions_12m"}
 # registry inputs typed as the features stage types them: age in months as nullable Int64 (blank when the
@@ -176,5 +178,5 @@ def toy_project(tmp_path_factory, registry_features) -> ToyProject:
         trained = run_train("toy", TrainParams(), paths, params_file=root / "params.yaml",
                             thresholds_file=thresholds_file, choose_inputs=feature_columns)
         evaluated = run_evaluate("toy", EvaluateParams(n_boot=20), paths, key_file=root / "no.key",
-                                 fairness_attributes=CHILDREN.fairness_attributes)
+                                 fairness_attributes=CHILDREN.fairness_attributes, min_group_n=TOY_MIN_GROUP)
     return ToyProject(paths, specs_dir, thresholds_file, trained, evaluated)

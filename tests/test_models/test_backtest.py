@@ -69,10 +69,10 @@ def test_the_backtest_model_never_sees_a_year_that_matured_after_the_test_index_
     scrambled.loc[later, "outcome"] = np.random.default_rng(0).permutation(
         scrambled.loc[later, "outcome"].to_numpy())
     again, _ = fit_backtest(scrambled, long_spec, feature_names, standard.scores, split)
-    for column in ("margin_lightgbm", "score_lightgbm", "score_logistic", "probability_rule"):
+    for column in ("margin_released", "score_released", "score_logistic", "probability_rule"):
         np.testing.assert_array_equal(again[column].to_numpy(), scores[column].to_numpy())
-    assert not np.array_equal(_standard(scrambled, long_spec, feature_names).scores["margin_lightgbm"],
-                              standard.scores["margin_lightgbm"])
+    assert not np.array_equal(_standard(scrambled, long_spec, feature_names).scores["margin_released"],
+                              standard.scores["margin_released"])
 
 
 def test_a_backtest_with_the_standard_years_reuses_the_standard_scores(trained, toy_features, toy_spec,
@@ -163,6 +163,7 @@ def test_the_backtests_groups_are_evaluated_where_it_differs(long_window, long_s
     fair = ["fair_sex", "fair_ethnicity_group"]
     with_groups = standard.scores.merge(long_window[[*KEYS, *fair]], on=KEYS, how="left")
     evaluation = evaluate_scores(with_groups, 40, EvaluateParams(n_boot=20), {"sex": ["fair_sex"]}, tie_seed=7,
+                                 min_group_n=10,
                                  backtest=scores, backtest_protocol=protocol)
     block = evaluation.metrics["backtest"]
     groups = pd.DataFrame(block["group_metrics"])

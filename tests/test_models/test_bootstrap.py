@@ -84,7 +84,7 @@ def test_the_generator_has_the_highest_expected_precision_and_replaces_the_oracl
     n = len(y)
     scores = pd.DataFrame({"person_id": people, "index_date": pd.Timestamp("2020-01-20"),
                            "split": np.where(np.arange(n) % 2, "test", "validation"), "outcome": y,
-                           "margin_lightgbm": margin, "score_lightgbm": expit(margin),
+                           "margin_released": margin, "score_released": expit(margin),
                            "margin_logistic": -margin, "score_logistic": expit(-margin),
                            "score_rule": np.round(margin), "probability_rule": expit(np.round(margin)),
                            "p_true": p_true})

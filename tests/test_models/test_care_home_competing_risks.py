@@ -138,7 +138,7 @@ def evaluated(tmp_path_factory, registry_features):
         run_train("toy", TrainParams(), paths, params_file=root / "params.yaml", thresholds_file=thresholds_file,
                   choose_inputs=feature_columns)
         run_evaluate("toy", EvaluateParams(n_boot=0), paths, key_file=root / "no.key",
-                     fairness_attributes=CHILDREN.fairness_attributes)
+                     fairness_attributes=CHILDREN.fairness_attributes, min_group_n=10)
     return json.loads((paths.model_reports("toy") / "metrics.json").read_text(encoding="utf-8"))
 
 

@@ -82,12 +82,13 @@ def test_parquet_keeps_its_types_and_csv_is_parsed_to_the_same_audit(scored_file
 
 def test_evaluate_settings_reach_the_audit(scored_file, tmp_path):
     scored_file.to_parquet(tmp_path / "scores.parquet", index=False)
-    strict = EvaluateParams(n_boot=0, min_group_n=300, min_group_positives=0)
+    strict = EvaluateParams(n_boot=0, min_group_positives=0)
     written = run_audit(tmp_path / "scores.parquet", label="outcome", score="prob", groups=["grp"], top_k=60,
-                        out=tmp_path / "out", params=strict)
+                        out=tmp_path / "out", params=strict, min_group_n=300)
     assert written.result["suppression"] == {"min_n": 300, "min_positives": 0}
     assert written.result["by_group"]["grp"]["B"] == {"suppressed": True}  # about 180 rows
     assert audit_settings(None) == {}
+    assert audit_settings(None, 50) == {"min_n": 50}
 
 
 def test_an_audit_that_cannot_run_writes_nothing(scored_file, tmp_path):

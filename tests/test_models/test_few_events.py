@@ -52,11 +52,11 @@ def test_the_penalised_model_is_released_and_scores_the_model_columns(toy_featur
     assert released["rows"] == len(labelled) and released["events"] == int(labelled["outcome"].sum())
     model = trained.model_to_release()
     # the columns the evaluation, gate and list read as "the model" are the released learner's
-    np.testing.assert_allclose(trained.scores["score_lightgbm"], model.predict_proba(toy_features)[:, 1])
-    np.testing.assert_allclose(trained.scores["margin_lightgbm"], model_margin(model, toy_features[NUMERIC]))
+    np.testing.assert_allclose(trained.scores["score_released"], model.predict_proba(toy_features)[:, 1])
+    np.testing.assert_allclose(trained.scores["margin_released"], model_margin(model, toy_features[NUMERIC]))
     # ranking by the margin is ranking by the probability (a logistic link is monotone)
     test = trained.scores[trained.scores["split"] == "test"]
-    assert test["margin_lightgbm"].rank().corr(test["score_lightgbm"].rank()) > 0.999
+    assert test["margin_released"].rank().corr(test["score_released"].rank()) > 0.999
 
 
 def test_below_the_event_minimum_the_rule_is_released_and_says_why(toy_features):
@@ -66,7 +66,7 @@ def test_below_the_event_minimum_the_rule_is_released_and_says_why(toy_features)
     assert trained.released == released["learner"] == "rule" and released["requested"] == "penalised"
     assert f"at least {MIN_EVENTS} events" in released["why"] and f"hold {MIN_EVENTS - 1} and" in released["why"]
     # the rule orders by its points, as the list does
-    np.testing.assert_array_equal(trained.scores["margin_lightgbm"], trained.scores["score_rule"])
+    np.testing.assert_array_equal(trained.scores["margin_released"], trained.scores["score_rule"])
 
 
 def test_contributions_add_up_to_the_margin(toy_features):
@@ -118,7 +118,7 @@ def test_the_mlflow_model_is_the_released_learner(tmp_path, monkeypatch, registr
     assert run["live_calibration"]["recalibrated"]
     scores = pd.read_parquet(trained.scores_file)
     np.testing.assert_allclose(model_margin(loaded, registry_features[run["feature_columns"]]),
-                               scores["margin_lightgbm"])
+                               scores["margin_released"])
 
 
 def test_a_county_too_small_for_lightgbm_is_trained_as_a_blocked_draft(tmp_path, monkeypatch, registry_features):

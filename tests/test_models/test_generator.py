@@ -45,13 +45,14 @@ def test_evaluation_judges_the_generator_on_the_recorded_label(trained, toy_feat
     scores = trained.scores.join(toy_features.filter(like="fair_")).assign(
         p_true=toy_features["p_true"].to_numpy(), true_outcome=np.where(missed, 1.0, y))
     params = EvaluateParams(n_boot=0)
-    metrics = evaluate_scores(scores, toy_spec.capacity_per_year, params, ATTRIBUTES, tie_seed=1).metrics
+    metrics = evaluate_scores(scores, toy_spec.capacity_per_year, params, ATTRIBUTES, tie_seed=1,
+                              min_group_n=10).metrics
     recording = metrics["generator_recording"]
     train = scores[(scores["split"] == "train") & scores["outcome"].notna()]
     assert recording["sensitivity"] == pytest.approx(train["outcome"].sum() / train["true_outcome"].sum())
     assert recording["false_positive_rate"] == 0
     as_true = evaluate_scores(scores.drop(columns="true_outcome"), toy_spec.capacity_per_year, params, ATTRIBUTES,
-                              tie_seed=1).metrics
+                              tie_seed=1, min_group_n=10).metrics
     assert "generator_recording" not in as_true
     ratio = metrics["baselines"]["generator"]["oe_ratio"] / as_true["baselines"]["generator"]["oe_ratio"]
     assert ratio == pytest.approx(1 / recording["sensitivity"])

@@ -33,7 +33,7 @@ def _register(n_per_year: int, rate: float, seed: int = 0) -> tuple[pd.DataFrame
     logit = np.log(rate / (1 - rate)) + 1.2 * rows["sole_carer"] + 0.08 * (rows["carer_age_min"] - 80) \
         + 0.15 * (rows["carer_efi_max"] - 6)
     rows["outcome"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype("Int8")
-    scores = rows[["person_id", "index_date"]].assign(score_lightgbm=rng.random(n), score_logistic=rng.random(n))
+    scores = rows[["person_id", "index_date"]].assign(score_released=rng.random(n), score_logistic=rng.random(n))
     return rows, scores
 
 

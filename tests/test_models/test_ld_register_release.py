@@ -21,7 +21,7 @@ def test_the_released_learner_leads_the_card_table_and_is_not_repeated():
     rows, scores = _register(400, 0.08)
     block = register_block(rows, scores, list(FEATURE_COLUMNS), list(range(2014, 2025)), 2025, 40,
                            released={"learner": "penalised", "requested": "penalised", "why": WHY})
-    # score_lightgbm holds the released learner's scores: no "LightGBM" row beside the penalised model
+    # score_released holds the released learner's scores: no "LightGBM" row beside the penalised model
     assert set(block["scores"]) == {"rule", "model", "logistic"}
     assert block["released"] == {"learner": "penalised", "score": "model", "why": WHY}
     table = register_table(block)

@@ -13,11 +13,11 @@ def test_roc_table_reads_sklearn_curve_at_each_grid_point():
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, 400)
     score = y * 0.8 + rng.normal(size=400)
-    scores = pd.DataFrame({"split": "test", "outcome": y, "margin_lightgbm": score,
+    scores = pd.DataFrame({"split": "test", "outcome": y, "margin_released": score,
                            "score_rule": np.round(score)})  # the rule has ties
     table = roc_table(scores, points=51)
     assert list(table.columns) == ["fpr", "lightgbm", "rule"]
-    for model, col in (("lightgbm", "margin_lightgbm"), ("rule", "score_rule")):
+    for model, col in (("lightgbm", "margin_released"), ("rule", "score_rule")):
         fpr, tpr, _ = roc_curve(y, scores[col])
         expected = [tpr[fpr <= g].max() for g in table["fpr"]]
         np.testing.assert_allclose(table[model], expected)

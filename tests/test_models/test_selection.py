@@ -78,11 +78,11 @@ def test_the_registered_model_lists_the_test_rows_evaluation_selected(trained, t
     features = toy_features.loc[test.index, trained.feature_columns]
     risk, _ = score_with_contributions(trained.lightgbm, features)
     scored = test[["person_id"]].assign(risk=risk, margin=score_margin(trained.lightgbm, features))
-    np.testing.assert_allclose(scored["margin"], test["margin_lightgbm"])
+    np.testing.assert_allclose(scored["margin"], test["margin_released"])
     listed = select_top_by_capacity(scored, toy_spec.capacity_per_year, seed=toy_spec.seed)
-    evaluated = test[select_top(test["margin_lightgbm"], test["person_id"], toy_spec.capacity_per_year, toy_spec.seed)]
+    evaluated = test[select_top(test["margin_released"], test["person_id"], toy_spec.capacity_per_year, toy_spec.seed)]
     assert set(listed["person_id"]) == set(evaluated["person_id"])
-    metrics = metrics_blocks(test["outcome"], {"lightgbm": (test["margin_lightgbm"], test["score_lightgbm"])},
+    metrics = metrics_blocks(test["outcome"], {"lightgbm": (test["margin_released"], test["score_released"])},
                              toy_spec.capacity_per_year, person_id=test["person_id"], tie_seed=toy_spec.seed,
                              n_boot=0)["lightgbm"]
     assert metrics["precision_at_capacity"] == pytest.approx(evaluated["outcome"].mean())

@@ -34,10 +34,10 @@ def test_trained_scores_follow_the_contract(trained, toy_features):
     scores = trained.scores
     assert list(scores.columns[:5]) == ["person_id", "index_date", "index_year", "split", "outcome"]
     assert len(scores) == len(toy_features)
-    for column in ("score_lightgbm", "score_logistic", "probability_rule"):
+    for column in ("score_released", "score_logistic", "probability_rule"):
         assert scores[column].between(0, 1).all()
     # calibration is monotone: ordered by the uncalibrated margin, the calibrated risk never rises
-    for model in ("lightgbm", "logistic"):
+    for model in ("released", "logistic"):  # released: LightGBM's here
         by_margin = scores.sort_values(f"margin_{model}", ascending=False)[f"score_{model}"].to_numpy()
         assert (np.diff(by_margin) <= 1e-12).all(), model
         assert scores[f"margin_{model}"].nunique() > scores[f"score_{model}"].nunique() * 0.9
@@ -47,7 +47,7 @@ def test_trained_scores_follow_the_contract(trained, toy_features):
 def test_models_learn_the_signal_and_calibrate_out_of_time(trained, toy_features):
     test = labelled_rows(trained.scores.assign(p_true=toy_features["p_true"].to_numpy()), "test")
     y = test["outcome"].astype(int)
-    assert roc_auc_score(y, test["score_lightgbm"]) > 0.65
+    assert roc_auc_score(y, test["score_released"]) > 0.65
     assert roc_auc_score(y, test["score_logistic"]) > 0.7
     # calibrated on the validation year: mean prediction near the observed rate out of time
     assert test["score_logistic"].mean() == pytest.approx(y.mean(), abs=0.04)
@@ -65,7 +65,7 @@ def test_evaluate_models_blocks_and_generator(trained, toy_features):
     metrics = evaluate_models(scores, capacity=40, tie_seed=3, n_boot=50, seed=1)
     assert set(metrics["baselines"]) == {"logistic", "rule", "generator"}
     test = labelled_rows(scores, "test")
-    assert metrics["test"]["auc"] == pytest.approx(roc_auc_score(test["outcome"].astype(int), test["margin_lightgbm"]))
+    assert metrics["test"]["auc"] == pytest.approx(roc_auc_score(test["outcome"].astype(int), test["margin_released"]))
     assert metrics["baselines"]["generator"]["auc"] == pytest.approx(
         roc_auc_score(test["outcome"].astype(int), test["p_true"]))
     assert metrics["test"]["n"] == len(test) and metrics["test_index_date"] == "2019-01-20"
@@ -76,7 +76,7 @@ def test_evaluate_models_blocks_and_generator(trained, toy_features):
 
 def test_fairness_table_covers_every_attribute(trained, toy_features):
     rows = labelled_rows(trained.scores.join(toy_features.filter(like="fair_")), "test")
-    table = fairness_table(rows, "margin_lightgbm", "score_lightgbm", 40, attributes=CHILDREN.fairness_attributes,
+    table = fairness_table(rows, "margin_released", "score_released", 40, attributes=CHILDREN.fairness_attributes,
                            tie_seed=3, n_boot=20)
     assert set(table["attribute"]) == {"sex", "ethnicity_group", "sen", "fsm", "imd_quintile", "sex_x_ethnicity"}
     assert (table.groupby("attribute")["n"].sum() == len(rows)).all()
@@ -155,5 +155,5 @@ def test_lightgbm_never_sees_the_validation_year_calibration_uses(trained, toy_f
     again = train_models(scrambled, toy_spec, feature_names)
     train_rows = (toy_features["index_year"] <= 2017).to_numpy()
     assert again.summary["lightgbm_best_iteration"] == trained.summary["lightgbm_best_iteration"]
-    np.testing.assert_array_equal(again.scores["margin_lightgbm"].to_numpy()[train_rows],
-                                  trained.scores["margin_lightgbm"].to_numpy()[train_rows])
+    np.testing.assert_array_equal(again.scores["margin_released"].to_numpy()[train_rows],
+                                  trained.scores["margin_released"].to_numpy()[train_rows])

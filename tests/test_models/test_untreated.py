@@ -195,7 +195,7 @@ def test_monitoring_splits_realised_performance_by_offer():
     y = rng.random(n) < np.where(offered, p * 0.5, p)  # help halves risk among the offered
     scores = pd.DataFrame({"person_id": [f"p{i}" for i in range(n)], "index_date": pd.Timestamp("2024-03-31"),
                            "split": "test", "outcome": pd.array(y.astype("int8"), dtype="Int8"),
-                           "score_lightgbm": p})
+                           "score_released": p})
     exposure = scores[["person_id", "index_date"]].assign(offered_in_window=offered)
     block = performance_by_offer(scores, exposure)
     assert block["year"] == 2024
@@ -218,7 +218,7 @@ def test_the_card_states_the_estimand_how_offers_were_trained_and_the_split():
     untreated = {"mode": "ipw", "why": "default: offer records exist for the training years",
                  "dropped_offered_rows": 812, "kept_rows": 40210, "max_propensity": 0.95,
                  "effective_sample_size": 35102.4}
-    split = {"year": 2025, "score": "score_lightgbm", "performative_gap": 0.031,
+    split = {"year": 2025, "score": "score_released", "performative_gap": 0.031,
              "not_offered": {"rows": 9000, "observed_over_expected": {"ratio": 0.98, "low": 0.85, "high": 1.12}},
              "offered": {"rows": 400, "observed_over_expected": {"ratio": 0.7, "low": 0.55, "high": 0.88}}}
     card = build_model_card(CardInputs(

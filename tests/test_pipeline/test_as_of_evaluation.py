@@ -97,7 +97,7 @@ def test_the_figures_are_the_trained_models_on_the_as_of_rows(county):
     frame = pd.read_parquet(county / f"data/features_as_of/{MODEL}.parquet")
     scored = score_rows(load_sklearn_model(run["model_uri"], tracking_uri(county)), frame, run["feature_columns"])
     rows = scored[scored["outcome"].notna()]
-    again = metrics_blocks(rows["outcome"].astype("int64"), {"m": (rows["margin_lightgbm"], rows["score_lightgbm"])},
+    again = metrics_blocks(rows["outcome"].astype("int64"), {"m": (rows["margin_released"], rows["score_released"])},
                            metrics["capacity"], person_id=rows["person_id"].astype(str).to_numpy(),
                            tie_seed=metrics["selection"]["tie_break_seed"], n_boot=50)["m"]
     for name in ("auc", "precision_at_capacity", "lift_at_capacity"):

@@ -7,6 +7,7 @@ view, export, re-identification, sign-off and recorded offer is an audit entry w
 from __future__ import annotations
 
 import io
+import json
 import os
 from datetime import date
 
@@ -22,7 +23,7 @@ from pipeline.ingest.tables import ingest_table
 from pipeline.sources.registry import table_spec
 from webapp.practice.models import Offer
 from webapp.practice.offers import OFFER_COLUMNS
-from webapp.practice.risk_lists import risk_in_words, scoped
+from webapp.practice.risk_lists import Nouns, list_nouns, risk_in_words, scoped
 
 MODEL = "m1"
 
@@ -215,6 +216,38 @@ def test_a_locality_bound_team_sees_only_its_locality():
     assert scoped(frame, ["North"])["person_token"].tolist() == ["a", "c"]
     assert scoped(frame, None)["person_token"].tolist() == ["a", "b", "c"]
     assert scoped(frame.drop(columns="locality"), ["North"]).empty  # whose children they are cannot be told
+
+
+def test_an_adult_models_pages_call_its_people_adults(web):
+    """The pages speak of the listed model's population (run.json ``population``, as the score stage read it)."""
+    run_file = project_paths(web["root"]).model_artifacts(MODEL) / "run.json"
+    original = run_file.read_text(encoding="utf-8")
+    client, rows = signed_in("practitioner"), listed(web)
+    token = rows["person_token"].iloc[0]
+    as_children = client.get(f"/lists/{MODEL}/").content.decode()
+    assert f"list: {len(rows)} children" in as_children and ">Child<" in as_children  # no population: children
+    try:
+        run_file.write_text(json.dumps({**json.loads(original), "population": "adults"}), encoding="utf-8")
+        index = client.get("/lists/").content.decode()
+        page = client.get(f"/lists/{MODEL}/").content.decode()
+        person = client.get(f"/lists/{MODEL}/people/{token}/").content.decode()
+    finally:
+        run_file.write_text(original, encoding="utf-8")
+    assert f"{len(rows)} adults" in index and "Children" not in index
+    assert f"list: {len(rows)} adults" in page and ">Adult<" in page and "Each adult must be reviewed" in page
+    assert "children" not in page and ">Child<" not in page
+    assert f"Adult {token}" in person and "placed this adult on the list" in person
+    assert "How the adult came to the team" in person and "this child" not in person
+
+
+def test_a_list_whose_population_cannot_be_told_says_people(tmp_path):
+    paths = project_paths(tmp_path)
+    assert list_nouns(paths, "m1") == Nouns("people", "person")  # no run.json
+    paths.model_artifacts("m1").mkdir(parents=True)
+    (paths.model_artifacts("m1") / "run.json").write_text(json.dumps({"population": "martians"}), encoding="utf-8")
+    assert list_nouns(paths, "m1") == Nouns("people", "person")
+    (paths.model_artifacts("m1") / "run.json").write_text(json.dumps({"population": "adults"}), encoding="utf-8")
+    assert list_nouns(paths, "m1") == Nouns("adults", "adult")
 
 
 def test_risk_reads_in_words():

@@ -8,7 +8,11 @@ cannot see (a column whose name holds ``cannot_see`` or ``not_seen``; else the "
 ``records_seen``/``sources_seen``, else ``<source>_last_record`` reading "no record"), ``locality`` (for
 team assignments) and ``list_date`` are used where present. The parquet file's per-person detail
 (``reason_<i>_*``, ``risk_probability``, ``hidden_contributions``, ``index_date``) is neither shown nor
-exported; every other column is shown on the child's page as it is.
+exported; every other column is shown on the person's page as it is.
+
+What the pages call the people on a list (children, adults) is the population the listed model was trained for,
+read where the score stage read it when it issued the list: ``population`` in ``data/models/<model>/run.json``
+(:func:`list_nouns`).
 """
 
 from __future__ import annotations
@@ -22,16 +26,45 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.core.io import read_csv_table, read_parquet
+from features.populations import UnknownPopulationError, get_population
+from pipeline.core.io import read_csv_table, read_json, read_parquet
 from pipeline.core.paths import ProjectPaths
 
 LIST_FILES = ("risk_list.parquet", "risk_list.csv")
-SHOWN_ON_LIST = 3  # reasons on the list page; the child's page shows them all
+SHOWN_ON_LIST = 3  # reasons on the list page; the person's page shows them all
 NO_RECORD = "no record"
 
 
 class ListNotFound(LookupError):
     """The model has no list file yet (``riskpipe score`` has not run for it)."""
+
+
+@dataclass(frozen=True)
+class Nouns:
+    """What a list's pages call its people: ``plural`` ("children", "adults") and ``singular`` ("child")."""
+
+    plural: str
+    singular: str
+
+
+NEUTRAL = Nouns("people", "person")  # the list's population cannot be told: never guess "children"
+
+
+def list_nouns(paths: ProjectPaths, model: str) -> Nouns:
+    """The nouns of ``model``'s population (``features.populations.Population.plural``/``singular``).
+
+    The population is run.json's, as the score stage reads it when it issues the list (a run.json written before
+    train recorded it means children, as the score stage takes it). Without a run.json, or with a population this
+    code does not know, the pages say "people"/"person" rather than guess.
+    """
+    run_file = paths.model_artifacts(model) / "run.json"
+    if not run_file.exists():
+        return NEUTRAL
+    try:
+        population = get_population(str(read_json(run_file).get("population") or "children"))
+    except UnknownPopulationError:
+        return NEUTRAL
+    return Nouns(population.plural, population.singular)
 
 
 def list_folder(paths: ProjectPaths, model: str) -> Path:
@@ -145,7 +178,7 @@ def cannot_see(row: pd.Series) -> list[str]:
 
 @dataclass(frozen=True)
 class ListRow:
-    """One child as the pages show them."""
+    """One person on a list as the pages show them."""
 
     rank: str
     token: str

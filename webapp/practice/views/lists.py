@@ -1,4 +1,6 @@
-"""A team's lists, a child's page, exports and recording what the team did.
+"""A team's lists, a person's page, exports and recording what the team did.
+
+The pages call the people on a list by its population's nouns (children, adults: ``risk_lists.list_nouns``).
 
 Practitioners and team managers only, and only for models their team is assigned (and, where the
 assignment names a locality, only that locality's rows). Anything else is a 403 with the attempt logged.
@@ -31,6 +33,7 @@ from webapp.practice.risk_lists import (
     list_columns,
     list_date,
     list_file,
+    list_nouns,
     read_list,
     release_of,
     scoped,
@@ -59,12 +62,14 @@ def lists_index(request: HttpRequest) -> HttpResponse:
     project = current_project()
     found = []
     for model, localities in assigned_models(team).items():
+        nouns = list_nouns(project.paths, model)
         try:
             frame = scoped(read_list(project.paths, model), localities)
             found.append({"model": model, "rows": len(frame), "draft": is_draft(frame),
-                          "localities": localities, "missing": False})
+                          "localities": localities, "missing": False, "nouns": nouns})
         except ListNotFound:
-            found.append({"model": model, "rows": 0, "draft": True, "localities": localities, "missing": True})
+            found.append({"model": model, "rows": 0, "draft": True, "localities": localities, "missing": True,
+                          "nouns": nouns})
     recorded = (Offer.objects.filter(team=team).values("model", "status").annotate(events=Count("id"))
                 .order_by("model", "status") if team else [])
     statuses = dict(Offer.STATUSES)
@@ -86,23 +91,30 @@ def list_view(request: HttpRequest, model: str) -> HttpResponse:
                     .order_by("recorded_at").values_list("person_token", "status"))
     return render(request, "practice/list.html", {
         "model": model, "rows": shape_rows(frame), "draft": is_draft(frame), "banner": DRAFT_BANNER,
-        "team": team_of(request.user), "recorded": recorded, "statuses": dict(Offer.STATUSES)})
+        "team": team_of(request.user), "recorded": recorded, "statuses": dict(Offer.STATUSES),
+        "nouns": list_nouns(current_project().paths, model)})
 
 
 class OfferForm(forms.Form):
-    """What the team did for this child."""
+    """What the team did for this person (``singular``: the list's noun for them, "child" or "adult")."""
 
     status = forms.ChoiceField(choices=Offer.STATUSES, widget=forms.RadioSelect, label="What happened",
                                error_messages={"required": "Select what happened"})
     route = forms.ChoiceField(choices=Offer.ROUTES, widget=forms.RadioSelect, initial="list",
-                              label="How the child came to the team",
-                              error_messages={"required": "Select how the child came to the team"})
+                              label="How the person came to the team",
+                              error_messages={"required": "Select how the person came to the team"})
     date_day = forms.CharField(required=False, max_length=2, label="Day")
     date_month = forms.CharField(required=False, max_length=2, label="Month")
     date_year = forms.CharField(required=False, max_length=4, label="Year")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=1000,
                              label="Reason (optional)",
                              help_text="Why, in a few words. Do not write names or other identifying details.")
+
+    def __init__(self, *args, singular: str = "person", **kwargs):
+        super().__init__(*args, **kwargs)
+        route = self.fields["route"]
+        route.label = f"How the {singular} came to the team"
+        route.error_messages = {**route.error_messages, "required": f"Select how the {singular} came to the team"}
 
     def clean(self):
         """The GOV.UK date pattern: day, month and year typed apart, checked together as ``date``."""
@@ -132,11 +144,12 @@ def person_view(request: HttpRequest, model: str, token: str) -> HttpResponse:
         return render(request, "practice/message.html", {"title": "No list yet", "text": str(exc)}, status=404)
     if refused:
         return refused
+    nouns = list_nouns(current_project().paths, model)
     match = frame[frame["person_token"] == token]
     if match.empty:
-        return refuse(request, "this child is not on your team's list", model=model, person_token=token)
+        return refuse(request, f"this {nouns.singular} is not on your team's list", model=model, person_token=token)
     team = team_of(request.user)
-    form = OfferForm(request.POST or None)
+    form = OfferForm(request.POST or None, singular=nouns.singular)
     if request.method == "POST":
         if form.is_valid():
             role = next(r for r in user_roles(request.user) if r in (PRACTITIONER, MANAGER))
@@ -155,7 +168,7 @@ def person_view(request: HttpRequest, model: str, token: str) -> HttpResponse:
     history = Offer.objects.filter(model=model, person_token=token, team=team).order_by("-recorded_at")
     return render(request, "practice/person.html", {
         "model": model, "row": shape_row(match.iloc[0]), "draft": is_draft(frame), "banner": DRAFT_BANNER,
-        "form": form, "history": history, "team": team,
+        "form": form, "history": history, "team": team, "nouns": nouns,
         "date_parts": [("day", "Day", 2), ("month", "Month", 2), ("year", "Year", 4)]})
 
 
