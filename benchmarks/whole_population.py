@@ -38,10 +38,12 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.run import _measured, stage_commands  # noqa: E402
 from benchmarks.summary import machine_description  # noqa: E402
-from benchmarks.whole_population_report import render_section, write_section  # noqa: E402
+from benchmarks.whole_population_report import model_figures, render_section, write_section  # noqa: E402
 
-STAGES = ("synth", "ingest", "pseudonymise", "link", "features", "train")
-MODELS = ("emergency_admission", "care_home_admission")
+STAGES = ("synth", "ingest", "pseudonymise", "link", "features", "train", "evaluate")
+OPTIONAL_STAGES = ("govern", "card")  # run only when --stages names them
+MODELS = ("emergency_admission", "care_home_admission", "ld_older_carer")
+NOT_STAGES = ("base_rates", "model_figures")  # the run's other records, beside its stages
 CHILDREN_SHARE = 0.2  # synth.children per resident (England: 21% aged 0-17, some of whom are not "children" here)
 
 
@@ -71,7 +73,9 @@ def one_size(people: int, stages: list[str], models: list[str], *, stop_at: dt.d
     try:
         params = whole_population_params(people, models)
         (scratch / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{scratch / 'mlflow.db'}"}
+        # PYTHONPATH: the stages run this checkout's code, wherever the environment's editable install points
+        env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{scratch / 'mlflow.db'}",
+               "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
         for extra in ([], ["--ledger"]):
             name = "ledger.key" if extra else "pseudo.key"
             if not (scratch / ".secrets" / name).exists():
@@ -91,6 +95,9 @@ def one_size(people: int, stages: list[str], models: list[str], *, stop_at: dt.d
                       f"load {load_before:.1f}", flush=True)
             if stage == "synth" and base_rates and not out.get("synth", {}).get("failed"):
                 out["base_rates"] = _base_rates(scratch, env)
+            if stage == "evaluate":
+                out["model_figures"] = {m: model_figures(scratch / "reports" / m) for m in models
+                                        if not out.get(f"evaluate:{m}", {}).get("failed")}
             if any(out[n].get("failed") for n, _ in stage_commands(stage, children, models) if n in out):
                 break  # later stages need this one's outputs
     finally:
@@ -165,10 +172,10 @@ def _base_rates(scratch: Path, env: dict[str, str]) -> dict:
 
 def summarise(run: dict) -> dict:
     """Total wall time (stages in sequence) and the largest stage peak, over the stages that ran."""
-    done = {k: v for k, v in run.items() if k != "base_rates" and not v.get("failed") and not v.get("not_run")}
+    done = {k: v for k, v in run.items() if k not in NOT_STAGES and not v.get("failed") and not v.get("not_run")}
     return {
         "stages": run,
-        "complete": len(done) == len([k for k in run if k != "base_rates"]),
+        "complete": len(done) == len([k for k in run if k not in NOT_STAGES]),
         "total_wall_s": round(sum(v["wall_s"] for v in done.values()), 1),
         "peak_rss_mb": round(max((v["peak_rss_mb"] for v in done.values()), default=0.0), 1),
     }
@@ -219,8 +226,8 @@ def main() -> None:
         return
     sizes = [int(s) for s in args.people.split(",") if s.strip()]
     stages = [s for s in args.stages.split(",") if s]
-    if unknown := set(stages) - set(STAGES):
-        parser.error(f"unknown stage(s) {sorted(unknown)}; choose from {', '.join(STAGES)}")
+    if unknown := set(stages) - set(STAGES) - set(OPTIONAL_STAGES):
+        parser.error(f"unknown stage(s) {sorted(unknown)}; choose from {', '.join(STAGES + OPTIONAL_STAGES)}")
     if args.workdir is not None and len(sizes) != 1:
         parser.error("--workdir keeps one county: give one size")
     stop_at = None

@@ -7,6 +7,7 @@ appended under a "## Whole population" heading.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 START, END = "<!-- whole-population:generated:start -->", "<!-- whole-population:generated:end -->"
@@ -38,6 +39,92 @@ RATE_ROWS = (  # (key in adult_base_rates, label, DOMAIN_ADULTS.md §3 band, for
 )
 
 
+TOP_SHARES = (0.005, 0.01, 0.05)
+# metrics.json ``adult.models`` names, in this order (the released learner is "lightgbm", or "released" once renamed)
+LEARNERS = ("released", "lightgbm", "logistic", "rule", "generator")
+
+
+def model_figures(reports: Path) -> dict:
+    """The #18 figures of one evaluated model, from ``reports/<model>/metrics.json``: the ``adult`` block
+    (AUROC of each learner and of the generator's probability, lift in the top 0.5/1/5%, the no-prior-admission
+    subgroup, calibration by age band and deprivation quintile), the competing-risks block's cumulative incidence
+    of a care home and of death by risk band, and the test year's AUROC of every learner; {} without the file."""
+    path = reports / "metrics.json"
+    if not path.exists():
+        return {}
+    metrics = json.loads(path.read_text())
+    competing = metrics.get("competing_risks") or {}
+    scalars = ("auc", "n", "prevalence", "lift_top_0_5pct", "lift_top_1pct", "lift_top_5pct", "oe_ratio")
+    test = {"released" if name == "test" else name: {k: block.get(k) for k in scalars}
+            for name, block in (("test", metrics.get("test")), *((metrics.get("baselines") or {}).items()))
+            if isinstance(block, dict)}
+    return {"test": test, "adult": metrics.get("adult"),
+            "competing_risks": {k: competing.get(k) for k in ("test_year", "overall", "by_band", "auroc_12m",
+                                                              "training", "status", "reason") if k in competing}
+            or None}
+
+
+def _num(value, fmt: str = "{:.3f}") -> str:
+    return "—" if value is None else fmt.format(value)
+
+
+def _figure_lines(model: str, size: str, figures: dict) -> list[str]:
+    """Plain lines of one model's #18 figures at one county size."""
+    out = []
+    adult = figures.get("adult") or {}
+    learners = adult.get("models") or {}
+    test = figures.get("test") or {}
+    released = test.get("released") or {}
+    if released:
+        names = ["released", *(n for n in ("logistic", "rule", "generator") if n in test)]
+        out.append(f"- **{model}**, {int(size):,} people, test year ({released.get('n') or 0:,} rows, "
+                   f"{_num(released.get('prevalence'), '{:.2%}')} with the outcome): AUROC "
+                   + ", ".join(f"{n} {_num(test[n].get('auc'))}" for n in names) + "; lift in the top 0.5 / 1 / 5%: "
+                   + ", ".join(f"{n} " + " / ".join(_num(test[n].get(k), "{:.1f}") for k in (
+                       "lift_top_0_5pct", "lift_top_1pct", "lift_top_5pct")) for n in names if n != "rule")
+                   + "; observed ÷ predicted " + _num(released.get("oe_ratio"), "{:.2f}") + ".")
+    if learners:
+        for name in ("released", "lightgbm", "generator"):
+            top = (learners.get(name) or {}).get("top") or []
+            top = [t for t in top if t.get("share_of_admitted_people") is not None]
+            if top:
+                out.append(f"  - {name}: lift in the top " + ", ".join(
+                    f"{t['share']:.1%} {_num(t.get('lift'), '{:.1f}')}× "
+                    f"({_num(t.get('share_of_admitted_people'), '{:.0%}')} of those with the outcome)"
+                    for t in top) + ".")
+        released = learners.get("released") or learners.get("lightgbm") or {}
+        prior = released.get("no_prior_admission")
+        if prior:
+            share = _num(prior.get("share_of_cohort"), "{:.0%}")
+            out.append(f"  - no emergency admission in the prior two years ({share} of the cohort): "
+                       f"AUROC {_num(prior.get('auroc'))}, {_num(prior.get('share_of_admitted_people'), '{:.0%}')} "
+                       "of those with the outcome.")
+        for key, label in (("calibration_by_age_band", "age band"), ("calibration_by_imd_quintile",
+                                                                      "deprivation quintile")):
+            groups = released.get(key) or []
+            if groups:
+                out.append(f"  - observed ÷ predicted by {label}: " + ", ".join(
+                    f"{g['group']} {_num(g.get('observed_to_expected'), '{:.2f}')}" for g in groups) + ".")
+        bands = released.get("by_risk_band") or []
+        if bands:
+            out.append("  - by risk band, with the outcome / died: " + ", ".join(
+                f"{b['band']} {_num(b.get('admitted_rate'), '{:.1%}')} / {_num(b.get('died_rate'), '{:.1%}')}"
+                for b in bands) + ".")
+    competing = figures.get("competing_risks") or {}
+    bands = competing.get("by_band") or []
+    if bands:
+        cells = []
+        for b in bands:
+            at12 = b.get("12m") or {}
+            care, death = at12.get("care_home"), at12.get("death")
+            care = care.get("estimate") if isinstance(care, dict) else care
+            death = death.get("estimate") if isinstance(death, dict) else death
+            cells.append(f"{b.get('band')} {_num(care, '{:.1%}')} / {_num(death, '{:.1%}')}")
+        out.append("  - cumulative incidence at 12 months by risk band, care home / death first: "
+                   + ", ".join(cells) + ".")
+    return out
+
+
 def _cell(stage: dict | None) -> str:
     if stage is None:
         return "—"
@@ -57,7 +144,8 @@ def render_section(result: dict) -> str:
     """Machine, per-stage table by county size, totals, growth, the 1M targets and the base rates."""
     sizes = sorted(result["sizes"], key=int)
     m = result["machine"]
-    names = list(dict.fromkeys(n for s in sizes for n in result["sizes"][s]["stages"] if n != "base_rates"))
+    names = list(dict.fromkeys(n for s in sizes for n in result["sizes"][s]["stages"]
+                               if n not in ("base_rates", "model_figures")))
     lines = [
         START,
         f"Measured {m['date']} at commit `{m['commit']}` (plus the working tree) on {m['cpu']}, {m['cores']} cores, "
@@ -91,6 +179,13 @@ def render_section(result: dict) -> str:
                       f"{big['peak_rss_mb'] / 1024:.1f} GB {'✓' if ok_m else '✗'}"
                       + ("" if big["complete"] else " (over the stages that ran)")
                       + (f"; stopped past the memory limit: {', '.join(stopped)}" if stopped else "") + "."]
+    figure_lines = [line for s in sizes
+                    for model, figures in (result["sizes"][s]["stages"].get("model_figures") or {}).items()
+                    for line in _figure_lines(model, s, figures)]
+    if figure_lines:
+        lines += ["", "The adult models' figures (issue #18) from each county's evaluate stage (`reports/<model>/"
+                      "metrics.json`; the released learner's list unless named; generator = the synthetic truth's "
+                      "probability):", "", *figure_lines]
     rated = [s for s in sizes if isinstance(result["sizes"][s]["stages"].get("base_rates"), dict)
              and not result["sizes"][s]["stages"]["base_rates"].get("failed")]
     if rated:

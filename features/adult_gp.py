@@ -76,9 +76,16 @@ def build_gp_codes(events: pd.DataFrame) -> pd.DataFrame:
 def build_gp_medications(issues: pd.DataFrame) -> pd.DataFrame:
     """``person_id, event_date (issue), bnf_section`` (chapter.section, e.g. ``2.5``)."""
     out = issues.rename(columns={"issue_date": "event_date"})[["person_id", "event_date"]].copy()
-    parts = issues["bnf_code"].astype("str").str.split(".", n=2, expand=False)
-    out["bnf_section"] = parts.str[:2].str.join(".").where(issues["bnf_code"].notna()).astype("str")
+    out["bnf_section"] = bnf_section(issues["bnf_code"])
     return out.dropna(subset=["event_date"])
+
+
+def bnf_section(codes: pd.Series) -> pd.Series:
+    """The first two dot-separated parts of each BNF code (``4.7.1.0`` -> ``4.7``; a code with fewer dots whole;
+    missing stays missing). One vectorised regular expression: splitting each code into a Python list took a fifth
+    of the features stage's event building (20 million issues at 1,000,000 people)."""
+    text = codes.astype("str")
+    return text.str.replace(r"^([^.]*(?:\.[^.]*)?).*$", r"\1", regex=True).where(codes.notna()).astype("str")
 
 
 def _gp(name: str, description: str, domain: str, sql: str, window: str, kind: str = "numeric",

@@ -24,6 +24,7 @@ from models.live_calibration import recalibrate_for_live
 from models.spec import ModelSpec, SplitSpec, load_model_spec, spec_path
 from models.split import capacity_share
 from models.training import TrainedModels, train_models
+from models.training_sample import training_sample
 from models.untreated import effect_from_estimates
 from pipeline.core.config import TrainParams
 from pipeline.core.io import file_sha256, read_json, read_parquet, write_json, write_parquet
@@ -251,7 +252,9 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
         cohort in the score and test years, ``models.split.capacity_share``), ``fallback_reason`` (None, or why the
         validation year was moved or the county is too small to train: see :func:`train_for_release`), ``released``
         (the learner that scores the list: ``learner, requested, why, description``), ``population`` (the
-        spec's), ``backtest`` (the deployment-faithful
+        spec's), ``training_sample`` (the rows the learners were fitted on: every training row, or a sample of
+        whole people past ``params.max_training_rows``, ``models.training_sample``; scores.parquet then holds only
+        the sampled people's training rows), ``backtest`` (the deployment-faithful
         backtest's years, :func:`models.backtest.fit_backtest`; its test-year scores go to
         ``backtest_scores.parquet``) and ``thresholds_sha256`` to the MLflow run's ids.
 
@@ -267,8 +270,13 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
     registration = preregister(model) if preregister is not None else None
     features = read_parquet(features_file)
     columns = choose_inputs(spec)
+    outcomes, rows_by_year = evaluation_outcomes(features, spec.split), features.groupby("index_year").size().to_dict()
+    # a very large county: the learners fit a sample of whole people; every other year is kept (training_sample)
+    features, sample = training_sample(features, spec.split.train_years, params.max_training_rows, spec.seed)
+    if sample["sampled"]:
+        log.info("%s: %s", spec.name, sample["description"])
     trained, fitted = train_for_release(features, spec, columns, params)
-    trained.summary.update({"evaluation_outcomes": evaluation_outcomes(features, spec.split), **fitted,
+    trained.summary.update({"evaluation_outcomes": outcomes, **fitted, "training_sample": sample,
                             "released": released_summary(trained.summary)})
     model_dir = paths.model_artifacts(model)
     scores_file = write_parquet(trained.scores, model_dir / "scores.parquet")
@@ -291,7 +299,7 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
     run = log_trained_models(trained, features, spec, params, lineage, summary_file, paths)
     run.update({"feature_columns": columns, "calibration": trained.summary["calibration"],
                 "evaluation_outcomes": trained.summary["evaluation_outcomes"],
-                "capacity": capacity_share(spec, features.groupby("index_year").size().to_dict()),
+                "capacity": capacity_share(spec, rows_by_year), "training_sample": sample,
                 "fallback_reason": trained.summary["fallback_reason"], "backtest": backtest,
                 # which learner scores the list and why (the card says it; the gate judges its scores)
                 "released": trained.summary["released"], "population": spec.population,

@@ -256,6 +256,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Explanations": describe_explanations(run)
         or "LightGBM per-row contributions (TreeSHAP), mapped to plain English by the registry",
         "Offers of help in training": describe_untreated(run.get("untreated")),
+        # a very large county's learners fit a sample of whole people (models.training_sample)
+        "Rows the learners were fitted on": str((run.get("training_sample") or {}).get("description") or "-"),
         "Performance by offer": describe_offer_split(inputs.metrics.get("offer_split")),
     }
     recording_summary, recording = recording_section(

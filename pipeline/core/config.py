@@ -181,8 +181,8 @@ class TrainParams(Section):
     lightgbm_threads: int | None = Field(None, gt=0, description="LightGBM threads (None = all cores)")
     calibration_folds: int = Field(5, ge=2, description="folds of the validation year used to choose the method")
     max_training_rows: int | None = Field(
-        1_000_000, gt=0, description="the learners are fitted on a seeded sample of whole people when the training "
-        "years hold more rows than this (models.train_stage.training_sample; null = every row); the validation, "
+        500_000, gt=0, description="the learners are fitted on a seeded sample of whole people when the training "
+        "years hold more rows than this (models.training_sample; null = every row); the validation, "
         "test and score years are never sampled")
 
 
