@@ -90,8 +90,41 @@ def write_parquet(df: pd.DataFrame, path: Path) -> Path:
     return Path(path)
 
 
+def write_parquet_parts(parts: Iterable[pd.DataFrame], path: Path) -> Path:
+    """Write frames with the same columns to one parquet file, one row group (or more) each, atomically,
+    so a table of millions of rows is never held whole. Later frames are cast to the first's column types
+    (a column null throughout one frame has no type of its own). ``parts`` must yield at least one frame;
+    an error raised while it yields leaves no file behind.
+    """
+    with atomic_path(path) as tmp:
+        writer = None
+        try:
+            for df in parts:
+                table = pa.Table.from_pandas(df, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                elif not table.schema.equals(writer.schema, check_metadata=False):
+                    table = table.cast(writer.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+    return Path(path)
+
+
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     return pd.read_parquet(path, columns=columns)
+
+
+def read_parquet_batches(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    """A parquet file as frames of at most ``rows`` rows each, in order, with the dtypes ``read_parquet``
+    gives (the file's pandas metadata); a file of no rows gives one empty frame."""
+    file = pq.ParquetFile(path)
+    if file.metadata.num_rows == 0:
+        yield pd.read_parquet(path)
+        return
+    for batch in file.iter_batches(batch_size=rows):
+        yield pa.Table.from_batches([batch]).to_pandas()
 
 
 def write_csv(df: pd.DataFrame, path: Path, *, encoding: str = "utf-8", bom: bool = False) -> Path:

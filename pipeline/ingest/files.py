@@ -1,15 +1,16 @@
 """Plan each staged table and read its raw files (with ``pipeline.ingest.inventory``, which lists
 them, the only place ingest touches data/raw).
 
-Each file becomes one text frame (source column names, ``_source_file``, ``_source_row`` = the real
-line, ``_reader_flags`` from the cell checks of ``pipeline.ingest.cells``, the columns its path implies)
-for ``pipeline.ingest.tables.ingest_table``. ``_source_file`` is the path relative to the source's
-raw folder (``ssda903/2024/header.csv``), so files sharing a name in different year folders stay
-distinguishable and no machine path is recorded.
+Each file becomes one text frame, or a large CSV one per block of records (:func:`table_blocks`): source
+column names, ``_source_file``, ``_source_row`` = the real line, ``_reader_flags`` from the cell checks of
+``pipeline.ingest.cells``, the columns its path implies; for ``pipeline.ingest.tables``.
+``_source_file`` is the path relative to the source's raw folder (``ssda903/2024/header.csv``), so
+files sharing a name in different year folders stay distinguishable and no machine path is recorded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pandas as pd
 from pipeline.core.config import IngestSource
 from pipeline.ingest.cells import check_cells
 from pipeline.ingest.cld_links import linked_person_rows
+from pipeline.ingest.csv_blocks import BLOCK_BYTES, record_blocks, utf8_encoding
 from pipeline.ingest.inventory import check_inside, matches, raw_files
 from pipeline.sources.cin_census import cin_collection_year, flatten_cin, validate_cin
 from pipeline.sources.encoding import decode_bytes, encoding_evidence
@@ -28,7 +30,7 @@ from pipeline.sources.layout import (
     collection_year_from_path,
     infer_collection_year,
 )
-from pipeline.sources.readers import parse_dates, parse_xml, read_csv_text
+from pipeline.sources.readers import first_line, parse_dates, parse_xml, read_csv_text
 from pipeline.sources.registry import all_sources, all_tables
 from pipeline.sources.spec import TableSpec
 from pipeline.sources.ssda903 import flag_sex_code_year, flatten_903_xml
@@ -181,16 +183,14 @@ def _read_xml(
     return frame
 
 
-def _read_csv(
-    spec: TableSpec, path: Path, file: str, raw_dir: Path, default_year: int | None
+def _csv_frame(
+    spec: TableSpec, path: Path, file: str, raw_dir: Path, default_year: int | None, frame: pd.DataFrame,
+    encoding: str, evidence: str,
 ) -> pd.DataFrame:
-    data = _read_bytes(path, file)
-    text, encoding = decode_bytes(data, file)
-    frame = read_csv_text(text, file)
+    """A CSV text frame (the whole file or one block of it) with its cell checks, path columns and attrs."""
     if spec.reader == "cld_links":  # one row per CLD linked person (pipeline/ingest/cld_links.py)
         frame = linked_person_rows(frame, file)
     frame = check_cells(frame, _declared(frame, spec))
-    evidence = encoding_evidence(data, encoding)
     attrs = {**frame.attrs, "encoding": encoding, "encoding_evidence": evidence, "format": "csv"}
     census_date = year = None
     if "census_date" in spec.from_path:
@@ -208,6 +208,65 @@ def _read_csv(
     return frame
 
 
+def _read_csv(
+    spec: TableSpec, path: Path, file: str, raw_dir: Path, default_year: int | None
+) -> pd.DataFrame:
+    data = _read_bytes(path, file)
+    text, encoding = decode_bytes(data, file)
+    frame = read_csv_text(text, file)
+    return _csv_frame(spec, path, file, raw_dir, default_year, frame, encoding, encoding_evidence(data, encoding))
+
+
+def _read_csv_blocks(
+    spec: TableSpec, path: Path, file: str, raw_dir: Path, default_year: int | None, block_bytes: int
+) -> Iterator[tuple[pd.DataFrame, int]]:
+    """``(frame, bytes)`` per block of whole records of a UTF-8 file (``pipeline.ingest.csv_blocks``),
+    numbered by real line across blocks; any other encoding is read whole (one frame)."""
+    try:
+        found = utf8_encoding(path, block_bytes)
+    except OSError as exc:
+        raise IngestError(file, f"unreadable ({exc.strerror})") from None
+    if found is None:
+        yield _read_csv(spec, path, file, raw_dir, default_year), _size(path)
+        return
+    encoding, evidence = found
+    header, rows_before = None, 0
+    for data, lines_before in record_blocks(path, skip_bom=encoding == "utf-8-sig", block_bytes=block_bytes):
+        text = data.decode("utf-8")
+        if header is None:
+            header = first_line(text.lstrip("\r\n"))
+            frame = read_csv_text(text, file)
+        else:  # the header again on line 1, the block from line 2: lines shift by (lines before + 1) - 2
+            frame = read_csv_text(f"{header}\n{text}", file, line_offset=lines_before - 1, rows_before=rows_before)
+        rows_before += len(frame)
+        # counted as a full block: each block of a large file is ingested on its own
+        frame = _csv_frame(spec, path, file, raw_dir, default_year, frame, encoding, evidence)
+        yield frame, max(len(data), block_bytes)
+
+
+def _file_frames(
+    spec: TableSpec, path: Path, raw_dir: Path, default_year: int | None, cache: dict, block_bytes: int | None
+) -> Iterator[tuple[pd.DataFrame, int]]:
+    """``(frame, bytes read)`` for one file: one frame, or one per block of a CSV larger than ``block_bytes``."""
+    file = path.relative_to(raw_dir).as_posix() if path.is_relative_to(raw_dir) else path.name
+    check_inside(path, raw_dir, file)
+    size = _size(path)  # 0 for a broken link: reading it whole gives the error naming the file
+    if path.suffix.lower() == ".xml":
+        yield _read_xml(spec, path, file, raw_dir, default_year, cache), size
+    # a collection year may be inferred from a whole file's dates (SSDA903 CSVs, small): those are read whole
+    elif block_bytes is not None and "collection_year" not in spec.from_path and size > block_bytes:
+        yield from _read_csv_blocks(spec, path, file, raw_dir, default_year, block_bytes)
+    else:
+        yield _read_csv(spec, path, file, raw_dir, default_year), size
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def read_table_frames(
     spec: TableSpec,
     files: list[Path],
@@ -216,7 +275,7 @@ def read_table_frames(
     collection_year: int | None = None,
     cache: dict | None = None,
 ) -> list[pd.DataFrame]:
-    """Read every file of one table into text frames (one per file).
+    """Read every file of one table into text frames (one per file), each file whole.
 
     Args:
         spec: the table's declaration.
@@ -230,12 +289,41 @@ def read_table_frames(
             symbolic link leading outside ``raw_dir``.
     """
     cache = {} if cache is None else cache
-    frames = []
+    return [f for path in files for f, _ in _file_frames(spec, path, raw_dir, collection_year, cache, None)]
+
+
+def in_one_block(files: list[Path], block_bytes: int = BLOCK_BYTES) -> bool:
+    """Whether :func:`table_blocks` gives these files as one block (their bytes together fit in one)."""
+    return sum(_size(p) for p in files) <= block_bytes
+
+
+def table_blocks(
+    spec: TableSpec,
+    files: list[Path],
+    raw_dir: Path,
+    *,
+    collection_year: int | None = None,
+    cache: dict | None = None,
+    block_bytes: int = BLOCK_BYTES,
+) -> Iterator[list[pd.DataFrame]]:
+    """The text frames of one table's files in blocks of about ``block_bytes`` of file, in file order.
+
+    Small files are read whole and gathered into one block until it holds ``block_bytes``; a CSV file
+    larger than that is read in blocks of whole records (``pipeline.ingest.csv_blocks``), each a frame
+    whose ``_source_row`` is the real line in the file, so memory is bounded by the block, not the file.
+    The frames of all blocks together are those of :func:`read_table_frames`, a large file cut into
+    several. Arguments and errors are :func:`read_table_frames`'; an error in a later block is raised
+    when that block is read.
+    """
+    cache = {} if cache is None else cache
+    block: list[pd.DataFrame] = []
+    held = 0
     for path in files:
-        file = path.relative_to(raw_dir).as_posix() if path.is_relative_to(raw_dir) else path.name
-        check_inside(path, raw_dir, file)
-        if path.suffix.lower() == ".xml":
-            frames.append(_read_xml(spec, path, file, raw_dir, collection_year, cache))
-        else:
-            frames.append(_read_csv(spec, path, file, raw_dir, collection_year))
-    return frames
+        for frame, size in _file_frames(spec, path, raw_dir, collection_year, cache, block_bytes):
+            block.append(frame)
+            held += size
+            if held >= block_bytes:
+                yield block
+                block, held = [], 0
+    if block:
+        yield block

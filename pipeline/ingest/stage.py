@@ -5,6 +5,10 @@ only its own table (no staged output for it, reported as failed); so does a decl
 files are absent (reported as missing) unless params say it is optional in this run. The caller
 exits non-zero on either. Outputs land in staging folders and move into place at the end.
 
+A table is read and ingested in blocks of about 16 MB of file (``pipeline.ingest.files.table_blocks``),
+its accepted rows written to parquet one block at a time, so memory is bounded by a block whatever the
+size of an extract; the outcome (rows, real lines, quarantine, report) is that of the whole table at once.
+
 Tables are independent, so with ``workers > 1`` they are ingested in that many processes, the
 largest first; tables read from the same files (the four CIN census tables) stay together so each
 XML file is still parsed and schema-validated once. Workers log through the parent's handlers,
@@ -15,19 +19,21 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import as_completed
 from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
+import pandas as pd
+
 from pipeline.core import io
 from pipeline.core.paths import ProjectPaths
 from pipeline.core.workers import worker_pool
-from pipeline.ingest.files import TablePlan, plan_ingest, read_table_frames
+from pipeline.ingest.files import TablePlan, in_one_block, plan_ingest, table_blocks
 from pipeline.ingest.inventory import file_inventory
 from pipeline.ingest.report import render_ingest_markdown, summarise_ingest
-from pipeline.ingest.tables import ingest_table
+from pipeline.ingest.tables import TableIngest
 from pipeline.sources.errors import IngestError
 
 log = logging.getLogger(__name__)
@@ -111,15 +117,25 @@ def ingest_one(
         log_missing = log.warning if entry["status"] == "no_input" else log.error
         log_missing("%s: %s", spec.name, entry["error"])
         return entry
+    run = TableIngest(spec, extract_date, in_blocks=not in_one_block(files))
+    quarantined: list[pd.DataFrame] = []
+
+    def accepted_blocks() -> Iterator[pd.DataFrame]:
+        # block by block: only one block of raw text is held, accepted rows go straight to the parquet file
+        for frames in table_blocks(spec, files, plan.raw_dir, collection_year=collection_year, cache=cache):
+            accepted, rejected = run.add(frames)
+            quarantined.append(rejected)
+            yield accepted
+        run.finish()  # a file's date-format check, over all its blocks: raising here leaves no parquet file
+
     try:
-        frames = read_table_frames(spec, files, plan.raw_dir, collection_year=collection_year, cache=cache)
-        result = ingest_table(frames, spec, extract_date)
+        io.write_parquet_parts(accepted_blocks(), out.staged / f"{spec.name}.parquet")
+        rep = run.finish()
     except IngestError as exc:
         log.error("%s: %s", spec.name, exc)
         return {"table": spec.name, "source": spec.source, "status": "failed", "error": str(exc)}
-    io.write_parquet(result.accepted, out.staged / f"{spec.name}.parquet")
-    io.write_csv(result.quarantined, out.quarantine / f"{spec.name}.csv")
-    rep = result.report
+    # quarantined rows are few (a share of a percent): gathered, then written as one file
+    io.write_csv(pd.concat(quarantined, ignore_index=True), out.quarantine / f"{spec.name}.csv")
     warnings = _warnings(rep, spec)
     if warnings:
         rep = {**rep, "warnings": warnings}

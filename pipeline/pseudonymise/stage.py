@@ -3,20 +3,22 @@
 Called by ``riskpipe pseudonymise``; reads ``data/staged/``, writes ``data/pseudo/``,
 ``data/pseudo_key.json`` (the key's fingerprint, :mod:`pipeline.privacy.fingerprint`) and
 ``reports/pseudonymise.json`` through ``pipeline.core.io``. Which spec applies to a staged table comes
-from the source registry (the same one ingest uses): a table no source declares is not written.
+from the source registry (the same one ingest uses): a table no source declares is not written. Each table
+is read, pseudonymised and written in batches of ``BATCH_ROWS`` rows (its rows are independent), so memory
+is bounded by a batch; a batch that fails leaves no output for its table.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import as_completed
 from pathlib import Path
 
 import pandas as pd
 
-from pipeline.core.io import read_csv_table, read_parquet, write_json, write_parquet
+from pipeline.core.io import read_csv_table, read_parquet, read_parquet_batches, write_json, write_parquet_parts
 from pipeline.core.paths import ProjectPaths
 from pipeline.core.progress import make_progress
 from pipeline.core.workers import worker_pool
@@ -24,7 +26,7 @@ from pipeline.privacy.actions import PseudonymisationError
 from pipeline.privacy.fingerprint import key_record
 from pipeline.privacy.keys import PseudonymisationKey
 from pipeline.privacy.tokens import TokenMaker
-from pipeline.pseudonymise.tables import build_imd_by_postcode, pseudonymise_table, summarise_table
+from pipeline.pseudonymise.tables import build_imd_by_postcode, merge_summaries, pseudonymise_table, summarise_table
 from pipeline.sources.registry import all_tables, get_source
 from pipeline.sources.spec import TableSpec
 
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 REFERENCE_SOURCE = "reference"  # places, not people: its tables are read for the IMD lookup, not output
 IMD_TABLES = ("postcode_lsoa", "lsoa_imd")  # the reference tables the IMD lookup is built from
+BATCH_ROWS = 250_000  # rows pseudonymised at a time: memory is bounded by the batch, not the table
 
 
 def load_imd_by_postcode(paths: ProjectPaths) -> pd.Series | None:
@@ -60,10 +63,17 @@ def _pseudonymise_file(path: Path, specs: Mapping[str, TableSpec], key: TokenMak
     name = path.stem
     if name not in specs:
         raise PseudonymisationError(f"{name}: no TableSpec declares this staged table")
-    staged = read_parquet(path)
-    out = pseudonymise_table(staged, specs[name], key, imd_by_postcode)
-    write_parquet(out, paths.pseudo_table(name))
-    return summarise_table(staged, out, specs[name])
+    summaries: list[dict] = []
+
+    def pseudonymised_batches() -> Iterator[pd.DataFrame]:
+        # batch by batch (the rows of a table are independent): a table of millions of rows is never held whole
+        for staged in read_parquet_batches(path, BATCH_ROWS):
+            out = pseudonymise_table(staged, specs[name], key, imd_by_postcode)
+            summaries.append(summarise_table(staged, out, specs[name]))
+            yield out
+
+    write_parquet_parts(pseudonymised_batches(), paths.pseudo_table(name))
+    return merge_summaries(summaries)
 
 
 def _pseudonymise_or_fail(path: Path, specs: Mapping[str, TableSpec], key: TokenMaker,

@@ -158,3 +158,12 @@ def summarise_table(staged: pd.DataFrame, out: pd.DataFrame, spec: TableSpec) ->
         "output_columns": list(out.columns),
         "non_null_tokens": {c: int(out[c].notna().sum()) for c in out.columns if c.endswith("_tok")},
     }
+
+
+def merge_summaries(summaries: list[dict]) -> dict:
+    """One table's :func:`summarise_table` from those of its batches: counts added, names the first's."""
+    merged = dict(summaries[0])
+    merged["rows_in"] = sum(s["rows_in"] for s in summaries)
+    merged["rows_out"] = sum(s["rows_out"] for s in summaries)
+    merged["non_null_tokens"] = {c: sum(s["non_null_tokens"][c] for s in summaries) for c in merged["non_null_tokens"]}
+    return merged

@@ -73,7 +73,11 @@ def line_and_column(data: bytes, offset: int) -> tuple[int, int]:
 
 def encoding_evidence(data: bytes, encoding: str) -> str:
     """Why :func:`decode_bytes` chose ``encoding`` for ``data``, in words for the report."""
-    high = len(data.translate(None, bytes(range(128))))
+    return evidence_in_words(encoding, len(data.translate(None, bytes(range(128)))))
+
+
+def evidence_in_words(encoding: str, high: int) -> str:
+    """:func:`encoding_evidence` from the count of bytes above 127 (a file read in blocks counts them so)."""
     if encoding == "utf-8-sig":
         return "UTF-8 byte-order mark"
     if encoding == "utf-16":

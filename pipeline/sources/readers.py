@@ -82,7 +82,7 @@ def _read_csv_arrow(text: str, delimiter: str, width: int) -> pd.DataFrame | Non
     return table.to_pandas(types_mapper=lambda _: TEXT)
 
 
-def _read_csv_pandas(text: str, delimiter: str, file: str) -> pd.DataFrame:
+def _read_csv_pandas(text: str, delimiter: str, file: str, line_offset: int = 0) -> pd.DataFrame:
     try:
         return pd.read_csv(
             io.StringIO(text),
@@ -94,10 +94,11 @@ def _read_csv_pandas(text: str, delimiter: str, file: str) -> pd.DataFrame:
             engine="c",
         )
     except pd.errors.ParserError as exc:
-        where = re.search(r"line \d+", str(exc))
+        where = re.search(r"line (\d+)", str(exc))
         raise IngestError(
             file,
-            f"malformed CSV ({where.group(0) if where else 'unreadable row'}: more fields than the header)",
+            f"malformed CSV ({f'line {int(where.group(1)) + line_offset}' if where else 'unreadable row'}: "
+            "more fields than the header)",
         ) from None
     except pd.errors.EmptyDataError:
         raise IngestError(file, "empty file (no header row)") from None
@@ -135,7 +136,7 @@ def record_layout(text: str, delimiter: str) -> tuple[np.ndarray, np.ndarray, in
     return lines[~blank], fields[~blank], int((ends - starts).max(initial=0))
 
 
-def read_csv_text(text: str, file: str) -> pd.DataFrame:
+def read_csv_text(text: str, file: str, *, line_offset: int = 0, rows_before: int = 0) -> pd.DataFrame:
     """Parse CSV text into an all-text frame with ``_source_file``, ``_source_row`` and ``_reader_flags``.
 
     ``_source_row`` is the real line in the file on which the record starts (the header is line 1;
@@ -145,6 +146,11 @@ def read_csv_text(text: str, file: str) -> pd.DataFrame:
     fields would otherwise be read as blanks. Blank cells become null; surrounding whitespace in
     headers is removed. ``attrs`` carries ``delimiter`` for the data-quality report. Well-formed files
     go through Arrow's reader; anything else through pandas', whose handling (and error messages) decide.
+
+    A block of a larger file (``pipeline.ingest.csv_blocks``) is read as its header line followed by the
+    block's records: ``line_offset`` is added to every line number (the real line of the block's first
+    record less 2) and ``rows_before`` (data rows in earlier blocks) to the data-row count used where a
+    stray quote makes lines inexact.
 
     Raises:
         IngestError: a row has more fields than the header (message gives the line), or the
@@ -159,7 +165,7 @@ def read_csv_text(text: str, file: str) -> pd.DataFrame:
     df = _read_csv_arrow(text, delimiter, len(header)) if header is not None else None
     if df is None:
         try:
-            df = _read_csv_pandas(text, delimiter, file)
+            df = _read_csv_pandas(text, delimiter, file, line_offset)
         except IngestError:
             # pandas counts lines its own way: name the real line where the layout agrees a row is too wide
             wide = np.flatnonzero(fields[1:] > len(header)) + 1 if header is not None else []
@@ -167,7 +173,8 @@ def read_csv_text(text: str, file: str) -> pd.DataFrame:
                 at = wide[0]
                 raise IngestError(
                     file,
-                    f"malformed CSV (line {lines[at]}: {fields[at]} fields, more than the header's {len(header)})",
+                    f"malformed CSV (line {lines[at] + line_offset}: {fields[at]} fields, more than the header's "
+                    f"{len(header)})",
                 ) from None
             raise
     if header is None:
@@ -181,7 +188,7 @@ def read_csv_text(text: str, file: str) -> pd.DataFrame:
     df.columns = names
     flags = repeated_text(None, df.index)
     if len(lines) == len(df) + 1:
-        rows = lines[1:]
+        rows = lines[1:] + line_offset
         short = fields[1:] < len(names)
         if short.any():
             last_unterminated = not text.endswith("\n")
@@ -191,7 +198,7 @@ def read_csv_text(text: str, file: str) -> pd.DataFrame:
             flags = pd.Series(rule, index=df.index, dtype=TEXT)
         exact = True
     else:  # stray quotes the readers take literally: fall back to counting data rows
-        rows, exact = np.arange(2, len(df) + 2), False
+        rows, exact = np.arange(2, len(df) + 2) + rows_before, False
     df = df.assign(_source_file=repeated_text(file, df.index), _source_row=rows.astype(np.int64), _reader_flags=flags)
     # what the cell checks (pipeline.ingest.cells) need not look for, found on the whole text at once
     hints = {"may_hold_nul": "\x00" in text, "may_hold_bom": "\ufeff" in text, "longest_record": longest}

@@ -322,3 +322,33 @@ def test_run_in_parallel_gives_the_same_outputs_and_report(project):
     assert set(reports[2]["failed"]) == {"leaky_table", "unknown_table"}
     assert outputs[1].keys() == outputs[2].keys() == {"good_table.parquet"}
     pd.testing.assert_frame_equal(outputs[1]["good_table.parquet"], outputs[2]["good_table.parquet"])
+
+
+def test_a_table_pseudonymised_in_batches_equals_the_whole(project, monkeypatch):
+    from pipeline.core.io import write_parquet_parts
+    from pipeline.core.paths import project_paths
+
+    rows = pd.DataFrame({"la_child_id": [f"A{i}" for i in range(23)], "postcode": ["AB1 2CD", None] * 11 + [None],
+                         "_source_file": "f.csv", "_source_row": list(range(2, 25))})
+    staged = project / "data" / "staged" / "good_table.parquet"
+    write_parquet_parts((rows.iloc[i:i + 10] for i in range(0, 23, 10)), staged)  # 3 row groups, as ingest writes
+    monkeypatch.setattr(pseudo_stage, "BATCH_ROWS", 4)  # 6 batches, across row groups
+    report = pseudo_stage.run_pseudonymise(project_paths(project), KEY, workers=1)
+    imd = build_imd_by_postcode(pd.DataFrame({"postcode": ["AB1 2CD"], "lsoa_code": ["E01"]}),
+                                pd.DataFrame({"lsoa_code": ["E01"], "imd_decile": [4]}))
+    whole = pseudonymise_table(read_parquet(staged), GOOD, KEY, imd)
+    pd.testing.assert_frame_equal(read_parquet(project / "data" / "pseudo" / "good_table.parquet"), whole)
+    summary = report["tables"]["good_table"]
+    assert summary["rows_in"] == summary["rows_out"] == 23
+    assert summary["non_null_tokens"]["la_child_id_tok"] == 23 and summary["non_null_tokens"]["postcode_tok"] == 11
+
+
+def test_an_identifier_in_a_later_batch_fails_the_whole_table_closed(project, monkeypatch):
+    from pipeline.core.paths import project_paths
+
+    leaky = pd.DataFrame({"la_child_id": [f"A{i}" for i in range(9)], "note": ["fine"] * 8 + ["lives at AB1 2CD"]})
+    write_parquet(leaky, project / "data" / "staged" / "leaky_table.parquet")
+    monkeypatch.setattr(pseudo_stage, "BATCH_ROWS", 4)
+    report = pseudo_stage.run_pseudonymise(project_paths(project), KEY, workers=1)
+    assert "leaky_table" in report["failed"]
+    assert not (project / "data" / "pseudo" / "leaky_table.parquet").exists()
