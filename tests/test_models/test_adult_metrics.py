@@ -129,3 +129,26 @@ def test_the_card_shows_the_adult_block_and_children_s_cards_do_not():
     assert table.columns[1:4] == ["lift top 0.5%", "lift top 1%", "lift top 5%"]
     assert f"{len(rows):,} adults" in describe_adult(block)
     assert adult_table(None).rows == [] and describe_adult(None) == ""
+
+
+def test_the_generator_is_judged_on_the_rows_truth_places_when_a_few_are_missing(tmp_path):
+    from models.adult_evaluation import adult_metrics
+    from models.score_columns import RELEASED_MARGIN, RELEASED_SCORE
+    from pipeline.core.io import write_parquet
+    from pipeline.core.paths import ProjectPaths
+
+    frame = simulated(5_000, seed=3)
+    keys = pd.DataFrame({"person_id": [f"p{i}" for i in range(len(frame))],
+                         "index_date": pd.Timestamp("2025-03-31")})
+    paths = ProjectPaths(tmp_path)
+    paths.features.mkdir(parents=True)
+    write_parquet(pd.concat([keys, frame[["outcome_spells", "outcome_death", "emergency_spells_24m"]]], axis=1),
+                  paths.features_table("emergency_admission"))
+    scores = pd.concat([keys, frame[["outcome", "fair_age_band", "fair_imd_quintile"]]], axis=1).assign(
+        split="test", **{RELEASED_MARGIN: frame["score"], RELEASED_SCORE: frame["p"], "p_true": frame["p"]})
+    scores.loc[:9, "p_true"] = np.nan  # ten people truth cannot place (0.2%)
+    block = adult_metrics("emergency_admission", scores, paths, seed=1)
+    assert block["models"]["generator"]["rows"] == len(frame) - 10
+    assert block["models"]["lightgbm"]["auroc"] == pytest.approx(0.77, abs=0.05)
+    scores.loc[:99, "p_true"] = np.nan  # 2%: too few placed to stand for the test year
+    assert "generator" not in adult_metrics("emergency_admission", scores, paths, seed=1)["models"]
