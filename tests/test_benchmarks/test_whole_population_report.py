@@ -39,7 +39,8 @@ def test_model_figures_read_the_evaluation_and_render_in_the_section(tmp_path):
     size = summarise(run)
     # the figures are not a stage: totals count the stages only; two stages are not the pipeline end to end
     assert not size["complete"] and size["total_wall_s"] == 15.0 and size["peak_rss_mb"] == 100.0
-    every = {stage: {"wall_s": 1.0, "peak_rss_mb": 10.0} for stage in ("synth", "ingest", "pseudonymise", "link", "train:m")}
+    rest = ("synth", "ingest", "pseudonymise", "link", "train:m")
+    every = {stage: {"wall_s": 1.0, "peak_rss_mb": 10.0} for stage in rest}
     assert summarise(run | every)["complete"]
     text = render_section({"machine": MACHINE, "python": "3.11", "sizes": {"100000": size}})
     assert "| model_figures |" not in text
