@@ -49,10 +49,11 @@ def training_sample(features: pd.DataFrame, train_years: list[int], max_rows: in
         return features, summary
     order = np.random.default_rng(seed).permutation(len(per_person))
     kept_people = per_person.index[order][np.cumsum(per_person.to_numpy()[order]) <= max_rows]
+    chosen = people.isin(kept_people).to_numpy()
     keep = ~in_train
-    keep[in_train] = people.isin(kept_people).to_numpy()
+    keep[in_train] = chosen
     fitted = features.loc[keep]
-    positives = int(train.loc[people.isin(kept_people).to_numpy(), "outcome"].sum())
+    positives = int(train.loc[chosen, "outcome"].sum())
     summary |= {"sampled": True, "rows_fitted": int(in_train[keep].sum()), "people_fitted": int(len(kept_people)),
                 "positives_fitted": positives}
     summary["description"] = (
