@@ -40,13 +40,19 @@ def browser():
         launched.close()
 
 
+def follow(page, locator) -> None:
+    """Click something that loads a new page and wait for that page (content() mid-navigation is empty)."""
+    with page.expect_navigation():
+        locator.click()
+    page.wait_for_load_state()
+
+
 def sign_in(browser, live_server, web, username: str):
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.goto(f"{live_server.url}/sign-in/")
     page.fill("#id_username", username)
     page.fill("#id_password", web["passwords"][username])
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    follow(page, page.get_by_role("button", name="Sign in"))
     assert page.url == f"{live_server.url}/", f"{username} did not get past sign-in"
     return page
 
@@ -64,7 +70,7 @@ def test_a_wrong_password_is_refused(browser, live_server, web):
     page.goto(f"{live_server.url}/sign-in/")
     page.fill("#id_username", "practitioner")
     page.fill("#id_password", "not the password")
-    page.get_by_role("button", name="Sign in").click()
+    follow(page, page.get_by_role("button", name="Sign in"))
     assert "There is a problem" in page.content() and page.url.endswith("/sign-in/")
     page.context.close()
 
@@ -84,12 +90,12 @@ def test_each_role_sees_its_own_menu_and_is_refused_elsewhere(browser, live_serv
 
 def test_practitioner_records_an_offer_and_finds_it_in_the_offers_events(browser, live_server, web, tmp_path):
     page = sign_in(browser, live_server, web, "practitioner")
-    page.get_by_role("link", name="Your team's lists", exact=True).click()
-    page.get_by_role("link", name=MODEL, exact=True).click()
+    follow(page, page.get_by_role("link", name="Your team's lists", exact=True))
+    follow(page, page.get_by_role("link", name=MODEL, exact=True))
     assert "DRAFT — NOT APPROVED FOR OPERATIONAL USE" in page.content()
     first = page.locator("tbody tr").first.get_by_role("link")
     token = first.inner_text().split(",")[0].strip()
-    first.click()
+    follow(page, first)
     assert page.get_by_role("heading", level=1).inner_text() == f"Child {token}"
     page.get_by_label("Accepted").check()
     page.get_by_label("From the risk list").check()
@@ -97,14 +103,14 @@ def test_practitioner_records_an_offer_and_finds_it_in_the_offers_events(browser
     page.fill("#id_date_month", "3")
     page.fill("#id_date_year", "2026")
     page.fill("#id_reason", "parent agreed to a family support worker")
-    page.get_by_role("button", name="Record").click()
+    follow(page, page.get_by_role("button", name="Record"))
     assert "Recorded: Accepted on 02 March 2026" in page.content()
     out = tmp_path / "offers.csv"
     call_command("export_offers", out=out, stdout=io.StringIO())
     events = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert events[["person_token", "status", "date", "route"]].values.tolist() == [
         [token, "accepted", "2026-03-02", "list"]]
-    page.get_by_role("link", name=f"Back to the {MODEL} list").click()
+    follow(page, page.get_by_role("link", name=f"Back to the {MODEL} list"))
     assert page.locator("tbody tr").first.get_by_text("Accepted").count() == 1
     page.context.close()
 
@@ -116,7 +122,7 @@ def test_ig_reviewer_signs_an_item_in_the_browser(browser, live_server, web):
     page.get_by_label("Approve").first.check()
     page.fill("#dpia-evidence", "DPIA-2026-04")
     page.locator("#dpia-approve").check()
-    page.get_by_role("button", name="Sign dpia").click()
+    follow(page, page.get_by_role("button", name="Sign dpia"))
     assert "Signed dpia: approve" in page.content() and "Approved by Dana Price" in page.content()
     page.context.close()
 
@@ -138,7 +144,7 @@ def test_no_serious_accessibility_violations(browser, live_server, web):
             found[f"{username} {url}"] = serious_violations(page)
         if username == "practitioner":  # the form's error state too
             page.goto(f"{live_server.url}/lists/{MODEL}/people/{token}/")
-            page.get_by_role("button", name="Record").click()
+            follow(page, page.get_by_role("button", name="Record"))
             assert "There is a problem" in page.content()
             found["practitioner offer form errors"] = serious_violations(page)
         page.context.close()
