@@ -10,8 +10,9 @@ backtest repeats that on the test year:
   care_entry: 2026 - 2025 = 1);
 - the **matured years** of the test year are the fully labelled years at most ``test_year - gap``;
 - LightGBM and the logistic regression are fitted on the matured years but the latest; LightGBM's trees
-  are chosen on the latest of those years (or a seeded fifth of the rows when there is only one,
-  :func:`models.training.fit_lightgbm_apart_from_calibration`), never on the calibration year;
+  are chosen on those years as the standard fit chooses them (each held out in turn,
+  :mod:`models.held_out_years`, or the latest of them, or stratified folds of the rows when there is only
+  one: :func:`models.training.fit_lightgbm_apart_from_calibration`), never on the calibration year;
 - every model is (re)calibrated on the **latest matured year** before the test year is scored.
 
 Maturity is read from which rows carry a label, never from the label's value; exclusions and censoring
@@ -34,7 +35,7 @@ from models.training import train_models
 
 MATURED_SHARE = 0.99  # a year whose outcome windows have closed for this share of its rows counts as matured
 PROTOCOL = ("trained on the cohorts whose outcomes had matured by the test index date, with the live list's "
-            "maturity gap; trees chosen on the latest training year (or a held-out fifth of a single one); "
+            "maturity gap; trees chosen on those training years, as the standard fit chooses them; "
             "calibrated on the latest matured year, which early stopping never saw")
 
 

@@ -81,20 +81,21 @@ def make_lightgbm_pipeline(feature_columns: list[str], categorical: list[str], p
 
 
 def fit_lightgbm(pipeline: Pipeline, X_train: pd.DataFrame, y_train, X_validation: pd.DataFrame, y_validation,
-                 early_stopping_rounds: int = EARLY_STOPPING_ROUNDS, *, sample_weight=None,
+                 early_stopping_rounds: int | None = EARLY_STOPPING_ROUNDS, *, sample_weight=None,
                  validation_weight=None) -> Pipeline:
     """Fit with early stopping on ``X_validation``'s log-loss (the rows held out for it); returns the fitted pipeline.
 
     The caster is fitted once and each frame cast once (``Pipeline.fit`` would cast the training
     rows a second time); the returned pipeline holds both fitted steps. Weights (None = 1) are the rows'
-    ``models.untreated`` weights.
+    ``models.untreated`` weights. ``early_stopping_rounds=None`` fits every tree and only records the held-out
+    log-loss after each (``evals_result_["valid_0"]["binary_logloss"]``).
     """
     caster = pipeline.named_steps["features"]
+    stopping = [] if early_stopping_rounds is None else [lgb.early_stopping(early_stopping_rounds, verbose=False)]
     pipeline.named_steps["lightgbm"].fit(
         caster.fit_transform(X_train), y_train, sample_weight=sample_weight,
         eval_X=caster.transform(X_validation), eval_y=y_validation, eval_metric="binary_logloss",
-        eval_sample_weight=None if validation_weight is None else [validation_weight],
-        callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)],
+        eval_sample_weight=None if validation_weight is None else [validation_weight], callbacks=stopping,
     )
     return pipeline
 

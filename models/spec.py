@@ -216,7 +216,8 @@ class CalibrationSpec(SpecSection):
     """Calibration methods tried on the validation year."""
 
     methods: list[Literal["isotonic", "sigmoid"]] = Field(default_factory=lambda: ["isotonic", "sigmoid"])
-    # LightGBM's calibration also on the training years but the latest, scored out of fold (models.training)
+    # every training year held out in turn chooses LightGBM's trees, and its fold models score those years for
+    # the calibration (models.held_out_years)
     cross_fit_training_years: bool = False
 
 

@@ -306,6 +306,9 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
                 "live_calibration": trained.summary["live_calibration"],
                 # how rows whose window held an early help offer were fitted (models.untreated), for the card
                 "untreated": trained.summary.get("untreated"),
+                # how many trees and what chose them (models.held_out_years), for the card's method
+                "trees": {"count": trained.summary.get("lightgbm_best_iteration"),
+                          "chosen_on": trained.summary.get("lightgbm_early_stopping")},
                 "thresholds_sha256": file_sha256(thresholds_file) if thresholds_file.exists() else None,
                 # the pre-registration in force at training: the gate judges this version against it
                 "registration": registration.get("hash") if isinstance(registration, dict) else None})

@@ -1,7 +1,10 @@
 """Training one model spec: split by year, fit three learners, calibrate on the validation year.
 
-LightGBM's number of trees is chosen on the latest training year, never on the validation year, which
-calibration alone uses (:func:`fit_lightgbm_apart_from_calibration`).
+LightGBM's number of trees is never chosen on the validation or test year. With
+``calibration.cross_fit_training_years`` it is chosen on every training year held out in turn, whose fold
+models also give calibration its out-of-fold scores (:mod:`models.held_out_years`); otherwise, or with fewer
+than two training years that hold both outcomes, on the latest training year alone
+(:func:`fit_lightgbm_apart_from_calibration`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from models.calibration import calibrate_on_scores, calibrate_on_validation, model_response
+from models.held_out_years import held_out_years
 from models.learners import (
     EARLY_STOPPING_ROUNDS,
     fit_lightgbm,
@@ -202,8 +206,17 @@ def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, li
     stopping = int(lgb_params.pop("early_stopping_rounds", EARLY_STOPPING_ROUNDS))
     if lightgbm_threads is not None:
         lgb_params.setdefault("n_jobs", lightgbm_threads)
-    lightgbm, best_iteration, stopped_on = fit_lightgbm_apart_from_calibration(
-        train, y_train, feature_columns, categorical, lgb_params, seed, stopping, w_train)
+    cross_fit = bool(getattr(spec.calibration, "cross_fit_training_years", False))
+    folds = held_out_years(train, y_train, feature_columns, categorical, lgb_params, seed, w_train) if cross_fit \
+        else None
+    if folds is not None:
+        best_iteration, stopped_on = folds.trees, folds.describe()
+        lightgbm = fit_lightgbm_trees(make_lightgbm_pipeline(feature_columns, categorical,
+                                                             {**lgb_params, "n_estimators": folds.trees}, seed),
+                                      train, y_train, w_train)
+    else:
+        lightgbm, best_iteration, stopped_on = fit_lightgbm_apart_from_calibration(
+            train, y_train, feature_columns, categorical, lgb_params, seed, stopping, w_train)
     log.info("LightGBM: %d trees (early stopping on %s)", best_iteration, stopped_on)
     logistic_params = dict(spec.learners.logistic)
     logistic = fit_logistic(make_logistic_pipeline(feature_columns, categorical, logistic_params, seed), train,
@@ -215,7 +228,16 @@ def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, li
         calibrated[name], choices[name] = calibrate_on_validation(model, validation, y_validation, methods,
                                                                     folds=calibration_folds, seed=seed,
                                                                     sample_weight=w_validation)
-    if getattr(spec.calibration, "cross_fit_training_years", False):
+    if folds is not None:
+        score = np.concatenate([model_response(lightgbm, validation), folds.scores])
+        y_pooled = np.concatenate([np.asarray(y_validation), folds.outcomes])
+        w_pooled = None if folds.weights is None else np.concatenate(
+            [np.ones(len(y_validation)) if w_validation is None else np.asarray(w_validation), folds.weights])
+        calibrated["lightgbm"], choices["lightgbm"] = calibrate_on_scores(
+            lightgbm, score, y_pooled, methods, folds=calibration_folds, seed=seed, sample_weight=w_pooled)
+        choices["lightgbm"]["fitted_on"] = ("the validation year and every training year, each scored by the model "
+                                            "fitted without it")
+    elif cross_fit:
         score, y_pooled = out_of_fold_scores(train, y_train, validation, y_validation, lightgbm, feature_columns,
                                              categorical, {**lgb_params, "n_estimators": best_iteration}, seed,
                                              w_train)
@@ -223,7 +245,8 @@ def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, li
                                                                    len(y_validation))
         calibrated["lightgbm"], choices["lightgbm"] = calibrate_on_scores(
             lightgbm, score, y_pooled, methods, folds=calibration_folds, seed=seed, sample_weight=w_pooled)
-        choices["lightgbm"]["fitted_on"] = "the validation year and the training years but the latest, out of fold"
+        choices["lightgbm"]["fitted_on"] = ("the validation year and the training years but the latest (that one chose "
+                                            "the trees), each scored by a model fitted without it")
 
     scores = features[["person_id", "index_date", "index_year", "outcome"]].copy()
     scores.insert(3, "split", split.to_numpy())

@@ -35,7 +35,7 @@ from ethics.card.disclosure import (
 from ethics.card.headline import GateSummary, Headline, headline_performance, plain_evidence, summarise_gate
 from ethics.card.ld_register import describe_register, register_table
 from ethics.card.recording import recording_section
-from ethics.card.released import describe_explanations, describe_released
+from ethics.card.released import describe_explanations, describe_lightgbm, describe_released
 from ethics.card.tables import (
     AttributeResults,
     Table,
@@ -240,13 +240,7 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
     }
     method = {
         # a spec may release another learner (models.few_events): the card says which and why
-        "Learner": describe_released(run) or "LightGBM gradient boosting (its number of trees chosen by early "
-                   "stopping on the latest "
-                   "training year, then refitted on every training year), calibrated on the validation year, "
-                   "which nothing else used"
-                   + (", and on the earlier training years each scored by a model fitted without it"
-                      if (spec.get("calibration") or {}).get("cross_fit_training_years") else "")
-                   + f" ({', '.join((spec.get('calibration') or {}).get('methods', [])) or '-'})",
+        "Learner": describe_released(run) or describe_lightgbm(run, spec),
         "Calibration of the list's risks": describe_live_calibration(run.get("live_calibration")),
         "Baselines": "logistic regression; the council's additive rule score; generator probability (synthetic only)",
         "Split": describe_split(spec.get("split")),

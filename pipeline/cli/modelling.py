@@ -121,9 +121,10 @@ def train(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
     """Train LightGBM, an L2 logistic regression and the spec's rule score; calibrate; log to MLflow.
 
     Splits data/features/<model>.parquet by index year (spec `split`: train years, validation year,
-    test year; never shuffled), fits LightGBM (its number of trees chosen by early stopping on the latest
-    training year, then refitted on every training year), calibrates each learner on the validation
-    year, which nothing else uses (isotonic or sigmoid by cross-fitted log-loss), scores every
+    test year; never shuffled), fits LightGBM (its number of trees chosen on the training years, each held
+    out in turn, where the spec cross-fits calibration, else on the latest training year; then refitted on
+    every training year), calibrates each learner on the validation year (LightGBM also on the training
+    years scored out of fold; isotonic or sigmoid by cross-fitted log-loss), scores every
     row, and logs the run to MLflow (experiment riskpipe-<model>; spec, params, input hashes, the
     calibrated LightGBM pipeline registered as riskpipe-<model> with alias `candidate`). Writes
     data/models/<model>/scores.parquet, run.json and train_summary.json. Before training, registers the

@@ -144,12 +144,16 @@ def test_cross_fitted_calibration_pools_out_of_fold_training_years(toy_features,
         update={"cross_fit_training_years": True})})
     fitted = train_models(toy_features, spec, feature_names)
     choice = fitted.summary["calibration"]["lightgbm"]
-    # the validation year (2018) and the training years but the latest (2015, 2016): 3 x 400 rows
-    assert choice["rows"] == 1200 and choice["fitted_on"].startswith("the validation year and the training years")
+    # the validation year (2018) and every training year (2015-2017), each scored out of fold: 4 x 400 rows
+    assert choice["rows"] == 1600 and choice["fitted_on"].startswith("the validation year and every training year")
+    assert fitted.summary["lightgbm_early_stopping"].startswith("the summed log-loss of 3 training years (2015-2017)")
     rows = toy_features[toy_features["index_year"] == 2019]
     margin, probability = lightgbm_margin(fitted.lightgbm, rows), fitted.lightgbm.predict_proba(rows)[:, 1]
     order = np.argsort(margin)
     assert (np.diff(probability[order]) >= -1e-12).all()  # calibration is monotone in the margin
+    # and it keeps the margin's information: out-of-fold scores on another scale than the validation year's would
+    # leave a nearly flat calibrated probability
+    assert np.corrcoef(probability, rows["p_true"])[0, 1] > 0.5 and probability.std() > 0.2 * rows["p_true"].std()
     assert find_lightgbm(fitted.lightgbm)[1] is find_lightgbm(fitted.lightgbm.estimator)[1]
 
 
