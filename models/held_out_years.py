@@ -43,8 +43,8 @@ class HeldOutYears:
 
     def describe(self) -> str:
         """How the trees were chosen, for run.json and the card."""
-        return (f"the summed log-loss of {len(self.years)} training years ({self.years[0]}-{self.years[-1]}), each "
-                f"held out in turn ({self.outcomes_held_out:,} outcomes)")
+        return (f"the summed log-loss of {len(self.years)} training years ({self.years[0]}-{self.years[-1]}) each "
+                f"held out in turn, {self.outcomes_held_out:,} outcomes")
 
 
 def first_trees_response(pipeline, rows: pd.DataFrame, trees: int) -> np.ndarray:

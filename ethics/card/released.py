@@ -36,18 +36,21 @@ def describe_explanations(run: dict[str, Any]) -> str | None:
 
 
 def describe_lightgbm(run: dict[str, Any], spec: dict[str, Any]) -> str:
-    """The card's method line for LightGBM: its trees and what chose them, and what its calibration was fitted on,
-    from run.json (``trees``, ``calibration.lightgbm.fitted_on``); a version trained before run.json recorded its
+    """The card's method line for LightGBM: its trees and what chose them, and how and on what its calibration was
+    fitted, from run.json (``trees``, ``calibration.lightgbm``); a version trained before run.json recorded its
     trees gets the wording of that time."""
     trees = run.get("trees") or {}
-    methods = ", ".join((spec.get("calibration") or {}).get("methods", [])) or "-"
-    fitted_on = ((run.get("calibration") or {}).get("lightgbm") or {}).get("fitted_on")
+    tried = (spec.get("calibration") or {}).get("methods", [])
+    calibration = (run.get("calibration") or {}).get("lightgbm") or {}
     if trees.get("count") and trees.get("chosen_on"):
-        calibrated = f"calibrated on {fitted_on}" if fitted_on else "calibrated on the validation year"
-        return (f"LightGBM gradient boosting ({trees['count']:,} trees, chosen on {trees['chosen_on']}, then refitted "
-                f"on every training year), {calibrated} ({methods})")
+        method = calibration.get("method")
+        how = (f"{method}, the better of {' and '.join(tried)} by cross-fitted log-loss" if method and len(tried) > 1
+               else method or ", ".join(tried) or "-")
+        return (f"LightGBM gradient boosting: {trees['count']:,} trees, chosen on {trees['chosen_on']}, then refitted "
+                f"on every training year. Calibrated ({how}) on "
+                f"{calibration.get('fitted_on') or 'the validation year'}.")
     cross_fit = (spec.get("calibration") or {}).get("cross_fit_training_years")
     return ("LightGBM gradient boosting (its number of trees chosen by early stopping on the latest training year, "
             "then refitted on every training year), calibrated on the validation year, which nothing else used"
             + (", and on the earlier training years each scored by a model fitted without it" if cross_fit else "")
-            + f" ({methods})")
+            + f" ({', '.join(tried) or '-'})")
