@@ -90,7 +90,10 @@ def describe_offer_split(block: dict | None) -> str:
     text = (f"In {block['year']}, among the {n['rows']:,} children not offered early help, observed/expected "
             f"outcomes {oe(n)}: this is the model's calibration for risk without help")
     if o["rows"]:
-        text += (f"; among the {o['rows']:,} offered, {oe(o)}, {np.round(block['performative_gap'] * 100, 1):+.1f} "
-                 "percentage points fewer outcomes than predicted without help: read as the help's effect "
-                 "(and who was chosen), not as the model drifting")
+        points = float(np.round(block["performative_gap"] * 100, 1))
+        gap = ("about as many outcomes as predicted without help" if points == 0 else
+               f"{abs(points):.1f} percentage points {'fewer' if points > 0 else 'more'} outcomes than predicted "
+               "without help")
+        text += (f"; among the {o['rows']:,} offered, {oe(o)}, {gap}: read as the help's effect (and who was "
+                 "chosen), not as the model drifting")
     return text

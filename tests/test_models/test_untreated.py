@@ -208,6 +208,10 @@ def test_monitoring_splits_realised_performance_by_offer():
     assert "not as the model drifting" in text and "not offered early help" in text
     assert performance_by_offer(scores, exposure.drop(columns="offered_in_window")) is None
     assert describe_offer_split(None).startswith("Not measured")
+    assert "percentage points fewer outcomes than predicted without help" in text
+    # a gap that rounds to nothing, or the other way, is said as it is (never "-0.0 points fewer")
+    assert "about as many outcomes as predicted" in describe_offer_split({**block, "performative_gap": -0.0004})
+    assert "1.5 percentage points more outcomes" in describe_offer_split({**block, "performative_gap": -0.015})
 
 
 def test_the_card_states_the_estimand_how_offers_were_trained_and_the_split():
