@@ -29,14 +29,44 @@ DECISION_COLUMNS = ["pair_id", "decision", "reviewer"]
 NEAR_MISS_MIDDLE, LINK_UPPER = (0.8,), (0.99, 0.999)
 
 
+PAIR_ID_PREFIX = "clerical-pair"
+PAIR_ID_CHARS = 20
+
+
 def pair_ids(pairs: pd.DataFrame) -> pd.Series:
-    """A 20-hex-character ID per pair from its two ``(source, record token)`` sides, sorted (order-free)."""
+    """A 20-hex-character ID per pair from its two ``(source, record token)`` sides, sorted (order-free).
+
+    The ID is the first 20 hex characters of SHA-256 of ``"clerical-pair\n" + first + "\n" + second``, where
+    the sides are ``source + "\t" + token`` in sorted order. :func:`review_population` computes the same in
+    DuckDB for every scored pair; this is the reference for a few (tests, a review sheet read back).
+    """
     left = pairs["source_l"].astype(str) + "\t" + pairs["record_key_tok_l"].astype(str)
     right = pairs["source_r"].astype(str) + "\t" + pairs["record_key_tok_r"].astype(str)
     first, second = np.minimum(left.to_numpy(dtype=object), right.to_numpy(dtype=object)), \
         np.maximum(left.to_numpy(dtype=object), right.to_numpy(dtype=object))
-    text = ["clerical-pair\n" + a + "\n" + b for a, b in zip(first, second, strict=True)]
-    return pd.Series([hashlib.sha256(t.encode()).hexdigest()[:20] for t in text], index=pairs.index, dtype="string")
+    text = [f"{PAIR_ID_PREFIX}\n" + a + "\n" + b for a, b in zip(first, second, strict=True)]
+    return pd.Series([hashlib.sha256(t.encode()).hexdigest()[:PAIR_ID_CHARS] for t in text], index=pairs.index,
+                     dtype="string")
+
+
+# one pass in DuckDB: at a million people there are tens of millions of scored pairs, and two pandas merges on
+# string keys and a Python hash per pair took most of an hour (the IDs are the same as pair_ids': tokens and
+# source names are ASCII, so DuckDB's byte order is Python's)
+POPULATION_SQL = f"""
+WITH pairs AS (
+    SELECT *, row_number() OVER () AS row_order,
+           source_l || chr(9) || record_key_tok_l AS side_l, source_r || chr(9) || record_key_tok_r AS side_r
+    FROM scored
+)
+SELECT left(sha256('{PAIR_ID_PREFIX}' || chr(10) || least(side_l, side_r) || chr(10) || greatest(side_l, side_r)),
+            {PAIR_ID_CHARS}) AS pair_id,
+       p.source_l, p.record_key_tok_l, p.source_r, p.record_key_tok_r, p.match_weight, p.match_probability,
+       coalesce(l.person_id = r.person_id, false) AS linked
+FROM pairs p
+LEFT JOIN person l ON l.source = p.source_l AND l.record_key_tok = p.record_key_tok_l
+LEFT JOIN person r ON r.source = p.source_r AND r.record_key_tok = p.record_key_tok_r
+ORDER BY p.row_order
+"""
 
 
 def review_population(scored: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
@@ -47,18 +77,19 @@ def review_population(scored: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame
         index: the person index: ``table``, ``record_key_tok``, ``person_id``.
 
     Returns:
-        ``POPULATION_COLUMNS``; ``linked`` is True where both records hold the same ``person_id``
-        (directly or through other records of the person).
+        ``POPULATION_COLUMNS``, in ``scored``'s order; ``linked`` is True where both records hold the same
+        ``person_id`` (directly or through other records of the person).
     """
-    person = index[["table", "record_key_tok", "person_id"]].astype("string")
-    out = scored[PAIR_KEYS + ["match_weight", "match_probability"]].copy()
-    for side in ("l", "r"):
-        out = out.merge(person.rename(columns={"table": f"source_{side}", "record_key_tok": f"record_key_tok_{side}",
-                                               "person_id": f"person_{side}"}),
-                        on=[f"source_{side}", f"record_key_tok_{side}"], how="left")
-    out["linked"] = (out["person_l"] == out["person_r"]).fillna(False).astype(bool)
-    out["pair_id"] = pair_ids(out)
-    return out[POPULATION_COLUMNS].reset_index(drop=True)
+    import duckdb  # the linkage backends' engine; imported here so reading a review does not load it
+
+    pairs = scored[PAIR_KEYS + ["match_weight", "match_probability"]]
+    person = index[["table", "record_key_tok", "person_id"]].rename(columns={"table": "source"})
+    person = person.assign(**{c: person[c].astype(str) for c in person.columns})
+    with duckdb.connect() as con:
+        con.register("scored", pairs.assign(**{c: pairs[c].astype(str) for c in PAIR_KEYS}))
+        con.register("person", person)
+        out = con.execute(POPULATION_SQL).df()
+    return out.assign(pair_id=out["pair_id"].astype("string"), linked=out["linked"].astype(bool))[POPULATION_COLUMNS]
 
 
 def strata_edges(floor: float, link_threshold: float) -> tuple[list[float], list[float]]:

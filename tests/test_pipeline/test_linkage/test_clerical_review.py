@@ -131,3 +131,27 @@ def test_a_draw_by_permanent_random_numbers_is_random_and_keeps_its_pairs_when_o
         estimate_quality(review(draw_sample(pairs, per_stratum=40, seed=s, key="pair_id")))["precision_ci"]
         for s in range(100)))
     assert covered >= 90
+
+
+def test_the_review_population_names_each_pair_as_pair_ids_does_whatever_its_order():
+    """DuckDB computes the IDs of every scored pair; they are the reference's, the same for a pair given either way
+    round, and ``linked`` is True only where both records hold one person (a record missing from the index: False)."""
+    import pandas as pd
+
+    from pipeline.linkage.review_pairs import pair_ids, review_population
+
+    scored = pd.DataFrame({"source_l": ["school", "health", "school", "health"],
+                           "record_key_tok_l": ["a1", "h2", "a3", "h9"],
+                           "source_r": ["health", "school", "health", "school"],
+                           "record_key_tok_r": ["h1", "a1", "h3", "a3"],
+                           "match_weight": [9.0, 1.0, 5.0, 2.0], "match_probability": [0.99, 0.6, 0.97, 0.7]})
+    index = pd.DataFrame({"table": ["school", "health", "health", "school", "health"],
+                          "record_key_tok": ["a1", "h1", "h2", "a3", "h3"],
+                          "person_id": ["P1", "P1", "P2", "P3", "P4"]})
+    out = review_population(scored, index)
+    assert out["pair_id"].tolist() == pair_ids(scored).tolist()
+    assert out["linked"].tolist() == [True, False, False, False]
+    assert out["match_weight"].tolist() == [9.0, 1.0, 5.0, 2.0]  # the scored pairs' order is kept
+    swapped = scored.rename(columns={"source_l": "source_r", "record_key_tok_l": "record_key_tok_r",
+                                     "source_r": "source_l", "record_key_tok_r": "record_key_tok_l"})
+    assert review_population(swapped, index)["pair_id"].tolist() == out["pair_id"].tolist()
