@@ -52,6 +52,23 @@ def auto_check(name: str, evidence: GateEvidence):
     return CHECKS[name]
 
 
+def version_population(evidence: GateEvidence) -> str:
+    """The population whose checklist a version is judged on: run.json ``population``; for a run.json from before
+    it was recorded, the one population whose own feature groups its inputs come from, else adults when an input
+    comes from an adult source, else children."""
+    from features.populations import POPULATIONS
+
+    if evidence.run.get("population"):
+        return str(evidence.run["population"])
+    groups = input_groups(evidence.run.get("feature_columns") or [])
+    shared = {g for p in POPULATIONS.values() for q in POPULATIONS.values() if p is not q
+              for g in set(p.feature_groups) & set(q.feature_groups)}
+    owners = [p.name for p in POPULATIONS.values() if groups & (set(p.feature_groups) - shared)]
+    if len(owners) == 1:
+        return owners[0]
+    return "adults" if is_adult_model(evidence) else "children"
+
+
 def input_groups(feature_columns: list[str]) -> set[str]:
     """The feature registry groups of a version's inputs (``run.json`` ``feature_columns``)."""
     from features.registry import FEATURES
@@ -82,7 +99,8 @@ def evaluate_gate(
     """
     items = []
     groups = input_groups(evidence.run.get("feature_columns") or [])
-    for item in checklist.items:
+    # the items that apply to the people this version scores, each question in their words
+    for item in checklist.for_population(version_population(evidence)).items:
         if item.only_with_inputs_from and item.only_with_inputs_from not in groups:
             row = {"status": "pass", "signed_by": None,
                    "evidence": f"not applicable: no model input is a {item.only_with_inputs_from} feature"}

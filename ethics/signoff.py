@@ -151,8 +151,8 @@ def withdrawn_approvals(checklist: Checklist, entries: list[dict[str, Any]], mod
     reasons = []
     for item in (i for i in checklist.items if i.kind == "human"):
         signed = latest.get(item.id)
-        if signed is None and item.only_with_inputs_from:
-            continue  # applies only to some inputs: the gate that approved the release decided whether it did
+        if signed is None and item.conditional:
+            continue  # applies only to some inputs or populations: the gate that approved the release decided
         if signed is None:
             reasons.append(f"{item.id}: no sign-off by the {item.role} for v{version} (release {release[:12]})")
         elif signed["decision"] == "approve" and lapsed_on(signed, today):

@@ -112,17 +112,25 @@ def calibration_by(rows: pd.DataFrame, probability: str, group: str, min_rows: i
     """Mean predicted probability against the observed rate in each group of ``group`` (O/E = observed ÷
     expected); groups under ``min_rows`` rows are left out.
 
+    A group in which no one had the outcome in the test year has ``observed`` 0 and O/E 0, which read alone
+    looks like gross over-prediction; the counts beside them (``observed_count`` 0 against, say, 4.2
+    ``expected_count``) let a reader say "no one in this group had the outcome, about 4 were expected".
+
     Returns:
-        one dict per group: ``group, people, mean_predicted, observed, observed_to_expected``.
+        one dict per group: ``group, people, mean_predicted, observed, observed_to_expected``, and
+        ``observed_count`` (people with the outcome) and ``expected_count`` (the sum of their predicted
+        probabilities).
     """
     out = []
     for value, part in rows.groupby(group, dropna=True, observed=True):
         if len(part) < min_rows:
             continue
-        expected = float(part[probability].astype("float64").mean())
-        observed = float(part["outcome"].astype("float64").mean())
+        predicted = part[probability].astype("float64")
+        outcome = part["outcome"].astype("float64")
+        expected, observed = float(predicted.mean()), float(outcome.mean())
         out.append({"group": str(value), "people": int(len(part)), "mean_predicted": expected,
-                    "observed": observed, "observed_to_expected": observed / expected if expected > 0 else None})
+                    "observed": observed, "observed_to_expected": observed / expected if expected > 0 else None,
+                    "observed_count": int(outcome.sum()), "expected_count": float(predicted.sum())})
     return out
 
 

@@ -19,9 +19,40 @@ def _percent(value: Any) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
-def _ratio_range(groups: list[dict] | None) -> str:
-    ratios = [g["observed_to_expected"] for g in groups or [] if g.get("observed_to_expected") is not None]
-    return f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
+# what the outcome's events are called, by the spec's outcome kind (features.adult_population, ld_population)
+EVENT_NOUNS = {"emergency_spell": "emergency admissions", "care_home_entry": "moves into a care home",
+               "ld_unplanned_move": "unplanned moves"}
+
+
+def _observed_count(group: dict) -> float:
+    """People in the group with the outcome (a metrics.json from before ``observed_count``: rate × people)."""
+    count = group.get("observed_count")
+    return float(count) if count is not None else float(group.get("observed") or 0) * int(group.get("people") or 0)
+
+
+def _expected_count(group: dict) -> float:
+    count = group.get("expected_count")
+    return float(count) if count is not None else float(group.get("mean_predicted") or 0) * int(group.get("people")
+                                                                                                  or 0)
+
+
+def _ratio_range(groups: list[dict] | None, label: str = "", events: str = "outcomes") -> str:
+    """The range of observed/expected over the groups that had the outcome; a group where no one had it is named
+    with how many were expected instead (its O/E of 0 would read as gross over-prediction: it is a small count).
+
+    Args:
+        label: what a group's value is, before it ("quintile" -> "quintile 4"); empty for self-describing ones.
+        events: the outcome's events in words ("emergency admissions").
+    """
+    groups = groups or []
+    ratios = [g["observed_to_expected"] for g in groups
+              if g.get("observed_to_expected") is not None and _observed_count(g) > 0]
+    text = f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
+    empty = [f"{label} {g['group']}".strip() + f" ({_expected_count(g):.1f} expected)"
+             for g in groups if _observed_count(g) == 0]
+    if empty:
+        text += f"; no {events} in the test year in " + ", ".join(empty)
+    return text
 
 
 def describe_adult(block: dict[str, Any] | None, outcome: str = "the outcome") -> str:
@@ -38,9 +69,15 @@ def describe_adult(block: dict[str, Any] | None, outcome: str = "the outcome") -
     return text + (" Warning - " + "; ".join(warnings) if warnings else "")
 
 
-def adult_table(block: dict[str, Any] | None) -> Table:
+def adult_table(block: dict[str, Any] | None, outcome_kind: str = "") -> Table:
     """One row per model: lift at the top 0.5/1/5%, AUROC overall and with no prior admission, deaths in the
-    top 0.5%, and the range of observed/expected by age band and by deprivation quintile."""
+    top 0.5%, and the range of observed/expected by age band and by deprivation quintile (a group where no one
+    had the outcome named, with the count expected, rather than counted in the range as 0).
+
+    Args:
+        outcome_kind: the spec's ``outcome.kind``, naming the events (:data:`EVENT_NOUNS`; else "outcomes").
+    """
+    events = EVENT_NOUNS.get(outcome_kind, "outcomes")
     if not block:
         return Table(columns=[], rows=[])
     rows = []
@@ -49,7 +86,8 @@ def adult_table(block: dict[str, Any] | None) -> Table:
         no_prior = (m.get("no_prior_admission") or {}).get("auroc")
         top_band = (m.get("by_risk_band") or [{}])[0]
         rows.append([MODEL_LABELS.get(name, name), *lift, format_value(m.get("auroc")), format_value(no_prior),
-                     _percent(top_band.get("died_rate")), _ratio_range(m.get("calibration_by_age_band")),
-                     _ratio_range(m.get("calibration_by_imd_quintile"))])
+                     _percent(top_band.get("died_rate")),
+                     _ratio_range(m.get("calibration_by_age_band"), "age", events),
+                     _ratio_range(m.get("calibration_by_imd_quintile"), "quintile", events)])
     return Table(columns=["", "lift top 0.5%", "lift top 1%", "lift top 5%", "AUROC", "AUROC, no prior admission",
                           "died, top 0.5%", "O/E by age band", "O/E by deprivation quintile"], rows=rows)

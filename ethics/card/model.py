@@ -79,6 +79,7 @@ class ChecklistRow(BaseModel):
     evidence: str
     role: str | None = None
     signed_by: str | None = None
+    question: str | None = None  # in the words of the model's population (governance.json, ethics.gate)
 
 
 class ModelCard(BaseModel):
@@ -277,7 +278,7 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         backtest_summary=describe_backtest(inputs.metrics.get("backtest")),
         backtest=backtest_table(inputs.metrics.get("backtest")),
         adult_summary=describe_adult(inputs.metrics.get("adult"), str(inputs.spec.get("title", "the outcome"))),
-        adult=adult_table(inputs.metrics.get("adult")),
+        adult=adult_table(inputs.metrics.get("adult"), str(outcome.get("kind", ""))),
         competing_risks_summary=describe_competing_risks(inputs.metrics.get("competing_risks")),
         competing_risks=competing_risks_table(inputs.metrics.get("competing_risks")),
         ld_register_summary=describe_register(inputs.metrics.get("ld_register")),

@@ -190,8 +190,9 @@ def test_a_sign_off_counts_only_for_the_release_it_names():
     assert withdrawn_approvals(checklist, entries, "neet18", "1", RELEASES["1"]) == []
     rebuilt = "c" * 64  # a rebuilt registry's v1: the same number, another release
     missing = withdrawn_approvals(checklist, entries, "neet18", "1", rebuilt)
-    # an item that applies only to some inputs (family_records) is judged by the gate that approved the release
-    unconditional = [i for i in checklist.items if i.kind == "human" and not i.only_with_inputs_from]
+    # an item that applies only to some inputs (family_records) or populations (the adults' items) is judged by the
+    # gate that approved the release
+    unconditional = [i for i in checklist.items if i.kind == "human" and not i.conditional]
     assert len(missing) == len(unconditional) and missing[0].endswith(f"for v1 (release {rebuilt[:12]})")
     assert withdrawn_approvals(checklist, [{k: v for k, v in e.items() if k != "release"} for e in entries],
                                "neet18", "1", "")  # naming no release never counts

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ethics.card.adult import adult_table
 from models.adult_evaluation import care_home_truth, emergency_truth
 from models.adult_metrics import (
     adult_block,
@@ -152,3 +153,45 @@ def test_the_generator_is_judged_on_the_rows_truth_places_when_a_few_are_missing
     assert block["models"]["lightgbm"]["auroc"] == pytest.approx(0.77, abs=0.05)
     scores.loc[:99, "p_true"] = np.nan  # 2%: too few placed to stand for the test year
     assert "generator" not in adult_metrics("emergency_admission", scores, paths, seed=1)["models"]
+
+
+def test_calibration_by_group_counts_observed_and_expected():
+    rows = simulated()
+    rows.loc[rows["fair_age_band"] == "18-44", "outcome"] = 0  # a group in which no one had the outcome
+    table = {g["group"]: g for g in calibration_by(rows, "p", "fair_age_band")}
+    young = rows[rows["fair_age_band"] == "18-44"]
+    assert table["18-44"]["observed"] == 0 and table["18-44"]["observed_count"] == 0  # the fact, kept
+    assert table["18-44"]["expected_count"] == pytest.approx(young["p"].sum())
+    older = rows[rows["fair_age_band"] == "65-74"]
+    assert table["65-74"]["observed_count"] == int(older["outcome"].sum())
+    assert table["65-74"]["observed_to_expected"] == pytest.approx(older["outcome"].sum() / older["p"].sum())
+
+
+def _block(groups: list[dict]) -> dict:
+    return {"rows": 1000, "admitted_rate": 0.02, "died_rate": 0.01, "models": {"lightgbm": {
+        "top": [{"lift": 3.0}, {"lift": 2.5}, {"lift": 2.0}], "auroc": 0.75, "no_prior_admission": None,
+        "by_risk_band": None, "calibration_by_age_band": None, "calibration_by_imd_quintile": groups}}}
+
+
+def test_the_card_names_a_group_with_no_outcome_and_what_was_expected():
+    groups = [{"group": "1", "people": 600, "mean_predicted": 0.01, "observed": 0.012, "observed_to_expected": 1.2,
+               "observed_count": 7, "expected_count": 6.0},
+              {"group": "2", "people": 500, "mean_predicted": 0.01, "observed": 0.008, "observed_to_expected": 0.8,
+               "observed_count": 4, "expected_count": 5.0},
+              {"group": "4", "people": 1056, "mean_predicted": 6.48 / 1056, "observed": 0.0,
+               "observed_to_expected": 0.0,
+               "observed_count": 0, "expected_count": 6.48}]
+    cell = adult_table(_block(groups), "care_home_entry").rows[0][-1]
+    assert cell == "0.80-1.20; no moves into a care home in the test year in quintile 4 (6.5 expected)"
+    emergency = adult_table(_block(groups), "emergency_spell").rows[0][-1]
+    assert "no emergency admissions in the test year in quintile 4" in emergency and "0.00" not in emergency
+    # metrics.json written before the counts: the same words, from the rate and the people
+    older = [{k: v for k, v in g.items() if k not in ("observed_count", "expected_count")} for g in groups]
+    assert adult_table(_block(older), "care_home_entry").rows[0][-1] == cell
+
+
+def test_the_card_says_so_when_no_group_had_the_outcome():
+    groups = [{"group": "5", "people": 80, "mean_predicted": 0.02, "observed": 0.0, "observed_to_expected": 0.0,
+               "observed_count": 0, "expected_count": 1.6}]
+    assert (adult_table(_block(groups)).rows[0][-1]
+            == "-; no outcomes in the test year in quintile 5 (1.6 expected)")

@@ -146,7 +146,8 @@ def test_cross_fitted_calibration_pools_out_of_fold_training_years(toy_features,
     choice = fitted.summary["calibration"]["lightgbm"]
     # the validation year (2018) and every training year (2015-2017), each scored out of fold: 4 x 400 rows
     assert choice["rows"] == 1600 and choice["fitted_on"].startswith("the validation year and every training year")
-    assert fitted.summary["lightgbm_early_stopping"].startswith("the summed log-loss of 3 training years (2015-2017) each")
+    chosen_on = fitted.summary["lightgbm_early_stopping"]
+    assert chosen_on.startswith("the summed log-loss of 3 training years (2015-2017) each")
     rows = toy_features[toy_features["index_year"] == 2019]
     margin, probability = lightgbm_margin(fitted.lightgbm, rows), fitted.lightgbm.predict_proba(rows)[:, 1]
     order = np.argsort(margin)

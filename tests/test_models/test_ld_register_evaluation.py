@@ -64,7 +64,9 @@ def test_too_few_moves_are_said_in_words_and_the_model_is_not_fitted():
 def _carer_item(feature_columns: list[str]) -> dict:
     checklist = parse_checklist(read_yaml(CHECKLIST_FILE))
     only = Checklist(items=[checklist.item("carer_records")])
-    evidence = GateEvidence(metrics={}, group_metrics=pd.DataFrame(), run={"feature_columns": feature_columns},
+    # a version of the register's population (the item is on no other population's checklist)
+    evidence = GateEvidence(metrics={}, group_metrics=pd.DataFrame(),
+                            run={"feature_columns": feature_columns, "population": "ld_register"},
                             thresholds_sha256="", split_years=pd.DataFrame())
     thresholds = model_thresholds(read_yaml(THRESHOLDS_FILE), "ld_older_carer")
     return evaluate_gate(only, thresholds, evidence, {}, model="ld_older_carer", version="1")["items"][0]

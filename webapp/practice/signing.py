@@ -25,13 +25,22 @@ def current_release(project: Project, model: str) -> dict[str, Any] | None:
     return read_json(path) if path.exists() else None
 
 
+def model_population(project: Project, model: str) -> str:
+    """The population ``model`` scores: run.json's, as the gate and the score stage read it (children when run.json
+    predates it, or is not written yet)."""
+    run_file = project.paths.model_artifacts(model) / "run.json"
+    return str((read_json(run_file) if run_file.exists() else {}).get("population") or "children")
+
+
 def checklist_state(project: Project, model: str, release: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Each checklist item with its latest sign-off for ``release`` (human items) or its governance status (auto).
+    """Each checklist item that applies to ``model``'s population, in its people's words, with its latest sign-off
+    for ``release`` (human items) or its governance status (auto).
 
     Raises:
         LedgerError: the sign-off log fails verification.
+        KeyError: run.json names a population this code does not know.
     """
-    checklist = read_checklist(project.paths, project.params.govern)
+    checklist = read_checklist(project.paths, project.params.govern).for_population(model_population(project, model))
     latest: dict[str, dict[str, Any]] = {}
     if release is not None:
         key = ledger_key(project.paths, project.pseudo_key_file)
