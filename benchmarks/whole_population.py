@@ -192,8 +192,10 @@ def combine(files: list[Path], out: Path, markdown: Path | None) -> None:
         for people, size in run["sizes"].items():
             if people in result["sizes"]:  # the same county's later stages, run apart (--workdir, --stages)
                 earlier = result["sizes"][people]
-                size = summarise(earlier["stages"] | size["stages"]) | {
-                    "command": f"{earlier.get('command', '')}` then `{size.get('command', '')}"}
+                # each command once, in the order first run (a file combined twice repeats none)
+                commands = [c for run_ in (earlier, size) for c in run_.get("command", "").split("` then `") if c]
+                size = summarise(earlier["stages"] | size["stages"]) | {"command": "` then `".join(
+                    dict.fromkeys(commands))}
             result["sizes"][people] = size
         result |= {"machine": run["machine"], "python": run["python"]}
     out.write_text(json.dumps(result, indent=2) + "\n")

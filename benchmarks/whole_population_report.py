@@ -137,7 +137,10 @@ def _cell(stage: dict | None) -> str:
     cell = f"{stage['wall_s']:.0f} s / {stage['peak_rss_mb']:,.0f} MB"
     if stage.get("tree_peak_mb", 0) > 1.2 * stage["peak_rss_mb"]:  # workers: all the stage's processes together
         cell += f" ({stage['tree_peak_mb']:,.0f} MB all processes)"
-    return cell + f" (load {stage.get('load_before', 0):.1f})"
+    before, after = stage.get("load_before", 0), stage.get("load_after")
+    # a long stage can start on a quiet machine and end on a busy one: both ends are shown when they differ
+    load = f"{before:.1f}" if after is None or abs(after - before) < 1 else f"{before:.1f} → {after:.1f}"
+    return cell + f" (load {load})"
 
 
 def render_section(result: dict) -> str:
@@ -153,7 +156,8 @@ def render_section(result: dict) -> str:
         + "; ".join(f"`{result['sizes'][s].get('command', '')}`" for s in sizes) + ".",
         "",
         "Wall time / peak resident memory of each stage, each its own process, with the 1-minute load average "
-        "when it started (2 cores: a load above 2 means the stage shared them with other work).",
+        "when it started (and ended, where that differs by 1 or more; 2 cores: a load above 2 means the stage "
+        "shared them with other work).",
         "",
         "| stage | " + " | ".join(f"{int(s):,} people" for s in sizes) + " |",
         "|---|" + "---:|" * len(sizes),
