@@ -55,6 +55,12 @@ def _ratio_range(groups: list[dict] | None, label: str = "", events: str = "outc
     return text
 
 
+def adult_heading(outcome_kind: str = "") -> str:
+    """The section's heading, naming the outcome's events ("Moves into a care home at the top of the list, ...")."""
+    events = EVENT_NOUNS.get(outcome_kind, "outcomes")
+    return f"{events[0].upper()}{events[1:]} at the top of the list, deaths and calibration (adults)"
+
+
 def describe_adult(block: dict[str, Any] | None, outcome: str = "the outcome") -> str:
     """One paragraph: who was evaluated, and any leakage warning, in plain words (``outcome``: the spec's title)."""
     if not block:

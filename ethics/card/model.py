@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 from pydantic import BaseModel
 
-from ethics.card.adult import adult_table, describe_adult
+from ethics.card.adult import adult_heading, adult_table, describe_adult
 from ethics.card.backtest import backtest_fairness, backtest_table, describe_backtest
 from ethics.card.care_home import competing_risks_table, describe_competing_risks
 from ethics.card.disclosure import (
@@ -111,6 +111,7 @@ class ModelCard(BaseModel):
     backtest_summary: str = ""
     backtest: Table = Table(columns=[], rows=[])
     adult_summary: str = ""  # adults' models only (metrics.json "adult", ethics.card.adult)
+    adult_heading: str = ""
     adult: Table = Table(columns=[], rows=[])
     competing_risks_summary: list[str] = []  # care_home_admission only (metrics.json "competing_risks")
     competing_risks: Table = Table(columns=[], rows=[])
@@ -279,6 +280,7 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         backtest=backtest_table(inputs.metrics.get("backtest")),
         adult_summary=describe_adult(inputs.metrics.get("adult"), str(inputs.spec.get("title", "the outcome"))),
         adult=adult_table(inputs.metrics.get("adult"), str(outcome.get("kind", ""))),
+        adult_heading=adult_heading(str(outcome.get("kind", ""))),
         competing_risks_summary=describe_competing_risks(inputs.metrics.get("competing_risks")),
         competing_risks=competing_risks_table(inputs.metrics.get("competing_risks")),
         ld_register_summary=describe_register(inputs.metrics.get("ld_register")),

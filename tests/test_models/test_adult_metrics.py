@@ -195,3 +195,11 @@ def test_the_card_says_so_when_no_group_had_the_outcome():
                "observed_count": 0, "expected_count": 1.6}]
     assert (adult_table(_block(groups)).rows[0][-1]
             == "-; no outcomes in the test year in quintile 5 (1.6 expected)")
+
+
+def test_the_adult_section_is_headed_by_the_model_s_own_events():
+    from ethics.card.adult import adult_heading
+
+    assert adult_heading("care_home_entry").startswith("Moves into a care home at the top of the list")
+    assert adult_heading("emergency_spell").startswith("Emergency admissions at the top of the list")
+    assert adult_heading("").startswith("Outcomes at the top of the list")
