@@ -67,8 +67,8 @@ def describe_adult(block: dict[str, Any] | None, outcome: str = "the outcome") -
         return ""
     warnings = [f"{MODEL_LABELS.get(name, name)}: {m['leakage_warning']}" for name, m in block["models"].items()
                 if m.get("leakage_warning")]
-    text = (f"{block['rows']:,} adults in the test year; {_percent(block['admitted_rate'])} had the outcome "
-            f"({outcome}) and {_percent(block.get('died_rate'))} died in the same window (deaths are a competing "
+    text = (f"{block['rows']:,} adults in the test year. The outcome: {outcome}. {_percent(block['admitted_rate'])} "
+            f"had it and {_percent(block.get('died_rate'))} died in the same window (deaths are a competing "
             "outcome, shown by risk band, never dropped). Lift is the outcome's rate in the top of the list over "
             "the average. People with no emergency admission in the prior two years are where prevention has "
             "room: a list of past admitters cannot see them.")
