@@ -105,17 +105,23 @@ def attach_emergency_outcome(
         ``censoring`` (none: a death is a competing outcome, reported, not a reason to drop the row).
     """
     horizon = pd.DateOffset(months=spec.outcome.horizon_months or 12)
-    out = cohort.copy()
+    out = cohort.copy(deep=False)  # columns are only added: a deep copy of the features frame would be wasted
     out["window_end"] = out["index_date"] + horizon
     spells = events_in_window(con, out, events["hes_spell"], start="index_date", end="window_end",
                               expressions={"outcome_spells": "count(*) FILTER (WHERE e.emergency = 1)"})
-    out = out.join(spells.set_index("row_id"), on="row_id")
+    out["outcome_spells"] = _by_row_id(out, spells, "outcome_spells")
     out["matured"] = (out["window_end"] <= pd.Timestamp(extract_date) + pd.Timedelta(days=1)).astype("bool")
     out["outcome_spells"] = out["outcome_spells"].fillna(0).astype("int64")
     out["outcome"] = (out["outcome_spells"] > 0).astype("Int8").where(out["matured"])
     out["outcome_death"] = died_in_window(con, out, events).astype("Int8").where(out["matured"])
     out["censoring"] = pd.Series(pd.NA, index=out.index, dtype="str")
     return out.drop(columns=["window_end"])
+
+
+def _by_row_id(rows: pd.DataFrame, found: pd.DataFrame, column: str) -> pd.Series:
+    """``found[column]`` (``found``: one row per ``row_id``) aligned with ``rows``; missing where not found. A
+    join would give the same column but copy every column of the features frame with it (issue #17)."""
+    return rows["row_id"].map(found.set_index("row_id")[column])
 
 
 def died_in_window(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, events: Mapping[str, pd.DataFrame]
@@ -191,14 +197,14 @@ def attach_care_home_outcome(
         ``censoring`` (none) and the 24-month follow-up ``features.care_home_times.TIME_COLUMNS``.
     """
     horizon = pd.DateOffset(months=spec.outcome.horizon_months or 12)
-    out = cohort.copy()
+    out = cohort.copy(deep=False)  # columns are only added: a deep copy of the features frame would be wasted
     out["window_end"] = out["index_date"] + horizon
     held = {d: flag for d, flag in CARE_HOME_SIGNS.items() if d not in OPTIONAL_SIGNS or d in events}
     for domain, flag in held.items():
         frame = discharges(events) if domain == "hes_discharge" else events[domain]
         seen = events_in_window(con, out, frame, start="index_date", end="window_end",
                                 expressions={f"_{domain}": f"count(*) FILTER (WHERE e.{flag} = 1)"})
-        out = out.join(seen.set_index("row_id"), on="row_id")
+        out[f"_{domain}"] = _by_row_id(out, seen, f"_{domain}")
     out["matured"] = (out["window_end"] <= pd.Timestamp(extract_date) + pd.Timedelta(days=1)).astype("bool")
     signs = out[[f"_{d}" for d in held]].fillna(0).sum(axis=1)
     out["outcome"] = (signs > 0).astype("Int8").where(out["matured"])

@@ -19,7 +19,7 @@ from features.adult_household import with_household
 from features.adult_population import OUTCOME_COLUMNS
 from features.cohorts import build_cohort
 from features.context import add_context_features, build_address_events, build_record_spans
-from features.events import build_source_events
+from features.events_link import build_source_events
 from features.family import with_family
 from features.feature import Feature
 from features.leakage import leakage_perturbation
@@ -67,7 +67,9 @@ def add_person_keys(events: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFram
     out = {}
     for name, frame in events.items():
         codes = keys.get_indexer(frame["person_id"].astype("str"))
-        out[name] = frame.assign(person_key=codes.astype("int32"))[codes >= 0]
+        keyed = frame.assign(person_key=codes.astype("int32"))
+        # filtered only when some event has no person: a filter copies the frame even when it keeps every row
+        out[name] = keyed if (codes >= 0).all() else keyed[codes >= 0]
     return out
 
 
@@ -76,6 +78,17 @@ def _by_row(agg: pd.DataFrame, row_ids: pd.Series) -> pd.DataFrame:
     aligned = agg.set_index("row_id").reindex(row_ids.to_numpy())
     aligned.index = row_ids.index
     return aligned
+
+
+def _latest_by_index_date(agg: pd.DataFrame, index_dates: pd.Series, domain: str) -> pd.DataFrame:
+    """``row_id, max_event_date, domain``: of the rows of ``agg`` (``row_id, _max_event_date``) with one index date
+    (``index_dates``: by ``row_id``), the one shown the latest event. Its date is the index date's maximum and
+    its gap to the index date the smallest, all the leakage proof (``features.report.leakage_proof``) reads;
+    one row per cohort row and domain would be the stage's largest frame at scale (issue #17)."""
+    seen = agg[["row_id", "_max_event_date"]].rename(columns={"_max_event_date": "max_event_date"})
+    on = index_dates.reindex(seen["row_id"].to_numpy()).to_numpy()
+    latest = seen["max_event_date"].groupby(on).idxmax() if len(seen) else pd.Series([], dtype="int64")
+    return seen.loc[latest.to_numpy()].assign(domain=domain)
 
 
 def compute_features(
@@ -93,8 +106,8 @@ def compute_features(
 
     Returns:
         ``(frame, latest)``: ``cohort`` with one column per feature (filled and typed per the
-        registry), and ``row_id, domain, max_event_date`` — the latest event each domain showed each
-        row (the proof that none is on or after its index date).
+        registry), and ``row_id, max_event_date, domain`` — for each domain and index date, the row shown
+        the latest event and that event's date (the proof that none is on or after its index date).
     """
     features = registry.FEATURES if features is None else features
     by_domain: dict[str, dict[str, str]] = {}
@@ -104,16 +117,21 @@ def compute_features(
     if "person_key" not in cohort.columns:
         keys = events["person"][["person_id", "person_key"]]
         cohort = cohort.merge(keys, on="person_id", how="inner")
+    by_name = {f.name: f for f in features.values()}
+    index_dates = cohort.set_index("row_id")["index_date"]
     parts = [cohort]
     latest = []
     for domain, expressions in by_domain.items():
         agg = aggregate_before_index(con, cohort, events[domain], expressions)
-        latest.append(agg[["row_id", "_max_event_date"]].rename(columns={"_max_event_date": "max_event_date"})
-                      .assign(domain=domain))
-        parts.append(_by_row(agg.drop(columns="_max_event_date"), cohort["row_id"]))
+        latest.append(_latest_by_index_date(agg, index_dates, domain))
+        aligned = _by_row(agg.drop(columns="_max_event_date"), cohort["row_id"])
+        del agg
+        # each domain's columns filled and typed before the one concat: the cohort-sized frame is built once,
+        # not built and then rebuilt by an assign of every column (issue #17)
+        parts.append(pd.DataFrame({name: type_feature(aligned[name], by_name[name].kind, by_name[name].fill)
+                                   for name in aligned.columns}, index=aligned.index))
+        del aligned
     frame = pd.concat(parts, axis=1)
-    typed = {f.name: type_feature(frame[f.name], f.kind, f.fill) for f in features.values() if f.sql is not None}
-    frame = frame.assign(**typed)
     return frame, pd.concat(latest, ignore_index=True)
 
 
@@ -145,7 +163,9 @@ def features_with_context(con: duckdb.DuckDBPyConnection, cohort: pd.DataFrame, 
     frame, latest = compute_features(con, cohort, events, features)
     frame = add_row_features(frame, events, features)  # groups built per row (features.row_features)
     person = events["person"].set_index("person_key")[["sex", "ethnicity_group"]]
-    frame = frame.join(person, on="person_key")
+    # the two columns looked up and added, not joined: a join copies every column of the cohort-sized frame
+    attributes = person.reindex(frame["person_key"].to_numpy()).set_axis(frame.index)
+    frame = frame.assign(sex=attributes["sex"], ethnicity_group=attributes["ethnicity_group"])
     return add_context_features(frame, age_bands), latest
 
 
@@ -200,7 +220,8 @@ def build_features(
         frame = frame.assign(exclusion=frame["row_id"].map(cohort_exclusion),
                              censoring=pd.Series(pd.NA, index=frame.index, dtype="str"))
     report = summarise_features(frame, latest, spec, extract_date)
-    kept = frame[frame["exclusion"].isna() & frame["censoring"].isna()]
+    written = frame["exclusion"].isna() & frame["censoring"].isna()
+    kept = frame if written.all() else frame[written]  # every row kept (adults' models): no copy of the frame
     feature_names = [f.name for f in features.values() if f.group != "fairness"]
     fair_columns = [f.name for f in features.values() if f.group == "fairness"]
 

@@ -74,7 +74,7 @@ def attach_competing_times(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame,
         extract_date: the date the extracts were taken: nothing later is known.
     """
     extract = pd.Timestamp(extract_date)
-    out = rows.copy()
+    out = rows.copy(deep=False)  # columns are only added (copy-on-write): no deep copy of the features frame
     out["_end"] = out["index_date"] + pd.DateOffset(months=FOLLOW_UP_MONTHS)
     firsts = []
     for domain, (frame, flag) in signs.items():

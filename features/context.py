@@ -130,7 +130,9 @@ def add_context_features(frame: pd.DataFrame, age_bands: Sequence[tuple[int, int
         ``frame`` with ``age_months`` and ``fair_sex, fair_ethnicity_group, fair_sen, fair_fsm,
         fair_imd_quintile, fair_age_band`` added.
     """
-    out = frame.copy()
+    # a shallow copy: the columns added below are new arrays (copy-on-write keeps ``frame`` as it was), and a
+    # deep copy of a cohort-sized frame was the stage's peak (issue #17)
+    out = frame.copy(deep=False)
     out["age_months"] = age_in_months(out["index_date"], out["birth_year"], out["birth_month"])
     out["fair_sex"] = out["sex"].fillna("U").astype("str")
     out["fair_ethnicity_group"] = out["ethnicity_group"].fillna("Unknown").astype("str")

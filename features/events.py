@@ -1,4 +1,5 @@
-"""Source tables to dated, person-keyed events: finds and runs the event builders each source declares.
+"""Source tables to dated, person-keyed events: finds the event builders each source declares and the columns
+they read (``features.events_link`` links the tables to people and runs the builders).
 
 Every event frame has ``person_id`` (from the person index) and ``event_date`` (when the fact
 happened or was observed) plus domain columns. Feature code downstream sees only these frames and
@@ -118,7 +119,20 @@ def source_columns() -> dict[str, list[str]]:
     The columns each builder and attribute table names, plus the person key token of person-keyed
     tables and the link columns of child tables and their parents; tables in registry order.
     """
-    keys, through = record_keys(), linked_through()
+    keys = record_keys()
+    named, link_cols = columns_named()
+    out = {}
+    for table in all_tables():
+        if table in named or table in link_cols:
+            key = [keys[table][1]] if table in keys else []
+            out[table] = list(dict.fromkeys([*link_cols.get(table, []), *key, *named.get(table, [])]))
+    return out
+
+
+def columns_named() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Per table, the columns its builders and attribute readers name, and the columns linking a child table
+    to its parent (on both tables)."""
+    through = linked_through()
     named: dict[str, list[str]] = {}
     for b in event_builders():
         for table, cols in b.tables.items():
@@ -131,78 +145,7 @@ def source_columns() -> dict[str, list[str]]:
             link = through[table]
             link_cols.setdefault(table, []).extend(link.on)
             link_cols.setdefault(link.parent, []).extend(link.on)
-    out = {}
-    for table in all_tables():
-        if table in named or table in link_cols:
-            key = [keys[table][1]] if table in keys else []
-            out[table] = list(dict.fromkeys([*link_cols.get(table, []), *key, *named.get(table, [])]))
-    return out
-
-
-def attach_person_id(table: pd.DataFrame, name: str, person_index: pd.DataFrame, source: str, key: str
-                     ) -> pd.DataFrame:
-    """Add ``person_id`` to a person-keyed table from the person index; unlinked rows are dropped.
-
-    Args:
-        table: a pseudonymised table holding its source's person key token.
-        name: the table's name (e.g. ``cla_episode``), for the log.
-        person_index: ``table, record_key_tok, person_id``.
-        source, key: the table's source in the person index and its person key token column (``record_keys()``).
-
-    Returns:
-        ``table`` with a ``person_id`` (str) column; rows whose key is not in the index are dropped.
-    """
-    keys = person_index.loc[person_index["table"] == source, ["record_key_tok", "person_id"]]
-    keys = keys.astype({"record_key_tok": "str", "person_id": "str"}).drop_duplicates("record_key_tok")
-    out = table.merge(keys, left_on=key, right_on="record_key_tok", how="inner").drop(columns="record_key_tok")
-    if len(out) < len(table):
-        unused = len(table) - len(out)
-        log.info("%s: %d of %d rows have no person in the index and are not used", name, unused, len(table))
-    return out
-
-
-def attach_parent_person(child: pd.DataFrame, parent: pd.DataFrame, on: Iterable[str]) -> pd.DataFrame:
-    """Give a child table (school attendance, exclusions …) the person of its parent row.
-
-    Args:
-        child: the ``on`` columns plus the table's own columns.
-        parent: the linked parent table (the ``on`` columns and ``person_id``).
-        on: the columns a child row shares with its parent (``census_date, pupil_record_id_tok``).
-    """
-    on = list(on)
-    keys = parent[[*on, "person_id"]].drop_duplicates(on)
-    return child.merge(keys, on=on, how="inner")
-
-
-def link_tables(
-    tables: Mapping[str, pd.DataFrame], person_index: pd.DataFrame, names: Iterable[str]
-) -> dict[str, pd.DataFrame]:
-    """The named tables with ``person_id``: person-keyed tables through the person index, child tables
-    through their (linked) parent.
-
-    Raises:
-        KeyError: a named table (or a child's parent) is not in ``tables``.
-        EventRegistryError: a table has neither a person key nor a declared parent.
-    """
-    keys, through = record_keys(), linked_through()
-    linked: dict[str, pd.DataFrame] = {}
-
-    def link(name: str) -> pd.DataFrame:
-        if name not in linked:
-            if name not in tables:
-                raise KeyError(f"features need table {name!r}, which is not among the tables given")
-            if name in keys:
-                linked[name] = attach_person_id(tables[name], name, person_index, *keys[name])
-            elif name in through:
-                parent = link(through[name].parent)
-                linked[name] = attach_parent_person(tables[name], parent, through[name].on)
-            else:
-                raise EventRegistryError(f"table {name!r} has no person key and no parent declared to link through")
-        return linked[name]
-
-    for name in names:
-        link(name)
-    return linked
+    return named, link_cols
 
 
 def empty_table(name: str, columns: Iterable[str]) -> pd.DataFrame:
@@ -211,30 +154,6 @@ def empty_table(name: str, columns: Iterable[str]) -> pd.DataFrame:
     kinds = {c.name: c.kind for c in table_spec(name).columns}
     dtypes = {Kind.DATE: "datetime64[s]", Kind.INT: "Int64", Kind.FLOAT: "float64"}
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(kinds.get(c), "str")) for c in columns})
-
-
-def build_source_events(tables: Mapping[str, pd.DataFrame], person_index: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Every source's event frames, keyed by domain (builders in registry order), then ``person``.
-
-    Args:
-        tables: pseudonymised tables by name (data/pseudo), at least the columns ``source_columns()`` names;
-            an optional table (``TableSpec.optional``) may be left out and is read as empty.
-        person_index: data/linked/person_index.parquet (``table, record_key_tok, person_id``).
-
-    Raises:
-        KeyError: a table some builder reads, not declared optional, is missing from ``tables``.
-    """
-    absent = {t: empty_table(t, cols) for t, cols in source_columns().items()
-              if t not in tables and table_spec(t).optional}
-    tables = {**tables, **absent}
-    builders, attributes = event_builders(), attribute_tables()
-    names = [*(t for b in builders for t in b.tables), *(a.table for a in attributes)]
-    linked = link_tables(tables, person_index, dict.fromkeys(names))
-    events: dict[str, pd.DataFrame] = {}
-    for b in builders:
-        events[b.domain] = b.build(*(linked[t] for t in b.tables), *(events[d] for d in b.events))
-    events["person"] = build_person_attributes(linked, attributes)
-    return events
 
 
 def build_person_attributes(linked: Mapping[str, pd.DataFrame], attributes: Iterable[AttributeTable]) -> pd.DataFrame:

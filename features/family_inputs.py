@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.events import attach_person_id, record_keys
+from features.events import record_keys
+from features.events_link import attach_person_id
 from features.family import deliveries, family_events, relative_events, with_family
 from pipeline.core.io import parquet_columns, read_parquet
 from pipeline.core.paths import ProjectPaths

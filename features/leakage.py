@@ -46,6 +46,9 @@ def cut_at_index(frame: pd.DataFrame, sample: pd.DataFrame) -> pd.DataFrame:
         ``person_id = leak_id``; any other date after the index date (a span's end) set to NaT: not yet known.
     """
     own = frame.drop(columns=["person_key"], errors="ignore")
+    # the sampled children's events picked out before the merge (the same rows, in order): merging a whole
+    # frame of millions of events costs hundreds of MB for a few hundred rows kept (issue #17)
+    own = own[own["person_id"].isin(sample["person_id"])]
     merged = own.merge(sample[["person_id", "leak_id", "index_date"]].rename(columns={"index_date": "_cut"}),
                        on="person_id", how="inner")
     merged = merged[merged["event_date"] < merged["_cut"]].copy()

@@ -58,7 +58,9 @@ def with_offer_exposure(frame: pd.DataFrame, offers: pd.DataFrame | None, horizo
     """The features frame with the exposure columns added (unchanged when the county has no offer records)."""
     if offers is None:
         return frame
-    return frame.join(offer_exposure(frame, offers, horizon_months))
+    # the columns added, not joined: a join copies every column of the features frame (issue #17)
+    exposure = offer_exposure(frame, offers, horizon_months)
+    return frame.assign(**{column: exposure[column] for column in exposure.columns})
 
 
 def help_features(features: Mapping[str, Feature]) -> list[str]:

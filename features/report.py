@@ -77,7 +77,8 @@ def leakage_proof(frame: pd.DataFrame, latest: pd.DataFrame) -> dict[str, Any]:
 
     Args:
         frame: ``row_id, index_date, index_year``.
-        latest: ``row_id, domain, max_event_date`` from ``compute_features``.
+        latest: ``row_id, domain, max_event_date`` from ``compute_features`` (per domain, at least the row shown
+            the latest event of each index date).
     """
     rows = frame.set_index("row_id")[["index_date", "index_year"]].reindex(latest["row_id"].to_numpy())
     seen = latest.assign(index_date=rows["index_date"].to_numpy(), index_year=rows["index_year"].to_numpy())

@@ -28,6 +28,7 @@ from models.spec import ModelSpec, load_model_spec
 from pipeline.core.config import FeaturesParams
 from pipeline.core.io import file_sha256, read_parquet, write_json, write_parquet
 from pipeline.core.paths import ProjectPaths
+from pipeline.linkage.memory import log_memory, release_unused_memory
 from pipeline.sources.registry import table_spec
 
 log = logging.getLogger(__name__)
@@ -82,10 +83,38 @@ def read_pseudo_tables(paths: ProjectPaths, columns: Mapping[str, list[str]]) ->
             else empty_table(t, cols) for t, cols in columns.items()}
 
 
+class PseudoTablesOnDemand(Mapping[str, pd.DataFrame]):
+    """The ``columns`` of each pseudonymised table that features use, each read when looked up and not kept.
+
+    ``features.events_link.build_source_events`` looks each table up once and keeps only its linked copy, so at most one
+    unlinked table is held at a time instead of all of them beside their linked copies (the peak of the
+    events build, issue #17). An optional table that is not there is an empty frame, as in
+    ``read_pseudo_tables``.
+    """
+
+    def __init__(self, paths: ProjectPaths, columns: Mapping[str, list[str]]) -> None:
+        self._paths, self._columns = paths, dict(columns)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        cols = self._columns[name]
+        path = self._paths.pseudo_table(name)
+        return read_parquet(path, columns=cols) if path.exists() else empty_table(name, cols)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._columns  # Mapping's own would read the table
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
 def read_feature_inputs(paths: ProjectPaths, columns: Mapping[str, list[str]]
-                        ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The ``columns`` of each pseudonymised table that features use, and ``table, record_key_tok, person_id``."""
-    return read_pseudo_tables(paths, columns), read_parquet(paths.person_index, columns=PERSON_INDEX_COLUMNS)
+                        ) -> tuple[Mapping[str, pd.DataFrame], pd.DataFrame]:
+    """The ``columns`` of each pseudonymised table that features use (read when looked up:
+    ``PseudoTablesOnDemand``), and ``table, record_key_tok, person_id``."""
+    return PseudoTablesOnDemand(paths, columns), read_parquet(paths.person_index, columns=PERSON_INDEX_COLUMNS)
 
 
 def write_model_features(spec: ModelSpec, person_index: pd.DataFrame, events: Mapping[str, pd.DataFrame],
@@ -141,11 +170,17 @@ def _build_each(specs: list[ModelSpec], params: FeaturesParams, paths: ProjectPa
     tables, person_index = read_feature_inputs(paths, columns)
     events = build_events(tables, person_index)
     del tables  # the event frames hold what features need; the raw tables can go before the first model
+    # Arrow keeps the freed tables' blocks for reuse (about half the resident memory after the events are
+    # built, issue #17); the feature frames are numpy, which cannot reuse them, so hand them back now
+    release_unused_memory()
+    log_memory("event frames")
     events = add_family_events(paths, person_index, events, sorted({r for s in specs for r in s.features.family}))
     con = connect_duckdb(params.duckdb_threads, params.duckdb_memory_limit)
     offers = read_offers() if read_offers is not None else None
     for spec in specs:
         written = write_model_features(spec, person_index, events, params, paths, con, offers)
+        release_unused_memory()  # one model's frames are gone before the next model's grow
+        log_memory(f"{spec.name} features")
         yield written
         if not written.leakage_check_passed:
             return
@@ -162,9 +197,10 @@ def build_over_index(spec: ModelSpec, person_index: pd.DataFrame, params: Featur
     missing = missing_pseudo_tables(paths, columns)
     if missing:
         raise FeatureInputsMissing(str(missing))
-    tables = read_pseudo_tables(paths, columns)
+    tables = PseudoTablesOnDemand(paths, columns)
     events = add_family_events(paths, person_index, build_events(tables, person_index), spec.features.family)
     del tables
+    release_unused_memory()  # as in _build_each: the tables' Arrow blocks, before the feature frames grow
     con = connect_duckdb(params.duckdb_threads, params.duckdb_memory_limit)
     return build_features({}, person_index, spec, params.extract_date, con=con, events=events,
                           leakage_sample_rows=params.leakage_sample_rows, years=years, outcome_rules=outcome_rules)
