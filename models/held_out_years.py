@@ -5,14 +5,15 @@ Why: choosing the trees by early stopping on the latest training year alone deci
 few dozen outcomes. On the 30,000-child demo county care_entry's latest training year held 22 entries to care;
 its log-loss was lowest at 45 trees where, summed over the ten training years held out in turn (209 entries),
 it was lowest at 86, and the list chosen by the 45-tree model had a third fewer entries expected by the
-generator. Each training year is held out in turn: LightGBM is fitted on the other training years with the
-spec's ``n_estimators`` and its weighted log-loss on the held-out year recorded after every tree; the curves are
-summed and the trees chosen where the sum is lowest.
+generator. Each training year is held out in turn (from the latest back, until the years held out hold
+:data:`ENOUGH_OUTCOMES` outcomes: every year of a small county, two of a large one): LightGBM is fitted on the
+other training years with the spec's ``n_estimators`` and its weighted log-loss on the held-out year recorded
+after every tree; the curves are summed and the trees chosen where the sum is lowest.
 
 The same fold models then score their held-out years with that many trees (a boosted model's first ``k`` trees
 are the model fitted with ``k``: the trees and their row samples are drawn in order from the seed), so
-calibration is fitted on every training year's rows, each scored by a model that never saw it, and on the
-validation year. Neither the validation year nor the test year has any say in the trees.
+calibration is fitted on those years' rows, each scored by a model that never saw it, and on the validation year.
+Neither the validation year nor the test year has any say in the trees.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ class HeldOutYears:
     scores: np.ndarray
     outcomes: np.ndarray
     weights: np.ndarray | None
+    partial: bool = False  # fewer years held out than could be (enough outcomes already)
+
+    def describe_years(self) -> str:
+        """"every training year" or "the training years 2022-2023": the years held out."""
+        return ("the training years " + (f"{self.years[0]}-{self.years[-1]}" if len(self.years) > 1
+                                         else str(self.years[0]))) if self.partial else "every training year"
 
     def describe(self) -> str:
         """How the trees were chosen, for run.json and the card."""
@@ -54,19 +61,31 @@ def first_trees_response(pipeline, rows: pd.DataFrame, trees: int) -> np.ndarray
                       dtype=np.float64)
 
 
-def usable_years(years: np.ndarray, y: np.ndarray) -> list[int]:
-    """The training years that can be held out: both outcomes in the year and in the rest."""
-    out = []
-    for year in sorted(int(v) for v in np.unique(years)):
+# held-out years are taken from the latest back until they hold this many outcomes (at least two years): a
+# county with a few dozen outcomes a year holds out every year, while one with thousands a year needs two, so the
+# folds cost two fits of the spec's trees instead of ten where the curve is already sharp
+ENOUGH_OUTCOMES = 1000
+
+
+def usable_years(years: np.ndarray, y: np.ndarray, enough: int | None = None) -> list[int]:
+    """The training years to hold out, in order: each with both outcomes in the year and in the rest, taken from the
+    latest back until they hold ``enough`` outcomes (None: every such year)."""
+    out, outcomes = [], 0
+    for year in sorted((int(v) for v in np.unique(years)), reverse=True):
         held = years == year
         if len(np.unique(y[held])) == 2 and len(np.unique(y[~held])) == 2:
             out.append(year)
-    return out
+            outcomes += int(y[held].sum())
+            if enough is not None and outcomes >= enough and len(out) >= 2:
+                break
+    return sorted(out)
 
 
 def held_out_years(train: pd.DataFrame, y: np.ndarray, feature_columns: list[str], categorical: list[str],
-                   params: dict, seed: int, weights: np.ndarray | None = None) -> HeldOutYears | None:
-    """Trees chosen on the summed held-out log-loss of every usable training year; None with fewer than two.
+                   params: dict, seed: int, weights: np.ndarray | None = None,
+                   enough: int | None = ENOUGH_OUTCOMES) -> HeldOutYears | None:
+    """Trees chosen on the summed held-out log-loss of the usable training years (:func:`usable_years`: the latest
+    back until they hold ``enough`` outcomes); None with fewer than two.
 
     Args:
         train: the training rows (``index_year`` and ``feature_columns``).
@@ -76,7 +95,7 @@ def held_out_years(train: pd.DataFrame, y: np.ndarray, feature_columns: list[str
     """
     years = train["index_year"].astype("int64").to_numpy()
     y = np.asarray(y)
-    chosen = usable_years(years, y)
+    chosen = usable_years(years, y, enough)
     if len(chosen) < 2:
         return None
     w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -92,7 +111,8 @@ def held_out_years(train: pd.DataFrame, y: np.ndarray, feature_columns: list[str
     trees = int(np.argmin(total)) + 1
     scores = [first_trees_response(fold, train[held], trees) for held, fold in folds]
     return HeldOutYears(
-        trees=trees, years=chosen, outcomes_held_out=int(sum(y[held].sum() for held, _ in folds)),
+        partial=len(chosen) < len(usable_years(years, y)), trees=trees, years=chosen,
+        outcomes_held_out=int(sum(y[held].sum() for held, _ in folds)),
         scores=np.concatenate(scores), outcomes=np.concatenate([y[held] for held, _ in folds]),
         weights=None if weights is None else np.concatenate([w[held] for held, _ in folds]),
     )

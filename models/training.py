@@ -235,8 +235,8 @@ def train_models(features: pd.DataFrame, spec, feature_columns: list[str], *, li
             [np.ones(len(y_validation)) if w_validation is None else np.asarray(w_validation), folds.weights])
         calibrated["lightgbm"], choices["lightgbm"] = calibrate_on_scores(
             lightgbm, score, y_pooled, methods, folds=calibration_folds, seed=seed, sample_weight=w_pooled)
-        choices["lightgbm"]["fitted_on"] = ("the validation year and every training year, each scored by the model "
-                                            "fitted without it")
+        choices["lightgbm"]["fitted_on"] = (f"the validation year and {folds.describe_years()}, each scored by the "
+                                            "model fitted without it")
     elif cross_fit:
         score, y_pooled = out_of_fold_scores(train, y_train, validation, y_validation, lightgbm, feature_columns,
                                              categorical, {**lgb_params, "n_estimators": best_iteration}, seed,

@@ -94,3 +94,16 @@ def test_cross_fitting_never_lets_the_validation_year_choose_the_trees(toy_featu
     train_rows = (toy_features["index_year"] <= 2017).to_numpy()
     np.testing.assert_array_equal(again.scores["margin_released"].to_numpy()[train_rows],
                                   first.scores["margin_released"].to_numpy()[train_rows])
+
+
+def test_a_county_with_many_outcomes_holds_out_only_the_latest_years_it_needs(training, feature_names):
+    """Years are held out from the latest back until they hold enough outcomes (at least two years)."""
+    rows, y, categorical = training
+    years = rows["index_year"].to_numpy()
+    assert usable_years(years, y, enough=1) == [2016, 2017]
+    assert usable_years(years, y, enough=int(y[years == 2017].sum()) + int(y[years == 2016].sum()) + 1) == \
+        [2015, 2016, 2017]
+    few = held_out_years(rows, y, feature_names, categorical, PARAMS, 7, enough=1)
+    assert few.years == [2016, 2017] and few.partial and len(few.scores) == int((years >= 2016).sum())
+    assert few.describe_years() == "the training years 2016-2017"
+    assert held_out_years(rows, y, feature_names, categorical, PARAMS, 7).describe_years() == "every training year"
