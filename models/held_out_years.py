@@ -95,6 +95,7 @@ def held_out_years(train: pd.DataFrame, y: np.ndarray, feature_columns: list[str
     """
     years = train["index_year"].astype("int64").to_numpy()
     y = np.asarray(y)
+    every = usable_years(years, y)
     chosen = usable_years(years, y, enough)
     if len(chosen) < 2:
         return None
@@ -111,7 +112,7 @@ def held_out_years(train: pd.DataFrame, y: np.ndarray, feature_columns: list[str
     trees = int(np.argmin(total)) + 1
     scores = [first_trees_response(fold, train[held], trees) for held, fold in folds]
     return HeldOutYears(
-        partial=len(chosen) < len(usable_years(years, y)), trees=trees, years=chosen,
+        partial=len(chosen) < len(every), trees=trees, years=chosen,
         outcomes_held_out=int(sum(y[held].sum() for held, _ in folds)),
         scores=np.concatenate(scores), outcomes=np.concatenate([y[held] for held, _ in folds]),
         weights=None if weights is None else np.concatenate([w[held] for held, _ in folds]),

@@ -13,7 +13,6 @@ after a re-link the links it judged may no longer be the index's, so the gate re
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -33,25 +32,11 @@ PAIR_ID_PREFIX = "clerical-pair"
 PAIR_ID_CHARS = 20
 
 
-def pair_ids(pairs: pd.DataFrame) -> pd.Series:
-    """A 20-hex-character ID per pair from its two ``(source, record token)`` sides, sorted (order-free).
-
-    The ID is the first 20 hex characters of SHA-256 of ``"clerical-pair\n" + first + "\n" + second``, where
-    the sides are ``source + "\t" + token`` in sorted order. :func:`review_population` computes the same in
-    DuckDB for every scored pair; this is the reference for a few (tests, a review sheet read back).
-    """
-    left = pairs["source_l"].astype(str) + "\t" + pairs["record_key_tok_l"].astype(str)
-    right = pairs["source_r"].astype(str) + "\t" + pairs["record_key_tok_r"].astype(str)
-    first, second = np.minimum(left.to_numpy(dtype=object), right.to_numpy(dtype=object)), \
-        np.maximum(left.to_numpy(dtype=object), right.to_numpy(dtype=object))
-    text = [f"{PAIR_ID_PREFIX}\n" + a + "\n" + b for a, b in zip(first, second, strict=True)]
-    return pd.Series([hashlib.sha256(t.encode()).hexdigest()[:PAIR_ID_CHARS] for t in text], index=pairs.index,
-                     dtype="string")
-
-
-# one pass in DuckDB: at a million people there are tens of millions of scored pairs, and two pandas merges on
-# string keys and a Python hash per pair took most of an hour (the IDs are the same as pair_ids': tokens and
-# source names are ASCII, so DuckDB's byte order is Python's)
+# A pair's ID is the first 20 hex characters of SHA-256 of "clerical-pair\n" + first + "\n" + second, the sides
+# being source + "\t" + token in sorted order, so the same two records are the same pair whichever way round
+# Splink gave them. One pass in DuckDB: at a million people there are millions of scored pairs, where two pandas
+# merges on string keys and a Python hash per pair were twice as slow (tokens and source names are ASCII, so
+# DuckDB's byte order is Python's and the IDs are those earlier runs wrote).
 POPULATION_SQL = f"""
 WITH pairs AS (
     SELECT *, row_number() OVER () AS row_order,
