@@ -42,17 +42,27 @@ CONSEQUENCE = ("their records are joined less often, so what the other services 
 def is_adult_model(ev: GateEvidence) -> bool:
     """True for a version whose population (run.json ``population``) is not ``children``; a run.json from before
     it was recorded counts as adult when an input comes from an adult feature group."""
-    population = ev.run.get("population")
+    return run_is_adult(ev.run)
+
+
+def run_is_adult(run: dict[str, Any]) -> bool:
+    """:func:`is_adult_model` of a run.json."""
+    population = run.get("population")
     if population:
         return population != "children"
-    return bool(model_sources(ev))
+    return bool(run_sources(run))
 
 
 def model_sources(ev: GateEvidence) -> set[str]:
     """The sources whose records feed the version's inputs (:data:`SOURCES_OF_INPUTS` of its feature groups)."""
+    return run_sources(ev.run)
+
+
+def run_sources(run: dict[str, Any]) -> set[str]:
+    """:func:`model_sources` of a run.json."""
     from features.registry import FEATURES
 
-    groups = {FEATURES[c].group for c in ev.run.get("feature_columns") or [] if c in FEATURES}
+    groups = {FEATURES[c].group for c in run.get("feature_columns") or [] if c in FEATURES}
     return {source for group in groups for source in SOURCES_OF_INPUTS.get(group, ())}
 
 

@@ -16,7 +16,12 @@ import hashlib
 from datetime import date
 from typing import Any
 
-from ethics.adult_link_checks import check_adult_link_rate_gap, check_adult_linkage_quality, is_adult_model
+from ethics.adult_link_checks import (
+    check_adult_link_rate_gap,
+    check_adult_linkage_quality,
+    is_adult_model,
+    run_is_adult,
+)
 from ethics.auto_checks import CHECKS
 from ethics.checklist import Checklist
 from ethics.gate_evidence import GateEvidence
@@ -53,20 +58,25 @@ def auto_check(name: str, evidence: GateEvidence):
 
 
 def version_population(evidence: GateEvidence) -> str:
-    """The population whose checklist a version is judged on: run.json ``population``; for a run.json from before
-    it was recorded, the one population whose own feature groups its inputs come from, else adults when an input
-    comes from an adult source, else children."""
+    """The population whose checklist a version is judged on (:func:`run_population` of its run.json)."""
+    return run_population(evidence.run)
+
+
+def run_population(run: dict[str, Any]) -> str:
+    """The population a run.json's version scores: its ``population``; for a run.json from before it was
+    recorded, the one population whose own feature groups its inputs come from, else adults when an input comes
+    from an adult source, else children. The gate and the web app's sign-off page both read it here."""
     from features.populations import POPULATIONS
 
-    if evidence.run.get("population"):
-        return str(evidence.run["population"])
-    groups = input_groups(evidence.run.get("feature_columns") or [])
+    if run.get("population"):
+        return str(run["population"])
+    groups = input_groups(run.get("feature_columns") or [])
     shared = {g for p in POPULATIONS.values() for q in POPULATIONS.values() if p is not q
               for g in set(p.feature_groups) & set(q.feature_groups)}
     owners = [p.name for p in POPULATIONS.values() if groups & (set(p.feature_groups) - shared)]
     if len(owners) == 1:
         return owners[0]
-    return "adults" if is_adult_model(evidence) else "children"
+    return "adults" if run_is_adult(run) else "children"
 
 
 def input_groups(feature_columns: list[str]) -> set[str]:

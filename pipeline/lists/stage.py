@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ethics.gate import run_population
 from ethics.ledger import list_issue_record
 from ethics.ledger_store import AUDIT_LOG, LedgerError, append_to_ledger, ledger_key
 from features.populations import get_population
@@ -169,7 +170,7 @@ def run_score(cfg: ScoreParams, paths: ProjectPaths, model: str, *, govern: Gove
         fitted = load_sklearn_model(run["model_uri"], uri)
     feature_columns = inputs.feature_columns
     # what the list calls its people: the population the version was trained for (train records it in run.json)
-    population = get_population(str(run.get("population") or "children"))
+    population = get_population(run_population(run))
     cohort = read_scoring_cohort(paths, model)
     missing = [c for c in feature_columns if c not in cohort.columns]
     if missing:

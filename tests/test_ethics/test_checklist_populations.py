@@ -200,3 +200,28 @@ def test_a_run_from_before_population_was_recorded_is_judged_by_its_inputs_popul
     evidence = _evidence()
     old_run = type(evidence)(**{**evidence.__dict__, "run": {"feature_columns": columns}})
     assert version_population(old_run) == population
+
+
+@pytest.mark.parametrize("columns, population", [
+    (["emergency_spells_24m", "gp_ltc_count"], "adults"),
+    (["sole_carer"], "ld_register"),
+    (["attendance_rate_12m"], "children"),
+])
+def test_the_sign_off_page_and_the_list_read_an_old_runs_population_as_the_gate_does(tmp_path, columns, population):
+    """One rule for a run.json without ``population``: the web app's sign-off page, its list pages and the score
+    stage (all through ``run_population``) name the same population the gate judges the version on."""
+    from types import SimpleNamespace
+
+    from ethics.gate import version_population
+    from features.populations import get_population
+    from pipeline.core.paths import project_paths
+    from webapp.practice.risk_lists import list_nouns
+    from webapp.practice.signing import model_population
+
+    paths = project_paths(tmp_path)
+    paths.model_artifacts("m").mkdir(parents=True)
+    (paths.model_artifacts("m") / "run.json").write_text(json.dumps({"feature_columns": columns}), encoding="utf-8")
+    evidence = _evidence()
+    judged = version_population(type(evidence)(**{**evidence.__dict__, "run": {"feature_columns": columns}}))
+    assert model_population(SimpleNamespace(paths=paths), "m") == judged == population
+    assert list_nouns(paths, "m").plural == get_population(population).plural

@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from ethics.gate import run_population
 from features.populations import UnknownPopulationError, get_population
 from pipeline.core.io import read_csv_table, read_json, read_parquet
 from pipeline.core.paths import ProjectPaths
@@ -53,15 +54,15 @@ NEUTRAL = Nouns("people", "person")  # the list's population cannot be told: nev
 def list_nouns(paths: ProjectPaths, model: str) -> Nouns:
     """The nouns of ``model``'s population (``features.populations.Population.plural``/``singular``).
 
-    The population is run.json's, as the score stage reads it when it issues the list (a run.json written before
-    train recorded it means children, as the score stage takes it). Without a run.json, or with a population this
-    code does not know, the pages say "people"/"person" rather than guess.
+    The population is run.json's, worked out as the score stage and the gate do when they issue and judge the list
+    (:func:`ethics.gate.run_population`; for a run.json written before train recorded it, from its inputs).
+    Without a run.json, or with a population this code does not know, the pages say "people"/"person" rather than guess.
     """
     run_file = paths.model_artifacts(model) / "run.json"
     if not run_file.exists():
         return NEUTRAL
     try:
-        population = get_population(str(read_json(run_file).get("population") or "children"))
+        population = get_population(run_population(read_json(run_file)))
     except UnknownPopulationError:
         return NEUTRAL
     return Nouns(population.plural, population.singular)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ethics.gate import run_population
 from ethics.inputs import read_checklist
 from ethics.ledger_store import SIGNOFF_LOG, LedgerError, ledger_key, read_verified_entries
 from ethics.signoff import SignOffError, latest_signoffs, make_signoff
@@ -26,10 +27,10 @@ def current_release(project: Project, model: str) -> dict[str, Any] | None:
 
 
 def model_population(project: Project, model: str) -> str:
-    """The population ``model`` scores: run.json's, as the gate and the score stage read it (children when run.json
-    predates it, or is not written yet)."""
+    """The population ``model`` scores, worked out from run.json exactly as the gate and the score stage do
+    (:func:`ethics.gate.run_population`); children before train has written run.json."""
     run_file = project.paths.model_artifacts(model) / "run.json"
-    return str((read_json(run_file) if run_file.exists() else {}).get("population") or "children")
+    return run_population(read_json(run_file)) if run_file.exists() else "children"
 
 
 def checklist_state(project: Project, model: str, release: dict[str, Any] | None) -> list[dict[str, Any]]:
