@@ -55,9 +55,9 @@ class ChecklistItem(_Strict):
     threshold: list[str] = Field(default_factory=list, description="thresholds.yaml keys the check reads")
     role: str | None = Field(None, description="human items: the role that signs")
     references: dict[str, str] = Field(default_factory=dict)
-    only_with_inputs_from: str | None = Field(None, description="a feature group (e.g. family): the item applies "
-                                              "only to versions with an input of that group; it is not applicable "
-                                              "(passes, said so) to others")
+    only_with_inputs_from: str | list[str] | None = Field(
+        None, description="a feature group (e.g. family), or several: the item applies only to versions with an "
+                          "input of one of them; it is not applicable (passes, said so) to others")
     populations: list[str] | None = Field(None, description="the item applies only to models of these populations "
                                           "(features.populations); other models' checklists leave it out")
 
@@ -67,6 +67,16 @@ class ChecklistItem(_Strict):
             raise ValueError(f"auto item {self.id!r} must name its check")
         if self.kind == "human" and self.role not in ROLES:
             raise ValueError(f"human item {self.id!r} must name a role among {ROLES}")
+        return self
+
+    @model_validator(mode="after")
+    def _known_input_groups(self) -> ChecklistItem:
+        # a misspelt group would make the item "not applicable" to every model: refuse it at load
+        known = {g for population in POPULATIONS.values() for g in population.feature_groups}
+        unknown = sorted(set(self.input_groups) - known)
+        if unknown or self.only_with_inputs_from == []:
+            raise ValueError(f"item {self.id!r}: only_with_inputs_from {unknown or '[]'} are not feature groups any "
+                             f"population's models use ({', '.join(sorted(known))})")
         return self
 
     @model_validator(mode="after")
@@ -84,6 +94,12 @@ class ChecklistItem(_Strict):
                                  f"{'; missing ' + ', '.join(missing) if missing else ''}"
                                  f"{'; not applicable ' + ', '.join(extra) if extra else ''}")
         return self
+
+    @property
+    def input_groups(self) -> tuple[str, ...]:
+        """The feature groups of ``only_with_inputs_from`` (empty: the item does not depend on the inputs)."""
+        wanted = self.only_with_inputs_from
+        return () if not wanted else (wanted,) if isinstance(wanted, str) else tuple(wanted)
 
     @property
     def conditional(self) -> bool:

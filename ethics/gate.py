@@ -111,9 +111,9 @@ def evaluate_gate(
     groups = input_groups(evidence.run.get("feature_columns") or [])
     # the items that apply to the people this version scores, each question in their words
     for item in checklist.for_population(version_population(evidence)).items:
-        if item.only_with_inputs_from and item.only_with_inputs_from not in groups:
+        if item.input_groups and not set(item.input_groups) & groups:
             row = {"status": "pass", "signed_by": None,
-                   "evidence": f"not applicable: no model input is a {item.only_with_inputs_from} feature"}
+                   "evidence": f"not applicable: no model input is a {' or '.join(item.input_groups)} feature"}
         elif item.kind == "auto":
             result = auto_check(item.check, evidence)(evidence, thresholds)
             row = {"status": result.status, "evidence": result.evidence, "signed_by": None}

@@ -32,8 +32,9 @@ CHILD_WORDS = re.compile(r"\bchild|\byoung people\b|\bearly help\b|\bSEN\b|\bFSM
 # words that belong to the adults' services, never to a child's checklist
 ADULT_WORDS = re.compile(r"\badult|\bolder people\b|\bcare home|\bGP\b|\bHES\b|\bECDS\b|self-fund|learning "
                          r"disability|Mental Capacity|opt-out", re.IGNORECASE)
-ADULT_ITEMS = {"label_service_use": "service lead", "confidentiality_opt_out": "Caldicott Guardian",
-               "capacity_and_accessible_contact": "service lead", "feedback_loop": "lead data scientist"}
+ADULT_ITEMS = {"label_service_use": "service lead", "capacity_and_accessible_contact": "service lead"}
+# asked of every population's models, each in its people's words (the opt-out only where NHS records are inputs)
+EVERY_POPULATION_ITEMS = {"confidentiality_opt_out": "Caldicott Guardian", "feedback_loop": "lead data scientist"}
 
 
 def _questions(population: str) -> dict[str, str]:
@@ -51,13 +52,16 @@ def test_a_childs_checklist_has_no_adult_wording_nor_the_adult_items():
     questions = _questions("children")
     # family_records is about adults' records feeding a child's score ("no adult's special-category detail ...")
     adultish = {item: ADULT_WORDS.findall(q) for item, q in questions.items() if ADULT_WORDS.search(q)}
-    assert adultish == {"family_records": ["adult"]}
+    # the opt-out item names the children's NHS records it is about, and the opt-out itself
+    assert adultish == {"family_records": ["adult"],
+                        "confidentiality_opt_out": ["HES", "ECDS", "Opt-out", "HES", "ECDS"]}
     assert not set(ADULT_ITEMS) & set(questions) and "carer_records" not in questions
 
 
 def test_a_childs_checklist_keeps_its_meaning():
     """The children's questions read as they did before the checklist spoke about adults (the same items, in the
-    same order, with the children's wording)."""
+    same order, with the children's wording), with the two items asked of every model added in the children's
+    words: the confidentiality basis and opt-out for their hospital records, and the feedback loop."""
     questions = _questions("children")
     assert list(questions) == [i.id for i in CHECKLIST.items if i.id not in {*ADULT_ITEMS, "carer_records"}]
     assert "processing children's special category data" in questions["lawful_basis"]
@@ -67,6 +71,8 @@ def test_a_childs_checklist_keeps_its_meaning():
     assert "early help capacity" in questions["precision_at_capacity"]
     assert "SEN group, FSM" in questions["protected_attributes_not_inputs"]
     assert "council's existing rule score" in questions["beats_rule_score"]
+    assert "parent or guardian for a child under 13" in questions["confidentiality_opt_out"]
+    assert "children offered early help" in questions["feedback_loop"]
 
 
 def test_the_adult_questions_name_adults_and_the_ld_questions_name_learning_disability():
@@ -152,7 +158,7 @@ def test_the_gate_judges_an_adult_version_on_the_adults_checklist():
     items = {i["id"]: i for i in result["items"]}
     assert {"label_service_use", "confidentiality_opt_out"} <= set(items)
     assert "family_records" not in items and "carer_records" not in items
-    assert items["confidentiality_opt_out"]["status"] == "unsigned"
+    assert items["label_service_use"]["status"] == "unsigned"
     assert not [i["id"] for i in result["items"] if CHILD_WORDS.search(i["question"])]
     assert items["lawful_basis"]["question"] == CHECKLIST.item("lawful_basis").question_for("adults")
 
@@ -186,7 +192,8 @@ def test_the_apps_sign_off_page_lists_the_models_populations_items_in_its_words(
     state = checklist_state(SimpleNamespace(paths=paths, params=SimpleNamespace(govern=GovernParams())), "m", None)
     assert [s["id"] for s in state] == [i.id for i in CHECKLIST.for_population(population).items]
     assert {s["id"]: s["question"] for s in state} == _questions(population)
-    assert ("confidentiality_opt_out" in {s["id"] for s in state}) == (population == "adults")
+    assert ("label_service_use" in {s["id"] for s in state}) == (population == "adults")
+    assert "confidentiality_opt_out" in {s["id"] for s in state}
 
 
 @pytest.mark.parametrize("columns, population", [
@@ -225,3 +232,30 @@ def test_the_sign_off_page_and_the_list_read_an_old_runs_population_as_the_gate_
     judged = version_population(type(evidence)(**{**evidence.__dict__, "run": {"feature_columns": columns}}))
     assert model_population(SimpleNamespace(paths=paths), "m") == judged == population
     assert list_nouns(paths, "m").plural == get_population(population).plural
+
+
+@pytest.mark.parametrize("population, columns, applies", [
+    ("children", ["attendance_rate_12m"], False),          # school records only: no NHS record among the inputs
+    ("children", ["attendance_rate_12m", "ae_attendances_12m"], True),
+    ("adults", ["emergency_spells_24m"], True),
+    ("adults", ["asc_requests_12m"], False),
+])
+def test_the_opt_out_item_is_asked_wherever_nhs_records_are_inputs(population, columns, applies):
+    """``confidentiality_opt_out`` applies to a version with an input from NHS records (a child's HES or ECDS as
+    much as an adult's GP record); other versions pass it as not applicable, saying so."""
+    from features.registry import FEATURES
+
+    assert all(c in FEATURES for c in columns)
+    evidence = _evidence()
+    evidence = type(evidence)(**{**evidence.__dict__, "run": {**evidence.run, "population": population,
+                                                                "feature_columns": columns}})
+    result = evaluate_gate(CHECKLIST, model_thresholds(read_yaml(THRESHOLDS_FILE), "neet18"), evidence, {},
+                           model="m", version="1")
+    item = {i["id"]: i for i in result["items"]}["confidentiality_opt_out"]
+    assert item["status"] == ("unsigned" if applies else "pass")
+    assert item["evidence"].startswith("not applicable") != applies
+
+
+def test_a_misspelt_input_group_is_refused_at_load():
+    with pytest.raises(ValueError, match="helth"):
+        parse_checklist(_raw(confidentiality_opt_out={"only_with_inputs_from": ["helth"]}))
