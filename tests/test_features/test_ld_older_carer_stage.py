@@ -62,6 +62,22 @@ def test_no_feature_sees_the_future(county):
     assert report["row_reconciliation"]["reconciled"]
 
 
+def test_the_simulation_study_reads_the_pipelines_register_beside_the_truths(county):
+    """``benchmarks.ld_older_carer --through-pipeline`` studies the register the features stage built, beside the
+    same county's truth register: both are counted per year and both can be fitted and judged."""
+    from benchmarks.ld_older_carer import compare_registers, pipeline_register, project_truth_register, study_county
+
+    rows, truth_rows = pipeline_register(county), project_truth_register(county, "2026-03-31")
+    assert rows["matured"].equals(rows["outcome"].notna()) and not rows["matured"].all()
+    compared = compare_registers(rows, truth_rows)
+    assert compared["years"] == sorted(set(rows["index_date"].dt.year) & set(truth_rows["index_date"].dt.year))
+    assert compared["people_pipeline"] == int(rows["index_date"].dt.year.isin(compared["years"]).sum())
+    assert compared["moves_truth"] == int(truth_rows.loc[truth_rows["matured"], "outcome"].sum())
+    for frame in (rows, truth_rows):
+        result = study_county(frame, seed=1, n_boot=50)
+        assert result["train_events"] > 0 and "rule" in result["scores"]
+
+
 def test_a_county_without_the_register_stops_with_the_reason(county):
     for table in (county / "data" / "pseudo").glob("ld_*.parquet"):
         table.unlink()
