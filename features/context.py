@@ -62,8 +62,10 @@ def _covered(source: Source) -> tuple[Feature, ...]:
 
 def coverage_features() -> tuple[Feature, ...]:
     """Coverage features: two per source holding people (registry order; not for a source declared without
-    them, ``Source.coverage_features``), then school in the last year and the number of sources."""
-    sources = [s for s in person_sources() if s.coverage_features]
+    them, ``Source.coverage_features``, nor for one no event builder marks as records of the person, whose
+    inputs would be 0 for everyone), then school in the last year and the number of sources."""
+    recorded = {source for source, _ in record_domains().values()}
+    sources = [s for s in person_sources() if s.coverage_features and s.name in recorded]
     listed = ", ".join(s.display_name for s in sources)
     return (
         *(f for source in sources for f in _covered(source)),

@@ -59,9 +59,17 @@ def test_tables_are_read_with_their_person_key_or_link_columns():
     assert "school_sen_need" not in columns  # declared as a child table, but no builder reads it
 
 
-def test_coverage_features_follow_the_person_sources():
+def test_coverage_features_follow_the_person_sources_whose_events_are_records():
+    """A source's ``in_<source>_ever`` exists only where a builder marks its events as records of the person: a
+    source whose events never make a record span (the adults' GP, deaths, adult social care) would give an input
+    that is 0 for everyone, listed on the card as if it said something."""
+    from features.events import record_domains
+
+    recorded = {source for source, _ in record_domains().values()}
     coverage = [n for n, f in FEATURES.items() if f.group == "coverage" and n.startswith("in_") and n.endswith("_ever")]
-    assert coverage == [f"in_{s.name}_ever" for s in person_sources() if s.coverage_features]
+    assert coverage == [f"in_{s.name}_ever" for s in person_sources() if s.coverage_features and s.name in recorded]
+    assert {"in_school_ever", "in_social_care_ever", "in_health_ever", "in_nccis_ever"} <= set(coverage)
+    assert not {"in_gp_ever", "in_deaths_ever", "in_adult_social_care_ever"} & set(FEATURES)
     assert "in_ld_register_ever" not in FEATURES  # holding a person is special-category information
     # sources' groups in source order (each source's adults' module after its own), then family, the adults'
     # household (features.adult_household) and context's
