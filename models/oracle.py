@@ -33,8 +33,8 @@ def linked_to_true_person(person_index: pd.DataFrame, truth_keys: pd.DataFrame) 
 
 def attach_true_probability(scores: pd.DataFrame, person_map: pd.DataFrame, truth_outcome: pd.DataFrame
                             ) -> pd.DataFrame:
-    """``scores`` with ``p_true`` and, where truth has it, ``true_outcome`` (NaN where the row's person or
-    index year is not in truth).
+    """``scores`` with ``p_true`` and, where truth has them, ``p_state`` and ``true_outcome`` (NaN where the
+    row's person or index year is not in truth).
 
     Rows are matched on the index YEAR: each spec has one index date a year, and the simulation's
     own index dates can sit a few days from the census dates the features use.
@@ -42,10 +42,11 @@ def attach_true_probability(scores: pd.DataFrame, person_map: pd.DataFrame, trut
     Args:
         scores: ``person_id, index_date`` and anything else.
         person_map: ``linked_to_true_person`` output.
-        truth_outcome: ``person_id`` (true), ``index_date``, ``p_true`` and optionally ``outcome`` (the
-            simulated true outcome, before any recording).
+        truth_outcome: ``person_id`` (true), ``index_date``, ``p_true`` and optionally ``p_state`` (the
+            generator's probability without what no record holds: ``models.generator_yardstick``) and
+            ``outcome`` (the simulated true outcome, before any recording).
     """
-    columns = ["p_true", *(["outcome"] if "outcome" in truth_outcome.columns else [])]
+    columns = ["p_true", *(c for c in ("p_state", "outcome") if c in truth_outcome.columns)]
     truth = truth_outcome[["person_id", "index_date", *columns]].rename(
         columns={"person_id": "true_person_id", "outcome": "true_outcome"})
     truth = truth.assign(_year=pd.to_datetime(truth["index_date"]).dt.year).drop(columns="index_date")
@@ -56,6 +57,8 @@ def attach_true_probability(scores: pd.DataFrame, person_map: pd.DataFrame, trut
     keyed = keyed.merge(truth, on=["true_person_id", "_year"], how="left")
     keyed.index = scores.index
     attached = scores.assign(p_true=keyed["p_true"].to_numpy())
+    if "p_state" in keyed.columns:
+        attached["p_state"] = keyed["p_state"].to_numpy()
     if "true_outcome" in keyed.columns:
         attached["true_outcome"] = pd.to_numeric(keyed["true_outcome"].astype("float64"), errors="coerce").to_numpy()
     return attached

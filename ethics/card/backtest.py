@@ -20,7 +20,7 @@ from ethics.gate_evidence import backtest_group_metrics
 
 BACKTEST_METRICS = ("auc", "precision_at_capacity", "recall_at_capacity", "lift_at_capacity", "oe_ratio",
                     "calibration_slope", "generator.expected_precision_at_capacity", "generator.calibration_slope",
-                    "generator.mean_ratio")
+                    "generator.mean_ratio", "generator.expected_precision_to_state_ranked")
 
 
 def _years(years: list[int] | None) -> str:

@@ -20,6 +20,9 @@ METRIC_LABELS = {
     "generator.expected_precision_at_capacity": "Expected precision at capacity (generator probability)",
     "generator.calibration_slope": "Calibration slope against the generator probability",
     "generator.mean_ratio": "Mean predicted / mean generator probability",
+    # the generator's list needs a factor no record holds; ranked without it, the list asks only what records show
+    "generator.expected_precision_to_state_ranked":
+        "Expected precision as a share of the generator's list without the factor no record holds",
 }
 BASELINE_LABELS = {"generator": "generator probability (synthetic only)"}
 GROUP_COLUMNS = ("n", "prevalence", "selection_rate", "tpr", "fnr", "fpr", "ppv", "auc", "oe_ratio")

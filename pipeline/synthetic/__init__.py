@@ -2,7 +2,9 @@
 
 ``build_county`` is pure (config in, tables out); ``run_synth`` writes them through pipeline.core.io.
 Ground truth (true person per record key, true outcome probabilities) is written to data/truth/,
-which only evaluation code and tests may read.
+which only evaluation code and tests may read. Each ``outcome_<model>`` holds two probabilities per row:
+``p_true``, the outcome's probability, and ``p_state``, the same without the synthetic help's unrecorded
+confounder (what the child's state alone says: the best a model of the records can know).
 """
 
 from __future__ import annotations
@@ -203,7 +205,7 @@ def _truth(kids, parents, hh, pupils, ids, patients, nccis_keys, lc) -> dict[str
         people[col] = people[col].astype("datetime64[s]")
 
     def outcome(frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame[["person_id", "index_date", "p_true", "outcome"]].copy()
+        out = frame[["person_id", "index_date", "p_true", "p_state", "outcome"]].copy()
         out["index_date"] = out["index_date"].astype("datetime64[s]")
         return out.sort_values(["index_date", "person_id"], ignore_index=True)
 

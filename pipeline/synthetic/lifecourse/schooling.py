@@ -25,7 +25,7 @@ def simulate_school_year(
     Returns:
         (pupil-years: person_id, census_year, census_date, nc_age, absence_rate, unauth_share,
         suspensions, perm_excluded, fsm, fsm_since, fsm_ended_since, ehcp, sen_support, in_care;
-        NEET truth: person_id, index_date, p_true, outcome), each None when empty.
+        NEET truth: person_id, index_date, p_true, p_state, outcome), each None when empty.
     """
     year, ys, idx, pov, any_adv = cohort.year, cohort.start, cohort.idx, cohort.poverty, cohort.any_adversity
     dob, engagement, ehcp, sen_support = children.dob, children.engagement, children.ehcp, children.sen_support
@@ -93,7 +93,9 @@ def simulate_school_year(
     if decay is not None and decay.from_year is not None and year >= decay.from_year:
         lp = decayed_risk(lp, decay.strength)
     p = sigmoid(lp)
-    neet = pd.DataFrame({"person_id": idx[y9], "index_date": cday, "p_true": p, "outcome": rng.random(y9.size) < p})
+    # every term is of the child's state (the help's unrecorded confounder does not enter), so p_state = p_true
+    neet = pd.DataFrame({"person_id": idx[y9], "index_date": cday, "p_true": p, "p_state": p,
+                         "outcome": rng.random(y9.size) < p})
     return pupil_years, neet
 
 

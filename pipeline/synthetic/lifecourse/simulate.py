@@ -45,8 +45,8 @@ class LifeCourse:
     ae: pd.DataFrame  # person_id, date, diagnosis
     apc: pd.DataFrame  # person_id, admission_date, discharge_date, method, diagnoses
     moves: pd.DataFrame  # household_id, move_date, lsoa_code
-    care_entry_truth: pd.DataFrame  # person_id, index_date, p_true, outcome
-    neet_truth: pd.DataFrame  # person_id, index_date, p_true, outcome (NEET at 16-17)
+    care_entry_truth: pd.DataFrame  # person_id, index_date, p_true, p_state, outcome
+    neet_truth: pd.DataFrame  # person_id, index_date, p_true, p_state, outcome (NEET at 16-17)
     engagement: np.ndarray  # per child: latent school disengagement (drives attendance, KS2, NEET)
     help: YearHelp | None = None  # lists, offers and programmes (synth.help), None when off
 

@@ -23,7 +23,7 @@ class CareEntry:
 
     enters: np.ndarray  # bool
     date: np.ndarray  # datetime64[D]; meaningful where ``enters``
-    truth: pd.DataFrame  # person_id, index_date, p_true, outcome: the oracle for care entry
+    truth: pd.DataFrame  # person_id, index_date, p_true, p_state, outcome: the oracle for care entry
 
 
 def care_entry_log_odds(
@@ -52,6 +52,11 @@ def decide_care_entry(
     Args:
         risk_shift: per child (person_id), added to the log-odds (the synthetic help's unobserved
             confounder); None adds nothing.
+
+    The truth holds two probabilities per child: ``p_true``, the probability the entry is drawn with, and
+    ``p_state``, the same log-odds without ``risk_shift``: what the child's state on the index date alone
+    says. No record holds the confounder, so ``p_state`` is the best ranking a model of the records could
+    reach; the two are equal when there is no shift.
     """
     idx, a, ys, ye = cohort.idx, cohort.age, cohort.start, cohort.end
     dob, arrive, leave = children.dob, children.arrive, children.leave
@@ -60,17 +65,18 @@ def decide_care_entry(
     cp_open = history.cp_until[idx] > ys
     cin_open = history.cin_until[idx] > ys
     recent = history.last_referral[idx] > ys - np.timedelta64(365, "D")
-    lp = care_entry_log_odds(cp_open, cin_open, history.prev_care[idx], recent, cohort.need_static, a,
-                             children.care_group[idx])
-    if risk_shift is not None:
-        lp = lp + risk_shift[idx]
+    lp_state = care_entry_log_odds(cp_open, cin_open, history.prev_care[idx], recent, cohort.need_static, a,
+                                   children.care_group[idx])
+    lp = lp_state if risk_shift is None else lp_state + risk_shift[idx]
     p_entry = np.where(eligible, sigmoid(lp), 0.0)
+    p_state = p_entry if risk_shift is None else np.where(eligible, sigmoid(lp_state), 0.0)
     enters = rng.random(idx.size) < p_entry
     entry_date = np.maximum(random_dates(rng, ys, idx.size), dob[idx] + rng.integers(0, 20, idx.size))
     enters &= (entry_date < leave[idx]) & (entry_date < ye) & (entry_date < dob[idx] + np.timedelta64(6570, "D"))
     sel = known_at_index & (a < 18)
     truth = pd.DataFrame(
-        {"person_id": idx[sel], "index_date": ys - DAY, "p_true": p_entry[sel], "outcome": enters[sel]}
+        {"person_id": idx[sel], "index_date": ys - DAY, "p_true": p_entry[sel], "p_state": p_state[sel],
+         "outcome": enters[sel]}
     )
     return CareEntry(enters=enters, date=entry_date, truth=truth)
 
