@@ -169,7 +169,7 @@ def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
     if recording is not None:
         metrics["generator_recording"] = recording
     if backtest is not None and backtest_protocol is not None:
-        truth = [c for c in ("p_true",) if c in scores.columns]
+        truth = [c for c in ("p_true", "p_state") if c in scores.columns]
         rows = backtest.merge(scores[[*KEYS, *truth]], on=KEYS, how="left", validate="one_to_one") if truth \
             else backtest
         metrics["backtest"] = evaluate_backtest(rows, backtest_protocol, metrics["test"], capacity,

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from models.generator_yardstick import state_ranked_yardstick
 from models.metrics.bootstrap import INTERVAL_METHOD, decision_replicates, intervals
 from models.metrics.calibration import against_generator, calibration_metrics, reliability_table
 from models.metrics.discrimination import discrimination_with_ci, percentile_interval
@@ -64,21 +65,33 @@ def metrics_blocks(y_true, scores: dict[str, tuple], capacity: int, *, person_id
 
 
 def replicates_of_blocks(y_true, scores: dict[str, tuple], capacity: int, *, person_id, tie_seed: int,
-                         n_boot: int = 1000, seed: int = 0, n_bins: int = 10, p_true=None
+                         n_boot: int = 1000, seed: int = 0, n_bins: int = 10, p_true=None,
+                         decision_only: Mapping[str, tuple] | None = None
                          ) -> tuple[dict[str, dict], dict[str, dict[str, np.ndarray]]]:
-    """:func:`metrics_blocks` and the bootstrap replicates of its decision metrics (name -> metric -> array)."""
+    """:func:`metrics_blocks` and the bootstrap replicates of its decision metrics (name -> metric -> array).
+
+    ``decision_only`` (name -> ``(margin, probability)``) adds scores whose replicates of the operating point
+    (and, with ``p_true``, of the expected precision) are wanted without a block: no O/E or slope. Every score's
+    replicates, and the AUROC's, come from one pass over the draws (:func:`decision_replicates`).
+    """
     y = np.asarray(y_true, dtype=np.int64)
     people = np.asarray(person_id)
-    margins = {name: np.asarray(margin, dtype=np.float64) for name, (margin, _) in scores.items()}
-    probabilities = {name: np.asarray(p, dtype=np.float64) for name, (_, p) in scores.items()}
+    everything = {**scores, **(decision_only or {})}
+    margins = {name: np.asarray(margin, dtype=np.float64) for name, (margin, _) in everything.items()}
+    probabilities = {name: np.asarray(p, dtype=np.float64) for name, (_, p) in everything.items()}
     orders = {name: selection_order(m, people, tie_seed) for name, m in margins.items()}
     expected = None if p_true is None else np.asarray(p_true, dtype=np.float64)
-    discrimination = discrimination_with_ci(y, list(margins.values()), n_boot=n_boot, seed=seed, level=CI_LEVEL)
-    replicates = decision_replicates(y, {name: (orders[name], probabilities[name]) for name in scores}, capacity,
-                                     n_boot=n_boot, seed=seed, expected=expected)
+    ranked = {name: margins[name] for name in scores} if len(y) and y.min() != y.max() else {}
+    replicates = decision_replicates(y, {name: (orders[name], probabilities[name]) for name in everything},
+                                     capacity, n_boot=n_boot, seed=seed, expected=expected, calibration=list(scores),
+                                     ranking=ranked)
+    discrimination = discrimination_with_ci(
+        y, [margins[name] for name in scores], n_boot=n_boot, seed=seed, level=CI_LEVEL,
+        replicates=[(replicates[name].pop("auc"), replicates[name].pop("average_precision")) for name in ranked])
     blocks = {}
-    for (name, order), ranked in zip(orders.items(), discrimination, strict=True):
-        block = {"n": int(len(y)), "prevalence": float(y.mean()) if len(y) else None, **ranked,
+    for name, ranking in zip(scores, discrimination, strict=True):
+        order = orders[name]
+        block = {"n": int(len(y)), "prevalence": float(y.mean()) if len(y) else None, **ranking,
                  **calibration_metrics(y, probabilities[name], n_bins), **operating_point_metrics(y, order, capacity)}
         cis = intervals(replicates[name], CI_LEVEL)
         if expected is not None:
@@ -132,12 +145,12 @@ def generator_comparison(rows: pd.DataFrame, capacity: int, *, tie_seed: int, n_
     scores = {m: (same[score], same[prob]) for m, (score, prob) in MODEL_SCORES.items()}
     people, p_true = same["person_id"].to_numpy(), same["p_true"].to_numpy(dtype=np.float64)
     full = {m: scores[m] for m in ("lightgbm", GENERATOR)}
+    others = {m: score for m, score in scores.items() if m not in full}
     blocks, replicates = replicates_of_blocks(same["outcome"], full, capacity, person_id=people, tie_seed=tie_seed,
-                                              n_boot=n_boot, seed=seed, n_bins=n_bins, p_true=p_true)
+                                              n_boot=n_boot, seed=seed, n_bins=n_bins, p_true=p_true,
+                                              decision_only=others)
     others = {m: (selection_order(np.asarray(margin, dtype=np.float64), people, tie_seed), np.asarray(prob))
-              for m, (margin, prob) in scores.items() if m not in full}
-    replicates.update(decision_replicates(same["outcome"], others, capacity, n_boot=n_boot, seed=seed,
-                                          expected=p_true, calibration=False))
+              for m, (margin, prob) in others.items()}
     for name, (order, probability) in others.items():
         key = "expected_precision_at_capacity"
         blocks[name] = {"against_generator": {
@@ -147,6 +160,13 @@ def generator_comparison(rows: pd.DataFrame, capacity: int, *, tie_seed: int, n_
     summary = {"rows": int(len(same)), "coverage": len(same) / len(rows) if len(rows) else None,
                "lightgbm_to_generator": paired_ratio(replicates, blocks, "lightgbm", GENERATOR),
                "lightgbm_to_rule": paired_ratio(replicates, blocks, "lightgbm", "rule")}
+    # the generator's list needs what no record holds; the list ranked by p_state asks only for the state
+    state = state_ranked_yardstick(same, capacity, {name: block["against_generator"]["expected_precision_at_capacity"]
+                                                    for name, block in blocks.items()}, tie_seed=tie_seed)
+    if state is not None:
+        summary["state_ranked"] = state
+        for name, share in state["to_state_ranked"].items():
+            blocks[name]["against_generator"]["expected_precision_to_state_ranked"] = share
     return blocks, summary
 
 

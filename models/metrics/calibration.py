@@ -6,9 +6,13 @@ prediction): equal-width bins would put nearly every child in the first bin.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
+
+from models.metrics.resampling import pooled_counts
 
 PROBABILITY_FLOOR = 1e-6  # keeps logit finite for scores of exactly 0 or 1
 
@@ -142,8 +146,27 @@ def pooled_log_odds(y: np.ndarray, z: np.ndarray, levels: int = SLOPE_LEVELS) ->
     return row_order, starts, y[row_order][starts], cell_z
 
 
+@dataclass(frozen=True)
+class LogOddsCells:
+    """Rows pooled for fitting replicate slopes (:func:`log_odds_cells`): each row's ``cell``, and per cell
+    its outcome ``y`` and mean log-odds ``z``."""
+
+    cell: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
+
+
+def log_odds_cells(y_true, probability) -> LogOddsCells:
+    """:func:`pooled_log_odds` of a prediction as each row's cell; computed once per score, not per replicate."""
+    z = logit(np.clip(np.asarray(probability, dtype=np.float64), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR))
+    row_order, starts, y_cells, z_cells = pooled_log_odds(np.asarray(y_true), z)
+    cell = np.empty(len(row_order), dtype=np.int64)
+    cell[row_order] = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(row_order)]))
+    return LogOddsCells(cell, y_cells, z_cells)
+
+
 def bootstrap_slope(counts: np.ndarray, y: np.ndarray, probability, start: tuple[float, float],
-                    iterations: int = 30, tolerance: float = 1e-7) -> np.ndarray:
+                    iterations: int = 30, tolerance: float = 1e-7, cells: LogOddsCells | None = None) -> np.ndarray:
     """Calibration slope of each replicate (rows weighted by how often they were drawn).
 
     Rows are pooled first (:func:`pooled_log_odds`), so a replicate is a few thousand weighted cells
@@ -156,23 +179,31 @@ def bootstrap_slope(counts: np.ndarray, y: np.ndarray, probability, start: tuple
         y: outcome (0/1) per row.
         probability: prediction per row.
         start: ``(intercept, slope)`` of the full-data fit.
+        cells: :func:`log_odds_cells` of ``y`` and ``probability``, when the caller has them already.
 
     Returns:
         The slope per replicate; NaN where a replicate has one class or does not converge.
     """
-    z_rows = logit(np.clip(np.asarray(probability, dtype=np.float64), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR))
-    row_order, starts, y_cells, z = pooled_log_odds(np.asarray(y), z_rows)
-    cells = np.add.reduceat(counts[:, row_order], starts, axis=1)
-    positives, rows = cells @ y_cells, cells.sum(axis=1)
-    wy, wyz = positives, cells @ (y_cells * z)
-    a = np.full(len(counts), float(start[0]))
-    b = np.full(len(counts), float(start[1]))
+    if cells is None:
+        cells = log_odds_cells(y, probability)
+    return fit_replicate_slopes(pooled_counts(counts, cells.cell, len(cells.z)), cells.y, cells.z, start,
+                                iterations, tolerance)
+
+
+def fit_replicate_slopes(weights: np.ndarray, y_cells: np.ndarray, z: np.ndarray, start: tuple[float, float],
+                         iterations: int = 30, tolerance: float = 1e-7) -> np.ndarray:
+    """The Newton-Raphson fits of :func:`bootstrap_slope`, ``weights`` (replicates, cells) being each
+    replicate's draws per cell of outcome ``y_cells`` and log-odds ``z``."""
+    positives, rows = weights @ y_cells, weights.sum(axis=1)
+    wy, wyz = positives, weights @ (y_cells * z)
+    a = np.full(len(weights), float(start[0]))
+    b = np.full(len(weights), float(start[1]))
     active = np.flatnonzero((positives > 0) & (positives < rows))
-    converged = np.zeros(len(counts), dtype=bool)
+    converged = np.zeros(len(weights), dtype=bool)
     for _ in range(iterations):
         if not len(active):
             break
-        w = cells[active]
+        w = weights[active]
         mu = expit(a[active, None] + b[active, None] * z[None, :])
         wmu = w * mu
         v = wmu * (1 - mu)
@@ -190,13 +221,18 @@ def bootstrap_slope(counts: np.ndarray, y: np.ndarray, probability, start: tuple
     return np.where(converged, b, np.nan)
 
 
-def bootstrap_calibration(counts: np.ndarray, y: np.ndarray, probability, start: tuple[float, float]
+def bootstrap_calibration(counts: np.ndarray, y: np.ndarray, probability, start: tuple[float, float], *,
+                          cells: LogOddsCells | None = None, positives: np.ndarray | None = None
                           ) -> dict[str, np.ndarray]:
-    """O/E ratio and calibration slope of each bootstrap replicate (``counts``: replicates x rows)."""
+    """O/E ratio and calibration slope of each bootstrap replicate (``counts``: replicates x rows).
+
+    ``cells`` (:func:`log_odds_cells`) and ``positives`` (``counts @ y``, outcomes drawn per replicate) may be
+    passed when the caller has them, so several scores of the same replicates do not recompute them.
+    """
     p = np.asarray(probability, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        oe = (counts @ y) / (counts @ p)
-    return {"oe_ratio": oe, "calibration_slope": bootstrap_slope(counts, y, p, start)}
+        oe = (counts @ y if positives is None else positives) / (counts @ p)
+    return {"oe_ratio": oe, "calibration_slope": bootstrap_slope(counts, y, p, start, cells=cells)}
 
 
 def recalibration_fit(y_true, probability) -> tuple[float, float]:

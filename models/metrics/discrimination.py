@@ -3,13 +3,16 @@
 A bootstrap replicate is a multiset of rows, so its AUROC and average precision depend only on how
 many positives and negatives it holds at each distinct score. The scores are sorted once and each
 row given a code (``rank_codes``: its tie block if it is a positive; for a negative, the positive
-block it ties with or lies just below); each replicate is then one ``bincount`` of its drawn rows'
-codes and a few cumulative sums: O(n) per replicate, no re-sorting. Ties are handled exactly as
+block it ties with or lies just below); each replicate is then one ``bincount`` of its rows' codes
+weighted by its row counts (``models.metrics.resampling``) and a few cumulative sums: O(n) per replicate,
+no re-sorting. Ties are handled exactly as
 scikit-learn does: AUROC counts a tied positive/negative pair as one half; average precision takes
 the precision at the end of each block of tied scores.
 
-The rows drawn are those of ``numpy.random.default_rng(seed).integers(0, n, n)`` per replicate, so
-one seed gives the same replicates (and CIs) in every run, whichever scores share the draws.
+The rows drawn are those of ``numpy.random.default_rng(seed).integers(0, n, n)`` per replicate
+(``models.metrics.resampling``), so one seed gives the same replicates (and CIs) in every run, whichever
+scores share the draws. ``models.metrics.bootstrap`` counts them in the same pass as the decision metrics
+and hands them to :func:`discrimination_with_ci`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-BOOTSTRAP_CHUNK_CELLS = 8_000_000  # replicates x rows drawn at once: bounds memory (~64 MB per int64 array)
+from models.metrics.resampling import pooled_counts, replicate_counts
 
 
 def rank_codes(y_true, score) -> tuple[np.ndarray, int]:
@@ -68,23 +71,18 @@ def bootstrap_discrimination(y_true, scores: list, *, n_boot: int, seed: int) ->
         Per score, ``(auc, average_precision)`` arrays of ``n_boot`` replicates (NaN where undefined).
     """
     y = np.asarray(y_true, dtype=np.int64)
-    n = len(y)
     coded = [rank_codes(y, s) for s in scores]
     results = [(np.full(n_boot, np.nan), np.full(n_boot, np.nan)) for _ in scores]
-    if n == 0 or n_boot == 0:
-        return results
-    rng = np.random.default_rng(seed)
-    chunk = max(1, BOOTSTRAP_CHUNK_CELLS // n)
-    for start in range(0, n_boot, chunk):
-        rows = min(chunk, n_boot - start)
-        idx = rng.integers(0, n, size=(rows, n))
+    for start, counts in replicate_counts(len(y), n_boot, seed):
         for (auc, ap), (code, m) in zip(results, coded, strict=True):
-            drawn = code[idx]
-            drawn += (3 * m + 1) * np.arange(rows)[:, None]  # one bincount counts every replicate
-            counts = np.bincount(drawn.ravel(), minlength=rows * (3 * m + 1)).reshape(rows, 3 * m + 1)
-            auc[start:start + rows], ap[start:start + rows] = auc_and_average_precision_from_counts(
-                counts.astype(np.float64), m)
+            auc[start:start + len(counts)], ap[start:start + len(counts)] = discrimination_of_counts(counts, code, m)
     return results
+
+
+def discrimination_of_counts(counts: np.ndarray, code: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """AUROC and average precision of each replicate from its row counts (replicates x rows), given
+    :func:`rank_codes` ``(code, m)`` of one score."""
+    return auc_and_average_precision_from_counts(pooled_counts(counts, code, 3 * m + 1), m)
 
 
 def percentile_interval(values: np.ndarray, level: float = 0.95) -> list[float | None]:
@@ -101,10 +99,12 @@ def _one_class(y: np.ndarray) -> bool:
 
 
 def discrimination_with_ci(y_true, scores: list, *, n_boot: int = 200, seed: int = 0,
-                           level: float = 0.95) -> list[dict]:
+                           level: float = 0.95, replicates: list | None = None) -> list[dict]:
     """AUROC and average precision (scikit-learn) with percentile bootstrap CIs, for each score.
 
-    All scores share one set of bootstrap draws (they rank the same rows).
+    All scores share one set of bootstrap draws (they rank the same rows). ``replicates`` (per score the
+    ``(auc, average_precision)`` arrays of :func:`bootstrap_discrimination`, counted already with the same
+    seed by ``models.metrics.bootstrap``) are used instead of counting them again.
 
     Returns:
         Per score, ``{"auc", "auc_ci", "average_precision", "average_precision_ci"}``; None when
@@ -115,7 +115,8 @@ def discrimination_with_ci(y_true, scores: list, *, n_boot: int = 200, seed: int
     if _one_class(y):
         return [{"auc": None, "auc_ci": [None, None], "average_precision": None,
                  "average_precision_ci": [None, None]} for _ in arrays]
-    replicates = bootstrap_discrimination(y, arrays, n_boot=n_boot, seed=seed)
+    if replicates is None:
+        replicates = bootstrap_discrimination(y, arrays, n_boot=n_boot, seed=seed)
     return [{"auc": float(roc_auc_score(y, s)), "auc_ci": percentile_interval(auc, level),
              "average_precision": float(average_precision_score(y, s)),
              "average_precision_ci": percentile_interval(ap, level)}

@@ -2,14 +2,14 @@
 
 Used by ``models.metrics.fairness.group_metrics``: the group and the overall value are computed from
 the same replicate (rows drawn with replacement), so their differences and ratios get honest CIs.
-Rows are pooled into cells first, so a replicate is one ``bincount`` however many rows there are.
+Rows are pooled into cells first, so a replicate is one ``bincount`` of its draws' cells.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from models.metrics.discrimination import BOOTSTRAP_CHUNK_CELLS
+from models.metrics.resampling import BOOTSTRAP_CHUNK_CELLS
 
 
 def pool_rows(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -49,12 +49,16 @@ def bootstrap_group_sums(y, s, p, codes, n_groups, n_boot, seed):
     cells = quantities[first_row]
     n_cells = len(cells)
     bounds = np.searchsorted(codes[first_row], np.arange(n_groups + 1))
+    # looked up once per draw: a 4-byte table is half the cache a default 8-byte one takes, which at a million
+    # rows more than halves the time the lookups take (the counts are the same)
+    cell = cell.astype(np.int32) if n_cells < np.iinfo(np.int32).max else cell
     chunk = max(1, BOOTSTRAP_CHUNK_CELLS // max(n, n_cells))
     for start in range(0, n_boot, chunk):
         rows = min(chunk, n_boot - start)
-        drawn = cell[rng.integers(0, n, size=(rows, n))]
-        drawn += n_cells * np.arange(rows)[:, None]  # one bincount counts every replicate
-        counts = np.bincount(drawn.ravel(), minlength=rows * n_cells).reshape(rows, n_cells).astype(np.float64)
+        drawn = rng.integers(0, n, size=(rows, n))
+        counts = np.empty((rows, n_cells))
+        for b, replicate in enumerate(drawn):
+            counts[b] = np.bincount(cell[replicate], minlength=n_cells)
         for g in range(n_groups):
             a, b = bounds[g], bounds[g + 1]
             out[start:start + rows, g] = counts[:, a:b] @ cells[a:b]

@@ -112,7 +112,8 @@ def taken_at_capacity(counts: np.ndarray, order: np.ndarray, k: int) -> tuple[np
 
 
 def bootstrap_at_capacity(counts: np.ndarray, y: np.ndarray, order: np.ndarray, k: int,
-                          expected=None) -> dict[str, np.ndarray]:
+                          expected=None, *, positives: np.ndarray | None = None, rows: np.ndarray | None = None
+                          ) -> dict[str, np.ndarray]:
     """Precision, recall and lift at ``k`` of each replicate, the top ``k`` re-selected within it.
 
     Args:
@@ -121,6 +122,8 @@ def bootstrap_at_capacity(counts: np.ndarray, y: np.ndarray, order: np.ndarray, 
         order: row positions, highest risk first.
         expected: optional per-row probability (the generator's); adds ``expected_precision``, the mean
             of it over each replicate's selected rows.
+        positives, rows: ``counts @ y`` and ``counts.sum(axis=1)`` when the caller has them (they do not
+            depend on the score).
 
     Returns:
         ``precision, recall, lift`` (and ``expected_precision``) arrays, one value per replicate (NaN
@@ -129,7 +132,8 @@ def bootstrap_at_capacity(counts: np.ndarray, y: np.ndarray, order: np.ndarray, 
     taken, positions = taken_at_capacity(counts, order, k)
     selected = taken.sum(axis=1)
     hits = taken @ y[positions]
-    positives, rows = counts @ y, counts.sum(axis=1)
+    positives = counts @ y if positives is None else positives
+    rows = counts.sum(axis=1) if rows is None else rows
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = hits / selected
         out = {"precision": precision, "recall": hits / positives, "lift": precision / (positives / rows)}
