@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.linkage.engine import DEFAULT_ENGINE, LinkageEngine, cluster_connected_components
+from pipeline.linkage.membership import is_in
 from pipeline.sources.registry import SourceRegistryError, person_sources
 
 PERSON_INDEX_COLUMNS = ["table", "record_key_tok", "person_id", "match_probability", "match_route"]
@@ -193,7 +194,7 @@ def build_person_index(
     )
     best = incident.groupby("node_id")["match_probability"].max()
     probability = index["node_id"].map(best).astype("Float64")
-    is_det = index["node_id"].isin(det_nodes)
+    is_det = pd.Series(is_in(index["node_id"], det_nodes), index=index.index)
     # new columns, never written in place: the mapped values can be a read-only view (seen on a tiny county)
     index["match_probability"] = probability.mask(is_det, 1.0)
     index["match_route"] = np.select([is_det.to_numpy(), probability.notna().to_numpy()],

@@ -11,6 +11,7 @@ Truth is the synthetic generator's ``data/truth/person_map.parquet``: one row pe
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pipeline.sources.registry import person_sources
@@ -53,18 +54,31 @@ def tokenise_truth_keys(person_map: pd.DataFrame, key: bytes) -> pd.DataFrame:
     return truth.drop_duplicates(["source", "record_key_tok"]).astype("string")
 
 
-def _pairs(sizes: pd.Series) -> int:
+def _pairs(sizes: pd.Series | np.ndarray) -> int:
     return int((sizes * (sizes - 1) // 2).sum())
+
+
+def _codes(labels: pd.Series) -> np.ndarray:
+    """Cluster labels as integers (-1 where missing): the same partition, counted without string keys."""
+    return pd.factorize(labels.to_numpy(), use_na_sentinel=True)[0].astype(np.int64)
+
+
+def _pair_counts_of_codes(p: np.ndarray, t: np.ndarray) -> dict[str, int]:
+    """``pairwise_counts`` of integer labels; a missing label (-1) puts its record in no cluster, as
+    ``groupby`` leaves out a missing key."""
+    pairs_in = lambda codes: _pairs(np.bincount(codes[codes >= 0])) if len(codes) else 0  # noqa: E731
+    both = (p >= 0) & (t >= 0)
+    joint = p[both] * (int(t.max(initial=0)) + 1) + t[both]
+    return {
+        "predicted_pairs": pairs_in(p),
+        "true_pairs": pairs_in(t),
+        "correct_pairs": _pairs(np.unique(joint, return_counts=True)[1]) if len(joint) else 0,
+    }
 
 
 def pairwise_counts(predicted: pd.Series, true: pd.Series) -> dict[str, int]:
     """Predicted, true and correctly predicted pair counts for aligned cluster labels."""
-    both = pd.DataFrame({"p": predicted.to_numpy(), "t": true.to_numpy()})
-    return {
-        "predicted_pairs": _pairs(both.groupby("p").size()),
-        "true_pairs": _pairs(both.groupby("t").size()),
-        "correct_pairs": _pairs(both.groupby(["p", "t"]).size()),
-    }
+    return _pair_counts_of_codes(_codes(predicted), _codes(true))
 
 
 def precision_recall(counts: dict[str, int]) -> dict[str, float | None]:
@@ -102,17 +116,20 @@ def evaluate_linkage(records: pd.DataFrame, predicted_column: str = "person_id")
         ``precision``, ``recall``, ``f1``, pair counts, and ``by_group`` -> column -> value ->
         {precision (clusters grouped by prediction), recall (grouped by truth), pair counts}.
     """
-    result = precision_recall(pairwise_counts(records[predicted_column], records["true_person_id"]))
+    # labels as integers once: every group's counts below are then numpy work on masks (a county's
+    # millions of records were grouped by string keys four times for each of about twenty groups)
+    p, t = _codes(records[predicted_column]), _codes(records["true_person_id"])
+    result = precision_recall(_pair_counts_of_codes(p, t))
     by_group: dict[str, dict] = {}
     ordered = _in_source_order(records)
     for column in GROUP_COLUMNS:
-        true_group = _cluster_group(records, ordered, "true_person_id", column)
-        pred_group = _cluster_group(records, ordered, predicted_column, column)
+        true_group = _cluster_group(records, ordered, "true_person_id", column).to_numpy()
+        pred_group = _cluster_group(records, ordered, predicted_column, column).to_numpy()
         by_group[column] = {}
-        for value in sorted(set(true_group.unique()) | set(pred_group.unique())):
-            in_true, in_pred = records[true_group == value], records[pred_group == value]
-            recall_counts = pairwise_counts(in_true[predicted_column], in_true["true_person_id"])
-            precision_counts = pairwise_counts(in_pred[predicted_column], in_pred["true_person_id"])
+        for value in sorted(set(true_group) | set(pred_group)):
+            in_true, in_pred = true_group == value, pred_group == value
+            recall_counts = _pair_counts_of_codes(p[in_true], t[in_true])
+            precision_counts = _pair_counts_of_codes(p[in_pred], t[in_pred])
             by_group[column][value] = {
                 "recall": precision_recall(recall_counts)["recall"],
                 "precision": precision_recall(precision_counts)["precision"],

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipeline.linkage.family_pairs import linked_true_pairs, pair_frame, pair_quality, pairs_sharing, share_in
+from pipeline.linkage.membership import is_in
 from pipeline.sources.cld_events import carer_edges
 
 FAMILY_COLUMNS = ("person_id_a", "person_id_b", "relation", "source", "first_seen", "last_seen")
@@ -134,19 +136,6 @@ def true_person_of(index: pd.DataFrame, truth: pd.DataFrame) -> pd.Series:
     return counts.drop_duplicates("person_id").set_index("person_id")["true_person_id"].astype("string")
 
 
-def _pair_quality(predicted: set, true: set) -> dict:
-    hits = len(predicted & true)
-    return {"predicted_pairs": len(predicted), "true_pairs": len(true), "true_positive_pairs": hits,
-            "precision": hits / len(predicted) if predicted else None, "recall": hits / len(true) if true else None}
-
-
-def _unordered_pairs(groups: pd.DataFrame, group: str) -> set[tuple[str, str]]:
-    """Pairs of distinct ``person_id`` sharing ``group``, each as (smaller, larger)."""
-    both = groups.merge(groups, on=group, suffixes=("_a", "_b"))
-    both = both[both["person_id_a"] < both["person_id_b"]]
-    return set(zip(both["person_id_a"], both["person_id_b"], strict=True))
-
-
 def latest_addresses(addresses: pd.DataFrame) -> pd.DataFrame:
     """Each person's latest address (``person_id``, ``uprn``) from ``person_id``, ``uprn``, ``start``."""
     latest = addresses.sort_values(["person_id", "start"], kind="stable").drop_duplicates("person_id", keep="last")
@@ -180,21 +169,19 @@ def evaluate_family_links(links: pd.DataFrame, index: pd.DataFrame, truth: pd.Da
     for relation in ("carer_of", "same_address"):
         rows = links[links["relation"] == relation]
         sources = {READS_SOURCE.get(s, s) for joined in rows["source"] for s in joined.split("+")}
-        seen = set(truth.loc[truth["source"].isin(sources), "true_person_id"].astype(str))
-        ta, tb = rows["person_id_a"].map(true_of), rows["person_id_b"].map(true_of)
-        pairs = {(str(a), str(b)) for a, b in zip(ta, tb, strict=True) if pd.notna(a) and pd.notna(b) and a != b}
+        seen = truth.loc[truth["source"].isin(sources), "true_person_id"].astype(str).unique()
+        pairs = linked_true_pairs(rows, true_of, ordered=relation == "carer_of")
         if relation == "carer_of":
-            true_pairs = set(zip(caring["carer_id"].astype(str), caring["cared_for_id"].astype(str), strict=True))
+            true_pairs = pair_frame(caring["carer_id"], caring["cared_for_id"])
         else:
-            pairs = {tuple(sorted(p)) for p in pairs}
             latest = latest_addresses(addresses).astype(str)
-            latest = latest[latest["person_id"].isin(seen)]
+            latest = latest[is_in(latest["person_id"], seen)]
             # held to the households the links are built for: communal establishments are skipped there too
             latest = latest[latest.groupby("uprn")["person_id"].transform("size") <= MAX_PEOPLE_AT_ADDRESS]
-            true_pairs = _unordered_pairs(latest, "uprn")
-        true_pairs = {p for p in true_pairs if p[0] in seen and p[1] in seen}
-        out[relation] = _pair_quality(pairs, true_pairs)
+            true_pairs = pairs_sharing(latest, "uprn")
+        true_pairs = true_pairs[is_in(true_pairs["a"], seen) & is_in(true_pairs["b"], seen)]
+        out[relation] = pair_quality(pairs, true_pairs)
         if relation == "same_address":
-            households = _unordered_pairs(people[["person_id", "household_id"]].dropna().astype(str), "household_id")
-            out[relation]["same_household_share"] = len(pairs & households) / len(pairs) if pairs else None
+            households = pairs_sharing(people[["person_id", "household_id"]].dropna().astype(str), "household_id")
+            out[relation]["same_household_share"] = share_in(pairs, households)
     return out

@@ -12,44 +12,37 @@ than ``min_group`` true or predicted pairs is published as ``{"suppressed": true
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
 
-from pipeline.linkage.family import MAX_PEOPLE_AT_ADDRESS, _pair_quality, _unordered_pairs
+from pipeline.linkage.family import MAX_PEOPLE_AT_ADDRESS
+from pipeline.linkage.family_pairs import (
+    linked_true_pairs,
+    pair_frame,
+    pair_quality,
+    pairs_sharing,
+    quality_by_group,
+    share_in,
+)
+from pipeline.linkage.membership import is_in
 from pipeline.linkage.persons import AGE_BANDS
 
-SUPPRESSED = {"suppressed": True}
-_BAND_ORDER = {label: i for i, (_, _, label) in enumerate(AGE_BANDS)}
 
-
-def _group_order(group: str) -> tuple[int, str]:
-    """Age bands youngest first, other groups alphabetically."""
-    return _BAND_ORDER.get(group, len(_BAND_ORDER)), group
-
-
-def quality_by_group(predicted: set, true: set, groups_of: Callable[[tuple], set[str]], min_group: int
-                     ) -> dict[str, dict]:
-    """Pair quality per group (``groups_of``: pair -> the groups it counts in), small groups suppressed."""
-    groups = sorted({g for p in predicted | true for g in groups_of(p)}, key=_group_order)
-    out = {}
-    for group in groups:
-        quality = _pair_quality({p for p in predicted if group in groups_of(p)},
-                                {p for p in true if group in groups_of(p)})
-        small = min(quality["true_pairs"], quality["predicted_pairs"]) < min_group
-        out[group] = dict(SUPPRESSED) if small else quality
-    return out
-
-
-def person_groups(people: pd.DataFrame, as_of: date | None) -> dict[str, dict[str, str]]:
-    """True person id -> ``{"ethnicity_group": ..., "age_band": ...}`` (``age_band`` only with ``as_of``).
+def person_groups(people: pd.DataFrame, as_of: date | None) -> dict[str, pd.Series]:
+    """True person id -> group, per attribute: ``{"ethnicity_group": ..., "age_band": ...}`` (``age_band`` only
+    with ``as_of``); a person listed twice takes their last row.
 
     Args:
         people: truth (``person_id``, ``ethnicity_group``, ``dob``, ``death_date``).
     """
     ids = people["person_id"].astype(str)
-    out = {"ethnicity_group": dict(zip(ids, people["ethnicity_group"].fillna("Unknown").astype(str), strict=True))}
+    last = ~ids.duplicated(keep="last").to_numpy()
+
+    def by_person(groups: pd.Series) -> pd.Series:
+        return pd.Series(groups.astype(str).to_numpy()[last], index=ids.to_numpy()[last], dtype=object)
+
+    out = {"ethnicity_group": by_person(people["ethnicity_group"].fillna("Unknown"))}
     if as_of is not None:
         on = pd.to_datetime(people["death_date"]).fillna(pd.Timestamp(as_of)).clip(upper=pd.Timestamp(as_of))
         dob = pd.to_datetime(people["dob"])
@@ -57,30 +50,23 @@ def person_groups(people: pd.DataFrame, as_of: date | None) -> dict[str, dict[st
         band = pd.Series("Unknown", index=people.index, dtype="string")
         for low, high, label in AGE_BANDS:
             band = band.mask((age >= low) & (age <= high), label)
-        out["age_band"] = dict(zip(ids, band.astype(str), strict=True))
+        out["age_band"] = by_person(band)
     return out
 
 
-def _by_groups(predicted: set, true: set, groups: dict[str, dict[str, str]], members: Callable[[tuple], tuple],
-               min_group: int) -> dict[str, dict]:
-    return {f"by_{column}": quality_by_group(predicted, true, lambda p, g=group_of: {g.get(m, "Unknown")
-                                                                                     for m in members(p)}, min_group)
+def _by_groups(predicted: pd.DataFrame, true: pd.DataFrame, groups: dict[str, pd.Series],
+               members: list[str], min_group: int) -> dict[str, dict]:
+    return {f"by_{column}": quality_by_group(predicted, true, members, group_of, min_group)
             for column, group_of in groups.items()}
 
 
-def predicted_pairs(rows: pd.DataFrame, true_of: pd.Series, ordered: bool) -> set[tuple[str, str]]:
-    """The true-person pairs of links (``person_id_a``, ``person_id_b``), sorted within a pair if unordered."""
-    ta, tb = rows["person_id_a"].map(true_of), rows["person_id_b"].map(true_of)
-    pairs = {(str(a), str(b)) for a, b in zip(ta, tb, strict=True) if pd.notna(a) and pd.notna(b) and a != b}
-    return pairs if ordered else {tuple(sorted(p)) for p in pairs}
-
-
-def _seen(truth: pd.DataFrame, sources: set[str]) -> set[str]:
-    return set(truth.loc[truth["source"].isin(sources), "true_person_id"].astype(str))
+def _seen(truth: pd.DataFrame, sources: set[str]) -> pd.Index:
+    """True people holding a record in one of ``sources``."""
+    return pd.Index(truth.loc[truth["source"].isin(sources), "true_person_id"].astype(str).unique())
 
 
 def household_quality(rows: pd.DataFrame, true_of: pd.Series, truth: pd.DataFrame, addresses: pd.DataFrame,
-                      people: pd.DataFrame, groups: dict[str, dict[str, str]], min_group: int) -> dict:
+                      people: pd.DataFrame, groups: dict[str, pd.Series], min_group: int) -> dict:
     """``same_household`` quality: true pairs are people with a GP record living at one UPRN now (an open
     address, ``end`` missing), at addresses of at most ``MAX_PEOPLE_AT_ADDRESS`` such people.
 
@@ -92,18 +78,17 @@ def household_quality(rows: pd.DataFrame, true_of: pd.Series, truth: pd.DataFram
     """
     seen = _seen(truth, {"gp"})
     now = addresses[addresses["end"].isna()][["person_id", "uprn"]].astype(str)
-    now = now[now["person_id"].isin(seen)].drop_duplicates("person_id")
+    now = now[is_in(now["person_id"], seen)].drop_duplicates("person_id")
     now = now[now.groupby("uprn")["person_id"].transform("size") <= MAX_PEOPLE_AT_ADDRESS]
-    true = _unordered_pairs(now, "uprn")
-    predicted = predicted_pairs(rows, true_of, ordered=False)
-    same = _unordered_pairs(people[["person_id", "household_id"]].dropna().astype(str), "household_id")
-    return {**_pair_quality(predicted, true),
-            "same_household_share": len(predicted & same) / len(predicted) if predicted else None,
-            **_by_groups(predicted, true, groups, lambda p: p, min_group)}
+    true = pairs_sharing(now, "uprn")
+    predicted = linked_true_pairs(rows, true_of, ordered=False)
+    same = pairs_sharing(people[["person_id", "household_id"]].dropna().astype(str), "household_id")
+    return {**pair_quality(predicted, true), "same_household_share": share_in(predicted, same),
+            **_by_groups(predicted, true, groups, ["a", "b"], min_group)}
 
 
 def carer_quality(rows: pd.DataFrame, true_of: pd.Series, truth: pd.DataFrame, caring: pd.DataFrame,
-                  people: pd.DataFrame, groups: dict[str, dict[str, str]], min_group: int,
+                  people: pd.DataFrame, groups: dict[str, pd.Series], min_group: int,
                   sources: set[str]) -> dict:
     """``carer_of`` quality of links read from ``sources``, against the truth's ordered caring pairs.
 
@@ -115,14 +100,17 @@ def carer_quality(rows: pd.DataFrame, true_of: pd.Series, truth: pd.DataFrame, c
         people: truth (``person_id``, ``household_id``).
     """
     seen = _seen(truth, sources)
-    true = {p for p in zip(caring["carer_id"].astype(str), caring["cared_for_id"].astype(str), strict=True)
-            if p[0] in seen and p[1] in seen}
-    predicted = predicted_pairs(rows, true_of, ordered=True)
-    household = dict(zip(people["person_id"].astype(str), people["household_id"].astype(str), strict=True))
-    together = {p for p in true if household.get(p[0]) is not None and household.get(p[0]) == household.get(p[1])}
-    return {**_pair_quality(predicted, true),
-            "recall_within_household": len(predicted & together) / len(together) if together else None,
-            **_by_groups(predicted, true, groups, lambda p: (p[1],), min_group)}
+    true = pair_frame(caring["carer_id"], caring["cared_for_id"])
+    true = true[is_in(true["a"], seen) & is_in(true["b"], seen)]
+    predicted = linked_true_pairs(rows, true_of, ordered=True)
+    ids = people["person_id"].astype(str)
+    last = ~ids.duplicated(keep="last").to_numpy()  # a person listed twice: their last row
+    household = pd.Series(people["household_id"].astype(str).to_numpy()[last], index=ids.to_numpy()[last])
+    home_a, home_b = true["a"].map(household), true["b"].map(household)
+    together = true[(home_a.notna() & (home_a == home_b)).to_numpy()]
+    return {**pair_quality(predicted, true),
+            "recall_within_household": share_in(together, predicted),
+            **_by_groups(predicted, true, groups, ["b"], min_group)}
 
 
 def _pct(value: float | None) -> str:

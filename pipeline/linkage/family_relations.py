@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.linkage.family import _pair_quality, _typed, empty_family_links, true_person_of
-from pipeline.linkage.family_quality import quality_by_group
+from pipeline.linkage.family import _typed, empty_family_links, true_person_of
+from pipeline.linkage.family_pairs import linked_true_pairs, pair_frame, pair_quality, quality_by_group
+from pipeline.linkage.membership import is_in
 
 PARENT_CODES = ("Mother", "Father", "Parent", "Step-parent")
 RELATION_SOURCE = "social_care"
@@ -63,7 +64,8 @@ def recorded_parents(relationships: pd.DataFrame, index: pd.DataFrame, nhs: pd.S
     parent = rows["la_person_id_tok"].map(_person_of(index, ADULT_SOURCE))
     parent = parent.fillna(rows["related_nhs_number_tok"].map(nhs)).astype("string")
     # one recorded person ID is one person record: an NHS number on any of its rows finds it for all of them
-    found = parent.groupby(rows["la_person_id_tok"]).agg(lambda s: s.dropna().iloc[0] if s.notna().any() else pd.NA)
+    # (the first person found on its rows: ``first`` skips missing values, and is missing when all are)
+    found = parent.groupby(rows["la_person_id_tok"]).first()
     parent = parent.fillna(rows["la_person_id_tok"].map(found).astype("string"))
     out = pd.DataFrame({"child_id": child, "parent_id": parent.astype("string"),
                         "parent_key": parent.fillna("recorded:" + rows["la_person_id_tok"].astype("string")),
@@ -98,11 +100,6 @@ def sibling_links(parents: pd.DataFrame) -> pd.DataFrame:
     return _typed(out.assign(relation="sibling_of", source=RELATION_SOURCE))
 
 
-def _quality_by_group(predicted: set, true: set, group_of: dict, min_group: int) -> dict[str, dict]:
-    """Pair quality per group of the pair's child (``group_of``: true child id -> ethnic group)."""
-    return quality_by_group(predicted, true, lambda p: {group_of.get(p[1], "Unknown")}, min_group)
-
-
 def evaluate_relations(links: pd.DataFrame, index: pd.DataFrame, truth: pd.DataFrame, people: pd.DataFrame,
                        min_group: int = 1) -> dict[str, dict]:
     """Pairwise precision and recall of ``parent_of`` and ``sibling_of`` against synthetic truth, overall and
@@ -128,23 +125,20 @@ def evaluate_relations(links: pd.DataFrame, index: pd.DataFrame, truth: pd.DataF
     people = people.assign(person_id=people["person_id"].astype(str))
     known_child = set(truth.loc[truth["source"] == RELATION_SOURCE, "true_person_id"].astype(str))
     recorded = set(truth["true_person_id"].astype(str))
-    kids = people[(people["role"] == "child") & people["person_id"].isin(known_child)]
-    adults = people[people["role"].isin(["mother", "father"]) & people["person_id"].isin(recorded)]
+    kids = people[(people["role"] == "child").to_numpy() & is_in(people["person_id"], known_child)]
+    adults = people[people["role"].isin(["mother", "father"]).to_numpy() & is_in(people["person_id"], recorded)]
     group_of = dict(zip(kids["person_id"], kids["ethnicity_group"].astype(str), strict=True))
     parent_pairs = adults[["person_id", "household_id"]].merge(kids[["person_id", "household_id"]],
                                                                on="household_id", suffixes=("_a", "_b"))
     sib = kids[["person_id", "household_id"]].merge(kids[["person_id", "household_id"]], on="household_id",
                                                      suffixes=("_a", "_b"))
     sib = sib[sib["person_id_a"] < sib["person_id_b"]]
-    true_pairs = {"parent_of": set(zip(parent_pairs["person_id_a"], parent_pairs["person_id_b"], strict=True)),
-                  "sibling_of": set(zip(sib["person_id_a"], sib["person_id_b"], strict=True))}
+    true_pairs = {"parent_of": pair_frame(parent_pairs["person_id_a"], parent_pairs["person_id_b"]),
+                  "sibling_of": pair_frame(sib["person_id_a"], sib["person_id_b"])}
     out = {}
     for relation, true in true_pairs.items():
-        rows = links[links["relation"] == relation]
-        ta, tb = rows["person_id_a"].map(true_of), rows["person_id_b"].map(true_of)
-        pairs = {(str(a), str(b)) for a, b in zip(ta, tb, strict=True) if pd.notna(a) and pd.notna(b) and a != b}
-        if relation == "sibling_of":
-            pairs = {tuple(sorted(p)) for p in pairs}
-        out[relation] = {**_pair_quality(pairs, true), "by_ethnicity_group": _quality_by_group(pairs, true, group_of,
-                                                                                            min_group)}
+        pairs = linked_true_pairs(links[links["relation"] == relation], true_of, ordered=relation == "parent_of")
+        # a pair's group is its child's: the parent_of pair's second person, the sibling_of pair's younger-keyed
+        out[relation] = {**pair_quality(pairs, true),
+                         "by_ethnicity_group": quality_by_group(pairs, true, ["b"], group_of, min_group)}
     return out

@@ -41,6 +41,7 @@ from pipeline.linkage.family_relations import (
     recorded_parents,
     sibling_links,
 )
+from pipeline.linkage.timing import phase
 from pipeline.sources.registry import person_sources
 
 CARER_SOURCE, CARER_EVENTS, CARER_LINKS = "adult_social_care", "cld_event", "cld_carer_link"
@@ -133,17 +134,27 @@ def run_family_links(paths: ProjectPaths, index: pd.DataFrame, truth: pd.DataFra
         per relation (synthetic truth only), "min_group_pairs"}``, or None (and a stale file removed) when no
         pseudonymised table records a relation.
     """
-    links = build_family_links(paths, index)
+    with phase("family links"):
+        links = build_family_links(paths, index)
     out_file = family_links_file(paths)
     if links is None:
         out_file.unlink(missing_ok=True)  # a file from an earlier run with adults would describe other data
         return None
-    write_parquet(links, out_file)
+    with phase("writing outputs"):
+        write_parquet(links, out_file)
     by_source: dict[str, dict[str, int]] = {}  # a link two sources give counts for each
     each = links.assign(source=links["source"].str.split("+")).explode("source")
     for (relation, source), n in each.groupby(["relation", "source"]).size().items():
         by_source.setdefault(str(relation), {})[str(source)] = int(n)
     section: dict[str, Any] = {"links": count_by_relation(links), "links_by_source": by_source}
+    with phase("family links quality against truth"):
+        _add_truth_quality(section, paths, links, index, truth, as_of, min_group)
+    return section
+
+
+def _add_truth_quality(section: dict[str, Any], paths: ProjectPaths, links: pd.DataFrame, index: pd.DataFrame,
+                       truth: pd.DataFrame | None, as_of: date | None, min_group: int) -> None:
+    """``section["truth"]``: each relation's quality against the synthetic truth files present."""
     truth_files = [paths.truth / name for name in (CARING_TRUTH, ADDRESS_TRUTH, PEOPLE_TRUTH)]
     if truth is not None and all(f.exists() for f in truth_files):
         caring = read_parquet(truth_files[0], columns=["carer_id", "cared_for_id"])
@@ -160,7 +171,6 @@ def run_family_links(paths: ProjectPaths, index: pd.DataFrame, truth: pd.DataFra
             links, index, truth, read_parquet(people_truth, columns=["person_id", "household_id", "role",
                                                                      "ethnicity_group"]), min_group))
         section["min_group_pairs"] = min_group
-    return section
 
 
 def _add_gp_quality(report: dict, links: pd.DataFrame, index: pd.DataFrame, truth: pd.DataFrame,

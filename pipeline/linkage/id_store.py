@@ -93,7 +93,9 @@ def assign_lasting_ids(fresh: pd.DataFrame, paths: ProjectPaths) -> tuple[pd.Dat
     index, change = carry_person_ids(fresh, previous, highest_issued=highest, rekeyed=rekeyed)
     entry = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "event": change["event"],
              "index_digest": person_index_digest(index),
-             "previous_index_digest": person_index_digest(previous) if previous is not None else None,
+             # the entry the previous assignment was found by holds its digest (read_previous_assignment)
+             "previous_index_digest": (previous_entry.get("index_digest") or person_index_digest(previous))
+             if previous is not None else None,
              "key_id": key_id, **{k: v for k, v in change.items() if k != "event"}}
     return index, entry
 

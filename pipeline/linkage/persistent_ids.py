@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 ID_PREFIX = "P"
 ID_DIGITS = 8
@@ -45,10 +47,21 @@ class PersonIdLogError(ValueError):
 
 
 def person_index_digest(index: pd.DataFrame) -> str:
-    """SHA-256 (hex) of ``table``, ``record_key_tok``, ``person_id`` rows, sorted: the index's identity."""
-    rows = index[[*KEYS, "person_id"]].astype("string").fillna("").sort_values([*KEYS, "person_id"])
-    text = "\n".join(rows["table"] + "\t" + rows["record_key_tok"] + "\t" + rows["person_id"])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """SHA-256 (hex) of ``table``, ``record_key_tok``, ``person_id`` rows, sorted: the index's identity.
+
+    The text hashed is the rows in sorted order, each ``table \\t record_key_tok \\t person_id`` (missing
+    values empty), joined by newlines. It is sorted and joined in Arrow (UTF-8 byte order is Python's string
+    order): a million people's records sorted and joined in pandas took most of a minute.
+    """
+    columns = [*KEYS, "person_id"]
+    rows = pa.table({c: pa.array(index[c].astype("string").fillna(""), from_pandas=True).cast(pa.large_string())
+                     for c in columns})
+    rows = rows.take(pc.sort_indices(rows, sort_keys=[(c, "ascending") for c in columns]))
+    lines = pc.binary_join_element_wise(*(rows[c] for c in columns), pa.scalar("\t", pa.large_string()))
+    lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
+    text = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, len(lines)], pa.int64()), lines),
+                          pa.scalar("\n", pa.large_string()))[0]
+    return hashlib.sha256(text.as_buffer() or b"").hexdigest()
 
 
 def id_number(person_id: str) -> int:

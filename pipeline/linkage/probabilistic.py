@@ -22,6 +22,7 @@ from pipeline.linkage.memory import log_memory, release_unused_memory
 from pipeline.linkage.model import build_linkage_settings
 from pipeline.linkage.report import gamma_labels_from_model
 from pipeline.linkage.scored_pairs import ScoredPairs, fetch_scored_pairs
+from pipeline.linkage.timing import phase
 from pipeline.linkage.training import repair_trained_parameters, train_linkage_model
 
 
@@ -66,8 +67,9 @@ def score_probabilistic_pairs(
         (scored pairs, trained model dict, notes on training and parameter repairs).
     """
     engine = linkage_engine(params)
-    fields = linkable_fields(persons)
-    inputs = splink_inputs(persons, fields)
+    with phase("splink: inputs"):
+        fields = linkable_fields(persons)
+        inputs = splink_inputs(persons, fields)
     settings = build_linkage_settings(
         fields, link_type="link_and_dedupe", blocking_geography=params.blocking_geography
     )
@@ -85,9 +87,11 @@ def score_probabilistic_pairs(
     release_unused_memory()
     log_memory("training")
     model, repairs = repair_trained_parameters(trained, settings, u_fallback=1.0 / params.u_max_pairs)
-    linker = make_linker(inputs, model, engine)
+    with phase("splink: predict"):
+        linker = make_linker(inputs, model, engine)
     try:
-        predictions = predict_pair_table(linker, params.threshold_match_probability)
+        with phase("splink: predict"):
+            predictions = predict_pair_table(linker, params.threshold_match_probability)
         scored = fetch_scored_pairs(
             linker,
             predictions,

@@ -17,6 +17,7 @@ from splink import Linker
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from pipeline.linkage.engine import query_pairs
+from pipeline.linkage.timing import phase
 
 PAIR_KEYS = ["source_l", "record_key_tok_l", "source_r", "record_key_tok_r"]
 _SPLINK_KEYS = {
@@ -73,14 +74,17 @@ def fetch_scored_pairs(
     columns = list(query_pairs(linker, f"SELECT * FROM {table} LIMIT 0").columns)
     keys = _key_select(columns, only_source)
     gammas = ", ".join(c for c in columns if c.startswith("gamma_"))
-    over = query_pairs(
-        linker,
-        f"SELECT {keys}, match_weight, match_probability{', ' + gammas if gammas else ''} "
-        f"FROM {table} WHERE match_probability >= {_double(cluster_threshold)}",
-    )
-    scored = int(query_pairs(linker, f"SELECT count(*) AS n FROM {table}")["n"].iloc[0])
-    review = fetch_review_pairs(linker, table, keys, review_band, review_size, seed)
-    everything = query_pairs(linker, f"SELECT {keys}, match_weight, match_probability FROM {table}")
+    with phase("splink: fetch pairs over the cluster threshold"):
+        over = query_pairs(
+            linker,
+            f"SELECT {keys}, match_weight, match_probability{', ' + gammas if gammas else ''} "
+            f"FROM {table} WHERE match_probability >= {_double(cluster_threshold)}",
+        )
+        scored = int(query_pairs(linker, f"SELECT count(*) AS n FROM {table}")["n"].iloc[0])
+    with phase("splink: fetch review sample"):
+        review = fetch_review_pairs(linker, table, keys, review_band, review_size, seed)
+    with phase("splink: fetch every scored pair"):
+        everything = query_pairs(linker, f"SELECT {keys}, match_weight, match_probability FROM {table}")
     return ScoredPairs(scored, over, review, everything)
 
 

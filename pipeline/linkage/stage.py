@@ -53,6 +53,7 @@ from pipeline.linkage.report import (
     summarise_sources,
 )
 from pipeline.linkage.review_pairs import review_population
+from pipeline.linkage.timing import phase, record_phases
 from pipeline.privacy.fingerprint import optional_key, record_linked_key, verify_pseudo_key
 
 log = logging.getLogger(__name__)
@@ -112,56 +113,61 @@ def link_persons(
     limits = record_limits(params.max_records_per_person)
     log.info("link: %d person records from %d sources", len(persons), persons["source"].nunique())
     log_memory("person records")
-    det_links, ambiguous = find_deterministic_links(persons)
+    with phase("deterministic links"):
+        det_links, ambiguous = find_deterministic_links(persons)
     log.info("link: %d deterministic links", len(det_links))
     scored, model, notes = score_probabilistic_pairs(persons, params, det_links)
     log.info("link: %d scored pairs >= %.2f", scored.scored, params.threshold_match_probability)
     over = scored.over_cluster_threshold
-    accepted = accept_probabilistic_pairs(over, params.cluster_threshold_match_probability, model)
-    index, refused = build_person_index(
-        persons,
-        det_links,
-        accepted,
-        params.cluster_threshold_match_probability,
-        linkage_engine(params),
-        max_records_per_person=limits,
-    )
+    with phase("clustering"):
+        accepted = accept_probabilistic_pairs(over, params.cluster_threshold_match_probability, model)
+        index, refused = build_person_index(
+            persons,
+            det_links,
+            accepted,
+            params.cluster_threshold_match_probability,
+            linkage_engine(params),
+            max_records_per_person=limits,
+        )
     log.info("link: %d links refused to keep people within max_records_per_person", refused)
     release_unused_memory()
     log_memory("person index")
 
-    attributes = add_report_attributes(persons, params.extract_date).rename(columns={"source": "table"})
-    annotated = index.merge(
-        attributes[["table", "record_key_tok", "ethnicity_group", "sex", "imd_quintile", "age_band"]],
-        on=["table", "record_key_tok"],
-        how="left",
-    )
-    del attributes
-    report = {
-        "sources": summarise_sources(index),
-        "people": int(index["person_id"].nunique()),
-        "records_without_key": records_without_key,
-        "deterministic_links": {k: int(v) for k, v in det_links["rule"].value_counts().sort_index().items()},
-        "ambiguous_deterministic_tokens": ambiguous,
-        "scored_pairs": scored.scored,
-        "accepted_probabilistic_pairs": int(len(accepted)),
-        "pairs_over_threshold_without_dob_evidence": int(len(over) - len(accepted)),
-        "links_refused_over_source_limits": refused,
-        "people_per_source_pair": people_per_source_pair(index),
-        "cluster_sizes": cluster_sizes(index, limits),
-        "link_rates": link_rates(annotated),
-        "thresholds": {
-            "scored": params.threshold_match_probability,
-            "cluster": params.cluster_threshold_match_probability,
-        },
-        "training_notes": notes,
-    }
+    with phase("linkage report"):
+        attributes = add_report_attributes(persons, params.extract_date).rename(columns={"source": "table"})
+        annotated = index.merge(
+            attributes[["table", "record_key_tok", "ethnicity_group", "sex", "imd_quintile", "age_band"]],
+            on=["table", "record_key_tok"],
+            how="left",
+        )
+        del attributes
+        report = {
+            "sources": summarise_sources(index),
+            "people": int(index["person_id"].nunique()),
+            "records_without_key": records_without_key,
+            "deterministic_links": {k: int(v) for k, v in det_links["rule"].value_counts().sort_index().items()},
+            "ambiguous_deterministic_tokens": ambiguous,
+            "scored_pairs": scored.scored,
+            "accepted_probabilistic_pairs": int(len(accepted)),
+            "pairs_over_threshold_without_dob_evidence": int(len(over) - len(accepted)),
+            "links_refused_over_source_limits": refused,
+            "people_per_source_pair": people_per_source_pair(index),
+            "cluster_sizes": cluster_sizes(index, limits),
+            "link_rates": link_rates(annotated),
+            "thresholds": {
+                "scored": params.threshold_match_probability,
+                "cluster": params.cluster_threshold_match_probability,
+            },
+            "training_notes": notes,
+        }
     log_memory("report")
     if truth is not None:
-        report.update(evaluate_against_truth(annotated, persons, det_links, truth, linkage_engine(params)))
-    review = format_review_sample(scored.review, gamma_labels_from_model(model))
-    log_memory("truth evaluation and review sample")
-    everything = review_population(scored.everything, index) if scored.everything is not None else None
+        with phase("linkage quality against truth"):
+            report.update(evaluate_against_truth(annotated, persons, det_links, truth, linkage_engine(params)))
+    with phase("review sample and population"):
+        review = format_review_sample(scored.review, gamma_labels_from_model(model))
+        log_memory("truth evaluation and review sample")
+        everything = review_population(scored.everything, index) if scored.everything is not None else None
     return LinkageResult(index, model, report, review, everything)
 
 
@@ -209,21 +215,29 @@ def run_link(paths: ProjectPaths, params: LinkParams, key_file: Path) -> Linkage
         KeyFingerprintMismatch: data/pseudo was made with another key than the current one, or is incomplete.
         LinkageBackendError: the Splink backend is unavailable.
     """
-    record_limits(params.max_records_per_person)  # a misnamed source fails before hours of reading
-    verify_pseudo_key(paths, optional_key(key_file))  # before any output: another key's tokens link to nothing
-    persons, records_without_key = read_person_records(paths)
-    log_memory("reading person records")
-    truth = read_truth(paths, key_file)
-    result = link_persons(persons, records_without_key, params, truth)
-    log_memory("linkage")
-    index, id_entry = assign_lasting_ids(result.person_index, paths)  # last run's IDs kept (persistent_ids.py)
-    report = {**result.report, "person_ids": summarise_change(id_entry)}
-    family = run_family_links(paths, index, truth, params.extract_date)  # data/linked/family_links.parquet, if any
-    if family is not None:
-        report["family_links"] = family
-    result = replace(result, person_index=index, report=report)
-    write_link_outputs(result, paths)
-    record_person_ids(paths, index, id_entry)  # only once the index it describes is written
+    with record_phases() as times:
+        record_limits(params.max_records_per_person)  # a misnamed source fails before hours of reading
+        verify_pseudo_key(paths, optional_key(key_file))  # before any output: another key's tokens link to nothing
+        with phase("reading person records"):
+            persons, records_without_key = read_person_records(paths)
+        log_memory("reading person records")
+        with phase("reading truth"):
+            truth = read_truth(paths, key_file)
+        result = link_persons(persons, records_without_key, params, truth)
+        log_memory("linkage")
+        with phase("lasting person ids"):
+            index, id_entry = assign_lasting_ids(result.person_index, paths)  # last run's IDs kept (persistent_ids.py)
+        report = {**result.report, "person_ids": summarise_change(id_entry)}
+        family = run_family_links(paths, index, truth, params.extract_date)  # data/linked/family_links.parquet
+        if family is not None:
+            report["family_links"] = family
+        with phase("writing outputs"):
+            write_link_outputs(replace(result, person_index=index, report=report), paths)
+            record_person_ids(paths, index, id_entry)  # only once the index it describes is written
+        # timed to here: writing the report is the one step left out (it holds these figures)
+        report["timings"] = times.as_report()
+        write_json(report, paths.reports / "linkage.json")
+    return replace(result, person_index=index, report=report)
     return result
 
 

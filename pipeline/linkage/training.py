@@ -25,6 +25,7 @@ from pipeline.linkage.comparisons import FIELD_COLUMNS
 from pipeline.linkage.engine import LinkageEngine, make_linker, model_as_dict, release_linker
 from pipeline.linkage.memory import log_memory
 from pipeline.linkage.model import DETERMINISTIC_PRIOR_RULES, TRAINING_BLOCKING_RULES
+from pipeline.linkage.timing import phase
 
 log = logging.getLogger(__name__)
 M_FLOOR = 1e-3  # smallest m-probability kept after training (see repair_trained_parameters)
@@ -94,33 +95,39 @@ def train_linkage_model(
         (trained model dict, notes naming each EM session's outcome, for the report).
     """
     # the ``finally`` closes whichever linker is current: a failed EM session replaces it
-    linker = make_linker(tables, settings, engine)
+    with phase("splink: prior match probability"):
+        linker = make_linker(tables, settings, engine)
     try:
-        estimate_prior_match_probability(linker, prior_recall, 1.0 / max(n_records, 2))
+        with phase("splink: prior match probability"):
+            estimate_prior_match_probability(linker, prior_recall, 1.0 / max(n_records, 2))
         log_memory("prior match probability")
-        linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
-        drop_intermediate_tables(linker)
+        with phase("splink: u by random sampling"):
+            linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+            drop_intermediate_tables(linker)
         log_memory("u by random sampling")
         available = _available_columns(linker)
         notes = []
         for rule in TRAINING_BLOCKING_RULES:
             if not set(rule) <= available:
                 continue
-            snapshot = model_as_dict(linker)
-            try:
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    block_on(*rule), estimate_without_term_frequencies=True, max_pairs=em_max_pairs
-                )
-                notes.append(f"EM trained on blocking rule {' AND '.join(rule)}")
-                drop_intermediate_tables(linker)
-                log_memory(f"EM on {'+'.join(rule)}")
-            except (SplinkException, ValueError, ZeroDivisionError) as exc:
-                log.warning("EM on %s did not run (%s); keeping prior m-probabilities", "+".join(rule), exc)
-                notes.append(f"EM on blocking rule {' AND '.join(rule)} failed; prior m-probabilities kept")
-                release_linker(linker)
-                linker = make_linker(tables, snapshot, engine)
+            with phase("splink: EM"):
+                snapshot = model_as_dict(linker)
+                try:
+                    linker.training.estimate_parameters_using_expectation_maximisation(
+                        block_on(*rule), estimate_without_term_frequencies=True, max_pairs=em_max_pairs
+                    )
+                    notes.append(f"EM trained on blocking rule {' AND '.join(rule)}")
+                    drop_intermediate_tables(linker)
+                    log_memory(f"EM on {'+'.join(rule)}")
+                except (SplinkException, ValueError, ZeroDivisionError) as exc:
+                    log.warning("EM on %s did not run (%s); keeping prior m-probabilities", "+".join(rule), exc)
+                    notes.append(f"EM on blocking rule {' AND '.join(rule)} failed; prior m-probabilities kept")
+                    release_linker(linker)
+                    linker = make_linker(tables, snapshot, engine)
         if known_matches is not None and len(known_matches) >= MIN_KNOWN_MATCHES:
-            return estimate_m_from_known_matches(linker, known_matches), [
+            with phase("splink: m from known matches"):
+                trained = estimate_m_from_known_matches(linker, known_matches)
+            return trained, [
                 *notes,
                 f"m-probabilities from {len(known_matches)} deterministic identifier matches "
                 f"(except {', '.join(LABEL_DEFINING_COMPARISONS)})",

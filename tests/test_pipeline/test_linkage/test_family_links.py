@@ -161,3 +161,18 @@ def test_a_children_only_project_writes_no_family_links(tmp_path):
     stale.write_bytes(b"from an earlier run")
     assert run_family_links(paths, _index([("school", "t", "P1")]), None) is None
     assert not stale.exists()
+
+
+def test_the_report_times_the_link_phases_with_names_and_numbers_only(county):
+    timings = json.loads((county.reports / "linkage.json").read_text())["timings"]
+    names = [p["phase"] for p in timings["phases"]]
+    for expected in ("reading person records", "deterministic links", "splink: u by random sampling", "splink: EM",
+                     "splink: predict", "clustering", "review sample and population", "family links",
+                     "family links quality against truth", "linkage quality against truth", "writing outputs"):
+        assert expected in names
+    assert len(names) == len(set(names))
+    for p in timings["phases"]:
+        assert set(p) == {"phase", "wall_s", "cpu_s", "peak_rss_mb"}
+        assert all(isinstance(p[k], int | float) and p[k] >= 0 for k in ("wall_s", "cpu_s"))
+    assert sum(p["wall_s"] for p in timings["phases"]) <= timings["total_wall_s"] + 0.1
+    assert "timings" not in (county.reports / "linkage.md").read_text().lower()
