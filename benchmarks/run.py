@@ -45,9 +45,14 @@ DEFAULT_SIZES = "10000:3,30000:3,100000:1,300000:1"
 
 
 def run_stage(stage: str, workdir: Path, extra: list[str]) -> dict:
-    """Run one stage in ``workdir``; return its wall time (s) and peak RSS (MB)."""
+    """Run one stage in ``workdir``; return its wall time (s), CPU time (s, user + system of the stage's
+    process and everything it waited for: all its threads and workers) and peak RSS (MB).
+
+    CPU time is what to compare between runs on a shared machine, where the wall time depends on the load.
+    """
     command, fixed = STAGE_COMMANDS.get(stage, (stage, []))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "pipeline", command, *fixed, *extra], cwd=workdir,
                           capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
@@ -56,8 +61,9 @@ def run_stage(stage: str, workdir: Path, extra: list[str]) -> dict:
         raise SystemExit(f"{stage} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     # ru_maxrss of children is the maximum over all children so far: each stage is measured from a
     # fresh helper interpreter (see _measured) so the number belongs to this stage only
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"wall_s": wall, "peak_rss_mb": max(peak_kb, before) / 1024}
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime - cpu_before,
+            "peak_rss_mb": max(usage.ru_maxrss, before) / 1024}
 
 
 def stage_commands(stage: str, children: int, models: list[str]) -> list[tuple[str, list[str]]]:

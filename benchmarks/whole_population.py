@@ -91,8 +91,8 @@ def one_size(people: int, stages: list[str], models: list[str], *, stop_at: dt.d
                 load_before = os.getloadavg()[0]
                 out[name] = _guarded(stage, scratch, args, env, max_rss_mb) | {
                     "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
-                print(f"{out[name]['wall_s']:8.1f} s {out[name]['peak_rss_mb']:8.0f} MB  "
-                      f"load {load_before:.1f}", flush=True)
+                print(f"{out[name]['wall_s']:8.1f} s {out[name].get('cpu_s', float('nan')):8.1f} s CPU "
+                      f"{out[name]['peak_rss_mb']:8.0f} MB  load {load_before:.1f}", flush=True)
             if stage == "synth" and base_rates and not out.get("synth", {}).get("failed"):
                 out["base_rates"] = _base_rates(scratch, env)
             if stage == "evaluate":
@@ -180,6 +180,9 @@ def summarise(run: dict) -> dict:
         "complete": len(done) == len([k for k in run if k not in NOT_STAGES])
         and all(any(k.split(":")[0] == stage for k in done) for stage in STAGES),
         "total_wall_s": round(sum(v["wall_s"] for v in done.values()), 1),
+        # CPU time (user + system, all of a stage's threads and workers): comparable between runs on a shared
+        # machine; with 2 cores the wall time on a quiet one is at least half of it
+        "total_cpu_s": round(sum(v.get("cpu_s", float("nan")) for v in done.values()), 1),
         "peak_rss_mb": round(max((v["peak_rss_mb"] for v in done.values()), default=0.0), 1),
     }
 

@@ -135,6 +135,8 @@ def _cell(stage: dict | None) -> str:
     if stage.get("failed"):
         return "failed"
     cell = f"{stage['wall_s']:.0f} s / {stage['peak_rss_mb']:,.0f} MB"
+    if "cpu_s" in stage:  # measured since session 31
+        cell += f" ({stage['cpu_s']:.0f} s CPU)"
     if stage.get("tree_peak_mb", 0) > 1.2 * stage["peak_rss_mb"]:  # workers: all the stage's processes together
         cell += f" ({stage['tree_peak_mb']:,.0f} MB all processes)"
     before, after = stage.get("load_before", 0), stage.get("load_after")
