@@ -33,8 +33,6 @@ import argparse
 import json
 import math
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -55,8 +53,7 @@ from pipeline.core.config import SynthParams
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ld_older_carer.json"
 PIPELINE_RESULTS = RESULTS.with_name("ld_older_carer_pipeline.json")
-PIPELINE_STAGES = (("synth", []), ("ingest", []), ("pseudonymise", []), ("link", []),
-                   ("features", ["--model", "ld_older_carer"]))
+PIPELINE_STAGES = ("synth", "ingest", "pseudonymise", "link", "features")  # features: the register's model only
 INDEX_YEARS = list(range(2014, 2026))  # 31 March; the 2025 window ends on the reference date 2026-03-31
 TRAIN_YEARS = list(range(2014, 2022))
 TEST_YEARS = list(range(2022, 2026))
@@ -185,21 +182,16 @@ def pipeline_project(seed: int, workdir: Path, *, children: int = 300, populatio
                      dyads_per_100k: float = 3000) -> Path:
     """A scratch project in ``workdir`` for one county (``seed``): the whole-population params with the register's
     density, its keys, and the stages up to the register's features run as ``riskpipe`` runs them."""
-    import yaml
-
     from benchmarks.run import run_stage
+    from benchmarks.scratch_project import make_scratch_project, run_stages
     from benchmarks.whole_population import whole_population_params
 
     params = whole_population_params(population, ["ld_older_carer"])
     params["synth"].update(children=children, seed=seed)
     params["synth"]["adults"]["ld_with_older_parents_per_100k"] = dyads_per_100k
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    for extra, name in (([], "pseudo.key"), (["--ledger"], "ledger.key")):
-        subprocess.run([sys.executable, "-m", "pipeline", "keygen", *extra, "--out", f".secrets/{name}"],
-                       cwd=workdir, check=True, capture_output=True)
-    for stage, extra in PIPELINE_STAGES:
-        run_stage(stage, workdir, extra)  # SystemExit with the stage's error when it fails
+    make_scratch_project(workdir, params)
+    run_stages(list(PIPELINE_STAGES), children, ["ld_older_carer"],
+               lambda stage, _name, args: run_stage(stage, workdir, args))  # SystemExit with the error if one fails
     return workdir
 
 

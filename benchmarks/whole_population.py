@@ -36,7 +36,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import _measured, stage_commands  # noqa: E402
+from benchmarks.run import _measured  # noqa: E402
+from benchmarks.scratch_project import make_scratch_project, run_stages  # noqa: E402
 from benchmarks.summary import machine_description  # noqa: E402
 from benchmarks.whole_population_report import model_figures, render_section, write_section  # noqa: E402
 
@@ -67,43 +68,37 @@ def one_size(people: int, stages: list[str], models: list[str], *, stop_at: dt.d
              base_rates: bool, workdir: Path | None, max_rss_mb: float | None = None) -> dict:
     """Every stage once on a fresh county of ``people``; stops before a stage that would start after ``stop_at``,
     and stops a stage whose processes together pass ``max_rss_mb`` (recorded as failed, with the memory then)."""
-    out: dict[str, dict] = {}
     scratch = workdir or Path(tempfile.mkdtemp(prefix="riskpipe-whole-"))
-    scratch.mkdir(parents=True, exist_ok=True)
     try:
         params = whole_population_params(people, models)
-        (scratch / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         # PYTHONPATH: the stages run this checkout's code, wherever the environment's editable install points
         env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{scratch / 'mlflow.db'}",
                "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-        for extra in ([], ["--ledger"]):
-            name = "ledger.key" if extra else "pseudo.key"
-            if not (scratch / ".secrets" / name).exists():
-                subprocess.run([sys.executable, "-m", "pipeline", "keygen", *extra, "--out", f".secrets/{name}"],
-                               cwd=scratch, check=True, capture_output=True, env=env)
-        children = params["synth"]["children"]
-        for stage in stages:
-            for name, args in stage_commands(stage, children, models):
-                if stop_at is not None and dt.datetime.now(dt.UTC) >= stop_at:
-                    out[name] = {"not_run": True, "reason": f"past --stop-at {stop_at:%H:%M} UTC"}
-                    continue
-                print(f"  {people:>9,} people  {name:28s}", end="", flush=True)
-                load_before = os.getloadavg()[0]
-                out[name] = _guarded(stage, scratch, args, env, max_rss_mb) | {
-                    "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
-                print(f"{out[name]['wall_s']:8.1f} s {out[name].get('cpu_s', float('nan')):8.1f} s CPU "
-                      f"{out[name]['peak_rss_mb']:8.0f} MB  load {load_before:.1f}", flush=True)
+        make_scratch_project(scratch, params, env=env)
+
+        def measure(stage: str, name: str, args: list[str]) -> dict:
+            if stop_at is not None and dt.datetime.now(dt.UTC) >= stop_at:
+                return {"not_run": True, "reason": f"past --stop-at {stop_at:%H:%M} UTC"}
+            print(f"  {people:>9,} people  {name:28s}", end="", flush=True)
+            load_before = os.getloadavg()[0]
+            record = _guarded(stage, scratch, args, env, max_rss_mb) | {
+                "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)}
+            print(f"{record['wall_s']:8.1f} s {record.get('cpu_s', float('nan')):8.1f} s CPU "
+                  f"{record['peak_rss_mb']:8.0f} MB  load {load_before:.1f}", flush=True)
+            return record
+
+        def read_outputs(stage: str, out: dict[str, dict]) -> dict[str, dict]:
             if stage == "synth" and base_rates and not out.get("synth", {}).get("failed"):
-                out["base_rates"] = _base_rates(scratch, env)
+                return {"base_rates": _base_rates(scratch, env)}
             if stage == "evaluate":
-                out["model_figures"] = {m: model_figures(scratch / "reports" / m) for m in models
-                                        if not out.get(f"evaluate:{m}", {}).get("failed")}
-            if any(out[n].get("failed") for n, _ in stage_commands(stage, children, models) if n in out):
-                break  # later stages need this one's outputs
+                return {"model_figures": {m: model_figures(scratch / "reports" / m) for m in models
+                                          if not out.get(f"evaluate:{m}", {}).get("failed")}}
+            return {}
+
+        return run_stages(stages, params["synth"]["children"], models, measure, after_stage=read_outputs)
     finally:
         if workdir is None:
             shutil.rmtree(scratch, ignore_errors=True)
-    return out
 
 
 def _tree_rss_mb(pid: int) -> float:

@@ -20,12 +20,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from models.generator_yardstick import state_ranked_yardstick
+from models.generator_yardstick import STATE_RANKED_SCORE, state_ranked_yardstick, state_ranking
 from models.metrics.bootstrap import INTERVAL_METHOD, decision_replicates, intervals
 from models.metrics.calibration import against_generator, calibration_metrics, reliability_table
 from models.metrics.discrimination import discrimination_with_ci, percentile_interval
 from models.metrics.fairness import group_gaps, group_metrics
-from models.metrics.operating_point import operating_point_metrics
+from models.metrics.operating_point import expected_precision_at_k, operating_point_metrics
 from models.score_columns import RELEASED_MARGIN, RELEASED_SCORE
 from models.selection import select_top, selection_order
 
@@ -67,12 +67,14 @@ def metrics_blocks(y_true, scores: dict[str, tuple], capacity: int, *, person_id
 def replicates_of_blocks(y_true, scores: dict[str, tuple], capacity: int, *, person_id, tie_seed: int,
                          n_boot: int = 1000, seed: int = 0, n_bins: int = 10, p_true=None,
                          decision_only: Mapping[str, tuple] | None = None
-                         ) -> tuple[dict[str, dict], dict[str, dict[str, np.ndarray]]]:
-    """:func:`metrics_blocks` and the bootstrap replicates of its decision metrics (name -> metric -> array).
+                         ) -> tuple[dict[str, dict], dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
+    """:func:`metrics_blocks`, the bootstrap replicates of its decision metrics (name -> metric -> array) and
+    each score's selection order (name -> row positions, :func:`models.selection.selection_order`).
 
     ``decision_only`` (name -> ``(margin, probability)``) adds scores whose replicates of the operating point
     (and, with ``p_true``, of the expected precision) are wanted without a block: no O/E or slope. Every score's
-    replicates, and the AUROC's, come from one pass over the draws (:func:`decision_replicates`).
+    replicates, and the AUROC's, come from one pass over the draws (:func:`decision_replicates`); the orders are
+    returned so a caller reads a decision-only score's list without sorting its rows again.
     """
     y = np.asarray(y_true, dtype=np.int64)
     people = np.asarray(person_id)
@@ -95,14 +97,13 @@ def replicates_of_blocks(y_true, scores: dict[str, tuple], capacity: int, *, per
                  **calibration_metrics(y, probabilities[name], n_bins), **operating_point_metrics(y, order, capacity)}
         cis = intervals(replicates[name], CI_LEVEL)
         if expected is not None:
-            chosen = order[:capacity]
             block["against_generator"] = {
-                "expected_precision_at_capacity": float(expected[chosen].mean()) if len(chosen) else None,
+                "expected_precision_at_capacity": expected_precision_at_k(expected, order, capacity),
                 "expected_precision_at_capacity_ci": cis.pop("expected_precision_at_capacity_ci"),
                 **against_generator(expected, probabilities[name]),
             }
         blocks[name] = {**block, **cis}
-    return blocks, replicates
+    return blocks, replicates, orders
 
 
 def paired_difference(replicates: Mapping[str, Mapping[str, np.ndarray]], blocks: Mapping[str, Mapping], metric: str,
@@ -140,33 +141,39 @@ def generator_comparison(rows: pd.DataFrame, capacity: int, *, tie_seed: int, n_
         ``(blocks, summary)``: per model, ``{"against_generator": ...}`` (for the generator and LightGBM,
         the full block on these rows); ``summary`` = ``rows, coverage`` and LightGBM's expected
         precision at capacity as a ratio to the generator's and to the rule's (``value``, paired ``ci``).
+        With ``p_state`` in truth, ``summary["state_ranked"]``
+        (:func:`models.generator_yardstick.state_ranked_yardstick`) and every model's
+        ``against_generator.expected_precision_to_state_ranked`` with its paired ``_ci``.
     """
     same = rows[rows["p_true"].notna()]
     scores = {m: (same[score], same[prob]) for m, (score, prob) in MODEL_SCORES.items()}
     people, p_true = same["person_id"].to_numpy(), same["p_true"].to_numpy(dtype=np.float64)
     full = {m: scores[m] for m in ("lightgbm", GENERATOR)}
     others = {m: score for m, score in scores.items() if m not in full}
-    blocks, replicates = replicates_of_blocks(same["outcome"], full, capacity, person_id=people, tie_seed=tie_seed,
-                                              n_boot=n_boot, seed=seed, n_bins=n_bins, p_true=p_true,
-                                              decision_only=others)
-    others = {m: (selection_order(np.asarray(margin, dtype=np.float64), people, tie_seed), np.asarray(prob))
-              for m, (margin, prob) in others.items()}
-    for name, (order, probability) in others.items():
-        key = "expected_precision_at_capacity"
+    # the generator's list needs what no record holds; the list ranked by p_state asks only for the state, and
+    # as one more decision-only score its expected precision has replicates of the same resampled rows
+    state_score = state_ranking(same)
+    decision_only = others | ({STATE_RANKED_SCORE: state_score} if state_score is not None else {})
+    blocks, replicates, orders = replicates_of_blocks(same["outcome"], full, capacity, person_id=people,
+                                                      tie_seed=tie_seed, n_boot=n_boot, seed=seed, n_bins=n_bins,
+                                                      p_true=p_true, decision_only=decision_only)
+    key = "expected_precision_at_capacity"
+    for name, (_, probability) in others.items():
         blocks[name] = {"against_generator": {
-            key: float(p_true[order[:capacity]].mean()) if len(order) and capacity > 0 else None,
+            key: expected_precision_at_k(p_true, orders[name], capacity),
             f"{key}_ci": percentile_interval(replicates[name][key], CI_LEVEL),
-            **against_generator(p_true, probability)}}
+            **against_generator(p_true, np.asarray(probability))}}
     summary = {"rows": int(len(same)), "coverage": len(same) / len(rows) if len(rows) else None,
                "lightgbm_to_generator": paired_ratio(replicates, blocks, "lightgbm", GENERATOR),
                "lightgbm_to_rule": paired_ratio(replicates, blocks, "lightgbm", "rule")}
-    # the generator's list needs what no record holds; the list ranked by p_state asks only for the state
-    state = state_ranked_yardstick(same, capacity, {name: block["against_generator"]["expected_precision_at_capacity"]
-                                                    for name, block in blocks.items()}, tie_seed=tie_seed)
-    if state is not None:
-        summary["state_ranked"] = state
-        for name, share in state["to_state_ranked"].items():
-            blocks[name]["against_generator"]["expected_precision_to_state_ranked"] = share
+    if state_score is not None:
+        state = {"against_generator": {key: expected_precision_at_k(p_true, orders[STATE_RANKED_SCORE], capacity)}}
+        shares = {name: paired_ratio(replicates, {**blocks, STATE_RANKED_SCORE: state}, name, STATE_RANKED_SCORE)
+                  for name in blocks}
+        summary["state_ranked"] = state_ranked_yardstick(len(same), state["against_generator"][key], shares)
+        for name, share in shares.items():
+            blocks[name]["against_generator"] |= {"expected_precision_to_state_ranked": share["value"],
+                                                  "expected_precision_to_state_ranked_ci": share["ci"]}
     return blocks, summary
 
 
@@ -210,7 +217,7 @@ def evaluate_rows(rows: pd.DataFrame, capacity: int, *, tie_seed: int, n_boot: i
     generator summary or None)``; LightGBM's has ``precision_gain_over_rule`` (paired), and with ``p_true``
     every block has ``against_generator`` (:func:`generator_comparison`)."""
     models = {m: (rows[score], rows[prob]) for m, (score, prob) in MODEL_SCORES.items() if m != GENERATOR}
-    blocks, replicates = replicates_of_blocks(rows["outcome"], models, capacity, person_id=rows["person_id"],
+    blocks, replicates, _ = replicates_of_blocks(rows["outcome"], models, capacity, person_id=rows["person_id"],
                                               tie_seed=tie_seed, n_boot=n_boot, seed=seed, n_bins=n_bins)
     blocks["lightgbm"]["precision_gain_over_rule"] = paired_difference(
         replicates, blocks, "precision_at_capacity", "lightgbm", "rule")

@@ -7,7 +7,9 @@ out of any model's reach: a model at 0.9 of it may be missing nothing it could s
 where nothing unrecorded enters, as for NEET). Ranking by ``p_state`` and scoring the list with ``p_true``
 gives the expected precision of the best list the child's state allows (the state still holds latent need,
 which the records show only in part, so this too is a ceiling, but one that asks nothing unrecordable).
-Each model's expected precision is reported as a share of it.
+Each model's expected precision is reported as a share of it, with a paired interval: the ``p_state`` list
+is one more decision-only score of the generator comparison's bootstrap
+(:func:`models.evaluation.generator_comparison`), so a share's replicates are of the same resampled rows.
 """
 
 from __future__ import annotations
@@ -17,44 +19,37 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from models.selection import selection_order
-
 STATE_RANKED = "p_state"  # truth's column: the generator's probability without unrecorded factors
+STATE_RANKED_SCORE = "state_ranked"  # the p_state list's name among the scores of one bootstrap (not a model)
 
 
-def expected_precision_of_ranking(p_true, ranking, person_id, capacity: int, *, tie_seed: int) -> float | None:
-    """Mean ``p_true`` over the ``capacity`` rows that ``ranking`` puts first (ties by the seeded draw of
-    :func:`models.selection.selection_order`, as every list is selected); None with no row or capacity."""
-    order = selection_order(np.asarray(ranking, dtype=np.float64), np.asarray(person_id), tie_seed)
-    chosen = order[: max(int(capacity), 0)]
-    return float(np.asarray(p_true, dtype=np.float64)[chosen].mean()) if len(chosen) else None
-
-
-def state_ranked_yardstick(rows: pd.DataFrame, capacity: int, expected_precision: Mapping[str, float | None], *,
-                           tie_seed: int) -> dict | None:
-    """The expected precision of the list ranked by ``p_state``, and each model's as a share of it.
-
-    Args:
-        rows: the generator comparison's rows (every row has ``p_true``): ``person_id, p_true, p_state``.
-            ``p_true`` is what evaluation judges against (the probability of the recorded label).
-        capacity: the list's size.
-        expected_precision: model -> its expected precision at capacity on the same rows
-            (``against_generator.expected_precision_at_capacity``).
-        tie_seed: the spec's seed.
-
-    Returns:
-        ``{"ranked_by", "rows", "expected_precision_at_capacity", "to_state_ranked": {model: share}}`` (a share
-        is None where either figure is); None when truth has no ``p_state`` for these rows (older truth, the
-        adults' models).
-    """
+def state_ranking(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """``p_state`` as a decision-only score, ``(margin, probability)`` (both ``p_state``: the list is ranked by it
+    and selected as every list is, :func:`models.selection.selection_order`); None when truth has no ``p_state``
+    for these rows (older truth, the adults' models)."""
     if STATE_RANKED not in rows.columns or not rows[STATE_RANKED].notna().any():
         return None
-    state = expected_precision_of_ranking(rows["p_true"], rows[STATE_RANKED], rows["person_id"], capacity,
-                                          tie_seed=tie_seed)
+    p_state = rows[STATE_RANKED].to_numpy(dtype=np.float64)
+    return p_state, p_state
+
+
+def state_ranked_yardstick(rows: int, expected_precision: float | None, shares: Mapping[str, Mapping]) -> dict:
+    """The summary of the list ranked by ``p_state``, and each model's expected precision as a share of it.
+
+    Args:
+        rows: the generator comparison's rows (every row has ``p_true``).
+        expected_precision: the ``p_state`` list's expected precision at capacity (mean ``p_true`` of its rows).
+        shares: model -> ``{"value", "ci"}``, its expected precision at capacity over the ``p_state`` list's
+            (:func:`models.evaluation.paired_ratio`: the point is None where either figure is).
+
+    Returns:
+        ``{"ranked_by", "rows", "expected_precision_at_capacity", "to_state_ranked": {model: share},
+        "to_state_ranked_ci": {model: [lo, hi]}}``.
+    """
     return {
         "ranked_by": "generator probability without factors no record holds (p_state)",
-        "rows": int(len(rows)),
-        "expected_precision_at_capacity": state,
-        "to_state_ranked": {name: (value / state if value is not None and state else None)
-                            for name, value in expected_precision.items()},
+        "rows": int(rows),
+        "expected_precision_at_capacity": expected_precision,
+        "to_state_ranked": {name: share["value"] for name, share in shares.items()},
+        "to_state_ranked_ci": {name: share["ci"] for name, share in shares.items()},
     }

@@ -36,12 +36,13 @@ def describe_backtest(block: dict[str, Any] | None) -> str:
         return "Not measured: this release's evaluation predates the deployment-faithful backtest."
     p = block.get("protocol") or {}
     gap, test = p.get("gap_years"), p.get("test_year")
+    years = f"{gap} year{'' if gap == 1 else 's'}"
     live = (f"The {p.get('live_score_year')} list can only learn from children whose outcomes are known by then: "
-            f"the latest such cohort is {p.get('live_latest_matured_year')}, {gap} years earlier.")
+            f"the latest such cohort is {p.get('live_latest_matured_year')}, {years} earlier.")
     if not block.get("test"):
         return f"{live} The backtest could not be made: {block.get('reason', '-')}. The gate cannot pass it."
     how = (f"To test the list as it will be used, the {test} cohort was scored by a model trained only on the cohorts "
-           f"whose outcomes were known {gap} years before ({_years(p.get('train_years'))}) and calibrated on "
+           f"whose outcomes were known {years} before ({_years(p.get('train_years'))}) and calibrated on "
            f"{p.get('calibration_year')}, the latest of them.")
     if not block.get("differs_from_standard"):
         return f"{live} {how} These are the years of the standard split, so its figures are the test year's own."

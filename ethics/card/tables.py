@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 METRIC_LABELS = {
     "auc": "AUROC", "average_precision": "Average precision", "brier": "Brier score", "ece": "ECE",
-    "oe_ratio": "Observed/expected", "calibration_slope": "Calibration slope",
+    "oe_ratio": "Observed / expected", "calibration_slope": "Calibration slope",
     "precision_at_capacity": "Precision at capacity", "recall_at_capacity": "Recall at capacity",
     "lift_at_capacity": "Lift at capacity", "prevalence": "Prevalence", "n": "n",
     # judged against the synthetic generator's own probabilities (no draw of the outcome decides these)
@@ -22,7 +22,7 @@ METRIC_LABELS = {
     "generator.mean_ratio": "Mean predicted / mean generator probability",
     # the generator's list needs a factor no record holds; ranked without it, the list asks only what records show
     "generator.expected_precision_to_state_ranked":
-        "Expected precision as a share of the generator's list without the factor no record holds",
+        "Share of the best list the records allow",
 }
 BASELINE_LABELS = {"generator": "generator probability (synthetic only)"}
 GROUP_COLUMNS = ("n", "prevalence", "selection_rate", "tpr", "fnr", "fpr", "ppv", "auc", "oe_ratio")

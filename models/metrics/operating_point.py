@@ -63,6 +63,18 @@ def precision_recall_at_k(y_true, order, k: int) -> dict:
     }
 
 
+def expected_precision_at_k(expected, order, k: int) -> float | None:
+    """Mean of ``expected`` (the generator's probability) over the first ``k`` rows of ``order``: the list's
+    expected precision, which no draw of the outcome decides. None with no row or no capacity.
+
+    Args:
+        expected: per-row probability.
+        order: row positions, highest risk first (:func:`models.selection.selection_order`).
+    """
+    chosen = np.asarray(order)[: max(int(k), 0)]
+    return float(np.asarray(expected, dtype=np.float64)[chosen].mean()) if len(chosen) else None
+
+
 def operating_point_metrics(y_true, order, capacity: int) -> dict:
     """Precision/recall/lift at ``capacity`` and precision/lift in the top 0.5%, 1% and 5%.
 

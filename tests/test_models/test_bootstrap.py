@@ -56,7 +56,7 @@ def test_replicate_slopes_match_a_direct_fit_of_each_resample(rows):
 def test_intervals_cover_the_point_and_a_paired_gain_of_one_score_against_itself_is_zero(rows):
     y, p_true, margin, people = rows
     scores = {"lightgbm": (margin, expit(margin)), "rule": (margin, expit(margin))}
-    blocks, replicates = replicates_of_blocks(y, scores, 60, person_id=people, tie_seed=1, n_boot=300, seed=5)
+    blocks, replicates, _ = replicates_of_blocks(y, scores, 60, person_id=people, tie_seed=1, n_boot=300, seed=5)
     block = blocks["lightgbm"]
     for key in ("precision_at_capacity", "recall_at_capacity", "lift_at_capacity", "oe_ratio", "calibration_slope"):
         low, high = block[f"{key}_ci"]

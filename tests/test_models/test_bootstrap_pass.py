@@ -138,7 +138,7 @@ def test_a_score_reads_the_same_replicates_whichever_scores_share_the_pass(rows)
 def test_blocks_and_the_generator_comparison_match_separate_bootstraps(rows):
     y, p_true, margin, people = rows
     scores = {"lightgbm": (margin, expit(margin)), "rule": (np.round(margin), expit(np.round(margin)))}
-    blocks, replicates = replicates_of_blocks(y, scores, 40, person_id=people, tie_seed=3, n_boot=80, seed=4)
+    blocks, replicates, _ = replicates_of_blocks(y, scores, 40, person_id=people, tie_seed=3, n_boot=80, seed=4)
     separate = discrimination_with_ci(y, [margin, np.round(margin)], n_boot=80, seed=4)
     for name, reference in zip(scores, separate, strict=True):
         assert {k: blocks[name][k] for k in reference} == reference
