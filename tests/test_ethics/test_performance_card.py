@@ -43,3 +43,14 @@ def test_an_adult_models_card_counts_adults_not_children():
     table = disaggregated_table(pd.DataFrame([{"attribute": "sex", "group": "F", "n": 500, "suppressed": False}]), 10,
                                 "adults")
     assert table.columns[:3] == ["attribute", "group", "adults"]
+
+
+def test_the_share_of_the_state_ranked_list_shows_its_interval():
+    shared = {**BLOCK, "against_generator": {**BLOCK["against_generator"],
+                                             "expected_precision_to_state_ranked": 0.62,
+                                             "expected_precision_to_state_ranked_ci": [0.48, 0.79]}}
+    table = evaluation_table({**METRICS, "test": shared})
+    column = table.columns.index("Share of the best list the records allow")
+    assert table.rows[0][column] == "0.620 (0.480-0.790)"
+    rule = next(row for row in table.rows if row[0] == "rule baseline")
+    assert "(" not in rule[column] and "0.620" not in rule[column]  # only the block that has the share shows it
