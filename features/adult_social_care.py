@@ -20,22 +20,28 @@ CLD = "Adult social care (CLD)"
 LONG_TERM = "long term support"  # CLD R2 "Long term support: …" (R1 wrote "Long Term Support")
 
 
-@event_builder("cld", source="adult_social_care", end_column="end_date", tables={"cld_event": (
+# the collection starts in April 2023 but a service open then carries its own, earlier start: the source's
+# coverage is the earliest reporting period submitted (features.coverage), not the earliest event
+@event_builder("cld", source="adult_social_care", end_column="end_date", coverage_from="period_start",
+               tables={"cld_event": (
     "la_code", "period_start", "period_end", "event_type", "event_start", "event_end", "service_type",
     "service_component", "delivery_mechanism", "client_type", "_source_file", "_source_row")})
 def build_cld_events(rows: pd.DataFrame) -> pd.DataFrame:
     """``person_id, event_date (event start), end_date (event end), request, service, long_term, carer,
-    care_home`` (0/1; ``care_home``: long-term support in residential or nursing care)."""
+    care_home`` (0/1; ``care_home``: long-term support in residential or nursing care), ``period_start`` (the
+    start of the reporting period the event's latest version was submitted in)."""
     if rows.empty:
         return pd.DataFrame({"person_id": pd.Series(dtype="str"), "event_date": pd.Series(dtype="datetime64[s]"),
                              "end_date": pd.Series(dtype="datetime64[s]"),
+                             "period_start": pd.Series(dtype="datetime64[s]"),
                              **{c: pd.Series(dtype="int8") for c in ("request", "service", "long_term", "carer",
                                                                 "care_home")}})
     # event identity per linked person: the submitted reference is unreliable (cld_events)
     keyed = rows.assign(la_person_id=rows["person_id"].astype("str"))
     latest = latest_versions(with_event_ids(keyed))
     out = latest[["person_id"]].assign(event_date=pd.to_datetime(latest["event_start"]),
-                                       end_date=pd.to_datetime(latest["event_end"]))
+                                       end_date=pd.to_datetime(latest["event_end"]),
+                                       period_start=pd.to_datetime(latest["period_start"]))
     event_type = latest["event_type"].astype("str")
     out["request"] = event_type.eq("Request").astype("int8")
     out["service"] = event_type.eq("Service").astype("int8")

@@ -19,6 +19,7 @@ from features.adult_household import with_household
 from features.adult_population import OUTCOME_COLUMNS
 from features.cohorts import build_cohort
 from features.context import add_context_features, build_address_events, build_record_spans
+from features.coverage import coverage_report
 from features.events_link import build_source_events
 from features.family import with_family
 from features.feature import Feature
@@ -220,6 +221,8 @@ def build_features(
         frame = frame.assign(exclusion=frame["row_id"].map(cohort_exclusion),
                              censoring=pd.Series(pd.NA, index=frame.index, dtype="str"))
     report = summarise_features(frame, latest, spec, extract_date)
+    # from when each input's source holds records: the train stage keeps it out of years before (issue #18)
+    report["input_coverage"] = coverage_report(features, events)
     written = frame["exclusion"].isna() & frame["censoring"].isna()
     kept = frame if written.all() else frame[written]  # every row kept (adults' models): no copy of the frame
     feature_names = [f.name for f in features.values() if f.group != "fairness"]

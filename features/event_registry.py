@@ -48,6 +48,9 @@ class EventBuilder:
         record: its events are records of the child in the source (coverage features, record spans).
         end_column: the column ending an event's span (a null end = still open); None = a point event.
         address: its frame has ``imd_decile``, the deprivation of the child's home on ``event_date``.
+        coverage_from: a column of its frame dating when the source began holding each row (CLD: the reporting
+            period it was submitted in); its earliest value is the date the source holds records from
+            (``features.coverage``). None = the first month with events.
         module: the module declaring it (``features.school``).
         sequence: declaration order across all modules.
     """
@@ -62,6 +65,7 @@ class EventBuilder:
     address: bool
     module: str
     sequence: int
+    coverage_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ def event_builder(
     record: bool = False,
     end_column: str | None = None,
     address: bool = False,
+    coverage_from: str | None = None,
 ) -> Callable[[Builder], Builder]:
     """Register the decorated function as the builder of event domain ``domain`` (see ``EventBuilder``).
 
@@ -129,7 +134,7 @@ def event_builder(
             raise EventRegistryError(f"event domain {domain!r} is built in {known.module} and {build.__module__}")
         # the same module declaring it again (a reload) replaces its own builder
         _BUILDERS[domain] = EventBuilder(domain, source, build, declared, tuple(events), record, end_column,
-                                         address, build.__module__, next(_sequence))
+                                         address, build.__module__, next(_sequence), coverage_from)
         return build
 
     return register

@@ -35,6 +35,8 @@ class Feature:
         show_on_list: False for special-category detail (self-harm and other sensitive diagnoses, the
             abuse category of a child protection plan) that must never be printed as a reason on a
             list read by council staff; the model may still use it.
+        reads: the event domains a row-built feature (``sql=None``, ``features.row_features``) counts, for
+            its coverage (``features.coverage``); an SQL feature reads its ``domain``.
     """
 
     name: str
@@ -49,6 +51,7 @@ class Feature:
     fill: float | None = None
     proxy_for: tuple[str, ...] = ()
     show_on_list: bool = True
+    reads: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = set(self.proxy_for) - set(PROXY_CHARACTERISTICS)

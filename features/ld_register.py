@@ -42,26 +42,33 @@ REGISTER = "Learning disability register and the carers' records"
 
 
 def _feature(name: str, description: str, window: str, kind: str = "numeric", show: bool = True,
-             fill: float | None = 0) -> Feature:
+             fill: float | None = 0, reads: tuple[str, ...] = ()) -> Feature:
     return Feature(name, description, REGISTER, window, kind, "model", "ld_register", None, None, fill,
-                   proxy_for=("age",) if name == "age" else (), show_on_list=show)
+                   proxy_for=("age",) if name == "age" else (), show_on_list=show, reads=reads)
 
 
 # the register's features are the carers' (features.ld_older_carer), built per row (features.row_features);
-# the carers' health is another person's special-category data: the model may use it, a list never prints it
+# the carers' health is another person's special-category data: the model may use it, a list never prints it;
+# ``reads``: the domains each counts, for the coverage of its source (features.coverage: the CLD starts late)
 FEATURES = (
     _feature("age", "Age in years on the index date", "now", fill=None),
-    _feature("sole_carer", "One family carer at home (no second carer)", "now", "binary"),
-    _feature("carer_age_max", "Age of the oldest family carer at home", "now", fill=None),
-    _feature("carer_age_min", "Age of the youngest family carer at home", "now", fill=None),
-    _feature("carer_efi_max", "Frailty deficits on the GP record of the frailest carer", "ever", show=False),
-    _feature("carer_ltc_max", "Long-term conditions of the carer with the most", "ever", show=False),
-    _feature("carer_dementia", "A carer has dementia on the GP record", "ever", "binary", show=False),
-    _feature("carer_emergency_12m", "Carers' emergency hospital admissions, last 12 months", "12m", show=False),
-    _feature("carer_assessed_ever", "A carer's assessment or support for a carer on record", "ever", "binary"),
+    _feature("sole_carer", "One family carer at home (no second carer)", "now", "binary", reads=("ld_carer",)),
+    _feature("carer_age_max", "Age of the oldest family carer at home", "now", fill=None, reads=("ld_carer",)),
+    _feature("carer_age_min", "Age of the youngest family carer at home", "now", fill=None, reads=("ld_carer",)),
+    _feature("carer_efi_max", "Frailty deficits on the GP record of the frailest carer", "ever", show=False,
+             reads=("gp_code",)),
+    _feature("carer_ltc_max", "Long-term conditions of the carer with the most", "ever", show=False,
+             reads=("gp_code",)),
+    _feature("carer_dementia", "A carer has dementia on the GP record", "ever", "binary", show=False,
+             reads=("gp_code",)),
+    _feature("carer_emergency_12m", "Carers' emergency hospital admissions, last 12 months", "12m", show=False,
+             reads=("hes_spell",)),
+    _feature("carer_assessed_ever", "A carer's assessment or support for a carer on record", "ever", "binary",
+             reads=("cld",)),
     _feature("carer_own_care_ever", "A carer has had adult social care of their own", "ever", "binary",
-             show=False),
-    _feature("person_care_12m", "The person's own adult social care contacts, last 12 months", "12m"),
+             show=False, reads=("cld",)),
+    _feature("person_care_12m", "The person's own adult social care contacts, last 12 months", "12m",
+             reads=("cld",)),
 )
 PLACEMENT_KIND = {"Supported living": "supported_living", "Residential care": "care_home",
                   "Nursing care": "care_home", "Shared Lives": "shared_lives"}

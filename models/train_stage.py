@@ -20,6 +20,7 @@ import pandas as pd
 
 from models.backtest import fit_backtest
 from models.few_events import few_events_backtest, fit_few_events, released_summary
+from models.input_coverage import CoveredInputs, cover_inputs
 from models.live_calibration import recalibrate_for_live
 from models.spec import ModelSpec, SplitSpec, load_model_spec, spec_path
 from models.split import capacity_share
@@ -185,6 +186,19 @@ def train_for_release(features: pd.DataFrame, spec: ModelSpec, columns: list[str
     return fit_few_events(features, spec, columns, requested="rule", why=reason), {**split, "fallback_reason": reason}
 
 
+def covered_inputs(features: pd.DataFrame, spec: ModelSpec, columns: list[str], features_report: Path
+                   ) -> CoveredInputs:
+    """The spec's inputs kept to the years their source covers (``models.input_coverage``), from features.json
+    ``input_coverage``; a features report without it (written before session 31) leaves every input as it is."""
+    coverage = (read_json(features_report).get("input_coverage") or {}) if features_report.exists() else {}
+    covered = cover_inputs(features, columns, coverage, spec.split.train_years, spec.split.validation_year)
+    for entry in covered.left_out:
+        log.warning("%s: %s: %s", spec.name, entry["input"], entry["reason"])
+    if covered.restricted:
+        log.warning("%s: %s", spec.name, covered.restricted["reason"])
+    return covered
+
+
 def with_estimated_effect(spec: ModelSpec, paths: ProjectPaths) -> ModelSpec:
     """For ``training.untreated: dropin``, the spec with the offer's effect from reports/impact/estimates.json
     (``models.untreated.effect_from_estimates``) when that file has one; else the spec as it is."""
@@ -256,7 +270,9 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
         whole people past ``params.max_training_rows``, ``models.training_sample``; scores.parquet then holds only
         the sampled people's training rows), ``backtest`` (the deployment-faithful
         backtest's years, :func:`models.backtest.fit_backtest`; its test-year scores go to
-        ``backtest_scores.parquet``) and ``thresholds_sha256`` to the MLflow run's ids.
+        ``backtest_scores.parquet``), ``inputs_left_out`` and ``training_years_restricted`` (inputs whose source
+        starts after some fitted years, :func:`covered_inputs`; ``feature_columns`` are then the inputs the
+        learners saw) and ``thresholds_sha256`` to the MLflow run's ids.
 
     Raises:
         ModelSpecError: the spec does not exist or is invalid.
@@ -269,7 +285,10 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
         raise FeaturesMissing(features_file)
     registration = preregister(model) if preregister is not None else None
     features = read_parquet(features_file)
-    columns = choose_inputs(spec)
+    covered = covered_inputs(features, spec, choose_inputs(spec), paths.model_reports(model) / "features.json")
+    columns = covered.feature_columns
+    if covered.restricted:  # (a): fitted on the training years every kept input covers (models.input_coverage)
+        spec = spec.model_copy(update={"split": spec.split.model_copy(update={"train_years": covered.train_years})})
     outcomes, rows_by_year = evaluation_outcomes(features, spec.split), features.groupby("index_year").size().to_dict()
     # a very large county: the learners fit a sample of whole people; every other year is kept (training_sample)
     features, sample = training_sample(features, spec.split.train_years, params.max_training_rows, spec.seed)
@@ -277,7 +296,8 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
         log.info("%s: %s", spec.name, sample["description"])
     trained, fitted = train_for_release(features, spec, columns, params)
     trained.summary.update({"evaluation_outcomes": outcomes, **fitted, "training_sample": sample,
-                            "released": released_summary(trained.summary)})
+                            "released": released_summary(trained.summary), "inputs_left_out": covered.left_out,
+                            "training_years_restricted": covered.restricted})
     model_dir = paths.model_artifacts(model)
     scores_file = write_parquet(trained.scores, model_dir / "scores.parquet")
     if trained.released == "lightgbm":
@@ -301,6 +321,8 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
                 "evaluation_outcomes": trained.summary["evaluation_outcomes"],
                 "capacity": capacity_share(spec, rows_by_year), "training_sample": sample,
                 "fallback_reason": trained.summary["fallback_reason"], "backtest": backtest,
+                # inputs whose source starts after some fitted years, and what was done (models.input_coverage)
+                "inputs_left_out": covered.left_out, "training_years_restricted": covered.restricted,
                 # which learner scores the list and why (the card says it; the gate judges its scores)
                 "released": trained.summary["released"], "population": spec.population,
                 "live_calibration": trained.summary["live_calibration"],

@@ -34,6 +34,7 @@ from ethics.card.disclosure import (
 )
 from ethics.card.headline import GateSummary, Headline, headline_performance, plain_evidence, summarise_gate
 from ethics.card.ld_register import describe_register, register_table
+from ethics.card.left_out import describe_left_out
 from ethics.card.recording import recording_section
 from ethics.card.released import describe_explanations, describe_lightgbm, describe_released
 from ethics.card.tables import (
@@ -247,6 +248,8 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Baselines": "logistic regression; the council's additive rule score; generator probability (synthetic only)",
         "Split": describe_split(spec.get("split")),
         "Inputs": describe_inputs(disclosure),
+        # inputs whose source starts after some fitted years (run.json inputs_left_out, models.input_coverage)
+        "Inputs left out of the learners": describe_left_out(run.get("inputs_left_out")),
         "Proxies for protected characteristics": describe_proxies(disclosure),
         "Fairness attributes": describe_audit_attributes(disclosure),
         "Explanations": describe_explanations(run)
