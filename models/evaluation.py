@@ -118,9 +118,15 @@ def paired_difference(replicates: Mapping[str, Mapping[str, np.ndarray]], blocks
 def paired_ratio(replicates, blocks, first: str, second: str) -> dict:
     """Ratio of two models' expected precision at capacity, with a paired percentile interval."""
     key = "expected_precision_at_capacity"
-    a, b = blocks[first]["against_generator"][key], blocks[second]["against_generator"][key]
+    return ratio_with_interval(blocks[first]["against_generator"][key], blocks[second]["against_generator"][key],
+                               replicates[first][key], replicates[second][key])
+
+
+def ratio_with_interval(a: float | None, b: float | None, replicates_a, replicates_b) -> dict:
+    """``a / b`` (None where either is missing or ``b`` is 0) and a percentile interval of the replicates' ratio,
+    replicate by replicate (paired: both are of the same resampled rows)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = replicates[first][key] / replicates[second][key]
+        ratio = np.asarray(replicates_a) / np.asarray(replicates_b)
     return {"value": a / b if a is not None and b else None, "ci": percentile_interval(ratio, CI_LEVEL)}
 
 
@@ -167,10 +173,10 @@ def generator_comparison(rows: pd.DataFrame, capacity: int, *, tie_seed: int, n_
                "lightgbm_to_generator": paired_ratio(replicates, blocks, "lightgbm", GENERATOR),
                "lightgbm_to_rule": paired_ratio(replicates, blocks, "lightgbm", "rule")}
     if state_score is not None:
-        state = {"against_generator": {key: expected_precision_at_k(p_true, orders[STATE_RANKED_SCORE], capacity)}}
-        shares = {name: paired_ratio(replicates, {**blocks, STATE_RANKED_SCORE: state}, name, STATE_RANKED_SCORE)
-                  for name in blocks}
-        summary["state_ranked"] = state_ranked_yardstick(len(same), state["against_generator"][key], shares)
+        state = expected_precision_at_k(p_true, orders[STATE_RANKED_SCORE], capacity)
+        shares = {name: ratio_with_interval(block["against_generator"][key], state, replicates[name][key],
+                                            replicates[STATE_RANKED_SCORE][key]) for name, block in blocks.items()}
+        summary["state_ranked"] = state_ranked_yardstick(len(same), state, shares)
         for name, share in shares.items():
             blocks[name]["against_generator"] |= {"expected_precision_to_state_ranked": share["value"],
                                                   "expected_precision_to_state_ranked_ci": share["ci"]}

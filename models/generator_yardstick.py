@@ -40,7 +40,7 @@ def state_ranked_yardstick(rows: int, expected_precision: float | None, shares: 
         rows: the generator comparison's rows (every row has ``p_true``).
         expected_precision: the ``p_state`` list's expected precision at capacity (mean ``p_true`` of its rows).
         shares: model -> ``{"value", "ci"}``, its expected precision at capacity over the ``p_state`` list's
-            (:func:`models.evaluation.paired_ratio`: the point is None where either figure is).
+            (:func:`models.evaluation.ratio_with_interval`: the point is None where either figure is).
 
     Returns:
         ``{"ranked_by", "rows", "expected_precision_at_capacity", "to_state_ranked": {model: share},

@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from models.ld_register import MIN_EVENTS
+from pipeline.sources.registry import SourceRegistryError, get_source
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,6 @@ class CoveredInputs:
 
 
 def _source_words(source: str) -> str:
-    from pipeline.sources.registry import SourceRegistryError, get_source
-
     try:
         return ", ".join(get_source(s.strip()).display_name for s in source.split(","))
     except SourceRegistryError:

@@ -16,10 +16,11 @@ def describe_left_out(left_out: Sequence[Mapping[str, Any]] | None) -> str:
         return "-"
     one = len(left_out) == 1
     names = ", ".join(str(e["input"]) for e in left_out)
-    sources = ", ".join(dict.fromkeys(str(e.get("source") or "its source") for e in left_out))
+    sources = list(dict.fromkeys(str(e.get("source") or "its source") for e in left_out))
     starts = ", ".join(sorted(dict.fromkeys(str(e["covered_from"]) for e in left_out)))
     years = span_words(sorted({int(y) for e in left_out for y in e.get("training_years_uncovered") or []}))
-    return (f"{names} {'was' if one else 'were'} left out of the fitted learners because {sources} "
-            f"{'holds' if len(sources.split(', ')) == 1 else 'hold'} records only from a later date (complete from "
-            f"index date {starts}): in index years {years} {'it was' if one else 'they were'} 0 because the source "
-            "held no records, not because nothing happened; the rule is unchanged.")
+    return (f"{names} {'was' if one else 'were'} left out of the fitted learners because {', '.join(sources)} "
+            f"{'holds' if len(sources) == 1 else 'hold'} records only from a later date (complete from index date "
+            f"{starts}): in index years {years} {'it' if one else 'they'} counted nothing, or only part of "
+            f"{'its' if one else 'their'} look-back, because the source held no records then, not because nothing "
+            "happened; the rule is unchanged.")

@@ -238,7 +238,6 @@ def run_link(paths: ProjectPaths, params: LinkParams, key_file: Path) -> Linkage
         report["timings"] = times.as_report()
         write_json(report, paths.reports / "linkage.json")
     return replace(result, person_index=index, report=report)
-    return result
 
 
 def as_of_outputs(paths: ProjectPaths, as_of: date) -> tuple[Path, Path]:
