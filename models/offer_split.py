@@ -77,8 +77,9 @@ def performance_by_offer(scores: pd.DataFrame, exposure: pd.DataFrame, *, split:
     return out
 
 
-def describe_offer_split(block: dict | None) -> str:
-    """One sentence for the model card from :func:`performance_by_offer`'s block."""
+def describe_offer_split(block: dict | None, people: str = "children") -> str:
+    """One sentence for the model card from :func:`performance_by_offer`'s block (``people``: what the
+    population's people are called)."""
     if not block:
         return "Not measured: the features carry no early help offer records"
     n, o = block["not_offered"], block["offered"]
@@ -87,7 +88,7 @@ def describe_offer_split(block: dict | None) -> str:
         r = stratum["observed_over_expected"]
         return "-" if r["ratio"] is None else f"{r['ratio']:.2f} (95% {r['low']:.2f}-{r['high']:.2f})"
 
-    text = (f"In {block['year']}, among the {n['rows']:,} children not offered early help, observed/expected "
+    text = (f"In {block['year']}, among the {n['rows']:,} {people} not offered early help, observed/expected "
             f"outcomes {oe(n)}: this is the model's calibration for risk without help")
     if o["rows"]:
         points = float(np.round(block["performative_gap"] * 100, 1))

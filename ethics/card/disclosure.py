@@ -147,16 +147,16 @@ def describe_exclusions(spec: Mapping[str, object]) -> list[str]:
     return sentences
 
 
-def describe_capacity_share(capacity: Mapping[str, object] | None) -> str:
+def describe_capacity_share(capacity: Mapping[str, object] | None, people: str = "children") -> str:
     """'200 a year in 2026: 1.5% of the 13,613 children scored (test year 2025: 1.5% of 13,134)' from
-    features.json ``capacity``; '-' without it."""
+    features.json ``capacity``; '-' without it. ``people``: what the population's people are called."""
     if not isinstance(capacity, Mapping):
         return "-"
     parts = []
     for key in ("score_year", "test_year"):
         block = capacity.get(key)
         if isinstance(block, Mapping) and block.get("share") is not None:
-            parts.append((key, f"{float(block['share']):.1%} of the {int(block['cohort_rows']):,} children "
+            parts.append((key, f"{float(block['share']):.1%} of the {int(block['cohort_rows']):,} {people} "
                                f"in {block['year']}", block))
     if not parts:
         return "-"

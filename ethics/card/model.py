@@ -238,7 +238,7 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Test index date": str(inputs.metrics.get("test_index_date", "-")),
         "Capacity (list length)": format_value(inputs.metrics.get("capacity")),
         "List's share of the cohort": describe_capacity_share(inputs.metrics.get("capacity_share")
-                                                              or run.get("capacity")),
+                                                              or run.get("capacity"), people),
         "Who is not scored": " ".join(describe_exclusions(spec)) or "-",
     }
     method = {
@@ -257,7 +257,7 @@ def build_model_card(inputs: CardInputs) -> ModelCard:
         "Offers of help in training": describe_untreated(run.get("untreated")),
         # a very large county's learners fit a sample of whole people (models.training_sample)
         "Rows the learners were fitted on": str((run.get("training_sample") or {}).get("description") or "-"),
-        "Performance by offer": describe_offer_split(inputs.metrics.get("offer_split")),
+        "Performance by offer": describe_offer_split(inputs.metrics.get("offer_split"), people),
     }
     recording_summary, recording = recording_section(
         inputs.monitor, input_sources(list(run.get("feature_columns") or []), registry), ctx)

@@ -43,6 +43,16 @@ def test_an_adult_models_card_counts_adults_not_children():
     table = disaggregated_table(pd.DataFrame([{"attribute": "sex", "group": "F", "n": 500, "suppressed": False}]), 10,
                                 "adults")
     assert table.columns[:3] == ["attribute", "group", "adults"]
+    from ethics.card.disclosure import describe_capacity_share
+    from models.offer_split import describe_offer_split
+
+    share = describe_capacity_share({"test_year": {"share": 0.045, "cohort_rows": 447, "year": 2025, "capacity": 20}},
+                                    "people")
+    assert share == "20 a year: 4.5% of the 447 people in 2025"
+    ratio = {"ratio": 0.95, "low": 0.58, "high": 1.47}
+    offers = describe_offer_split({"year": 2025, "not_offered": {"rows": 447, "observed_over_expected": ratio},
+                                   "offered": {"rows": 0}}, "adults")
+    assert offers.startswith("In 2025, among the 447 adults not offered") and "children" not in offers
 
 
 def test_the_share_of_the_state_ranked_list_shows_its_interval():
