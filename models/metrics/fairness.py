@@ -3,7 +3,8 @@
 Each group's figures are compared with the whole population's: ``diff_<metric>`` = group -
 overall, ``ratio_<metric>`` = group / overall. Their CIs come from one shared set of bootstrap
 replicates (the group and the overall value move together in each replicate), computed from counts
-of pooled rows (one ``bincount`` per replicate, see ``bootstrap_group_sums``). Cells with fewer than
+of pooled rows (one ``bincount`` per replicate, see ``bootstrap_group_sums``); every attribute reads the
+same replicates (``bootstrap_attribute_sums``). Cells with fewer than
 ``min_n`` rows or ``min_positives`` positives are flagged and blanked before anything is published.
 """
 
@@ -22,7 +23,7 @@ from fairlearn.metrics import (
 )
 from sklearn.metrics import precision_score, roc_auc_score
 
-from models.metrics.group_bootstrap import bootstrap_group_sums, column_quantile, rates_from_sums
+from models.metrics.group_bootstrap import bootstrap_attribute_sums, column_quantile, rates_from_sums
 
 GROUP_VALUE_COLUMNS = ["n", "positives", "prevalence", "selection_rate", "tpr", "fnr", "fpr", "ppv", "auc",
                        "oe_ratio", "brier"]
@@ -178,11 +179,15 @@ def group_metrics(
     tables = []
     labels_by_attribute = {attribute: group_labels(frame, columns) for attribute, columns in attributes.items()}
     counted = metric_frame(y, s, labels_by_attribute).by_group if attributes else None
-    for offset, (attribute, labels) in enumerate(labels_by_attribute.items()):
-        codes, uniques = pd.factorize(labels, sort=True)
+    factorized = [pd.factorize(labels, sort=True) for labels in labels_by_attribute.values()]
+    # one set of replicates for every attribute: drawing the rows once per attribute was most of the time
+    sums_by_attribute = bootstrap_attribute_sums(y, s, p, [codes for codes, _ in factorized],
+                                                 [len(uniques) for _, uniques in factorized], n_boot, seed)
+    for (attribute, labels), (_, uniques), sums in zip(labels_by_attribute.items(), factorized, sums_by_attribute,
+                                                       strict=True):
         by_group = counted.xs(attribute, level="attribute").astype(float).reindex(uniques)
         by_group = by_group.join(probability_metrics_by_group(y, p, labels, ranking))[GROUP_VALUE_COLUMNS]
-        replicates = rates_from_sums(bootstrap_group_sums(y, s, p, codes, len(uniques), n_boot, seed + offset))
+        replicates = rates_from_sums(sums)
         table = by_group.reset_index(names="group")
         totals = np.array([len(y), y.sum(), s.sum(), (s * y).sum(), (s * (1 - y)).sum(), ((p - y) ** 2).sum(),
                            p.sum()])

@@ -2,7 +2,10 @@
 
 Used by ``models.metrics.fairness.group_metrics``: the group and the overall value are computed from
 the same replicate (rows drawn with replacement), so their differences and ratios get honest CIs.
-Rows are pooled into cells first, so a replicate is one ``bincount`` of its draws' cells.
+Rows are pooled into cells first, so a replicate is one ``bincount`` of its draws' cells. Every audited
+attribute reads the same replicates (``bootstrap_attribute_sums``): one draw of the rows is summed by the
+finest groups (a group in every attribute at once) and each attribute's groups add those up, so the draws,
+the one cost that grows with rows x replicates, are paid once, not once per attribute.
 """
 
 from __future__ import annotations
@@ -63,6 +66,35 @@ def bootstrap_group_sums(y, s, p, codes, n_groups, n_boot, seed):
             a, b = bounds[g], bounds[g + 1]
             out[start:start + rows, g] = counts[:, a:b] @ cells[a:b]
     out[:, n_groups] = out[:, :n_groups].sum(axis=1)
+    return out
+
+
+def bootstrap_attribute_sums(y, s, p, codes_by_attribute: list[np.ndarray], n_groups_by_attribute: list[int],
+                             n_boot: int, seed: int) -> list[np.ndarray]:
+    """``bootstrap_group_sums`` for several attributes from one set of replicates; one (B, G + 1, 7) per attribute.
+
+    Rows are grouped by their group in every attribute at once (the finest groups); one
+    ``bootstrap_group_sums`` of those gives each replicate's sums per finest group, and an attribute's
+    group is the sum of the finest groups inside it. Replicate ``b`` draws the rows
+    ``default_rng(seed).integers(0, n, n)`` (the b-th call) for every attribute, so the first attribute's
+    replicates are those ``bootstrap_group_sums(..., seed)`` draws for it alone.
+
+    Args:
+        codes_by_attribute: each attribute's group code per row, ``0 .. G - 1``.
+        n_groups_by_attribute: each attribute's number of groups ``G``.
+    """
+    if not codes_by_attribute:
+        return []
+    finest, first_row = pool_rows(codes_by_attribute)
+    n_finest = len(first_row)
+    sums = bootstrap_group_sums(y, s, p, finest, n_finest, n_boot, seed)
+    out = []
+    for codes, n_groups in zip(codes_by_attribute, n_groups_by_attribute, strict=True):
+        # finest group -> this attribute's group, as a 0/1 matrix: each group adds up the finest groups inside it
+        inside = np.zeros((n_groups + 1, n_finest + 1))
+        inside[codes[first_row], np.arange(n_finest)] = 1
+        inside[n_groups, n_finest] = 1  # the total is the finest groups' total
+        out.append(inside @ sums)
     return out
 
 
