@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from datetime import date
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 import features.ld_population  # noqa: F401  registers the older-carer register's cohort and outcome kinds
@@ -41,42 +42,49 @@ from models.spec import ModelSpec
 OUTCOME_COLUMNS = ("outcome_spells", "outcome_death", "outcome_state_funded", "outcome_any_move", *TIME_COLUMNS)
 
 
-def died_before(events: Events, index_date: pd.Timestamp) -> set[str]:
-    """People with a date of death before ``index_date``, from ONS registrations or the GP record."""
-    dead: set[str] = set()
+def died_before(events: Events, index_date: pd.Timestamp) -> np.ndarray:
+    """``person_key`` of people with a date of death before ``index_date``, from ONS registrations or the GP record
+    (sorted, unique)."""
+    reg = events["gp_registration"]
+    keys = [reg.loc[reg["death_date"] < index_date, "person_key"].to_numpy()]
     if "death" in events:
         deaths = events["death"]
-        dead.update(deaths.loc[deaths["event_date"] < index_date, "person_id"].astype("str"))
-    reg = events["gp_registration"]
-    dead.update(reg.loc[reg["death_date"] < index_date, "person_id"].astype("str"))
-    return dead
+        keys.append(deaths.loc[deaths["event_date"] < index_date, "person_key"].to_numpy())
+    return np.unique(np.concatenate(keys))
 
 
 @COHORT_KINDS.register("gp_registered")
 def build_registered_cohort(events: Events, spec: ModelSpec, index_dates: list[pd.Timestamp]) -> pd.DataFrame:
     """Adults aged ``cohort.min_age``..``max_age`` registered with a GP on each index date.
 
+    People are found by their integer ``person_key``, not their text id: sets and index differences of millions of
+    32-character ids were most of the cohort's time at scale (issue #17).
+
     Args:
-        events: ``gp_registration`` (``person_id, event_date (start), registration_end, death_date``),
-            ``death`` (``person_id, event_date``) when deaths are held, and ``person`` (``person_id,
-            person_key, birth_year, birth_month``).
+        events: ``gp_registration`` (``person_key, event_date (start), registration_end, death_date``),
+            ``death`` (``person_key, event_date``) when deaths are held, and ``person`` (``person_id,
+            person_key, birth_year, birth_month``), as ``features.build.build_events`` keys them.
 
     Returns:
         ``COHORT_COLUMNS`` rows, one per person and index date, no exclusions.
     """
-    reg, person = events["gp_registration"], events["person"].set_index("person_id")
+    reg = events["gp_registration"]
+    born = events["person"].set_index("person_key")[["person_id", "birth_year", "birth_month"]]
     parts = []
     for index_date in index_dates:
-        open_ = reg[(reg["event_date"] < index_date)
-                    & (reg["registration_end"].isna() | (reg["registration_end"] > index_date))]
-        ids = pd.Index(open_["person_id"].astype("str").unique())
-        ids = ids.difference(pd.Index(sorted(died_before(events, index_date))))
-        born = person.reindex(ids)
-        months = (index_date.year - born["birth_year"]) * 12 + (index_date.month - born["birth_month"])
+        ended = reg["registration_end"]
+        open_ = (reg["event_date"] < index_date) & (ended.isna() | (ended > index_date))
+        keys = np.setdiff1d(np.unique(reg.loc[open_, "person_key"].to_numpy()), died_before(events, index_date),
+                            assume_unique=True)
+        person = born.reindex(keys)
+        months = (index_date.year - person["birth_year"]) * 12 + (index_date.month - person["birth_month"])
         in_age = months.between(spec.cohort.min_age * 12, spec.cohort.max_age * 12 + 11).fillna(False)
-        parts.append(pd.DataFrame({"person_id": ids[in_age.to_numpy(dtype=bool)], "index_date": index_date}))
+        parts.append(pd.DataFrame({"person_key": keys[in_age.to_numpy(dtype=bool)], "index_date": index_date}))
     cohort = pd.concat(parts, ignore_index=True)
-    out = cohort.merge(events["person"][["person_id", "person_key", "birth_year", "birth_month"]], on="person_id")
+    person = born.reindex(cohort["person_key"].to_numpy())
+    out = pd.DataFrame({"person_id": person["person_id"].to_numpy(), "index_date": cohort["index_date"],
+                        "person_key": cohort["person_key"].astype(events["person"]["person_key"].dtype),
+                        "birth_year": person["birth_year"].to_numpy(), "birth_month": person["birth_month"].to_numpy()})
     out["index_year"] = out["index_date"].dt.year.astype("int64")
     out["exclusion"] = pd.Series(pd.NA, index=out.index, dtype="str")
     out = out.sort_values(["index_date", "person_id"], ignore_index=True)
@@ -137,17 +145,18 @@ def died_in_window(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame, events: M
 
 def in_care_home_before(events: Events, cohort: pd.DataFrame) -> pd.Series:
     """Whether each cohort row's person was recorded as living in a care home before its index date: a GP
-    care-home code, a discharge to a care home (hospital or ED), or residential or nursing care open then."""
+    care-home code, a discharge to a care home (hospital or ED), or residential or nursing care open then.
+    People are matched by ``person_key`` (cohort and events as ``features.build.build_events`` keys them)."""
     flagged = pd.Series(False, index=cohort.index)
+    signs = [(discharges(events) if domain == "hes_discharge" else events[domain], flag) for domain, flag in
+             (("gp_code", "care_home"), ("hes_discharge", "to_care_home"), ("ecds", "to_care_home"))]
+    cld = events["cld"]
     for index_date, rows in cohort.groupby("index_date"):
-        ids: set[str] = set()
-        for domain, flag in (("gp_code", "care_home"), ("hes_discharge", "to_care_home"), ("ecds", "to_care_home")):
-            ev = discharges(events) if domain == "hes_discharge" else events[domain]
-            ids.update(ev.loc[(ev["event_date"] < index_date) & (ev[flag] == 1), "person_id"].astype("str"))
-        cld = events["cld"]
+        keys = [ev.loc[(ev["event_date"] < index_date) & (ev[flag] == 1), "person_key"].to_numpy()
+                for ev, flag in signs]
         open_ = (cld["event_date"] < index_date) & (cld["end_date"].isna() | (cld["end_date"] > index_date))
-        ids.update(cld.loc[open_ & (cld["care_home"] == 1), "person_id"].astype("str"))
-        flagged.loc[rows.index] = rows["person_id"].astype("str").isin(ids).to_numpy()
+        keys.append(cld.loc[open_ & (cld["care_home"] == 1), "person_key"].to_numpy())
+        flagged.loc[rows.index] = np.isin(rows["person_key"].to_numpy(), np.concatenate(keys))
     return flagged
 
 

@@ -25,6 +25,7 @@ from features.family import with_family
 from features.feature import Feature
 from features.leakage import leakage_perturbation
 from features.outcomes import attach_outcome
+from features.person_lookup import positions_in
 from features.populations import get_population
 from features.report import summarise_features
 from features.row_features import add_row_features
@@ -64,10 +65,10 @@ def with_cross_source(events: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame
 def add_person_keys(events: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Give every event frame an integer ``person_key`` (position in ``events['person']``): DuckDB joins on
     integers many times faster than on 32-character text ids."""
-    keys = pd.Index(events["person"]["person_id"].astype("str"))
+    keys = events["person"]["person_id"]
     out = {}
     for name, frame in events.items():
-        codes = keys.get_indexer(frame["person_id"].astype("str"))
+        codes = positions_in(frame["person_id"], keys)
         keyed = frame.assign(person_key=codes.astype("int32"))
         # filtered only when some event has no person: a filter copies the frame even when it keeps every row
         out[name] = keyed if (codes >= 0).all() else keyed[codes >= 0]

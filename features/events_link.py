@@ -26,6 +26,7 @@ from features.events import (
     record_keys,
     source_columns,
 )
+from features.person_lookup import positions_in
 from pipeline.sources.registry import table_spec
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def attach_person_id(table: pd.DataFrame, name: str, person_index: pd.DataFrame,
     keys = keys.astype({"record_key_tok": "str", "person_id": "str"}).drop_duplicates("record_key_tok")
     # a lookup of each row's position in the index, not a merge: the same rows in the same order (an inner
     # merge keeps the left order), without hashing and copying every column of a table of millions of rows
-    found = pd.Index(keys["record_key_tok"]).get_indexer(table[key].astype("str"))
+    found = positions_in(table[key], keys["record_key_tok"])
     linked = found >= 0
     out = table if linked.all() else table[linked]
     out = out.drop(columns=[] if keep_key else [key]).reset_index(drop=True)

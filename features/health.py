@@ -10,6 +10,7 @@ event frames; each feature is declared with its DuckDB aggregate over one of the
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from features.event_registry import event_builder, person_attributes
@@ -47,7 +48,20 @@ GROUP_WORDS = {
 
 
 def classify_adversity(codes: pd.Series, group: str) -> pd.Series:
-    """True where an ICD-10 code (4 characters, no dot) falls in adversity ``group``."""
+    """True where an ICD-10 code (4 characters, no dot) falls in adversity ``group``.
+
+    Each distinct code is classified once and the answer spread back: a county's few thousand codes instead of
+    every diagnosis of every admission, five times over (issue #17).
+    """
+    positions, distinct = pd.factorize(codes)
+    hit = _codes_in_group(pd.Series(distinct), group).to_numpy(dtype=bool)
+    found = np.zeros(len(codes), dtype=bool)
+    known = positions >= 0  # a missing code is in no group
+    found[known] = hit[positions[known]]
+    return pd.Series(found, index=codes.index)
+
+
+def _codes_in_group(codes: pd.Series, group: str) -> pd.Series:
     categories, extra, excluded = ADVERSITY_GROUPS[group]
     code = codes.astype("str").str.upper().str.replace(".", "", regex=False)
     hit = code.str.slice(0, 3).isin(categories) | code.str.slice(0, 4).isin(extra)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 W6Y = "e.event_date >= c.index_date - INTERVAL 72 MONTH"
@@ -19,8 +20,8 @@ W36 = "e.event_date >= c.index_date - INTERVAL 36 MONTH"
 OPEN_AT_INDEX = "(e.end_date IS NULL OR e.end_date > c.index_date)"
 MONTHS_SINCE_LAST = "date_diff('month', max(e.event_date), c.index_date)"
 # cohort rows per aggregation query: DuckDB's join and aggregate state grow with the rows of one query (1.3 GB
-# for the outpatient domain at 3.5M rows, issue #17); each row's result depends on its own events only, so
-# querying the cohort in slices gives the same rows
+# for the outpatient domain at 3.5M rows, issue #17); each row's result depends on its own person's events only,
+# so querying the cohort a range of people at a time, with only those people's events, gives the same rows
 COHORT_ROWS_PER_QUERY = 500_000
 
 
@@ -64,7 +65,7 @@ def aggregate_before_index(
     Returns:
         ``row_id``, one column per expression and ``_max_event_date`` (the latest event seen), for
         cohort rows with at least one event before the index date; other rows are absent. The rows come in
-        no set order; the cohort is queried ``COHORT_ROWS_PER_QUERY`` rows at a time.
+        no set order; the cohort is queried about ``COHORT_ROWS_PER_QUERY`` rows at a time (``people_slices``).
     """
     selects = ",\n  ".join(f'{sql} AS "{name}"' for name, sql in expressions.items())
     query = f"""
@@ -75,10 +76,41 @@ def aggregate_before_index(
         GROUP BY c.row_id, c.index_date
     """
     rows = cohort[["row_id", "person_key", "index_date"]]
-    frames = {"_events": events.drop(columns="person_id", errors="ignore")}
-    parts = [query_registered(con, {**frames, "_cohort": rows.iloc[start:start + COHORT_ROWS_PER_QUERY]}, query)
-             for start in range(0, max(len(rows), 1), COHORT_ROWS_PER_QUERY)]
-    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    events = events.drop(columns="person_id", errors="ignore")
+    row_slice, event_slice, slices = people_slices(rows["person_key"].to_numpy(), events["person_key"].to_numpy(),
+                                                   COHORT_ROWS_PER_QUERY)
+    if slices <= 1:
+        return query_registered(con, {"_cohort": rows, "_events": events}, query)
+    # a slice's rows with only its people's events: slicing the cohort alone made every query join all the events,
+    # so the work grew with the square of the county (24 passes over 29M outpatient events at 1M people, issue #17)
+    parts = [query_registered(con, {"_cohort": rows[row_slice == s], "_events": events[event_slice == s]}, query)
+             for s in range(slices)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def people_slices(row_keys: np.ndarray, event_keys: np.ndarray, rows_per_slice: int
+                  ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Cut people (``person_key``, integers from 0) into ranges of about ``rows_per_slice`` cohort rows each.
+
+    A person's rows all fall in one slice, so a slice holds at most ``rows_per_slice`` plus one person's rows
+    less one; a slice's events are those of its people.
+
+    Args:
+        row_keys: each cohort row's ``person_key``.
+        event_keys: each event's ``person_key``.
+        rows_per_slice: cohort rows wanted per slice.
+
+    Returns:
+        ``(row_slice, event_slice, slices)``: the slice of each row and of each event, and how many slices.
+    """
+    if len(row_keys) <= rows_per_slice:
+        return np.zeros(len(row_keys), dtype=np.int32), np.zeros(len(event_keys), dtype=np.int32), 1
+    people = int(max(row_keys.max(), event_keys.max(initial=-1))) + 1
+    per_person = np.bincount(row_keys, minlength=people)
+    rows_before = np.cumsum(per_person) - per_person
+    slice_of = (rows_before // rows_per_slice).astype(np.int32)
+    row_slice = slice_of[row_keys]
+    return row_slice, slice_of[event_keys], int(row_slice.max()) + 1
 
 
 def events_in_window(
