@@ -104,10 +104,11 @@ def build_family_features(project: Path, variant: ModelSpec, out: Path) -> Path:
     params = load_params(params_file).features if params_file.exists() else FeaturesParams()
     person_index = read_parquet(paths.person_index, columns=["table", "record_key_tok", "person_id"])
     result = build_over_index(check_spec_kinds(variant), person_index, params, paths, years=None)
-    if not result.report["leakage_check_passed"]:
-        log.warning("%s with family features: the leakage check failed: %s", variant.name,
-                    result.report["leakage_perturbation"]["differing_features"])
     write_json(result.report, out.with_suffix(".json"))
+    if not result.report["leakage_check_passed"]:  # a gain measured on leaking features would mean nothing
+        raise RuntimeError(f"{variant.name} with family features: the leakage check failed (features "
+                           f"{result.report['leakage_perturbation']['differing_features']}); report in "
+                           f"{out.with_suffix('.json')}")
     return write_parquet(result.frame, out)
 
 
