@@ -61,7 +61,8 @@ def hidden_factors(truth: Path, rows: pd.DataFrame) -> pd.DataFrame:
     """Per row (``true_person_id``, ``index_date``), the latent state the simulation drew care entry from.
 
     A parent's adversity counts when a parent in the child's household has an episode of that kind open the
-    day after the index date (the simulation's year starts then)."""
+    day after the index date (the simulation's year starts then); a county without adults' truth
+    (``adults_adversity.parquet``) has no adversity columns."""
     columns = ["person_id", "household_id", "role", "child_effect", "poverty", "ethnicity_group"]
     people = pd.read_parquet(truth / "people.parquet", columns=columns)
     child = people.set_index("person_id")
@@ -70,6 +71,8 @@ def hidden_factors(truth: Path, rows: pd.DataFrame) -> pd.DataFrame:
     out["hidden_child_effect"] = ids.map(child["child_effect"]).astype("float64")
     out["hidden_poverty"] = ids.map(child["poverty"]).astype("float64")
     out["hidden_ethnicity_term"] = ids.map(child["ethnicity_group"]).map(CARE_ENTRY_GROUP_EFFECT).fillna(0.0)
+    if not (truth / "adults_adversity.parquet").exists():  # a county without adults (synth.adults.enabled false)
+        return out
     episodes = pd.read_parquet(truth / "adults_adversity.parquet").merge(
         people.loc[people["role"] != "child", ["person_id", "household_id"]], on="person_id")
     day = pd.to_datetime(rows["index_date"]) + pd.Timedelta(days=1)
@@ -147,6 +150,11 @@ def study(project: Path, model: str, replicates: int, seed: int | None = None, *
     params = dict(spec.learners.lightgbm)
     stopping = params.pop("early_stopping_rounds", 50)
     base = feature_columns(spec)
+    lacking = {arm: [c for c in ARMS[arm] if c not in rows.columns] for arm in arms}
+    if any(lacking.values()):
+        raise ValueError(f"{project}: truth lacks the hidden factors of arms {[a for a, c in lacking.items() if c]} "
+                         f"({sorted({c for cs in lacking.values() for c in cs})}; a county without adults holds no "
+                         "parents' adversity in truth): choose other --arms")
     scores, inputs, fitted_on = {}, {}, {}
     for fraction in fractions:
         sample = people_sample(train, fraction, seed)

@@ -54,3 +54,11 @@ def test_a_fraction_of_the_people_keeps_each_chosen_persons_every_row():
     half = people_sample(rows, 0.5, seed=1)
     assert half["person_id"].nunique() == 50 and len(half) == 150
     assert people_sample(rows, 1.0, seed=1) is rows
+
+
+def test_a_county_without_adults_has_no_parents_adversity_columns(tmp_path):
+    pd.DataFrame({"person_id": [1], "household_id": [10], "role": ["child"], "child_effect": [0.5],
+                  "poverty": [1.0], "ethnicity_group": ["White"]}).to_parquet(tmp_path / "people.parquet")
+    rows = pd.DataFrame({"true_person_id": [1], "index_date": pd.to_datetime(["2020-03-31"])})
+    hidden = hidden_factors(tmp_path, rows)
+    assert list(hidden.columns) == ["hidden_child_effect", "hidden_poverty", "hidden_ethnicity_term"]
