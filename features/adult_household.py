@@ -36,7 +36,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from features.feature import Feature
-from features.person_lookup import positions_in
+from features.person_lookup import keyed_by_person
 from pipeline.linkage.family import MAX_PEOPLE_AT_ADDRESS
 
 HOUSEHOLD_GROUP = HOUSEHOLD_DOMAIN = "adult_household"
@@ -148,6 +148,5 @@ def with_household(events: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame
         frame = household_events(events["gp_registration"], events.get("death", none), events.get("gp_code", none))
     else:
         frame = empty_household_events()
-    codes = positions_in(frame["person_id"], events["person"]["person_id"])
-    out[HOUSEHOLD_DOMAIN] = frame.assign(person_key=codes.astype("int32"))[codes >= 0].reset_index(drop=True)
+    out[HOUSEHOLD_DOMAIN] = keyed_by_person(frame, events["person"]["person_id"])
     return out

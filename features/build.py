@@ -25,7 +25,7 @@ from features.family import with_family
 from features.feature import Feature
 from features.leakage import leakage_perturbation
 from features.outcomes import attach_outcome
-from features.person_lookup import positions_in
+from features.person_lookup import id_set, positions_in
 from features.populations import get_population
 from features.report import summarise_features
 from features.row_features import add_row_features
@@ -65,7 +65,7 @@ def with_cross_source(events: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame
 def add_person_keys(events: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Give every event frame an integer ``person_key`` (position in ``events['person']``): DuckDB joins on
     integers many times faster than on 32-character text ids."""
-    keys = events["person"]["person_id"]
+    keys = id_set(events["person"]["person_id"])  # converted once for every frame
     out = {}
     for name, frame in events.items():
         codes = positions_in(frame["person_id"], keys)

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from features.feature import Feature
-from features.person_lookup import positions_in
+from features.person_lookup import keyed_by_person
 from pipeline.sources.codes import ECDS_INJURY_INTENT
 
 FAMILY_GROUP = FAMILY_DOMAIN = "family"
@@ -170,8 +170,7 @@ def with_family(events: Mapping[str, pd.DataFrame], family: pd.DataFrame | None)
     """``events`` with the ``family`` domain (empty when ``family`` is None), given the frames' ``person_key``."""
     out = dict(events)
     frame = empty_family_events() if family is None else family
-    codes = positions_in(frame["person_id"], events["person"]["person_id"])
-    out[FAMILY_DOMAIN] = frame.assign(person_key=codes.astype("int32"))[codes >= 0].reset_index(drop=True)
+    out[FAMILY_DOMAIN] = keyed_by_person(frame, events["person"]["person_id"])
     return out
 
 

@@ -19,15 +19,30 @@ def _text(values: pd.Series | pd.Index) -> pa.Array | pa.ChunkedArray:
     return pa.array(values.astype("str"), from_pandas=True).cast(pa.large_string())
 
 
-def positions_in(values: pd.Series | pd.Index, ids: pd.Series | pd.Index) -> np.ndarray:
+def id_set(ids: pd.Series | pd.Index) -> pa.Array | pa.ChunkedArray:
+    """``ids`` as the Arrow text :func:`positions_in` looks values up in: convert once where many frames are
+    looked up in the same ids."""
+    return _text(ids)
+
+
+def positions_in(values: pd.Series | pd.Index, ids: pd.Series | pd.Index | pa.Array | pa.ChunkedArray
+                 ) -> np.ndarray:
     """``pd.Index(ids).get_indexer(values)`` for text: each value's position in ``ids``, -1 where it is absent.
 
     Args:
         values: the ids looked up (text; each compared as ``astype("str")``).
-        ids: unique text ids (a repeated id would make the answer ambiguous, as ``get_indexer`` refuses).
+        ids: unique text ids (a repeated id would make the answer ambiguous, as ``get_indexer`` refuses), or
+            :func:`id_set` of them.
 
     Returns:
         An ``intp`` array aligned with ``values``.
     """
-    found = pc.index_in(_text(values), value_set=_text(ids))
+    value_set = ids if isinstance(ids, pa.Array | pa.ChunkedArray) else _text(ids)
+    found = pc.index_in(_text(values), value_set=value_set)
     return np.asarray(found.fill_null(-1), dtype=np.intp)
+
+
+def keyed_by_person(frame: pd.DataFrame, person_ids: pd.Series) -> pd.DataFrame:
+    """``frame`` with ``person_key`` (each row's position in ``person_ids``), rows of no listed person left out."""
+    codes = positions_in(frame["person_id"], person_ids)
+    return frame.assign(person_key=codes.astype("int32"))[codes >= 0].reset_index(drop=True)
