@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
-from benchmarks.records_ceiling import attach_truth, expected_precision_draws  # noqa: E402
+from benchmarks.records_ceiling import attach_truth, expected_precision_draws, first_k_drawn  # noqa: E402
 from features.family import FAMILY_GROUP, RELATIONS  # noqa: E402
 from features.registry import FEATURES, feature_columns  # noqa: E402
 from models.learners import (  # noqa: E402
@@ -130,8 +130,7 @@ def ranking_metric_draws(scores: dict[str, np.ndarray], outcome: np.ndarray, per
         drawn = counts > 0
         w, yd, sd = counts[drawn], y[drawn], np.asarray(scores[name], dtype=np.float64)[drawn]
         both = 0 < yd.sum() < len(yd)
-        c = counts[orders[name]]
-        taken = np.minimum(c, np.maximum(k - (np.cumsum(c) - c), 0.0))
+        taken = first_k_drawn(counts[orders[name]], k)
         return {"auroc": roc_auc_score(yd, sd, sample_weight=w) if both else np.nan,
                 "average_precision": average_precision_score(yd, sd, sample_weight=w) if both else np.nan,
                 "precision_at_capacity": float(taken @ y[orders[name]]) / min(k, counts.sum())}

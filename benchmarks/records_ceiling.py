@@ -103,6 +103,13 @@ def attach_truth(features: pd.DataFrame, project: Path, model: str) -> pd.DataFr
     return keyed.drop(columns="_year")
 
 
+def first_k_drawn(counts_in_order: np.ndarray, k: int) -> np.ndarray:
+    """How many times each row, in a list's order, is among the list's first ``k`` drawn rows (a row drawn ``c``
+    times counts up to ``c``; the boundary row in part)."""
+    before = np.cumsum(counts_in_order) - counts_in_order
+    return np.minimum(counts_in_order, np.maximum(k - before, 0.0))
+
+
 def expected_precision_draws(scores: dict[str, np.ndarray], person_id, p_true: np.ndarray, k: int, seed: int,
                              replicates: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Each list's expected precision at ``k`` on the rows and on ``replicates`` paired resamples of them.
@@ -117,8 +124,7 @@ def expected_precision_draws(scores: dict[str, np.ndarray], person_id, p_true: n
     for b in range(replicates):
         counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
         for name, order in orders.items():
-            c = counts[order]
-            taken = np.minimum(c, np.maximum(k - (np.cumsum(c) - c), 0.0))
+            taken = first_k_drawn(counts[order], k)
             draws[name][b] = float(taken @ p_true[order]) / k
     return point, draws
 
