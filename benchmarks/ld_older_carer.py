@@ -17,8 +17,11 @@ care), as a council's LD case register would hold them, before any recording noi
 With ``--through-pipeline`` each county instead runs the pipeline itself (synth, ingest, pseudonymise, link and
 ``features --model ld_older_carer`` in a scratch project): the register is then the one the features stage builds
 from the council's LD case register, linked and pseudonymised like any source, so the study also counts what
-recording and linkage lose. The same county's truth register is studied beside it, so the two can be compared
-county by county (``truth_summary``, ``register_compared``).
+recording and linkage lose. The model is then fitted as the train stage fits it: only on the inputs and years
+their sources cover (the features report's ``input_coverage``, ``models.input_coverage``), so adult social care's
+CLD inputs, which start in April 2023, are kept out of the 2014-2021 fit (``inputs_left_out`` per county). The same
+county's truth register is studied beside it, so the two can be compared county by county (``truth_summary``,
+``register_compared``).
 
 Run: ``.venv/bin/python -m benchmarks.ld_older_carer --counties 15`` (about 25 s a county on a shared 2-core
 machine); writes ``benchmarks/results/ld_older_carer.json`` and prints the summary. ``--through-pipeline``
@@ -34,7 +37,10 @@ import json
 import math
 import shutil
 import tempfile
+from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,8 +54,10 @@ from features.ld_older_carer import (
     carers_on,
     register_features,
 )
+from models.input_coverage import cover_inputs
 from models.ld_register import calibrate_points, evaluate_scores, fit_penalised, rule_points
 from pipeline.core.config import SynthParams
+from pipeline.core.io import read_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ld_older_carer.json"
 PIPELINE_RESULTS = RESULTS.with_name("ld_older_carer_pipeline.json")
@@ -112,13 +120,26 @@ def build_register(seed: int, *, children: int = 300, population: int = 5000, dy
 
 
 def study_county(rows: pd.DataFrame, *, train_years=TRAIN_YEARS, test_years=TEST_YEARS, top_share=TOP_SHARE,
-                 seed: int = 0, n_boot: int = 500, label: str = "outcome") -> dict:
+                 seed: int = 0, n_boot: int = 500, label: str = "outcome",
+                 coverage: Mapping[str, Mapping[str, Any]] | None = None) -> dict:
     """Fit on ``train_years``, judge rule and model on ``test_years`` (pooled); counts and figures.
 
     ``label``: ``outcome`` (an unplanned move, the register's event) or ``outcome_any_move`` (less specific).
+    ``coverage``: the features report's ``input_coverage`` (a register the pipeline built): the model is then
+    fitted as the train stage fits it, on the inputs and years their sources cover (``models.input_coverage``;
+    the latest training year in the validation year's place). The rule reads every input, as in the pipeline.
     """
     year = rows["index_date"].dt.year
     train = rows[year.isin(train_years) & rows["matured"]]
+    columns, model_train = list(FEATURE_COLUMNS), train
+    covered = None
+    if coverage:
+        labelled = rows[rows["matured"]]
+        covered = cover_inputs(labelled.assign(index_year=labelled["index_date"].dt.year,
+                                               outcome=labelled[label].astype("Int8")),
+                               columns, coverage, list(train_years)[:-1], list(train_years)[-1])
+        columns = covered.feature_columns
+        model_train = train[train["index_date"].dt.year.isin([*covered.train_years, list(train_years)[-1]])]
     test = rows[year.isin(test_years) & rows["matured"]]
     y_train, y_test = train[label].astype(int).to_numpy(), test[label].astype(int).to_numpy()
     k = max(1, math.ceil(top_share * len(test) / max(len(test_years), 1)) * len(test_years))
@@ -128,18 +149,21 @@ def study_county(rows: pd.DataFrame, *, train_years=TRAIN_YEARS, test_years=TEST
     mapping = calibrate_points(points_train, y_train)
     if mapping is not None:
         probabilities["rule"] = mapping.predict_proba(points_test.reshape(-1, 1))[:, 1]
-    model = fit_penalised(train, y_train, FEATURE_COLUMNS, seed=seed)
+    model = fit_penalised(model_train, model_train[label].astype(int).to_numpy(), columns, seed=seed)
     if model is not None:
-        probabilities["model"] = model.predict_proba(test[list(FEATURE_COLUMNS)].astype("float64"))[:, 1]
+        probabilities["model"] = model.predict_proba(test[columns].astype("float64"))[:, 1]
         scores["model"] = probabilities["model"]
     out = evaluate_scores(y_test, scores, probabilities, k, n_boot=n_boot, seed=seed)
     out.update(train_rows=int(len(train)), train_events=int(y_train.sum()),
                register_per_year=round(len(rows) / rows["index_date"].nunique(), 1),
                any_move_test=int(test["outcome_any_move"].astype(int).sum()),
                deaths_test=int(test["outcome_death"].astype(int).sum()), model_fitted=model is not None)
+    if covered is not None:
+        out.update(inputs_left_out=[entry["input"] for entry in covered.left_out],
+                   model_train_years=[int(y) for y in covered.train_years])
     if model is not None:
         coef = model[-1].coef_[0]
-        out["model_coefficients"] = {c: round(float(v), 4) for c, v in zip(FEATURE_COLUMNS, coef, strict=True)}
+        out["model_coefficients"] = {c: round(float(v), 4) for c, v in zip(columns, coef, strict=True)}
     return out
 
 
@@ -158,7 +182,9 @@ def summarise(results: list[dict]) -> dict:
     out: dict = {"counties": len(results), "test_events": _spread([r["events"] for r in results]),
                  "train_events": _spread([r["train_events"] for r in results]),
                  "register_per_year": _spread([r["register_per_year"] for r in results]),
-                 "model_not_fitted": sum(not r["model_fitted"] for r in results), "scores": {}}
+                 "model_not_fitted": sum(not r["model_fitted"] for r in results),
+                 "inputs_left_out": dict(Counter(i for r in results for i in r.get("inputs_left_out", []))),
+                 "scores": {}}
     for name in ("rule", "model"):
         blocks = [r["scores"][name] for r in results if name in r["scores"]]
         oe = [b["observed_expected"]["ratio"] for b in blocks if b.get("observed_expected")]
@@ -235,12 +261,13 @@ def run_through_pipeline(seeds: list[int], *, label: str = "outcome", workdir: P
             pipeline_project(seed, project, **county)
             reference = str(load_params(project / "params.yaml").synth.reference_date)
             rows = pipeline_register(project)
+            coverage = read_json(project / "reports" / "ld_older_carer" / "features.json").get("input_coverage")
             truth_rows = project_truth_register(project, reference)
         finally:
             if workdir is None:
                 shutil.rmtree(project.parent, ignore_errors=True)
         results.append({"seed": seed, "register_compared": compare_registers(rows, truth_rows),
-                        **study_county(rows, seed=seed, label=label)})
+                        **study_county(rows, seed=seed, label=label, coverage=coverage)})
         truth_results.append({"seed": seed, **study_county(truth_rows, seed=seed, label=label)})
         print(f"county {seed}: {results[-1]['register_compared']}", flush=True)  # noqa: T201 - progress
     return {"settings": {"seeds": seeds, **county, "label": label, "register": "pipeline",
@@ -269,7 +296,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--carer-min-age", type=float, default=CARER_MIN_AGE, help="70 (Sheffield); 65: sensitivity")
     parser.add_argument("--label", choices=["outcome", "outcome_any_move"], default="outcome")
     parser.add_argument("--through-pipeline", action="store_true",
-                        help="build each county's register with the pipeline's own stages (about 5 min a county)")
+                        help="build each county's register with the pipeline's own stages and fit the model on the "
+                             "inputs and years their sources cover, as the train stage does (about 5 min a county)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="--through-pipeline: keep the counties' projects here")
     parser.add_argument("--out", type=Path, default=None, help=f"default {RESULTS.name} ({PIPELINE_RESULTS.name} "

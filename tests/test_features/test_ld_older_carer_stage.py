@@ -78,6 +78,23 @@ def test_the_simulation_study_reads_the_pipelines_register_beside_the_truths(cou
         assert result["train_events"] > 0 and "rule" in result["scores"]
 
 
+def test_the_study_fits_the_pipelines_register_as_the_train_stage_would(county):
+    """With the features report's input coverage the study's model leaves out the inputs whose source starts after
+    its last fitted year (adult social care's CLD, April 2023), as the train stage does; the rule reads them all."""
+    from benchmarks.ld_older_carer import TRAIN_YEARS, pipeline_register, study_county
+
+    report = json.loads((county / "reports" / "ld_older_carer" / "features.json").read_text(encoding="utf-8"))
+    coverage = report["input_coverage"]
+    last_fitted = pd.Timestamp(f"{TRAIN_YEARS[-1]}-03-31")
+    late = {c for c, entry in coverage.items()
+            if c in FEATURE_COLUMNS and pd.Timestamp(entry["covered_from"]) > last_fitted}
+    assert late, coverage  # the synthetic CLD starts in April 2023
+    result = study_county(pipeline_register(county), seed=1, n_boot=50, coverage=coverage)
+    assert late <= set(result["inputs_left_out"])
+    assert "model" in result["scores"] and not late & set(result["model_coefficients"])
+    assert set(result["model_coefficients"]) | set(result["inputs_left_out"]) == set(FEATURE_COLUMNS)
+
+
 def test_a_county_without_the_register_stops_with_the_reason(county):
     for table in (county / "data" / "pseudo").glob("ld_*.parquet"):
         table.unlink()
