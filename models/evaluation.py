@@ -15,12 +15,13 @@ selects: no draw of the outcome decides it) and its calibration against ``p_true
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from models.generator_yardstick import STATE_RANKED_SCORE, state_ranked_yardstick, state_ranking
+from models.generator_yardstick import STATE_RANKED, STATE_RANKED_SCORE, state_ranked_yardstick, state_ranking
 from models.metrics.bootstrap import INTERVAL_METHOD, decision_replicates, intervals
 from models.metrics.calibration import against_generator, calibration_metrics, reliability_table
 from models.metrics.discrimination import discrimination_with_ci, percentile_interval
@@ -242,8 +243,20 @@ BACKTEST_COMPARED = ("auc", "precision_at_capacity", "recall_at_capacity", "lift
                      "calibration_slope")
 
 
+def scored_alike(rows: pd.DataFrame, other: pd.DataFrame) -> bool:
+    """Whether :func:`evaluate_rows` would read the same values, in the same order, from both frames: the keys,
+    the outcome, every score and probability and the generator's columns, with their dtypes."""
+    columns = ["person_id", "index_date", "outcome", *dict.fromkeys(c for pair in MODEL_SCORES.values() for c in pair),
+               STATE_RANKED]
+    present = [c for c in columns if c in rows.columns]
+    if present != [c for c in columns if c in other.columns] or len(rows) != len(other):
+        return False
+    return rows[present].reset_index(drop=True).equals(other[present].reset_index(drop=True))
+
+
 def evaluate_backtest(rows: pd.DataFrame, protocol: Mapping, standard: Mapping, capacity: int, *, tie_seed: int,
-                      n_boot: int, seed: int, n_bins: int) -> dict:
+                      n_boot: int, seed: int, n_bins: int,
+                      standard_year: tuple[pd.DataFrame, tuple[dict, dict, dict | None]] | None = None) -> dict:
     """``metrics.json`` ``backtest``: the test year as the deployment-faithful backtest scored it.
 
     Args:
@@ -251,6 +264,10 @@ def evaluate_backtest(rows: pd.DataFrame, protocol: Mapping, standard: Mapping, 
             synthetic truth is attached (the generator's probability is the same as in ``test``).
         protocol: run.json ``backtest`` (``models.backtest.fit_backtest``).
         standard: the standard ``test`` block, to report the difference.
+        standard_year: the standard test year's labelled rows and :func:`evaluate_rows`'s figures of them. When the
+            standard fit already is the backtest (``differs_from_standard`` False) its rows are the standard
+            test rows (:func:`scored_alike`), and their figures are copied rather than bootstrapped again: the
+            same seed on the same rows would give the same numbers.
 
     Returns:
         ``{"protocol", "differs_from_standard", "test", "baselines", "generator_comparison"?,
@@ -260,8 +277,12 @@ def evaluate_backtest(rows: pd.DataFrame, protocol: Mapping, standard: Mapping, 
     if rows.empty:
         return {"protocol": dict(protocol), "differs_from_standard": False,
                 "reason": protocol.get("reason", "no backtest scores")}
-    test, baselines, summary = evaluate_rows(rows, capacity, tie_seed=tie_seed, n_boot=n_boot, seed=seed,
-                                             n_bins=n_bins)
+    if (standard_year is not None and not protocol.get("differs_from_standard")
+            and scored_alike(rows, standard_year[0])):
+        test, baselines, summary = copy.deepcopy(standard_year[1])
+    else:
+        test, baselines, summary = evaluate_rows(rows, capacity, tie_seed=tie_seed, n_boot=n_boot, seed=seed,
+                                                 n_bins=n_bins)
     out = {"protocol": dict(protocol), "differs_from_standard": bool(protocol.get("differs_from_standard")),
            "test": test, "baselines": baselines,
            "minus_standard": {k: (test[k] - standard[k] if test.get(k) is not None and standard.get(k) is not None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from models.backtest import fit_backtest, plan_backtest
-from models.evaluation import evaluate_backtest, labelled_rows
+from models.evaluation import evaluate_backtest, evaluate_rows, labelled_rows, scored_alike
 from models.spec import SplitSpec, parse_model_spec
 from models.training import train_models
 
@@ -81,6 +83,28 @@ def test_a_backtest_with_the_standard_years_reuses_the_standard_scores(trained, 
                                     SplitSpec(**toy_spec.split.model_dump()))
     assert protocol["differs_from_standard"] is False
     pd.testing.assert_frame_equal(scores, labelled_rows(trained.scores, "test").reset_index(drop=True))
+
+
+def test_a_backtest_of_the_standard_rows_copies_the_standard_figures_it_would_recompute(trained, toy_features,
+                                                                                        toy_spec, feature_names):
+    """With ``standard_year`` the backtest that is the standard fit is not bootstrapped again: its block equals,
+    to the last figure, the one computed from its rows; rows scored differently are still computed."""
+    scores, protocol = fit_backtest(toy_features, toy_spec, feature_names, trained.scores,
+                                    SplitSpec(**toy_spec.split.model_dump()))
+    test_rows = labelled_rows(trained.scores, "test").assign(p_true=lambda f: f["score_released"] * 0.9)
+    scores = scores.assign(p_true=test_rows["p_true"].to_numpy())
+    standard = evaluate_rows(test_rows, 40, tie_seed=7, n_boot=30, seed=1, n_bins=10)
+    computed = evaluate_backtest(scores, protocol, standard[0], 40, tie_seed=7, n_boot=30, seed=1, n_bins=10)
+    copied = evaluate_backtest(scores, protocol, standard[0], 40, tie_seed=7, n_boot=30, seed=1, n_bins=10,
+                               standard_year=(test_rows, standard))
+    assert json.dumps(copied, sort_keys=True, default=str) == json.dumps(computed, sort_keys=True, default=str)
+    assert copied["test"] is not standard[0] and set(copied["minus_standard"].values()) <= {0.0, None}
+    assert scored_alike(scores, test_rows)
+    reordered = scores.iloc[::-1]
+    assert not scored_alike(reordered, test_rows)
+    other = evaluate_backtest(reordered, protocol, standard[0], 40, tie_seed=7, n_boot=30, seed=1, n_bins=10,
+                              standard_year=(test_rows, standard))
+    assert other["test"]["auc_ci"] != copied["test"]["auc_ci"]  # recomputed: another order, other replicates
 
 
 def test_one_training_year_chooses_its_trees_by_folds_of_its_rows(toy_features, feature_names):
