@@ -141,7 +141,8 @@ def backtest_fairness(backtest: pd.DataFrame, scores: pd.DataFrame, capacity: in
 
 def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
                     attributes: Mapping[str, Sequence[str]], *, tie_seed: int, min_group_n: int,
-                    backtest: pd.DataFrame | None = None, backtest_protocol: Mapping | None = None) -> Evaluation:
+                    backtest: pd.DataFrame | None = None, backtest_protocol: Mapping | None = None,
+                    workers: int = 1) -> Evaluation:
     """Discrimination, the operating point at ``capacity``, calibration and fairness of every model.
 
     Args:
@@ -159,13 +160,14 @@ def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
         backtest: the deployment-faithful backtest's test-year scores (``backtest_scores.parquet``); with
             ``backtest_protocol`` (run.json ``backtest``) they add ``metrics["backtest"]``
             (:func:`models.evaluation.evaluate_backtest`), judged against the same ``p_true``.
+        workers: processes evaluating the test and validation years at once (the same figures either way).
     """
     recording = None
     if "true_outcome" in scores.columns and scores["true_outcome"].notna().any():
         probability, recording = recorded_label_probability(scores)
         scores = scores.assign(p_true=probability)
     metrics = evaluate_models(scores, capacity, tie_seed=tie_seed, n_boot=params.n_boot, seed=params.seed,
-                              n_bins=params.reliability_bins)
+                              n_bins=params.reliability_bins, workers=workers)
     if recording is not None:
         metrics["generator_recording"] = recording
     if backtest is not None and backtest_protocol is not None:
@@ -291,7 +293,8 @@ def evaluate_as_of_linkage(spec: ModelSpec, run: Mapping, metrics: Mapping, para
 
 
 def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key_file: Path,
-                 fairness_attributes: Mapping[str, Sequence[str]], min_group_n: int) -> EvaluationRun:
+                 fairness_attributes: Mapping[str, Sequence[str]], min_group_n: int, workers: int = 1
+                 ) -> EvaluationRun:
     """Evaluate one trained model and publish the results (reports/<model>/ and the MLflow training run).
 
     Args:
@@ -305,6 +308,7 @@ def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key
             (``features.populations``, looked up by the caller: models does not import features).
         min_group_n: the gate's ``min_group_size`` for the model (the thresholds file, read by the caller:
             models does not import ethics); smaller groups are blanked in every published group table.
+        workers: processes evaluating the test and validation years at once (the same figures either way).
     """
     spec = load_model_spec(model)
     reports = paths.model_reports(model)
@@ -315,7 +319,7 @@ def run_evaluate(model: str, params: EvaluateParams, paths: ProjectPaths, *, key
     backtest = read_scores(backtest_file) if backtest_file.exists() and run.get("backtest") else None
     evaluation = evaluate_scores(scores, spec.capacity_in(spec.split.score_year), params, fairness_attributes,
                                  tie_seed=spec.seed, min_group_n=min_group_n, backtest=backtest,
-                                 backtest_protocol=run.get("backtest"))
+                                 backtest_protocol=run.get("backtest"), workers=workers)
     evaluation.metrics["capacity_share"] = run.get("capacity")  # the list's share of the cohort (train stage)
     evaluation.metrics["test_as_of_linkage"] = evaluate_as_of_linkage(spec, run, evaluation.metrics, params, paths)
     # realised performance among the offered and the not offered: the gap is the help working (models.offer_split)

@@ -185,7 +185,7 @@ def generator_comparison(rows: pd.DataFrame, capacity: int, *, tie_seed: int, n_
 
 
 def evaluate_models(scores: pd.DataFrame, capacity: int, *, tie_seed: int, n_boot: int = 1000, seed: int = 0,
-                    n_bins: int = 10) -> dict:
+                    n_bins: int = 10, workers: int = 1) -> dict:
     """The ``metrics.json`` tree for every model and baseline on the test and validation years.
 
     Args:
@@ -194,6 +194,7 @@ def evaluate_models(scores: pd.DataFrame, capacity: int, *, tie_seed: int, n_boo
             row has no true probability: the generator comparison covers only rows that have one).
         tie_seed: the spec's seed, which breaks ties at the capacity cut as the issued list does.
         n_boot, seed: bootstrap replicates and their seed.
+        workers: processes evaluating the years at once (:func:`rows_of_each_year`; the same figures whatever it is).
 
     Returns:
         ``{"capacity", "test_index_date", "selection", "bootstrap", "test", "validation", "baselines":
@@ -209,13 +210,30 @@ def evaluate_models(scores: pd.DataFrame, capacity: int, *, tie_seed: int, n_boo
                         "ties": "seeded random draw per person (SipHash of the token keyed by the seed)",
                         "tie_break_seed": int(tie_seed)}
     out["bootstrap"] = {"replicates": int(n_boot), "interval": INTERVAL_METHOD, "level": CI_LEVEL, "seed": int(seed)}
+    years = rows_of_each_year({split: labelled_rows(scores, split) for split in ("test", "validation")}, capacity,
+                              workers, tie_seed=tie_seed, n_boot=n_boot, seed=seed, n_bins=n_bins)
     for split, main_key, baselines_key in (("test", "test", "baselines"),
                                            ("validation", "validation", "validation_baselines")):
-        out[main_key], out[baselines_key], summary = evaluate_rows(
-            labelled_rows(scores, split), capacity, tie_seed=tie_seed, n_boot=n_boot, seed=seed, n_bins=n_bins)
+        out[main_key], out[baselines_key], summary = years[split]
         if summary is not None:
             out.setdefault("generator_comparison", {})[split] = summary
     return out
+
+
+def rows_of_each_year(rows: Mapping[str, pd.DataFrame], capacity: int, workers: int, **options
+                      ) -> dict[str, tuple[dict, dict, dict | None]]:
+    """:func:`evaluate_rows` of each year's rows (name -> rows). With ``workers`` above 1 the years after the first
+    are evaluated in worker processes (``pipeline.core.workers``) while this one evaluates the first: each year's
+    bootstrap is its own seeded draw of its own rows, so the figures are the same as one after another."""
+    names = list(rows)
+    if workers < 2 or len(names) < 2:
+        return {name: evaluate_rows(rows[name], capacity, **options) for name in names}
+    from pipeline.core.workers import worker_pool
+
+    with worker_pool(min(workers - 1, len(names) - 1)) as pool:
+        others = {name: pool.submit(evaluate_rows, rows[name], capacity, **options) for name in names[1:]}
+        first = evaluate_rows(rows[names[0]], capacity, **options)
+        return {names[0]: first, **{name: future.result() for name, future in others.items()}}
 
 
 def evaluate_rows(rows: pd.DataFrame, capacity: int, *, tie_seed: int, n_boot: int, seed: int, n_bins: int

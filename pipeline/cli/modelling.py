@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -162,7 +163,10 @@ def train(model: str = ModelOption, params: Path = ParamsOption, root: Path = Ro
 
 
 @app.command()
-def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path = RootOption) -> None:
+def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path = RootOption,
+             workers: int = typer.Option(min(2, os.cpu_count() or 1), "--workers", min=1,
+                                         help="Years evaluated at once, each in its own process (the same figures "
+                                              "whatever the number).")) -> None:
     """Evaluate out of time: discrimination, the operating point, calibration and fairness.
 
     On the test year (and the validation year) for LightGBM, logistic, the rule score and, where
@@ -190,7 +194,8 @@ def evaluate(model: str = ModelOption, params: Path = ParamsOption, root: Path =
         evaluated = run_evaluate(model, cfg.evaluate, project_paths(root),
                                  key_file=key_file_path(root, cfg.pseudonymise.key_file),
                                  fairness_attributes=population.fairness_attributes,
-                                 min_group_n=read_thresholds(paths, cfg.govern, model).min_group_size)
+                                 min_group_n=read_thresholds(paths, cfg.govern, model).min_group_size,
+                                 workers=workers)
     metrics = evaluated.metrics
     t, rule = metrics["test"], metrics["baselines"]["rule"]
 

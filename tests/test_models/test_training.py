@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -72,6 +74,16 @@ def test_evaluate_models_blocks_and_generator(trained, toy_features):
     for key in ("auc_ci", "brier", "ece", "oe_ratio", "calibration_slope", "precision_at_capacity",
                 "recall_at_capacity", "lift_top_0_5pct"):
         assert key in metrics["baselines"]["rule"]
+
+
+def test_the_years_evaluated_in_worker_processes_give_the_same_figures(trained, toy_features):
+    """``workers=2`` evaluates the validation year in a worker process beside the test year: the same metrics tree,
+    to the last digit and in the same order, as one year after the other."""
+    scores = trained.scores.assign(p_true=toy_features["p_true"].to_numpy())
+    one = evaluate_models(scores, capacity=40, tie_seed=3, n_boot=40, seed=1)
+    two = evaluate_models(scores, capacity=40, tie_seed=3, n_boot=40, seed=1, workers=2)
+    assert json.dumps(two, default=str) == json.dumps(one, default=str)
+    assert list(two) == list(one) and two["validation"]["n"] == len(labelled_rows(scores, "validation"))
 
 
 def test_fairness_table_covers_every_attribute(trained, toy_features):
