@@ -170,19 +170,19 @@ def evaluate_scores(scores: pd.DataFrame, capacity: int, params: EvaluateParams,
                               n_bins=params.reliability_bins, workers=workers)
     if recording is not None:
         metrics["generator_recording"] = recording
+    test = labelled_rows(scores, "test")
     if backtest is not None and backtest_protocol is not None:
         truth = [c for c in ("p_true", "p_state") if c in scores.columns]
         rows = backtest.merge(scores[[*KEYS, *truth]], on=KEYS, how="left", validate="one_to_one") if truth \
             else backtest
-        standard_year = (labelled_rows(scores, "test"), (metrics["test"], metrics["baselines"],
-                                                         metrics.get("generator_comparison", {}).get("test")))
+        standard_year = (test, (metrics["test"], metrics["baselines"],
+                                metrics.get("generator_comparison", {}).get("test")))
         metrics["backtest"] = evaluate_backtest(rows, backtest_protocol, metrics["test"], capacity,
                                                 tie_seed=tie_seed, n_boot=params.n_boot, seed=params.seed,
                                                 n_bins=params.reliability_bins, standard_year=standard_year)
         if metrics["backtest"].get("differs_from_standard"):
             metrics["backtest"].update(backtest_fairness(rows, scores, capacity, params, attributes, tie_seed,
                                                          min_group_n=min_group_n))
-    test = labelled_rows(scores, "test")
     tables = fairness_tables(test, capacity, params, attributes, tie_seed, min_group_n=min_group_n)
     metrics["small_cells"] = {"min_group_size": int(min_group_n), "min_group_positives": params.min_group_positives}
     metrics["fairness"] = {name: fairness_summary(table) for name, table in tables.items()}
