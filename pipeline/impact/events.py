@@ -103,11 +103,6 @@ def _event_rows(offer: pd.DataFrame | None, app_offer: pd.DataFrame | None, runs
     return events, notes
 
 
-def _first(values: pd.Series):
-    values = values.dropna()
-    return values.iloc[0] if len(values) else pd.NA
-
-
 def offers(offer: pd.DataFrame | None, app_offer: pd.DataFrame | None, runs: pd.DataFrame,
            programmes: pd.DataFrame, lookup: PersonLookup) -> tuple[pd.DataFrame, dict]:
     """One row per offer (``offer_id``), from its events in date order: ``OFFER_COLUMNS``.
@@ -120,6 +115,9 @@ def offers(offer: pd.DataFrame | None, app_offer: pd.DataFrame | None, runs: pd.
     ``dosage`` the contacts on the ``ended`` event; ``override`` True when any event says so;
     ``override_reason`` the reason on the first override event; ``last_status`` the latest event's status.
     An offer's person is that of its first event naming one; ``offer_id`` is the tokenised id.
+
+    Every summary is a grouped reduction (``first``/``last`` skip missing values): a county's hundreds of
+    thousands of offers are summarised without a Python call per offer.
     """
     events, notes = _event_rows(offer, app_offer, runs, programmes)
     mapped = map_persons(events, lookup)
@@ -127,26 +125,25 @@ def offers(offer: pd.DataFrame | None, app_offer: pd.DataFrame | None, runs: pd.
     events = events.assign(person_id=mapped.person_id).sort_values(["offer_id_tok", "date"], kind="stable")
     if events.empty:
         return _columns(None, OFFER_COLUMNS), {**recon, "offers": 0, "offers_without_person": 0}
-    grouped = events.groupby("offer_id_tok", sort=True)
+    offer_id = events["offer_id_tok"]
+    grouped = events.groupby(offer_id, sort=True)
     status = events["status"]
     answered = events[status.isin([*ACCEPTING, "declined"])]
+    override = events["override"]
+    said_override = override.fillna(False).astype(bool)
+    any_override = said_override.groupby(offer_id, sort=True).any()
     out = pd.DataFrame({
-        "person_id": grouped["person_id"].agg(_first),
-        "programme": grouped["programme"].agg(_first),
-        "run_id": grouped["run_id"].agg(_first),
-        "route": grouped["route"].agg(_first),
-        "team": grouped["team"].agg(_first),
+        **{column: grouped[column].first() for column in ("person_id", "programme", "run_id", "route", "team")},
         "offer_date": events[status == "offered"].groupby("offer_id_tok")["date"].min(),
-        "offered": grouped["status"].agg(lambda s: bool(s.isin(OFFERING).any())),
-        "accepted": answered.groupby("offer_id_tok")["status"].agg(lambda s: s.iloc[-1] != "declined"),
+        "offered": status.isin(OFFERING).groupby(offer_id, sort=True).any(),
+        "accepted": answered.groupby("offer_id_tok")["status"].last() != "declined",
         "started": events[status == "started"].groupby("offer_id_tok")["date"].min(),
         "ended": events[status == "ended"].groupby("offer_id_tok")["date"].max(),
-        "dosage": events[status == "ended"].groupby("offer_id_tok")["dosage"].agg(_first),
-        "override": grouped["override"].agg(lambda s: bool(s.fillna(False).astype(bool).any())
-                                            if s.notna().any() else pd.NA),
-        "override_reason": events[events["override"].fillna(False).astype(bool)].groupby(
-            "offer_id_tok")["reason"].agg(_first),
-        "last_status": grouped["status"].agg(lambda s: _first(s[::-1])),
+        "dosage": events[status == "ended"].groupby("offer_id_tok")["dosage"].first(),
+        # NA where no event recorded the override either way
+        "override": any_override.astype("boolean").where(override.notna().groupby(offer_id, sort=True).any()),
+        "override_reason": events[said_override].groupby("offer_id_tok")["reason"].first(),
+        "last_status": grouped["status"].last(),
         "from_app": grouped["from_app"].agg("any"),
     })
     first_event = grouped["date"].min()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from pipeline.linkage.membership import is_in
 from pipeline.sources.registry import Source, person_sources
 
 # event columns in the order they are tried, and the link rule whose tokens each holds (None: a person_id)
@@ -35,12 +36,12 @@ class PersonLookup:
     """Which person each identifier names.
 
     Attributes:
-        person_ids: every ``person_id`` of the index (a ``person_token`` must be one of them).
+        person_ids: every ``person_id`` of the index, once each (a ``person_token`` must be one of them).
         by_rule: rule -> ``token, person_id, persons`` (one row per distinct token; ``person_id`` NA where
             ``persons`` > 1: the token is ambiguous).
     """
 
-    person_ids: frozenset[str]
+    person_ids: pd.Index
     by_rule: Mapping[str, pd.DataFrame]
 
 
@@ -115,7 +116,7 @@ def person_lookup(person_index: pd.DataFrame, person_tables: Mapping[str, pd.Dat
     """
     index = person_index[["table", "record_key_tok", "person_id"]].astype("str")
     rules = [rule for _, rule in IDENTIFIER_ORDER if rule]
-    return PersonLookup(frozenset(index["person_id"]),
+    return PersonLookup(pd.Index(index["person_id"].unique()),
                         {rule: _tokens_to_persons(rule, index, person_tables) for rule in rules})
 
 
@@ -139,7 +140,7 @@ def map_persons(events: pd.DataFrame, lookup: PersonLookup) -> MappedPersons:
         values = events[column].astype("str")
         any_given |= values.notna()
         if rule is None:
-            found = values.where(values.isin(list(lookup.person_ids)))
+            found = values.where(is_in(values, lookup.person_ids))
             ambiguous_here = pd.Series(False, index=index)
         else:
             table = lookup.by_rule[rule].set_index("token")
@@ -155,11 +156,17 @@ def map_persons(events: pd.DataFrame, lookup: PersonLookup) -> MappedPersons:
     reason = reason.where(~(unmapped & ~any_given), NO_IDENTIFIER)
     reason = reason.where(~(unmapped & any_given & ambiguous_at.notna()), ambiguous_at)
     reason = reason.where(~(unmapped & any_given & ambiguous_at.isna()), NOT_IN_INDEX)
-    disagree = 0
-    if named:
-        found_all = pd.concat(named, axis=1)
-        disagree = int((found_all.nunique(axis=1, dropna=True) > 1).sum())
-    return MappedPersons(person, used, reason, disagree)
+    return MappedPersons(person, used, reason, _disagreeing(named))
+
+
+def _disagreeing(named: list[pd.Series]) -> int:
+    """Rows where two of the persons ``named`` (one Series per identifier, NA where it names none) differ:
+    compared two by two, so a county's events need no Python call per row."""
+    differ = pd.Series(False, index=named[0].index) if named else None
+    for i, first in enumerate(named):
+        for second in named[i + 1:]:
+            differ |= (first.notna() & second.notna() & (first != second)).fillna(False).astype(bool)
+    return int(differ.sum()) if differ is not None else 0
 
 
 def person_ids_for(events: pd.DataFrame, person_index: pd.DataFrame,
