@@ -15,8 +15,6 @@ components of the kept edges come from Splink.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 import pandas as pd
 
@@ -115,16 +113,36 @@ def select_edges_within_source_limits(edges: pd.DataFrame, limits: dict[str, int
 
     Returns:
         Boolean Series aligned with ``edges``: True where the edge is kept.
-    """
-    order = edges.sort_values(
-        ["strength", "node_id_l", "node_id_r"], ascending=[False, True, True], kind="stable"
-    )
-    parent: dict[str, str] = {}
-    held: dict[str, Counter] = {}
 
-    def root(node: str) -> str:
-        if node not in parent:
-            parent[node], held[node] = node, Counter({node.split(":", 1)[0]: 1})
+    Node ids are numbered once (in their text order, so the ties break as the text would) and the edges
+    walked as integers: a union-find over lists. Each cluster's root holds its records of the limited
+    sources packed into one integer, a byte per source, biased so that a merge over any source's limit
+    sets that byte's top bit: one addition and one mask test per merge. At a million people the walk
+    over text ids, with a Counter per cluster, took minutes.
+    """
+    n = len(edges)
+    if n == 0:
+        return pd.Series(np.zeros(0, dtype=bool), index=edges.index)
+    codes, nodes = pd.factorize(pd.concat([edges["node_id_l"], edges["node_id_r"]], ignore_index=True), sort=True)
+    if (codes < 0).any():
+        raise ValueError("an edge has no node id (a record with no source or no key token)")
+    left, right = codes[:n], codes[n:]
+    strength = edges["strength"].to_numpy(dtype=float)
+    order = np.lexsort((right, left, -strength))  # strongest first, then by node ids; stable for equal edges
+    bias = over = 0
+    held = [0] * len(nodes)  # per node, then per root: its records of each limited source, a byte each
+    nodes = pd.Index(nodes)
+    for byte, (source, limit) in enumerate(limits.items()):
+        if not 0 < limit < 128:
+            raise ValueError(f"{source}: a limit of records per person must be 1 to 127, not {limit}")
+        one = 1 << (8 * byte)
+        for node in np.flatnonzero(nodes.str.startswith(f"{source}:")).tolist():
+            held[node] = one
+        bias, over = bias + (127 - limit) * one, over + 128 * one  # a count above the limit sets the byte's bit 7
+    parent = list(range(len(nodes)))
+    size = [1] * len(nodes)
+
+    def root(node: int) -> int:
         top = node
         while parent[top] != top:
             top = parent[top]
@@ -132,18 +150,18 @@ def select_edges_within_source_limits(edges: pd.DataFrame, limits: dict[str, int
             parent[node], node = top, parent[node]
         return top
 
-    keep = np.zeros(len(order), dtype=bool)
-    for i, (left, right) in enumerate(zip(order["node_id_l"], order["node_id_r"], strict=True)):
-        a, b = root(left), root(right)
+    keep = np.zeros(n, dtype=bool)
+    for i, a, b in zip(order.tolist(), left[order].tolist(), right[order].tolist(), strict=True):
+        a, b = root(a), root(b)
         if a != b:
-            if any(s in limits and held[a][s] + n > limits[s] for s, n in held[b].items()):
+            merged = held[a] + held[b]
+            if (merged + bias) & over:
                 continue
-            if len(held[a]) < len(held[b]):
+            if size[a] < size[b]:
                 a, b = b, a
-            parent[b] = a
-            held[a].update(held.pop(b))
+            parent[b], size[a], held[a] = a, size[a] + size[b], merged
         keep[i] = True
-    return pd.Series(keep, index=order.index).reindex(edges.index)
+    return pd.Series(keep, index=edges.index)
 
 
 def build_person_index(

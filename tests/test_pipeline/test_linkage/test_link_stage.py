@@ -169,6 +169,26 @@ def test_source_limits_allow_several_school_upns():
     assert select_edges_within_source_limits(edges, {"school": 2}).tolist() == [True, False, True]
 
 
+def test_source_limits_count_each_source_of_two_merging_clusters_apart():
+    # cluster A: 2 school + 1 health; cluster B: 1 school + 1 gp; C: 1 health. School allows 3, health 1, gp 1.
+    edges = _edges([
+        ("school:a1", "school:a2", 9.0), ("school:a2", "health:ha", 9.0),  # A
+        ("school:b1", "gp:gb", 9.0),                                        # B
+        ("school:a1", "school:b1", 5.0),   # A+B: school 3 (at the limit), health 1, gp 1: kept
+        ("gp:gb", "health:hc", 4.0),       # (A+B)+C: health 2 over its limit: refused
+        ("school:c1", "health:hc", 3.0),   # C+c1: kept
+        ("school:c1", "school:a1", 2.0),   # would make school 4 and health 2: refused
+    ])
+    assert select_edges_within_source_limits(edges, {"school": 3, "health": 1, "gp": 1}).tolist() == [
+        True, True, True, True, False, True, False]
+    # a source the limits leave out counts nothing: with health unlimited (A+B)+C is kept, and c1 (a fourth
+    # school record) is refused either way
+    assert select_edges_within_source_limits(edges, {"school": 3, "gp": 1}).tolist() == [
+        True, True, True, True, True, False, False]
+    with pytest.raises(ValueError, match="school: a limit"):
+        select_edges_within_source_limits(edges, {"school": 0})
+
+
 def test_links_need_dob_evidence_or_an_identifier():
     model = build_linkage_settings(["forename", "surname", "dob", "nhs_number"])
     # a fitted model: u where a county's dob levels have it, so year-only and else count against
