@@ -212,7 +212,7 @@ def build_current_release(paths: ProjectPaths, model: str, *, run: Mapping[str, 
     model_sha256 = model_artifact_sha256(f"models:/{registered_model_name(model)}/{version}", tracking_uri(paths.root))
     return build_release(
         model=model, version=version, run_id=str(run.get("run_id")), model_sha256=model_sha256,
-        feature_columns=list(run.get("feature_columns") or []),
+        feature_columns=list(run.get("released_inputs") or run.get("feature_columns") or []),
         thresholds_sha256=(registered or {}).get("thresholds_sha256") or thresholds_now,
         checklist_sha256=checklist_sha256(checklist), metrics_sha256=disk_metrics_sha256(paths, model),
         card_sha256=card_sha256, capacity=metrics.get("capacity"),

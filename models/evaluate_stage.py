@@ -286,7 +286,7 @@ def evaluate_as_of_linkage(spec: ModelSpec, run: Mapping, metrics: Mapping, para
         "outcome_differs_as_of_records": sum(d["outcome_differs_as_of_records"] for d in dates),
     }
     fitted = load_sklearn_model(run["model_uri"], tracking_uri(paths.root))
-    scored = score_rows(fitted, read_parquet(features_file), list(run["feature_columns"]))
+    scored = score_rows(fitted, read_parquet(features_file), list(run.get("released_inputs") or run["feature_columns"]))
     return as_of_linkage_block(scored, metrics["test"], int(metrics["capacity"]), tie_seed=spec.seed,
                                n_boot=params.n_boot, seed=params.seed, n_bins=params.reliability_bins,
                                provenance=provenance)

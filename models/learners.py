@@ -212,6 +212,16 @@ def ranked_estimator(model):
     raise TypeError(f"no learner with a decision function found inside {type(model).__name__}")
 
 
+def released_inputs(model, columns: list[str]) -> list[str]:
+    """The columns ``model`` reads: the learners' inputs ``columns``, then any criterion of a released rule that is
+    not among them. An input left out of the fitted learners for its source's coverage (``models.input_coverage``)
+    stays in the council's rule, which then scores with it (``learners.rule`` in the spec)."""
+    learner = ranked_estimator(model)
+    criteria = [feature for feature, *_ in getattr(learner, "criteria", None) or []] if not isinstance(
+        learner, Pipeline) else []
+    return list(dict.fromkeys([*columns, *criteria]))
+
+
 def model_margin(model, features: pd.DataFrame) -> np.ndarray:
     """The released learner's uncalibrated margin of each row, what rows are ranked by: LightGBM's raw score
     (:func:`lightgbm_margin`), a logistic regression's decision function, or the rule's points."""

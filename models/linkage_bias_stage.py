@@ -163,12 +163,13 @@ def run_linkage_bias(model: str, build: BuildOverIndex, min_group_n: int, paths:
     capacity = spec.capacity_in(spec.split.score_year)  # the operating point evaluate judges the test year at
     cohort, day = test_cohort(paths, model, spec.split.test_year, attributes)
     fitted = load_sklearn_model(run["model_uri"], tracking_uri(paths.root))
+    inputs = list(run.get("released_inputs") or run["feature_columns"])  # what the released model reads
     parts_index = affected_records(person_index, merges)
-    after = score_rebuilt(fitted, spec, corrected_index(parts_index, merges), build, day, run["feature_columns"],
+    after = score_rebuilt(fitted, spec, corrected_index(parts_index, merges), build, day, inputs,
                           attributes)
     # the same builder over the unmerged parts must give the train stage's margins of them (the margin, not the
     # risk: the registered model's calibration may have been refitted for the live list, models.live_calibration)
-    parts = score_rebuilt(fitted, spec, parts_index, build, day, run["feature_columns"], attributes)
+    parts = score_rebuilt(fitted, spec, parts_index, build, day, inputs, attributes)
     cohort_parts = cohort.loc[cohort["person_id"].isin(merges["person_id"]), ["person_id", "margin"]]
     check = parts.merge(cohort_parts, on="person_id", how="outer", suffixes=("_rebuilt", "_train"), indicator=True)
     both = check[check["_merge"] == "both"]

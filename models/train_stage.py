@@ -21,6 +21,7 @@ import pandas as pd
 from models.backtest import fit_backtest
 from models.few_events import few_events_backtest, fit_few_events, released_summary
 from models.input_coverage import CoveredInputs, cover_inputs
+from models.learners import released_inputs
 from models.live_calibration import recalibrate_for_live
 from models.spec import ModelSpec, SplitSpec, load_model_spec, spec_path
 from models.split import capacity_share
@@ -224,7 +225,7 @@ def log_trained_models(trained: TrainedModels, features: pd.DataFrame, spec: Mod
     Returns:
         ``log_training_run``'s ``{"run_id", "model_uri", "model_version", "tracking_uri", "registered_model"}``.
     """
-    columns = trained.feature_columns
+    columns = released_inputs(trained.model_to_release(), trained.feature_columns)  # what the logged model reads
     rows = training_rows(features, trained.scores).to_numpy()
     if trained.released != "lightgbm":  # fitted on the training and validation years (models.few_events)
         rows = trained.scores["split"].isin(["train", "validation"]).to_numpy() & features["outcome"].notna().to_numpy()
@@ -310,14 +311,15 @@ def run_train(model: str, params: TrainParams, paths: ProjectPaths, *, params_fi
         backtest_scores, backtest = few_events_backtest(features, spec, columns, trained.scores, trained.released)
     write_parquet(backtest_scores, model_dir / "backtest_scores.parquet")
     # what scores the live list: the released learner recalibrated on the latest matured year (models.live_calibration)
+    scoring = released_inputs(trained.model_to_release(), columns)  # a released rule may read an input left out
     trained.released_model, trained.summary["live_calibration"] = recalibrate_for_live(
-        trained.model_to_release(), features, columns, methods=list(spec.calibration.methods),
+        trained.model_to_release(), features, scoring, methods=list(spec.calibration.methods),
         score_year=spec.split.score_year, folds=params.calibration_folds, seed=spec.seed)
     trained.summary["backtest"] = backtest
     summary_file = write_json(trained.summary, model_dir / "train_summary.json")
     lineage = lineage_digests([features_file, paths.person_index, spec_path(model), params_file])
     run = log_trained_models(trained, features, spec, params, lineage, summary_file, paths)
-    run.update({"feature_columns": columns, "calibration": trained.summary["calibration"],
+    run.update({"feature_columns": columns, "released_inputs": scoring, "calibration": trained.summary["calibration"],
                 "evaluation_outcomes": trained.summary["evaluation_outcomes"],
                 "capacity": capacity_share(spec, rows_by_year), "training_sample": sample,
                 "fallback_reason": trained.summary["fallback_reason"], "backtest": backtest,

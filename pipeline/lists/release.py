@@ -109,7 +109,9 @@ def scoring_inputs(release: Release, approved_release: Mapping[str, Any] | None,
                                          "backs it")
         return ScoringInputs(list(approved_release["feature_columns"]), int(approved_release["capacity"]),
                              float(approved_release["base_rate"]))
-    return ScoringInputs(list(run["feature_columns"]), int(metrics["capacity"]), float(metrics["test"]["prevalence"]))
+    # the columns the released model reads (a released rule may read an input its learners left out)
+    inputs = run.get("released_inputs") or run["feature_columns"]
+    return ScoringInputs(list(inputs), int(metrics["capacity"]), float(metrics["test"]["prevalence"]))
 
 
 def caveats_table(release: Release, extra: Mapping[str, str]) -> pd.DataFrame:

@@ -8,11 +8,16 @@ import json
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import models.spec
 from ethics.card.left_out import describe_left_out
 from features.registry import feature_columns
 from models.input_coverage import cover_inputs
+from models.learners import released_inputs
+from models.rule_score import RuleScore
 from models.train_stage import run_train
 from pipeline.core.config import TrainParams
 from pipeline.core.io import write_json, write_parquet
@@ -122,3 +127,13 @@ def test_the_train_stage_leaves_the_input_out_and_records_it(tmp_path, monkeypat
               + (registry_features["referrals_12m"] >= 1)).to_numpy()
     scores = pd.read_parquet(trained.scores_file)
     np.testing.assert_array_equal(scores["score_rule"].to_numpy(), points)
+    # LightGBM is released: it reads the learners' inputs only
+    assert run["released_inputs"] == run["feature_columns"]
+
+
+def test_a_released_rule_reads_its_criteria_though_the_learners_left_one_out():
+    rule = RuleScore([("full", ">=", 0.0, 1), ("late", ">=", 1.0, 2)]).fit(register_frame())
+    assert released_inputs(rule, ["full"]) == ["full", "late"]  # the live list and its calibration score with both
+    assert released_inputs(rule, ["late", "full"]) == ["late", "full"]
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression())  # a fitted learner: its inputs as they are
+    assert released_inputs(pipeline, ["full"]) == ["full"]
