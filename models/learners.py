@@ -21,6 +21,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from models.preprocess import FeatureFrameCaster
+from models.rule_score import RuleScore
 
 LIGHTGBM_DEFAULTS = {
     "n_estimators": 2000,
@@ -217,8 +218,7 @@ def released_inputs(model, columns: list[str]) -> list[str]:
     not among them. An input left out of the fitted learners for its source's coverage (``models.input_coverage``)
     stays in the council's rule, which then scores with it (``learners.rule`` in the spec)."""
     learner = ranked_estimator(model)
-    criteria = [feature for feature, *_ in getattr(learner, "criteria", None) or []] if not isinstance(
-        learner, Pipeline) else []
+    criteria = [feature for feature, *_ in learner.criteria or []] if isinstance(learner, RuleScore) else []
     return list(dict.fromkeys([*columns, *criteria]))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from pipeline.linkage.membership import is_in
@@ -162,11 +163,11 @@ def map_persons(events: pd.DataFrame, lookup: PersonLookup) -> MappedPersons:
 def _disagreeing(named: list[pd.Series]) -> int:
     """Rows where two of the persons ``named`` (one Series per identifier, NA where it names none) differ:
     compared two by two, so a county's events need no Python call per row."""
-    differ = pd.Series(False, index=named[0].index) if named else None
+    differ = 0
     for i, first in enumerate(named):
         for second in named[i + 1:]:
-            differ |= (first.notna() & second.notna() & (first != second)).fillna(False).astype(bool)
-    return int(differ.sum()) if differ is not None else 0
+            differ |= (first.notna() & second.notna() & (first != second)).fillna(False).to_numpy(dtype=bool)
+    return int(np.sum(differ))
 
 
 def person_ids_for(events: pd.DataFrame, person_index: pd.DataFrame,
